@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The gilscope native trace file, version 1 (specified in docs/trace-format.md).
+ *
+ *   file   := header block*            (blocks end with exactly one END block)
+ *   block  := gs_block_header payload  (payload is 8-byte aligned, size % 8 == 0)
+ *
+ * Little-endian, fixed-width fields only. Records are grouped in CHUNK blocks;
+ * every chunk belongs to one thread and is sorted by time, so a reader merges
+ * the per-thread streams by timestamp. A THREAD block always precedes the
+ * first chunk of its thread. The END block carries per-thread lost counts; a
+ * file without it was cut short (the writer died without flushing).
+ */
+#ifndef GILSCOPE_TRACE_FORMAT_H
+#define GILSCOPE_TRACE_FORMAT_H
+
+#include <stdint.h>
+
+#define GS_TRACE_MAGIC "GILSCOPE"   /* 8 bytes, no terminator in the file */
+#define GS_TRACE_VERSION_MAJOR 1    /* readers refuse other majors */
+#define GS_TRACE_VERSION_MINOR 0    /* readers accept newer minors */
+
+/* The clock every timestamp is taken on (ns). */
+enum gs_trace_clock {
+	GS_CLOCK_MONOTONIC = 1, /* CLOCK_MONOTONIC == bpf_ktime_get_ns() */
+};
+
+/* Who wrote the trace. */
+enum gs_trace_source {
+	GS_SOURCE_LIBGIL = 1,  /* built-in recorder inside a libgil process */
+	GS_SOURCE_EBPF = 2,    /* gilscope record (USDT or CPython uprobes) */
+	GS_SOURCE_REPLAY = 3,  /* gilscope replay */
+	GS_SOURCE_CONVERTED = 4,
+};
+
+/* Runtime flavour the trace describes (what the GIL implementation was). */
+enum gs_trace_runtime {
+	GS_RUNTIME_LIBGIL = 1,
+	GS_RUNTIME_CPYTHON2 = 2,
+	GS_RUNTIME_CPYTHON3 = 3,
+};
+
+struct gs_file_header {
+	char magic[8];            /* GS_TRACE_MAGIC */
+	uint16_t version_major;
+	uint16_t version_minor;
+	uint32_t header_size;     /* sizeof(struct gs_file_header) as written */
+	uint32_t clock;           /* enum gs_trace_clock */
+	uint32_t source;          /* enum gs_trace_source */
+	uint32_t runtime;         /* enum gs_trace_runtime */
+	uint32_t pid;             /* traced process */
+	uint64_t start_ns;        /* trace clock at start */
+	uint64_t start_realtime_ns; /* CLOCK_REALTIME at start, for humans */
+	uint32_t policy;          /* enum gil_policy for libgil, else 0 */
+	uint32_t interval_us;     /* switch interval (cpython, fifo, prio) */
+	uint32_t check_ticks;     /* legacy check interval */
+	uint32_t flags;           /* GS_HDR_F_* */
+	char policy_name[16];     /* "cpython", "legacy", "cpython-3.11", ... */
+	char command[64];         /* scenario or command line, NUL padded */
+};
+
+#define GS_HDR_F_SCHED_EVENTS 0x1u /* scheduler events were recorded */
+#define GS_HDR_F_SEM_LOCK 0x2u     /* legacy policy on a sem_t */
+
+/* Block types carry a 'GS' tag in the high half so a reader that lands on
+ * garbage knows at once it is not looking at a block. */
+#define GS_BLOCK_TAG 0x47530000u
+enum gs_block_type {
+	GS_BLOCK_THREAD = GS_BLOCK_TAG | 1,
+	GS_BLOCK_CHUNK = GS_BLOCK_TAG | 2,
+	GS_BLOCK_END = GS_BLOCK_TAG | 3,
+};
+
+struct gs_block_header {
+	uint32_t type;            /* enum gs_block_type */
+	uint32_t size;            /* payload bytes after this header */
+};
+
+struct gs_thread_block {
+	uint32_t tid;
+	uint32_t role;            /* enum gs_thread_role */
+	int32_t os_prio;          /* see docs/events.md: higher = more important */
+	int32_t gil_prio;         /* priority given at attach */
+	uint64_t start_ns;
+	char name[32];            /* NUL padded */
+};
+
+/* One event, as stored. 24 bytes; the catalog fixes what a8/a0/a1 mean. */
+struct gs_record {
+	uint64_t ts_ns;
+	uint32_t tid;
+	uint16_t cpu;
+	uint8_t type;             /* enum gs_event_type */
+	uint8_t a8;
+	uint32_t a0;
+	uint32_t a1;
+};
+
+struct gs_chunk_block {
+	uint32_t tid;             /* every record in the chunk has this tid */
+	uint32_t nrecords;
+	uint64_t first_ns;        /* == records[0].ts_ns */
+	uint64_t last_ns;         /* == records[nrecords-1].ts_ns */
+	/* struct gs_record records[nrecords]; sorted by ts_ns */
+};
+
+struct gs_end_thread {
+	uint32_t tid;
+	uint32_t reserved;
+	uint64_t records;         /* records of this thread in the file */
+	uint64_t lost;            /* events dropped (buffer full / ring overrun) */
+};
+
+struct gs_end_block {
+	uint64_t end_ns;
+	uint64_t total_records;
+	uint64_t total_lost;
+	uint32_t nthreads;
+	uint32_t flags;           /* GS_END_F_* */
+	/* struct gs_end_thread threads[nthreads]; */
+};
+
+#define GS_END_F_INTERRUPTED 0x1u /* stopped by a signal, not by the program */
+
+_Static_assert(sizeof(struct gs_file_header) == 144, "header layout");
+_Static_assert(sizeof(struct gs_record) == 24, "record layout");
+_Static_assert(sizeof(struct gs_block_header) == 8, "block header layout");
+_Static_assert(sizeof(struct gs_thread_block) == 56, "thread block layout");
+_Static_assert(sizeof(struct gs_chunk_block) == 24, "chunk block layout");
+_Static_assert(sizeof(struct gs_end_block) == 32, "end block layout");
+_Static_assert(sizeof(struct gs_end_thread) == 24, "end thread layout");
+
+#endif

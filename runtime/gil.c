@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: MIT */
+/* libgil common code: everything that does not depend on the policy. */
+#define _GNU_SOURCE
+#include "../probes/gil_probes.h" /* first sys/sdt.h include of this unit */
+
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gil_internal.h"
+
+uint64_t gil_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+pid_t gil_gettid(void)
+{
+	static __thread pid_t cached;
+	if (!cached)
+		cached = (pid_t)syscall(SYS_gettid);
+	return cached;
+}
+
+int gil_current_os_prio(void)
+{
+	int policy = sched_getscheduler(0);
+	if (policy == SCHED_FIFO || policy == SCHED_RR) {
+		struct sched_param sp;
+		if (sched_getparam(0, &sp) == 0)
+			return 100 + sp.sched_priority;
+	}
+	errno = 0;
+	int nice_value = getpriority(PRIO_PROCESS, (id_t)gil_gettid());
+	if (nice_value == -1 && errno)
+		nice_value = 0;
+	return 20 - nice_value;
+}
+
+void gil_params_default(struct gil_params *p, enum gil_policy policy)
+{
+	memset(p, 0, sizeof(*p));
+	p->policy = policy;
+	p->interval_us = 5000;
+	p->check_ticks = 100;
+	p->legacy_use_sem = 0;
+	p->prio_inherit = 1;
+}
+
+static const char *const policy_names[] = {
+	[GIL_POLICY_LEGACY] = "legacy",
+	[GIL_POLICY_CPYTHON] = "cpython",
+	[GIL_POLICY_FIFO] = "fifo",
+	[GIL_POLICY_PRIO] = "prio",
+};
+
+int gil_policy_from_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof(policy_names) / sizeof(policy_names[0]); i++)
+		if (policy_names[i] && strcmp(policy_names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *gil_policy_name(enum gil_policy policy)
+{
+	if ((unsigned)policy < sizeof(policy_names) / sizeof(policy_names[0]) &&
+	    policy_names[policy])
+		return policy_names[policy];
+	return "unknown";
+}
+
+static const struct gil_policy_ops *ops_for(enum gil_policy policy)
+{
+	switch (policy) {
+	case GIL_POLICY_LEGACY: return &gil_policy_legacy_ops;
+	case GIL_POLICY_CPYTHON: return &gil_policy_cpython_ops;
+	case GIL_POLICY_FIFO: return &gil_policy_fifo_ops;
+	case GIL_POLICY_PRIO: break; /* policy_prio.c lands next */
+	}
+	return NULL;
+}
+
+gil_runtime *gil_create(const struct gil_params *params)
+{
+	const struct gil_policy_ops *ops = ops_for(params->policy);
+	if (!ops) {
+		errno = EINVAL;
+		return NULL;
+	}
+	gil_runtime *rt = calloc(1, sizeof(*rt));
+	if (!rt)
+		return NULL;
+	rt->params = *params;
+	if (!rt->params.interval_us)
+		rt->params.interval_us = 5000;
+	if (!rt->params.check_ticks)
+		rt->params.check_ticks = 100;
+	if (rt->params.check_ticks > INT_MAX / 2) {
+		free(rt);
+		errno = EINVAL;
+		return NULL;
+	}
+	rt->ops = ops;
+	pthread_mutex_init(&rt->threads_lock, NULL);
+	int err = ops->init(rt);
+	if (err) {
+		pthread_mutex_destroy(&rt->threads_lock);
+		free(rt);
+		errno = -err;
+		return NULL;
+	}
+	return rt;
+}
+
+void gil_destroy(gil_runtime *rt)
+{
+	if (!rt)
+		return;
+	rt->ops->fini(rt);
+	pthread_mutex_destroy(&rt->threads_lock);
+	free(rt);
+}
+
+const struct gil_params *gil_runtime_params(const gil_runtime *rt)
+{
+	return &rt->params;
+}
+
+static void reset_ticks(gil_thread *t)
+{
+	t->hot.ticks_left = t->rt->params.policy == GIL_POLICY_LEGACY
+				    ? (int)t->rt->params.check_ticks
+				    : INT_MAX;
+}
+
+void gil_acquire(gil_thread *t, enum gs_acquire_why why)
+{
+	gil_runtime *rt = t->rt;
+	int queued = atomic_fetch_add(&rt->waiters, 1);
+	GS_PROBE(acquire_request, why, queued,
+		 atomic_load_explicit(&rt->holder_tid, memory_order_relaxed), NULL);
+	uint64_t t0 = gil_now_ns();
+
+	int waited = rt->ops->take(rt, t);
+
+	uint64_t t1 = gil_now_ns();
+	int still_waiting = atomic_fetch_sub(&rt->waiters, 1) - 1;
+	t->holding = 1;
+	t->acquired_at_ns = t1;
+	atomic_store_explicit(&rt->holder, t, memory_order_relaxed);
+	atomic_store_explicit(&rt->holder_tid, t->tid, memory_order_relaxed);
+
+	if (rt->last_release_had_waiters) {
+		GIL_COUNT(rt->n_handoffs_attempted, 1);
+		if (rt->last_releaser_tid == t->tid)
+			GIL_COUNT(rt->n_handoffs_failed, 1);
+		rt->last_release_had_waiters = 0;
+	}
+	pid_t prev = rt->last_holder_tid;
+	if (prev != t->tid)
+		GIL_COUNT(rt->n_switches, 1);
+	rt->last_holder_tid = t->tid;
+	GIL_COUNT(rt->n_acquisitions, 1);
+
+	GS_PROBE(acquired, why, still_waiting, prev, NULL);
+
+	GIL_COUNT(t->n_acquisitions, 1);
+	if (waited)
+		GIL_COUNT(t->n_contended, 1);
+	GIL_COUNT(t->n_wait_ns, t1 - t0);
+	reset_ticks(t);
+}
+
+void gil_release(gil_thread *t, enum gs_release_reason reason)
+{
+	gil_runtime *rt = t->rt;
+	uint64_t now = gil_now_ns();
+	GIL_COUNT(t->n_hold_ns, now - t->acquired_at_ns);
+	switch (reason) {
+	case GS_RELEASE_BLOCKING: GIL_COUNT(t->n_rel_blocking, 1); break;
+	case GS_RELEASE_INTERVAL: GIL_COUNT(t->n_rel_interval, 1); break;
+	case GS_RELEASE_FORCED:
+		GIL_COUNT(t->n_rel_forced, 1);
+		GIL_COUNT(rt->n_forced_drops, 1);
+		break;
+	default: break;
+	}
+	int waiting = atomic_load(&rt->waiters);
+	rt->last_release_had_waiters = waiting > 0;
+	rt->last_releaser_tid = t->tid;
+	GS_PROBE(release, reason, waiting,
+		 atomic_load_explicit(&rt->eval_breaker, memory_order_relaxed) != 0,
+		 NULL);
+	t->holding = 0;
+	atomic_store_explicit(&rt->holder, NULL, memory_order_relaxed);
+	atomic_store_explicit(&rt->holder_tid, 0, memory_order_relaxed);
+	rt->ops->drop(rt, t, reason);
+}
+
+void gil_note_drop_request(gil_runtime *rt, gil_thread *requester,
+			   pid_t holder_tid)
+{
+	GIL_COUNT(requester->n_drop_requests, 1);
+	GIL_COUNT(rt->n_drop_requests, 1);
+	GS_PROBE(drop_request, 0, holder_tid, 0, NULL);
+}
+
+gil_thread *gil_attach(gil_runtime *rt, const char *name, enum gil_role role,
+		       int prio)
+{
+	gil_thread *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->rt = rt;
+	t->hot.eval_breaker = &rt->eval_breaker;
+	t->tid = gil_gettid();
+	t->role = role;
+	t->prio = prio;
+	t->os_prio = gil_current_os_prio();
+	snprintf(t->name, sizeof(t->name), "%s", name ? name : "");
+	pthread_cond_init(&t->cond, NULL);
+	if (rt->ops->thread_init && rt->ops->thread_init(t) != 0) {
+		pthread_cond_destroy(&t->cond);
+		free(t);
+		return NULL;
+	}
+	pthread_mutex_lock(&rt->threads_lock);
+	rt->nthreads++;
+	pthread_mutex_unlock(&rt->threads_lock);
+
+	GS_PROBE(thread_start, role, t->os_prio, prio, t->name);
+	gil_acquire(t, GS_WHY_FIRST);
+	return t;
+}
+
+void gil_detach(gil_thread *t)
+{
+	gil_runtime *rt = t->rt;
+	if (t->holding)
+		gil_release(t, GS_RELEASE_EXIT);
+	GS_PROBE(thread_exit, 0, 0, 0, NULL);
+	if (rt->ops->thread_fini)
+		rt->ops->thread_fini(t);
+	pthread_mutex_lock(&rt->threads_lock);
+	rt->nthreads--;
+	pthread_mutex_unlock(&rt->threads_lock);
+	pthread_cond_destroy(&t->cond);
+	free(t);
+}
+
+void gil_check_slow(gil_thread *t)
+{
+	GIL_COUNT(t->n_checks, 1);
+	t->rt->ops->check(t->rt, t);
+	if (t->hot.ticks_left < 0)
+		reset_ticks(t);
+}
+
+void gil_blocking_begin(gil_thread *t, enum gil_block_kind kind)
+{
+	t->blocking_kind = kind;
+	GS_PROBE(blocking_begin, kind, 0, 0, NULL);
+	gil_release(t, GS_RELEASE_BLOCKING);
+}
+
+void gil_blocking_end(gil_thread *t, size_t bytes)
+{
+	uint32_t b = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;
+	GS_PROBE(blocking_end, t->blocking_kind, b, 0, NULL);
+	gil_acquire(t, GS_WHY_AFTER_BLOCKING);
+}
+
+ssize_t gil_call_maybe_blocking(gil_thread *t, enum gil_block_kind kind,
+				gil_blocking_fn call, void *arg)
+{
+	ssize_t r = call(arg, 1);
+	if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+		return r;
+	gil_blocking_begin(t, kind);
+	r = call(arg, 0);
+	int saved = errno;
+	gil_blocking_end(t, r > 0 ? (size_t)r : 0);
+	errno = saved;
+	return r;
+}
+
+void gil_yield(gil_thread *t)
+{
+	if (atomic_load(&t->rt->waiters) == 0)
+		return;
+	gil_release(t, GS_RELEASE_INTERVAL);
+	gil_acquire(t, GS_WHY_AFTER_INTERVAL);
+}
+
+#define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+
+void gil_thread_stats(const gil_thread *t, struct gil_thread_stats *out)
+{
+	gil_thread *m = (gil_thread *)t;
+	out->acquisitions = LOAD(m->n_acquisitions);
+	out->contended = LOAD(m->n_contended);
+	out->releases_blocking = LOAD(m->n_rel_blocking);
+	out->releases_interval = LOAD(m->n_rel_interval);
+	out->releases_forced = LOAD(m->n_rel_forced);
+	out->drop_requests = LOAD(m->n_drop_requests);
+	out->hold_ns = LOAD(m->n_hold_ns);
+	out->wait_ns = LOAD(m->n_wait_ns);
+	out->checks = LOAD(m->n_checks);
+}
+
+pid_t gil_thread_tid(const gil_thread *t)
+{
+	return t->tid;
+}
+
+const char *gil_thread_name(const gil_thread *t)
+{
+	return t->name;
+}
+
+void gil_runtime_stats(const gil_runtime *rt, struct gil_runtime_stats *out)
+{
+	gil_runtime *m = (gil_runtime *)rt;
+	out->acquisitions = LOAD(m->n_acquisitions);
+	out->handoffs_attempted = LOAD(m->n_handoffs_attempted);
+	out->handoffs_failed = LOAD(m->n_handoffs_failed);
+	out->forced_drops = LOAD(m->n_forced_drops);
+	out->drop_requests = LOAD(m->n_drop_requests);
+	out->switches = LOAD(m->n_switches);
+}
