@@ -1,0 +1,59 @@
+# Shared by the integration tests (source it). Conventions:
+#  - GILSCOPE_BUILD / GILSCOPE_SRC come from ctest; GILSCOPE is the CLI.
+#  - A test that needs something this machine lacks calls skip "reason":
+#    exit 77 (ctest: skipped) normally, but a failure when CI=true, because CI
+#    runs as root on a machine that has eBPF, uprobes, LTTng and CPython.
+#  - Each test works in its own $WORK directory, removed on exit.
+set -euo pipefail
+GILSCOPE_BUILD=${GILSCOPE_BUILD:?run through ctest or set GILSCOPE_BUILD}
+GILSCOPE_SRC=${GILSCOPE_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+GILSCOPE="$GILSCOPE_BUILD/tools/gilscope/gilscope"
+LIBGIL="$GILSCOPE_BUILD/runtime/libgil.so"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/gilscope-test.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+skip() {
+  if [ "${CI:-}" = "true" ]; then
+    echo "FAIL (CI=true, so this may not skip): $*" >&2
+    exit 1
+  fi
+  echo "SKIP: $*" >&2
+  exit 77
+}
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+require_root() {
+  [ "$(id -u)" -eq 0 ] || skip "needs root (eBPF, uprobes, tracefs)"
+}
+
+require_cmd() {
+  local c
+  for c in "$@"; do
+    command -v "$c" >/dev/null 2>&1 || skip "needs $c (scripts/install-deps.sh)"
+  done
+}
+
+# Prints the path of a pyenv CPython X.Y (e.g. 3.11), or skips.
+find_python() {
+  local want=$1 root v
+  root=$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")
+  for v in $(ls -1 "$root/versions" 2>/dev/null | sort -V -r); do
+    case "$v" in
+      "$want"|"$want".*)
+        if [ -x "$root/versions/$v/bin/python" ]; then
+          echo "$root/versions/$v/bin/python"
+          return 0
+        fi ;;
+    esac
+  done
+  skip "needs CPython $want from pyenv (looked in $root/versions)"
+}
+
+# json_get FILE EXPR: reads a value from a JSON file with python3.
+json_get() {
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$1" "$2"
+}
