@@ -89,6 +89,16 @@ struct gs_source *gs_source_native_open(const char *path, int allow_truncated,
 struct gs_source *gs_source_open_any(const char *path, int allow_truncated,
 				     char *err, size_t errlen);
 
+/* Adapters for other tracers' output (analysis/sources/). Each returns NULL
+ * with err filled when path is not its format or cannot be read. */
+struct gs_source *gs_source_ctf_open(const char *path, int allow_truncated,
+				     char *err, size_t errlen);
+struct gs_source *gs_source_perf_script_open(const char *path,
+					     int allow_truncated, char *err,
+					     size_t errlen);
+struct gs_source *gs_source_tracecmd_open(const char *path, int allow_truncated,
+					  char *err, size_t errlen);
+
 static inline int gs_source_next(struct gs_source *s, struct gs_event *ev)
 {
 	return s->ops->next(s, ev);
