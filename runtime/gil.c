@@ -84,7 +84,7 @@ static const struct gil_policy_ops *ops_for(enum gil_policy policy)
 	case GIL_POLICY_LEGACY: return &gil_policy_legacy_ops;
 	case GIL_POLICY_CPYTHON: return &gil_policy_cpython_ops;
 	case GIL_POLICY_FIFO: return &gil_policy_fifo_ops;
-	case GIL_POLICY_PRIO: break; /* policy_prio.c lands next */
+	case GIL_POLICY_PRIO: return &gil_policy_prio_ops;
 	}
 	return NULL;
 }
