@@ -1,0 +1,705 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reader of the native trace format (probes/trace_format.h).
+ *
+ * Open does one pass over the block headers only: it validates the layout
+ * and builds, per thread, the list of its chunk offsets (8 bytes a chunk),
+ * and reads the END block (lost counts, completeness). next() then merges the
+ * per-thread streams with a binary heap over one cursor per thread; each
+ * cursor holds one chunk, read with pread. Memory is threads * chunk size plus
+ * chunks * 8 bytes, never proportional to the number of events, and the page
+ * cache rather than our RSS holds the file.
+ *
+ * Every problem is reported as "FILE: offset N: what was wrong (expected X)".
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../source.h"
+
+struct ncursor {
+	struct gs_thread_info info;
+	uint64_t *chunks;          /* file offsets of this thread's CHUNK blocks */
+	size_t nchunks, cap;
+	size_t next_chunk;
+	uint64_t index_last_ns;    /* last_ns of the previous chunk (open pass) */
+	uint64_t prev_ts;          /* last record delivered */
+	unsigned char *buf;        /* the current chunk block, header included */
+	size_t bufcap;
+	const struct gs_record *cur, *end;
+	uint64_t rec_off;          /* file offset of the current chunk's records[0] */
+	uint64_t end_records, end_lost;
+	uint8_t cur_rank;
+};
+
+struct native_src {
+	struct gs_source base;
+	int fd;
+	uint64_t size;
+	struct ncursor *th;
+	size_t nth, cap;
+	uint32_t *map;             /* open addressing: tid -> index+1 */
+	size_t mapmask;
+	uint32_t *heap;
+	size_t nheap;
+	uint64_t events, lost;
+	uint64_t total_records;    /* records found in the chunks */
+	int complete, interrupted;
+	int newer_minor;           /* unknown event types are skipped, not errors */
+	int failed;                /* next() reports the error after the last
+				      good event was delivered */
+	uint64_t end_ns;
+};
+
+static void seterr(char *err, size_t errlen, const char *path, uint64_t off,
+		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void seterr(char *err, size_t errlen, const char *path, uint64_t off,
+		   const char *fmt, ...)
+{
+	char what[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(err, errlen, "%s: offset %" PRIu64 ": %s", path, off, what);
+}
+
+#define SRCERR(s, off, ...)                                                   \
+	seterr((s)->base.error, sizeof((s)->base.error), (s)->base.info.path,  \
+	       (off), __VA_ARGS__)
+
+/* Which of two events at the same nanosecond goes first: a release before
+ * the acquire it enables, so equal clocks never fake two holders. */
+static const uint8_t type_rank[256] = {
+	[GS_EV_release] = 0, [GS_EV_blocking_begin] = 0, [GS_EV_thread_exit] = 0,
+	[GS_EV_sched_switch_out] = 0, [GS_EV_lost] = 0,
+	[GS_EV_thread_start] = 1, [GS_EV_acquire_request] = 1,
+	[GS_EV_drop_request] = 1, [GS_EV_switch_wait_begin] = 1,
+	[GS_EV_switch_wait_end] = 1, [GS_EV_blocking_end] = 1,
+	[GS_EV_prio_boost] = 1, [GS_EV_sched_wakeup] = 1,
+	[GS_EV_sched_switch_in] = 2, [GS_EV_acquired] = 2,
+};
+
+static int pread_full(int fd, void *buf, size_t n, uint64_t off)
+{
+	unsigned char *p = buf;
+	while (n) {
+		ssize_t r = pread(fd, p, n, (off_t)off);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0) {
+			errno = 0; /* short file */
+			return -1;
+		}
+		p += r;
+		n -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
+static uint32_t hash_tid(uint32_t tid)
+{
+	return tid * 2654435761u;
+}
+
+static struct ncursor *find_thread(struct native_src *s, uint32_t tid)
+{
+	if (!s->map)
+		return NULL;
+	for (size_t i = hash_tid(tid) & s->mapmask;; i = (i + 1) & s->mapmask) {
+		uint32_t v = s->map[i];
+		if (!v)
+			return NULL;
+		if (s->th[v - 1].info.tid == tid)
+			return &s->th[v - 1];
+	}
+}
+
+static int rehash(struct native_src *s, size_t slots)
+{
+	uint32_t *m = calloc(slots, sizeof(*m));
+	if (!m)
+		return -1;
+	free(s->map);
+	s->map = m;
+	s->mapmask = slots - 1;
+	for (size_t k = 0; k < s->nth; k++) {
+		size_t i = hash_tid(s->th[k].info.tid) & s->mapmask;
+		while (m[i])
+			i = (i + 1) & s->mapmask;
+		m[i] = (uint32_t)k + 1;
+	}
+	return 0;
+}
+
+static struct ncursor *add_thread(struct native_src *s,
+				  const struct gs_thread_block *tb)
+{
+	if (s->nth == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		struct ncursor *t = realloc(s->th, cap * sizeof(*t));
+		if (!t)
+			return NULL;
+		s->th = t;
+		s->cap = cap;
+	}
+	struct ncursor *c = &s->th[s->nth++];
+	memset(c, 0, sizeof(*c));
+	c->info.tid = tb->tid;
+	c->info.role = tb->role;
+	c->info.os_prio = tb->os_prio;
+	c->info.gil_prio = tb->gil_prio;
+	memcpy(c->info.name, tb->name, sizeof(c->info.name));
+	c->info.name[sizeof(c->info.name) - 1] = 0;
+	if (!c->info.name[0])
+		snprintf(c->info.name, sizeof(c->info.name), "tid-%u", tb->tid);
+	if (s->nth * 2 > s->mapmask + 1 || !s->map) {
+		if (rehash(s, s->map ? (s->mapmask + 1) * 2 : 64))
+			return NULL;
+	} else {
+		size_t i = hash_tid(tb->tid) & s->mapmask;
+		while (s->map[i])
+			i = (i + 1) & s->mapmask;
+		s->map[i] = (uint32_t)s->nth;
+	}
+	return c;
+}
+
+static const char *block_name(uint32_t type)
+{
+	switch (type) {
+	case GS_BLOCK_THREAD: return "THREAD";
+	case GS_BLOCK_CHUNK: return "CHUNK";
+	case GS_BLOCK_END: return "END";
+	}
+	return "?";
+}
+
+/* ---- merge ---- */
+
+static inline int cur_less(const struct ncursor *a, const struct ncursor *b)
+{
+	if (a->cur->ts_ns != b->cur->ts_ns)
+		return a->cur->ts_ns < b->cur->ts_ns;
+	if (a->cur_rank != b->cur_rank)
+		return a->cur_rank < b->cur_rank;
+	return a < b;
+}
+
+static void sift_down(struct native_src *s, size_t i)
+{
+	uint32_t *h = s->heap;
+	size_t n = s->nheap;
+	uint32_t x = h[i];
+	for (;;) {
+		size_t l = 2 * i + 1;
+		if (l >= n)
+			break;
+		size_t m = l;
+		if (l + 1 < n && cur_less(&s->th[h[l + 1]], &s->th[h[l]]))
+			m = l + 1;
+		if (!cur_less(&s->th[h[m]], &s->th[x]))
+			break;
+		h[i] = h[m];
+		i = m;
+	}
+	h[i] = x;
+}
+
+/* Reads and checks the next chunk of c. 1: loaded, 0: none left, -1: error */
+static int load_chunk(struct native_src *s, struct ncursor *c)
+{
+	while (c->next_chunk < c->nchunks) {
+		uint64_t off = c->chunks[c->next_chunk++];
+		struct {
+			struct gs_block_header bh;
+			struct gs_chunk_block cb;
+		} hd;
+		if (pread_full(s->fd, &hd, sizeof(hd), off)) {
+			SRCERR(s, off, "cannot read chunk: %s",
+			       errno ? strerror(errno) : "file shrank while reading");
+			return -1;
+		}
+		size_t need = (size_t)hd.cb.nrecords * sizeof(struct gs_record);
+		if (hd.bh.type != GS_BLOCK_CHUNK ||
+		    hd.bh.size != sizeof(hd.cb) + need || hd.cb.tid != c->info.tid) {
+			SRCERR(s, off, "chunk changed since the trace was opened "
+			       "(expected CHUNK of tid %u)", c->info.tid);
+			return -1;
+		}
+		if (!hd.cb.nrecords)
+			continue;
+		if (need > c->bufcap) {
+			unsigned char *b = realloc(c->buf, need);
+			if (!b) {
+				SRCERR(s, off, "out of memory for a chunk of %u records",
+				       hd.cb.nrecords);
+				return -1;
+			}
+			c->buf = b;
+			c->bufcap = need;
+		}
+		uint64_t roff = off + sizeof(hd);
+		if (pread_full(s->fd, c->buf, need, roff)) {
+			SRCERR(s, roff, "cannot read chunk records: %s",
+			       errno ? strerror(errno) : "file shrank while reading");
+			return -1;
+		}
+		const struct gs_record *r = (const struct gs_record *)c->buf;
+		uint64_t prev = c->prev_ts;
+		uint32_t n = hd.cb.nrecords, kept = 0;
+		struct gs_record *w = (struct gs_record *)c->buf;
+		for (uint32_t i = 0; i < n; i++) {
+			uint64_t ro = roff + (uint64_t)i * sizeof(*r);
+			if (r[i].tid != c->info.tid) {
+				SRCERR(s, ro, "corrupt record: tid %u in a chunk of "
+				       "tid %u (expected %u)", r[i].tid, c->info.tid,
+				       c->info.tid);
+				return -1;
+			}
+			if (r[i].ts_ns < prev) {
+				SRCERR(s, ro, "records not in time order: %" PRIu64
+				       " ns after %" PRIu64 " ns in tid %u (expected "
+				       "a sorted chunk)", r[i].ts_ns, prev, c->info.tid);
+				return -1;
+			}
+			prev = r[i].ts_ns;
+			if (r[i].type == 0 || r[i].type >= GS_EV_MAX) {
+				if (s->newer_minor)
+					continue;
+				SRCERR(s, ro, "corrupt record: event type %u (expected "
+				       "1..%u)", r[i].type, GS_EV_MAX - 1);
+				return -1;
+			}
+			if (w + kept != r + i)
+				w[kept] = r[i];
+			kept++;
+		}
+		if (r[0].ts_ns != hd.cb.first_ns || prev != hd.cb.last_ns) {
+			SRCERR(s, off, "corrupt chunk: records span %" PRIu64 "..%"
+			       PRIu64 " ns (expected first_ns %" PRIu64 ", last_ns %"
+			       PRIu64 ")", r[0].ts_ns, prev, hd.cb.first_ns,
+			       hd.cb.last_ns);
+			return -1;
+		}
+		c->prev_ts = prev;
+		if (!kept)
+			continue;
+		c->cur = (const struct gs_record *)c->buf;
+		c->end = c->cur + kept;
+		c->rec_off = roff;
+		c->cur_rank = type_rank[c->cur->type];
+		return 1;
+	}
+	return 0;
+}
+
+static int native_next(struct gs_source *src, struct gs_event *ev)
+{
+	struct native_src *s = (struct native_src *)src;
+	if (__builtin_expect(s->failed, 0))
+		return -1;
+	if (!s->nheap)
+		return 0;
+	struct ncursor *c = &s->th[s->heap[0]];
+	const struct gs_record *r = c->cur;
+	ev->ts_ns = r->ts_ns;
+	ev->tid = r->tid;
+	ev->cpu = r->cpu;
+	ev->type = r->type;
+	ev->a8 = r->a8;
+	ev->a0 = r->a0;
+	ev->a1 = r->a1;
+	/* records may have been compacted (skipped types): offset is exact
+	 * whenever nothing was skipped, which is every version-1.0 file */
+	ev->offset = c->rec_off + (uint64_t)((const unsigned char *)r - c->buf);
+	ev->str = r->type == GS_EV_thread_start ? c->info.name : NULL;
+	s->events++;
+	if (++c->cur == c->end) {
+		int rc = load_chunk(s, c);
+		if (rc < 0) {
+			s->failed = 1;
+			return 1;
+		}
+		if (rc == 0) {
+			s->heap[0] = s->heap[--s->nheap];
+			if (s->nheap)
+				sift_down(s, 0);
+			return 1;
+		}
+	} else {
+		c->cur_rank = type_rank[c->cur->type];
+	}
+	sift_down(s, 0);
+	return 1;
+}
+
+static const struct gs_thread_info *native_thread(struct gs_source *src,
+						  uint32_t tid)
+{
+	struct ncursor *c = find_thread((struct native_src *)src, tid);
+	return c ? &c->info : NULL;
+}
+
+static void native_totals(struct gs_source *src, struct gs_source_totals *out)
+{
+	struct native_src *s = (struct native_src *)src;
+	out->events = s->events;
+	out->lost = s->lost;
+	out->complete = s->complete;
+	out->interrupted = s->interrupted;
+}
+
+static void native_close(struct gs_source *src)
+{
+	struct native_src *s = (struct native_src *)src;
+	if (s->fd >= 0)
+		close(s->fd);
+	for (size_t i = 0; i < s->nth; i++) {
+		free(s->th[i].chunks);
+		free(s->th[i].buf);
+	}
+	free(s->th);
+	free(s->map);
+	free(s->heap);
+	free((char *)s->base.info.path);
+	free(s);
+}
+
+static const struct gs_source_ops native_ops = {
+	.next = native_next,
+	.thread = native_thread,
+	.totals = native_totals,
+	.close = native_close,
+};
+
+/* ---- open: header and block index ---- */
+
+static int read_header(struct native_src *s, uint64_t *data_off)
+{
+	struct gs_file_header h;
+	memset(&h, 0, sizeof(h));
+	if (s->size == 0) {
+		SRCERR(s, 0, "empty file (expected a gilscope trace header of %zu "
+		       "bytes starting with \"" GS_TRACE_MAGIC "\")", sizeof(h));
+		return -1;
+	}
+	size_t got = s->size < sizeof(h) ? (size_t)s->size : sizeof(h);
+	if (pread_full(s->fd, &h, got, 0)) {
+		SRCERR(s, 0, "cannot read header: %s", strerror(errno));
+		return -1;
+	}
+	if (got < sizeof(h.magic) || memcmp(h.magic, GS_TRACE_MAGIC, 8) != 0) {
+		char shown[9];
+		for (size_t i = 0; i < 8; i++)
+			shown[i] = i < got && h.magic[i] >= 0x20 && h.magic[i] < 0x7f
+					   ? h.magic[i] : '.';
+		shown[got < 8 ? got : 8] = 0;
+		SRCERR(s, 0, "bad magic \"%s\" (expected \"" GS_TRACE_MAGIC
+		       "\"): not a gilscope native trace", shown);
+		return -1;
+	}
+	if (got < 16) {
+		SRCERR(s, got, "trace is truncated inside the header (%" PRIu64
+		       " bytes, expected at least %zu)", s->size, sizeof(h));
+		return -1;
+	}
+	if (h.version_major != GS_TRACE_VERSION_MAJOR) {
+		SRCERR(s, 8, "unsupported trace format version %u.%u (expected "
+		       "major version %u; a newer gilscope wrote this file?)",
+		       h.version_major, h.version_minor, GS_TRACE_VERSION_MAJOR);
+		return -1;
+	}
+	if (h.header_size < sizeof(h) || h.header_size % 8 != 0) {
+		SRCERR(s, 12, "corrupt header: header_size %u (expected a multiple "
+		       "of 8, at least %zu)", h.header_size, sizeof(h));
+		return -1;
+	}
+	if (s->size < h.header_size) {
+		SRCERR(s, s->size, "trace is truncated inside the header (%" PRIu64
+		       " bytes, expected %u)", s->size, h.header_size);
+		return -1;
+	}
+	s->newer_minor = h.version_minor > GS_TRACE_VERSION_MINOR;
+	struct gs_trace_info *in = &s->base.info;
+	in->source = h.source;
+	in->runtime = h.runtime;
+	in->pid = h.pid;
+	in->policy = h.policy;
+	in->interval_us = h.interval_us;
+	in->check_ticks = h.check_ticks;
+	in->flags = h.flags;
+	in->start_ns = h.start_ns;
+	memcpy(in->policy_name, h.policy_name, sizeof(h.policy_name));
+	in->policy_name[sizeof(h.policy_name)] = 0;
+	memcpy(in->command, h.command, sizeof(in->command));
+	in->command[sizeof(in->command) - 1] = 0;
+	snprintf(in->format, sizeof(in->format), "native");
+	*data_off = h.header_size;
+	return 0;
+}
+
+static int index_end(struct native_src *s, uint64_t off, uint32_t size)
+{
+	struct gs_end_block eb;
+	if (size < sizeof(eb)) {
+		SRCERR(s, off, "corrupt END block: size %u (expected at least %zu)",
+		       size, sizeof(eb));
+		return -1;
+	}
+	if (pread_full(s->fd, &eb, sizeof(eb), off + 8)) {
+		SRCERR(s, off, "cannot read END block: %s", strerror(errno));
+		return -1;
+	}
+	uint64_t want = sizeof(eb) + (uint64_t)eb.nthreads * sizeof(struct gs_end_thread);
+	if (size != want) {
+		SRCERR(s, off, "corrupt END block: size %u for %u threads "
+		       "(expected %" PRIu64 ")", size, eb.nthreads, want);
+		return -1;
+	}
+	uint64_t o = off + 8 + sizeof(eb);
+	for (uint32_t i = 0; i < eb.nthreads; i++, o += sizeof(struct gs_end_thread)) {
+		struct gs_end_thread et;
+		if (pread_full(s->fd, &et, sizeof(et), o)) {
+			SRCERR(s, o, "cannot read END block: %s", strerror(errno));
+			return -1;
+		}
+		struct ncursor *c = find_thread(s, et.tid);
+		if (c) {
+			c->end_records = et.records;
+			c->end_lost = et.lost;
+		}
+	}
+	s->lost = eb.total_lost;
+	s->end_ns = eb.end_ns;
+	s->interrupted = (eb.flags & GS_END_F_INTERRUPTED) != 0;
+	s->complete = 1;
+	if (eb.total_records != s->total_records) {
+		SRCERR(s, off, "END block counts %" PRIu64 " records but the chunks "
+		       "hold %" PRIu64 " (expected equal: blocks lost or corrupt)",
+		       eb.total_records, s->total_records);
+		return -1;
+	}
+	return 0;
+}
+
+static int build_index(struct native_src *s, uint64_t off)
+{
+	int allow = s->base.allow_truncated;
+	for (;;) {
+		if (off == s->size)
+			break;
+		struct {
+			struct gs_block_header bh;
+			union {
+				struct gs_chunk_block cb;
+				struct gs_thread_block tb;
+			} u;
+		} hd;
+		if (s->size - off < sizeof(hd.bh)) {
+			if (allow)
+				break;
+			SRCERR(s, off, "trace is truncated inside a block header "
+			       "(expected a THREAD, CHUNK or END block; use "
+			       "--allow-truncated to read what is there)");
+			return -1;
+		}
+		if (pread_full(s->fd, &hd.bh, sizeof(hd.bh), off)) {
+			SRCERR(s, off, "cannot read block header: %s", strerror(errno));
+			return -1;
+		}
+		uint32_t type = hd.bh.type, size = hd.bh.size;
+		if (type != GS_BLOCK_THREAD && type != GS_BLOCK_CHUNK &&
+		    type != GS_BLOCK_END) {
+			SRCERR(s, off, "corrupt block: type 0x%08x (expected THREAD "
+			       "0x%08x, CHUNK 0x%08x or END 0x%08x)", type,
+			       GS_BLOCK_THREAD, GS_BLOCK_CHUNK, GS_BLOCK_END);
+			return -1;
+		}
+		if (size % 8 != 0) {
+			SRCERR(s, off, "corrupt %s block: size %u (expected a "
+			       "multiple of 8)", block_name(type), size);
+			return -1;
+		}
+		if (s->size - off - sizeof(hd.bh) < size) {
+			if (allow)
+				break;
+			SRCERR(s, off, "trace is truncated: %s block of %u bytes "
+			       "but only %" PRIu64 " left in the file (expected the "
+			       "whole block; use --allow-truncated to read what is "
+			       "there)", block_name(type), size,
+			       s->size - off - sizeof(hd.bh));
+			return -1;
+		}
+		if (type == GS_BLOCK_END) {
+			if (index_end(s, off, size))
+				return -1;
+			uint64_t after = off + sizeof(hd.bh) + size;
+			if (after != s->size) {
+				SRCERR(s, after, "%" PRIu64 " bytes after the END block "
+				       "(expected end of file)", s->size - after);
+				return -1;
+			}
+			return 0;
+		}
+		if (type == GS_BLOCK_THREAD) {
+			if (size < sizeof(hd.u.tb)) {
+				SRCERR(s, off, "corrupt THREAD block: size %u (expected "
+				       "at least %zu)", size, sizeof(hd.u.tb));
+				return -1;
+			}
+			if (pread_full(s->fd, &hd.u.tb, sizeof(hd.u.tb), off + 8)) {
+				SRCERR(s, off, "cannot read THREAD block: %s",
+				       strerror(errno));
+				return -1;
+			}
+			if (!find_thread(s, hd.u.tb.tid) && !add_thread(s, &hd.u.tb)) {
+				SRCERR(s, off, "out of memory for the thread table");
+				return -1;
+			}
+		} else {
+			if (size < sizeof(hd.u.cb)) {
+				SRCERR(s, off, "corrupt CHUNK block: size %u (expected "
+				       "at least %zu)", size, sizeof(hd.u.cb));
+				return -1;
+			}
+			if (pread_full(s->fd, &hd.u.cb, sizeof(hd.u.cb), off + 8)) {
+				SRCERR(s, off, "cannot read CHUNK block: %s",
+				       strerror(errno));
+				return -1;
+			}
+			const struct gs_chunk_block *cb = &hd.u.cb;
+			uint64_t want = sizeof(*cb) +
+					(uint64_t)cb->nrecords * sizeof(struct gs_record);
+			if (size != want) {
+				SRCERR(s, off, "corrupt CHUNK block: %u records in %u "
+				       "bytes (expected %" PRIu64 " = 24 + 24 * %u)",
+				       cb->nrecords, size, want, cb->nrecords);
+				return -1;
+			}
+			struct ncursor *c = find_thread(s, cb->tid);
+			if (!c) {
+				SRCERR(s, off, "CHUNK of tid %u before any THREAD block "
+				       "for it (expected THREAD first)", cb->tid);
+				return -1;
+			}
+			if (cb->nrecords) {
+				if (cb->first_ns > cb->last_ns) {
+					SRCERR(s, off, "unsorted chunk: first_ns %" PRIu64
+					       " > last_ns %" PRIu64 " (expected a "
+					       "time-sorted chunk)", cb->first_ns,
+					       cb->last_ns);
+					return -1;
+				}
+				if (cb->first_ns < c->index_last_ns) {
+					SRCERR(s, off, "unsorted chunks: tid %u chunk starts "
+					       "at %" PRIu64 " ns, before its previous "
+					       "chunk ended (%" PRIu64 " ns; expected "
+					       "time order per thread)", cb->tid,
+					       cb->first_ns, c->index_last_ns);
+					return -1;
+				}
+				c->index_last_ns = cb->last_ns;
+				if (c->nchunks == c->cap) {
+					size_t cap = c->cap ? c->cap * 2 : 16;
+					uint64_t *p = realloc(c->chunks, cap * sizeof(*p));
+					if (!p) {
+						SRCERR(s, off, "out of memory for the "
+						       "chunk index");
+						return -1;
+					}
+					c->chunks = p;
+					c->cap = cap;
+				}
+				c->chunks[c->nchunks++] = off;
+				s->total_records += cb->nrecords;
+			}
+		}
+		off += sizeof(hd.bh) + size;
+	}
+	if (!allow) {
+		SRCERR(s, off, "trace is truncated: no END block (expected one "
+		       "at the end; the writer did not finish. Use "
+		       "--allow-truncated to read what is there)");
+		return -1;
+	}
+	return 0;
+}
+
+struct gs_source *gs_source_native_open(const char *path, int allow_truncated,
+					char *err, size_t errlen)
+{
+	struct native_src *s = calloc(1, sizeof(*s));
+	char *p = strdup(path);
+	if (!s || !p) {
+		free(s);
+		free(p);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	s->base.ops = &native_ops;
+	s->base.info.path = p;
+	s->base.allow_truncated = allow_truncated;
+	s->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (s->fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		native_close(&s->base);
+		return NULL;
+	}
+	struct stat st;
+	if (fstat(s->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file (expected a "
+			 "gilscope trace file)", path);
+		native_close(&s->base);
+		return NULL;
+	}
+	s->size = (uint64_t)st.st_size;
+	posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	uint64_t data_off;
+	if (read_header(s, &data_off) || build_index(s, data_off))
+		goto fail;
+	if (!s->total_records) {
+		SRCERR(s, data_off, "the trace holds no events (expected at least "
+		       "one CHUNK block with records)");
+		goto fail;
+	}
+	s->base.info.end_ns = s->end_ns;
+	s->heap = calloc(s->nth ? s->nth : 1, sizeof(*s->heap));
+	if (!s->heap) {
+		SRCERR(s, 0, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < s->nth; i++) {
+		int rc = load_chunk(s, &s->th[i]);
+		if (rc < 0)
+			goto fail;
+		if (rc == 1) {
+			/* sift up */
+			size_t k = s->nheap++;
+			while (k && cur_less(&s->th[i], &s->th[s->heap[(k - 1) / 2]])) {
+				s->heap[k] = s->heap[(k - 1) / 2];
+				k = (k - 1) / 2;
+			}
+			s->heap[k] = (uint32_t)i;
+		}
+	}
+	if (s->nheap)
+		s->base.info.start_ns = s->base.info.start_ns
+			? s->base.info.start_ns : s->th[s->heap[0]].cur->ts_ns;
+	return &s->base;
+fail:
+	snprintf(err, errlen, "%s", s->base.error);
+	native_close(&s->base);
+	return NULL;
+}

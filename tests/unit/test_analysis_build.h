@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared by the analysis tests: builds small native traces with gs_writer so
+ * every test states its events, and their known answers, in its own source.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#ifndef TEST_ANALYSIS_BUILD_H
+#define TEST_ANALYSIS_BUILD_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "trace_writer.h"
+
+#define TB_MAX 4096
+
+struct tb {
+	char path[256];
+	struct gs_writer *w;
+};
+
+static inline void tb_open(struct tb *t, const char *name, uint32_t interval_us,
+			   uint32_t flags)
+{
+	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	snprintf(t->path, sizeof(t->path), "%s/gs-test-%d-%s.gst", dir,
+		 (int)getpid(), name);
+	struct gs_file_header h;
+	memset(&h, 0, sizeof(h));
+	h.source = GS_SOURCE_LIBGIL;
+	h.runtime = GS_RUNTIME_LIBGIL;
+	h.policy = 2;
+	h.interval_us = interval_us;
+	h.flags = flags;
+	snprintf(h.policy_name, sizeof(h.policy_name), "cpython");
+	snprintf(h.command, sizeof(h.command), "test %s", name);
+	t->w = gs_writer_open(t->path, &h);
+	if (!t->w) {
+		perror(t->path);
+		abort();
+	}
+}
+
+static inline void tb_thread(struct tb *t, uint32_t tid, const char *name,
+			     uint32_t role, int os_prio, int gil_prio)
+{
+	struct gs_thread_block b;
+	memset(&b, 0, sizeof(b));
+	b.tid = tid;
+	b.role = role;
+	b.os_prio = os_prio;
+	b.gil_prio = gil_prio;
+	snprintf(b.name, sizeof(b.name), "%s", name);
+	gs_writer_thread(t->w, &b);
+}
+
+static inline struct gs_record tb_rec(uint64_t ts, uint32_t tid, unsigned type,
+				      unsigned a8, uint32_t a0, uint32_t a1)
+{
+	struct gs_record r;
+	memset(&r, 0, sizeof(r));
+	r.ts_ns = ts;
+	r.tid = tid;
+	r.type = (uint8_t)type;
+	r.a8 = (uint8_t)a8;
+	r.a0 = a0;
+	r.a1 = a1;
+	return r;
+}
+
+/* Appends one record (buffered per thread by the writer). */
+static inline void tb_ev(struct tb *t, uint64_t ts, uint32_t tid, unsigned type,
+			 unsigned a8, uint32_t a0, uint32_t a1)
+{
+	struct gs_record r = tb_rec(ts, tid, type, a8, a0, a1);
+	gs_writer_records(t->w, tid, &r, 1);
+}
+
+static inline void tb_close(struct tb *t, uint64_t end_ns)
+{
+	char err[256];
+	if (gs_writer_close(t->w, end_ns, 0, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		abort();
+	}
+}
+
+static inline long tb_size(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fclose(f);
+	return n;
+}
+
+static inline void tb_patch(const char *path, long off, const void *p, size_t n)
+{
+	FILE *f = fopen(path, "r+b");
+	fseek(f, off, SEEK_SET);
+	fwrite(p, 1, n, f);
+	fclose(f);
+}
+
+#endif

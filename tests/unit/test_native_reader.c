@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: MIT */
+/* The native trace reader: merge order, offsets, and every bad-input message
+ * (file, byte offset, what was expected). */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "source.h"
+#include "test_analysis_build.h"
+
+#define HDR 144L                 /* sizeof(struct gs_file_header) */
+#define THREAD_BLK 64L           /* 8 + 56 */
+#define CHUNK_BLK(n) (32L + 24L * (n))
+
+static struct gs_source *open_ok(const char *path, int allow)
+{
+	char err[512] = "";
+	struct gs_source *s = gs_source_native_open(path, allow, err, sizeof(err));
+	if (!s)
+		fail_msg("open %s: %s", path, err);
+	return s;
+}
+
+/* Expects open to fail with a message that contains every fragment. */
+static void open_fails(const char *path, int allow, const char *frag1,
+		       const char *frag2)
+{
+	char err[512] = "";
+	struct gs_source *s = gs_source_native_open(path, allow, err, sizeof(err));
+	if (s) {
+		gs_source_close(s);
+		fail_msg("open %s succeeded, expected '%s'", path, frag1);
+	}
+	if (strncmp(err, path, strlen(path)) != 0 || !strstr(err, frag1) ||
+	    (frag2 && !strstr(err, frag2)))
+		fail_msg("message '%s' lacks '%s' / '%s'", err, frag1,
+			 frag2 ? frag2 : "");
+}
+
+static void write_chunk(struct tb *t, uint32_t tid, const uint64_t *ts,
+			const uint8_t *types, size_t n)
+{
+	struct gs_record r[16];
+	for (size_t i = 0; i < n; i++)
+		r[i] = tb_rec(ts[i], tid, types ? types[i] : GS_EV_drop_request,
+			      0, (uint32_t)i, tid);
+	gs_writer_chunk(t->w, tid, r, n);
+}
+
+static void test_merge_out_of_order_chunks(void **state)
+{
+	(void)state;
+	struct tb t;
+	tb_open(&t, "merge", 5000, 0);
+	tb_thread(&t, 1, "one", 0, 20, 0);
+	tb_thread(&t, 2, "two", 0, 20, 0);
+	tb_thread(&t, 3, "three", 0, 20, 0);
+	write_chunk(&t, 2, (uint64_t[]){ 15, 25 }, NULL, 2);
+	write_chunk(&t, 1, (uint64_t[]){ 10, 20, 30 }, NULL, 3);
+	write_chunk(&t, 3, (uint64_t[]){ 5, 35 }, NULL, 2);
+	write_chunk(&t, 2, (uint64_t[]){ 40, 50 }, NULL, 2);
+	write_chunk(&t, 1, (uint64_t[]){ 45 }, NULL, 1);
+	/* equal timestamps: the release (tid 3) must come before the acquire
+	 * (tid 2) although tid 2's chunk is earlier in the file */
+	write_chunk(&t, 2, (uint64_t[]){ 60 }, (uint8_t[]){ GS_EV_acquired }, 1);
+	write_chunk(&t, 3, (uint64_t[]){ 60 }, (uint8_t[]){ GS_EV_release }, 1);
+	gs_writer_lost(t.w, 3, 7);
+	tb_close(&t, 100);
+
+	struct gs_source *s = open_ok(t.path, 0);
+	static const uint64_t want_ts[] = { 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 60, 60 };
+	static const uint32_t want_tid[] = { 3, 1, 2, 1, 2, 1, 3, 2, 1, 2, 3, 2 };
+	FILE *f = fopen(t.path, "rb");
+	struct gs_event ev;
+	size_t n = 0;
+	int rc;
+	while ((rc = gs_source_next(s, &ev)) == 1) {
+		assert_true(n < 12);
+		assert_int_equal(ev.ts_ns, want_ts[n]);
+		assert_int_equal(ev.tid, want_tid[n]);
+		/* the offset points at the very record */
+		struct gs_record r;
+		fseek(f, (long)ev.offset, SEEK_SET);
+		assert_int_equal(fread(&r, sizeof(r), 1, f), 1);
+		assert_int_equal(r.ts_ns, ev.ts_ns);
+		assert_int_equal(r.tid, ev.tid);
+		assert_int_equal(r.type, ev.type);
+		n++;
+	}
+	fclose(f);
+	assert_int_equal(rc, 0);
+	assert_int_equal(n, 12);
+	assert_int_equal(ev.type, GS_EV_acquired);
+	struct gs_source_totals tot;
+	s->ops->totals(s, &tot);
+	assert_int_equal(tot.events, 12);
+	assert_int_equal(tot.lost, 7);
+	assert_int_equal(tot.complete, 1);
+	const struct gs_thread_info *ti = s->ops->thread(s, 2);
+	assert_non_null(ti);
+	assert_string_equal(ti->name, "two");
+	assert_null(s->ops->thread(s, 99));
+	assert_string_equal(s->info.format, "native");
+	assert_int_equal(s->info.interval_us, 5000);
+	gs_source_close(s);
+
+	/* the content-sniffing opener picks the native reader */
+	char err[512];
+	s = gs_source_open_any(t.path, 0, err, sizeof(err));
+	assert_non_null(s);
+	gs_source_close(s);
+	unlink(t.path);
+}
+
+/* A 2-thread trace: header, THREAD, THREAD, CHUNK(3 recs of tid 1) ... */
+static void small_trace(struct tb *t, const char *name)
+{
+	tb_open(t, name, 5000, 0);
+	tb_thread(t, 1, "one", 0, 20, 0);
+	tb_thread(t, 2, "two", 0, 20, 0);
+	write_chunk(t, 1, (uint64_t[]){ 10, 20, 30 }, NULL, 3);
+	write_chunk(t, 2, (uint64_t[]){ 15, 25 }, NULL, 2);
+	tb_close(t, 100);
+}
+
+#define CHUNK1_OFF (HDR + 2 * THREAD_BLK)
+#define CHUNK2_OFF (CHUNK1_OFF + CHUNK_BLK(3))
+#define END_OFF (CHUNK2_OFF + CHUNK_BLK(2))
+
+static void test_layout_assumption(void **state)
+{
+	(void)state;
+	struct tb t;
+	small_trace(&t, "layout");
+	assert_int_equal(tb_size(t.path), END_OFF + 8 + 32 + 2 * 24);
+	unlink(t.path);
+}
+
+static void test_bad_magic(void **state)
+{
+	(void)state;
+	struct tb t;
+	small_trace(&t, "magic");
+	tb_patch(t.path, 0, "NOTATRCE", 8);
+	open_fails(t.path, 0, ": offset 0: bad magic \"NOTATRCE\"",
+		   "expected \"GILSCOPE\"");
+	/* the sniffing opener gives the same message for unknown content */
+	open_fails(t.path, 0, ": offset 0: bad magic", NULL);
+	unlink(t.path);
+}
+
+static void test_unknown_major(void **state)
+{
+	(void)state;
+	struct tb t;
+	small_trace(&t, "major");
+	uint16_t v = 2;
+	tb_patch(t.path, 8, &v, 2);
+	open_fails(t.path, 0, ": offset 8: unsupported trace format version 2.0",
+		   "expected major version 1");
+	unlink(t.path);
+}
+
+static void test_truncated(void **state)
+{
+	(void)state;
+	struct tb t;
+	small_trace(&t, "trunc");
+	/* END gone: the writer died after the chunks */
+	assert_int_equal(truncate(t.path, END_OFF), 0);
+	char frag[64];
+	snprintf(frag, sizeof(frag), ": offset %ld: trace is truncated", END_OFF);
+	open_fails(t.path, 0, frag, "no END block");
+
+	/* allowed: everything there is delivered, marked incomplete */
+	struct gs_source *s = open_ok(t.path, 1);
+	struct gs_event ev;
+	int n = 0;
+	while (gs_source_next(s, &ev) == 1)
+		n++;
+	assert_int_equal(n, 5);
+	struct gs_source_totals tot;
+	s->ops->totals(s, &tot);
+	assert_int_equal(tot.complete, 0);
+	gs_source_close(s);
+
+	/* cut inside the second chunk: the block is reported where it starts */
+	assert_int_equal(truncate(t.path, CHUNK2_OFF + 40), 0);
+	snprintf(frag, sizeof(frag), ": offset %ld: trace is truncated: CHUNK block",
+		 CHUNK2_OFF);
+	open_fails(t.path, 0, frag, "expected the whole block");
+	s = open_ok(t.path, 1);
+	n = 0;
+	while (gs_source_next(s, &ev) == 1)
+		n++;
+	assert_int_equal(n, 3);
+	gs_source_close(s);
+
+	/* cut inside the header */
+	assert_int_equal(truncate(t.path, 100), 0);
+	open_fails(t.path, 0, ": offset 100: trace is truncated inside the header",
+		   "expected 144");
+	unlink(t.path);
+}
+
+static void test_corrupt_block(void **state)
+{
+	(void)state;
+	struct tb t;
+	small_trace(&t, "corrupt");
+	uint32_t junk = 0xdeadbeef;
+	tb_patch(t.path, CHUNK2_OFF, &junk, 4);
+	char frag[80];
+	snprintf(frag, sizeof(frag), ": offset %ld: corrupt block: type 0xdeadbeef",
+		 CHUNK2_OFF);
+	open_fails(t.path, 0, frag, "expected THREAD 0x47530001");
+	unlink(t.path);
+}
+
+static void test_corrupt_record_at_open(void **state)
+{
+	(void)state;
+	struct tb t;
+	small_trace(&t, "badrec");
+	uint32_t tid = 9;
+	long rec1 = CHUNK1_OFF + 32 + 24;
+	tb_patch(t.path, rec1 + 8, &tid, 4);
+	char frag[80];
+	snprintf(frag, sizeof(frag), ": offset %ld: corrupt record: tid 9", rec1);
+	open_fails(t.path, 0, frag, "expected 1");
+	unlink(t.path);
+
+	small_trace(&t, "badtype");
+	uint8_t type = 200;
+	tb_patch(t.path, rec1 + 14, &type, 1);
+	snprintf(frag, sizeof(frag), ": offset %ld: corrupt record: event type 200",
+		 rec1);
+	open_fails(t.path, 0, frag, "expected 1..15");
+	unlink(t.path);
+}
+
+static void test_unsorted_chunk(void **state)
+{
+	(void)state;
+	struct tb t;
+	/* a chunk whose records go back in time; it is the thread's second
+	 * chunk, so the error surfaces from next() with the record's offset */
+	tb_open(&t, "unsorted", 5000, 0);
+	tb_thread(&t, 1, "one", 0, 20, 0);
+	write_chunk(&t, 1, (uint64_t[]){ 1, 2 }, NULL, 2);
+	struct gs_record r[3] = {
+		tb_rec(10, 1, GS_EV_drop_request, 0, 0, 0),
+		tb_rec(30, 1, GS_EV_drop_request, 0, 0, 0),
+		tb_rec(20, 1, GS_EV_drop_request, 0, 0, 0),
+	};
+	gs_writer_chunk(t.w, 1, r, 3);
+	tb_close(&t, 100);
+	/* the writer copies first/last from records 0 and n-1: 10..20 */
+	struct gs_source *s = open_ok(t.path, 0);
+	struct gs_event ev;
+	int rc, n = 0;
+	while ((rc = gs_source_next(s, &ev)) == 1)
+		n++;
+	assert_int_equal(rc, -1);
+	assert_int_equal(n, 2);
+	long bad = HDR + THREAD_BLK + CHUNK_BLK(2) + 32 + 2 * 24;
+	char frag[80];
+	snprintf(frag, sizeof(frag), ": offset %ld: records not in time order", bad);
+	if (!strstr(gs_source_error(s), frag))
+		fail_msg("got '%s', expected '%s'", gs_source_error(s), frag);
+	gs_source_close(s);
+	unlink(t.path);
+
+	/* chunks of one thread out of order: found by the index pass */
+	tb_open(&t, "unsorted2", 5000, 0);
+	tb_thread(&t, 1, "one", 0, 20, 0);
+	write_chunk(&t, 1, (uint64_t[]){ 50, 60 }, NULL, 2);
+	write_chunk(&t, 1, (uint64_t[]){ 10, 20 }, NULL, 2);
+	tb_close(&t, 100);
+	snprintf(frag, sizeof(frag), ": offset %ld: unsorted chunks: tid 1",
+		 HDR + THREAD_BLK + CHUNK_BLK(2));
+	open_fails(t.path, 0, frag, "expected time order");
+	unlink(t.path);
+}
+
+static void test_chunk_before_thread(void **state)
+{
+	(void)state;
+	struct tb t;
+	small_trace(&t, "nothread");
+	/* turn the second THREAD block into a padding-free bogus THREAD for
+	 * tid 5: tid 2's chunk then has no THREAD before it */
+	uint32_t tid = 5;
+	tb_patch(t.path, HDR + THREAD_BLK + 8, &tid, 4);
+	char frag[96];
+	snprintf(frag, sizeof(frag), ": offset %ld: CHUNK of tid 2 before any THREAD",
+		 CHUNK2_OFF);
+	open_fails(t.path, 0, frag, "expected THREAD first");
+	unlink(t.path);
+}
+
+static void test_empty(void **state)
+{
+	(void)state;
+	struct tb t;
+	tb_open(&t, "empty", 5000, 0);
+	tb_thread(&t, 1, "one", 0, 20, 0);
+	tb_close(&t, 100);
+	char frag[64];
+	snprintf(frag, sizeof(frag), ": offset %ld: the trace holds no events", HDR);
+	open_fails(t.path, 0, frag, "expected at least one CHUNK");
+	assert_int_equal(truncate(t.path, 0), 0);
+	open_fails(t.path, 0, ": offset 0: empty file", "expected a gilscope");
+	unlink(t.path);
+}
+
+static void test_data_after_end(void **state)
+{
+	(void)state;
+	struct tb t;
+	small_trace(&t, "after");
+	long sz = tb_size(t.path);
+	uint64_t junk = 0;
+	tb_patch(t.path, sz, &junk, 8);
+	char frag[80];
+	snprintf(frag, sizeof(frag), ": offset %ld: 8 bytes after the END block", sz);
+	open_fails(t.path, 0, frag, "expected end of file");
+	unlink(t.path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_merge_out_of_order_chunks),
+		cmocka_unit_test(test_layout_assumption),
+		cmocka_unit_test(test_bad_magic),
+		cmocka_unit_test(test_unknown_major),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_corrupt_block),
+		cmocka_unit_test(test_corrupt_record_at_open),
+		cmocka_unit_test(test_unsorted_chunk),
+		cmocka_unit_test(test_chunk_before_thread),
+		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_data_after_end),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
