@@ -110,6 +110,7 @@ gil_runtime *gil_create(const struct gil_params *params)
 		return NULL;
 	}
 	rt->ops = ops;
+	rt->ticker = (int)rt->params.check_ticks;
 	pthread_mutex_init(&rt->threads_lock, NULL);
 	int err = ops->init(rt);
 	if (err) {
@@ -177,7 +178,10 @@ void gil_acquire(gil_thread *t, enum gs_acquire_why why)
 	if (waited)
 		GIL_COUNT(t->n_contended, 1);
 	GIL_COUNT(t->n_wait_ns, t1 - t0);
-	reset_ticks(t);
+	if (rt->params.policy == GIL_POLICY_LEGACY)
+		t->hot.ticks_left = rt->ticker;
+	else
+		reset_ticks(t);
 }
 
 void gil_release(gil_thread *t, enum gs_release_reason reason)
@@ -194,6 +198,8 @@ void gil_release(gil_thread *t, enum gs_release_reason reason)
 		break;
 	default: break;
 	}
+	if (rt->params.policy == GIL_POLICY_LEGACY)
+		rt->ticker = t->hot.ticks_left < 0 ? 0 : t->hot.ticks_left;
 	int waiting = atomic_load(&rt->waiters);
 	rt->last_release_had_waiters = waiting > 0;
 	rt->last_releaser_tid = t->tid;

@@ -89,6 +89,11 @@ struct gil_runtime {
 	pid_t last_releaser_tid;
 	int last_release_had_waiters;
 	pid_t last_holder_tid;
+	/* legacy: CPython 2.7's _Py_Ticker. It is one counter for the whole
+	 * interpreter, not per thread: a thread taking the GIL after a
+	 * blocking call continues the countdown where the last holder left
+	 * it. Parked here while the GIL is free (ticks_left while held). */
+	int ticker;
 
 	_Atomic uint64_t n_acquisitions, n_handoffs_attempted, n_handoffs_failed,
 		n_forced_drops, n_drop_requests, n_switches;

@@ -111,9 +111,13 @@ static void cpython_drop(gil_runtime *rt, gil_thread *t,
 			 enum gs_release_reason why)
 {
 	struct cpython_gil *g = rt->policy_data;
-	(void)why; /* CPython's drop_gil does not know why either */
+	/* A thread that exits releases with tstate == NULL in CPython
+	 * (_PyThreadState_DeleteCurrent): last_holder is left alone and the
+	 * FORCE_SWITCHING wait skipped. Other reasons look alike to drop_gil. */
+	int exiting = why == GS_RELEASE_EXIT;
 
-	atomic_store_explicit(&g->last_holder, t, memory_order_relaxed);
+	if (!exiting)
+		atomic_store_explicit(&g->last_holder, t, memory_order_relaxed);
 	pthread_mutex_lock(&g->mutex);
 	atomic_store_explicit(&g->locked, 0, memory_order_relaxed);
 	pthread_cond_signal(&g->cond);
@@ -122,7 +126,7 @@ static void cpython_drop(gil_runtime *rt, gil_thread *t,
 	/* FORCE_SWITCHING: a drop was requested, so do not come back before
 	 * another thread has had the GIL. Applies to any release, as in
 	 * CPython, since drop_gil only looks at the request. */
-	if (atomic_load(&rt->eval_breaker)) {
+	if (!exiting && atomic_load(&rt->eval_breaker)) {
 		pthread_mutex_lock(&g->switch_mutex);
 		if (atomic_load_explicit(&g->last_holder, memory_order_relaxed) == t) {
 			atomic_store(&rt->eval_breaker, 0);

@@ -87,12 +87,13 @@ static void legacy_drop(gil_runtime *rt, gil_thread *t,
 	pthread_cond_signal(&l->cond);
 }
 
-/* if (--_Py_Ticker < 0) { release; acquire; } with nothing in between. */
+/* if (--_Py_Ticker < 0) { _Py_Ticker = _Py_CheckInterval; release; acquire; }
+ * with nothing in between: whoever wins starts a full countdown. */
 static void legacy_check(gil_runtime *rt, gil_thread *t)
 {
-	(void)rt;
 	if (t->hot.ticks_left >= 0)
 		return;
+	t->hot.ticks_left = (int)rt->params.check_ticks;
 	gil_release(t, GS_RELEASE_INTERVAL);
 	gil_acquire(t, GS_WHY_AFTER_INTERVAL);
 }

@@ -497,6 +497,42 @@ static void test_prio_grant_order(void **state)
 	alarm(0);
 }
 
+/* ---- legacy: one interpreter-wide ticker, as _Py_Ticker --------------- */
+
+static void test_legacy_ticker_is_shared(void **state)
+{
+	(void)state;
+	struct gil_params params;
+	gil_params_default(&params, GIL_POLICY_LEGACY);
+	params.check_ticks = 10;
+	gil_runtime *rt = gil_create(&params);
+	assert_non_null(rt);
+	gil_thread *t = gil_attach(rt, "main", GIL_ROLE_MAIN, 0);
+	struct gil_thread_stats st;
+	for (int i = 0; i < 4; i++)
+		gil_check(t);
+	/* A blocking call does not restart the countdown in CPython 2.7. */
+	gil_blocking_begin(t, GIL_BLOCK_OTHER);
+	gil_blocking_end(t, 0);
+	for (int i = 0; i < 6; i++)
+		gil_check(t);
+	gil_thread_stats(t, &st);
+	assert_int_equal(st.releases_interval, 0);
+	gil_check(t); /* the 11th tick: --_Py_Ticker < 0 */
+	gil_thread_stats(t, &st);
+	assert_int_equal(st.releases_interval, 1);
+	/* ... and the switch restarts it at check_ticks. */
+	for (int i = 0; i < 10; i++)
+		gil_check(t);
+	gil_thread_stats(t, &st);
+	assert_int_equal(st.releases_interval, 1);
+	gil_check(t);
+	gil_thread_stats(t, &st);
+	assert_int_equal(st.releases_interval, 2);
+	gil_detach(t);
+	gil_destroy(rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -510,6 +546,7 @@ int main(void)
 		cmocka_unit_test(test_prio_io_preempts_cpu),
 		cmocka_unit_test(test_prio_no_cpu_starvation),
 		cmocka_unit_test(test_prio_grant_order),
+		cmocka_unit_test(test_legacy_ticker_is_shared),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
