@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reads `perf script` text in the layout tools/perf/gilscope-perf writes:
+ *
+ *   perf script --ns --show-lost-events \
+ *       -F trace:comm,pid,tid,cpu,time,event,trace
+ *
+ *   COMM PID/TID [CPU] SECONDS: EVENT: FIELDS
+ *   wl 12154/12157 [001]   757.750144123: sdt_gil:thread_start: (7f..) arg1=2 ...
+ *   wl 12889/12908 [000]   777.868936956: PERF_RECORD_LOST lost 40
+ *
+ * "PID/" may be missing (no pid field). Timestamps are taken as they are:
+ * record with `perf record -k monotonic` so they are CLOCK_MONOTONIC like
+ * the native recorder's. Event mapping: source_text.h. Lost records
+ * (PERF_RECORD_LOST lines) go to totals.lost.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "source_text.h"
+
+#define PERF_LAYOUT                                                     \
+	"'COMM PID/TID [CPU] SECONDS: EVENT: FIELDS' (perf script --ns " \
+	"-F trace:comm,pid,tid,cpu,time,event,trace)"
+
+/* Finds " [CPU] " whose preceding word is "PID/TID" or "TID". */
+static int split_head(char *line, struct gs_text_line *out, char **after)
+{
+	for (char *br = strchr(line, '['); br; br = strchr(br + 1, '[')) {
+		if (br == line || br[-1] != ' ')
+			continue;
+		char *e;
+		unsigned long cpu = strtoul(br + 1, &e, 10);
+		if (e == br + 1 || *e != ']' || e[1] != ' ')
+			continue;
+		char *w_end = br;
+		while (w_end > line && w_end[-1] == ' ')
+			w_end--;
+		char *w = w_end;
+		while (w > line && w[-1] != ' ')
+			w--;
+		if (w == w_end || !isdigit((unsigned char)*w))
+			continue;
+		char *slash = memchr(w, '/', (size_t)(w_end - w));
+		char *te;
+		unsigned long a = strtoul(w, &te, 10);
+		if (slash) {
+			if (te != slash)
+				continue;
+			unsigned long b = strtoul(slash + 1, &te, 10);
+			if (te != w_end)
+				continue;
+			out->pid = (uint32_t)a;
+			out->tid = (uint32_t)b;
+		} else {
+			if (te != w_end)
+				continue;
+			out->tid = (uint32_t)a;
+		}
+		char *c = line;
+		while (*c == ' ')
+			c++;
+		char *ce = w;
+		while (ce > c && ce[-1] == ' ')
+			ce--;
+		out->comm = c;
+		out->comm_len = (size_t)(ce - c);
+		out->cpu = (uint16_t)cpu;
+		*after = e + 2;
+		return 0;
+	}
+	return -1;
+}
+
+static int perf_parse(struct gs_text_source *s, char *line,
+		      struct gs_text_line *out)
+{
+	const char *p = line;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0' || *p == '#')
+		return 0;
+	char *rest;
+	if (split_head(line, out, &rest) != 0)
+		return gs_text_error(s, "no 'PID/TID [CPU]'", line);
+	while (*rest == ' ')
+		rest++;
+	const char *t = gs_parse_seconds(rest, &out->ts_ns);
+	if (!t || t[0] != ':' || (t[1] != ' ' && t[1] != '\0'))
+		return gs_text_error(s, "no 'SECONDS:' after the CPU", line);
+	t++;
+	while (*t == ' ')
+		t++;
+	if (strncmp(t, "PERF_RECORD_LOST", 16) == 0) {
+		const char *n = strstr(t, "lost ");
+		if (!n || !isdigit((unsigned char)n[5]))
+			return gs_text_error(s, "'PERF_RECORD_LOST lost N'",
+					     line);
+		out->lost_only = 1;
+		out->lost = strtoull(n + 5, NULL, 10);
+		return 1;
+	}
+	const char *ee = strstr(t, ": ");
+	size_t len = ee ? (size_t)(ee - t) : strlen(t);
+	if (len && t[len - 1] == ':')
+		len--;
+	if (len == 0)
+		return gs_text_error(s, "no event name after the time", line);
+	out->event = t;
+	out->event_len = len;
+	out->fields = ee ? ee + 2 : t + len;
+	return 1;
+}
+
+struct gs_source *gs_source_perf_script_open(const char *path,
+					     int allow_truncated, char *err,
+					     size_t errlen)
+{
+	return gs_text_source_open(path, allow_truncated, "perf-script",
+				   PERF_LAYOUT, perf_parse, err, errlen);
+}

@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: MIT */
+/* The shared core of the perf-script and trace-cmd readers (source_text.h). */
+#define _GNU_SOURCE
+#include "source_text.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+int gs_text_error(struct gs_text_source *s, const char *what, const char *line)
+{
+	snprintf(s->base.error, sizeof(s->base.error),
+		 "%s: line %llu: expected %s: %s, got '%.80s%s'",
+		 s->base.info.path, (unsigned long long)s->lines.lineno,
+		 s->layout, what, line, strlen(line) > 80 ? "..." : "");
+	return -1;
+}
+
+static int is_ours(const struct gs_text_source *s, uint32_t tid)
+{
+	for (size_t i = 0; i < s->nours; i++)
+		if (s->ours[i] == tid)
+			return 1;
+	return 0;
+}
+
+static void add_ours(struct gs_text_source *s, uint32_t tid)
+{
+	if (is_ours(s, tid))
+		return;
+	if (s->nours == s->capours) {
+		size_t cap = s->capours ? s->capours * 2 : 64;
+		uint32_t *v = realloc(s->ours, cap * sizeof(*v));
+		if (!v)
+			return;
+		s->ours = v;
+		s->capours = cap;
+	}
+	s->ours[s->nours++] = tid;
+}
+
+/* The catalog event a tracer's event name stands for, or -1. */
+static int gil_event_type(const char *ev, size_t len)
+{
+	char buf[96];
+	if (len >= sizeof(buf))
+		return -1;
+	memcpy(buf, ev, len);
+	buf[len] = '\0';
+	char *name = buf, *sep = strpbrk(buf, ":/");
+	if (sep) {
+		*sep = '\0';
+		name = sep + 1;
+		if (strcmp(buf, "sdt_gil") != 0 && strcmp(buf, "gil") != 0 &&
+		    strncmp(buf, "gilscope", 8) != 0)
+			return -1;
+	}
+	int t = gs_event_lookup(name);
+	if (t >= 0)
+		return t;
+	/* perf probe names a second probe on the same event NAME_1. */
+	char *us = strrchr(name, '_');
+	if (!us || !us[1])
+		return -1;
+	for (char *p = us + 1; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return -1;
+	*us = '\0';
+	return gs_event_lookup(name);
+}
+
+static uint64_t arg_or_zero(const char *fields, const char *k1, const char *k2)
+{
+	uint64_t v = 0;
+	if (gs_find_uint_arg(fields, k1, &v) != 0 &&
+	    gs_find_uint_arg(fields, k2, &v) != 0)
+		v = 0;
+	return v;
+}
+
+/* name="..." (tracefs string fetch); 0 when absent. */
+static int quoted_name(const char *fields, char *out, size_t n)
+{
+	const char *p = strstr(fields, "name=\"");
+	if (!p)
+		return 0;
+	p += 6;
+	const char *q = strchr(p, '"');
+	if (!q)
+		return 0;
+	size_t len = (size_t)(q - p);
+	if (len >= n)
+		len = n - 1;
+	memcpy(out, p, len);
+	out[len] = '\0';
+	return 1;
+}
+
+static int sched_state(const char *st)
+{
+	/* "R" and "R+" mean still runnable: the thread was preempted. */
+	return st[0] == 'R' ? GS_SCHED_PREEMPTED : GS_SCHED_BLOCKED;
+}
+
+/* "comm:pid [prio]" from trace-cmd's sched plugin, scanning back from end. */
+static int plugin_pid(const char *start, const char *end, uint32_t *pid)
+{
+	const char *b = end;
+	while (b > start && b[-1] != ':')
+		b--;
+	if (b == start || !isdigit((unsigned char)*b))
+		return -1;
+	*pid = (uint32_t)strtoul(b, NULL, 10);
+	return 0;
+}
+
+static int parse_switch(const char *f, uint32_t *prev, uint32_t *next,
+			int *state)
+{
+	uint64_t a, b;
+	const char *st = strstr(f, "prev_state=");
+	if (gs_find_uint_arg(f, "prev_pid", &a) == 0 &&
+	    gs_find_uint_arg(f, "next_pid", &b) == 0 && st) {
+		*prev = (uint32_t)a;
+		*next = (uint32_t)b;
+		*state = sched_state(st + 11);
+		return 0;
+	}
+	/* trace-cmd plugin: "wl:15256 [120] R ==> gilscope:15254 [120]" */
+	const char *arrow = strstr(f, " ==> ");
+	if (!arrow)
+		return -1;
+	const char *br = arrow;
+	while (br > f && *br != '[')
+		br--;
+	if (*br != '[' || br == f)
+		return -1;
+	const char *sp = strstr(br, "] ");
+	if (!sp)
+		return -1;
+	*state = sched_state(sp + 2);
+	if (plugin_pid(f, br - 1, prev) != 0)
+		return -1;
+	const char *n = arrow + 5, *nb = strstr(n, " [");
+	if (!nb)
+		nb = n + strlen(n);
+	return plugin_pid(n, nb, next);
+}
+
+static int parse_wakeup(const char *f, uint32_t *pid, uint32_t *cpu)
+{
+	uint64_t a, c;
+	if (gs_find_uint_arg(f, "pid", &a) == 0) {
+		*pid = (uint32_t)a;
+		*cpu = gs_find_uint_arg(f, "target_cpu", &c) == 0 ? (uint32_t)c
+								 : 0;
+		return 0;
+	}
+	/* trace-cmd plugin: "wl:15257 [120] CPU:000" (maybe "success=1") */
+	const char *br = strstr(f, " [");
+	if (!br || plugin_pid(f, br, pid) != 0)
+		return -1;
+	const char *c2 = strstr(br, "CPU:");
+	*cpu = c2 ? (uint32_t)strtoul(c2 + 4, NULL, 10) : 0;
+	return 0;
+}
+
+static void push(struct gs_text_source *s, const struct gs_text_line *l,
+		 unsigned type, uint32_t tid, unsigned a8, uint32_t a0,
+		 uint32_t a1)
+{
+	struct gs_event *e = &s->pend[s->npend++];
+	memset(e, 0, sizeof(*e));
+	e->ts_ns = l->ts_ns;
+	e->tid = tid;
+	e->cpu = l->cpu;
+	e->type = (uint8_t)type;
+	e->a8 = (uint8_t)a8;
+	e->a0 = a0;
+	e->a1 = a1;
+	e->offset = s->lines.offset;
+}
+
+/* Turns one parsed line into 0..2 pending events. */
+static int map_line(struct gs_text_source *s, const struct gs_text_line *l,
+		    const char *raw)
+{
+	int type = gil_event_type(l->event, l->event_len);
+	if (type >= 0) {
+		if (l->pid && s->traced_pid && l->pid != s->traced_pid)
+			return 0; /* another libgil process */
+		if (l->pid && !s->traced_pid)
+			s->traced_pid = l->pid;
+		add_ours(s, l->tid);
+		push(s, l, (unsigned)type, l->tid,
+		     (unsigned)arg_or_zero(l->fields, "a8", "arg1"),
+		     (uint32_t)arg_or_zero(l->fields, "a0", "arg2"),
+		     (uint32_t)arg_or_zero(l->fields, "a1", "arg3"));
+		if (type == GS_EV_thread_start) {
+			if (!quoted_name(l->fields, s->name, sizeof(s->name))) {
+				size_t n = l->comm_len < sizeof(s->name) - 1
+						   ? l->comm_len
+						   : sizeof(s->name) - 1;
+				memcpy(s->name, l->comm ? l->comm : "", n);
+				s->name[n] = '\0';
+			}
+			s->pend[0].str = s->name;
+		}
+		return 0;
+	}
+	if (l->pid && s->traced_pid && l->pid == s->traced_pid)
+		add_ours(s, l->tid);
+	const char *name = l->event;
+	size_t len = l->event_len;
+	const char *sep = memchr(name, ':', len);
+	if (!sep)
+		sep = memchr(name, '/', len);
+	if (sep) {
+		len -= (size_t)(sep + 1 - name);
+		name = sep + 1;
+	}
+	if (len == 12 && memcmp(name, "sched_switch", 12) == 0) {
+		uint32_t prev, next;
+		int state;
+		if (parse_switch(l->fields, &prev, &next, &state) != 0)
+			return gs_text_error(s, "sched_switch fields "
+					     "(prev_pid= prev_state= next_pid=)",
+					     raw);
+		if (is_ours(s, prev))
+			push(s, l, GS_EV_sched_switch_out, prev,
+			     (unsigned)state, next, 0);
+		if (is_ours(s, next))
+			push(s, l, GS_EV_sched_switch_in, next, 0, prev, 0);
+	} else if (len == 12 && memcmp(name, "sched_wakeup", 12) == 0) {
+		uint32_t pid, cpu;
+		if (parse_wakeup(l->fields, &pid, &cpu) != 0)
+			return gs_text_error(s, "sched_wakeup fields "
+					     "(pid= target_cpu=)", raw);
+		if (is_ours(s, pid))
+			push(s, l, GS_EV_sched_wakeup, pid, 0, l->tid, cpu);
+	}
+	return 0;
+}
+
+static int text_next(struct gs_source *base, struct gs_event *ev)
+{
+	struct gs_text_source *s = (struct gs_text_source *)base;
+	while (s->ipend == s->npend) {
+		s->ipend = s->npend = 0;
+		if (s->failed)
+			return -1;
+		if (s->ended)
+			return 0;
+		char *line = gs_lines_next(&s->lines);
+		if (!line) {
+			s->ended = 1;
+			return 0;
+		}
+		struct gs_text_line l;
+		memset(&l, 0, sizeof(l));
+		/* The parser may cut the line up; keep the text for errors. */
+		char raw[128];
+		snprintf(raw, sizeof(raw), "%s", line);
+		int rc = s->parse(s, line, &l);
+		if (rc == 0)
+			continue;
+		if (rc > 0 && l.lost_only) {
+			s->lost += l.lost;
+			continue;
+		}
+		if (rc < 0 || map_line(s, &l, raw) < 0) {
+			if (s->base.allow_truncated && s->lines.lineno > 1 &&
+			    feof(s->lines.f)) {
+				/* A last line cut short by a killed tracer. */
+				s->ended = 1;
+				return 0;
+			}
+			s->failed = 1;
+			return -1;
+		}
+	}
+	*ev = s->pend[s->ipend++];
+	if (!s->base.info.start_ns)
+		s->base.info.start_ns = ev->ts_ns;
+	s->base.info.end_ns = ev->ts_ns;
+	s->base.info.pid = s->traced_pid;
+	gs_threads_note(&s->threads, ev);
+	s->events++;
+	return 1;
+}
+
+static const struct gs_thread_info *text_thread(struct gs_source *base,
+						uint32_t tid)
+{
+	return gs_threads_find(&((struct gs_text_source *)base)->threads, tid);
+}
+
+static void text_totals(struct gs_source *base, struct gs_source_totals *out)
+{
+	struct gs_text_source *s = (struct gs_text_source *)base;
+	memset(out, 0, sizeof(*out));
+	out->events = s->events;
+	out->lost = s->lost;
+	out->complete = s->ended && !s->failed;
+}
+
+static void text_close(struct gs_source *base)
+{
+	struct gs_text_source *s = (struct gs_text_source *)base;
+	gs_lines_close(&s->lines);
+	gs_threads_free(&s->threads);
+	free(s->ours);
+	free(s);
+}
+
+static const struct gs_source_ops text_ops = {
+	.next = text_next,
+	.thread = text_thread,
+	.totals = text_totals,
+	.close = text_close,
+};
+
+struct gs_source *gs_text_source_open(const char *path, int allow_truncated,
+				      const char *format, const char *layout,
+				      gs_text_parse_fn parse, char *err,
+				      size_t errlen)
+{
+	struct gs_text_source *s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	s->base.ops = &text_ops;
+	s->base.allow_truncated = allow_truncated;
+	s->base.info.path = path;
+	s->base.info.source = GS_SOURCE_CONVERTED;
+	s->base.info.runtime = GS_RUNTIME_LIBGIL;
+	snprintf(s->base.info.format, sizeof(s->base.info.format), "%s",
+		 format);
+	s->parse = parse;
+	s->layout = layout;
+	if (gs_lines_open(&s->lines, path, err, errlen) != 0) {
+		free(s);
+		return NULL;
+	}
+	/* Is this our format? The first line that says anything decides. */
+	char *line;
+	int rc = 0;
+	while (rc == 0 && s->lines.lineno < 64 &&
+	       (line = gs_lines_next(&s->lines)) != NULL) {
+		struct gs_text_line l;
+		memset(&l, 0, sizeof(l));
+		rc = parse(s, line, &l);
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: not %s output (%s)", path, format,
+			 s->base.error);
+		text_close(&s->base);
+		return NULL;
+	}
+	s->base.error[0] = '\0';
+	gs_lines_close(&s->lines);
+	if (gs_lines_open(&s->lines, path, err, errlen) != 0) {
+		text_close(&s->base);
+		return NULL;
+	}
+	return &s->base;
+}

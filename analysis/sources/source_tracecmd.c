@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reads `trace-cmd report` text (tools/tracefs/gilscope-tracefs writes it
+ * with `trace-cmd report -t`, full nanosecond timestamps):
+ *
+ *   cpus=2
+ *   [BUFFER: ]COMM-TID [CPU] SECONDS: EVENT: FIELDS
+ *   gs_1234:  wl-15035 [000]   804.747711123: thread_start: (7f..) a8=2 ...
+ *   CPU:1 [LOST 42 EVENTS]
+ *
+ * The clock is whatever the instance used: the helper sets trace_clock to
+ * "mono" so timestamps are CLOCK_MONOTONIC like the native recorder's.
+ * Event mapping: source_text.h. "[LOST N EVENTS]" lines go to totals.lost
+ * ("[LOST EVENTS]" without a count counts as 1).
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "source_text.h"
+
+#define TRACECMD_LAYOUT                                                  \
+	"'COMM-TID [CPU] SECONDS: EVENT: FIELDS' (trace-cmd report -t)"
+
+static int header_line(const char *p)
+{
+	return strncmp(p, "cpus=", 5) == 0 || strncmp(p, "version", 7) == 0 ||
+	       (strncmp(p, "CPU ", 4) == 0 && strstr(p, "is empty"));
+}
+
+/* Finds " [CPU] " whose preceding word is "COMM-TID". */
+static int split_head(char *line, struct gs_text_line *out, char **after)
+{
+	for (char *br = strchr(line, '['); br; br = strchr(br + 1, '[')) {
+		if (br == line || br[-1] != ' ')
+			continue;
+		char *e;
+		unsigned long cpu = strtoul(br + 1, &e, 10);
+		if (e == br + 1 || *e != ']' || e[1] != ' ')
+			continue;
+		char *w_end = br;
+		while (w_end > line && w_end[-1] == ' ')
+			w_end--;
+		char *w = w_end;
+		while (w > line && w[-1] != ' ')
+			w--;
+		char *dash = NULL;
+		for (char *q = w; q < w_end; q++)
+			if (*q == '-')
+				dash = q;
+		if (!dash || dash + 1 == w_end ||
+		    !isdigit((unsigned char)dash[1]))
+			continue;
+		char *te;
+		unsigned long tid = strtoul(dash + 1, &te, 10);
+		if (te != w_end)
+			continue;
+		out->comm = w;
+		out->comm_len = (size_t)(dash - w);
+		out->tid = (uint32_t)tid;
+		out->cpu = (uint16_t)cpu;
+		*after = e + 2;
+		return 0;
+	}
+	return -1;
+}
+
+static int tracecmd_parse(struct gs_text_source *s, char *line,
+			  struct gs_text_line *out)
+{
+	const char *p = line;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0' || header_line(p))
+		return 0;
+	const char *lost = strstr(p, "[LOST");
+	if (lost && strncmp(p, "CPU:", 4) == 0) {
+		out->lost_only = 1;
+		out->lost = isdigit((unsigned char)lost[6])
+				    ? strtoull(lost + 6, NULL, 10)
+				    : 1;
+		return 1;
+	}
+	char *rest;
+	if (split_head(line, out, &rest) != 0)
+		return gs_text_error(s, "no 'COMM-TID [CPU]'", line);
+	while (*rest == ' ')
+		rest++;
+	const char *t = gs_parse_seconds(rest, &out->ts_ns);
+	if (!t || t[0] != ':' || (t[1] != ' ' && t[1] != '\0'))
+		return gs_text_error(s, "no 'SECONDS:' after the CPU", line);
+	t++;
+	while (*t == ' ')
+		t++;
+	const char *ee = strstr(t, ": ");
+	size_t len = ee ? (size_t)(ee - t) : strlen(t);
+	if (len && t[len - 1] == ':')
+		len--;
+	if (len == 0)
+		return gs_text_error(s, "no event name after the time", line);
+	out->event = t;
+	out->event_len = len;
+	out->fields = ee ? ee + 2 : t + len;
+	return 1;
+}
+
+struct gs_source *gs_source_tracecmd_open(const char *path,
+					  int allow_truncated, char *err,
+					  size_t errlen)
+{
+	return gs_text_source_open(path, allow_truncated, "trace-cmd",
+				   TRACECMD_LAYOUT, tracecmd_parse, err,
+				   errlen);
+}

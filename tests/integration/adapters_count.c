@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Test driver for the adapter agreement tests: reads one trace with a given
+ * reader and prints, one per line,
+ *
+ *   events TYPE COUNT         per catalog event type (0 counts included)
+ *   lost N                    events the producer reported dropped
+ *   hold_p50 NS / hold_p90 NS acquired -> release, per thread
+ *   wait_p50 NS / wait_p90 NS acquire_request -> acquired, per thread
+ *   first_ts NS               earliest timestamp (clock sanity check)
+ *
+ * so a shell test can compare the built-in recorder's view of a run with
+ * LTTng's, perf's and tracefs's. The native file is read directly (records
+ * only), the others through analysis/sources/.
+ *
+ *   adapters_count native|ctf|perf|tracecmd PATH
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "source.h"
+
+struct durs {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+static void push(struct durs *d, uint64_t x)
+{
+	if (d->n == d->cap) {
+		d->cap = d->cap ? d->cap * 2 : 1024;
+		d->v = realloc(d->v, d->cap * sizeof(*d->v));
+		if (!d->v)
+			exit(1);
+	}
+	d->v[d->n++] = x;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t pct(struct durs *d, double p)
+{
+	if (!d->n)
+		return 0;
+	qsort(d->v, d->n, sizeof(*d->v), cmp_u64);
+	size_t i = (size_t)(p * (double)(d->n - 1) + 0.5);
+	return d->v[i];
+}
+
+#define MAXT 4096
+static struct {
+	uint32_t tid;
+	uint64_t req, acq;
+} th[MAXT];
+static size_t nth;
+
+static uint64_t counts[GS_EV_MAX];
+static uint64_t first_ts;
+static struct durs hold, wait_;
+
+static void account(const struct gs_event *ev)
+{
+	size_t i;
+	for (i = 0; i < nth && th[i].tid != ev->tid; i++)
+		;
+	if (i == nth) {
+		if (nth == MAXT)
+			return;
+		th[nth].tid = ev->tid;
+		th[nth].req = th[nth].acq = 0;
+		nth++;
+	}
+	if (ev->type < GS_EV_MAX)
+		counts[ev->type]++;
+	if (!first_ts || ev->ts_ns < first_ts)
+		first_ts = ev->ts_ns;
+	switch (ev->type) {
+	case GS_EV_acquire_request:
+		th[i].req = ev->ts_ns;
+		break;
+	case GS_EV_acquired:
+		if (th[i].req)
+			push(&wait_, ev->ts_ns - th[i].req);
+		th[i].req = 0;
+		th[i].acq = ev->ts_ns;
+		break;
+	case GS_EV_release:
+		if (th[i].acq)
+			push(&hold, ev->ts_ns - th[i].acq);
+		th[i].acq = 0;
+		break;
+	case GS_EV_lost:
+		th[i].req = th[i].acq = 0;
+		break;
+	}
+}
+
+/* The native format's records, in file order per thread (chunks are
+ * per-thread and sorted, which is all the per-thread pairing needs). */
+static int count_native(const char *path, uint64_t *lost)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		perror(path);
+		return -1;
+	}
+	struct gs_file_header h;
+	if (fread(&h, sizeof(h), 1, f) != 1 ||
+	    memcmp(h.magic, GS_TRACE_MAGIC, 8) != 0) {
+		fprintf(stderr, "%s: not a native trace\n", path);
+		return -1;
+	}
+	fseek(f, (long)h.header_size, SEEK_SET);
+	struct gs_block_header bh;
+	while (fread(&bh, sizeof(bh), 1, f) == 1) {
+		char *p = malloc(bh.size ? bh.size : 1);
+		if (!p || (bh.size && fread(p, bh.size, 1, f) != 1)) {
+			fprintf(stderr, "%s: truncated block\n", path);
+			return -1;
+		}
+		if (bh.type == GS_BLOCK_CHUNK) {
+			struct gs_chunk_block *c = (void *)p;
+			struct gs_record *r = (void *)(c + 1);
+			for (uint32_t i = 0; i < c->nrecords; i++) {
+				struct gs_event ev = {
+					.ts_ns = r[i].ts_ns, .tid = r[i].tid,
+					.type = r[i].type, .a8 = r[i].a8,
+					.a0 = r[i].a0, .a1 = r[i].a1 };
+				account(&ev);
+			}
+		} else if (bh.type == GS_BLOCK_END) {
+			*lost = ((struct gs_end_block *)p)->total_lost;
+		}
+		free(p);
+	}
+	fclose(f);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: adapters_count native|ctf|perf|tracecmd "
+				"PATH\n");
+		return 2;
+	}
+	const char *kind = argv[1], *path = argv[2];
+	uint64_t lost = 0;
+	char err[512] = "";
+	if (strcmp(kind, "native") == 0) {
+		if (count_native(path, &lost))
+			return 1;
+	} else {
+		struct gs_source *s = NULL;
+		if (strcmp(kind, "perf") == 0)
+			s = gs_source_perf_script_open(path, 0, err, sizeof(err));
+		else if (strcmp(kind, "tracecmd") == 0)
+			s = gs_source_tracecmd_open(path, 0, err, sizeof(err));
+#ifdef GILSCOPE_WITH_CTF
+		else if (strcmp(kind, "ctf") == 0)
+			s = gs_source_ctf_open(path, 0, err, sizeof(err));
+#endif
+		else
+			snprintf(err, sizeof(err), "unknown reader %s", kind);
+		if (!s) {
+			fprintf(stderr, "adapters_count: %s\n", err);
+			return 1;
+		}
+		struct gs_event ev;
+		uint64_t last = 0;
+		int rc;
+		while ((rc = gs_source_next(s, &ev)) == 1) {
+			if (ev.ts_ns < last) {
+				fprintf(stderr, "adapters_count: %s: events out "
+						"of time order at offset %llu\n",
+					path, (unsigned long long)ev.offset);
+				return 1;
+			}
+			last = ev.ts_ns;
+			account(&ev);
+		}
+		if (rc < 0) {
+			fprintf(stderr, "adapters_count: %s\n",
+				gs_source_error(s));
+			return 1;
+		}
+		struct gs_source_totals t;
+		s->ops->totals(s, &t);
+		lost = t.lost;
+		gs_source_close(s);
+	}
+	for (unsigned t = 1; t < GS_EV_MAX; t++)
+		printf("events %s %llu\n", gs_event_name(t),
+		       (unsigned long long)counts[t]);
+	printf("lost %llu\n", (unsigned long long)lost);
+	printf("first_ts %llu\n", (unsigned long long)first_ts);
+	printf("hold_p50 %llu\nhold_p90 %llu\n",
+	       (unsigned long long)pct(&hold, 0.5),
+	       (unsigned long long)pct(&hold, 0.9));
+	printf("wait_p50 %llu\nwait_p90 %llu\n",
+	       (unsigned long long)pct(&wait_, 0.5),
+	       (unsigned long long)pct(&wait_, 0.9));
+	return 0;
+}
