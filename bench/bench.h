@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The benchmarks of docs/performance.md, as a library `gilscope bench` calls.
+ *
+ * Every figure is a ratio against a floor or a peer measured in the same run:
+ * each item interleaves its subjects repetition by repetition, so load from
+ * other processes hits all of them alike, and reports the median of the
+ * repetitions with their min-max.
+ */
+#ifndef GILSCOPE_BENCH_H
+#define GILSCOPE_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One measured subject of one item (a table row). */
+struct bench_row {
+	int item;              /* 1..7, as in docs/performance.md */
+	char name[48];         /* "fifo", "pthread_mutex", "cpython-3.11" ... */
+	char unit[16];         /* "ns/pair", "us", "req/s", "s" */
+	double median, min, max; /* over repetitions */
+	double ratio;          /* median / floor median; NAN for the floor */
+	char vs[48];           /* name of the floor or peer the ratio is to */
+	/* Latency items: medians over repetitions of each repetition's
+	 * percentiles; NAN elsewhere. median above is the p50. */
+	double p90, p99;
+	unsigned reps;         /* repetitions behind median/min/max */
+	uint64_t samples;      /* samples per repetition (latency items) */
+	int goal_met;          /* 1 met, 0 missed, -1 no goal for this row */
+	char goal[80];         /* "<= 1.5x pthread_mutex" */
+	char note[160];
+};
+
+struct bench_report {
+	struct bench_row *rows;
+	size_t n, cap;
+	/* Items skipped, with why (a missing tool, a policy not in this
+	 * build); printed so a short report is never mistaken for a full one. */
+	char skipped[16][160];
+	size_t nskipped;
+};
+
+struct bench_opts {
+	int quick;      /* fewer and shorter repetitions: a smoke run */
+	int verbose;
+	const char *self_exe; /* the gilscope binary, to find its siblings */
+	const char *build_dir; /* the build tree holding bench/, probes/ ... */
+};
+
+/* Appends a zeroed row (NANs where "none") and returns it; NULL on ENOMEM. */
+struct bench_row *bench_add_row(struct bench_report *r, int item,
+				const char *name, const char *unit);
+void bench_skip(struct bench_report *r, int item, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void bench_report_free(struct bench_report *r);
+
+/* Statistics over n doubles (the array is sorted in place). */
+double bench_median(double *v, size_t n);
+double bench_percentile(double *v, size_t n, double p); /* p in [0,100] */
+double bench_min(const double *v, size_t n);
+double bench_max(const double *v, size_t n);
+/* Fills median/min/max/reps of row from the n values in v. */
+void bench_row_set(struct bench_row *row, double *v, size_t n);
+/* Sets ratio/vs against floor and goal_met when goal_ratio > 0
+ * (met when ratio <= goal_ratio). */
+void bench_row_ratio(struct bench_row *row, const struct bench_row *floor,
+		     double goal_ratio);
+
+#if defined(__x86_64__) || defined(__i386__)
+#define BENCH_CPU_RELAX() __builtin_ia32_pause()
+#else
+#define BENCH_CPU_RELAX() ((void)0)
+#endif
+
+uint64_t bench_now_ns(void);
+/* Busy-waits for ns nanoseconds (off the measured path). */
+void bench_spin_ns(uint64_t ns);
+
+/* Items. Each returns 0, or -1 after printing why to stderr. */
+int bench_item_uncontended(const struct bench_opts *o, struct bench_report *r);
+int bench_item_handoff(const struct bench_opts *o, struct bench_report *r);
+int bench_item_probes(const struct bench_opts *o, struct bench_report *r);
+int bench_item_convoy(const struct bench_opts *o, struct bench_report *r);
+int bench_item_countdown(const struct bench_opts *o, struct bench_report *r);
+int bench_item_tracing(const struct bench_opts *o, struct bench_report *r);
+
+/* Helpers for items that run other programs (bench/spawn.c). */
+
+/* Runs argv (with extra environment entries env, NULL-terminated or NULL),
+ * captures up to outlen-1 bytes of stdout into out; stderr goes to
+ * /dev/null unless verbose. Returns the exit status (0..255), or -1 when it
+ * could not run or was killed. timeout_s > 0 kills it after that long. */
+int bench_run(char *const argv[], char *const env[], char *out, size_t outlen,
+	      int verbose, unsigned timeout_s);
+/* dir/rel if it exists (access X_OK or R_OK), else NULL; static buffer
+ * per call site is the caller's: buf. */
+const char *bench_find(const struct bench_opts *o, const char *rel, char *buf,
+		       size_t len);
+/* Path of a pyenv CPython "X.Y" (newest patch release), or NULL. */
+const char *bench_find_python(const char *want, char *buf, size_t len);
+
+#endif

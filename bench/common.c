@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/* Rows, statistics and clocks shared by the bench items. */
+#define _GNU_SOURCE
+#include "bench.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct bench_row *bench_add_row(struct bench_report *r, int item,
+				const char *name, const char *unit)
+{
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 32;
+		struct bench_row *rows = realloc(r->rows, cap * sizeof(*rows));
+		if (!rows)
+			return NULL;
+		r->rows = rows;
+		r->cap = cap;
+	}
+	struct bench_row *row = &r->rows[r->n++];
+	memset(row, 0, sizeof(*row));
+	row->item = item;
+	snprintf(row->name, sizeof(row->name), "%s", name);
+	snprintf(row->unit, sizeof(row->unit), "%s", unit);
+	row->median = row->min = row->max = NAN;
+	row->ratio = row->p90 = row->p99 = NAN;
+	row->goal_met = -1;
+	return row;
+}
+
+void bench_skip(struct bench_report *r, int item, const char *fmt, ...)
+{
+	if (r->nskipped >= sizeof(r->skipped) / sizeof(r->skipped[0]))
+		return;
+	char *dst = r->skipped[r->nskipped++];
+	size_t len = sizeof(r->skipped[0]);
+	int n = snprintf(dst, len, "item %d: ", item);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(dst + n, len - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+void bench_report_free(struct bench_report *r)
+{
+	free(r->rows);
+	memset(r, 0, sizeof(*r));
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+double bench_percentile(double *v, size_t n, double p)
+{
+	if (!n)
+		return NAN;
+	qsort(v, n, sizeof(*v), cmp_double);
+	/* Linear interpolation between closest ranks. */
+	double pos = p / 100.0 * (double)(n - 1);
+	size_t lo = (size_t)pos;
+	if (lo + 1 >= n)
+		return v[n - 1];
+	double frac = pos - (double)lo;
+	return v[lo] + (v[lo + 1] - v[lo]) * frac;
+}
+
+double bench_median(double *v, size_t n)
+{
+	return bench_percentile(v, n, 50.0);
+}
+
+double bench_min(const double *v, size_t n)
+{
+	double m = n ? v[0] : NAN;
+	for (size_t i = 1; i < n; i++)
+		if (v[i] < m)
+			m = v[i];
+	return m;
+}
+
+double bench_max(const double *v, size_t n)
+{
+	double m = n ? v[0] : NAN;
+	for (size_t i = 1; i < n; i++)
+		if (v[i] > m)
+			m = v[i];
+	return m;
+}
+
+void bench_row_set(struct bench_row *row, double *v, size_t n)
+{
+	row->min = bench_min(v, n);
+	row->max = bench_max(v, n);
+	row->median = bench_median(v, n);
+	row->reps = (unsigned)n;
+}
+
+void bench_row_ratio(struct bench_row *row, const struct bench_row *floor,
+		     double goal_ratio)
+{
+	snprintf(row->vs, sizeof(row->vs), "%s", floor->name);
+	row->ratio = floor->median > 0 ? row->median / floor->median : NAN;
+	if (goal_ratio > 0) {
+		snprintf(row->goal, sizeof(row->goal), "<= %.2gx %s", goal_ratio,
+			 floor->name);
+		row->goal_met = isfinite(row->ratio) && row->ratio <= goal_ratio;
+	}
+}
+
+uint64_t bench_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void bench_spin_ns(uint64_t ns)
+{
+	uint64_t end = bench_now_ns() + ns;
+	while (bench_now_ns() < end)
+		BENCH_CPU_RELAX();
+}

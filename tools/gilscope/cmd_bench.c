@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gilscope bench: the benchmarks of docs/performance.md, each subject next to
+ * its floor or peer measured in the same run. Prints one table per item
+ * (median of the repetitions, min-max, ratio), or the same numbers as JSON.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "commands.h"
+#include "json_writer.h"
+
+struct item {
+	int id;
+	const char *name;
+	const char *title;
+	int (*run)(const struct bench_opts *o, struct bench_report *r);
+};
+
+static const struct item items[] = {
+	{ 1, "uncontended", "uncontended GIL release+acquire vs pthread_mutex pair",
+	  bench_item_uncontended },
+	{ 2, "handoff", "handoff latency (release with a waiter -> waiter runs) vs futex ping-pong",
+	  bench_item_handoff },
+};
+#define NITEMS (sizeof(items) / sizeof(items[0]))
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: gilscope bench [--quick] [--json] [--only ITEM[,ITEM...]] [-v]\n\n"
+		"Runs the benchmarks of docs/performance.md. Each subject is measured\n"
+		"next to its floor or peer in the same run, repetitions interleaved;\n"
+		"tables show the median of the repetitions, their min-max and the ratio\n"
+		"of the medians.\n\n"
+		"  -q, --quick        fewer, shorter repetitions (a smoke run)\n"
+		"  -j, --json         print the results as JSON on stdout\n"
+		"  -o, --only ITEMS   run only these items (numbers or names)\n"
+		"  -v, --verbose      progress on stderr\n"
+		"  -h, --help         this help\n\nItems:\n");
+	for (size_t i = 0; i < NITEMS; i++)
+		fprintf(out, "  %d %-12s %s\n", items[i].id, items[i].name,
+			items[i].title);
+	fprintf(out, "\nThe numbers are noisy on shared machines: compare ratios, "
+		     "not absolute times.\n");
+}
+
+/* Marks the items named in a comma list; -1 on an unknown one. */
+static int parse_only(const char *arg, int *selected)
+{
+	char *copy = strdup(arg);
+	if (!copy)
+		return -1;
+	int rc = 0;
+	for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		int found = 0;
+		for (size_t i = 0; i < NITEMS; i++) {
+			char num[16];
+			snprintf(num, sizeof(num), "%d", items[i].id);
+			if (!strcmp(tok, num) || !strcmp(tok, items[i].name)) {
+				selected[i] = 1;
+				found = 1;
+			}
+		}
+		if (!found) {
+			fprintf(stderr, "gilscope bench: unknown item '%s' "
+					"(see gilscope bench --help)\n", tok);
+			rc = -1;
+		}
+	}
+	free(copy);
+	return rc;
+}
+
+struct machine {
+	long ncpu;
+	char kernel[128];
+	char start_utc[32];
+	double load_start, load_end;
+};
+
+static double loadavg1(void)
+{
+	double l = NAN;
+	FILE *f = fopen("/proc/loadavg", "r");
+	if (f) {
+		if (fscanf(f, "%lf", &l) != 1)
+			l = NAN;
+		fclose(f);
+	}
+	return l;
+}
+
+static void machine_probe(struct machine *m)
+{
+	m->ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	struct utsname u;
+	if (uname(&u) == 0)
+		snprintf(m->kernel, sizeof(m->kernel), "%s", u.release);
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(m->start_utc, sizeof(m->start_utc), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	m->load_start = loadavg1();
+}
+
+static void fmt_num(char *buf, size_t len, double v)
+{
+	if (!isfinite(v))
+		snprintf(buf, len, "-");
+	else if (fabs(v) >= 1000)
+		snprintf(buf, len, "%.0f", v);
+	else if (fabs(v) >= 10)
+		snprintf(buf, len, "%.1f", v);
+	else
+		snprintf(buf, len, "%.3g", v);
+}
+
+static void print_text(const struct bench_report *r, const int *selected,
+		       const struct machine *m, const char *cmdline)
+{
+	printf("gilscope bench: %ld CPUs, kernel %s, started %s, "
+	       "load %.2f -> %.2f\n", m->ncpu, m->kernel, m->start_utc,
+	       m->load_start, m->load_end);
+	printf("command: %s\n", cmdline);
+	for (size_t i = 0; i < NITEMS; i++) {
+		if (!selected[i])
+			continue;
+		int any = 0;
+		for (size_t k = 0; k < r->n; k++) {
+			const struct bench_row *row = &r->rows[k];
+			if (row->item != items[i].id)
+				continue;
+			if (!any) {
+				printf("\nItem %d: %s (%s; median of %u reps)\n",
+				       items[i].id, items[i].title, row->unit,
+				       row->reps);
+				printf("  %-28s %9s %19s %9s %9s %8s  %s\n",
+				       "subject", "median", "min-max", "p90",
+				       "p99", "ratio", "goal");
+				any = 1;
+			}
+			char med[24], lo[24], hi[24], p90[24], p99[24], mm[48];
+			char ratio[32], goal[120];
+			fmt_num(med, sizeof(med), row->median);
+			fmt_num(lo, sizeof(lo), row->min);
+			fmt_num(hi, sizeof(hi), row->max);
+			fmt_num(p90, sizeof(p90), row->p90);
+			fmt_num(p99, sizeof(p99), row->p99);
+			snprintf(mm, sizeof(mm), "%s-%s", lo, hi);
+			if (isfinite(row->ratio))
+				snprintf(ratio, sizeof(ratio), "%.2fx", row->ratio);
+			else
+				snprintf(ratio, sizeof(ratio), "floor");
+			if (row->goal_met >= 0)
+				snprintf(goal, sizeof(goal), "%s %s",
+					 row->goal_met ? "met" : "MISSED", row->goal);
+			else
+				goal[0] = 0;
+			printf("  %-28s %9s %19s %9s %9s %8s  %s\n", row->name,
+			       med, mm, p90, p99, ratio, goal);
+		}
+		for (size_t k = 0; k < r->n; k++) {
+			const struct bench_row *row = &r->rows[k];
+			if (row->item == items[i].id && row->note[0])
+				printf("    %s: %s\n", row->name, row->note);
+		}
+	}
+	if (r->nskipped) {
+		printf("\nSkipped:\n");
+		for (size_t k = 0; k < r->nskipped; k++)
+			printf("  %s\n", r->skipped[k]);
+	}
+}
+
+static void print_json(const struct bench_report *r, const int *selected,
+		       const struct machine *m, const char *cmdline)
+{
+	struct json_writer j;
+	json_init(&j, stdout, 1);
+	json_begin_object(&j, NULL);
+	json_begin_object(&j, "machine");
+	json_int(&j, "cpus", m->ncpu);
+	json_string(&j, "kernel", m->kernel);
+	json_string(&j, "started_utc", m->start_utc);
+	json_double(&j, "loadavg_start", m->load_start);
+	json_double(&j, "loadavg_end", m->load_end);
+	json_end(&j);
+	json_string(&j, "command", cmdline);
+	json_begin_array(&j, "items");
+	for (size_t i = 0; i < NITEMS; i++) {
+		if (!selected[i])
+			continue;
+		json_begin_object(&j, NULL);
+		json_int(&j, "item", items[i].id);
+		json_string(&j, "name", items[i].name);
+		json_string(&j, "title", items[i].title);
+		json_begin_array(&j, "rows");
+		for (size_t k = 0; k < r->n; k++) {
+			const struct bench_row *row = &r->rows[k];
+			if (row->item != items[i].id)
+				continue;
+			json_begin_object(&j, NULL);
+			json_string(&j, "subject", row->name);
+			json_string(&j, "unit", row->unit);
+			json_double(&j, "median", row->median);
+			json_double(&j, "min", row->min);
+			json_double(&j, "max", row->max);
+			if (isfinite(row->p90))
+				json_double(&j, "p90", row->p90);
+			if (isfinite(row->p99))
+				json_double(&j, "p99", row->p99);
+			json_uint(&j, "reps", row->reps);
+			if (row->samples)
+				json_uint(&j, "samples_per_rep", row->samples);
+			if (isfinite(row->ratio)) {
+				json_double(&j, "ratio", row->ratio);
+				json_string(&j, "vs", row->vs);
+			} else {
+				json_null(&j, "ratio");
+			}
+			if (row->goal_met >= 0) {
+				json_string(&j, "goal", row->goal);
+				json_bool(&j, "goal_met", row->goal_met);
+			}
+			if (row->note[0])
+				json_string(&j, "note", row->note);
+			json_end(&j);
+		}
+		json_end(&j);
+		json_end(&j);
+	}
+	json_end(&j);
+	json_begin_array(&j, "skipped");
+	for (size_t k = 0; k < r->nskipped; k++)
+		json_string(&j, NULL, r->skipped[k]);
+	json_end(&j);
+	json_end(&j);
+}
+
+/* The build tree: the gilscope binary lives in BUILD/tools/gilscope/. */
+static void find_build_dir(char *self, size_t selflen, char *build, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", self, selflen - 1);
+	self[n > 0 ? n : 0] = 0;
+	const char *env = getenv("GILSCOPE_BUILD");
+	if (env && *env) {
+		snprintf(build, len, "%s", env);
+		return;
+	}
+	snprintf(build, len, "%s", self);
+	for (int up = 0; up < 3; up++) {
+		char *slash = strrchr(build, '/');
+		if (!slash)
+			break;
+		*slash = 0;
+	}
+}
+
+int cmd_bench(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "quick", no_argument, NULL, 'q' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "only", required_argument, NULL, 'o' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct bench_opts o = { 0 };
+	int json = 0, only = 0;
+	int selected[NITEMS] = { 0 };
+	char cmdline[512] = "gilscope";
+	for (int i = 0; i < argc; i++) {
+		size_t used = strlen(cmdline);
+		snprintf(cmdline + used, sizeof(cmdline) - used, " %s", argv[i]);
+	}
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "qjo:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'q': o.quick = 1; break;
+		case 'j': json = 1; break;
+		case 'o':
+			only = 1;
+			if (parse_only(optarg, selected) < 0)
+				return 2;
+			break;
+		case 'v': o.verbose = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "gilscope bench: unexpected argument '%s'\n",
+			argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (!only)
+		for (size_t i = 0; i < NITEMS; i++)
+			selected[i] = 1;
+
+	static char self[PATH_MAX], build[PATH_MAX];
+	find_build_dir(self, sizeof(self), build, sizeof(build));
+	o.self_exe = self;
+	o.build_dir = build;
+
+	struct machine m = { 0 };
+	machine_probe(&m);
+	struct bench_report r = { 0 };
+	int rc = 0;
+	for (size_t i = 0; i < NITEMS; i++) {
+		if (!selected[i])
+			continue;
+		if (o.verbose)
+			fprintf(stderr, "bench: item %d (%s)...\n", items[i].id,
+				items[i].name);
+		if (items[i].run(&o, &r) < 0)
+			rc = 1;
+	}
+	m.load_end = loadavg1();
+	if (json)
+		print_json(&r, selected, &m, cmdline);
+	else
+		print_text(&r, selected, &m, cmdline);
+	bench_report_free(&r);
+	return rc;
+}
