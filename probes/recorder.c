@@ -88,7 +88,13 @@ static struct {
 	volatile sig_atomic_t signal_seen;
 	sem_t flushed;
 	struct sigaction old_actions[4];
-} R = { .lock = PTHREAD_MUTEX_INITIALIZER, .wakefd = -1 };
+	/* gs_recorder_sync(): requests and completed drain passes. */
+	pthread_mutex_t sync_lock;
+	pthread_cond_t sync_cond;
+	uint64_t sync_req, sync_done;
+} R = { .lock = PTHREAD_MUTEX_INITIALIZER, .wakefd = -1,
+	.sync_lock = PTHREAD_MUTEX_INITIALIZER,
+	.sync_cond = PTHREAD_COND_INITIALIZER };
 
 static const int flush_signals[4] = { SIGINT, SIGTERM, SIGHUP, SIGABRT };
 
@@ -294,8 +300,20 @@ static void *collector_main(void *arg)
 			if (read(R.wakefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 				break;
 		}
+		pthread_mutex_lock(&R.sync_lock);
+		uint64_t req = R.sync_req;
+		pthread_mutex_unlock(&R.sync_lock);
 		drain(0);
+		pthread_mutex_lock(&R.sync_lock);
+		R.sync_done = req;
+		pthread_cond_broadcast(&R.sync_cond);
+		pthread_mutex_unlock(&R.sync_lock);
 	}
+	/* Nobody may keep waiting in gs_recorder_sync() past the end. */
+	pthread_mutex_lock(&R.sync_lock);
+	R.sync_done = UINT64_MAX;
+	pthread_cond_broadcast(&R.sync_cond);
+	pthread_mutex_unlock(&R.sync_lock);
 	uint32_t flags = R.end_flags;
 	int sig = R.signal_seen;
 	if (sig)
@@ -304,6 +322,7 @@ static void *collector_main(void *arg)
 	 * buffers and are simply past the end of the trace. */
 	__atomic_store_n(&gs_recorder_enabled, 0, __ATOMIC_RELAXED);
 	drain(1);
+	gs_writer_flush(R.writer); /* so the counts below are what reached the file */
 	R.written = gs_writer_total_records(R.writer);
 	R.dropped = gs_writer_total_lost(R.writer);
 	R.rc = gs_writer_close(R.writer, now_ns(), flags, R.error, sizeof(R.error));
@@ -382,6 +401,7 @@ int gs_recorder_start(const struct gs_recorder_opts *o, char *err, size_t errlen
 	R.rc = 0;
 	R.error[0] = 0;
 	R.signal_seen = 0;
+	R.sync_req = R.sync_done = 0;
 	atomic_store(&R.stopping, 0);
 	sem_init(&R.flushed, 0, 0);
 	/* Buffers of the previous recording go back to the free list. */
@@ -458,4 +478,27 @@ int gs_recorder_running(void)
 	int r = R.running;
 	pthread_mutex_unlock(&R.lock);
 	return r;
+}
+
+int gs_recorder_sync(void)
+{
+	pthread_mutex_lock(&R.lock);
+	int running = R.running && !atomic_load(&R.stopping);
+	pthread_mutex_lock(&R.sync_lock);
+	uint64_t req = ++R.sync_req;
+	pthread_mutex_unlock(&R.sync_lock);
+	if (running) {
+		/* Under R.lock: stop closes wakefd only after taking it. */
+		uint64_t one = 1;
+		ssize_t w = write(R.wakefd, &one, sizeof(one));
+		(void)w;
+	}
+	pthread_mutex_unlock(&R.lock);
+	if (!running)
+		return -1;
+	pthread_mutex_lock(&R.sync_lock);
+	while (R.sync_done < req)
+		pthread_cond_wait(&R.sync_cond, &R.sync_lock);
+	pthread_mutex_unlock(&R.sync_lock);
+	return 0;
 }

@@ -45,5 +45,9 @@ int gs_recorder_start(const struct gs_recorder_opts *opts, char *err,
  * 0, or -1 when the file could not be written completely (res->error). */
 int gs_recorder_stop(uint32_t end_flags, struct gs_recorder_result *res);
 int gs_recorder_running(void);
+/* Waits until the collector has taken every chunk filled before the call
+ * (into the writer; not necessarily on disk). For embedders that want a
+ * checkpoint and for tests. 0, or -1 when no recorder runs. */
+int gs_recorder_sync(void);
 
 #endif

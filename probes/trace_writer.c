@@ -17,6 +17,7 @@ struct writer_thread {
 	uint32_t tid;
 	uint64_t records;
 	uint64_t lost;
+	uint64_t flushed;         /* of records, how many reached the file */
 	struct gs_record *open;   /* records not yet in a chunk */
 	size_t nopen;
 };
@@ -30,7 +31,7 @@ struct gs_writer {
 	size_t buflen;
 	struct writer_thread *threads;
 	size_t nthreads, cap;
-	uint64_t total_records, total_lost;
+	uint64_t total_records, total_lost, total_flushed;
 };
 
 uint64_t gs_now_ns(void)
@@ -70,6 +71,21 @@ static int flush_buf(struct gs_writer *w)
 		off += (size_t)n;
 	}
 	w->buflen = 0;
+	/* Records count as written once they reach the file: what sat in the
+	 * buffer when a write failed becomes lost, so END stays honest. */
+	if (!w->failed) {
+		for (size_t i = 0; i < w->nthreads; i++)
+			w->threads[i].flushed = w->threads[i].records;
+		w->total_flushed = w->total_records;
+	} else if (w->total_records != w->total_flushed) {
+		for (size_t i = 0; i < w->nthreads; i++) {
+			struct writer_thread *t = &w->threads[i];
+			t->lost += t->records - t->flushed;
+			t->records = t->flushed;
+		}
+		w->total_lost += w->total_records - w->total_flushed;
+		w->total_records = w->total_flushed;
+	}
 	return w->failed;
 }
 
@@ -273,6 +289,13 @@ void gs_writer_lost(struct gs_writer *w, uint32_t tid, uint64_t n)
 	if (t)
 		t->lost += n;
 	w->total_lost += n;
+}
+
+int gs_writer_flush(struct gs_writer *w)
+{
+	for (size_t i = 0; i < w->nthreads; i++)
+		flush_open(w, &w->threads[i]);
+	return flush_buf(w);
 }
 
 int gs_writer_close(struct gs_writer *w, uint64_t end_ns, uint32_t flags,

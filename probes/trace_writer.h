@@ -40,6 +40,10 @@ int gs_writer_chunk(struct gs_writer *w, uint32_t tid,
 /* Adds to the lost count of tid (events the producer had to drop). */
 void gs_writer_lost(struct gs_writer *w, uint32_t tid, uint64_t n);
 
+/* Writes the open chunks and the output buffer to the file now, so that
+ * gs_writer_total_records() counts what is really in it. 0 or -errno. */
+int gs_writer_flush(struct gs_writer *w);
+
 /* Flushes open chunks, writes END (flags: GS_END_F_*), closes the file.
  * Returns 0 or the first error seen (its message copied to err, if given);
  * frees w in any case. */
