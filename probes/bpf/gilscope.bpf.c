@@ -1,0 +1,695 @@
+// SPDX-License-Identifier: (MIT OR GPL-2.0)
+/*
+ * gilscope's eBPF side: turns GIL activity of one process into catalog
+ * events (probes/gil_events.h) and, for `gilscope top`, per-thread
+ * statistics with log2 histograms.
+ *
+ * Three ways in, chosen by the loader (tools/bpf/):
+ *  - libgil: the gil:* USDT probes carry the events with their arguments;
+ *  - CPython 3.2-3.13: take_gil entry/return and drop_gil entry, with
+ *    PyEval_SaveThread / PyEval_RestoreThread marking blocking regions;
+ *  - CPython 2.7: PyThread_acquire_lock / PyThread_release_lock, kept only
+ *    when the lock is the one interpreter_lock points to.
+ * For CPython the arguments libgil would have given (waiters queued, holder,
+ * previous holder, why) come from a small state machine kept here.
+ *
+ * Records go to a ring buffer without wake-ups (the loader drains it on a
+ * timer): a wake-up per event costs the consumer a context switch each.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/usdt.bpf.h>
+
+#include "gil_events.h"
+#include "gilscope_bpf.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* Set by the loader before load. __u32-style types: see environment notes. */
+const volatile __u32 targ_tgid = 0;
+const volatile __u8 emit_events = 1;      /* record: fill the ring buffer */
+const volatile __u8 want_stats = 0;       /* top: per-thread statistics */
+const volatile __u8 infer_blocking_end = 1; /* no PyEval_RestoreThread probe */
+const volatile __u8 infer_release2 = 1;   /* 2.7: no PyThread_release_lock probe */
+const volatile __u64 convoy_ns = 2500000; /* re-acquire wait counted as convoy */
+/* 2.7: link-time addresses (st_value) of interpreter_lock and of the probed
+ * functions; the probe's IP minus its function's address is the load bias. */
+const volatile __u64 py2_lock_vaddr = 0;
+const volatile __u64 py2_acq_vaddr = 0;
+const volatile __u64 py2_rel_vaddr = 0;
+const volatile __u64 py2_save_vaddr = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+} rb SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GSB_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct gsb_thread_state);
+} threads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct gsb_thread_stats);
+} stats SEC(".maps");
+
+/* The GIL as seen from the probes. One traced process, one GIL. */
+__u32 g_holder;          /* tid holding it, 0 when free */
+__u32 g_last_holder;     /* tid that held it last (prev_holder of acquired) */
+__u32 g_last_releaser;
+__u32 g_last_release_waiters; /* the last release had waiters queued */
+__s32 g_waiters;         /* threads between request and acquired */
+
+static const struct gsb_thread_state zero_state;
+
+#define SAVE_WINDOW_NS 1000000ull
+static const struct gsb_thread_stats zero_stats;
+
+static __always_inline void count(__u32 slot)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &slot);
+	if (c)
+		(*c)++;
+}
+
+static __always_inline __u32 log2_u64(__u64 v)
+{
+	__u32 r = 0;
+	/* bounded loop the verifier accepts on any kernel */
+#pragma unroll
+	for (int i = 0; i < 6; i++) {
+		__u32 shift = 32 >> i;
+		if (v >> shift) {
+			v >>= shift;
+			r += shift;
+		}
+	}
+	return r;
+}
+
+static __always_inline __u32 hist_slot(__u64 ns)
+{
+	__u64 us = ns / 1000;
+	__u32 s = us ? log2_u64(us) + 1 : 0;
+	return s < GSB_HIST_SLOTS ? s : GSB_HIST_SLOTS - 1;
+}
+
+static __always_inline struct gsb_thread_state *thread_state(__u32 tid)
+{
+	struct gsb_thread_state *st = bpf_map_lookup_elem(&threads, &tid);
+	if (st)
+		return st;
+	bpf_map_update_elem(&threads, &tid, &zero_state, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&threads, &tid);
+}
+
+static __always_inline struct gsb_thread_stats *thread_stats(__u32 tid)
+{
+	struct gsb_thread_stats *s = bpf_map_lookup_elem(&stats, &tid);
+	if (s)
+		return s;
+	bpf_map_update_elem(&stats, &tid, &zero_stats, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&stats, &tid);
+}
+
+/* Appends one record to tid's stream. A record that does not fit is counted
+ * in the thread's pending_lost; the next one that fits is preceded by a
+ * `lost` marker, as the built-in recorder does. */
+static __always_inline void emit(struct gsb_thread_state *st, __u32 tid,
+				 __u64 ts, __u8 type, __u8 a8, __u32 a0,
+				 __u32 a1)
+{
+	struct gsb_record *r;
+	__u16 cpu = (__u16)bpf_get_smp_processor_id();
+
+	if (!emit_events)
+		return;
+	if (st && st->pending_lost) {
+		r = bpf_ringbuf_reserve(&rb, sizeof(*r), 0);
+		if (!r) {
+			st->pending_lost++;
+			count(GSB_CNT_DROPS);
+			return;
+		}
+		r->ts_ns = ts;
+		r->tid = tid;
+		r->cpu = cpu;
+		r->type = GS_EV_lost;
+		r->a8 = 0;
+		r->a0 = st->pending_lost;
+		r->a1 = 0;
+		bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+		st->pending_lost = 0;
+	}
+	r = bpf_ringbuf_reserve(&rb, sizeof(*r), 0);
+	if (!r) {
+		if (st)
+			st->pending_lost++;
+		count(GSB_CNT_DROPS);
+		return;
+	}
+	r->ts_ns = ts;
+	r->tid = tid;
+	r->cpu = cpu;
+	r->type = type;
+	r->a8 = a8;
+	r->a0 = a0;
+	r->a1 = a1;
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	count(GSB_CNT_EVENTS);
+}
+
+static __always_inline int current_is_target(__u32 *tid)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	*tid = (__u32)id;
+	return (__u32)(id >> 32) == targ_tgid;
+}
+
+/* ---- the GIL state machine shared by every way in ---------------------- */
+
+struct req_args { __u32 queued, holder; };
+struct acq_args { __u32 still_waiting, prev; };
+
+static __always_inline struct req_args gil_request(struct gsb_thread_state *st,
+						   __u64 ts, __u8 why)
+{
+	struct req_args a;
+	st->req_ts = ts;
+	st->why = why;
+	st->seen = 1;
+	st->blocked = 0;
+	a.holder = g_holder;
+	__s32 q = __sync_fetch_and_add(&g_waiters, 1);
+	a.queued = q > 0 ? (__u32)q : 0;
+	return a;
+}
+
+static __always_inline struct acq_args gil_acquired(struct gsb_thread_state *st,
+						    __u32 tid, __u64 ts)
+{
+	struct acq_args a;
+	__u64 wait = st->req_ts && ts > st->req_ts ? ts - st->req_ts : 0;
+	__s32 left = g_waiters;
+
+	/* A thread already waiting when we attached never counted itself in. */
+	if (st->req_ts)
+		left = __sync_fetch_and_add(&g_waiters, -1) - 1;
+	a.still_waiting = left > 0 ? (__u32)left : 0;
+	a.prev = g_last_holder;
+	st->seen = 1;
+
+	if (want_stats) {
+		struct gsb_thread_stats *s = thread_stats(tid);
+		if (s) {
+			s->acquisitions++;
+			s->wait_ns += wait;
+			if (wait >= 1000)
+				s->contended++;
+			if (st->why == GS_WHY_AFTER_BLOCKING && wait >= convoy_ns)
+				s->convoy_losses++;
+			__u32 slot = hist_slot(wait);
+			if (slot < GSB_HIST_SLOTS)
+				s->wait_hist[slot]++;
+			if (g_last_release_waiters && g_last_releaser == tid)
+				s->failed_handoffs++;
+		}
+	}
+	g_last_release_waiters = 0;
+	g_holder = tid;
+	g_last_holder = tid;
+	st->acq_ts = ts;
+	st->req_ts = 0;
+	return a;
+}
+
+/* Returns the number of threads waiting at the release. */
+static __always_inline __u32 gil_release(struct gsb_thread_state *st,
+					 __u32 tid, __u64 ts, __u8 reason)
+{
+	__s32 w = g_waiters;
+	__u32 waiting = w > 0 ? (__u32)w : 0;
+
+	if (want_stats) {
+		struct gsb_thread_stats *s = thread_stats(tid);
+		if (s) {
+			if (st->acq_ts && ts > st->acq_ts) {
+				__u64 hold = ts - st->acq_ts;
+				__u32 slot = hist_slot(hold);
+				s->held_ns += hold;
+				if (slot < GSB_HIST_SLOTS)
+					s->hold_hist[slot]++;
+			}
+			if (waiting)
+				s->handoffs++;
+			if (reason == GS_RELEASE_FORCED)
+				s->forced_releases++;
+			else if (reason == GS_RELEASE_BLOCKING)
+				s->blocking_releases++;
+		}
+	}
+	g_last_release_waiters = waiting > 0;
+	g_last_releaser = tid;
+	if (g_holder == tid)
+		g_holder = 0;
+	st->acq_ts = 0;
+	st->last_reason = reason;
+	st->seen = 1;
+	if (reason == GS_RELEASE_BLOCKING)
+		st->blocked = 1;
+	return waiting;
+}
+
+/* Why a CPython thread asks again, from how it last let go. */
+static __always_inline __u8 why_from_last(struct gsb_thread_state *st)
+{
+	if (!st->seen)
+		return GS_WHY_FIRST;
+	switch (st->last_reason) {
+	case GS_RELEASE_FORCED: return GS_WHY_AFTER_FORCED;
+	case GS_RELEASE_INTERVAL: return GS_WHY_AFTER_INTERVAL;
+	default: return GS_WHY_AFTER_BLOCKING;
+	}
+}
+
+/* ---- libgil: gil:* USDT probes ------------------------------------------ */
+
+static __always_inline int on_usdt(struct pt_regs *ctx, __u8 type, long a8,
+				   long a0, long a1, long str)
+{
+	__u32 tid;
+	__u64 ts = bpf_ktime_get_ns();
+
+	count(GSB_HIT_USDT);
+	if (!current_is_target(&tid))
+		return 0;
+	struct gsb_thread_state *st = thread_state(tid);
+	if (!st)
+		return 0;
+
+	switch (type) {
+	case GS_EV_acquire_request:
+		gil_request(st, ts, (__u8)a8);
+		break;
+	case GS_EV_acquired:
+		gil_acquired(st, tid, ts);
+		break;
+	case GS_EV_release:
+		gil_release(st, tid, ts, (__u8)a8);
+		break;
+	default:
+		break;
+	}
+
+	if (type == GS_EV_thread_start && emit_events) {
+		struct gsb_record_named *n;
+		n = bpf_ringbuf_reserve(&rb, sizeof(*n), 0);
+		if (!n) {
+			st->pending_lost++;
+			count(GSB_CNT_DROPS);
+			return 0;
+		}
+		n->r.ts_ns = ts;
+		n->r.tid = tid;
+		n->r.cpu = (__u16)bpf_get_smp_processor_id();
+		n->r.type = type;
+		n->r.a8 = (__u8)a8;
+		n->r.a0 = (__u32)a0;
+		n->r.a1 = (__u32)a1;
+		n->name[0] = 0;
+		if (str)
+			bpf_probe_read_user_str(n->name, sizeof(n->name),
+						(const void *)str);
+		bpf_ringbuf_submit(n, BPF_RB_NO_WAKEUP);
+		count(GSB_CNT_EVENTS);
+		return 0;
+	}
+	emit(st, tid, ts, type, (__u8)a8, (__u32)a0, (__u32)a1);
+	return 0;
+}
+
+/* One program per catalog event the library emits (1..11). */
+#define GSB_USDT_PROG(id, name)                      \
+	SEC("usdt")                                                          \
+	int BPF_USDT(usdt_##name, long a8, long a0, long a1, long str)       \
+	{                                                                    \
+		return on_usdt(ctx, id, a8, a0, a1, str);                    \
+	}
+GSB_USDT_PROG(1, thread_start)
+GSB_USDT_PROG(2, thread_exit)
+GSB_USDT_PROG(3, acquire_request)
+GSB_USDT_PROG(4, acquired)
+GSB_USDT_PROG(5, release)
+GSB_USDT_PROG(6, drop_request)
+GSB_USDT_PROG(7, switch_wait_begin)
+GSB_USDT_PROG(8, switch_wait_end)
+GSB_USDT_PROG(9, blocking_begin)
+GSB_USDT_PROG(10, blocking_end)
+GSB_USDT_PROG(11, prio_boost)
+
+/* ---- CPython 3.x: take_gil / drop_gil ----------------------------------- */
+
+SEC("uprobe")
+int BPF_KPROBE(py3_take_gil)
+{
+	__u32 tid;
+	__u64 ts = bpf_ktime_get_ns();
+
+	count(GSB_HIT_TAKE_ENTRY);
+	if (!current_is_target(&tid))
+		return 0;
+	struct gsb_thread_state *st = thread_state(tid);
+	if (!st)
+		return 0;
+	st->in_save = 0;
+	if (st->blocked && infer_blocking_end)
+		emit(st, tid, ts, GS_EV_blocking_end, GS_BLOCK_OTHER, 0, 0);
+	__u8 why = why_from_last(st);
+	struct req_args a = gil_request(st, ts, why);
+	emit(st, tid, ts, GS_EV_acquire_request, why, a.queued, a.holder);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(py3_take_gil_ret)
+{
+	__u32 tid;
+	__u64 ts = bpf_ktime_get_ns();
+
+	count(GSB_HIT_TAKE_RET);
+	if (!current_is_target(&tid))
+		return 0;
+	struct gsb_thread_state *st = thread_state(tid);
+	if (!st)
+		return 0;
+	__u8 why = st->req_ts ? st->why : why_from_last(st);
+	struct acq_args a = gil_acquired(st, tid, ts);
+	emit(st, tid, ts, GS_EV_acquired, why, a.still_waiting, a.prev);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(py3_drop_gil)
+{
+	__u32 tid;
+	__u64 ts = bpf_ktime_get_ns();
+
+	count(GSB_HIT_DROP);
+	if (!current_is_target(&tid))
+		return 0;
+	struct gsb_thread_state *st = thread_state(tid);
+	if (!st)
+		return 0;
+	/* Outside PyEval_SaveThread the eval loop drops the GIL only when a
+	 * drop was requested, which a waiter does; with nobody waiting we
+	 * cannot tell (thread exit, PyEval_ReleaseThread, ...). */
+	__u8 reason;
+	/* PyEval_SaveThread calls drop_gil at once; a stale mark (SaveThread
+	 * before the GIL existed, 3.2-3.6) must not class a later drop. */
+	if (st->in_save && ts - st->save_ts < SAVE_WINDOW_NS) {
+		reason = GS_RELEASE_BLOCKING;
+		/* blocking_begin only now: SaveThread releases nothing before
+		 * the GIL exists (3.6 creates it with the first thread) */
+		emit(st, tid, st->save_ts, GS_EV_blocking_begin, GS_BLOCK_OTHER, 0, 0);
+	}
+	else if (g_waiters > 0)
+		reason = GS_RELEASE_FORCED;
+	else
+		reason = GS_RELEASE_UNKNOWN;
+	st->in_save = 0;
+	__u32 waiting = gil_release(st, tid, ts, reason);
+	emit(st, tid, ts, GS_EV_release, reason, waiting,
+	     reason == GS_RELEASE_FORCED);
+	return 0;
+}
+
+/* PyEval_SaveThread: the holder is about to release for a blocking call. */
+static __always_inline int on_save_thread(struct pt_regs *ctx, int py2)
+{
+	__u32 tid;
+	__u64 ts = bpf_ktime_get_ns();
+
+	count(GSB_HIT_SAVE);
+	if (!current_is_target(&tid))
+		return 0;
+	if (py2) {
+		/* 2.7 releases nothing until threads exist (no lock yet). */
+		__u64 bias = PT_REGS_IP(ctx) - py2_save_vaddr;
+		__u64 lock = 0;
+		bpf_probe_read_user(&lock, sizeof(lock),
+				    (const void *)(bias + py2_lock_vaddr));
+		if (!lock)
+			return 0;
+	}
+	struct gsb_thread_state *st = thread_state(tid);
+	if (!st)
+		return 0;
+	if (!py2) {
+		st->in_save = 1;
+		st->save_ts = ts;
+		return 0;
+	}
+	emit(st, tid, ts, GS_EV_blocking_begin, GS_BLOCK_OTHER, 0, 0);
+	if (infer_release2) {
+		__u32 waiting = gil_release(st, tid, ts, GS_RELEASE_BLOCKING);
+		emit(st, tid, ts, GS_EV_release, GS_RELEASE_BLOCKING, waiting, 0);
+		return 0;
+	}
+	st->in_save = 1;
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(py3_save_thread)
+{
+	return on_save_thread(ctx, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(py2_save_thread)
+{
+	return on_save_thread(ctx, 1);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(py_restore_thread)
+{
+	__u32 tid;
+	__u64 ts = bpf_ktime_get_ns();
+
+	count(GSB_HIT_RESTORE);
+	if (!current_is_target(&tid))
+		return 0;
+	struct gsb_thread_state *st = bpf_map_lookup_elem(&threads, &tid);
+	if (!st || !st->blocked)
+		return 0;
+	emit(st, tid, ts, GS_EV_blocking_end, GS_BLOCK_OTHER, 0, 0);
+	st->blocked = 0;
+	st->last_reason = GS_RELEASE_BLOCKING;
+	return 0;
+}
+
+/* ---- CPython 2.7: PyThread_*_lock on interpreter_lock ------------------- */
+
+static __always_inline int is_gil(struct pt_regs *ctx, __u64 func_vaddr,
+				  __u64 lock)
+{
+	__u64 bias = PT_REGS_IP(ctx) - func_vaddr;
+	__u64 gil = 0;
+	if (bpf_probe_read_user(&gil, sizeof(gil),
+				(const void *)(bias + py2_lock_vaddr)))
+		return 0;
+	return gil && gil == lock;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(py2_acquire_lock, void *lock, int waitflag)
+{
+	__u32 tid;
+	__u64 ts = bpf_ktime_get_ns();
+
+	count(GSB_HIT_ACQ2_ENTRY);
+	if (!current_is_target(&tid))
+		return 0;
+	if (!is_gil(ctx, py2_acq_vaddr, (__u64)lock))
+		return 0;
+	struct gsb_thread_state *st = thread_state(tid);
+	if (!st)
+		return 0;
+	/* Without a release probe, a holder asking again has just released
+	 * at the periodic check (ceval.c does nothing in between). */
+	if (infer_release2 && g_holder == tid) {
+		__u32 waiting = gil_release(st, tid, ts, GS_RELEASE_INTERVAL);
+		emit(st, tid, ts, GS_EV_release, GS_RELEASE_INTERVAL, waiting, 0);
+	}
+	if (st->blocked && infer_blocking_end)
+		emit(st, tid, ts, GS_EV_blocking_end, GS_BLOCK_OTHER, 0, 0);
+	__u8 why = why_from_last(st);
+	struct req_args a = gil_request(st, ts, why);
+	st->in_acquire = 1;
+	emit(st, tid, ts, GS_EV_acquire_request, why, a.queued, a.holder);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(py2_acquire_lock_ret, int ok)
+{
+	__u32 tid;
+	__u64 ts = bpf_ktime_get_ns();
+
+	count(GSB_HIT_ACQ2_RET);
+	if (!current_is_target(&tid))
+		return 0;
+	struct gsb_thread_state *st = bpf_map_lookup_elem(&threads, &tid);
+	if (!st || !st->in_acquire)
+		return 0;
+	st->in_acquire = 0;
+	if (!ok) {
+		/* non-blocking attempt that failed: no longer waiting */
+		if (st->req_ts) {
+			__sync_fetch_and_add(&g_waiters, -1);
+			st->req_ts = 0;
+		}
+		return 0;
+	}
+	/* Light mode: a holder that let go without asking again (thread exit)
+	 * is only noticed here, when someone else has the lock. */
+	__u32 old = g_holder;
+	if (infer_release2 && old && old != tid) {
+		struct gsb_thread_state *ost = bpf_map_lookup_elem(&threads, &old);
+		if (ost) {
+			__u32 w = gil_release(ost, old, ts, GS_RELEASE_UNKNOWN);
+			emit(ost, old, ts, GS_EV_release, GS_RELEASE_UNKNOWN, w, 0);
+		}
+	}
+	__u8 why = st->why;
+	struct acq_args a = gil_acquired(st, tid, ts);
+	emit(st, tid, ts, GS_EV_acquired, why, a.still_waiting, a.prev);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(py2_release_lock, void *lock)
+{
+	__u32 tid;
+	__u64 ts = bpf_ktime_get_ns();
+
+	count(GSB_HIT_REL2);
+	if (!current_is_target(&tid))
+		return 0;
+	if (!is_gil(ctx, py2_rel_vaddr, (__u64)lock))
+		return 0;
+	struct gsb_thread_state *st = thread_state(tid);
+	if (!st)
+		return 0;
+	__u8 reason = st->in_save ? GS_RELEASE_BLOCKING : GS_RELEASE_INTERVAL;
+	st->in_save = 0;
+	__u32 waiting = gil_release(st, tid, ts, reason);
+	emit(st, tid, ts, GS_EV_release, reason, waiting, 0);
+	return 0;
+}
+
+/* ---- scheduler ----------------------------------------------------------- */
+
+struct task_struct___pre518 {
+	long state;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u8 sched_state(struct task_struct *t, bool preempt)
+{
+	long s;
+	if (preempt)
+		return GS_SCHED_PREEMPTED;
+	if (bpf_core_field_exists(t->__state))
+		s = BPF_CORE_READ(t, __state);
+	else
+		s = BPF_CORE_READ((struct task_struct___pre518 *)t, state);
+	return s == 0 ? GS_SCHED_PREEMPTED : GS_SCHED_BLOCKED;
+}
+
+static __always_inline int on_switch(bool preempt, struct task_struct *prev,
+				     struct task_struct *next)
+{
+	__u64 ts;
+	__u32 ptgid = BPF_CORE_READ(prev, tgid);
+	__u32 ntgid = BPF_CORE_READ(next, tgid);
+	__u32 ppid = BPF_CORE_READ(prev, pid);
+	__u32 npid = BPF_CORE_READ(next, pid);
+
+	count(GSB_HIT_SCHED);
+	if (ptgid != targ_tgid && ntgid != targ_tgid)
+		return 0;
+	ts = bpf_ktime_get_ns();
+	if (ptgid == targ_tgid)
+		emit(thread_state(ppid), ppid, ts, GS_EV_sched_switch_out,
+		     sched_state(prev, preempt), npid, 0);
+	if (ntgid == targ_tgid)
+		emit(thread_state(npid), npid, ts, GS_EV_sched_switch_in, 0,
+		     ppid, 0);
+	return 0;
+}
+
+static __always_inline int on_wakeup(struct task_struct *p)
+{
+	count(GSB_HIT_SCHED);
+	if (BPF_CORE_READ(p, tgid) != targ_tgid)
+		return 0;
+	__u32 pid = BPF_CORE_READ(p, pid);
+	__u32 cpu = BPF_CORE_READ(p, wake_cpu);
+	emit(thread_state(pid), pid, bpf_ktime_get_ns(), GS_EV_sched_wakeup, 0,
+	     (__u32)bpf_get_current_pid_tgid(), cpu);
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(tp_sched_switch, bool preempt, struct task_struct *prev,
+	     struct task_struct *next)
+{
+	return on_switch(preempt, prev, next);
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(tp_sched_wakeup, struct task_struct *p)
+{
+	return on_wakeup(p);
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(tp_sched_wakeup_new, struct task_struct *p)
+{
+	return on_wakeup(p);
+}
+
+/* raw_tp: for kernels whose tp_btf attach fails (the loader retries). */
+SEC("raw_tp/sched_switch")
+int BPF_PROG(raw_sched_switch, bool preempt, struct task_struct *prev,
+	     struct task_struct *next)
+{
+	return on_switch(preempt, prev, next);
+}
+
+SEC("raw_tp/sched_wakeup")
+int BPF_PROG(raw_sched_wakeup, struct task_struct *p)
+{
+	return on_wakeup(p);
+}
+
+SEC("raw_tp/sched_wakeup_new")
+int BPF_PROG(raw_sched_wakeup_new, struct task_struct *p)
+{
+	return on_wakeup(p);
+}

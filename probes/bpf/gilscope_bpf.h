@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Types shared by gilscope.bpf.c and its loader (tools/bpf/). Included by
+ * both sides, so only fixed-width kernel-style types (__u32, ...) appear here:
+ * the BPF side gets them from vmlinux.h, the user side from linux/types.h.
+ */
+#ifndef GILSCOPE_BPF_H
+#define GILSCOPE_BPF_H
+
+/* Which GIL implementation the probes sit on (selects the programs). */
+enum gsb_runtime {
+	GSB_RT_LIBGIL = 1,   /* libgil USDT probes gil:* */
+	GSB_RT_CPYTHON2 = 2, /* PyThread_acquire/release_lock on interpreter_lock */
+	GSB_RT_CPYTHON3 = 3, /* take_gil / drop_gil */
+};
+
+/* One event in the ring buffer. Same layout as struct gs_record
+ * (probes/trace_format.h), so the loader copies it straight into a chunk;
+ * tid is the thread whose stream the record belongs to (for sched_switch_in
+ * and sched_wakeup that is not the current thread). */
+struct gsb_record {
+	__u64 ts_ns;
+	__u32 tid;
+	__u16 cpu;
+	__u8 type;
+	__u8 a8;
+	__u32 a0;
+	__u32 a1;
+};
+
+/* thread_start carries the thread's name (USDT arg3). */
+#define GSB_NAME_LEN 32
+struct gsb_record_named {
+	struct gsb_record r;
+	char name[GSB_NAME_LEN];
+};
+
+#define GSB_HIST_SLOTS 32 /* log2 buckets of microseconds, like libbpf-tools */
+
+/* Per-thread statistics kept in the kernel for `gilscope top`. */
+struct gsb_thread_stats {
+	__u64 held_ns;          /* GIL held (acquired -> release) */
+	__u64 wait_ns;          /* waited (request -> acquired) */
+	__u64 acquisitions;
+	__u64 contended;        /* acquisitions that had to wait >= 1 us */
+	__u64 handoffs;         /* releases with waiters queued (as releaser) */
+	__u64 failed_handoffs;  /* ... after which this thread re-took it first */
+	__u64 convoy_losses;    /* re-acquire after blocking waited >= convoy_ns */
+	__u64 forced_releases;
+	__u64 blocking_releases;
+	__u32 hold_hist[GSB_HIST_SLOTS];
+	__u32 wait_hist[GSB_HIST_SLOTS];
+};
+
+/* Per-thread GIL state machine (BPF side only, exposed for debugging). */
+struct gsb_thread_state {
+	__u64 req_ts;           /* acquire_request time, 0 when not waiting */
+	__u64 acq_ts;           /* acquired time, 0 when not holding */
+	__u64 save_ts;          /* PyEval_SaveThread entry */
+	__u32 pending_lost;     /* events dropped since the last one that fit */
+	__u8 in_save;           /* inside PyEval_SaveThread (3.x / 2.7) */
+	__u8 blocked;           /* released for a blocking call, not back yet */
+	__u8 last_reason;       /* gs_release_reason of the last release */
+	__u8 why;               /* gs_acquire_why of the pending request */
+	__u8 in_acquire;        /* 2.7: entry probe saw a GIL acquire */
+	__u8 seen;              /* thread has produced an event */
+	__u8 pad[2];
+};
+
+/* Counter slots (per-CPU array "counters"): records, drops, and hits per
+ * probe site, which the loader turns into an overhead estimate (it knows
+ * each site's kind and whether its first instruction is single-stepped). */
+enum gsb_counter {
+	GSB_CNT_EVENTS = 0,     /* records submitted */
+	GSB_CNT_DROPS,          /* records lost: ring buffer full */
+	GSB_HIT_USDT,           /* any gil:* USDT probe */
+	GSB_HIT_TAKE_ENTRY,     /* 3.x take_gil entry */
+	GSB_HIT_TAKE_RET,       /* 3.x take_gil return */
+	GSB_HIT_DROP,           /* 3.x drop_gil entry */
+	GSB_HIT_SAVE,           /* PyEval_SaveThread entry */
+	GSB_HIT_RESTORE,        /* PyEval_RestoreThread entry */
+	GSB_HIT_ACQ2_ENTRY,     /* 2.7 PyThread_acquire_lock entry */
+	GSB_HIT_ACQ2_RET,       /* 2.7 PyThread_acquire_lock return */
+	GSB_HIT_REL2,           /* 2.7 PyThread_release_lock entry */
+	GSB_HIT_SCHED,          /* scheduler tracepoints (every task) */
+	GSB_CNT_MAX,
+};
+
+#endif

@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Reads a gilscope native trace (probes/trace_format.h) and prints facts the
+eBPF tests check, as JSON: per-type event counts, hold/wait statistics,
+handoffs, convoy waits. Independent of `gilscope report`, so the tests check
+the recorder against a second reader.
+
+Usage: gstrace.py TRACE
+"""
+import json
+import struct
+import sys
+
+HDR = struct.Struct("<8sHHIIIIIQQIIII16s64s")
+BLK = struct.Struct("<II")
+THREAD = struct.Struct("<IIiiQ32s")
+CHUNK = struct.Struct("<IIQQ")
+REC = struct.Struct("<QIHBBII")
+END = struct.Struct("<QQQII")
+ENDT = struct.Struct("<IIQQ")
+REASONS = {0: "blocking", 1: "interval", 2: "forced", 3: "exit", 4: "unknown"}
+NAMES = {1: "thread_start", 2: "thread_exit", 3: "acquire_request",
+         4: "acquired", 5: "release", 6: "drop_request", 7: "switch_wait_begin",
+         8: "switch_wait_end", 9: "blocking_begin", 10: "blocking_end",
+         11: "prio_boost", 12: "sched_switch_out", 13: "sched_switch_in",
+         14: "sched_wakeup", 15: "lost"}
+
+
+def read(path):
+    data = open(path, "rb").read()
+    h = HDR.unpack_from(data, 0)
+    if h[0] != b"GILSCOPE":
+        raise SystemExit("%s: not a gilscope trace" % path)
+    hdr = dict(source=h[5], runtime=h[6], pid=h[7], interval_us=h[11],
+               flags=h[13], policy=h[14].rstrip(b"\0").decode(),
+               command=h[15].rstrip(b"\0").decode())
+    off = h[3]
+    threads, recs, end = {}, [], None
+    last_ts = {}
+    while off < len(data):
+        btype, size = BLK.unpack_from(data, off)
+        off += BLK.size
+        p = data[off:off + size]
+        if btype == 0x47530001:
+            t = THREAD.unpack_from(p, 0)
+            threads[t[0]] = dict(role=t[1], name=t[5].rstrip(b"\0").decode())
+        elif btype == 0x47530002:
+            tid, n, first, last = CHUNK.unpack_from(p, 0)
+            for i in range(n):
+                r = REC.unpack_from(p, CHUNK.size + i * REC.size)
+                if r[1] != tid:
+                    raise SystemExit("record of %d in chunk of %d" % (r[1], tid))
+                if r[0] < last_ts.get(tid, 0):
+                    raise SystemExit("thread %d out of order" % tid)
+                last_ts[tid] = r[0]
+                recs.append(r)
+        elif btype == 0x47530003:
+            e = END.unpack_from(p, 0)
+            end = dict(total_records=e[1], total_lost=e[2], flags=e[4])
+        else:
+            raise SystemExit("bad block 0x%x at %d" % (btype, off))
+        off += size
+    recs.sort(key=lambda r: r[0])
+    return hdr, threads, recs, end
+
+
+def pct(v, q):
+    if not v:
+        return None
+    v = sorted(v)
+    return v[min(len(v) - 1, int(q * len(v)))]
+
+
+def analyse(path):
+    hdr, threads, recs, end = read(path)
+    counts = {}
+    holds, waits, after_blocking_waits = [], [], []
+    holds_by_reason = {}
+    acq_at, req_at, req_why = {}, {}, {}
+    handoffs = failed = 0
+    last_release = None  # (tid, waiters)
+    acquirers = []
+    for ts, tid, cpu, typ, a8, a0, a1 in recs:
+        name = NAMES.get(typ, str(typ))
+        counts[name] = counts.get(name, 0) + 1
+        if name == "acquire_request":
+            req_at[tid] = ts
+            req_why[tid] = a8
+        elif name == "acquired":
+            acquirers.append(tid)
+            if tid in req_at:
+                w = ts - req_at.pop(tid)
+                waits.append(w)
+                if req_why.get(tid) == 1:
+                    after_blocking_waits.append(w)
+            acq_at[tid] = ts
+            if last_release and last_release[1] > 0:
+                handoffs += 1
+                if last_release[0] == tid:
+                    failed += 1
+            last_release = None
+        elif name == "release":
+            if tid in acq_at:
+                h = ts - acq_at.pop(tid)
+                holds.append(h)
+                holds_by_reason.setdefault(REASONS.get(a8, str(a8)), []).append(h)
+            last_release = (tid, a0)
+    # consecutive acquisitions by the same thread among CPU-bound threads
+    switches = sum(1 for a, b in zip(acquirers, acquirers[1:]) if a != b)
+    us = lambda v: None if v is None else v / 1000.0
+    return dict(header=hdr, end=end, threads=len(threads), counts=counts,
+                holds=len(holds), hold_p50_us=us(pct(holds, .5)),
+                hold_p90_us=us(pct(holds, .9)),
+                waits=len(waits), wait_p50_us=us(pct(waits, .5)),
+                wait_p90_us=us(pct(waits, .9)),
+                after_blocking_waits=len(after_blocking_waits),
+                after_blocking_wait_p50_us=us(pct(after_blocking_waits, .5)),
+                handoffs=handoffs, failed_handoffs=failed,
+                acquisitions=len(acquirers), switches=switches,
+                hold_by_reason={k: dict(n=len(v), p50_us=us(pct(v, .5)),
+                                        p90_us=us(pct(v, .9)))
+                                for k, v in holds_by_reason.items()},
+                thread_names=sorted(t["name"] for t in threads.values()))
+
+
+if __name__ == "__main__":
+    print(json.dumps(analyse(sys.argv[1]), indent=1, sort_keys=True))

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gilscope record: GIL events of a libgil program or an unmodified CPython
+ * (2.7, 3.2-3.13), plus the scheduler's view of its threads, written to the
+ * native trace format that `gilscope report` reads.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cli_common.h"
+#include "demux.h"
+#include "gilscope.skel.h"
+#include "session.h"
+#include "trace_writer.h"
+
+int cmd_record(int argc, char **argv);
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"Usage: gilscope record [-p PID | -- CMD [ARGS...]] -o TRACE [OPTIONS]\n"
+"\n"
+"Record what the GIL of a process does, with eBPF: libgil programs through\n"
+"their gil:* USDT probes, unmodified CPython 3.2-3.13 through uprobes on\n"
+"take_gil/drop_gil, CPython 2.7 through PyThread_acquire_lock on\n"
+"interpreter_lock. The trace is in gilscope's native format (gilscope report).\n"
+"\n"
+"  -p, --pid PID        attach to a running process\n"
+"  -- CMD [ARGS...]     start CMD with the probes already in; stop when it exits\n"
+"  -o, --output TRACE   trace file to write (required)\n"
+"  -d, --duration SEC   stop after SEC seconds (a started CMD gets SIGTERM)\n"
+"      --no-sched       no scheduler events (sched_switch/sched_wakeup)\n"
+"      --probes SET     light (default): fewest probes, blocking_end and 2.7's\n"
+"                       releases inferred; full: also PyEval_RestoreThread and\n"
+"                       PyThread_release_lock (costlier, exact times)\n"
+"  -b, --buffer MIB     ring buffer size (default 16; power of two)\n"
+"  -v, --verbose        libbpf debug output and probe placement\n"
+"  -h, --help           this help\n"
+"\n"
+"Needs root (or CAP_BPF + CAP_PERFMON) and a kernel with BTF. SIGINT stops\n"
+"the recording and leaves a complete trace. Prints the probes' estimated\n"
+"cost (docs/observer-effect.md). Exit: 0 ok, 1 error, 2 usage.\n");
+}
+
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	return gs_demux_add(ctx, data, size);
+}
+
+/* Dropped events that never got a `lost` marker (the thread stopped
+ * emitting after the drop) are still counted, per thread. */
+static void collect_pending_lost(struct gs_session *s, struct gs_demux *d)
+{
+	int fd = bpf_map__fd(s->skel->maps.threads);
+	__u32 key, next, *prev = NULL;
+	struct gsb_thread_state st;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (!bpf_map_lookup_elem(fd, &key, &st) && st.pending_lost)
+			gs_demux_lost(d, key, st.pending_lost);
+	}
+}
+
+int cmd_record(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "no-sched", no_argument, NULL, 'S' },
+		{ "probes", required_argument, NULL, 'P' },
+		{ "buffer", required_argument, NULL, 'b' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct gs_session_opts so = {
+		.sched = 1, .events = 1, .ringbuf_bytes = 16u << 20,
+		.convoy_ns = 2500000, .prog = "gilscope record",
+	};
+	const char *output = NULL;
+	double duration = 0;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+p:o:d:b:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (gs_parse_pid(so.prog, optarg, &so.pid))
+				return 2;
+			break;
+		case 'o': output = optarg; break;
+		case 'd':
+			if (gs_parse_seconds(so.prog, "-d", optarg, &duration))
+				return 2;
+			break;
+		case 'S': so.sched = 0; break;
+		case 'P':
+			if (gs_parse_probe_set(so.prog, optarg, &so.probes))
+				return 2;
+			break;
+		case 'b': {
+			char *end;
+			unsigned long mib = strtoul(optarg, &end, 10);
+			if (*end || !mib || mib > 1024 || (mib & (mib - 1))) {
+				fprintf(stderr, "%s: -b %s: a power of two from 1 to 1024 (MiB)\n",
+					so.prog, optarg);
+				return 2;
+			}
+			so.ringbuf_bytes = (uint64_t)mib << 20;
+			break;
+		}
+		case 'v': so.verbose = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc)
+		so.cmd = argv + optind;
+	if (!output || (!so.pid) == !so.cmd) {
+		fprintf(stderr, "%s: %s\n\n", so.prog,
+			!output ? "-o TRACE is required"
+				: "give either -p PID or -- CMD [ARGS...]");
+		usage(stderr);
+		return 2;
+	}
+
+	/* the file first: no point starting anything we cannot write down */
+	int fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "%s: %s: %s\n", so.prog, output, strerror(errno));
+		return 1;
+	}
+
+	gs_session_signals();
+	struct gs_session s;
+	if (gs_session_start(&s, &so)) {
+		close(fd);
+		unlink(output);
+		return 1;
+	}
+	if (so.verbose)
+		gs_session_describe(&s, stderr);
+
+	struct gs_file_header h = { 0 };
+	h.source = GS_SOURCE_EBPF;
+	h.runtime = s.target.runtime == GSB_RT_LIBGIL ? GS_RUNTIME_LIBGIL
+		  : s.target.runtime == GSB_RT_CPYTHON2 ? GS_RUNTIME_CPYTHON2
+							 : GS_RUNTIME_CPYTHON3;
+	h.pid = (uint32_t)s.pid;
+	h.start_ns = gs_now_ns();
+	h.start_realtime_ns = gs_realtime_ns();
+	/* CPython's defaults: sys.setswitchinterval(0.005), sys.setcheckinterval(100) */
+	h.interval_us = s.target.runtime == GSB_RT_CPYTHON3 ? 5000 : 0;
+	h.check_ticks = s.target.runtime == GSB_RT_CPYTHON2 ? 100 : 0;
+	h.flags = (so.sched ? GS_HDR_F_SCHED_EVENTS : 0) |
+		  (s.target.runtime == GSB_RT_CPYTHON2 ? GS_HDR_F_SEM_LOCK : 0);
+	snprintf(h.policy_name, sizeof(h.policy_name), "%.*s",
+		 (int)sizeof(h.policy_name) - 1, s.target.policy_name);
+	snprintf(h.command, sizeof(h.command), "%.*s", (int)sizeof(h.command) - 1,
+		 s.command);
+
+	struct gs_writer *w = gs_writer_fdopen(fd, output, &h);
+	if (!w) {
+		fprintf(stderr, "%s: %s: %s\n", so.prog, output, strerror(errno));
+		close(fd);
+		gs_session_end(&s, 1);
+		return 1;
+	}
+	struct gs_demux d;
+	struct ring_buffer *rb = NULL;
+	if (gs_demux_init(&d, w, (uint32_t)s.pid) ||
+	    !(rb = ring_buffer__new(bpf_map__fd(s.skel->maps.rb), on_sample, &d, NULL))) {
+		fprintf(stderr, "%s: ring buffer: %s\n", so.prog, strerror(errno));
+		gs_writer_close(w, gs_now_ns(), GS_END_F_INTERRUPTED, NULL, 0);
+		gs_session_end(&s, 1);
+		return 1;
+	}
+
+	fprintf(stderr, "%s: recording %s (PID %d) to %s; Ctrl-C to stop\n", so.prog,
+		s.target.policy_name, (int)s.pid, output);
+	uint64_t t0 = gs_now_ns();
+	uint64_t deadline = duration > 0 ? t0 + (uint64_t)(duration * 1e9) : 0;
+	gs_session_go(&s);
+
+	/* Submitted without wake-ups: drain on a timer instead. */
+	int timed_out = 0;
+	while (!gs_session_stop) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		ring_buffer__consume(rb);
+		gs_demux_flush(&d, 0);
+		if (!gs_session_alive(&s))
+			break;
+		if (deadline && gs_now_ns() >= deadline) {
+			timed_out = 1;
+			break;
+		}
+	}
+	uint64_t t1 = gs_now_ns();
+	int interrupted = gs_session_stop != 0;
+
+	/* Probes out first, then what is left in the ring. */
+	uint64_t cnt[GSB_CNT_MAX];
+	gs_session_counters(&s, cnt);
+	collect_pending_lost(&s, &d);
+	for (int i = 0; i < s.nlinks; i++)
+		bpf_link__destroy(s.links[i]);
+	s.nlinks = 0;
+	while (ring_buffer__consume(rb) > 0)
+		;
+	gs_demux_flush(&d, 1);
+	ring_buffer__free(rb);
+	int child_code = gs_session_end(&s, interrupted || timed_out);
+
+	char err[512] = "";
+	uint64_t total = d.records, lost = gs_writer_total_lost(w);
+	size_t nthreads = d.nthreads;
+	int wr = gs_writer_close(w, t1, interrupted ? GS_END_F_INTERRUPTED : 0, err,
+				 sizeof(err));
+	gs_demux_free(&d);
+	if (wr) {
+		fprintf(stderr, "%s: %s\n", so.prog, err);
+		return 1;
+	}
+
+	double secs = (double)(t1 - t0) / 1e9;
+	double cost_ms = gs_session_cost_ns(&s, cnt) / 1e6;
+	fprintf(stderr,
+		"%s: %llu events from %zu threads in %.2f s written to %s (%llu lost)\n",
+		so.prog, (unsigned long long)total, nthreads, secs, output,
+		(unsigned long long)lost);
+	fprintf(stderr,
+		"%s: estimated probe cost %.1f ms = %.2f%% of the run "
+		"(%llu GIL probe hits, %llu scheduler hits; docs/observer-effect.md)\n",
+		so.prog, cost_ms, secs > 0 ? cost_ms / 10 / secs : 0.0,
+		(unsigned long long)(cnt[GSB_HIT_USDT] + cnt[GSB_HIT_TAKE_ENTRY] +
+				     cnt[GSB_HIT_TAKE_RET] + cnt[GSB_HIT_DROP] +
+				     cnt[GSB_HIT_SAVE] + cnt[GSB_HIT_RESTORE] +
+				     cnt[GSB_HIT_ACQ2_ENTRY] + cnt[GSB_HIT_ACQ2_RET] +
+				     cnt[GSB_HIT_REL2]),
+		(unsigned long long)cnt[GSB_HIT_SCHED]);
+	if (so.cmd && child_code && !interrupted && !timed_out)
+		fprintf(stderr, "%s: %s exited with status %d\n", so.prog, so.cmd[0],
+			child_code);
+	return 0;
+}

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+#include "demux.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/types.h>
+
+#include "gil_events.h"
+#include "gilscope_bpf.h"
+
+_Static_assert(sizeof(struct gsb_record) == sizeof(struct gs_record),
+	       "ring-buffer record and trace record must match");
+
+int gs_demux_init(struct gs_demux *d, struct gs_writer *w, uint32_t pid)
+{
+	memset(d, 0, sizeof(*d));
+	d->w = w;
+	d->pid = pid;
+	d->index_cap = 1024;
+	d->index = malloc(d->index_cap * sizeof(int));
+	if (!d->index)
+		return -ENOMEM;
+	memset(d->index, -1, d->index_cap * sizeof(int));
+	return 0;
+}
+
+static size_t slot_of(const struct gs_demux *d, uint32_t tid)
+{
+	return (tid * 2654435761u) & (d->index_cap - 1);
+}
+
+static int rehash(struct gs_demux *d)
+{
+	size_t cap = d->index_cap * 2;
+	int *idx = malloc(cap * sizeof(int));
+	if (!idx)
+		return -ENOMEM;
+	memset(idx, -1, cap * sizeof(int));
+	free(d->index);
+	d->index = idx;
+	d->index_cap = cap;
+	for (size_t i = 0; i < d->nthreads; i++) {
+		size_t s = slot_of(d, d->threads[i].tid);
+		while (d->index[s] >= 0)
+			s = (s + 1) & (cap - 1);
+		d->index[s] = (int)i;
+	}
+	return 0;
+}
+
+/* The thread's name as the kernel knows it, read when it first shows up
+ * (it may be gone by the time the trace is closed). */
+static void read_comm(uint32_t pid, uint32_t tid, char *out, size_t len)
+{
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/%u/task/%u/comm", pid, tid);
+	FILE *f = fopen(p, "re");
+	out[0] = 0;
+	if (f) {
+		if (fgets(out, (int)len, f))
+			out[strcspn(out, "\n")] = 0;
+		fclose(f);
+	}
+	if (!out[0])
+		snprintf(out, len, "tid-%u", tid);
+}
+
+static struct gs_demux_thread *thread_of(struct gs_demux *d, uint32_t tid,
+					 uint64_t ts)
+{
+	size_t s = slot_of(d, tid);
+	while (d->index[s] >= 0) {
+		struct gs_demux_thread *t = &d->threads[d->index[s]];
+		if (t->tid == tid)
+			return t;
+		s = (s + 1) & (d->index_cap - 1);
+	}
+	if ((d->nthreads + 1) * 2 > d->index_cap) {
+		if (rehash(d))
+			return NULL;
+		return thread_of(d, tid, ts);
+	}
+	if (d->nthreads == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 16;
+		void *p = realloc(d->threads, cap * sizeof(*d->threads));
+		if (!p)
+			return NULL;
+		d->threads = p;
+		d->cap = cap;
+	}
+	struct gs_demux_thread *t = &d->threads[d->nthreads];
+	memset(t, 0, sizeof(*t));
+	t->tid = tid;
+	t->tb.tid = tid;
+	t->tb.start_ns = ts;
+	t->tb.role = tid == d->pid ? GS_ROLE_MAIN : GS_ROLE_OTHER;
+	read_comm(d->pid, tid, t->tb.name, sizeof(t->tb.name));
+	d->index[s] = (int)d->nthreads++;
+	return t;
+}
+
+int gs_demux_add(struct gs_demux *d, const void *data, size_t size)
+{
+	const struct gsb_record *r = data;
+	if (size < sizeof(*r))
+		return 0;
+	struct gs_demux_thread *t = thread_of(d, r->tid, r->ts_ns);
+	if (!t)
+		return -ENOMEM;
+	if (r->type == GS_EV_thread_start && size >= sizeof(struct gsb_record_named)) {
+		const struct gsb_record_named *nr = data;
+		/* libgil names its threads only in this event */
+		if (nr->name[0] && !t->declared)
+			snprintf(t->tb.name, sizeof(t->tb.name), "%.*s",
+				 (int)sizeof(nr->name), nr->name);
+		t->tb.role = r->a8;
+		t->tb.os_prio = (int32_t)r->a0;
+		t->tb.gil_prio = (int32_t)r->a1;
+		t->named = 1;
+	}
+	if (r->type == GS_EV_lost)
+		t->lost += r->a0;
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 256;
+		void *p = realloc(t->buf, cap * sizeof(*t->buf));
+		if (!p)
+			return -ENOMEM;
+		t->buf = p;
+		t->cap = cap;
+	}
+	memcpy(&t->buf[t->n++], r, sizeof(*r));
+	if (r->ts_ns > t->max_ts)
+		t->max_ts = r->ts_ns;
+	d->records++;
+	return 0;
+}
+
+/* Nearly sorted input: insertion sort is linear in practice and stable. */
+static void sort_records(struct gs_record *r, size_t n, uint64_t *moved)
+{
+	for (size_t i = 1; i < n; i++) {
+		if (r[i].ts_ns >= r[i - 1].ts_ns)
+			continue;
+		struct gs_record x = r[i];
+		size_t j = i;
+		while (j > 0 && r[j - 1].ts_ns > x.ts_ns) {
+			r[j] = r[j - 1];
+			j--;
+		}
+		r[j] = x;
+		(*moved)++;
+	}
+}
+
+static void flush_thread(struct gs_demux *d, struct gs_demux_thread *t, int final)
+{
+	if (!t->n)
+		return;
+	sort_records(t->buf, t->n, &d->reordered);
+	size_t k = t->n;
+	if (!final) {
+		uint64_t horizon = t->max_ts > GS_DEMUX_HOLDBACK_NS
+					   ? t->max_ts - GS_DEMUX_HOLDBACK_NS : 0;
+		k = 0;
+		while (k < t->n && t->buf[k].ts_ns <= horizon)
+			k++;
+		if (!k)
+			return;
+	}
+	if (!t->declared) {
+		/* declared at the first write: a thread_start seen by then names it */
+		gs_writer_thread(d->w, &t->tb);
+		t->declared = 1;
+	}
+	/* a record later than the window allows keeps its place in the file
+	 * order; its time is raised to the last one written (counted above) */
+	for (size_t i = 0; i < k; i++)
+		if (t->buf[i].ts_ns < t->last_written)
+			t->buf[i].ts_ns = t->last_written;
+	gs_writer_records(d->w, t->tid, t->buf, k);
+	t->last_written = t->buf[k - 1].ts_ns;
+	t->records += k;
+	memmove(t->buf, t->buf + k, (t->n - k) * sizeof(*t->buf));
+	t->n -= k;
+}
+
+void gs_demux_flush(struct gs_demux *d, int final)
+{
+	for (size_t i = 0; i < d->nthreads; i++)
+		flush_thread(d, &d->threads[i], final);
+	if (final)
+		for (size_t i = 0; i < d->nthreads; i++)
+			if (d->threads[i].lost)
+				gs_writer_lost(d->w, d->threads[i].tid, d->threads[i].lost);
+}
+
+void gs_demux_lost(struct gs_demux *d, uint32_t tid, uint64_t n)
+{
+	struct gs_demux_thread *t = thread_of(d, tid, 0);
+	if (t)
+		t->lost += n;
+}
+
+void gs_demux_free(struct gs_demux *d)
+{
+	for (size_t i = 0; i < d->nthreads; i++)
+		free(d->threads[i].buf);
+	free(d->threads);
+	free(d->index);
+	memset(d, 0, sizeof(*d));
+}

@@ -1,0 +1,587 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+#include "session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "gilscope.skel.h"
+
+volatile sig_atomic_t gs_session_stop;
+static int libbpf_verbose;
+
+uint64_t gs_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	gs_session_stop = 1;
+}
+
+void gs_session_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	/* no SA_RESTART: the sleep in the drain loop returns at once */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!libbpf_verbose && level != LIBBPF_WARN)
+		return 0;
+	if (!libbpf_verbose)
+		return 0; /* our own messages say what failed and what to do */
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* CapEff bit test: root without the capability (containers) counts as not. */
+static int have_cap(int cap)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	unsigned long long eff = 0;
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	return (eff >> cap) & 1;
+}
+
+static int check_environment(const struct gs_session_opts *o)
+{
+	const int CAP_SYS_ADMIN_ = 21, CAP_PERFMON_ = 38, CAP_BPF_ = 39;
+	if (!have_cap(CAP_SYS_ADMIN_) &&
+	    !(have_cap(CAP_BPF_) && have_cap(CAP_PERFMON_))) {
+		fprintf(stderr,
+			"%s: needs root, or CAP_BPF and CAP_PERFMON (to load BPF "
+			"programs and attach uprobes); run it with sudo\n",
+			o->prog);
+		return 1;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		fprintf(stderr,
+			"%s: /sys/kernel/btf/vmlinux: %s: this kernel has no BTF, which "
+			"the CO-RE programs need (a kernel built with "
+			"CONFIG_DEBUG_INFO_BTF=y)\n",
+			o->prog, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/* `-- python script.py` where the program is a script: probe its
+ * interpreter ("#!/usr/bin/env python3" included). */
+static int resolve_exe(const char *cmd, char *out, size_t outlen)
+{
+	char path[4096], line[512];
+	int r = gs_which(cmd, path, sizeof(path));
+	if (r)
+		return r;
+	snprintf(out, outlen, "%s", path);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (!fgets(line, sizeof(line), f) || strncmp(line, "#!", 2)) {
+		fclose(f);
+		return 0;
+	}
+	fclose(f);
+	char *save = NULL, *interp = strtok_r(line + 2, " \t\n", &save);
+	if (!interp)
+		return 0;
+	if (!strcmp(interp, "/usr/bin/env") || !strcmp(interp, "/bin/env")) {
+		char *next = strtok_r(NULL, " \t\n", &save);
+		if (next && !gs_which(next, path, sizeof(path)))
+			snprintf(out, outlen, "%s", path);
+	} else {
+		snprintf(out, outlen, "%s", interp);
+	}
+	return 0;
+}
+
+static int start_child(struct gs_session *s, char **cmd)
+{
+	int gate[2];
+	if (pipe2(gate, O_CLOEXEC)) {
+		fprintf(stderr, "%s: pipe: %s\n", s->opts->prog, strerror(errno));
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "%s: fork: %s\n", s->opts->prog, strerror(errno));
+		close(gate[0]);
+		close(gate[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		char c;
+		close(gate[1]);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		/* wait until the probes are in; EOF means the tracer gave up */
+		if (read(gate[0], &c, 1) != 1)
+			_exit(127);
+		close(gate[0]);
+		execvp(cmd[0], cmd);
+		fprintf(stderr, "%s: exec %s: %s\n", s->opts->prog, cmd[0],
+			strerror(errno));
+		_exit(127);
+	}
+	close(gate[0]);
+	s->pid = pid;
+	s->child = 1;
+	s->child_gate = gate[1];
+	return 0;
+}
+
+void gs_session_go(struct gs_session *s)
+{
+	if (s->child_gate > 0) {
+		char c = 'g';
+		if (write(s->child_gate, &c, 1) != 1)
+			fprintf(stderr, "%s: could not start the command: %s\n",
+				s->opts->prog, strerror(errno));
+		close(s->child_gate);
+		s->child_gate = -1;
+	}
+}
+
+int gs_session_alive(struct gs_session *s)
+{
+	if (s->child) {
+		if (s->child_exited)
+			return 0;
+		int st;
+		pid_t r = waitpid(s->pid, &st, WNOHANG);
+		if (r == s->pid) {
+			s->child_exited = 1;
+			s->child_status = st;
+			return 0;
+		}
+		return 1;
+	}
+	return kill(s->pid, 0) == 0 || errno != ESRCH;
+}
+
+static int add_link(struct gs_session *s, struct bpf_link *l, const char *what,
+		    int required)
+{
+	if (!l) {
+		int err = errno;
+		if (required)
+			fprintf(stderr, "%s: attaching %s failed: %s%s\n",
+				s->opts->prog, what, strerror(err),
+				s->opts->verbose ? "" : " (-v shows libbpf's messages)");
+		return required ? -1 : 0;
+	}
+	if (s->nlinks >= GS_MAX_LINKS) {
+		bpf_link__destroy(l);
+		fprintf(stderr, "%s: too many probes\n", s->opts->prog);
+		return -1;
+	}
+	s->links[s->nlinks++] = l;
+	return 0;
+}
+
+static int attach_uprobes(struct gs_session *s, struct bpf_program *p, int ret,
+			  int sym, int hit_slot, int required)
+{
+	struct gs_target *t = &s->target;
+	const struct gs_elf_sym *e = &t->sym[sym];
+	/* -- CMD: the library is not mapped yet; the kernel puts the probe in
+	 * when the child maps it, because the filter follows the task. */
+	pid_t pid = s->pid;
+	char what[4200];
+	if (!e->found) {
+		if (!required)
+			return 0;
+		fprintf(stderr, "%s: %s: symbol not found\n", s->opts->prog, t->path);
+		return -1;
+	}
+	for (int i = 0; i < e->found; i++) {
+		snprintf(what, sizeof(what), "%s %s:0x%llx", ret ? "uretprobe" : "uprobe",
+			 t->path, (unsigned long long)e->offset[i]);
+		struct bpf_link *l = bpf_program__attach_uprobe(p, ret, pid, t->path,
+								e->offset[i]);
+		if (add_link(s, l, what, required))
+			return -1;
+		if (e->single_step[i])
+			s->single_step[hit_slot] = 1;
+	}
+	return 0;
+}
+
+static const char *const usdt_names[] = {
+	"thread_start", "thread_exit", "acquire_request", "acquired", "release",
+	"drop_request", "switch_wait_begin", "switch_wait_end", "blocking_begin",
+	"blocking_end", "prio_boost",
+};
+
+static int attach_usdt(struct gs_session *s)
+{
+	struct gilscope_bpf *k = s->skel;
+	struct bpf_program *progs[] = {
+		k->progs.usdt_thread_start, k->progs.usdt_thread_exit,
+		k->progs.usdt_acquire_request, k->progs.usdt_acquired,
+		k->progs.usdt_release, k->progs.usdt_drop_request,
+		k->progs.usdt_switch_wait_begin, k->progs.usdt_switch_wait_end,
+		k->progs.usdt_blocking_begin, k->progs.usdt_blocking_end,
+		k->progs.usdt_prio_boost,
+	};
+	/* A shared library not yet mapped has no address in the child for
+	 * libbpf to resolve: attach system-wide and filter by tgid in BPF. */
+	int is_lib = strstr(s->target.path, ".so") != NULL;
+	pid_t pid = s->child && is_lib ? -1 : s->pid;
+	int attached = 0;
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		char what[4200];
+		int required = i >= 2 && i <= 4; /* request, acquired, release */
+		snprintf(what, sizeof(what), "USDT gil:%s in %s", usdt_names[i],
+			 s->target.path);
+		struct bpf_link *l = bpf_program__attach_usdt(progs[i], pid, s->target.path,
+							      "gil", usdt_names[i], NULL);
+		if (l)
+			attached++;
+		if (add_link(s, l, what, required))
+			return -1;
+	}
+	if (s->opts->verbose)
+		fprintf(stderr, "%s: %d USDT probes attached (pid filter %d)\n",
+			s->opts->prog, attached, (int)pid);
+	return 0;
+}
+
+static void set_autoload(struct gilscope_bpf *k, int rt, int sched, int raw,
+			 int full)
+{
+	struct bpf_program *p;
+	bpf_object__for_each_program(p, k->obj) {
+		const char *n = bpf_program__name(p);
+		int on;
+		if (!strncmp(n, "usdt_", 5))
+			on = rt == GSB_RT_LIBGIL;
+		else if (!strncmp(n, "py3_", 4))
+			on = rt == GSB_RT_CPYTHON3;
+		else if (!strcmp(n, "py2_release_lock"))
+			on = rt == GSB_RT_CPYTHON2 && full;
+		else if (!strncmp(n, "py2_", 4))
+			on = rt == GSB_RT_CPYTHON2;
+		else if (!strcmp(n, "py_restore_thread"))
+			on = rt != GSB_RT_LIBGIL && full;
+		else if (!strncmp(n, "tp_sched", 8))
+			on = sched && !raw;
+		else if (!strncmp(n, "raw_sched", 9))
+			on = sched && raw;
+		else
+			on = 1;
+		bpf_program__set_autoload(p, on);
+	}
+}
+
+static int open_and_load(struct gs_session *s, int raw)
+{
+	const struct gs_session_opts *o = s->opts;
+	struct gs_target *t = &s->target;
+	int full = o->probes == GS_PROBES_FULL;
+
+	s->skel = gilscope_bpf__open();
+	if (!s->skel) {
+		fprintf(stderr, "%s: opening the BPF object failed: %s\n", o->prog,
+			strerror(errno));
+		return -1;
+	}
+	struct gilscope_bpf *k = s->skel;
+	k->rodata->targ_tgid = (__u32)s->pid;
+	k->rodata->emit_events = o->events ? 1 : 0;
+	k->rodata->want_stats = o->stats ? 1 : 0;
+	k->rodata->infer_blocking_end = full ? 0 : 1;
+	k->rodata->infer_release2 = full ? 0 : 1;
+	k->rodata->convoy_ns = o->convoy_ns;
+	if (t->runtime == GSB_RT_CPYTHON2) {
+		k->rodata->py2_lock_vaddr = t->sym[GS_SYM_INTERPRETER_LOCK].vaddr[0];
+		k->rodata->py2_acq_vaddr = t->sym[GS_SYM_ACQUIRE_LOCK].vaddr[0];
+		k->rodata->py2_rel_vaddr = t->sym[GS_SYM_RELEASE_LOCK].vaddr[0];
+		k->rodata->py2_save_vaddr = t->sym[GS_SYM_SAVE_THREAD].vaddr[0];
+	}
+	/* top does not stream events: a page is enough for the ring */
+	bpf_map__set_max_entries(k->maps.rb, o->events ? (__u32)o->ringbuf_bytes
+						       : (__u32)getpagesize());
+	set_autoload(k, t->runtime, o->sched, raw, full);
+	int err = gilscope_bpf__load(k);
+	if (err) {
+		if (o->sched && !raw)
+			return 1; /* caller retries with raw_tp */
+		fprintf(stderr, "%s: loading the BPF programs failed: %s%s\n", o->prog,
+			strerror(-err),
+			o->verbose ? "" : " (-v shows the verifier's log)");
+		return -1;
+	}
+	s->sched_raw_tp = raw;
+	return 0;
+}
+
+static int attach_all(struct gs_session *s)
+{
+	struct gilscope_bpf *k = s->skel;
+	struct gs_target *t = &s->target;
+	int full = s->opts->probes == GS_PROBES_FULL;
+
+	switch (t->runtime) {
+	case GSB_RT_LIBGIL:
+		if (attach_usdt(s))
+			return -1;
+		break;
+	case GSB_RT_CPYTHON3:
+		if (attach_uprobes(s, k->progs.py3_take_gil, 0, GS_SYM_TAKE_GIL,
+				   GSB_HIT_TAKE_ENTRY, 1) ||
+		    attach_uprobes(s, k->progs.py3_take_gil_ret, 1, GS_SYM_TAKE_GIL,
+				   GSB_HIT_TAKE_RET, 1) ||
+		    attach_uprobes(s, k->progs.py3_drop_gil, 0, GS_SYM_DROP_GIL,
+				   GSB_HIT_DROP, 1) ||
+		    attach_uprobes(s, k->progs.py3_save_thread, 0,
+				   GS_SYM_SAVE_THREAD, GSB_HIT_SAVE, 0))
+			return -1;
+		if (full && attach_uprobes(s, k->progs.py_restore_thread, 0,
+					   GS_SYM_RESTORE_THREAD, GSB_HIT_RESTORE, 0))
+			return -1;
+		break;
+	case GSB_RT_CPYTHON2:
+		if (attach_uprobes(s, k->progs.py2_acquire_lock, 0,
+				   GS_SYM_ACQUIRE_LOCK, GSB_HIT_ACQ2_ENTRY, 1) ||
+		    attach_uprobes(s, k->progs.py2_acquire_lock_ret, 1,
+				   GS_SYM_ACQUIRE_LOCK, GSB_HIT_ACQ2_RET, 1) ||
+		    attach_uprobes(s, k->progs.py2_save_thread, 0,
+				   GS_SYM_SAVE_THREAD, GSB_HIT_SAVE, 1))
+			return -1;
+		if (full &&
+		    (attach_uprobes(s, k->progs.py2_release_lock, 0,
+				    GS_SYM_RELEASE_LOCK, GSB_HIT_REL2, 1) ||
+		     attach_uprobes(s, k->progs.py_restore_thread, 0,
+				    GS_SYM_RESTORE_THREAD, GSB_HIT_RESTORE, 0)))
+			return -1;
+		break;
+	}
+	if (s->opts->sched) {
+		struct bpf_program *ps[3] = {
+			s->sched_raw_tp ? k->progs.raw_sched_switch : k->progs.tp_sched_switch,
+			s->sched_raw_tp ? k->progs.raw_sched_wakeup : k->progs.tp_sched_wakeup,
+			s->sched_raw_tp ? k->progs.raw_sched_wakeup_new
+					: k->progs.tp_sched_wakeup_new,
+		};
+		for (int i = 0; i < 3; i++)
+			if (add_link(s, bpf_program__attach(ps[i]),
+				     bpf_program__name(ps[i]), 1))
+				return -1;
+	}
+	return 0;
+}
+
+int gs_session_start(struct gs_session *s, const struct gs_session_opts *o)
+{
+	char msg[2048];
+	memset(s, 0, sizeof(*s));
+	s->opts = o;
+	s->child_gate = -1;
+	libbpf_verbose = o->verbose;
+	libbpf_set_print(libbpf_print);
+
+	if (check_environment(o))
+		return 1;
+
+	if (o->cmd) {
+		char exe[4096];
+		int n = 0;
+		for (char **a = o->cmd; *a; a++)
+			n += snprintf(s->command + n, n < (int)sizeof(s->command)
+				      ? sizeof(s->command) - (size_t)n : 0,
+				      "%s%s", a == o->cmd ? "" : " ", *a);
+		if (resolve_exe(o->cmd[0], exe, sizeof(exe))) {
+			fprintf(stderr, "%s: %s: command not found\n", o->prog, o->cmd[0]);
+			return 1;
+		}
+		if (gs_target_from_exe(exe, &s->target, msg, sizeof(msg))) {
+			fprintf(stderr, "%s: %s\n", o->prog, msg);
+			return 1;
+		}
+		if (start_child(s, o->cmd))
+			return 1;
+	} else {
+		char p[64];
+		s->pid = o->pid;
+		if (kill(o->pid, 0) && errno == ESRCH) {
+			fprintf(stderr, "%s: PID %d: no such process\n", o->prog, (int)o->pid);
+			return 1;
+		}
+		if (gs_target_from_pid(o->pid, &s->target, msg, sizeof(msg))) {
+			fprintf(stderr, "%s: %s\n", o->prog, msg);
+			return 1;
+		}
+		snprintf(p, sizeof(p), "/proc/%d/cmdline", (int)o->pid);
+		FILE *f = fopen(p, "re");
+		if (f) {
+			size_t n = fread(s->command, 1, sizeof(s->command) - 1, f);
+			for (size_t i = 0; i + 1 < n; i++)
+				if (!s->command[i])
+					s->command[i] = ' ';
+			fclose(f);
+		}
+	}
+	if (o->verbose)
+		fprintf(stderr, "%s: %s GIL in %s (symbols from %s)\n", o->prog,
+			s->target.policy_name, s->target.path,
+			s->target.info.symtab_from[0] ? s->target.info.symtab_from
+						      : "dynamic symbols");
+
+	int r = open_and_load(s, 0);
+	if (r > 0) {
+		gilscope_bpf__destroy(s->skel);
+		s->skel = NULL;
+		if (o->verbose)
+			fprintf(stderr, "%s: tp_btf scheduler programs did not load; "
+					"retrying with raw_tp\n", o->prog);
+		r = open_and_load(s, 1);
+	}
+	if (r || attach_all(s)) {
+		gs_session_end(s, 1);
+		return 1;
+	}
+	return 0;
+}
+
+void gs_session_counters(struct gs_session *s, uint64_t out[GSB_CNT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	memset(out, 0, sizeof(uint64_t) * GSB_CNT_MAX);
+	if (ncpu <= 0 || !s->skel)
+		return;
+	uint64_t *vals = calloc((size_t)ncpu, sizeof(uint64_t));
+	if (!vals)
+		return;
+	int fd = bpf_map__fd(s->skel->maps.counters);
+	for (__u32 k = 0; k < GSB_CNT_MAX; k++) {
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out[k] += vals[c];
+	}
+	free(vals);
+}
+
+double gs_session_cost_ns(struct gs_session *s, const uint64_t c[GSB_CNT_MAX])
+{
+	double ns = 0;
+	for (int k = GSB_HIT_USDT; k < GSB_CNT_MAX; k++) {
+		double per;
+		switch (k) {
+		case GSB_HIT_USDT: per = GS_COST_USDT_NS; break;
+		case GSB_HIT_TAKE_RET:
+		case GSB_HIT_ACQ2_RET:
+			per = s->single_step[k] ? GS_COST_URETPROBE_SS_NS
+						: GS_COST_URETPROBE_NS;
+			break;
+		case GSB_HIT_SCHED: per = GS_COST_SCHED_NS; break;
+		default:
+			per = s->single_step[k] ? GS_COST_UPROBE_SS_NS : GS_COST_UPROBE_NS;
+		}
+		ns += per * (double)c[k];
+	}
+	return ns;
+}
+
+void gs_session_describe(struct gs_session *s, FILE *out)
+{
+	static const char *const slot_name[GSB_CNT_MAX] = {
+		[GSB_HIT_USDT] = "gil:* USDT",
+		[GSB_HIT_TAKE_ENTRY] = "take_gil",
+		[GSB_HIT_TAKE_RET] = "take_gil%return",
+		[GSB_HIT_DROP] = "drop_gil",
+		[GSB_HIT_SAVE] = "PyEval_SaveThread",
+		[GSB_HIT_RESTORE] = "PyEval_RestoreThread",
+		[GSB_HIT_ACQ2_ENTRY] = "PyThread_acquire_lock",
+		[GSB_HIT_ACQ2_RET] = "PyThread_acquire_lock%return",
+		[GSB_HIT_REL2] = "PyThread_release_lock",
+		[GSB_HIT_SCHED] = "sched_switch/wakeup",
+	};
+	struct gilscope_bpf *k = s->skel;
+	struct { struct bpf_program *p; int slot; } used[] = {
+		{ k->progs.usdt_acquired, GSB_HIT_USDT },
+		{ k->progs.py3_take_gil, GSB_HIT_TAKE_ENTRY },
+		{ k->progs.py3_take_gil_ret, GSB_HIT_TAKE_RET },
+		{ k->progs.py3_drop_gil, GSB_HIT_DROP },
+		{ k->progs.py3_save_thread, GSB_HIT_SAVE },
+		{ k->progs.py2_save_thread, GSB_HIT_SAVE },
+		{ k->progs.py_restore_thread, GSB_HIT_RESTORE },
+		{ k->progs.py2_acquire_lock, GSB_HIT_ACQ2_ENTRY },
+		{ k->progs.py2_acquire_lock_ret, GSB_HIT_ACQ2_RET },
+		{ k->progs.py2_release_lock, GSB_HIT_REL2 },
+		{ s->sched_raw_tp ? k->progs.raw_sched_switch : k->progs.tp_sched_switch,
+		  GSB_HIT_SCHED },
+	};
+	fprintf(out, "%s: %s GIL in %s; probes:", s->opts->prog,
+		s->target.policy_name, s->target.path);
+	for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++) {
+		if (!bpf_program__autoload(used[i].p))
+			continue;
+		int sl = used[i].slot;
+		fprintf(out, " %s%s", slot_name[sl],
+			sl == GSB_HIT_USDT || sl == GSB_HIT_SCHED ? ""
+			: s->single_step[sl] ? "(single-stepped)" : "");
+	}
+	fprintf(out, " [%s]\n", s->opts->probes == GS_PROBES_FULL ? "full" : "light");
+}
+
+int gs_session_end(struct gs_session *s, int kill_child)
+{
+	/* Links first: the probes leave the target before anything else. */
+	for (int i = s->nlinks - 1; i >= 0; i--)
+		bpf_link__destroy(s->links[i]);
+	s->nlinks = 0;
+	if (s->skel) {
+		gilscope_bpf__destroy(s->skel);
+		s->skel = NULL;
+	}
+	if (s->child_gate >= 0) {
+		close(s->child_gate); /* a child still waiting exits 127 */
+		s->child_gate = -1;
+	}
+	int code = 0;
+	if (s->child) {
+		if (!s->child_exited && kill_child)
+			kill(s->pid, SIGTERM);
+		if (!s->child_exited) {
+			int st;
+			if (waitpid(s->pid, &st, 0) == s->pid) {
+				s->child_exited = 1;
+				s->child_status = st;
+			}
+		}
+		if (WIFEXITED(s->child_status))
+			code = WEXITSTATUS(s->child_status);
+		else if (WIFSIGNALED(s->child_status))
+			code = 128 + WTERMSIG(s->child_status);
+	}
+	return code;
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A tracing session shared by `gilscope record` and `gilscope top`: checks
+ * privileges and BTF, finds the target's GIL, starts `-- CMD` held before
+ * exec so nothing is missed, loads and attaches the BPF programs, and takes
+ * every probe away again (links destroyed) however the session ends.
+ */
+#ifndef GILSCOPE_BPF_SESSION_H
+#define GILSCOPE_BPF_SESSION_H
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <linux/types.h>
+
+#include "gilscope_bpf.h"
+#include "target.h"
+
+enum gs_probe_set {
+	GS_PROBES_LIGHT = 0, /* fewest, cheapest probes that give every metric */
+	GS_PROBES_FULL = 1,  /* also RestoreThread and 2.7's release: exact times */
+};
+
+struct gs_session_opts {
+	pid_t pid;              /* -p, or 0 */
+	char **cmd;             /* -- CMD ARGS, or NULL */
+	int verbose;
+	int sched;              /* scheduler tracepoints */
+	int probes;             /* enum gs_probe_set */
+	int events;             /* fill the ring buffer (record) */
+	int stats;              /* in-kernel per-thread statistics (top) */
+	uint64_t ringbuf_bytes;
+	uint64_t convoy_ns;
+	const char *prog;       /* "gilscope record" for messages */
+};
+
+#define GS_MAX_LINKS 64
+
+struct gs_session {
+	struct gilscope_bpf *skel;
+	struct gs_target target;
+	pid_t pid;
+	int child;              /* we started pid */
+	int child_gate;         /* write end of the pipe the child waits on */
+	int child_exited;
+	int child_status;
+	struct bpf_link *links[GS_MAX_LINKS];
+	int nlinks;
+	int sched_raw_tp;       /* fell back from tp_btf */
+	int single_step[GSB_CNT_MAX]; /* per hit slot: first insn single-stepped */
+	char command[256];
+	const struct gs_session_opts *opts;
+};
+
+/* Set by SIGINT/SIGTERM (gs_session_signals); the drain loops poll it. */
+extern volatile sig_atomic_t gs_session_stop;
+void gs_session_signals(void);
+
+/* Everything up to attached probes. Returns 0, or an exit code (1: error;
+ * the message has been printed) after cleaning up. */
+int gs_session_start(struct gs_session *s, const struct gs_session_opts *o);
+/* Lets a `-- CMD` child exec (no-op for -p). */
+void gs_session_go(struct gs_session *s);
+/* 0 once the target is gone (child exited / PID vanished). */
+int gs_session_alive(struct gs_session *s);
+/* Sums the per-CPU counters. */
+void gs_session_counters(struct gs_session *s, uint64_t out[GSB_CNT_MAX]);
+/* Estimated probe cost in ns for these counters (docs/observer-effect.md). */
+double gs_session_cost_ns(struct gs_session *s, const uint64_t cnt[GSB_CNT_MAX]);
+/* One line naming the probes in use and what they cost, for stderr. */
+void gs_session_describe(struct gs_session *s, FILE *out);
+/* Detaches everything, frees the skeleton; terminates a `-- CMD` child that
+ * is still running only if kill_child. Returns the child's exit code (or 0). */
+int gs_session_end(struct gs_session *s, int kill_child);
+
+/* Measured per-hit costs on this machine (ns); see docs/observer-effect.md. */
+#define GS_COST_USDT_NS 210.0
+#define GS_COST_UPROBE_NS 600.0
+#define GS_COST_UPROBE_SS_NS 3700.0
+#define GS_COST_URETPROBE_NS 750.0
+#define GS_COST_URETPROBE_SS_NS 5100.0
+#define GS_COST_SCHED_NS 60.0
+
+uint64_t gs_mono_ns(void);
+
+#endif

@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+#include "target.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <linux/types.h>
+
+#include "gilscope_bpf.h"
+
+static const char *const sym_names[GS_SYM_MAX] = {
+	[GS_SYM_TAKE_GIL] = "take_gil",
+	[GS_SYM_DROP_GIL] = "drop_gil",
+	[GS_SYM_SAVE_THREAD] = "PyEval_SaveThread",
+	[GS_SYM_RESTORE_THREAD] = "PyEval_RestoreThread",
+	[GS_SYM_ACQUIRE_LOCK] = "PyThread_acquire_lock",
+	[GS_SYM_RELEASE_LOCK] = "PyThread_release_lock",
+	[GS_SYM_INTERPRETER_LOCK] = "interpreter_lock",
+};
+
+#define MAX_CANDIDATES 64
+
+struct candidates {
+	char path[MAX_CANDIDATES][PATH_MAX];
+	int n;
+};
+
+static void add_candidate(struct candidates *c, const char *path)
+{
+	for (int i = 0; i < c->n; i++)
+		if (!strcmp(c->path[i], path))
+			return;
+	if (c->n < MAX_CANDIDATES)
+		snprintf(c->path[c->n++], PATH_MAX, "%s", path);
+}
+
+/* python3.11, libpython3.11.so.1.0, libpython3.6m.so, python2.7 */
+static int python_version(const char *path, int *major, int *minor)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	const char *p = strstr(base, "python");
+	if (!p)
+		return 0;
+	p += 6;
+	if (p[0] < '2' || p[0] > '3' || p[1] != '.' || p[2] < '0' || p[2] > '9')
+		return 0;
+	*major = p[0] - '0';
+	*minor = atoi(p + 2);
+	return 1;
+}
+
+static int looks_like_python(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	return strstr(base, "python") != NULL;
+}
+
+static int looks_like_libgil(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	return !strncmp(base, "libgil", 6);
+}
+
+/* Tries one file; 1 when it holds a GIL we can probe, 0 when not, -1 when it
+ * is a CPython whose GIL functions cannot be found (msg says why). */
+static int try_file(const char *path, struct gs_target *t, char *msg, size_t msglen)
+{
+	struct gs_elf_sym sym[GS_SYM_MAX];
+	struct gs_elf_info info;
+	char err[512];
+
+	if (gs_elf_lookup(path, sym_names, GS_SYM_MAX, sym, &info, err, sizeof(err)))
+		return 0;
+	int is_py = looks_like_python(path);
+	int rt = 0;
+	if (sym[GS_SYM_TAKE_GIL].found && sym[GS_SYM_DROP_GIL].found)
+		rt = GSB_RT_CPYTHON3;
+	else if (sym[GS_SYM_INTERPRETER_LOCK].found &&
+		 sym[GS_SYM_ACQUIRE_LOCK].found && sym[GS_SYM_RELEASE_LOCK].found)
+		rt = GSB_RT_CPYTHON2;
+	else if (info.has_gil_usdt)
+		rt = GSB_RT_LIBGIL;
+	if (!rt) {
+		if (is_py && sym[GS_SYM_SAVE_THREAD].found) {
+			int maj = 0, min = 0;
+			python_version(path, &maj, &min);
+			snprintf(msg, msglen,
+				 "%s is CPython%s%.0d%s%.0d but its GIL functions (%s) are not in "
+				 "its symbol table%s: this build is stripped. Install its debug "
+				 "symbols (Debian: the python%d.%d-dbgsym or python%d.%d-dbg "
+				 "package, found through /usr/lib/debug/.build-id) or use an "
+				 "unstripped build (pyenv builds keep .symtab)",
+				 path, maj ? " " : "", maj, maj ? "." : "", min,
+				 maj == 2 ? "interpreter_lock" : "take_gil/drop_gil",
+				 info.has_symtab ? "" : " (no .symtab)",
+				 maj ? maj : 3, maj ? min : 11, maj ? maj : 3, maj ? min : 11);
+			return -1;
+		}
+		return 0;
+	}
+	memset(t, 0, sizeof(*t));
+	t->runtime = rt;
+	snprintf(t->path, sizeof(t->path), "%s", path);
+	memcpy(t->sym, sym, sizeof(sym));
+	t->info = info;
+	if (rt == GSB_RT_LIBGIL) {
+		snprintf(t->policy_name, sizeof(t->policy_name), "libgil");
+	} else {
+		if (!python_version(path, &t->py_major, &t->py_minor)) {
+			t->py_major = rt == GSB_RT_CPYTHON2 ? 2 : 3;
+			t->py_minor = -1;
+		}
+		if (t->py_minor >= 0)
+			snprintf(t->policy_name, sizeof(t->policy_name), "cpython-%d.%d",
+				 t->py_major, t->py_minor);
+		else
+			snprintf(t->policy_name, sizeof(t->policy_name), "cpython-%d",
+				 t->py_major);
+	}
+	return 1;
+}
+
+static int pick(struct candidates *c, struct gs_target *t, const char *what,
+		char *msg, size_t msglen)
+{
+	char stripped[1024] = "";
+	/* CPython first: a Python process that also maps libgil is a Python. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < c->n; i++) {
+			const char *p = c->path[i];
+			int want = pass == 0 ? looks_like_python(p) : !looks_like_python(p);
+			if (!want)
+				continue;
+			int r = try_file(p, t, stripped[0] ? msg : stripped,
+					 stripped[0] ? msglen : sizeof(stripped));
+			if (r > 0)
+				return 0;
+		}
+	}
+	if (stripped[0]) {
+		snprintf(msg, msglen, "%s", stripped);
+		return -ENOENT;
+	}
+	snprintf(msg, msglen,
+		 "%s: no GIL found (looked for libgil's gil:* USDT probes, CPython "
+		 "3.x take_gil/drop_gil and CPython 2.7 interpreter_lock in %d "
+		 "file%s: the program and its libpython/libgil)",
+		 what, c->n, c->n == 1 ? "" : "s");
+	return -ENOENT;
+}
+
+int gs_target_from_pid(pid_t pid, struct gs_target *t, char *msg, size_t msglen)
+{
+	char p[64], exe[PATH_MAX], line[PATH_MAX + 256];
+	struct candidates *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+
+	snprintf(p, sizeof(p), "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(p, exe, sizeof(exe) - 1);
+	if (n < 0) {
+		int err = errno;
+		snprintf(msg, msglen, "PID %d: %s", (int)pid,
+			 err == ENOENT ? "no such process" : strerror(err));
+		free(c);
+		return -(err == ENOENT ? ESRCH : err);
+	}
+	exe[n] = 0;
+	add_candidate(c, exe);
+
+	snprintf(p, sizeof(p), "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(p, "re");
+	if (!f) {
+		int err = errno;
+		snprintf(msg, msglen, "%s: %s", p, strerror(err));
+		free(c);
+		return -err;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *path = strchr(line, '/');
+		if (!path)
+			continue;
+		path[strcspn(path, "\n")] = 0;
+		if (looks_like_python(path) || looks_like_libgil(path))
+			add_candidate(c, path);
+	}
+	fclose(f);
+	char what[PATH_MAX + 64];
+	snprintf(what, sizeof(what), "PID %d (%s)", (int)pid, exe);
+	int r = pick(c, t, what, msg, msglen);
+	free(c);
+	return r;
+}
+
+int gs_which(const char *cmd, char *out, size_t outlen)
+{
+	if (strchr(cmd, '/')) {
+		if (access(cmd, X_OK))
+			return -errno;
+		snprintf(out, outlen, "%s", cmd);
+		return 0;
+	}
+	const char *path = getenv("PATH");
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	char *dup = strdup(path), *save = NULL;
+	if (!dup)
+		return -ENOMEM;
+	for (char *d = strtok_r(dup, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		char p[PATH_MAX];
+		struct stat st;
+		snprintf(p, sizeof(p), "%s/%s", *d ? d : ".", cmd);
+		if (!stat(p, &st) && S_ISREG(st.st_mode) && !access(p, X_OK)) {
+			snprintf(out, outlen, "%s", p);
+			free(dup);
+			return 0;
+		}
+	}
+	free(dup);
+	return -ENOENT;
+}
+
+/* Asks the program's own dynamic loader which libraries it would map
+ * (what ldd does), so RUNPATH, LD_LIBRARY_PATH and ld.so.cache all count. */
+static void loader_list(const char *exe, struct candidates *c)
+{
+	char cmd[PATH_MAX * 2 + 64], interp[PATH_MAX] = "/lib64/ld-linux-x86-64.so.2";
+	FILE *f;
+
+	/* PT_INTERP: the loader the kernel would run */
+	int fd = open(exe, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && elf_version(EV_CURRENT) != EV_NONE) {
+		Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+		size_t n = 0;
+		if (e && !elf_getphdrnum(e, &n)) {
+			for (size_t i = 0; i < n; i++) {
+				GElf_Phdr ph;
+				if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_INTERP &&
+				    ph.p_filesz < sizeof(interp)) {
+					ssize_t r = pread(fd, interp, ph.p_filesz, (off_t)ph.p_offset);
+					interp[r > 0 ? (size_t)r : 0] = 0;
+				}
+			}
+		}
+		if (e)
+			elf_end(e);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (strchr(exe, '\'') || strchr(interp, '\''))
+		return;
+	snprintf(cmd, sizeof(cmd), "'%s' --list '%s' 2>/dev/null", interp, exe);
+	if (!(f = popen(cmd, "re")))
+		return;
+	char line[PATH_MAX + 64];
+	while (fgets(line, sizeof(line), f)) {
+		char *arrow = strstr(line, "=> ");
+		if (!arrow)
+			continue;
+		char *p = arrow + 3;
+		p[strcspn(p, " (\n")] = 0;
+		if (*p == '/' && (looks_like_python(p) || looks_like_libgil(p)))
+			add_candidate(c, p);
+	}
+	pclose(f);
+}
+
+int gs_target_from_exe(const char *exe, struct gs_target *t, char *msg,
+		       size_t msglen)
+{
+	char real[PATH_MAX];
+	struct candidates *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	if (!realpath(exe, real))
+		snprintf(real, sizeof(real), "%s", exe);
+	add_candidate(c, real);
+	loader_list(real, c);
+	int r = pick(c, t, real, msg, msglen);
+	free(c);
+	return r;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What to probe in a process: finds which GIL runs there (libgil USDT,
+ * CPython 3.x take_gil/drop_gil, CPython 2.7 interpreter_lock) and where its
+ * symbols are, from a live PID (/proc/PID/maps) or from a program about to
+ * be started (its ELF file and the libraries the dynamic loader would map).
+ */
+#ifndef GILSCOPE_BPF_TARGET_H
+#define GILSCOPE_BPF_TARGET_H
+
+#include <sys/types.h>
+
+#include "elfsym.h"
+
+enum gs_py_sym {
+	GS_SYM_TAKE_GIL,
+	GS_SYM_DROP_GIL,
+	GS_SYM_SAVE_THREAD,
+	GS_SYM_RESTORE_THREAD,
+	GS_SYM_ACQUIRE_LOCK,
+	GS_SYM_RELEASE_LOCK,
+	GS_SYM_INTERPRETER_LOCK,
+	GS_SYM_MAX
+};
+
+struct gs_target {
+	int runtime;            /* enum gsb_runtime, 0 when none found */
+	int py_major, py_minor; /* CPython version (from the file name) */
+	char path[4096];        /* file the probes go into */
+	char policy_name[32];   /* "cpython-3.11", "cpython-2.7", "libgil" */
+	struct gs_elf_sym sym[GS_SYM_MAX];
+	struct gs_elf_info info;
+};
+
+/* Finds the GIL of running process pid. 0, or -errno with msg set. */
+int gs_target_from_pid(pid_t pid, struct gs_target *t, char *msg, size_t msglen);
+
+/* Same for a program not started yet: exe is a path (already resolved
+ * through PATH) whose libraries are listed by the dynamic loader. */
+int gs_target_from_exe(const char *exe, struct gs_target *t, char *msg,
+		       size_t msglen);
+
+/* execvp's PATH search, without executing: 0 and out filled, or -ENOENT. */
+int gs_which(const char *cmd, char *out, size_t outlen);
+
+#endif
