@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+#include "analyze.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int gs_analyze(const char *path, const struct gs_analyze_opts *opts,
+	       struct gs_analysis *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	struct gs_source *src = gs_source_open_any(path, opts->allow_truncated,
+						   err, errlen);
+	if (!src)
+		return -1;
+	/* A source that knows its losses up front (native: the END block)
+	 * lets the state machine treat impossible sequences as gaps. */
+	struct gs_source_totals pre = { 0 };
+	if (src->ops->totals)
+		src->ops->totals(src, &pre);
+	struct gs_state *st = gs_state_new(&src->info, pre.lost > 0);
+	struct gs_metrics *m = gs_metrics_new(&opts->metrics, &src->info);
+	if (!st || !m) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto fail;
+	}
+	gs_state_set_source(st, src);
+	gs_metrics_attach(m, st);
+	if (opts->listener)
+		gs_state_listen(st, opts->listener);
+
+	double size = 0;
+	struct stat sb;
+	if (opts->progress && stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
+		size = (double)sb.st_size;
+	uint64_t to = opts->metrics.to_ns ? opts->metrics.to_ns : UINT64_MAX;
+	uint64_t end = 0;
+	struct gs_event ev;
+	uint64_t n = 0;
+	int rc;
+	while ((rc = gs_source_next(src, &ev)) == 1) {
+		if (__builtin_expect(ev.ts_ns > to, 0)) {
+			end = to;
+			break;
+		}
+		if (__builtin_expect(gs_state_feed(st, &ev) != 0, 0)) {
+			snprintf(err, errlen, "%s: %s", path, gs_state_error(st));
+			goto fail;
+		}
+		if (__builtin_expect((++n & 0xfffff) == 0, 0) && opts->progress)
+			opts->progress(opts->progress_ctx,
+				       size > 0 ? (double)ev.offset / size : 0);
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", gs_source_error(src));
+		goto fail;
+	}
+	if (src->ops->totals)
+		src->ops->totals(src, &out->totals);
+	out->info = src->info;
+	out->info.path = path;
+	if (!end && src->info.end_ns && src->info.end_ns <= to)
+		end = src->info.end_ns;
+	gs_state_finish(st, end);
+	m->info.end_ns = end;
+	gs_metrics_finish(m, st);
+	out->partial = !out->totals.complete;
+	out->metrics = m;
+	out->state = st;
+	gs_source_close(src);
+	return 0;
+fail:
+	gs_metrics_free(m);
+	gs_state_free(st);
+	gs_source_close(src);
+	return -1;
+}
+
+void gs_analysis_free(struct gs_analysis *a)
+{
+	gs_metrics_free(a->metrics);
+	gs_state_free(a->state);
+	a->metrics = NULL;
+	a->state = NULL;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The whole pipeline in one call: open any trace (gs_source_open_any), run
+ * the state machine, compute the metrics. Used by `gilscope report`, the
+ * tests and the benchmark; other commands can add their own listener.
+ */
+#ifndef GILSCOPE_ANALYZE_H
+#define GILSCOPE_ANALYZE_H
+
+#include <stddef.h>
+
+#include "gilstate.h"
+#include "metrics.h"
+#include "source.h"
+
+struct gs_analyze_opts {
+	int allow_truncated;
+	struct gs_metrics_opts metrics;
+	/* Called about every million events with the fraction of the file
+	 * read so far (0..1); may be NULL. */
+	void (*progress)(void *ctx, double fraction);
+	void *progress_ctx;
+	/* An extra listener (exporters); may be NULL. */
+	const struct gs_listener *listener;
+};
+
+struct gs_analysis {
+	struct gs_trace_info info;   /* path points into the caller's string */
+	struct gs_source_totals totals;
+	int partial;                 /* the trace was cut short (allowed) */
+	struct gs_metrics *metrics;
+	struct gs_state *state;      /* final state (thread names, counters) */
+};
+
+/* 0, or -1 with err = "FILE: offset N: what was wrong (expected ...)". */
+int gs_analyze(const char *path, const struct gs_analyze_opts *opts,
+	       struct gs_analysis *out, char *err, size_t errlen);
+void gs_analysis_free(struct gs_analysis *a);
+
+#endif
