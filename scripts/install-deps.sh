@@ -11,7 +11,7 @@ PACKAGES=(
   liblttng-ust-dev lttng-tools babeltrace2 libbabeltrace2-dev
   bpftrace trace-cmd linux-perf
   libcmocka-dev hyperfine valgrind spin
-  chromium nodejs
+  chromium nodejs protobuf-compiler
   python3
 )
 
@@ -23,7 +23,7 @@ for p in "${PACKAGES[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+  exec "$(dirname "$0")/install-js-deps.sh"
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -36,3 +36,4 @@ echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+exec "$(dirname "$0")/install-js-deps.sh"

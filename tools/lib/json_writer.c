@@ -108,6 +108,19 @@ void json_double(struct json_writer *j, const char *key, double value)
 		fputs("null", j->out);
 }
 
+void json_fixed(struct json_writer *j, const char *key, int64_t value,
+		unsigned decimals)
+{
+	uint64_t scale = 1;
+	for (unsigned i = 0; i < decimals && i < 18; i++)
+		scale *= 10;
+	member(j, key);
+	uint64_t mag = value < 0 ? -(uint64_t)value : (uint64_t)value;
+	fprintf(j->out, "%s%" PRIu64, value < 0 ? "-" : "", mag / scale);
+	if (scale > 1 && mag % scale)
+		fprintf(j->out, ".%0*" PRIu64, (int)decimals, mag % scale);
+}
+
 void json_bool(struct json_writer *j, const char *key, int value)
 {
 	member(j, key);

@@ -38,6 +38,10 @@ void json_uint(struct json_writer *j, const char *key, uint64_t value);
 void json_int(struct json_writer *j, const char *key, int64_t value);
 /* Non-finite values are written as null. */
 void json_double(struct json_writer *j, const char *key, double value);
+/* value / 10^decimals written exactly (no binary rounding): 1234567 with 3
+ * decimals is 1234.567. For nanosecond times shown in microseconds. */
+void json_fixed(struct json_writer *j, const char *key, int64_t value,
+		unsigned decimals);
 void json_bool(struct json_writer *j, const char *key, int value);
 void json_null(struct json_writer *j, const char *key);
 

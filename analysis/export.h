@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Pictures and exports of a timeline (timeline.h):
+ *   - Chrome trace-event JSON (export_chrome.c): chrome://tracing, Perfetto
+ *     UI's JSON importer, speedscope;
+ *   - Perfetto protobuf (export_perfetto.c): TrackEvent packets for the
+ *     Perfetto UI and trace processor;
+ *   - a static SVG timeline (export_svg.c) for documents;
+ *   - the self-contained HTML report (html_report.c).
+ * Windows: from/to are absolute trace times in ns; to == 0 means the end.
+ * Everything that overlaps the window is written, clipped to it.
+ * All return 0, or -1 with errno set when writing failed.
+ */
+#ifndef GILSCOPE_EXPORT_H
+#define GILSCOPE_EXPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "timeline.h"
+
+/* Viewers (chrome://tracing, speedscope, Perfetto's JSON importer) give up
+ * on JSON much above this size. */
+#define GS_CHROME_JSON_SOFT_LIMIT (256ull << 20)
+
+int gs_export_chrome_json(const struct gs_timeline *tl, FILE *out,
+			  uint64_t from, uint64_t to);
+/* Bytes gs_export_chrome_json() would write, within ~10%. */
+uint64_t gs_export_chrome_json_estimate(const struct gs_timeline *tl,
+					uint64_t from, uint64_t to);
+
+int gs_export_perfetto(const struct gs_timeline *tl, FILE *out, uint64_t from,
+		       uint64_t to);
+
+struct gs_svg_opts {
+	unsigned width;       /* pixels, 0 = 1200 */
+	unsigned row_height;  /* pixels, 0 = 26 */
+	const char *title;    /* NULL: from the trace */
+};
+int gs_render_svg(const struct gs_timeline *tl, FILE *out, uint64_t from,
+		  uint64_t to, const struct gs_svg_opts *opts);
+
+struct gs_html_opts {
+	const char *title;       /* NULL: from the trace */
+	/* Optional JSON object written verbatim into the page (the report's
+	 * own figures, shown under "Report"); NULL for none. */
+	const char *report_json;
+	/* Above this many spans only a window is embedded (the busiest part is
+	 * not guessed: the start of the trace); 0 = 12 million. */
+	uint64_t max_spans;
+};
+int gs_render_html(const struct gs_timeline *tl, FILE *out,
+		   const struct gs_html_opts *opts);
+
+/* Resolves a window: to == 0 or past the end is the end; from before the
+ * start is the start. Returns 0, or -1 when the window is empty. */
+int gs_export_window(const struct gs_timeline *tl, uint64_t *from,
+		     uint64_t *to);
+
+/* Splits off-CPU spans at the GIL spans' edges so every piece lies inside
+ * one GIL span or in a gap (viewers that nest slices require that).
+ * Calls fn for each piece; returns the number of pieces. */
+size_t gs_export_offcpu_pieces(const struct gs_tl_thread *th, uint64_t from,
+			       uint64_t to,
+			       void (*fn)(void *ctx, const struct gs_tl_span *piece,
+					  int nested),
+			       void *ctx);
+
+/* "12.5 ms", "800 us", "3 s": durations for labels. */
+void gs_format_duration(char *buf, size_t n, double ns);
+
+/* "hold GIL", "wait GIL", "blocked: read", "off CPU (sleeping)", ... */
+const char *gs_export_span_name(const struct gs_tl_span *s);
+
+#endif
