@@ -39,6 +39,17 @@ static void add_ours(struct gs_text_source *s, uint32_t tid)
 	s->ours[s->nours++] = tid;
 }
 
+/* A catalog event libgil emits as a probe (the scheduler events and lost
+ * markers come from elsewhere: "sched_wakeup" is the kernel's tracepoint). */
+static int probe_event(int t)
+{
+	return t > 0 && t != GS_EV_sched_switch_out &&
+			       t != GS_EV_sched_switch_in &&
+			       t != GS_EV_sched_wakeup && t != GS_EV_lost
+		       ? t
+		       : -1;
+}
+
 /* The catalog event a tracer's event name stands for, or -1. */
 static int gil_event_type(const char *ev, size_t len)
 {
@@ -55,7 +66,7 @@ static int gil_event_type(const char *ev, size_t len)
 		    strncmp(buf, "gilscope", 8) != 0)
 			return -1;
 	}
-	int t = gs_event_lookup(name);
+	int t = probe_event(gs_event_lookup(name));
 	if (t >= 0)
 		return t;
 	/* perf probe names a second probe on the same event NAME_1. */
@@ -66,7 +77,7 @@ static int gil_event_type(const char *ev, size_t len)
 		if (!isdigit((unsigned char)*p))
 			return -1;
 	*us = '\0';
-	return gs_event_lookup(name);
+	return probe_event(gs_event_lookup(name));
 }
 
 static uint64_t arg_or_zero(const char *fields, const char *k1, const char *k2)

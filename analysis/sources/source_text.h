@@ -7,7 +7,8 @@
  *
  *  - GROUP:NAME or NAME where NAME (minus a "_N" duplicate suffix that perf
  *    probe adds) is a catalog event and GROUP is empty, "sdt_gil", "gil" or
- *    starts with "gilscope": a catalog event, arguments from the fields
+ *    starts with "gilscope" (scheduler events and lost markers excluded:
+ *    a bare "sched_wakeup" is the kernel's): a catalog event, fields
  *    a8/a0/a1 (tracefs helper) or arg1/arg2/arg3 (perf probe SDT events;
  *    perf omits constant arguments, which are then 0), thread_start's name
  *    from name="..." (else the thread's comm);

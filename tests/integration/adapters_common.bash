@@ -1,0 +1,92 @@
+# Shared by the adapters_*.sh integration tests (sourced after lib.sh; not
+# a test itself: ctest only runs *.sh). Builds the test workload and the
+# counting driver against this build, and compares two adapters_count
+# outputs: per-type catalog event counts exactly (after lost events), hold
+# and wait p50/p90 within 5 %, and the clocks (same CLOCK_MONOTONIC).
+
+TOOLS="$GILSCOPE_SRC/tools"
+
+# build_adapter_tools: $WORK/wl (workload) and $WORK/count (reader driver).
+build_adapter_tools() {
+	require_cmd cc pkg-config
+	local inc="-I$GILSCOPE_SRC/runtime/include -I$GILSCOPE_SRC/probes"
+	local rp="-Wl,-rpath,$GILSCOPE_BUILD/runtime"
+	cc -O2 $inc "$GILSCOPE_SRC/tests/integration/adapters_workload.c" \
+		-o "$WORK/wl" -L"$GILSCOPE_BUILD/runtime" -lgil $rp -lpthread ||
+		fail "cannot build adapters_workload.c"
+	local ctf="" bt=""
+	if pkg-config --exists babeltrace2; then
+		ctf="-DGILSCOPE_WITH_CTF=1"
+		bt=$(pkg-config --libs babeltrace2)
+	fi
+	# shellcheck disable=SC2086
+	cc -O2 $ctf $inc -I"$GILSCOPE_SRC/analysis" \
+		"$GILSCOPE_SRC/tests/integration/adapters_count.c" \
+		"$GILSCOPE_BUILD/analysis/libgilscope_analysis.a" \
+		"$GILSCOPE_BUILD/tools/lib/libgilscope_toolslib.a" \
+		-L"$GILSCOPE_BUILD/runtime" -lgil $rp $bt -lm -lpthread \
+		-o "$WORK/count" || fail "cannot build adapters_count.c"
+}
+
+# count KIND PATH OUT: runs the driver, failing with its message.
+count() {
+	"$WORK/count" "$1" "$2" >"$3" || fail "reading $2 as $1 failed"
+}
+
+val() { awk -v k="$2" -v k2="${3:-}" '$1 == k && (k2 == "" || $2 == k2) { print $NF }' "$1"; }
+
+# compare NAME REF.txt OTHER.txt: OTHER (from tracer NAME) against REF
+# (the built-in recorder's view of the same run).
+compare() {
+	local name=$1 ref=$2 got=$3 t r g lost total_r=0 total_g=0
+	lost=$(val "$got" lost)
+	[ "$(val "$ref" lost)" = 0 ] ||
+		fail "the built-in recorder lost events: $(val "$ref" lost)"
+	for t in thread_start thread_exit acquire_request acquired release \
+		 drop_request switch_wait_begin switch_wait_end blocking_begin \
+		 blocking_end prio_boost; do
+		r=$(val "$ref" events "$t")
+		g=$(val "$got" events "$t")
+		total_r=$((total_r + r))
+		total_g=$((total_g + g))
+		if [ "$lost" = 0 ] && [ "$r" != "$g" ]; then
+			fail "$name: $t: $g events, the recorder has $r"
+		fi
+		[ "$g" -le "$r" ] || fail "$name: $t: $g events > recorder's $r"
+	done
+	[ "$total_r" -gt 100 ] || fail "too few events to compare ($total_r)"
+	if [ "$lost" != 0 ]; then
+		# Every missing event must be one the tracer reported lost.
+		[ $((total_g + lost)) -ge "$total_r" ] ||
+			fail "$name: $total_g events + $lost lost < recorder's $total_r"
+		echo "$name: $lost events reported lost; $total_g + $lost >= $total_r" >&2
+	fi
+	local k
+	for k in hold_p50 hold_p90 wait_p50 wait_p90; do
+		r=$(val "$ref" "$k")
+		g=$(val "$got" "$k")
+		awk -v r="$r" -v g="$g" 'BEGIN { d = r - g; if (d < 0) d = -d;
+			exit !(r > 0 && d <= 0.05 * r) }' ||
+			fail "$name: $k $g ns vs the recorder's $r ns (> 5 % apart)"
+	done
+	# Same clock: the first events are microseconds apart, not the
+	# ~56 years a Unix-epoch offset would add.
+	r=$(val "$ref" first_ts)
+	g=$(val "$got" first_ts)
+	awk -v r="$r" -v g="$g" 'BEGIN { d = r - g; if (d < 0) d = -d;
+		exit !(d < 1e9) }' ||
+		fail "$name: first timestamp $g vs the recorder's $r: not CLOCK_MONOTONIC"
+	echo "$name agrees with the recorder: $total_g events" \
+	     "(hold p50 $(val "$got" hold_p50) ns, wait p50 $(val "$got" wait_p50) ns)" >&2
+}
+
+# no_leftovers GROUP_PREFIX: no uprobe event or instance of ours remains.
+no_leftovers() {
+	local T=/sys/kernel/tracing
+	if grep -q "^[pr]:$1" "$T/uprobe_events" 2>/dev/null; then
+		fail "uprobe events left behind: $(grep "^[pr]:$1" "$T/uprobe_events")"
+	fi
+	if ls -d "$T/instances/$1"* >/dev/null 2>&1; then
+		fail "tracing instance left behind: $(ls -d "$T/instances/$1"*)"
+	fi
+}
