@@ -99,7 +99,7 @@ long gs_read_head(const char *path, char *buf, size_t n)
 	return (long)got;
 }
 
-const char *gs_parse_seconds(const char *s, uint64_t *ns)
+const char *gs_parse_timestamp(const char *s, uint64_t *ns)
 {
 	if (!isdigit((unsigned char)*s))
 		return NULL;

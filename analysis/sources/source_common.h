@@ -47,7 +47,7 @@ long gs_read_head(const char *path, char *buf, size_t n);
 
 /* "12345.678901234" (seconds with a fraction of 1..9 digits) -> ns.
  * Returns a pointer past the number, or NULL. */
-const char *gs_parse_seconds(const char *s, uint64_t *ns);
+const char *gs_parse_timestamp(const char *s, uint64_t *ns);
 
 /* Finds "key=" in s (at the start or after a space) and parses the unsigned
  * number after it (decimal or 0x hex). 0 when found, -1 when not. */

@@ -87,7 +87,7 @@ static int perf_parse(struct gs_text_source *s, char *line,
 		return gs_text_error(s, "no 'PID/TID [CPU]'", line);
 	while (*rest == ' ')
 		rest++;
-	const char *t = gs_parse_seconds(rest, &out->ts_ns);
+	const char *t = gs_parse_timestamp(rest, &out->ts_ns);
 	if (!t || t[0] != ':' || (t[1] != ' ' && t[1] != '\0'))
 		return gs_text_error(s, "no 'SECONDS:' after the CPU", line);
 	t++;

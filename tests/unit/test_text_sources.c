@@ -206,12 +206,12 @@ static void test_parse_helpers(void **state)
 {
 	(void)state;
 	uint64_t ns, v;
-	assert_non_null(gs_parse_seconds("12.5:", &ns));
+	assert_non_null(gs_parse_timestamp("12.5:", &ns));
 	assert_int_equal(ns, 12500000000ull);
-	assert_non_null(gs_parse_seconds("1.000000001", &ns));
+	assert_non_null(gs_parse_timestamp("1.000000001", &ns));
 	assert_int_equal(ns, 1000000001ull);
-	assert_null(gs_parse_seconds("1.0000000001", &ns)); /* > ns */
-	assert_null(gs_parse_seconds("12", &ns));
+	assert_null(gs_parse_timestamp("1.0000000001", &ns)); /* > ns */
+	assert_null(gs_parse_timestamp("12", &ns));
 	assert_int_equal(gs_find_uint_arg("a8=1 a0=0x10 a1=9", "a0", &v), 0);
 	assert_int_equal(v, 16);
 	assert_int_equal(gs_find_uint_arg("xa0=1", "a0", &v), -1);
