@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: MIT */
+#include "phases.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct phase_acc {
+	uint64_t first_ns;
+	int seen;
+	uint64_t pending_cpu_ns; /* holds stitched since the last voluntary stop */
+	int cut;                 /* the last hold ended by the policy's choice */
+	int gone;                /* released for good (exit) */
+	uint64_t lead_ns;        /* NOGIL before the first request: a later start */
+};
+
+struct gs_phase_builder {
+	struct gs_phase_program *prog;
+	struct phase_acc *acc;
+	size_t cap;
+	int oom;
+	struct gs_listener listener;
+};
+
+static struct gs_phase_thread *thread_at(struct gs_phase_builder *b, uint32_t idx)
+{
+	struct gs_phase_program *p = b->prog;
+	if (idx >= b->cap) {
+		size_t cap = b->cap ? b->cap : 8;
+		while (cap <= idx)
+			cap *= 2;
+		struct phase_acc *acc = realloc(b->acc, cap * sizeof(*acc));
+		struct gs_phase_thread *th = realloc(p->threads, cap * sizeof(*th));
+		if (acc)
+			b->acc = acc;
+		if (th)
+			p->threads = th;
+		if (!acc || !th) {
+			b->oom = 1;
+			return NULL;
+		}
+		memset(acc + b->cap, 0, (cap - b->cap) * sizeof(*acc));
+		memset(th + b->cap, 0, (cap - b->cap) * sizeof(*th));
+		b->cap = cap;
+	}
+	if (idx >= p->nthreads)
+		p->nthreads = idx + 1;
+	return &p->threads[idx];
+}
+
+static void push(struct gs_phase_builder *b, struct gs_phase_thread *t,
+		 uint8_t kind, uint8_t block_kind, uint64_t ns)
+{
+	if (!ns)
+		return;
+	/* Adjacent phases of one kind are one phase to the replay. */
+	if (t->nphases && t->phases[t->nphases - 1].kind == kind &&
+	    (kind == GS_PHASE_CPU || t->phases[t->nphases - 1].block_kind == block_kind)) {
+		t->phases[t->nphases - 1].ns += ns;
+		return;
+	}
+	if (t->nphases == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		struct gs_phase *ph = realloc(t->phases, cap * sizeof(*ph));
+		if (!ph) {
+			b->oom = 1;
+			return;
+		}
+		t->phases = ph;
+		t->cap = cap;
+	}
+	t->phases[t->nphases++] = (struct gs_phase){ .ns = ns, .kind = kind,
+						     .block_kind = block_kind };
+}
+
+static void flush_cpu(struct gs_phase_builder *b, uint32_t idx)
+{
+	struct gs_phase_thread *t = &b->prog->threads[idx];
+	struct phase_acc *a = &b->acc[idx];
+	push(b, t, GS_PHASE_CPU, 0, a->pending_cpu_ns);
+	t->cpu_ns += a->pending_cpu_ns;
+	a->pending_cpu_ns = 0;
+}
+
+static void on_interval(void *ctx, const struct gs_interval *iv)
+{
+	struct gs_phase_builder *b = ctx;
+	if (iv->track != GS_TRACK_GIL || iv->thread == GS_NO_THREAD)
+		return;
+	struct gs_phase_thread *t = thread_at(b, iv->thread);
+	if (!t)
+		return;
+	struct phase_acc *a = &b->acc[iv->thread];
+	if (!a->seen) {
+		a->seen = 1;
+		a->first_ns = iv->begin_ns;
+	}
+	uint64_t ns = iv->end_ns > iv->begin_ns ? iv->end_ns - iv->begin_ns : 0;
+	switch (iv->state) {
+	case GS_ST_HOLD:
+		a->cut = 0;
+		a->pending_cpu_ns += ns;
+		t->holds++;
+		switch (iv->reason) {
+		case GS_RELEASE_FORCED:
+		case GS_RELEASE_INTERVAL:
+		case GS_RELEASE_UNKNOWN:
+			/* The policy cut this hold; the work goes on after
+			 * the wait, so it stays one CPU phase. A following
+			 * BLOCKED interval still ends the phase. */
+			t->cuts++;
+			a->cut = 1;
+			break;
+		case GS_RELEASE_EXIT:
+			t->exits = 1;
+			a->gone = 1;
+			flush_cpu(b, iv->thread);
+			break;
+		default: /* blocking, or still held at the end */
+			flush_cpu(b, iv->thread);
+			break;
+		}
+		break;
+	case GS_ST_BLOCKED:
+		flush_cpu(b, iv->thread);
+		push(b, t, GS_PHASE_BLOCK, iv->kind, ns);
+		t->block_ns += ns;
+		break;
+	case GS_ST_NOGIL:
+		/* Right after a forced release (e.g. CPython's FORCE_SWITCHING
+		 * wait) the thread is off the GIL because the policy said
+		 * so: that time belongs to the wait, not to the thread. */
+		if (a->cut || a->gone)
+			break;
+		if (!t->nphases && !a->pending_cpu_ns && !t->holds) {
+			a->lead_ns += ns;
+			break;
+		}
+		flush_cpu(b, iv->thread);
+		if (!(iv->flags & GS_IV_BEGIN_UNKNOWN)) {
+			push(b, t, GS_PHASE_BLOCK, GS_BLOCK_OTHER, ns);
+			t->block_ns += ns;
+		}
+		break;
+	case GS_ST_EXITED:
+		t->exits = 1;
+		break;
+	default: /* WAIT and UNKNOWN: the replayed policy decides waits */
+		break;
+	}
+}
+
+struct gs_phase_builder *gs_phases_builder_new(struct gs_phase_program *prog)
+{
+	struct gs_phase_builder *b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	memset(prog, 0, sizeof(*prog));
+	b->prog = prog;
+	b->listener.ctx = b;
+	b->listener.interval = on_interval;
+	return b;
+}
+
+const struct gs_listener *gs_phases_listener(struct gs_phase_builder *b)
+{
+	return &b->listener;
+}
+
+int gs_phases_builder_finish(struct gs_phase_builder *b,
+			     const struct gs_state *st, uint64_t trace_start_ns)
+{
+	struct gs_phase_program *p = b->prog;
+	for (size_t i = 0; i < p->nthreads; i++) {
+		struct gs_phase_thread *t = &p->threads[i];
+		flush_cpu(b, (uint32_t)i);
+		const struct gs_thread_state *ts = gs_state_thread(st, (uint32_t)i);
+		if (ts) {
+			t->tid = ts->tid;
+			memcpy(t->name, ts->name, sizeof(t->name));
+			t->role = ts->role;
+			t->os_prio = ts->base_os_prio;
+			t->gil_prio = ts->gil_prio;
+		}
+		uint64_t first = b->acc[i].seen ? b->acc[i].first_ns : trace_start_ns;
+		t->start_ns = (first > trace_start_ns ? first - trace_start_ns : 0) +
+			      b->acc[i].lead_ns;
+	}
+	return b->oom ? -1 : 0;
+}
+
+void gs_phases_builder_free(struct gs_phase_builder *b)
+{
+	if (!b)
+		return;
+	free(b->acc);
+	free(b);
+}
+
+int gs_phases_extract(const char *path, int allow_truncated,
+		      struct gs_phase_program *prog,
+		      struct gs_analysis *analysis, char *err, size_t errlen)
+{
+	struct gs_phase_builder *b = gs_phases_builder_new(prog);
+	if (!b) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	struct gs_analyze_opts opts = {
+		.allow_truncated = allow_truncated,
+		.listener = gs_phases_listener(b),
+	};
+	if (gs_analyze(path, &opts, analysis, err, errlen) != 0) {
+		gs_phases_builder_free(b);
+		gs_phases_free(prog);
+		return -1;
+	}
+	const struct gs_state_counters *c = gs_state_counters(analysis->state);
+	uint64_t start = c->first_ns;
+	int rc = gs_phases_builder_finish(b, analysis->state, start);
+	gs_phases_builder_free(b);
+	if (rc) {
+		snprintf(err, errlen, "%s: out of memory extracting phases", path);
+		gs_phases_free(prog);
+		gs_analysis_free(analysis);
+		return -1;
+	}
+	prog->span_ns = c->last_ns > c->first_ns ? c->last_ns - c->first_ns : 0;
+	prog->runtime = analysis->info.runtime;
+	prog->policy = analysis->info.policy;
+	prog->interval_us = analysis->info.interval_us;
+	prog->check_ticks = analysis->info.check_ticks;
+	snprintf(prog->policy_name, sizeof(prog->policy_name), "%s",
+		 analysis->info.policy_name);
+	snprintf(prog->command, sizeof(prog->command), "%s", analysis->info.command);
+	return 0;
+}
+
+void gs_phases_free(struct gs_phase_program *prog)
+{
+	for (size_t i = 0; i < prog->nthreads; i++)
+		free(prog->threads[i].phases);
+	free(prog->threads);
+	memset(prog, 0, sizeof(*prog));
+}

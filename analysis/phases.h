@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Phase extraction for `gilscope replay`: what each thread of a trace asked
+ * of the GIL, independent of the policy that served it.
+ *
+ * A thread becomes a start time and a sequence of phases:
+ *
+ *   CPU n     n ns of work done while holding the GIL. Holds that a forced
+ *             or periodic release cut apart are stitched back together: the
+ *             policy chose where to cut, the thread did not. Only a blocking
+ *             call or the thread's exit ends a CPU phase.
+ *   BLOCK n   n ns without the GIL by the thread's own choice (a blocking
+ *             region, or running without asking for it), with its kind.
+ *
+ * Waits are not phases: they are what the replayed policy will decide.
+ * docs/replay.md explains the stitching and its limits.
+ */
+#ifndef GILSCOPE_PHASES_H
+#define GILSCOPE_PHASES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analyze.h"
+
+enum gs_phase_kind {
+	GS_PHASE_CPU = 1,
+	GS_PHASE_BLOCK = 2,
+};
+
+struct gs_phase {
+	uint64_t ns;
+	uint8_t kind;         /* enum gs_phase_kind */
+	uint8_t block_kind;   /* BLOCK: gs_blocking_kind */
+};
+
+struct gs_phase_thread {
+	uint32_t tid;
+	char name[32];
+	uint32_t role;
+	int32_t os_prio, gil_prio;
+	uint64_t start_ns;    /* first sight, relative to the trace's start */
+	int exits;            /* the trace shows the thread's exit */
+	uint64_t cpu_ns, block_ns;
+	uint64_t holds;       /* holds seen */
+	uint64_t cuts;        /* forced/periodic releases stitched over */
+	struct gs_phase *phases;
+	size_t nphases, cap;
+};
+
+struct gs_phase_program {
+	struct gs_phase_thread *threads;
+	size_t nthreads;
+	uint64_t span_ns;     /* first to last event of the trace */
+	uint32_t runtime;     /* enum gs_trace_runtime */
+	uint32_t policy;      /* enum gil_policy when recorded on libgil */
+	uint32_t interval_us, check_ticks;
+	char policy_name[32];
+	char command[64];
+};
+
+/*
+ * Runs the analysis of path once, extracting the program and keeping the
+ * analysis (metrics of the original run) in *analysis for comparisons.
+ * 0, or -1 with err filled.
+ */
+int gs_phases_extract(const char *path, int allow_truncated,
+		      struct gs_phase_program *prog,
+		      struct gs_analysis *analysis, char *err, size_t errlen);
+void gs_phases_free(struct gs_phase_program *prog);
+
+/* The listener behind gs_phases_extract, for callers that already run a
+ * state machine: gs_phases_listener(prog) then gs_phases_finish(prog, st). */
+struct gs_phase_builder;
+struct gs_phase_builder *gs_phases_builder_new(struct gs_phase_program *prog);
+const struct gs_listener *gs_phases_listener(struct gs_phase_builder *b);
+/* Closes open CPU phases and copies names and priorities from st. */
+int gs_phases_builder_finish(struct gs_phase_builder *b,
+			     const struct gs_state *st, uint64_t trace_start_ns);
+void gs_phases_builder_free(struct gs_phase_builder *b);
+
+#endif

@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gilscope replay: re-run a recorded workload for real on libgil, first under
+ * the policy it was recorded with (the self-check: does the replay reproduce
+ * the original's hold/wait distributions and convoy?), then under the policy
+ * or switch interval asked for (the what-if). docs/replay.md.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze.h"
+#include "commands.h"
+#include "compare.h"
+#include "figures.h"
+#include "gil.h"
+#include "json_writer.h"
+#include "phases.h"
+#include "replay_exec.h"
+#include "trace_format.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: gilscope replay [OPTIONS] TRACE\n\n"
+		"Derives each thread's behaviour from TRACE (CPU work while holding the\n"
+		"GIL, blocking regions, start times, priorities) and runs it again for\n"
+		"real on libgil: real threads, calibrated spinning work, real sleeps.\n"
+		"First it replays under the policy the trace was recorded with and\n"
+		"checks the replay reproduces the original (hold and wait p50/p90 and\n"
+		"convoy loss per I/O call within the tolerance); then, if a policy or\n"
+		"interval is given, it replays the what-if and compares it with the\n"
+		"original.\n\n"
+		"Options:\n"
+		"  -P, --policy P         what-if policy: legacy, cpython, fifo, prio\n"
+		"  -I, --interval-us U    what-if switch interval in microseconds\n"
+		"      --check-ticks N    what-if legacy check interval\n"
+		"  -o, --output FILE      write the what-if replay's trace here\n"
+		"                         (default replay.gst); the self-check's goes\n"
+		"                         to FILE with .selfcheck before the suffix\n"
+		"      --no-self-check    skip the self-check replay\n"
+		"      --tolerance PCT    self-check tolerance in percent (default 15)\n"
+		"      --unit-ns N        work between two eval-breaker checks (200)\n"
+		"      --os-prio          also set each thread's recorded nice/SCHED_FIFO\n"
+		"      --json             JSON output (schema: docs/replay.md)\n"
+		"      --allow-truncated  replay a trace that was cut short\n"
+		"  -h, --help             this help\n\n"
+		"Exit status: 0 done (and the self-check passed), 1 error, 2 usage,\n"
+		"3 the self-check missed its tolerance (what-if results are printed\n"
+		"but should not be trusted).\n\n"
+		"Examples:\n"
+		"  gilscope replay service.gst                      # self-check only\n"
+		"  gilscope replay service.gst --interval-us 1000   # sys.setswitchinterval(0.001)?\n"
+		"  gilscope replay service.gst --policy prio -o prio.gst\n");
+}
+
+/* The recorded policy, as libgil parameters. */
+static void recorded_params(const struct gs_phase_program *prog,
+			    const struct gs_analysis *an, unsigned unit_ns,
+			    struct gil_params *p, const char **why)
+{
+	if (prog->runtime == GS_RUNTIME_LIBGIL && prog->policy >= GIL_POLICY_LEGACY &&
+	    prog->policy <= GIL_POLICY_PRIO) {
+		gil_params_default(p, (enum gil_policy)prog->policy);
+		if (prog->interval_us)
+			p->interval_us = prog->interval_us;
+		if (prog->check_ticks)
+			p->check_ticks = prog->check_ticks;
+		*why = "recorded on libgil";
+		return;
+	}
+	if (prog->runtime == GS_RUNTIME_CPYTHON2) {
+		/* 2.7 switches every 100 bytecodes, not every interval: pick the
+		 * check count whose work matches the recorded median hold. */
+		gil_params_default(p, GIL_POLICY_LEGACY);
+		struct gs_figures f;
+		double p50_us = 0;
+		if (gs_figures_from_metrics(an->metrics, &f) == 0) {
+			if (f.overall.valid[GS_FIG_HOLD_P50])
+				p50_us = f.overall.value[GS_FIG_HOLD_P50];
+			gs_figures_free(&f);
+		}
+		unsigned ticks = (unsigned)(p50_us * 1000.0 / unit_ns + 0.5);
+		p->check_ticks = ticks ? ticks : 1;
+		*why = "CPython 2.7 (check interval matched to the median hold)";
+		return;
+	}
+	gil_params_default(p, GIL_POLICY_CPYTHON);
+	if (prog->interval_us)
+		p->interval_us = prog->interval_us;
+	*why = prog->runtime == GS_RUNTIME_CPYTHON3 ? "CPython 3.x"
+						     : "unknown runtime: assuming CPython 3.x";
+}
+
+static char *selfcheck_path(const char *out)
+{
+	const char *dot = strrchr(out, '.');
+	const char *slash = strrchr(out, '/');
+	size_t base = dot && (!slash || dot > slash) ? (size_t)(dot - out) : strlen(out);
+	char *p = malloc(base + 32);
+	if (p)
+		sprintf(p, "%.*s.selfcheck%s", (int)base, out, out + base);
+	return p;
+}
+
+struct run {
+	const char *label;
+	struct gil_params params;
+	const char *trace;
+	struct replay_result res;
+	struct gs_analysis an;
+	struct gs_figures fig;
+	struct comparison cmp;
+	int done;
+};
+
+static const int checked_keys[] = { GS_FIG_HOLD_P50, GS_FIG_HOLD_P90,
+				    GS_FIG_WAIT_P50, GS_FIG_WAIT_P90,
+				    GS_FIG_CONVOY_PER_CALL };
+
+static int do_run(struct run *r, const struct gs_phase_program *prog,
+		  const struct gs_figures *orig, const char *source,
+		  unsigned unit_ns, int os_prio, double ns_per_iter, double tolerance)
+{
+	char err[600];
+	struct replay_opts o = {
+		.params = r->params,
+		.trace_out = r->trace,
+		.source_path = source,
+		.unit_ns = unit_ns,
+		.apply_os_prio = os_prio,
+		.ns_per_iter = ns_per_iter,
+	};
+	if (replay_run(prog, &o, &r->res, err, sizeof(err)) != 0) {
+		fprintf(stderr, "gilscope replay: %s replay: %s\n", r->label, err);
+		return -1;
+	}
+	struct gs_analyze_opts ao = { 0 };
+	if (gs_analyze(r->trace, &ao, &r->an, err, sizeof(err)) != 0) {
+		fprintf(stderr, "gilscope replay: reading the %s replay: %s\n", r->label, err);
+		return -1;
+	}
+	if (gs_figures_from_metrics(r->an.metrics, &r->fig) != 0 ||
+	    compare_figures(orig, &r->fig, tolerance, checked_keys,
+			    tolerance > 0 ? sizeof(checked_keys) / sizeof(checked_keys[0]) : 0,
+			    &r->cmp) != 0) {
+		fprintf(stderr, "gilscope replay: out of memory\n");
+		return -1;
+	}
+	r->done = 1;
+	return 0;
+}
+
+static void run_free(struct run *r)
+{
+	if (!r->done)
+		return;
+	comparison_free(&r->cmp);
+	gs_figures_free(&r->fig);
+	gs_analysis_free(&r->an);
+}
+
+static void describe_params(FILE *out, const struct gil_params *p)
+{
+	fprintf(out, "%s", gil_policy_name(p->policy));
+	if (p->policy == GIL_POLICY_LEGACY)
+		fprintf(out, " (check every %u ticks)", p->check_ticks);
+	else
+		fprintf(out, " (interval %u us)", p->interval_us);
+}
+
+static void print_program(FILE *out, const struct gs_phase_program *prog)
+{
+	fprintf(out, "%-16s %8s %10s %10s %8s %8s\n", "THREAD", "PHASES", "CPU ms",
+		"BLOCK ms", "CUTS", "START ms");
+	for (size_t i = 0; i < prog->nthreads; i++) {
+		const struct gs_phase_thread *t = &prog->threads[i];
+		fprintf(out, "%-16.16s %8zu %10.1f %10.1f %8llu %8.1f\n",
+			t->name[0] ? t->name : "?", t->nphases, (double)t->cpu_ns / 1e6,
+			(double)t->block_ns / 1e6, (unsigned long long)t->cuts,
+			(double)t->start_ns / 1e6);
+	}
+}
+
+static void json_params(struct json_writer *j, const char *key,
+			const struct gil_params *p)
+{
+	json_begin_object(j, key);
+	json_string(j, "policy", gil_policy_name(p->policy));
+	json_uint(j, "interval_us", p->interval_us);
+	json_uint(j, "check_ticks", p->check_ticks);
+	json_end(j);
+}
+
+static void json_run(struct json_writer *j, const char *key, const struct run *r)
+{
+	json_begin_object(j, key);
+	json_params(j, "params", &r->params);
+	json_string(j, "trace", r->trace);
+	json_double(j, "wall_s", r->res.wall_s);
+	json_uint(j, "records", r->res.records);
+	json_uint(j, "lost", r->res.lost);
+	if (r->cmp.tolerance > 0) {
+		json_uint(j, "checked", r->cmp.checked);
+		json_uint(j, "missed", r->cmp.failed);
+		json_bool(j, "passed", r->cmp.failed == 0);
+	}
+	compare_json(j, "vs_original", &r->cmp);
+	json_end(j);
+}
+
+int cmd_replay(int argc, char **argv)
+{
+	enum { OPT_TICKS = 256, OPT_NOSELF, OPT_TOL, OPT_UNIT, OPT_OSPRIO, OPT_JSON,
+	       OPT_TRUNC };
+	static const struct option long_opts[] = {
+		{ "policy", required_argument, NULL, 'P' },
+		{ "interval-us", required_argument, NULL, 'I' },
+		{ "check-ticks", required_argument, NULL, OPT_TICKS },
+		{ "output", required_argument, NULL, 'o' },
+		{ "no-self-check", no_argument, NULL, OPT_NOSELF },
+		{ "tolerance", required_argument, NULL, OPT_TOL },
+		{ "unit-ns", required_argument, NULL, OPT_UNIT },
+		{ "os-prio", no_argument, NULL, OPT_OSPRIO },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "allow-truncated", no_argument, NULL, OPT_TRUNC },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *policy = NULL, *out_path = "replay.gst";
+	long interval_us = 0, check_ticks = 0, unit_ns = 200;
+	double tolerance = 15;
+	int self_check = 1, os_prio = 0, json = 0, allow_truncated = 0, c;
+	while ((c = getopt_long(argc, argv, "P:I:o:h", long_opts, NULL)) != -1) {
+		char *end = NULL;
+		switch (c) {
+		case 'P': policy = optarg; break;
+		case 'I':
+			interval_us = strtol(optarg, &end, 10);
+			if (*end || interval_us <= 0 || interval_us > 10000000) {
+				fprintf(stderr, "gilscope replay: --interval-us wants 1..10000000, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case OPT_TICKS:
+			check_ticks = strtol(optarg, &end, 10);
+			if (*end || check_ticks <= 0 || check_ticks > 1000000000) {
+				fprintf(stderr, "gilscope replay: --check-ticks wants a positive number, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'o': out_path = optarg; break;
+		case OPT_NOSELF: self_check = 0; break;
+		case OPT_TOL:
+			tolerance = strtod(optarg, &end);
+			if (*end || !(tolerance > 0 && tolerance < 1000)) {
+				fprintf(stderr, "gilscope replay: --tolerance wants a percentage, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case OPT_UNIT:
+			unit_ns = strtol(optarg, &end, 10);
+			if (*end || unit_ns < 10 || unit_ns > 10000000) {
+				fprintf(stderr, "gilscope replay: --unit-ns wants 10..10000000, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case OPT_OSPRIO: os_prio = 1; break;
+		case OPT_JSON: json = 1; break;
+		case OPT_TRUNC: allow_truncated = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (argc - optind != 1) {
+		fprintf(stderr, "gilscope replay: needs one TRACE\n\n");
+		usage(stderr);
+		return 2;
+	}
+	int what_policy = 0;
+	if (policy && (what_policy = gil_policy_from_name(policy)) < 0) {
+		fprintf(stderr, "gilscope replay: unknown policy '%s' (legacy, cpython, fifo, prio)\n", policy);
+		return 2;
+	}
+	const char *trace = argv[optind];
+
+	char err[600];
+	struct gs_phase_program prog;
+	struct gs_analysis orig_an;
+	if (gs_phases_extract(trace, allow_truncated, &prog, &orig_an, err, sizeof(err)) != 0) {
+		fprintf(stderr, "gilscope replay: %s\n", err);
+		return 1;
+	}
+	struct gs_figures orig;
+	if (gs_figures_from_metrics(orig_an.metrics, &orig) != 0) {
+		fprintf(stderr, "gilscope replay: out of memory\n");
+		gs_phases_free(&prog);
+		gs_analysis_free(&orig_an);
+		return 1;
+	}
+
+	struct run self = { .label = "self-check" }, what = { .label = "what-if" };
+	const char *recorded_why;
+	recorded_params(&prog, &orig_an, (unsigned)unit_ns, &self.params, &recorded_why);
+	what.params = self.params;
+	if (what_policy) {
+		gil_params_default(&what.params, (enum gil_policy)what_policy);
+		what.params.interval_us = self.params.interval_us;
+	}
+	if (interval_us)
+		what.params.interval_us = (unsigned)interval_us;
+	if (check_ticks)
+		what.params.check_ticks = (unsigned)check_ticks;
+	int want_what = what_policy || interval_us || check_ticks;
+	char *self_path = selfcheck_path(out_path);
+	self.trace = want_what ? self_path : out_path;
+	what.trace = out_path;
+
+	int rc = 0;
+	double ns_per_iter = replay_calibrate();
+	FILE *human = json ? stderr : stdout;
+	fprintf(human, "Replaying %s: %zu threads over %.3f s; recorded as ", trace,
+		prog.nthreads, (double)prog.span_ns / 1e9);
+	describe_params(human, &self.params);
+	fprintf(human, " [%s]\nwork: %.2f ns per spin iteration, %ld ns between checks\n\n",
+		recorded_why, ns_per_iter, unit_ns);
+	if (!json)
+		print_program(stdout, &prog);
+
+	if (self_check) {
+		if (do_run(&self, &prog, &orig, trace, (unsigned)unit_ns, os_prio,
+			   ns_per_iter, tolerance / 100.0) != 0) {
+			rc = 1;
+			goto out;
+		}
+		if (!json) {
+			printf("\nSelf-check: replay under ");
+			describe_params(stdout, &self.params);
+			printf(" vs the original (%s)\n", self.trace);
+			compare_print(stdout, &self.cmp, "original", "replay", 20);
+			printf("Self-check %s: %zu of %zu checked figures within %.0f%%\n",
+			       self.cmp.failed ? "FAILED" : "passed",
+			       self.cmp.checked - self.cmp.failed, self.cmp.checked, tolerance);
+		}
+		if (self.cmp.failed)
+			rc = 3;
+	}
+	if (want_what) {
+		if (do_run(&what, &prog, &orig, trace, (unsigned)unit_ns, os_prio,
+			   ns_per_iter, 0) != 0) {
+			rc = 1;
+			goto out;
+		}
+		if (!json) {
+			printf("\nWhat-if: replay under ");
+			describe_params(stdout, &what.params);
+			printf(" vs the original (%s)\n", what.trace);
+			compare_print(stdout, &what.cmp, "original", "what-if", 25);
+			if (rc == 3)
+				printf("(the self-check failed: treat these figures with care)\n");
+		}
+	}
+	if (json) {
+		struct json_writer j;
+		json_init(&j, stdout, 1);
+		json_begin_object(&j, NULL);
+		json_string(&j, "trace", trace);
+		json_params(&j, "recorded", &self.params);
+		json_string(&j, "recorded_as", recorded_why);
+		json_double(&j, "ns_per_iteration", ns_per_iter);
+		json_uint(&j, "unit_ns", (uint64_t)unit_ns);
+		json_begin_array(&j, "threads");
+		for (size_t i = 0; i < prog.nthreads; i++) {
+			const struct gs_phase_thread *t = &prog.threads[i];
+			json_begin_object(&j, NULL);
+			json_string(&j, "name", t->name);
+			json_uint(&j, "tid", t->tid);
+			json_uint(&j, "phases", t->nphases);
+			json_uint(&j, "cpu_ns", t->cpu_ns);
+			json_uint(&j, "block_ns", t->block_ns);
+			json_uint(&j, "cuts", t->cuts);
+			json_uint(&j, "start_ns", t->start_ns);
+			json_end(&j);
+		}
+		json_end(&j);
+		if (self.done)
+			json_run(&j, "self_check", &self);
+		if (what.done)
+			json_run(&j, "what_if", &what);
+		json_end(&j);
+	}
+out:
+	run_free(&self);
+	run_free(&what);
+	free(self_path);
+	gs_figures_free(&orig);
+	gs_analysis_free(&orig_an);
+	gs_phases_free(&prog);
+	return rc;
+}

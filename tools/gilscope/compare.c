@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+#include "compare.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int is_checked(int key, const int *keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (keys[i] == key)
+			return 1;
+	return 0;
+}
+
+static int add_scope(struct comparison *c, const struct gs_figure_set *a,
+		     const struct gs_figure_set *b, const int *keys, size_t nkeys,
+		     size_t *cap)
+{
+	for (int k = 0; k < GS_FIG_MAX; k++) {
+		if (!a->valid[k] && !b->valid[k])
+			continue;
+		if (c->nrows == *cap) {
+			size_t ncap = *cap ? *cap * 2 : 64;
+			struct compare_row *r = realloc(c->rows, ncap * sizeof(*r));
+			if (!r)
+				return -1;
+			c->rows = r;
+			*cap = ncap;
+		}
+		struct compare_row *r = &c->rows[c->nrows++];
+		memset(r, 0, sizeof(*r));
+		snprintf(r->scope, sizeof(r->scope), "%s", a->scope);
+		r->key = k;
+		r->a = a->valid[k] ? a->value[k] : NAN;
+		r->b = b->valid[k] ? b->value[k] : NAN;
+		r->ratio = (a->valid[k] && b->valid[k] && r->a != 0) ? r->b / r->a : NAN;
+		if (isfinite(r->ratio) && r->ratio > 0)
+			r->weight = fabs(log(r->ratio));
+		else if (a->valid[k] != b->valid[k] || (r->a == 0 && r->b != 0))
+			r->weight = 10; /* appeared or vanished: show early */
+		r->within = 1;
+		if (c->tolerance > 0 && is_checked(k, keys, nkeys) && a->valid[k]) {
+			c->checked++;
+			r->checked = 1;
+			/* Values under a microsecond are below what a replay
+			 * can mean; compare them absolutely. */
+			double diff = fabs(r->b - r->a);
+			r->within = b->valid[k] &&
+				    (diff <= c->tolerance * fabs(r->a) ||
+				     (!strcmp(gs_figure_defs[k].unit, "us") && diff < 1.0));
+			if (!r->within)
+				c->failed++;
+		}
+	}
+	return 0;
+}
+
+static int by_weight(const void *x, const void *y)
+{
+	const struct compare_row *a = x, *b = y;
+	if (a->checked != b->checked)
+		return b->checked - a->checked;
+	if (a->weight != b->weight)
+		return a->weight < b->weight ? 1 : -1;
+	int s = strcmp(a->scope, b->scope);
+	return s ? s : a->key - b->key;
+}
+
+int compare_figures(const struct gs_figures *a, const struct gs_figures *b,
+		    double tolerance, const int *checked_keys, size_t nchecked,
+		    struct comparison *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->tolerance = tolerance;
+	size_t cap = 0;
+	if (add_scope(out, &a->overall, &b->overall, checked_keys, nchecked, &cap))
+		goto oom;
+	for (size_t i = 0; i < a->nthreads; i++) {
+		int j = gs_figures_match(a, i, b);
+		if (j < 0)
+			continue;
+		/* Thread rows are informative; the check is on the whole run. */
+		if (add_scope(out, &a->threads[i], &b->threads[j], NULL, 0, &cap))
+			goto oom;
+		/* Unnamed threads are labelled by tid. */
+		if (!a->threads[i].scope[0])
+			snprintf(out->rows[out->nrows - 1].scope,
+				 sizeof(out->rows[0].scope), "tid %u", a->threads[i].tid);
+	}
+	qsort(out->rows, out->nrows, sizeof(*out->rows), by_weight);
+	return 0;
+oom:
+	comparison_free(out);
+	return -1;
+}
+
+void comparison_free(struct comparison *c)
+{
+	free(c->rows);
+	memset(c, 0, sizeof(*c));
+}
+
+static void print_value(FILE *out, double v, const char *unit)
+{
+	if (!isfinite(v))
+		fprintf(out, " %12s", "-");
+	else if (!unit[0])
+		fprintf(out, " %12.3f", v);
+	else
+		fprintf(out, " %12.1f", v);
+}
+
+void compare_print(FILE *out, const struct comparison *c, const char *name_a,
+		   const char *name_b, size_t limit)
+{
+	fprintf(out, "%-16s %-22s %12s %12s %8s%s\n", "SCOPE", "FIGURE", name_a,
+		name_b, "B/A", c->tolerance > 0 ? "  CHECK" : "");
+	size_t n = limit && limit < c->nrows ? limit : c->nrows;
+	for (size_t i = 0; i < n; i++) {
+		const struct compare_row *r = &c->rows[i];
+		const struct gs_figure_def *d = &gs_figure_defs[r->key];
+		char label[32];
+		snprintf(label, sizeof(label), "%s%s%s%s", d->label, d->unit[0] ? " (" : "",
+			 d->unit, d->unit[0] ? ")" : "");
+		fprintf(out, "%-16.16s %-22.22s", r->scope, label);
+		print_value(out, r->a, d->unit);
+		print_value(out, r->b, d->unit);
+		if (isfinite(r->ratio))
+			fprintf(out, " %7.2fx", r->ratio);
+		else
+			fprintf(out, " %8s", "-");
+		if (c->tolerance > 0 && !r->within)
+			fprintf(out, "  MISS");
+		fputc('\n', out);
+	}
+	if (n < c->nrows)
+		fprintf(out, "(%zu more rows; --all shows them)\n", c->nrows - n);
+}
+
+void compare_json(struct json_writer *j, const char *key,
+		  const struct comparison *c)
+{
+	json_begin_array(j, key);
+	for (size_t i = 0; i < c->nrows; i++) {
+		const struct compare_row *r = &c->rows[i];
+		json_begin_object(j, NULL);
+		json_string(j, "scope", r->scope);
+		json_string(j, "figure", gs_figure_defs[r->key].key);
+		json_double(j, "a", r->a);
+		json_double(j, "b", r->b);
+		json_double(j, "ratio", r->ratio);
+		if (c->tolerance > 0)
+			json_bool(j, "within_tolerance", r->within);
+		json_end(j);
+	}
+	json_end(j);
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Two runs side by side (gilscope diff, gilscope replay): every key figure
+ * of every matched scope as A, B and B/A, the changes that matter first.
+ */
+#ifndef GILSCOPE_COMPARE_H
+#define GILSCOPE_COMPARE_H
+
+#include <stdio.h>
+
+#include "figures.h"
+#include "json_writer.h"
+
+struct compare_row {
+	char scope[48];
+	int key;                 /* enum gs_figure_key */
+	double a, b;
+	double ratio;            /* b / a; NAN when a == 0 */
+	double weight;           /* |log(b/a)|, what sorts the rows */
+	int checked;             /* under the tolerance check */
+	int within;              /* |b/a - 1| <= tolerance (when checked) */
+};
+
+struct comparison {
+	struct compare_row *rows;
+	size_t nrows;
+	double tolerance;        /* e.g. 0.15; 0 = no check */
+	size_t checked, failed;  /* rows under the check and how many missed */
+};
+
+/*
+ * Builds the rows for the overall scope and every thread of a matched in b.
+ * checked_keys: figures the tolerance applies to (NULL = none).
+ */
+int compare_figures(const struct gs_figures *a, const struct gs_figures *b,
+		    double tolerance, const int *checked_keys, size_t nchecked,
+		    struct comparison *out);
+void comparison_free(struct comparison *c);
+
+/* A table of the rows, largest change first; limit 0 = all rows. */
+void compare_print(FILE *out, const struct comparison *c, const char *name_a,
+		   const char *name_b, size_t limit);
+/* "rows": [{scope, key, a, b, ratio, within}], sorted the same way. */
+void compare_json(struct json_writer *j, const char *key,
+		  const struct comparison *c);
+
+#endif
