@@ -48,6 +48,8 @@ struct gs_html_opts {
 	/* Above this many spans only a window is embedded (the busiest part is
 	 * not guessed: the start of the trace); 0 = 12 million. */
 	uint64_t max_spans;
+	/* Embed only this window (absolute ns); 0, 0 = the whole trace. */
+	uint64_t window_from, window_to;
 };
 int gs_render_html(const struct gs_timeline *tl, FILE *out,
 		   const struct gs_html_opts *opts);
@@ -65,6 +67,10 @@ size_t gs_export_offcpu_pieces(const struct gs_tl_thread *th, uint64_t from,
 			       void (*fn)(void *ctx, const struct gs_tl_span *piece,
 					  int nested),
 			       void *ctx);
+
+/* A finding's name for viewers: "convoy: TEXT" unless TEXT says it. */
+const char *gs_export_finding_name(const struct gs_tl_finding *f, char *buf,
+				   size_t n);
 
 /* "12.5 ms", "800 us", "3 s": durations for labels. */
 void gs_format_duration(char *buf, size_t n, double ns);

@@ -200,10 +200,8 @@ int gs_export_chrome_json(const struct gs_timeline *tl, FILE *out,
 		const struct gs_tl_finding *f = &tl->findings[k];
 		if (f->t1 < from || f->t0 >= to)
 			continue;
-		char name[240];
-		snprintf(name, sizeof(name), "%s: %s",
-			 gs_tl_finding_name(f->kind), f->text);
-		event_head(&j, "i", name, pid, f->tid, f->t0 < from ? from : f->t0);
+		char name[256];
+		event_head(&j, "i", gs_export_finding_name(f, name, sizeof(name)), pid, f->tid, f->t0 < from ? from : f->t0);
 		json_string(&j, "s", "g");
 		json_end(&j);
 	}

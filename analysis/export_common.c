@@ -3,6 +3,7 @@
 #include "export.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "gil_events.h"
 
@@ -78,4 +79,18 @@ size_t gs_export_offcpu_pieces(const struct gs_tl_thread *th, uint64_t from,
 		}
 	}
 	return pieces;
+}
+
+const char *gs_export_finding_name(const struct gs_tl_finding *f, char *buf,
+				   size_t n)
+{
+	const char *kind = gs_tl_finding_name(f->kind);
+	if (!f->text[0])
+		return kind;
+	if (f->kind == GS_TL_FIND_OTHER ||
+	    !strncmp(f->text, kind, strlen(kind)) ||
+	    (f->kind == GS_TL_FIND_INVERSION && strstr(f->text, "inversion")))
+		return f->text;
+	snprintf(buf, n, "%s: %s", kind, f->text);
+	return buf;
 }

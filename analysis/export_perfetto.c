@@ -247,6 +247,13 @@ static int thread_events(const struct gs_timeline *tl, size_t ti,
 	return 0;
 }
 
+static int cmp_finding_ptr(const void *a, const void *b)
+{
+	const struct gs_tl_finding *x = *(const struct gs_tl_finding *const *)a;
+	const struct gs_tl_finding *y = *(const struct gs_tl_finding *const *)b;
+	return (x->t0 > y->t0) - (x->t0 < y->t0);
+}
+
 static void descriptor_begin(struct writer *w, uint32_t seq, uint64_t ts,
 			     uint64_t uuid)
 {
@@ -294,7 +301,15 @@ int gs_export_perfetto(const struct gs_timeline *tl, FILE *out, uint64_t from,
 	gs_pb_message(&w.packet, TP_TRACK_DESCRIPTOR, &w.sub);
 	emit(&w);
 
+	/* Findings come most important first; the sequence wants time order. */
+	const struct gs_tl_finding **fs = malloc((tl->nfindings + 1) * sizeof(*fs));
+	if (!fs)
+		return -1;
+	for (size_t k = 0; k < tl->nfindings; k++)
+		fs[k] = &tl->findings[k];
+	qsort(fs, tl->nfindings, sizeof(*fs), cmp_finding_ptr);
 	size_t f = 0;
+	char name[256];
 	for (size_t k = 0; k < tl->nwaiters && !w.err; k++) {
 		const struct gs_tl_count *c = &tl->waiters[k];
 		if (c->ts >= to)
@@ -304,29 +319,28 @@ int gs_export_perfetto(const struct gs_timeline *tl, FILE *out, uint64_t from,
 			continue;
 		uint64_t ts = c->ts < from ? from : c->ts;
 		/* Findings interleave so the sequence stays in time order. */
-		for (; f < tl->nfindings && tl->findings[f].t0 <= ts; f++) {
-			const struct gs_tl_finding *fd = &tl->findings[f];
+		for (; f < tl->nfindings && fs[f]->t0 <= ts; f++) {
+			const struct gs_tl_finding *fd = fs[f];
 			if (fd->t1 < from || fd->t0 >= to)
 				continue;
-			char name[240];
-			snprintf(name, sizeof(name), "%s: %s",
-				 gs_tl_finding_name(fd->kind), fd->text);
 			track_event(&w, 1, fd->t0 < from ? from : fd->t0,
-				    TYPE_INSTANT, UUID_PROCESS, name, 0, 0, 0);
+				    TYPE_INSTANT, UUID_PROCESS,
+				    gs_export_finding_name(fd, name, sizeof(name)),
+				    0, 0, 0);
 		}
 		track_event(&w, 1, ts, TYPE_COUNTER, UUID_WAITERS, NULL,
 			    c->value, 0, 0);
 	}
 	for (; f < tl->nfindings && !w.err; f++) {
-		const struct gs_tl_finding *fd = &tl->findings[f];
+		const struct gs_tl_finding *fd = fs[f];
 		if (fd->t1 < from || fd->t0 >= to)
 			continue;
-		char name[240];
-		snprintf(name, sizeof(name), "%s: %s",
-			 gs_tl_finding_name(fd->kind), fd->text);
 		track_event(&w, 1, fd->t0 < from ? from : fd->t0, TYPE_INSTANT,
-			    UUID_PROCESS, name, 0, 0, 0);
+			    UUID_PROCESS,
+			    gs_export_finding_name(fd, name, sizeof(name)), 0, 0, 0);
 	}
+
+	free(fs);
 
 	/* One sequence per thread, like the Perfetto SDK writes them. */
 	struct tevs t = { 0 };

@@ -129,15 +129,18 @@ static void lane(struct vbuf *b, const struct gs_tl_span *s, size_t n,
 }
 
 /* The end of the longest prefix of the trace holding at most max spans. */
-static uint64_t cut_for(const struct gs_timeline *tl, uint64_t max)
+static uint64_t cut_for(const struct gs_timeline *tl, uint64_t from,
+		       uint64_t max)
 {
-	uint64_t lo = tl->t_start, hi = tl->t_end;
+	uint64_t lo = from, hi = tl->t_end;
 	while (hi - lo > 1000) {
 		uint64_t mid = lo + (hi - lo) / 2, n = 0;
 		for (size_t i = 0; i < tl->nthreads; i++) {
 			const struct gs_tl_thread *th = &tl->threads[i];
-			n += gs_tl_first_span(th->spans, th->nspans, mid);
-			n += gs_tl_first_span(th->offcpu, th->noffcpu, mid);
+			n += gs_tl_first_span(th->spans, th->nspans, mid) -
+			     gs_tl_first_span(th->spans, th->nspans, from);
+			n += gs_tl_first_span(th->offcpu, th->noffcpu, mid) -
+			     gs_tl_first_span(th->offcpu, th->noffcpu, from);
 		}
 		if (n <= max)
 			lo = mid;
@@ -336,15 +339,20 @@ static int meta_json(const struct gs_timeline *tl, const char *title,
 int gs_render_html(const struct gs_timeline *tl, FILE *out,
 		   const struct gs_html_opts *opts)
 {
-	uint64_t from = 0, to = 0;
+	uint64_t from = opts ? opts->window_from : 0;
+	uint64_t to = opts ? opts->window_to : 0;
 	if (gs_export_window(tl, &from, &to)) {
 		errno = EINVAL;
 		return -1;
 	}
 	uint64_t max = opts && opts->max_spans ? opts->max_spans : 12000000;
 	int cut = gs_tl_span_count(tl) > max;
-	if (cut)
-		to = cut_for(tl, max);
+	if (cut) {
+		uint64_t c = cut_for(tl, from, max);
+		cut = c < to;
+		if (cut)
+			to = c;
+	}
 	if (to == from)
 		to = from + 1;
 
@@ -385,8 +393,8 @@ int gs_render_html(const struct gs_timeline *tl, FILE *out,
 	}
 	fputs("</p>\n", out);
 	if (cut)
-		fprintf(out, "<p class=\"warn\">This trace has %zu spans; the page embeds the "
-			     "first %s of it (%" PRIu64 " spans at most). Use <code>gilscope report "
+		fprintf(out, "<p class=\"warn\">This trace has %zu spans; the page embeds "
+			     "%s of it (%" PRIu64 " spans at most). Use <code>gilscope report "
 			     "--svg OUT.svg --from NS --to NS</code> or <code>gilscope export "
 			     "--from/--to</code> for other windows.</p>\n",
 			gs_tl_span_count(tl), dur, max);

@@ -183,12 +183,6 @@ static int cmp_count(const void *a, const void *b)
 	return (x->ts > y->ts) - (x->ts < y->ts);
 }
 
-static int cmp_finding(const void *a, const void *b)
-{
-	const struct gs_tl_finding *x = a, *y = b;
-	return (x->t0 > y->t0) - (x->t0 < y->t0);
-}
-
 static int sorted_spans(const struct gs_tl_span *s, size_t n)
 {
 	for (size_t i = 1; i < n; i++)
@@ -230,7 +224,6 @@ void gs_tl_finish(struct gs_timeline *tl)
 			break;
 		}
 	}
-	qsort(tl->findings, tl->nfindings, sizeof(*tl->findings), cmp_finding);
 	if (tl->nmarks) {
 		if (tl->marks[0].ts < lo)
 			lo = tl->marks[0].ts;

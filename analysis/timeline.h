@@ -124,8 +124,9 @@ int gs_tl_add_waiters(struct gs_timeline *tl, uint64_t ts, uint32_t value);
 int gs_tl_add_finding(struct gs_timeline *tl, uint8_t kind, uint64_t t0,
 		      uint64_t t1, uint32_t tid, const char *text);
 
-/* Sorts everything by time and fills t_start/t_end from the data when they
- * were left 0. Call once before rendering. */
+/* Sorts spans, marks and waiters by time (findings keep the order they were
+ * added in: the most important first) and fills t_start/t_end from the data
+ * when they were left 0. Call before rendering. */
 void gs_tl_finish(struct gs_timeline *tl);
 
 /* Counts of the whole model (for size estimates and messages). */

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/* See pictures.h. */
+#include "pictures.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "export.h"
+#include "timeline_build.h"
+
+int gs_parse_time(const char *s, uint64_t *ns)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || errno || v < 0)
+		return -1;
+	double mul = 1;
+	if (!*end || !strcmp(end, "ns"))
+		mul = 1;
+	else if (!strcmp(end, "us"))
+		mul = 1e3;
+	else if (!strcmp(end, "ms"))
+		mul = 1e6;
+	else if (!strcmp(end, "s"))
+		mul = 1e9;
+	else
+		return -1;
+	*ns = (uint64_t)(v * mul + 0.5);
+	return 0;
+}
+
+static FILE *open_out(const char *prog, const char *path)
+{
+	if (!strcmp(path, "-"))
+		return stdout;
+	FILE *f = fopen(path, "w");
+	if (!f)
+		fprintf(stderr, "%s: cannot write %s: %s\n", prog, path,
+			strerror(errno));
+	return f;
+}
+
+static int close_out(const char *prog, const char *path, FILE *f, int rc)
+{
+	if (rc)
+		fprintf(stderr, "%s: writing %s failed: %s\n", prog, path,
+			strerror(errno));
+	if (f != stdout && fclose(f) && !rc) {
+		fprintf(stderr, "%s: writing %s failed: %s\n", prog, path,
+			strerror(errno));
+		rc = -1;
+	}
+	return rc ? 1 : 0;
+}
+
+/* The end of a window from `from` whose Chrome JSON is about `bytes`. */
+static uint64_t window_for(const struct gs_timeline *tl, uint64_t from,
+			   uint64_t bytes)
+{
+	uint64_t lo = from, hi = tl->t_end;
+	while (hi - lo > 1000) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (gs_export_chrome_json_estimate(tl, from, mid) <= bytes)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void say(const struct gs_pictures_req *r, const char *fmt, const char *what,
+		const char *path)
+{
+	if (!r->quiet && strcmp(path, "-"))
+		fprintf(stderr, fmt, what, path);
+}
+
+int gs_pictures_run(const char *prog, const char *trace,
+		    const struct gs_pictures_req *r)
+{
+	struct gs_timeline tl;
+	struct gs_analyze_opts o = { .allow_truncated = r->allow_truncated };
+	char err[640];
+	if (gs_timeline_load(trace, &o, 0, 0, &tl, NULL, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		return 1;
+	}
+	uint64_t from = tl.t_start + (r->has_from ? r->from : 0);
+	uint64_t to = r->has_to ? tl.t_start + r->to : 0;
+	uint64_t wf = from, wt = to;
+	if (gs_export_window(&tl, &wf, &wt)) {
+		char a[32], b[32];
+		gs_format_duration(a, sizeof(a), (double)(tl.t_end - tl.t_start));
+		gs_format_duration(b, sizeof(b), (double)(from - tl.t_start));
+		fprintf(stderr,
+			"%s: %s: the window is empty: the trace lasts %s and --from "
+			"is %s (times count from the trace's first event)\n",
+			prog, trace, a, b);
+		gs_tl_free(&tl);
+		return 1;
+	}
+	int rc = 0;
+	FILE *f;
+	if (r->chrome_json && !rc) {
+		uint64_t est = gs_export_chrome_json_estimate(&tl, from, to);
+		if (est > GS_CHROME_JSON_SOFT_LIMIT) {
+			uint64_t end = window_for(&tl, wf, 200ull << 20);
+			fprintf(stderr,
+				"%s: warning: %s will be about %llu MB; chrome://tracing, "
+				"speedscope and Perfetto's JSON importer fail on JSON much "
+				"above 256 MB. Export a window (about 200 MB: --from %lluns "
+				"--to %lluns) or use --format perfetto, which Perfetto opens "
+				"at any size.\n",
+				prog, r->chrome_json, (unsigned long long)(est >> 20),
+				(unsigned long long)(wf - tl.t_start),
+				(unsigned long long)(end - tl.t_start));
+		}
+		if (!(f = open_out(prog, r->chrome_json)))
+			rc = 1;
+		else
+			rc = close_out(prog, r->chrome_json, f,
+				       gs_export_chrome_json(&tl, f, from, to));
+		if (!rc)
+			say(r, "%s: wrote %s\n", prog, r->chrome_json);
+	}
+	if (r->perfetto && !rc) {
+		if (!(f = open_out(prog, r->perfetto)))
+			rc = 1;
+		else
+			rc = close_out(prog, r->perfetto, f,
+				       gs_export_perfetto(&tl, f, from, to));
+		if (!rc)
+			say(r, "%s: wrote %s\n", prog, r->perfetto);
+	}
+	if (r->svg && !rc) {
+		struct gs_svg_opts so = { .width = r->svg_width };
+		if (!(f = open_out(prog, r->svg)))
+			rc = 1;
+		else
+			rc = close_out(prog, r->svg, f,
+				       gs_render_svg(&tl, f, from, to, &so));
+		if (!rc)
+			say(r, "%s: wrote %s\n", prog, r->svg);
+	}
+	if (r->html && !rc) {
+		struct gs_html_opts ho = { .report_json = r->report_json };
+		if (r->has_from || r->has_to) {
+			/* The page embeds one window: cut the model to it. */
+			ho.window_from = wf;
+			ho.window_to = wt;
+		}
+		if (!(f = open_out(prog, r->html)))
+			rc = 1;
+		else
+			rc = close_out(prog, r->html, f, gs_render_html(&tl, f, &ho));
+		if (!rc)
+			say(r, "%s: wrote %s\n", prog, r->html);
+	}
+	gs_tl_free(&tl);
+	return rc;
+}
