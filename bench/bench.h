@@ -45,6 +45,7 @@ struct bench_opts {
 	int verbose;
 	const char *self_exe; /* the gilscope binary, to find its siblings */
 	const char *build_dir; /* the build tree holding bench/, probes/ ... */
+	const char *source_dir; /* the source tree (scripts, Python files) */
 };
 
 /* Appends a zeroed row (NANs where "none") and returns it; NULL on ENOMEM. */
@@ -86,17 +87,26 @@ int bench_item_tracing(const struct bench_opts *o, struct bench_report *r);
 
 /* Helpers for items that run other programs (bench/spawn.c). */
 
-/* Runs argv (with extra environment entries env, NULL-terminated or NULL),
- * captures up to outlen-1 bytes of stdout into out; stderr goes to
- * /dev/null unless verbose. Returns the exit status (0..255), or -1 when it
- * could not run or was killed. timeout_s > 0 kills it after that long. */
+#define BENCH_RUN_STDERR 1  /* capture stderr with stdout */
+#define BENCH_RUN_VERBOSE 2 /* copy the output to our stderr as it comes */
+/* Runs argv (PATH searched) with the extra "K=V" environment entries of env
+ * (NULL-terminated, or NULL) and captures up to outlen-1 bytes of its stdout
+ * into out; its stderr goes to /dev/null unless a flag says otherwise.
+ * timeout_s > 0 kills its process group after that long. Returns the exit
+ * status (0..255), or -1 when it could not run, was killed or timed out. */
 int bench_run(char *const argv[], char *const env[], char *out, size_t outlen,
-	      int verbose, unsigned timeout_s);
-/* dir/rel if it exists (access X_OK or R_OK), else NULL; static buffer
- * per call site is the caller's: buf. */
+	      int flags, unsigned timeout_s);
+/* build_dir/rel, else source_dir/rel, if readable (into buf); else NULL. */
 const char *bench_find(const struct bench_opts *o, const char *rel, char *buf,
 		       size_t len);
-/* Path of a pyenv CPython "X.Y" (newest patch release), or NULL. */
+/* Path of the newest pyenv CPython "X.Y" (pyenv root/versions/X.Y.*), or
+ * NULL. */
 const char *bench_find_python(const char *want, char *buf, size_t len);
+ /* 1 if name is an executable on PATH. */
+int bench_have_cmd(const char *name);
+/* The source tree ($GILSCOPE_SRC, else where this build came from). */
+const char *bench_source_dir(void);
+/* The number after "key=" at the start of a line of text; NAN if absent. */
+double bench_kv(const char *text, const char *key);
 
 #endif

@@ -127,3 +127,9 @@ void bench_spin_ns(uint64_t ns)
 	while (bench_now_ns() < end)
 		BENCH_CPU_RELAX();
 }
+
+const char *bench_source_dir(void)
+{
+	const char *env = getenv("GILSCOPE_SRC");
+	return env && *env ? env : GILSCOPE_SOURCE_DIR;
+}

@@ -54,7 +54,7 @@ def main():
             if lat:
                 line += f" {num(r.get('p90'))} | {num(r.get('p99'))} |"
             ratio = r.get("ratio")
-            ratio_s = f"{ratio:.2f}x {r['vs']}" if ratio is not None else "floor/peer"
+            ratio_s = f"{ratio:.2f}x {r['vs']}" if ratio is not None else "-"
             goal = ""
             if "goal" in r:
                 goal = ("met" if r["goal_met"] else "**missed**") + f" ({r['goal']})"

@@ -32,6 +32,8 @@ static const struct item items[] = {
 	  bench_item_uncontended },
 	{ 2, "handoff", "handoff latency (release with a waiter -> waiter runs) vs futex ping-pong",
 	  bench_item_handoff },
+	{ 3, "probes", "probe cost per event: disabled, recorder vs LTTng-UST, USDT",
+	  bench_item_probes },
 };
 #define NITEMS (sizeof(items) / sizeof(items[0]))
 
@@ -143,12 +145,11 @@ static void print_text(const struct bench_report *r, const int *selected,
 			if (row->item != items[i].id)
 				continue;
 			if (!any) {
-				printf("\nItem %d: %s (%s; median of %u reps)\n",
-				       items[i].id, items[i].title, row->unit,
-				       row->reps);
-				printf("  %-28s %9s %19s %9s %9s %8s  %s\n",
-				       "subject", "median", "min-max", "p90",
-				       "p99", "ratio", "goal");
+				printf("\nItem %d: %s\n", items[i].id,
+				       items[i].title);
+				printf("  %-24s %-11s %9s %19s %9s %9s %4s %8s  %s\n",
+				       "subject", "unit", "median", "min-max",
+				       "p90", "p99", "reps", "ratio", "goal");
 				any = 1;
 			}
 			char med[24], lo[24], hi[24], p90[24], p99[24], mm[48];
@@ -162,14 +163,17 @@ static void print_text(const struct bench_report *r, const int *selected,
 			if (isfinite(row->ratio))
 				snprintf(ratio, sizeof(ratio), "%.2fx", row->ratio);
 			else
-				snprintf(ratio, sizeof(ratio), "floor");
+				snprintf(ratio, sizeof(ratio), "-");
 			if (row->goal_met >= 0)
 				snprintf(goal, sizeof(goal), "%s %s",
 					 row->goal_met ? "met" : "MISSED", row->goal);
+			else if (isfinite(row->ratio))
+				snprintf(goal, sizeof(goal), "(vs %s)", row->vs);
 			else
 				goal[0] = 0;
-			printf("  %-28s %9s %19s %9s %9s %8s  %s\n", row->name,
-			       med, mm, p90, p99, ratio, goal);
+			printf("  %-24s %-11s %9s %19s %9s %9s %4u %8s  %s\n",
+			       row->name, row->unit, med, mm, p90, p99, row->reps,
+			       ratio, goal);
 		}
 		for (size_t k = 0; k < r->n; k++) {
 			const struct bench_row *row = &r->rows[k];
@@ -316,6 +320,7 @@ int cmd_bench(int argc, char **argv)
 	find_build_dir(self, sizeof(self), build, sizeof(build));
 	o.self_exe = self;
 	o.build_dir = build;
+	o.source_dir = bench_source_dir();
 
 	struct machine m = { 0 };
 	machine_probe(&m);
