@@ -18,8 +18,24 @@ int gs_analyze(const char *path, const struct gs_analyze_opts *opts,
 	struct gs_source_totals pre = { 0 };
 	if (src->ops->totals)
 		src->ops->totals(src, &pre);
+	struct gs_event ev;
+	int rc = gs_source_next(src, &ev);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", gs_source_error(src));
+		gs_source_close(src);
+		return -1;
+	}
+	struct gs_metrics_opts mo = opts->metrics;
+	if (opts->window_relative) {
+		uint64_t base = src->info.start_ns;
+		if (!base || (rc == 1 && ev.ts_ns < base))
+			base = rc == 1 ? ev.ts_ns : 0;
+		mo.from_ns += base;
+		if (mo.to_ns)
+			mo.to_ns += base;
+	}
 	struct gs_state *st = gs_state_new(&src->info, pre.lost > 0);
-	struct gs_metrics *m = gs_metrics_new(&opts->metrics, &src->info);
+	struct gs_metrics *m = gs_metrics_new(&mo, &src->info);
 	if (!st || !m) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto fail;
@@ -33,12 +49,10 @@ int gs_analyze(const char *path, const struct gs_analyze_opts *opts,
 	struct stat sb;
 	if (opts->progress && stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
 		size = (double)sb.st_size;
-	uint64_t to = opts->metrics.to_ns ? opts->metrics.to_ns : UINT64_MAX;
+	uint64_t to = mo.to_ns ? mo.to_ns : UINT64_MAX;
 	uint64_t end = 0;
-	struct gs_event ev;
 	uint64_t n = 0;
-	int rc;
-	while ((rc = gs_source_next(src, &ev)) == 1) {
+	for (; rc == 1; rc = gs_source_next(src, &ev)) {
 		if (__builtin_expect(ev.ts_ns > to, 0)) {
 			end = to;
 			break;

@@ -16,6 +16,9 @@
 struct gs_analyze_opts {
 	int allow_truncated;
 	struct gs_metrics_opts metrics;
+	/* 1: metrics.from_ns/to_ns are offsets from the trace start (the
+	 * header's start time, else the first event), not trace clock values */
+	int window_relative;
 	/* Called about every million events with the fraction of the file
 	 * read so far (0..1); may be NULL. */
 	void (*progress)(void *ctx, double fraction);

@@ -137,7 +137,8 @@ void gs_hist_print_log2(FILE *out, const struct gs_hist *h, uint64_t divisor,
 	int idx_max = top;
 	int stars = 40;
 	int width = idx_max <= 32 ? 10 : 20;
-	fprintf(out, "%*s%-*s : count    distribution\n", width - 1, "", width, unit);
+	fprintf(out, "%*s%-*s : count    distribution\n", idx_max <= 32 ? 5 : 15,
+		"", idx_max <= 32 ? 19 : 29, unit);
 	for (int s = 0; s <= idx_max; s++) {
 		/* rows as libbpf-tools prints them: 0 -> 1, 2 -> 3, 4 -> 7 */
 		uint64_t low = (uint64_t)1 << s;

@@ -349,11 +349,11 @@ static void set_text(struct gs_finding *f, const char *fmt, ...)
 
 static void fmt_ns(char *buf, size_t n, uint64_t ns)
 {
-	if (ns >= 10000000000ull)
-		snprintf(buf, n, "%.1f s", (double)ns / 1e9);
-	else if (ns >= 10000000)
-		snprintf(buf, n, "%.1f ms", (double)ns / 1e6);
-	else if (ns >= 10000)
+	if (ns >= 1000000000ull)
+		snprintf(buf, n, "%.3f s", (double)ns / 1e9);
+	else if (ns >= 1000000)
+		snprintf(buf, n, "%.2f ms", (double)ns / 1e6);
+	else if (ns >= 1000)
 		snprintf(buf, n, "%.1f us", (double)ns / 1e3);
 	else
 		snprintf(buf, n, "%" PRIu64 " ns", ns);

@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gilscope report TRACE: hold, wait, handoffs, drop requests, convoy and
+ * priority inversion from any trace gilscope reads (docs/report.md).
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "analyze.h"
+#include "report.h"
+
+#define MAX_THREAD_ARGS 64
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"Usage: gilscope report [OPTIONS] TRACE\n"
+"\n"
+"Rebuilds who held the GIL, who waited and why, from a trace: a gilscope\n"
+"native trace (gilscope run/record -o), an LTTng/CTF directory, perf script\n"
+"or trace-cmd report text. Prints a summary, a per-thread table sorted by\n"
+"what hurts most, findings (I/O convoy, priority inversion, GIL battle) and\n"
+"log2 histograms. Every figure is defined in docs/metrics.md.\n"
+"\n"
+"Output:\n"
+"  -j, --json               JSON document (schema gilscope-report/1, docs/report.md)\n"
+"      --csv                per-thread rows as CSV\n"
+"  -P, --per-thread         per-thread tables only (with per-thread histograms)\n"
+"  -s, --summary            summary and findings only\n"
+"  -o, --output FILE        write to FILE instead of stdout\n"
+"Filters:\n"
+"  -t, --thread TID|NAME    show only these threads (repeatable; NAME may be a\n"
+"                           glob like 'worker*'); global counters stay global\n"
+"      --from TIME          start of the window, from the trace start\n"
+"      --to TIME            end of the window, from the trace start\n"
+"  -w, --window FROM:TO     the same in one option (either side may be empty)\n"
+"                           TIME: a number with ns (default), us, ms or s\n"
+"Input:\n"
+"      --allow-truncated    analyse a trace cut short (no END block); the\n"
+"                           report is then marked partial\n"
+"  -i, --interval-us N      reference switch interval for the convoy finding\n"
+"                           (default: the trace's)\n"
+"  -q, --quiet              no progress indicator\n"
+"  -h, --help               this help\n"
+"\n"
+"Exit status: 0 ok, 1 bad or unreadable trace, 2 usage error.\n"
+"Examples:\n"
+"  gilscope run convoy -o convoy.gst && gilscope report convoy.gst\n"
+"  gilscope report --json -t io convoy.gst | jq .threads[0].io\n"
+"  gilscope report -w 1s:2s --summary trace.gst\n");
+}
+
+/* "1500", "1500ns", "2.5us", "10ms", "1s" -> ns */
+static int parse_time(const char *s, uint64_t *out)
+{
+	errno = 0;
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || errno || v < 0)
+		return -1;
+	double mult = 1;
+	if (!*end || !strcmp(end, "ns"))
+		mult = 1;
+	else if (!strcmp(end, "us"))
+		mult = 1e3;
+	else if (!strcmp(end, "ms"))
+		mult = 1e6;
+	else if (!strcmp(end, "s"))
+		mult = 1e9;
+	else
+		return -1;
+	*out = (uint64_t)(v * mult + 0.5);
+	return 0;
+}
+
+static int is_number(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+static int progress_shown;
+
+static void progress(void *ctx, double fraction)
+{
+	const char *path = ctx;
+	if (fraction > 1)
+		fraction = 1;
+	fprintf(stderr, "\rgilscope report: reading %s %3.0f%%", path,
+		100.0 * fraction);
+	progress_shown = 1;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	enum { OPT_CSV = 256, OPT_FROM, OPT_TO, OPT_TRUNC };
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "csv", no_argument, NULL, OPT_CSV },
+		{ "per-thread", no_argument, NULL, 'P' },
+		{ "summary", no_argument, NULL, 's' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "thread", required_argument, NULL, 't' },
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "to", required_argument, NULL, OPT_TO },
+		{ "window", required_argument, NULL, 'w' },
+		{ "allow-truncated", no_argument, NULL, OPT_TRUNC },
+		{ "interval-us", required_argument, NULL, 'i' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int json = 0, csv = 0, quiet = 0;
+	unsigned sections = 0;
+	const char *outpath = NULL;
+	const char *thread_args[MAX_THREAD_ARGS];
+	int nthread_args = 0;
+	struct gs_analyze_opts ao = { .window_relative = 1 };
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jPso:t:w:i:qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = 1; break;
+		case OPT_CSV: csv = 1; break;
+		case 'P': sections = GS_REPORT_THREADS; break;
+		case 's': sections = GS_REPORT_SUMMARY; break;
+		case 'o': outpath = optarg; break;
+		case 'q': quiet = 1; break;
+		case OPT_TRUNC: ao.allow_truncated = 1; break;
+		case 't':
+			if (nthread_args == MAX_THREAD_ARGS) {
+				fprintf(stderr, "gilscope report: at most %d -t options\n",
+					MAX_THREAD_ARGS);
+				return 2;
+			}
+			thread_args[nthread_args++] = optarg;
+			break;
+		case OPT_FROM:
+			if (parse_time(optarg, &ao.metrics.from_ns)) {
+				fprintf(stderr, "gilscope report: bad --from '%s' "
+					"(expected e.g. 1500000, 250us, 10ms, 1.5s)\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case OPT_TO:
+			if (parse_time(optarg, &ao.metrics.to_ns)) {
+				fprintf(stderr, "gilscope report: bad --to '%s' "
+					"(expected e.g. 1500000, 250us, 10ms, 1.5s)\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'w': {
+			char buf[128];
+			snprintf(buf, sizeof(buf), "%s", optarg);
+			char *colon = strchr(buf, ':');
+			if (!colon) {
+				fprintf(stderr, "gilscope report: bad --window '%s' "
+					"(expected FROM:TO, e.g. 1s:2s or :500ms)\n",
+					optarg);
+				return 2;
+			}
+			*colon = 0;
+			if ((buf[0] && parse_time(buf, &ao.metrics.from_ns)) ||
+			    (colon[1] && parse_time(colon + 1, &ao.metrics.to_ns))) {
+				fprintf(stderr, "gilscope report: bad --window '%s' "
+					"(expected FROM:TO, e.g. 1s:2s or :500ms)\n",
+					optarg);
+				return 2;
+			}
+			break;
+		}
+		case 'i': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || !v || v > 100000000) {
+				fprintf(stderr, "gilscope report: bad --interval-us "
+					"'%s' (expected microseconds > 0)\n", optarg);
+				return 2;
+			}
+			ao.metrics.interval_us = (uint32_t)v;
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "gilscope report: %s\n\n",
+			optind >= argc ? "missing TRACE" : "only one TRACE, please");
+		usage(stderr);
+		return 2;
+	}
+	if (json && csv) {
+		fprintf(stderr, "gilscope report: --json and --csv exclude each other\n");
+		return 2;
+	}
+	if (ao.metrics.to_ns && ao.metrics.to_ns <= ao.metrics.from_ns) {
+		fprintf(stderr, "gilscope report: the window ends before it starts "
+			"(--to must be after --from)\n");
+		return 2;
+	}
+	const char *path = argv[optind];
+	if (!quiet && isatty(STDERR_FILENO)) {
+		ao.progress = progress;
+		ao.progress_ctx = (void *)path;
+	}
+
+	struct gs_analysis a;
+	char err[600];
+	int rc = gs_analyze(path, &ao, &a, err, sizeof(err));
+	if (progress_shown)
+		fprintf(stderr, "\r\033[K");
+	if (rc) {
+		fprintf(stderr, "gilscope report: %s\n", err);
+		return 1;
+	}
+
+	uint8_t *sel = NULL;
+	if (nthread_args) {
+		size_t n = a.metrics->nth;
+		sel = calloc(n ? n : 1, 1);
+		if (!sel) {
+			fprintf(stderr, "gilscope report: out of memory\n");
+			gs_analysis_free(&a);
+			return 1;
+		}
+		for (int k = 0; k < nthread_args; k++) {
+			int hit = 0;
+			for (size_t i = 0; i < n; i++) {
+				const struct gs_thread_metrics *t = &a.metrics->th[i];
+				if (is_number(thread_args[k])
+					    ? strtoul(thread_args[k], NULL, 10) == t->tid
+					    : fnmatch(thread_args[k], t->name, 0) == 0) {
+					sel[i] = 1;
+					hit = 1;
+				}
+			}
+			if (!hit) {
+				fprintf(stderr, "gilscope report: %s: no thread matches "
+					"-t '%s'; threads in the trace:", path,
+					thread_args[k]);
+				for (size_t i = 0; i < n; i++)
+					fprintf(stderr, " %s(%u)", a.metrics->th[i].name,
+						a.metrics->th[i].tid);
+				fputc('\n', stderr);
+				free(sel);
+				gs_analysis_free(&a);
+				return 1;
+			}
+		}
+	}
+
+	FILE *out = stdout;
+	if (outpath && !(out = fopen(outpath, "w"))) {
+		fprintf(stderr, "gilscope report: cannot write %s: %s\n", outpath,
+			strerror(errno));
+		free(sel);
+		gs_analysis_free(&a);
+		return 1;
+	}
+	struct gs_report_opts ro = {
+		.sections = sections,
+		.selected = sel,
+		.thread_histograms = sections == GS_REPORT_THREADS,
+	};
+	if (json)
+		gs_report_json(out, &a, &ro);
+	else if (csv)
+		gs_report_csv(out, &a, &ro);
+	else
+		gs_report_text(out, &a, &ro);
+	if (a.partial)
+		fprintf(stderr, "gilscope report: %s: trace cut short (no END "
+			"block); results are partial\n", path);
+	int bad = ferror(out);
+	if (out != stdout && fclose(out) != 0)
+		bad = 1;
+	else if (out == stdout && fflush(stdout) != 0)
+		bad = 1;
+	if (bad)
+		fprintf(stderr, "gilscope report: writing %s failed: %s\n",
+			outpath ? outpath : "stdout", strerror(errno));
+	free(sel);
+	gs_analysis_free(&a);
+	return bad ? 1 : 0;
+}
