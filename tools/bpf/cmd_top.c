@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gilscope top: a live per-thread view of a GIL, refreshed every interval
+ * like klockstat or runqlat: held %, wait %, handoffs, failed handoffs,
+ * convoy losses, and log2 histograms of hold and wait times kept in the
+ * kernel (no event stream: the probes only update per-thread counters).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cli_common.h"
+#include "gilscope.skel.h"
+#include "json_writer.h"
+#include "session.h"
+
+int cmd_top(int argc, char **argv);
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"Usage: gilscope top [-p PID | -- CMD [ARGS...]] [OPTIONS]\n"
+"\n"
+"Live per-thread view of the GIL of a libgil program or an unmodified\n"
+"CPython (2.7, 3.2-3.13), refreshed every interval: share of the interval\n"
+"each thread held and waited for the GIL, acquisitions, handoffs (releases\n"
+"with waiters), failed handoffs (the releaser took it back first), convoy\n"
+"losses (re-acquire after a blocking call that waited >= the convoy\n"
+"threshold), and log2 histograms of hold and wait times.\n"
+"\n"
+"  -p, --pid PID          attach to a running process\n"
+"  -- CMD [ARGS...]       start CMD with the probes in; stop when it exits\n"
+"  -i, --interval SEC     refresh interval (default 1)\n"
+"  -d, --duration SEC     stop after SEC seconds (a started CMD gets SIGTERM)\n"
+"  -H, --thread-hist      histograms per thread (default: all threads)\n"
+"      --no-hist          no histograms\n"
+"      --convoy-us US     convoy threshold (default 2500: half of 5 ms)\n"
+"      --probes SET       light (default) or full (see gilscope record)\n"
+"      --json             one JSON object per interval, one per line\n"
+"  -v, --verbose          libbpf debug output and probe placement\n"
+"  -h, --help             this help\n"
+"\n"
+"Needs root (or CAP_BPF + CAP_PERFMON) and a kernel with BTF.\n"
+"Exit: 0 ok, 1 error, 2 usage.\n");
+}
+
+struct tsample {
+	__u32 tid;
+	struct gsb_thread_stats s;
+	__u64 held_open, wait_open; /* hold/wait in progress at the sample */
+	int live;
+	char comm[32];
+};
+
+struct top_state {
+	struct gs_session *sess;
+	struct tsample *prev, *cur;
+	size_t nprev, ncur, cap;
+	uint64_t prev_cnt[GSB_CNT_MAX];
+	uint64_t prev_ns;
+};
+
+static void read_comm(pid_t pid, __u32 tid, char *out, size_t len,
+		      const struct tsample *prev, size_t nprev)
+{
+	for (size_t i = 0; i < nprev; i++)
+		if (prev[i].tid == tid) {
+			snprintf(out, len, "%s", prev[i].comm);
+			return;
+		}
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/%d/task/%u/comm", (int)pid, tid);
+	FILE *f = fopen(p, "re");
+	out[0] = 0;
+	if (f) {
+		if (fgets(out, (int)len, f))
+			out[strcspn(out, "\n")] = 0;
+		fclose(f);
+	}
+	if (!out[0])
+		snprintf(out, len, "tid-%u", tid);
+}
+
+static int sample(struct top_state *t, uint64_t now)
+{
+	int sfd = bpf_map__fd(t->sess->skel->maps.stats);
+	int tfd = bpf_map__fd(t->sess->skel->maps.threads);
+	__u32 key, next, *pk = NULL;
+	t->ncur = 0;
+	while (!bpf_map_get_next_key(sfd, pk, &next)) {
+		key = next;
+		pk = &key;
+		if (t->ncur == t->cap) {
+			size_t cap = t->cap ? t->cap * 2 : 64;
+			void *a = realloc(t->cur, cap * sizeof(*t->cur));
+			void *b = realloc(t->prev, cap * sizeof(*t->prev));
+			if (a)
+				t->cur = a;
+			if (b)
+				t->prev = b;
+			if (!a || !b)
+				return -ENOMEM;
+			t->cap = cap;
+		}
+		struct tsample *s = &t->cur[t->ncur];
+		memset(s, 0, sizeof(*s));
+		s->tid = key;
+		if (bpf_map_lookup_elem(sfd, &key, &s->s))
+			continue;
+		struct gsb_thread_state st;
+		if (!bpf_map_lookup_elem(tfd, &key, &st)) {
+			/* count what is under way, so a thread holding for the
+			 * whole interval does not show 0 % */
+			if (st.acq_ts && now > st.acq_ts)
+				s->held_open = now - st.acq_ts;
+			if (st.req_ts && now > st.req_ts)
+				s->wait_open = now - st.req_ts;
+		}
+		read_comm(t->sess->pid, key, s->comm, sizeof(s->comm), t->prev, t->nprev);
+		t->ncur++;
+	}
+	return 0;
+}
+
+static const struct tsample *find_prev(const struct top_state *t, __u32 tid)
+{
+	for (size_t i = 0; i < t->nprev; i++)
+		if (t->prev[i].tid == tid)
+			return &t->prev[i];
+	return NULL;
+}
+
+struct tdelta {
+	__u32 tid;
+	const char *comm;
+	double held_pct, wait_pct;
+	uint64_t acq, contended, handoffs, failed, convoy, forced, blocking;
+	__u32 hold[GSB_HIST_SLOTS], wait[GSB_HIST_SLOTS];
+};
+
+static void delta(const struct tsample *c, const struct tsample *p,
+		  double interval_ns, struct tdelta *d)
+{
+	static const struct tsample zero;
+	if (!p)
+		p = &zero;
+	memset(d, 0, sizeof(*d));
+	d->tid = c->tid;
+	d->comm = c->comm;
+	double held = (double)(c->s.held_ns + c->held_open) -
+		      (double)(p->s.held_ns + p->held_open);
+	double wait = (double)(c->s.wait_ns + c->wait_open) -
+		      (double)(p->s.wait_ns + p->wait_open);
+	d->held_pct = held > 0 ? 100.0 * held / interval_ns : 0;
+	d->wait_pct = wait > 0 ? 100.0 * wait / interval_ns : 0;
+	if (d->held_pct > 100)
+		d->held_pct = 100;
+	if (d->wait_pct > 100)
+		d->wait_pct = 100;
+	d->acq = c->s.acquisitions - p->s.acquisitions;
+	d->contended = c->s.contended - p->s.contended;
+	d->handoffs = c->s.handoffs - p->s.handoffs;
+	d->failed = c->s.failed_handoffs - p->s.failed_handoffs;
+	d->convoy = c->s.convoy_losses - p->s.convoy_losses;
+	d->forced = c->s.forced_releases - p->s.forced_releases;
+	d->blocking = c->s.blocking_releases - p->s.blocking_releases;
+	for (int i = 0; i < GSB_HIST_SLOTS; i++) {
+		d->hold[i] = c->s.hold_hist[i] - p->s.hold_hist[i];
+		d->wait[i] = c->s.wait_hist[i] - p->s.wait_hist[i];
+	}
+}
+
+/* The layout of libbpf-tools' print_log2_hist; slot 0 is "under 1 us". */
+static void print_log2_hist(const __u32 *vals, const char *title)
+{
+	int last = -1;
+	__u32 max = 0;
+	for (int i = 0; i < GSB_HIST_SLOTS; i++) {
+		if (vals[i])
+			last = i;
+		if (vals[i] > max)
+			max = vals[i];
+	}
+	if (last < 0)
+		return;
+	printf("%*s%-*s : count    distribution\n", 5, "", 19, title);
+	for (int i = 0; i <= last; i++) {
+		unsigned long long lo = i ? 1ull << (i - 1) : 0;
+		unsigned long long hi = i ? (1ull << i) - 1 : 0;
+		int width = max ? (int)((uint64_t)vals[i] * 40 / max) : 0;
+		printf("%10llu -> %-10llu : %-8u |", lo, hi, vals[i]);
+		for (int k = 0; k < 40; k++)
+			putchar(k < width ? '*' : ' ');
+		printf("|\n");
+	}
+}
+
+static void print_text(struct top_state *t, struct tdelta *d, size_t n,
+		       double secs, double cost_pct, int hist, int per_thread)
+{
+	char tbuf[16];
+	time_t now = time(NULL);
+	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", localtime(&now));
+	printf("\n%s  %s  PID %d  interval %.2f s  probe cost ~%.2f%%\n", tbuf,
+	       t->sess->target.policy_name, (int)t->sess->pid, secs, cost_pct);
+	printf("%8s %-16s %6s %6s %8s %8s %7s %7s %7s %8s\n", "TID", "COMM", "HELD%",
+	       "WAIT%", "ACQ", "HANDOFF", "FAILED", "CONVOY", "FORCED", "BLOCKING");
+	__u32 hold[GSB_HIST_SLOTS] = { 0 }, wait[GSB_HIST_SLOTS] = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		printf("%8u %-16.16s %6.1f %6.1f %8llu %8llu %7llu %7llu %7llu %8llu\n",
+		       d[i].tid, d[i].comm, d[i].held_pct, d[i].wait_pct,
+		       (unsigned long long)d[i].acq, (unsigned long long)d[i].handoffs,
+		       (unsigned long long)d[i].failed, (unsigned long long)d[i].convoy,
+		       (unsigned long long)d[i].forced, (unsigned long long)d[i].blocking);
+		for (int k = 0; k < GSB_HIST_SLOTS; k++) {
+			hold[k] += d[i].hold[k];
+			wait[k] += d[i].wait[k];
+		}
+	}
+	if (!hist)
+		return;
+	if (per_thread) {
+		for (size_t i = 0; i < n; i++) {
+			char title[64];
+			printf("\nthread %u (%s)\n", d[i].tid, d[i].comm);
+			snprintf(title, sizeof(title), "hold usecs");
+			print_log2_hist(d[i].hold, title);
+			snprintf(title, sizeof(title), "wait usecs");
+			print_log2_hist(d[i].wait, title);
+		}
+	} else {
+		printf("\n");
+		print_log2_hist(hold, "hold usecs");
+		print_log2_hist(wait, "wait usecs");
+	}
+	fflush(stdout);
+}
+
+static void json_hist(struct json_writer *j, const char *key, const __u32 *v)
+{
+	int last = 0;
+	for (int i = 0; i < GSB_HIST_SLOTS; i++)
+		if (v[i])
+			last = i + 1;
+	json_begin_array(j, key);
+	for (int i = 0; i < last; i++)
+		json_uint(j, NULL, v[i]);
+	json_end(j);
+}
+
+static void print_json(struct top_state *t, struct tdelta *d, size_t n,
+		       double secs, double cost_pct, uint64_t now_ns)
+{
+	struct json_writer j;
+	json_init(&j, stdout, 0);
+	json_begin_object(&j, NULL);
+	json_uint(&j, "ts_ns", now_ns);
+	json_double(&j, "interval_s", secs);
+	json_int(&j, "pid", t->sess->pid);
+	json_string(&j, "runtime", t->sess->target.policy_name);
+	json_double(&j, "probe_cost_pct", cost_pct);
+	json_string(&j, "hist_unit", "log2 usecs: slot 0 = 0, slot k = [2^(k-1), 2^k)");
+	json_begin_array(&j, "threads");
+	for (size_t i = 0; i < n; i++) {
+		json_begin_object(&j, NULL);
+		json_uint(&j, "tid", d[i].tid);
+		json_string(&j, "comm", d[i].comm);
+		json_double(&j, "held_pct", d[i].held_pct);
+		json_double(&j, "wait_pct", d[i].wait_pct);
+		json_uint(&j, "acquisitions", d[i].acq);
+		json_uint(&j, "contended", d[i].contended);
+		json_uint(&j, "handoffs", d[i].handoffs);
+		json_uint(&j, "failed_handoffs", d[i].failed);
+		json_uint(&j, "convoy_losses", d[i].convoy);
+		json_uint(&j, "forced_releases", d[i].forced);
+		json_uint(&j, "blocking_releases", d[i].blocking);
+		json_hist(&j, "hold_hist", d[i].hold);
+		json_hist(&j, "wait_hist", d[i].wait);
+		json_end(&j);
+	}
+	json_end(&j);
+	json_end(&j);
+	fflush(stdout);
+}
+
+static void report(struct top_state *t, int json, int hist, int per_thread)
+{
+	uint64_t now = gs_mono_ns();
+	if (sample(t, now))
+		return;
+	double interval_ns = (double)(now - t->prev_ns);
+	uint64_t cnt[GSB_CNT_MAX], dc[GSB_CNT_MAX];
+	gs_session_counters(t->sess, cnt);
+	for (int k = 0; k < GSB_CNT_MAX; k++)
+		dc[k] = cnt[k] - t->prev_cnt[k];
+	double cost_pct = interval_ns > 0
+		? 100.0 * gs_session_cost_ns(t->sess, dc) / interval_ns : 0;
+
+	struct tdelta *d = calloc(t->ncur ? t->ncur : 1, sizeof(*d));
+	size_t n = 0;
+	for (size_t i = 0; d && i < t->ncur; i++) {
+		delta(&t->cur[i], find_prev(t, t->cur[i].tid), interval_ns, &d[n]);
+		/* threads idle this interval stay off the table */
+		if (d[n].acq || d[n].held_pct > 0.05 || d[n].wait_pct > 0.05)
+			n++;
+	}
+	if (d) {
+		if (json)
+			print_json(t, d, n, interval_ns / 1e9, cost_pct, now);
+		else
+			print_text(t, d, n, interval_ns / 1e9, cost_pct, hist, per_thread);
+	}
+	free(d);
+	struct tsample *tmp = t->prev;
+	t->prev = t->cur;
+	t->cur = tmp;
+	t->nprev = t->ncur;
+	memcpy(t->prev_cnt, cnt, sizeof(cnt));
+	t->prev_ns = now;
+}
+
+int cmd_top(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "thread-hist", no_argument, NULL, 'H' },
+		{ "no-hist", no_argument, NULL, 'N' },
+		{ "convoy-us", required_argument, NULL, 'C' },
+		{ "probes", required_argument, NULL, 'P' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct gs_session_opts so = {
+		.stats = 1, .convoy_ns = 2500000, .prog = "gilscope top",
+	};
+	double interval = 1, duration = 0;
+	int json = 0, hist = 1, per_thread = 0, c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+p:i:d:Hvh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (gs_parse_pid(so.prog, optarg, &so.pid))
+				return 2;
+			break;
+		case 'i':
+			if (gs_parse_seconds(so.prog, "-i", optarg, &interval))
+				return 2;
+			break;
+		case 'd':
+			if (gs_parse_seconds(so.prog, "-d", optarg, &duration))
+				return 2;
+			break;
+		case 'H': per_thread = 1; break;
+		case 'N': hist = 0; break;
+		case 'C': {
+			double us;
+			if (gs_parse_seconds(so.prog, "--convoy-us", optarg, &us))
+				return 2;
+			so.convoy_ns = (uint64_t)(us * 1000);
+			break;
+		}
+		case 'P':
+			if (gs_parse_probe_set(so.prog, optarg, &so.probes))
+				return 2;
+			break;
+		case 'J': json = 1; break;
+		case 'v': so.verbose = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc)
+		so.cmd = argv + optind;
+	if ((!so.pid) == !so.cmd) {
+		fprintf(stderr, "%s: give either -p PID or -- CMD [ARGS...]\n\n", so.prog);
+		usage(stderr);
+		return 2;
+	}
+
+	gs_session_signals();
+	struct gs_session s;
+	if (gs_session_start(&s, &so))
+		return 1;
+	gs_session_describe(&s, stderr);
+
+	struct top_state t = { .sess = &s };
+	t.prev_ns = gs_mono_ns();
+	uint64_t deadline = duration > 0 ? t.prev_ns + (uint64_t)(duration * 1e9) : 0;
+	uint64_t next = t.prev_ns + (uint64_t)(interval * 1e9);
+	gs_session_go(&s);
+
+	int timed_out = 0, alive = 1;
+	while (!gs_session_stop) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		uint64_t now = gs_mono_ns();
+		alive = gs_session_alive(&s);
+		if (deadline && now >= deadline)
+			timed_out = 1;
+		if (now >= next || !alive || timed_out) {
+			report(&t, json, hist, per_thread);
+			next = now + (uint64_t)(interval * 1e9);
+		}
+		if (!alive || timed_out)
+			break;
+	}
+	if (gs_session_stop)
+		report(&t, json, hist, per_thread); /* what the last part showed */
+	free(t.prev);
+	free(t.cur);
+	gs_session_end(&s, gs_session_stop || timed_out);
+	return 0;
+}
