@@ -532,7 +532,10 @@ int BPF_KPROBE(py2_acquire_lock, void *lock, int waitflag)
 		return 0;
 	/* Without a release probe, a holder asking again has just released
 	 * at the periodic check (ceval.c does nothing in between). */
-	if (infer_release2 && g_holder == tid) {
+	/* compare-and-swap: the acquired path below may infer the same
+	 * release on another CPU at the same moment */
+	if (infer_release2 &&
+	    __sync_val_compare_and_swap(&g_holder, tid, 0) == tid) {
 		__u32 waiting = gil_release(st, tid, ts, GS_RELEASE_INTERVAL);
 		emit(st, tid, ts, GS_EV_release, GS_RELEASE_INTERVAL, waiting, 0);
 	}
@@ -569,7 +572,8 @@ int BPF_KRETPROBE(py2_acquire_lock_ret, int ok)
 	/* Light mode: a holder that let go without asking again (thread exit)
 	 * is only noticed here, when someone else has the lock. */
 	__u32 old = g_holder;
-	if (infer_release2 && old && old != tid) {
+	if (infer_release2 && old && old != tid &&
+	    __sync_val_compare_and_swap(&g_holder, old, 0) == old) {
 		struct gsb_thread_state *ost = bpf_map_lookup_elem(&threads, &old);
 		if (ost) {
 			__u32 w = gil_release(ost, old, ts, GS_RELEASE_UNKNOWN);

@@ -4,7 +4,8 @@ eBPF tests check, as JSON: per-type event counts, hold/wait statistics,
 handoffs, convoy waits. Independent of `gilscope report`, so the tests check
 the recorder against a second reader.
 
-Usage: gstrace.py TRACE
+Usage: gstrace.py TRACE [--tids-from OTHER_TRACE]
+  (--tids-from: only the threads OTHER_TRACE has THREAD blocks for)
 """
 import json
 import struct
@@ -70,28 +71,56 @@ def pct(v, q):
     return v[min(len(v) - 1, int(q * len(v)))]
 
 
-def analyse(path):
+def analyse(path, only_tids=None):
     hdr, threads, recs, end = read(path)
+    if only_tids is not None:
+        recs = [r for r in recs if r[1] in only_tids]
+        threads = dict((t, v) for t, v in threads.items() if t in only_tids)
     counts = {}
     holds, waits, after_blocking_waits = [], [], []
     holds_by_reason = {}
     acq_at, req_at, req_why = {}, {}, {}
     handoffs = failed = 0
     last_release = None  # (tid, waiters)
+    # time from the oldest pending request of another thread to a forced
+    # release: the switch interval as the waiter sees it
+    pending = {}
+    forced_after_request = []
+    # the waiter's first wake-up after its request (its timed wait ending)
+    wake_after_req, timer_wakes = {}, []
+    # on-CPU part of each forced hold (from sched_switch in/out)
+    oncpu_since, oncpu_acc, forced_oncpu = {}, {}, []
     acquirers = []
+    per = {}
+    def pt(tid):
+        return per.setdefault(tid, dict(acquisitions=0, blocking=0, forced=0,
+                                        ab_waits=[]))
     for ts, tid, cpu, typ, a8, a0, a1 in recs:
         name = NAMES.get(typ, str(typ))
         counts[name] = counts.get(name, 0) + 1
+        if name == "sched_wakeup" and tid in pending and wake_after_req.get(tid) is None:
+            wake_after_req[tid] = ts - pending[tid]
+        elif name == "sched_switch_in" and tid in oncpu_acc:
+            oncpu_since[tid] = ts
+        elif name == "sched_switch_out" and tid in oncpu_acc and tid in oncpu_since:
+            oncpu_acc[tid] += ts - oncpu_since.pop(tid)
         if name == "acquire_request":
             req_at[tid] = ts
+            pending[tid] = ts
+            wake_after_req[tid] = None
             req_why[tid] = a8
         elif name == "acquired":
+            pending.pop(tid, None)
+            oncpu_acc[tid] = 0
+            oncpu_since[tid] = ts
             acquirers.append(tid)
+            pt(tid)["acquisitions"] += 1
             if tid in req_at:
                 w = ts - req_at.pop(tid)
                 waits.append(w)
                 if req_why.get(tid) == 1:
                     after_blocking_waits.append(w)
+                    pt(tid)["ab_waits"].append(w)
             acq_at[tid] = ts
             if last_release and last_release[1] > 0:
                 handoffs += 1
@@ -104,6 +133,24 @@ def analyse(path):
                 holds.append(h)
                 holds_by_reason.setdefault(REASONS.get(a8, str(a8)), []).append(h)
             last_release = (tid, a0)
+            if a8 == 0:
+                pt(tid)["blocking"] += 1
+            elif a8 == 2:
+                pt(tid)["forced"] += 1
+            others = [t for k, t in pending.items() if k != tid]
+            if a8 == 2 and others:
+                forced_after_request.append(ts - min(others))
+                waiter = min((t, k) for k, t in pending.items() if k != tid)[1]
+                if wake_after_req.get(waiter) is not None:
+                    timer_wakes.append(wake_after_req[waiter])
+            if a8 == 2 and tid in oncpu_acc:
+                acc = oncpu_acc.pop(tid)
+                if tid in oncpu_since:
+                    acc += ts - oncpu_since.pop(tid)
+                forced_oncpu.append(acc)
+            else:
+                oncpu_acc.pop(tid, None)
+                oncpu_since.pop(tid, None)
     # consecutive acquisitions by the same thread among CPU-bound threads
     switches = sum(1 for a, b in zip(acquirers, acquirers[1:]) if a != b)
     us = lambda v: None if v is None else v / 1000.0
@@ -114,13 +161,30 @@ def analyse(path):
                 wait_p90_us=us(pct(waits, .9)),
                 after_blocking_waits=len(after_blocking_waits),
                 after_blocking_wait_p50_us=us(pct(after_blocking_waits, .5)),
+                forced_after_request=len(forced_after_request),
+                forced_after_request_p50_us=us(pct(forced_after_request, .5)),
+                hold_p25_us=us(pct(holds, .25)),
+                waiter_timer_wakes=len(timer_wakes),
+                waiter_timer_wake_p50_us=us(pct(timer_wakes, .5)),
+                forced_hold_oncpu_p50_us=us(pct(forced_oncpu, .5)),
                 handoffs=handoffs, failed_handoffs=failed,
                 acquisitions=len(acquirers), switches=switches,
-                hold_by_reason={k: dict(n=len(v), p50_us=us(pct(v, .5)),
+                hold_by_reason={k: dict(n=len(v), p25_us=us(pct(v, .25)),
+                                        p50_us=us(pct(v, .5)),
                                         p90_us=us(pct(v, .9)))
                                 for k, v in holds_by_reason.items()},
+                per_thread=dict((str(t), dict(
+                    name=threads.get(t, {}).get("name", ""),
+                    acquisitions=v["acquisitions"],
+                    blocking_releases=v["blocking"], forced_releases=v["forced"],
+                    after_blocking_waits=len(v["ab_waits"]),
+                    after_blocking_wait_p50_us=us(pct(v["ab_waits"], .5))))
+                    for t, v in per.items()),
                 thread_names=sorted(t["name"] for t in threads.values()))
 
 
 if __name__ == "__main__":
-    print(json.dumps(analyse(sys.argv[1]), indent=1, sort_keys=True))
+    tids = None
+    if len(sys.argv) > 3 and sys.argv[2] == "--tids-from":
+        tids = set(read(sys.argv[3])[1])
+    print(json.dumps(analyse(sys.argv[1], tids), indent=1, sort_keys=True))

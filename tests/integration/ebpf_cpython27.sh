@@ -1,0 +1,56 @@
+#!/bin/bash
+# gilscope record on unmodified CPython 2.7: PyThread_acquire_lock kept only
+# for the lock interpreter_lock points to. Two CPU-bound threads: every 100
+# ticks the holder releases and at once re-acquires, and it wins most of
+# the time (the woken waiter is still getting a CPU): the releaser re-takes
+# the GIL in most handoffs. With the light probe set (no probe on
+# PyThread_release_lock, which is single-stepped) the observer effect is
+# smallest; the full set must report a larger estimated cost per
+# acquisition (as a share of the run it can look smaller: the run is slower).
+. "$(dirname "$0")/lib.sh"
+require_root
+require_cmd python3
+[ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
+PYDIR="$GILSCOPE_SRC/tests/integration/python"
+py=$(find_python 2.7)
+
+run() {
+  local set=$1
+  "$GILSCOPE" record --probes "$set" -o "$WORK/$set.gst" -- "$py" "$PYDIR/countdown.py" 3000000 2 \
+    2> "$WORK/$set.err" || { cat "$WORK/$set.err" >&2; fail "record --probes $set failed"; }
+  python3 "$PYDIR/gstrace.py" "$WORK/$set.gst" > "$WORK/$set.json"
+  sed -n 's/.*estimated probe cost \([0-9.]*\) ms = .*/\1/p' "$WORK/$set.err" > "$WORK/$set.cost"
+  [ -s "$WORK/$set.cost" ] || fail "$set: no overhead estimate printed"
+}
+run light
+run full
+
+python3 - "$WORK" <<'PY'
+import json, sys
+w = sys.argv[1]
+costs = {}
+for s in ("light", "full"):
+    d = json.load(open("%s/%s.json" % (w, s)))
+    h, c = d["header"], d["counts"]
+    def check(cond, what):
+        if not cond:
+            sys.exit("FAIL %s: %s\n%s" % (s, what, json.dumps(d, indent=1)))
+    check(h["runtime"] == 2 and h["policy"] == "cpython-2.7", "header runtime/policy")
+    check(d["end"]["total_lost"] == 0, "lost events")
+    check(c.get("acquired", 0) > 1000, "too few acquisitions: %r" % c)
+    check(abs(c.get("release", 0) - c.get("acquired", 0)) <= 3, "unbalanced counts %r" % c)
+    check(d["handoffs"] >= 500, "too few handoffs with a waiter")
+    share = float(d["failed_handoffs"]) / d["handoffs"]
+    check(share > 0.5, "releaser re-took the GIL in only %.1f%% of handoffs" % (100 * share))
+    interval = d["hold_by_reason"].get("interval", {})
+    check(interval.get("n", 0) > 1000, "releases at the periodic check missing")
+    cost = float(open("%s/%s.cost" % (w, s)).read()) * 1000.0 / c["acquired"]
+    print("%s: %d handoffs, releaser re-took %.2f%%, hold p50 %.2f us, "
+          "estimated probe cost %.2f us per acquisition"
+          % (s, d["handoffs"], 100 * share, d["hold_p50_us"], cost))
+    costs[s] = cost
+if not costs["full"] > costs["light"]:
+    sys.exit("FAIL: full probe set (%.2f us/acquisition) should cost more than "
+             "light (%.2f)" % (costs["full"], costs["light"]))
+PY
+echo PASS
