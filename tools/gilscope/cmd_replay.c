@@ -122,6 +122,26 @@ static const int checked_keys[] = { GS_FIG_HOLD_P50, GS_FIG_HOLD_P90,
 				    GS_FIG_WAIT_P50, GS_FIG_WAIT_P90,
 				    GS_FIG_CONVOY_PER_CALL };
 
+struct tid_map {
+	const struct gs_phase_program *prog;
+	const uint32_t *replay_tids;
+};
+
+/* The replay's thread i ran program thread i: match through the tids. */
+static int match_by_tid(const struct gs_figures *a, size_t i,
+			const struct gs_figures *b, void *ctx)
+{
+	const struct tid_map *m = ctx;
+	uint32_t replay_tid = 0;
+	for (size_t k = 0; k < m->prog->nthreads; k++)
+		if (m->prog->threads[k].tid == a->threads[i].tid)
+			replay_tid = m->replay_tids[k];
+	for (size_t j = 0; replay_tid && j < b->nthreads; j++)
+		if (b->threads[j].tid == replay_tid)
+			return (int)j;
+	return -1;
+}
+
 static int do_run(struct run *r, const struct gs_phase_program *prog,
 		  const struct gs_figures *orig, const char *source,
 		  unsigned unit_ns, int os_prio, double ns_per_iter, double tolerance)
@@ -144,10 +164,11 @@ static int do_run(struct run *r, const struct gs_phase_program *prog,
 		fprintf(stderr, "gilscope replay: reading the %s replay: %s\n", r->label, err);
 		return -1;
 	}
+	struct tid_map map = { .prog = prog, .replay_tids = r->res.tids };
 	if (gs_figures_from_metrics(r->an.metrics, &r->fig) != 0 ||
 	    compare_figures(orig, &r->fig, tolerance, checked_keys,
 			    tolerance > 0 ? sizeof(checked_keys) / sizeof(checked_keys[0]) : 0,
-			    &r->cmp) != 0) {
+			    match_by_tid, &map, &r->cmp) != 0) {
 		fprintf(stderr, "gilscope replay: out of memory\n");
 		return -1;
 	}
@@ -157,6 +178,7 @@ static int do_run(struct run *r, const struct gs_phase_program *prog,
 
 static void run_free(struct run *r)
 {
+	replay_result_free(&r->res);
 	if (!r->done)
 		return;
 	comparison_free(&r->cmp);

@@ -67,8 +67,17 @@ static int by_weight(const void *x, const void *y)
 	return s ? s : a->key - b->key;
 }
 
+static int name_is_unique(const struct gs_figures *f, size_t i)
+{
+	for (size_t j = 0; j < f->nthreads; j++)
+		if (j != i && !strcmp(f->threads[j].scope, f->threads[i].scope))
+			return 0;
+	return f->threads[i].scope[0] != 0;
+}
+
 int compare_figures(const struct gs_figures *a, const struct gs_figures *b,
 		    double tolerance, const int *checked_keys, size_t nchecked,
+		    compare_match_fn match, void *match_ctx,
 		    struct comparison *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -77,16 +86,17 @@ int compare_figures(const struct gs_figures *a, const struct gs_figures *b,
 	if (add_scope(out, &a->overall, &b->overall, checked_keys, nchecked, &cap))
 		goto oom;
 	for (size_t i = 0; i < a->nthreads; i++) {
-		int j = gs_figures_match(a, i, b);
+		int j = match ? match(a, i, b, match_ctx) : gs_figures_match(a, i, b);
 		if (j < 0)
 			continue;
+		size_t first = out->nrows;
 		/* Thread rows are informative; the check is on the whole run. */
 		if (add_scope(out, &a->threads[i], &b->threads[j], NULL, 0, &cap))
 			goto oom;
-		/* Unnamed threads are labelled by tid. */
-		if (!a->threads[i].scope[0])
-			snprintf(out->rows[out->nrows - 1].scope,
-				 sizeof(out->rows[0].scope), "tid %u", a->threads[i].tid);
+		if (!name_is_unique(a, i))
+			for (size_t r = first; r < out->nrows; r++)
+				snprintf(out->rows[r].scope, sizeof(out->rows[r].scope),
+					 "%.30s/%u", a->threads[i].scope, a->threads[i].tid);
 	}
 	qsort(out->rows, out->nrows, sizeof(*out->rows), by_weight);
 	return 0;

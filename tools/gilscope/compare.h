@@ -28,12 +28,19 @@ struct comparison {
 	size_t checked, failed;  /* rows under the check and how many missed */
 };
 
+/* Index in b of a's thread i, or -1. */
+typedef int (*compare_match_fn)(const struct gs_figures *a, size_t i,
+				const struct gs_figures *b, void *ctx);
+
 /*
- * Builds the rows for the overall scope and every thread of a matched in b.
- * checked_keys: figures the tolerance applies to (NULL = none).
+ * Builds the rows for the overall scope and every thread of a matched in b
+ * (by match, or by gs_figures_match when NULL). checked_keys: figures the
+ * tolerance applies to (NULL = none). Threads whose name is not unique in a
+ * are labelled name/tid.
  */
 int compare_figures(const struct gs_figures *a, const struct gs_figures *b,
 		    double tolerance, const int *checked_keys, size_t nchecked,
+		    compare_match_fn match, void *match_ctx,
 		    struct comparison *out);
 void comparison_free(struct comparison *c);
 

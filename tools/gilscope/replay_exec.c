@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -64,6 +65,7 @@ struct replay_shared {
 struct replay_worker {
 	struct replay_shared *sh;
 	const struct gs_phase_thread *th;
+	uint32_t *tid_out;
 };
 
 static void sleep_until(uint64_t deadline_ns)
@@ -72,6 +74,29 @@ static void sleep_until(uint64_t deadline_ns)
 			       .tv_nsec = (long)(deadline_ns % 1000000000u) };
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 		;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__asm__ __volatile__("pause");
+#endif
+}
+
+/*
+ * A blocking phase: the thread is away from the GIL for ns. A wake-up from a
+ * sleep costs tens of microseconds on a busy machine, more than many recorded
+ * I/O calls last (a loopback recv is often < 20 us), so short phases are
+ * waited out by spinning and long ones sleep until just before the end.
+ */
+#define BLOCK_SPIN_NS 100000u
+static void block_for(uint64_t ns)
+{
+	uint64_t deadline = mono_ns() + ns;
+	if (ns > 2 * BLOCK_SPIN_NS)
+		sleep_until(deadline - BLOCK_SPIN_NS);
+	while (mono_ns() < deadline)
+		cpu_relax();
 }
 
 /* os_prio scale of gil_current_os_prio(): 100 + p for SCHED_FIFO p,
@@ -101,6 +126,9 @@ static void *worker_main(void *arg)
 	pthread_mutex_unlock(&sh->lock);
 	if (go < 0)
 		return NULL;
+	/* Blocking phases are often tens of microseconds: the default 50 us
+	 * timer slack would stretch every one of them. */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	sleep_until(sh->t0 + th->start_ns);
 	if (sh->opts->apply_os_prio && apply_os_prio(th->os_prio) != 0) {
 		pthread_mutex_lock(&sh->lock);
@@ -111,6 +139,7 @@ static void *worker_main(void *arg)
 				   th->gil_prio);
 	if (!t)
 		return NULL;
+	*w->tid_out = (uint32_t)gil_thread_tid(t);
 	uint64_t seed = th->tid;
 	for (size_t i = 0; i < th->nphases; i++) {
 		const struct gs_phase *ph = &th->phases[i];
@@ -125,7 +154,7 @@ static void *worker_main(void *arg)
 			}
 		} else {
 			gil_blocking_begin(t, (enum gil_block_kind)ph->block_kind);
-			sleep_until(mono_ns() + ph->ns);
+			block_for(ph->ns);
 			gil_blocking_end(t, 0);
 		}
 	}
@@ -139,6 +168,11 @@ int replay_run(const struct gs_phase_program *prog, const struct replay_opts *o,
 	memset(res, 0, sizeof(*res));
 	if (!prog->nthreads) {
 		snprintf(err, errlen, "the trace has no thread to replay");
+		return -1;
+	}
+	res->tids = calloc(prog->nthreads, sizeof(*res->tids));
+	if (!res->tids) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	struct replay_shared sh = { .prog = prog, .opts = o };
@@ -186,7 +220,8 @@ int replay_run(const struct gs_phase_program *prog, const struct replay_opts *o,
 	pthread_cond_init(&sh.go_cond, NULL);
 	size_t started = 0;
 	for (size_t i = 0; i < n; i++) {
-		workers[i] = (struct replay_worker){ .sh = &sh, .th = &prog->threads[i] };
+		workers[i] = (struct replay_worker){ .sh = &sh, .th = &prog->threads[i],
+						     .tid_out = &res->tids[i] };
 		if (pthread_create(&tids[i], NULL, worker_main, &workers[i]) != 0)
 			break;
 		started++;
@@ -221,4 +256,10 @@ int replay_run(const struct gs_phase_program *prog, const struct replay_opts *o,
 		return -1;
 	}
 	return 0;
+}
+
+void replay_result_free(struct replay_result *res)
+{
+	free(res->tids);
+	res->tids = NULL;
 }

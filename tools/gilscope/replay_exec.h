@@ -30,7 +30,11 @@ struct replay_result {
 	double ns_per_iter;        /* calibration used */
 	uint64_t records, lost;    /* replay trace */
 	unsigned prio_failures;    /* threads whose OS priority could not be set */
+	uint32_t *tids;            /* replay tid of each program thread (0: did
+				      not run); free with replay_result_free */
 };
+
+void replay_result_free(struct replay_result *res);
 
 /* Spin-loop cost on this machine (best of several runs), in ns/iteration. */
 double replay_calibrate(void);

@@ -1,0 +1,70 @@
+"""A small echo service with a CPU-bound thread beside it: the classic
+CPython I/O convoy (bpo-7946). Works on CPython 2.7 and 3.x.
+
+    python echo_service.py [SECONDS] [CPU_THREADS]
+
+The server thread answers 1-byte requests over a loopback TCP socket; the
+client, a separate process so that it does not share this GIL, sends a
+request and waits for its answer; CPU_THREADS threads count down meanwhile.
+Prints requests per second and the CPU threads' rate.
+"""
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+if len(sys.argv) > 1 and sys.argv[1] == "client":
+    port, duration = int(sys.argv[2]), float(sys.argv[3])
+    s = socket.create_connection(("127.0.0.1", port))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    n, deadline = 0, time.time() + duration
+    while time.time() < deadline:
+        s.sendall(b"x")
+        s.recv(16)
+        n += 1
+    s.close()
+    sys.stdout.write("%d\n" % n)
+    sys.exit(0)
+
+DURATION = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
+CPU_THREADS = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+stop = threading.Event()
+counts = {"work": 0}
+
+
+def server(listener):
+    conn, _ = listener.accept()
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    while True:
+        data = conn.recv(16)
+        if not data:
+            break
+        conn.sendall(data)
+    conn.close()
+
+
+def cpu():
+    n = 0
+    while not stop.is_set():
+        for _ in range(1000):
+            n += 1
+    counts["work"] += n
+
+
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen(1)
+port = listener.getsockname()[1]
+threads = [threading.Thread(target=server, args=(listener,), name="server")]
+threads += [threading.Thread(target=cpu, name="cpu%d" % i) for i in range(CPU_THREADS)]
+for t in threads:
+    t.start()
+client = subprocess.Popen([sys.executable, __file__, "client", str(port), str(DURATION)],
+                          stdout=subprocess.PIPE)
+requests = int(client.communicate()[0])
+stop.set()
+for t in threads:
+    t.join()
+print("requests/s %.0f  cpu work/s %.0f" % (requests / DURATION,
+                                             counts["work"] / DURATION))
