@@ -85,7 +85,9 @@ static struct {
 	char error[320];
 	uint64_t written, dropped;
 	int flush_on_signal;
-	volatile sig_atomic_t signal_seen;
+	/* Set by the signal handler in any thread, read by the collector:
+	 * lock-free atomics are async-signal-safe. */
+	_Atomic int signal_seen;
 	sem_t flushed;
 	struct sigaction old_actions[4];
 	/* gs_recorder_sync(): requests and completed drain passes. */
@@ -339,8 +341,8 @@ static void *collector_main(void *arg)
 static void on_flush_signal(int sig)
 {
 	int saved = errno;
-	if (!R.signal_seen) {
-		R.signal_seen = sig;
+	int none = 0;
+	if (atomic_compare_exchange_strong(&R.signal_seen, &none, sig)) {
 		uint64_t one = 1;
 		ssize_t w = write(R.wakefd, &one, sizeof(one));
 		(void)w;
@@ -400,7 +402,7 @@ int gs_recorder_start(const struct gs_recorder_opts *o, char *err, size_t errlen
 	R.end_flags = 0;
 	R.rc = 0;
 	R.error[0] = 0;
-	R.signal_seen = 0;
+	atomic_store(&R.signal_seen, 0);
 	R.sync_req = R.sync_done = 0;
 	atomic_store(&R.stopping, 0);
 	sem_init(&R.flushed, 0, 0);
