@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * convoy: bpo-7946. An echo server attached to the GIL answers small
+ * requests over a real TCP connection on 127.0.0.1; every recv and send is
+ * a blocking region (Py_BEGIN_ALLOW_THREADS), so each one gives the GIL up
+ * and must take it back. A client that does not use the GIL measures
+ * round trips per second. K CPU-bound threads share the GIL with the
+ * server.
+ *
+ * Phases, each with a fresh runtime and listening socket:
+ *   solo     no CPU threads                         -> solo_rps
+ *   policy   K CPU threads attached (traced)        -> rps, cpu_work_per_s
+ *   ceiling  the same K threads detached from the GIL -> ceiling_rps
+ * The ceiling is what the machine gives when the CPU threads compete for
+ * cores only, not for the GIL: no GIL policy can beat it.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "scenario_internal.h"
+
+struct cv_phase {
+	struct gs_phase ph;
+	const struct gs_scenario_opts *o;
+	int lfd;
+	struct sockaddr_in addr;
+	unsigned k;
+	int cpu_attached;
+	_Atomic int cpu_ready;
+	_Atomic uint64_t *cpu_units; /* per CPU thread, published every 256 */
+
+	/* Client results. */
+	int client_error;
+	char client_err[160];
+	uint64_t requests;
+	double window_s;
+	uint64_t cpu_units_window;
+};
+
+struct cv_cpu {
+	struct cv_phase *cp;
+	unsigned idx;
+};
+
+static uint64_t cpu_units_sum(struct cv_phase *cp)
+{
+	uint64_t s = 0;
+	for (unsigned i = 0; i < cp->k; i++)
+		s += atomic_load_explicit(&cp->cpu_units[i], memory_order_relaxed);
+	return s;
+}
+
+static void *cpu_main(void *arg)
+{
+	struct cv_cpu *c = arg;
+	struct cv_phase *cp = c->cp;
+	gil_thread *t = NULL;
+	if (cp->cpu_attached) {
+		char name[32];
+		snprintf(name, sizeof(name), "cpu-%u", c->idx);
+		t = gil_attach(cp->ph.rt, name, GIL_ROLE_CPU, 0);
+		if (!t)
+			return NULL;
+	}
+	atomic_fetch_add(&cp->cpu_ready, 1);
+	uint64_t t0 = gs_now_ns(), done = 0, s = c->idx + 7;
+	while (!gs_phase_stopping(&cp->ph)) {
+		s = gs_work(t, 256, s);
+		done += 256;
+		atomic_store_explicit(&cp->cpu_units[c->idx], done,
+				      memory_order_relaxed);
+	}
+	if (t) {
+		struct gs_thread_result tr = {
+			.role = GIL_ROLE_CPU,
+			.work_units = done,
+			.active_s = (double)(gs_now_ns() - t0) / 1e9,
+		};
+		gs_phase_thread_done(&cp->ph, t, &tr);
+		gil_detach(t);
+	}
+	return NULL;
+}
+
+struct cv_io {
+	int fd;
+	char *buf;
+	size_t len;
+	int is_send;
+};
+
+static ssize_t cv_io_call(void *arg, int nonblocking)
+{
+	struct cv_io *io = arg;
+	int fl = nonblocking ? MSG_DONTWAIT : 0;
+	ssize_t r;
+	do
+		r = io->is_send ? send(io->fd, io->buf, io->len, fl | MSG_NOSIGNAL)
+				: recv(io->fd, io->buf, io->len, fl);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+/* One socket call, released around like CPython's sock_call(). */
+static ssize_t cv_xfer(gil_thread *t, int nonblocking_first, struct cv_io *io)
+{
+	enum gil_block_kind kind = io->is_send ? GIL_BLOCK_SEND : GIL_BLOCK_RECV;
+	if (nonblocking_first)
+		return gil_call_maybe_blocking(t, kind, cv_io_call, io);
+	gil_blocking_begin(t, kind);
+	ssize_t r = cv_io_call(io, 0);
+	int e = errno;
+	gil_blocking_end(t, r > 0 ? (size_t)r : 0);
+	errno = e;
+	return r;
+}
+
+/* recv or send exactly len bytes: 1, 0 at EOF, -1 on error. */
+static int cv_full(gil_thread *t, int nbfirst, int fd, char *buf, size_t len,
+		   int is_send, uint64_t *bytes)
+{
+	size_t off = 0;
+	while (off < len) {
+		struct cv_io io = { fd, buf + off, len - off, is_send };
+		ssize_t r = cv_xfer(t, nbfirst, &io);
+		if (r <= 0)
+			return r == 0 ? 0 : -1;
+		off += (size_t)r;
+		*bytes += (uint64_t)r;
+	}
+	return 1;
+}
+
+static void *server_main(void *arg)
+{
+	struct cv_phase *cp = arg;
+	const struct gs_scenario_opts *o = cp->o;
+	gil_thread *t = gil_attach(cp->ph.rt, "echo-server", GIL_ROLE_SERVER, 0);
+	if (!t)
+		return NULL;
+	uint64_t t0 = gs_now_ns();
+	struct gs_thread_result tr = { .role = GIL_ROLE_SERVER };
+
+	/* Only the phase's own stop ends the accept wait: the client always
+	 * connects unless it failed, and then it sets that stop itself. */
+	int fd = -1;
+	gil_blocking_begin(t, GIL_BLOCK_ACCEPT);
+	while (!atomic_load(&cp->ph.stop)) {
+		struct pollfd p = { .fd = cp->lfd, .events = POLLIN };
+		if (poll(&p, 1, 50) > 0) {
+			fd = accept4(cp->lfd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd >= 0 || (errno != EINTR && errno != EAGAIN))
+				break;
+		}
+	}
+	gil_blocking_end(t, 0);
+
+	if (fd >= 0) {
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		char *buf = malloc(o->msg_size);
+		uint64_t s = 3;
+		while (buf) {
+			if (cv_full(t, o->nonblocking_first, fd, buf, o->msg_size,
+				    0, &tr.bytes_read) <= 0)
+				break;
+			/* Handling the request is interpreter work. */
+			s = gs_work(t, o->server_units, s);
+			tr.work_units += o->server_units;
+			if (cv_full(t, o->nonblocking_first, fd, buf, o->msg_size,
+				    1, &tr.bytes_written) <= 0)
+				break;
+			tr.ops++;
+		}
+		free(buf);
+		close(fd);
+	}
+	tr.active_s = (double)(gs_now_ns() - t0) / 1e9;
+	gs_phase_thread_done(&cp->ph, t, &tr);
+	gil_detach(t);
+	return NULL;
+}
+
+static int raw_full(int fd, char *buf, size_t len, int is_send)
+{
+	size_t off = 0;
+	while (off < len) {
+		struct cv_io io = { fd, buf + off, len - off, is_send };
+		ssize_t r = cv_io_call(&io, 0);
+		if (r <= 0)
+			return r == 0 ? 0 : -1;
+		off += (size_t)r;
+	}
+	return 1;
+}
+
+static void client_fail(struct cv_phase *cp, const char *what)
+{
+	cp->client_error = errno ? errno : EIO;
+	snprintf(cp->client_err, sizeof(cp->client_err), "convoy client: %s: %s",
+		 what, strerror(cp->client_error));
+}
+
+static void *client_main(void *arg)
+{
+	struct cv_phase *cp = arg;
+	const struct gs_scenario_opts *o = cp->o;
+	char *buf = calloc(1, o->msg_size);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (!buf || fd < 0) {
+		client_fail(cp, "socket");
+		goto out;
+	}
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* A safety net, not a measurement: a lost server must not hang us. */
+	struct timeval tv = { .tv_sec = 30 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&cp->addr, sizeof(cp->addr)) != 0) {
+		client_fail(cp, "connect to 127.0.0.1");
+		goto out;
+	}
+	/* Measure only once every CPU thread competes. */
+	while (atomic_load(&cp->cpu_ready) < (int)cp->k &&
+	       !gs_scenario_stop_requested()) {
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	/* One warm-up round trip: the server has accepted after it. */
+	if (!gs_scenario_stop_requested() &&
+	    (raw_full(fd, buf, o->msg_size, 1) <= 0 ||
+	     raw_full(fd, buf, o->msg_size, 0) <= 0)) {
+		client_fail(cp, "warm-up round trip");
+		goto out;
+	}
+	uint64_t t0 = gs_now_ns();
+	uint64_t end = t0 + (uint64_t)(o->duration_s * 1e9);
+	uint64_t u0 = cpu_units_sum(cp), n = 0, now = t0;
+	/* The default 50 us timer slack would swamp a short think time. */
+	if (o->client_think_us)
+		prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+	struct timespec think = { (time_t)(o->client_think_us / 1000000),
+				  (long)(o->client_think_us % 1000000) * 1000 };
+	while (!gs_scenario_stop_requested() && (now = gs_now_ns()) < end) {
+		if (o->client_think_us)
+			nanosleep(&think, NULL);
+		memcpy(buf, &n, o->msg_size < sizeof(n) ? o->msg_size : sizeof(n));
+		if (raw_full(fd, buf, o->msg_size, 1) <= 0 ||
+		    raw_full(fd, buf, o->msg_size, 0) <= 0) {
+			client_fail(cp, "round trip");
+			break;
+		}
+		n++;
+	}
+	now = gs_now_ns();
+	cp->cpu_units_window = cpu_units_sum(cp) - u0;
+	cp->requests = n;
+	cp->window_s = (double)(now - t0) / 1e9;
+out:
+	if (fd >= 0)
+		close(fd); /* the server sees EOF and leaves */
+	free(buf);
+	atomic_store(&cp->ph.stop, 1);
+	return NULL;
+}
+
+static int listen_loopback(struct cv_phase *cp, char *err, size_t errlen)
+{
+	cp->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memset(&cp->addr, 0, sizeof(cp->addr));
+	cp->addr.sin_family = AF_INET;
+	cp->addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t len = sizeof(cp->addr);
+	if (cp->lfd < 0 ||
+	    bind(cp->lfd, (struct sockaddr *)&cp->addr, sizeof(cp->addr)) ||
+	    listen(cp->lfd, 4) ||
+	    getsockname(cp->lfd, (struct sockaddr *)&cp->addr, &len)) {
+		int e = errno;
+		gs_errf(err, errlen, "listening socket on 127.0.0.1: %s",
+			strerror(e));
+		if (cp->lfd >= 0)
+			close(cp->lfd);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+struct cv_out {
+	uint64_t requests;
+	double rps, cpu_work_per_s;
+};
+
+static int convoy_phase(const struct gs_scenario_opts *o, unsigned k,
+			int cpu_attached, int traced,
+			struct gs_scenario_result *r, struct cv_out *out,
+			char *err, size_t errlen)
+{
+	struct cv_phase cp;
+	memset(&cp, 0, sizeof(cp));
+	cp.o = o;
+	cp.k = k;
+	cp.cpu_attached = cpu_attached;
+	if (listen_loopback(&cp, err, errlen))
+		return -1;
+	if (gs_phase_begin(&cp.ph, o, traced, err, errlen)) {
+		close(cp.lfd);
+		return -1;
+	}
+	cp.cpu_units = calloc(k ? k : 1, sizeof(*cp.cpu_units));
+	struct cv_cpu *cpus = calloc(k ? k : 1, sizeof(*cpus));
+	pthread_t *th = calloc(k + 2, sizeof(*th));
+	int rc = 0, nth = 0;
+	if (!cp.cpu_units || !cpus || !th) {
+		gs_errf(err, errlen, "out of memory");
+		errno = ENOMEM;
+		rc = -1;
+	}
+	if (!rc) {
+		int e = gs_spawn(&th[nth], server_main, &cp);
+		if (!e)
+			nth++;
+		for (unsigned i = 0; !e && i < k; i++) {
+			cpus[i].cp = &cp;
+			cpus[i].idx = i;
+			e = gs_spawn(&th[nth], cpu_main, &cpus[i]);
+			if (!e)
+				nth++;
+		}
+		if (!e) {
+			e = gs_spawn(&th[nth], client_main, &cp);
+			if (!e)
+				nth++;
+		}
+		if (e) {
+			gs_errf(err, errlen, "pthread_create: %s", strerror(e));
+			errno = e;
+			rc = -1;
+			/* Without a client nobody ends the phase: do it. */
+			atomic_store(&cp.ph.stop, 1);
+		}
+	}
+	for (int i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
+	close(cp.lfd);
+	if (!rc && cp.client_error) {
+		gs_errf(err, errlen, "%s", cp.client_err);
+		errno = cp.client_error;
+		rc = -1;
+	}
+	if (gs_phase_end(&cp.ph, traced ? r : NULL, rc ? NULL : err,
+			 rc ? 0 : errlen))
+		rc = -1;
+	if (!rc) {
+		out->requests = cp.requests;
+		out->rps = cp.window_s > 0 ? (double)cp.requests / cp.window_s : 0;
+		out->cpu_work_per_s = cp.window_s > 0
+			? (double)cp.cpu_units_window / cp.window_s : 0;
+	}
+	free(cp.cpu_units);
+	free(cpus);
+	free(th);
+	return rc;
+}
+
+int gs_convoy_run(const struct gs_scenario_opts *o,
+		  struct gs_scenario_result *r, char *err, size_t errlen)
+{
+	if (o->msg_size < 1 || o->msg_size > 65536) {
+		gs_errf(err, errlen, "--msg-size must be 1..65536 bytes");
+		errno = EINVAL;
+		return -1;
+	}
+	r->convoy.cpu_threads = o->cpu_threads;
+	r->convoy.msg_size = o->msg_size;
+	r->convoy.phase_s = o->duration_s;
+	r->convoy.client_think_us = o->client_think_us;
+	struct cv_out solo = { 0 }, pol = { 0 }, ceil = { 0 };
+	if (o->verbose)
+		fprintf(stderr, "convoy: solo phase\n");
+	if (convoy_phase(o, 0, 1, 0, r, &solo, err, errlen))
+		return -1;
+	if (o->verbose)
+		fprintf(stderr, "convoy: policy phase, %u CPU threads (traced)\n",
+			o->cpu_threads);
+	if (convoy_phase(o, o->cpu_threads, 1, 1, r, &pol, err, errlen))
+		return -1;
+	if (o->verbose)
+		fprintf(stderr, "convoy: ceiling phase, CPU threads off the GIL\n");
+	if (convoy_phase(o, o->cpu_threads, 0, 0, r, &ceil, err, errlen))
+		return -1;
+	r->convoy.solo_rps = solo.rps;
+	r->convoy.solo_requests = solo.requests;
+	r->convoy.rps = pol.rps;
+	r->convoy.requests = pol.requests;
+	r->convoy.cpu_work_per_s = pol.cpu_work_per_s;
+	r->convoy.ceiling_rps = ceil.rps;
+	r->convoy.ceiling_requests = ceil.requests;
+	r->convoy.ceiling_cpu_work_per_s = ceil.cpu_work_per_s;
+	return 0;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* What the scenario files share: phases, thread spawning, timing. */
+#ifndef GILSCOPE_SCENARIO_INTERNAL_H
+#define GILSCOPE_SCENARIO_INTERNAL_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "scenario.h"
+
+/*
+ * One phase of a scenario: a fresh gil_runtime, the threads attached to it,
+ * and (for the traced phase) the recorder running around it. Threads call
+ * gs_phase_thread_done() just before gil_detach() to leave their counters.
+ */
+struct gs_phase {
+	gil_runtime *rt;
+	int traced;
+	_Atomic int stop;
+	pthread_mutex_t lock;
+	struct gs_thread_result *threads;
+	unsigned nthreads, cap;
+};
+
+/* Creates the runtime; with traced set and a trace path, starts the
+ * recorder first so every thread of the phase is in the trace. */
+int gs_phase_begin(struct gs_phase *ph, const struct gs_scenario_opts *o,
+		   int traced, char *err, size_t errlen);
+/* After every thread of the phase has been joined: stops the recorder,
+ * moves the counters into r when the phase is the traced one, destroys
+ * the runtime. r may be NULL for an untraced phase. */
+int gs_phase_end(struct gs_phase *ph, struct gs_scenario_result *r, char *err,
+		 size_t errlen);
+void gs_phase_thread_done(struct gs_phase *ph, gil_thread *t,
+			  const struct gs_thread_result *extra);
+static inline int gs_phase_stopping(struct gs_phase *ph)
+{
+	return atomic_load_explicit(&ph->stop, memory_order_relaxed) ||
+	       gs_scenario_stop_requested();
+}
+/* Sleeps up to seconds, returning early on a stop request. */
+void gs_phase_wait(struct gs_phase *ph, double seconds);
+
+/* pthread_create with every signal blocked in the new thread, so SIGINT
+ * and SIGTERM reach the main thread (gilscope run's handler). */
+int gs_spawn(pthread_t *th, void *(*fn)(void *), void *arg);
+
+uint64_t gs_now_ns(void);
+void gs_errf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Sorts v (n values, ns) and fills the percentiles (µs). */
+void gs_latency_summary(uint64_t *v, size_t n, struct gs_latency *out);
+
+int gs_validate_common(const struct gs_scenario_opts *o, char *err,
+		       size_t errlen);
+
+#endif

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# gilscope run countdown: JSON fields, the trace, and the facts that hold by
+# construction (fifo never fails a handoff; legacy's releaser re-takes).
+source "$(dirname "$0")/lib.sh"
+CHECK="python3 $GILSCOPE_SRC/tests/integration/run_trace_check.py"
+
+"$GILSCOPE" run countdown --policy fifo --interval-us 500 --threads 2 \
+  --units 400000 --json -o "$WORK/fifo.gst" > "$WORK/fifo.json" || fail "fifo run"
+for f in wall_s single_thread_wall_s "handoffs['attempted']" "handoffs['failed']" \
+         "runtime['acquisitions']" "runtime['switches']" "params['interval_us']"; do
+  json_get "$WORK/fifo.json" "d[\"${f%%[*}\"]${f#"${f%%[*}"}" >/dev/null || fail "no $f"
+done
+[ "$(json_get "$WORK/fifo.json" 'd["policy"]')" = fifo ] || fail "policy"
+[ "$(json_get "$WORK/fifo.json" 'd["handoffs"]["failed"]')" = 0 ] || fail "fifo failed a handoff"
+[ "$(json_get "$WORK/fifo.json" 'len(d["threads"])')" = 2 ] || fail "threads"
+[ "$(json_get "$WORK/fifo.json" 'sum(t["work_units"] for t in d["threads"])')" = 400000 ] \
+  || fail "work split"
+[ -s "$WORK/fifo.gst" ] || fail "trace empty"
+$CHECK "$WORK/fifo.gst" match "$WORK/fifo.json" || fail "trace vs counters"
+$CHECK "$WORK/fifo.gst" holds || fail "overlapping holds"
+$CHECK "$WORK/fifo.gst" summary > "$WORK/sum.json"
+[ "$(json_get "$WORK/sum.json" 'd["header"]["policy_name"]')" = fifo ] || fail "header policy"
+[ "$(json_get "$WORK/sum.json" 'd["header"]["interval_us"]')" = 500 ] || fail "header interval"
+[ "$(json_get "$WORK/sum.json" 'd["end"]["flags"]')" = 0 ] || fail "END flags"
+json_get "$WORK/sum.json" '"countdown" in d["header"]["command"] or exit(1)' >/dev/null \
+  || fail "header command"
+
+# Legacy: two threads re-taking the lock they just released.
+"$GILSCOPE" run countdown --policy legacy --threads 2 --units 2000000 --json \
+  > "$WORK/legacy.json" || fail "legacy run"
+json_get "$WORK/legacy.json" 'd["handoffs"]["failed"] > 0 or exit(1)' >/dev/null \
+  || fail "legacy: no failed handoff"
+json_get "$WORK/legacy.json" 'd["handoffs"]["failed"] <= d["handoffs"]["attempted"] or exit(1)' \
+  >/dev/null || fail "failed > attempted"
+"$GILSCOPE" run countdown --policy legacy --sem --check-ticks 50 --threads 2 \
+  --units 200000 --json > "$WORK/sem.json" || fail "legacy --sem run"
+json_get "$WORK/sem.json" 'd["params"]["sem"] and d["params"]["check_ticks"] == 50 or exit(1)' \
+  >/dev/null || fail "--sem params"
+
+# Human summary.
+"$GILSCOPE" run countdown --threads 2 --units 200000 | grep -q "handoffs:" || fail "summary"
+echo ok
