@@ -108,5 +108,13 @@ int bench_have_cmd(const char *name);
 const char *bench_source_dir(void);
 /* The number after "key=" at the start of a line of text; NAN if absent. */
 double bench_kv(const char *text, const char *key);
+/* The number after the first "key": in JSON text (keys unique enough in
+ * `gilscope run --json` output); NAN if absent or null. */
+double bench_json_num(const char *text, const char *key);
+/* The gilscope binary whose subcommands (run, record) items call:
+ * $GILSCOPE_BENCH_GILSCOPE, else this one. */
+const char *bench_gilscope(const struct bench_opts *o);
+/* 1 if `gilscope SUBCOMMAND --help` works in that binary. */
+int bench_have_subcommand(const struct bench_opts *o, const char *sub);
 
 #endif

@@ -281,14 +281,13 @@ static void part_usdt(struct loop_env *e, struct bench_report *r, unsigned reps)
 	snprintf(n, sizeof(n), "%lu", e->pairs);
 	snprintf(ir, sizeof(ir), "%u", e->inner_reps);
 	/* Is `gilscope record` in this build? main.c says so with exit 2. */
-	char *help[] = { (char *)e->o->self_exe, "record", "--help", NULL };
-	int have_record = bench_run(help, NULL, NULL, 0, 0, 30) == 0;
+	int have_record = bench_have_subcommand(e->o, "record");
 	char trace[128];
 	snprintf(trace, sizeof(trace), "%s/bpf.gst", e->tmpdir);
 	char *plain[] = { e->probe, "-n", n, "-r", ir, NULL };
 	char *bare[] = { counter, "-l", libgil, "--", e->probe, "-n", n, "-r", ir,
 			 NULL };
-	char *rec[] = { (char *)e->o->self_exe, "record", "--no-sched", "-o",
+	char *rec[] = { (char *)bench_gilscope(e->o), "record", "--no-sched", "-o",
 			trace, "--", e->probe, "-n", n, "-r", ir, NULL };
 	double u[64], bv[64], rv[64], bc[64], rc[64];
 	unsigned long long hits = 0;

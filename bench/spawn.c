@@ -198,3 +198,32 @@ int bench_have_cmd(const char *name)
 	free(copy);
 	return found;
 }
+
+double bench_json_num(const char *text, const char *key)
+{
+	char pat[96];
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	const char *p = text ? strstr(text, pat) : NULL;
+	if (!p)
+		return NAN;
+	p += strlen(pat);
+	while (*p == ' ')
+		p++;
+	if (!strncmp(p, "null", 4))
+		return NAN;
+	char *end;
+	double v = strtod(p, &end);
+	return end == p ? NAN : v;
+}
+
+const char *bench_gilscope(const struct bench_opts *o)
+{
+	const char *env = getenv("GILSCOPE_BENCH_GILSCOPE");
+	return env && *env ? env : o->self_exe;
+}
+
+int bench_have_subcommand(const struct bench_opts *o, const char *sub)
+{
+	char *argv[] = { (char *)bench_gilscope(o), (char *)sub, "--help", NULL };
+	return bench_run(argv, NULL, NULL, 0, 0, 30) == 0;
+}

@@ -34,6 +34,10 @@ static const struct item items[] = {
 	  bench_item_handoff },
 	{ 3, "probes", "probe cost per event: disabled, recorder vs LTTng-UST, USDT",
 	  bench_item_probes },
+	{ 4, "convoy", "convoy: echo server req/s beside 0/1/2/4 CPU threads, as a share of the no-GIL ceiling",
+	  bench_item_convoy },
+	{ 5, "countdown", "countdown: fixed CPU work over 1/2/4 threads vs 1 thread",
+	  bench_item_countdown },
 };
 #define NITEMS (sizeof(items) / sizeof(items[0]))
 
@@ -129,6 +133,28 @@ static void fmt_num(char *buf, size_t len, double v)
 		snprintf(buf, len, "%.3g", v);
 }
 
+/* Each distinct note once, after the names of the rows that carry it. */
+static void print_notes(const struct bench_report *r, int item)
+{
+	for (size_t k = 0; k < r->n; k++) {
+		const struct bench_row *row = &r->rows[k];
+		if (row->item != item || !row->note[0])
+			continue;
+		int seen = 0;
+		for (size_t e = 0; e < k && !seen; e++)
+			seen = r->rows[e].item == item &&
+			       !strcmp(r->rows[e].note, row->note);
+		if (seen)
+			continue;
+		printf("    %s", row->name);
+		for (size_t e = k + 1; e < r->n; e++)
+			if (r->rows[e].item == item &&
+			    !strcmp(r->rows[e].note, row->note))
+				printf(", %s", r->rows[e].name);
+		printf(": %s\n", row->note);
+	}
+}
+
 static void print_text(const struct bench_report *r, const int *selected,
 		       const struct machine *m, const char *cmdline)
 {
@@ -175,11 +201,7 @@ static void print_text(const struct bench_report *r, const int *selected,
 			       row->name, row->unit, med, mm, p90, p99, row->reps,
 			       ratio, goal);
 		}
-		for (size_t k = 0; k < r->n; k++) {
-			const struct bench_row *row = &r->rows[k];
-			if (row->item == items[i].id && row->note[0])
-				printf("    %s: %s\n", row->name, row->note);
-		}
+		print_notes(r, items[i].id);
 	}
 	if (r->nskipped) {
 		printf("\nSkipped:\n");

@@ -1,0 +1,50 @@
+#!/usr/bin/env python
+"""Beazley's countdown on a real CPython: the same total work done by one
+thread, then split over N threads. The twin of `gilscope run countdown`
+(bench item 5). Runs on CPython 2.7 and 3.x.
+
+Usage: countdown.py [-t THREADS] [-n COUNT]
+Prints single_thread_wall_s=S, wall_s=S, threads=N, count=N, python=X.Y.Z.
+"""
+import argparse
+import platform
+import sys
+import threading
+import time
+
+
+def count(n):
+    while n > 0:
+        n -= 1
+
+
+def run(threads, total):
+    share = total // threads
+    workers = [threading.Thread(target=count, args=(share,))
+               for _ in range(threads)]
+    t0 = time.time()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return time.time() - t0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-t", "--threads", type=int, default=2)
+    ap.add_argument("-n", "--count", type=int, default=20000000)
+    a = ap.parse_args()
+    if a.threads < 1 or a.count < a.threads:
+        ap.error("need --threads >= 1 and --count >= threads")
+    single = run(1, a.count)
+    multi = run(a.threads, a.count)
+    sys.stdout.write("single_thread_wall_s=%.6f\nwall_s=%.6f\nthreads=%d\n"
+                     "count=%d\npython=%s\n" % (single, multi, a.threads,
+                                                a.count,
+                                                platform.python_version()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Items 4 and 5: the classic GIL experiments on every libgil policy and on
+ * real CPythons, each against its own floor from the same invocation.
+ *
+ *  4. convoy: `gilscope run convoy -P POLICY -k K --json` and
+ *     bench/python/echo_convoy.py on CPython 3.11 (a Python echo server
+ *     thread beside K CPU-bound Python threads). Both report req/s with the
+ *     CPU threads on the GIL and the no-GIL ceiling (the same CPU work off
+ *     the GIL: detached threads in C, separate processes in Python); the
+ *     ratio is req/s over the ceiling, per repetition.
+ *  5. countdown: `gilscope run countdown -P POLICY -t N --json` and
+ *     bench/python/countdown.py on CPython 2.7 and 3.11: the wall time of a
+ *     fixed amount of CPU work split over N threads over the same work on
+ *     one thread, per repetition.
+ */
+#define _GNU_SOURCE
+#include "bench.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gil.h"
+
+#define OUTLEN 65536
+#define MAXREPS 16
+
+static const char *const policies[] = { "legacy", "cpython", "fifo", "prio" };
+#define NPOL (sizeof(policies) / sizeof(policies[0]))
+
+struct series {
+	char name[48];
+	int is_python;
+	double v[MAXREPS], ratio[MAXREPS];   /* req/s or s; share or slowdown */
+	double cpu[MAXREPS], cpu_ratio[MAXREPS];
+	unsigned n, ncpu;
+};
+
+static void add(struct series *s, double v, double ratio)
+{
+	if (!isfinite(v) || !isfinite(ratio) || s->n >= MAXREPS)
+		return;
+	s->v[s->n] = v;
+	s->ratio[s->n] = ratio;
+	s->n++;
+}
+
+static void add_cpu(struct series *s, double v, double ratio)
+{
+	if (!isfinite(v) || !isfinite(ratio) || s->ncpu >= MAXREPS)
+		return;
+	s->cpu[s->ncpu] = v;
+	s->cpu_ratio[s->ncpu] = ratio;
+	s->ncpu++;
+}
+
+/* A row whose ratio is the median of per-repetition ratios. */
+static struct bench_row *emit(struct bench_report *r, int item,
+			      const char *name, const char *unit, double *v,
+			      double *ratio, unsigned n, const char *vs)
+{
+	if (!n)
+		return NULL;
+	struct bench_row *row = bench_add_row(r, item, name, unit);
+	if (!row)
+		return NULL;
+	bench_row_set(row, v, n);
+	row->ratio = bench_median(ratio, n);
+	snprintf(row->vs, sizeof(row->vs), "%s", vs);
+	return row;
+}
+
+static void set_goal_ge(struct bench_row *row, double min, const char *what)
+{
+	if (!row)
+		return;
+	snprintf(row->goal, sizeof(row->goal), ">= %.2gx %s", min, what);
+	row->goal_met = row->ratio >= min;
+}
+
+int bench_item_convoy(const struct bench_opts *o, struct bench_report *r)
+{
+	static const unsigned ks[] = { 0, 1, 2, 4 };
+	enum { NK = sizeof(ks) / sizeof(ks[0]) };
+	unsigned reps = o->quick ? 1 : 3;
+	const char *dur = o->quick ? "0.3" : "0.5";
+	int have_run = bench_have_subcommand(o, "run");
+	char py[1024], script[1024];
+	const char *python = bench_find_python("3.11", py, sizeof(py));
+	const char *convoy_py = bench_find(o, "bench/python/echo_convoy.py",
+					   script, sizeof(script));
+	if (!have_run)
+		bench_skip(r, 4, "`gilscope run` is not in this build (libgil "
+			   "policies not measured)");
+	if (!python)
+		bench_skip(r, 4, "no pyenv CPython 3.11 (pyenv versions)");
+	else if (!convoy_py)
+		bench_skip(r, 4, "bench/python/echo_convoy.py not found under %s",
+			   o->source_dir);
+	if (!have_run && (!python || !convoy_py))
+		return 0;
+
+	struct series (*s)[NPOL + 1] = calloc(NK, sizeof(*s));
+	if (!s) {
+		fprintf(stderr, "bench: item 4: out of memory\n");
+		return -1;
+	}
+	char pyver[32] = "3.11";
+	for (unsigned rep = 0; rep < reps; rep++) {
+		for (unsigned ki = 0; ki < NK; ki++) {
+			char k[16];
+			snprintf(k, sizeof(k), "%u", ks[ki]);
+			for (size_t p = 0; p <= NPOL; p++) {
+				char out[OUTLEN];
+				int rc;
+				if (p < NPOL) {
+					if (!have_run)
+						continue;
+					char *argv[] = { (char *)bench_gilscope(o), "run",
+							 "convoy", "-P", (char *)policies[p],
+							 "-k", k, "-d", (char *)dur, "--json",
+							 NULL };
+					rc = bench_run(argv, NULL, out, sizeof(out),
+						       o->verbose ? BENCH_RUN_VERBOSE : 0,
+						       120);
+				} else {
+					if (!python || !convoy_py)
+						continue;
+					char *argv[] = { (char *)python, (char *)convoy_py,
+							 "-k", k, "-d", (char *)dur, NULL };
+					rc = bench_run(argv, NULL, out, sizeof(out),
+						       o->verbose ? BENCH_RUN_VERBOSE : 0,
+						       120);
+				}
+				if (rc != 0) {
+					fprintf(stderr, "bench: item 4: %s k=%u failed "
+							"(exit %d)\n",
+						p < NPOL ? policies[p] : "python", ks[ki], rc);
+					continue;
+				}
+				double (*get)(const char *, const char *) =
+					p < NPOL ? bench_json_num : bench_kv;
+				double rps = get(out, "rps");
+				double ceil = get(out, "ceiling_rps");
+				double cpu = get(out, "cpu_work_per_s");
+				double ceil_cpu = get(out, "ceiling_cpu_work_per_s");
+				struct series *se = &s[ki][p];
+				add(se, rps, ceil > 0 ? rps / ceil : NAN);
+				if (ks[ki] > 0)
+					add_cpu(se, cpu, ceil_cpu > 0 ? cpu / ceil_cpu : NAN);
+				if (p == NPOL) {
+					const char *v = strstr(out, "python=");
+					if (v)
+						sscanf(v, "python=%31s", pyver);
+				}
+			}
+			if (o->verbose)
+				fprintf(stderr, "bench: item 4: k=%u repetition %u/%u "
+						"done\n", ks[ki], rep + 1, reps);
+		}
+	}
+
+	for (size_t p = 0; p <= NPOL; p++) {
+		for (unsigned ki = 0; ki < NK; ki++) {
+			struct series *se = &s[ki][p];
+			char name[48];
+			snprintf(name, sizeof(name), "%s%s/k%u",
+				 p < NPOL ? policies[p] : "cpython-",
+				 p < NPOL ? "" : pyver, ks[ki]);
+			struct bench_row *row = emit(r, 4, name, "req/s", se->v,
+						     se->ratio, se->n,
+						     "no-GIL ceiling");
+			if (!row)
+				continue;
+			snprintf(row->note, sizeof(row->note),
+				 "%s, %u CPU thread(s), %s s per phase; ratio = "
+				 "req/s / ceiling req/s of the same run",
+				 p < NPOL ? "gilscope run convoy" :
+					    "bench/python/echo_convoy.py",
+				 ks[ki], dur);
+			int prio1 = p < NPOL && !strcmp(policies[p], "prio") &&
+				    ks[ki] == 1;
+			if (prio1)
+				set_goal_ge(row, 0.8, "ceiling");
+			snprintf(name + strlen(name), sizeof(name) - strlen(name),
+				 " cpu");
+			row = emit(r, 4, name, "units/s", se->cpu, se->cpu_ratio,
+				   se->ncpu, "no-GIL CPU rate");
+			if (!row)
+				continue;
+			snprintf(row->note, sizeof(row->note),
+				 "work rate of the CPU threads; ratio = rate / the "
+				 "same threads' rate off the GIL");
+			if (prio1)
+				set_goal_ge(row, 0.9, "no-GIL rate");
+		}
+	}
+	free(s);
+	return 0;
+}
+
+int bench_item_countdown(const struct bench_opts *o, struct bench_report *r)
+{
+	static const unsigned ts[] = { 1, 2, 4 };
+	enum { NT = sizeof(ts) / sizeof(ts[0]) };
+	static const char *const pyvers[] = { "2.7", "3.11" };
+	enum { NPY = 2 };
+	unsigned reps = o->quick ? 1 : 3;
+	const char *units = o->quick ? "4000000" : "10000000";
+	const char *count = o->quick ? "2000000" : "5000000";
+	int have_run = bench_have_subcommand(o, "run");
+	char py[NPY][1024], script[1024];
+	const char *python[NPY];
+	const char *countdown_py = bench_find(o, "bench/python/countdown.py",
+					      script, sizeof(script));
+	if (!have_run)
+		bench_skip(r, 5, "`gilscope run` is not in this build (libgil "
+			   "policies not measured)");
+	for (int i = 0; i < NPY; i++) {
+		python[i] = countdown_py ? bench_find_python(pyvers[i], py[i],
+							     sizeof(py[i]))
+					 : NULL;
+		if (!python[i])
+			bench_skip(r, 5, "no pyenv CPython %s or no "
+				   "bench/python/countdown.py", pyvers[i]);
+	}
+
+	struct series s[NT][NPOL + NPY];
+	memset(s, 0, sizeof(s));
+	char pyver[NPY][32] = { "2.7", "3.11" };
+	for (unsigned rep = 0; rep < reps; rep++) {
+		for (unsigned ti = 0; ti < NT; ti++) {
+			char t[16];
+			snprintf(t, sizeof(t), "%u", ts[ti]);
+			for (size_t p = 0; p < NPOL + NPY; p++) {
+				char out[OUTLEN];
+				int rc;
+				if (p < NPOL) {
+					if (!have_run)
+						continue;
+					char *argv[] = { (char *)bench_gilscope(o), "run",
+							 "countdown", "-P",
+							 (char *)policies[p], "-t", t,
+							 "--units", (char *)units, "--json",
+							 NULL };
+					rc = bench_run(argv, NULL, out, sizeof(out),
+						       o->verbose ? BENCH_RUN_VERBOSE : 0,
+						       300);
+				} else {
+					const char *pyexe = python[p - NPOL];
+					if (!pyexe)
+						continue;
+					char *argv[] = { (char *)pyexe,
+							 (char *)countdown_py, "-t", t,
+							 "-n", (char *)count, NULL };
+					rc = bench_run(argv, NULL, out, sizeof(out),
+						       o->verbose ? BENCH_RUN_VERBOSE : 0,
+						       300);
+				}
+				if (rc != 0) {
+					fprintf(stderr, "bench: item 5: subject %zu "
+							"t=%u failed (exit %d)\n",
+						p, ts[ti], rc);
+					continue;
+				}
+				double (*get)(const char *, const char *) =
+					p < NPOL ? bench_json_num : bench_kv;
+				double wall = get(out, "wall_s");
+				double single = get(out, "single_thread_wall_s");
+				add(&s[ti][p], wall, single > 0 ? wall / single : NAN);
+				if (p >= NPOL) {
+					const char *v = strstr(out, "python=");
+					if (v)
+						sscanf(v, "python=%31s", pyver[p - NPOL]);
+				}
+			}
+			if (o->verbose)
+				fprintf(stderr, "bench: item 5: t=%u repetition %u/%u "
+						"done\n", ts[ti], rep + 1, reps);
+		}
+	}
+
+	for (size_t p = 0; p < NPOL + NPY; p++) {
+		for (unsigned ti = 0; ti < NT; ti++) {
+			struct series *se = &s[ti][p];
+			char name[48];
+			if (p < NPOL)
+				snprintf(name, sizeof(name), "%s/t%u", policies[p],
+					 ts[ti]);
+			else
+				snprintf(name, sizeof(name), "cpython-%s/t%u",
+					 pyver[p - NPOL], ts[ti]);
+			struct bench_row *row = emit(r, 5, name, "s", se->v,
+						     se->ratio, se->n,
+						     "1 thread, same run");
+			if (!row)
+				continue;
+			if (p < NPOL)
+				snprintf(row->note, sizeof(row->note),
+					 "gilscope run countdown --units %s; ratio = "
+					 "wall / 1-thread wall of the same run", units);
+			else
+				snprintf(row->note, sizeof(row->note),
+					 "bench/python/countdown.py -n %s (while n > 0: "
+					 "n -= 1); ratio = wall / 1-thread wall", count);
+			if (p < NPOL && ts[ti] == 2 &&
+			    (!strcmp(policies[p], "fifo") ||
+			     !strcmp(policies[p], "prio"))) {
+				snprintf(row->goal, sizeof(row->goal),
+					 "<= 1.05x 1 thread");
+				row->goal_met = row->ratio <= 1.05;
+			}
+		}
+	}
+	return 0;
+}
