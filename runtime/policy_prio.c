@@ -294,9 +294,11 @@ static int prio_take(gil_runtime *rt, gil_thread *t)
 			pthread_mutex_unlock(&g->mutex);
 			return 0;
 		}
-		set_drop_request(rt, t, h);
+		/* Boost first: the drop request is useless to a holder that
+		 * cannot get a CPU. */
 		if (rt->params.prio_inherit && prio_cmp(t, h) > 0)
 			boost_holder(g, t, h);
+		set_drop_request(rt, t, h);
 		t->waiting = 1;
 		push_waiter(g, t);
 		pthread_mutex_unlock(&g->mutex);

@@ -562,6 +562,100 @@ static void test_libgil_events_match_counters(void **state)
 	}
 }
 
+/* ---- prio: priority inheritance leaves its trace ----------------------- */
+
+struct pi {
+	gil_runtime *rt;
+	_Atomic int attached, stop;
+	uint32_t tid;
+	int nice_after;
+};
+
+static void *pi_holder(void *p)
+{
+	struct pi *x = p;
+	x->tid = (uint32_t)syscall(SYS_gettid);
+	setpriority(PRIO_PROCESS, x->tid, 10); /* less important than main */
+	gil_thread *t = gil_attach(x->rt, "low", GIL_ROLE_CPU, 0);
+	atomic_store(&x->attached, 1);
+	while (!atomic_load(&x->stop))
+		gil_check(t);
+	/* Back from the forced release: the boost must be gone. */
+	errno = 0;
+	x->nice_after = getpriority(PRIO_PROCESS, x->tid);
+	gil_detach(t);
+	return NULL;
+}
+
+static void test_prio_inheritance_events(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* lending priority needs CAP_SYS_NICE */
+	char path[128], err[256];
+	trace_path(path, sizeof(path), "pi.gst");
+	struct gs_recorder_opts o = { .path = path };
+	assert_int_equal(gs_recorder_start(&o, err, sizeof(err)), 0);
+	struct gil_params params;
+	gil_params_default(&params, GIL_POLICY_PRIO);
+	params.interval_us = 3600000000u; /* no interval-driven drop */
+	struct pi x = {0};
+	x.rt = gil_create(&params);
+	pthread_t th;
+	pthread_create(&th, NULL, pi_holder, &x);
+	while (!atomic_load(&x.attached))
+		usleep(100);
+	int my_nice = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+	assert_true(my_nice < 10);
+	/* Higher OS priority than the holder: boost, immediate drop request. */
+	gil_thread *t = gil_attach(x.rt, "high", GIL_ROLE_HIGH_PRIO, 0);
+	atomic_store(&x.stop, 1);
+	gil_blocking_begin(t, GIL_BLOCK_OTHER);
+	pthread_join(th, NULL);
+	gil_blocking_end(t, 0);
+	struct gs_recorder_result res;
+	gil_detach(t);
+	gil_destroy(x.rt);
+	assert_int_equal(gs_recorder_stop(0, &res), 0);
+	assert_int_equal(x.nice_after, 10);
+
+	/* Walk the records: one boost of the holder to main's priority by
+	 * main, one restore (new_prio 0) by the holder itself. */
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	struct gs_file_header h;
+	assert_int_equal(fread(&h, sizeof(h), 1, f), 1);
+	struct gs_block_header bh;
+	int boosts = 0, restores = 0;
+	uint32_t me = (uint32_t)syscall(SYS_gettid);
+	while (fread(&bh, sizeof(bh), 1, f) == 1) {
+		unsigned char *buf = malloc(bh.size);
+		assert_int_equal(fread(buf, bh.size, 1, f), 1);
+		if (bh.type == GS_BLOCK_CHUNK) {
+			struct gs_chunk_block cb;
+			memcpy(&cb, buf, sizeof(cb));
+			const struct gs_record *r = (const void *)(buf + sizeof(cb));
+			for (uint32_t i = 0; i < cb.nrecords; i++) {
+				if (r[i].type != GS_EV_prio_boost)
+					continue;
+				assert_int_equal(r[i].a0, x.tid);
+				if (r[i].a1) {
+					assert_int_equal(r[i].tid, me);
+					assert_int_equal(r[i].a1, 20 - my_nice);
+					boosts++;
+				} else {
+					assert_int_equal(r[i].tid, x.tid);
+					restores++;
+				}
+			}
+		}
+		free(buf);
+	}
+	fclose(f);
+	assert_int_equal(boosts, 1);
+	assert_int_equal(restores, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -572,6 +666,7 @@ int main(void)
 		cmocka_unit_test(test_eacces_at_start),
 		cmocka_unit_test(test_write_error_later),
 		cmocka_unit_test(test_libgil_events_match_counters),
+		cmocka_unit_test(test_prio_inheritance_events),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
