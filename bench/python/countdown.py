@@ -3,8 +3,9 @@
 thread, then split over N threads. The twin of `gilscope run countdown`
 (bench item 5). Runs on CPython 2.7 and 3.x.
 
-Usage: countdown.py [-t THREADS] [-n COUNT]
-Prints single_thread_wall_s=S, wall_s=S, threads=N, count=N, python=X.Y.Z.
+Usage: countdown.py [-t THREADS] [-n COUNT] [--no-single]
+Prints single_thread_wall_s=S (unless --no-single), wall_s=S, threads=N,
+count=N, python=X.Y.Z.
 """
 import argparse
 import platform
@@ -34,15 +35,18 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-t", "--threads", type=int, default=2)
     ap.add_argument("-n", "--count", type=int, default=20000000)
+    ap.add_argument("--no-single", action="store_true",
+                    help="skip the 1-thread run (tracing-cost runs)")
     a = ap.parse_args()
     if a.threads < 1 or a.count < a.threads:
         ap.error("need --threads >= 1 and --count >= threads")
-    single = run(1, a.count)
+    if not a.no_single:
+        single = run(1, a.count)
+        sys.stdout.write("single_thread_wall_s=%.6f\n" % single)
     multi = run(a.threads, a.count)
-    sys.stdout.write("single_thread_wall_s=%.6f\nwall_s=%.6f\nthreads=%d\n"
-                     "count=%d\npython=%s\n" % (single, multi, a.threads,
-                                                a.count,
-                                                platform.python_version()))
+    sys.stdout.write("wall_s=%.6f\nthreads=%d\ncount=%d\npython=%s\n"
+                     % (multi, a.threads, a.count, platform.python_version()))
+    sys.stdout.flush()
     return 0
 
 

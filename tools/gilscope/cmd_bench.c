@@ -38,6 +38,8 @@ static const struct item items[] = {
 	  bench_item_convoy },
 	{ 5, "countdown", "countdown: fixed CPU work over 1/2/4 threads vs 1 thread",
 	  bench_item_countdown },
+	{ 7, "tracing", "tracing cost on CPython 3.11: two-thread countdown untraced vs under gilscope top/record",
+	  bench_item_tracing },
 };
 #define NITEMS (sizeof(items) / sizeof(items[0]))
 
