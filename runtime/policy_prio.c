@@ -39,16 +39,6 @@
 
 /* A CPU-class waiter older than this many intervals goes before I/O class. */
 #define PRIO_AGING_INTERVALS 4
-/* How long a thread that has just asked a running holder to drop spins for
- * the grant before sleeping: the holder is at most one unit of work away
- * from its next check, usually far less than a futex wake-up. */
-#define PRIO_SPIN_NS 20000u
-
-#if defined(__x86_64__) || defined(__i386__)
-#define cpu_relax() __builtin_ia32_pause()
-#else
-#define cpu_relax() ((void)0)
-#endif
 
 struct prio_thread {
 	uint64_t seq;         /* arrival order of the current wait */
@@ -193,8 +183,7 @@ static void push_waiter(struct prio_gil *g, gil_thread *t)
 /* Makes t the owner. Called with the mutex held; t is not queued. */
 static void grant(struct prio_gil *g, gil_thread *t, int aged)
 {
-	/* Atomic: a spinning waiter reads it without the mutex. */
-	__atomic_store_n(&t->waiting, 0, __ATOMIC_RELEASE);
+	t->waiting = 0;
 	g->owner = t;
 	g->owner_resumed = 0;
 	g->owner_aged = aged;
@@ -287,7 +276,7 @@ static int prio_take(gil_runtime *rt, gil_thread *t)
 		if (!g->owner_resumed) {
 			/* h has not run since it was given the GIL: take the
 			 * grant back, h waits on as if nothing happened. */
-			__atomic_store_n(&h->waiting, 1, __ATOMIC_RELAXED);
+			h->waiting = 1;
 			push_waiter(g, h);
 			grant(g, t, 0);
 			g->owner_resumed = 1;
@@ -298,22 +287,13 @@ static int prio_take(gil_runtime *rt, gil_thread *t)
 		 * cannot get a CPU. */
 		if (rt->params.prio_inherit && prio_cmp(t, h) > 0)
 			boost_holder(g, t, h);
+		/* No spinning for the grant here: the holder is often on this
+		 * very CPU (the wake-up of this thread preempted it), and a
+		 * spin kept it from reaching its check (docs/policies.md). */
 		set_drop_request(rt, t, h);
-		t->waiting = 1;
-		push_waiter(g, t);
-		pthread_mutex_unlock(&g->mutex);
-		uint64_t until = gil_now_ns() + PRIO_SPIN_NS;
-		unsigned n = 0;
-		while (__atomic_load_n(&t->waiting, __ATOMIC_ACQUIRE)) {
-			cpu_relax();
-			if ((++n & 63) == 0 && gil_now_ns() > until)
-				break;
-		}
-		pthread_mutex_lock(&g->mutex);
-	} else {
-		t->waiting = 1;
-		push_waiter(g, t);
 	}
+	t->waiting = 1;
+	push_waiter(g, t);
 	while (t->waiting) {
 		unsigned long saved = g->grants;
 		struct timespec deadline;
