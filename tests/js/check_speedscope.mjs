@@ -48,10 +48,10 @@ try {
   });
   page.on('pageerror', e => problems.push('page error: ' + e.message));
   page.on('dialog', d => { problems.push('dialog: ' + d.message()); d.dismiss(); });
-  await page.goto('file://' + index + '#localProfilePath=' + loader, { waitUntil: 'load' });
+  await page.goto('file://' + index + '#localProfilePath=' + loader, { waitUntil: 'load', timeout: 120000 });
   // The toolbar title reads "NAME (pid P, tid T) (1/N)" once imported.
   await page.waitForFunction(() => /\(\d+\/\d+\)|tid \d+/.test(document.body.innerText), null,
-    { timeout: 60000 }).catch(() => problems.push('speedscope showed no profile'));
+    { timeout: 120000 }).catch(() => problems.push('speedscope showed no profile'));
   const text = await page.evaluate(() => document.body.innerText);
   const m = /\((\d+)\/(\d+)\)/.exec(text);
   const seen = {
@@ -66,15 +66,16 @@ try {
   if (opt.frames && seen.profiles > 0) {
     // Sandwich view: a table of every frame of the shown profile.
     const frames = new Set();
+    await page.getByText('Sandwich', { exact: false }).first().click();
     for (let i = 0; i < Math.max(1, seen.profiles); i++) {
-      await page.getByText('Sandwich', { exact: false }).first().click();
-      await page.waitForTimeout(150);
+      // Wait for profile i+1's sandwich table (slow under load).
+      await page.waitForFunction(n => document.body.innerText.includes(`(${n}/`) &&
+        /Symbol Name/i.test(document.body.innerText), i + 1, { timeout: 60000 })
+        .catch(() => problems.push(`speedscope did not show profile ${i + 1}`));
       (await page.evaluate(() => document.body.innerText)).split('\n')
         .forEach(l => frames.add(l.trim()));
-      if (i + 1 < seen.profiles) {
+      if (i + 1 < seen.profiles)
         await page.keyboard.press('n'); // next profile
-        await page.waitForTimeout(150);
-      }
     }
     seen.frames = opt.frames.split(',').filter(f => [...frames].some(l => l.includes(f)));
     for (const f of opt.frames.split(','))
