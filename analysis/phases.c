@@ -12,6 +12,7 @@ struct phase_acc {
 	int cut;                 /* the last hold ended by the policy's choice */
 	int gone;                /* released for good (exit) */
 	uint64_t lead_ns;        /* NOGIL before the first request: a later start */
+	int after_block;         /* the last interval was BLOCKED */
 };
 
 struct gs_phase_builder {
@@ -96,6 +97,8 @@ static void on_interval(void *ctx, const struct gs_interval *iv)
 		a->first_ns = iv->begin_ns;
 	}
 	uint64_t ns = iv->end_ns > iv->begin_ns ? iv->end_ns - iv->begin_ns : 0;
+	int after_block = a->after_block;
+	a->after_block = iv->state == GS_ST_BLOCKED;
 	switch (iv->state) {
 	case GS_ST_HOLD:
 		a->cut = 0;
@@ -132,6 +135,14 @@ static void on_interval(void *ctx, const struct gs_interval *iv)
 		 * so: that time belongs to the wait, not to the thread. */
 		if (a->cut || a->gone)
 			break;
+		/* blocking_end -> acquire_request: still the same call
+		 * returning, so the same phase. */
+		if (after_block && t->nphases) {
+			t->phases[t->nphases - 1].ns += ns;
+			t->block_ns += ns;
+			a->after_block = 1;
+			break;
+		}
 		if (!t->nphases && !a->pending_cpu_ns && !t->holds) {
 			a->lead_ns += ns;
 			break;

@@ -140,7 +140,8 @@ static void test_stitching(void **state)
 }
 
 /* A thread that runs without the GIL by its own choice between two holds
- * (not after a forced release) keeps that time as a BLOCK(other) phase. */
+ * (not after a forced release) keeps that time as a BLOCK(other) phase; the
+ * gap between a blocking_end and the next request belongs to that call. */
 static void test_nogil_is_block(void **state)
 {
 	(void)state;
@@ -153,19 +154,27 @@ static void test_nogil_is_block(void **state)
 	tb_ev(&t, 110, T1, GS_EV_release, GS_RELEASE_BLOCKING, 0, 0);
 	tb_ev(&t, 400, T1, GS_EV_acquire_request, GS_WHY_AFTER_BLOCKING, 0, 0);
 	tb_ev(&t, 400, T1, GS_EV_acquired, GS_WHY_AFTER_BLOCKING, 0, 0);
-	tb_ev(&t, 450, T1, GS_EV_release, GS_RELEASE_EXIT, 0, 0);
-	tb_ev(&t, 450, T1, GS_EV_thread_exit, 0, 0, 0);
+	/* recv 450..470, request at 475: BLOCK recv 25 */
+	tb_ev(&t, 450, T1, GS_EV_blocking_begin, GS_BLOCK_RECV, 0, 0);
+	tb_ev(&t, 450, T1, GS_EV_release, GS_RELEASE_BLOCKING, 0, 0);
+	tb_ev(&t, 470, T1, GS_EV_blocking_end, GS_BLOCK_RECV, 1, 0);
+	tb_ev(&t, 475, T1, GS_EV_acquire_request, GS_WHY_AFTER_BLOCKING, 0, 0);
+	tb_ev(&t, 475, T1, GS_EV_acquired, GS_WHY_AFTER_BLOCKING, 0, 0);
+	tb_ev(&t, 480, T1, GS_EV_release, GS_RELEASE_EXIT, 0, 0);
+	tb_ev(&t, 480, T1, GS_EV_thread_exit, 0, 0, 0);
 	tb_close(&t, 500);
 
 	struct gs_phase_program p;
 	struct gs_analysis a;
 	extract_ok(t.path, &p, &a);
 	const struct gs_phase_thread *w = by_tid(&p, T1);
-	assert_int_equal(w->nphases, 3);
+	assert_int_equal(w->nphases, 5);
 	assert_phase(&w->phases[0], GS_PHASE_CPU, 100, 0);
 	assert_int_equal(w->phases[1].kind, GS_PHASE_BLOCK);
 	assert_int_equal(w->phases[1].ns, 290);
 	assert_phase(&w->phases[2], GS_PHASE_CPU, 50, 0);
+	assert_phase(&w->phases[3], GS_PHASE_BLOCK, 25, GS_BLOCK_RECV);
+	assert_phase(&w->phases[4], GS_PHASE_CPU, 5, 0);
 	gs_phases_free(&p);
 	gs_analysis_free(&a);
 	unlink(t.path);

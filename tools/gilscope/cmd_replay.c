@@ -144,7 +144,8 @@ static int match_by_tid(const struct gs_figures *a, size_t i,
 
 static int do_run(struct run *r, const struct gs_phase_program *prog,
 		  const struct gs_figures *orig, const char *source,
-		  unsigned unit_ns, int os_prio, double ns_per_iter, double tolerance)
+		  unsigned unit_ns, int os_prio, double ns_per_iter,
+		  uint64_t wake_latency_ns, double tolerance)
 {
 	char err[600];
 	struct replay_opts o = {
@@ -154,6 +155,7 @@ static int do_run(struct run *r, const struct gs_phase_program *prog,
 		.unit_ns = unit_ns,
 		.apply_os_prio = os_prio,
 		.ns_per_iter = ns_per_iter,
+		.wake_latency_ns = wake_latency_ns,
 	};
 	if (replay_run(prog, &o, &r->res, err, sizeof(err)) != 0) {
 		fprintf(stderr, "gilscope replay: %s replay: %s\n", r->label, err);
@@ -344,18 +346,20 @@ int cmd_replay(int argc, char **argv)
 
 	int rc = 0;
 	double ns_per_iter = replay_calibrate();
+	uint64_t wake_ns = replay_calibrate_wakeup();
 	FILE *human = json ? stderr : stdout;
 	fprintf(human, "Replaying %s: %zu threads over %.3f s; recorded as ", trace,
 		prog.nthreads, (double)prog.span_ns / 1e9);
 	describe_params(human, &self.params);
-	fprintf(human, " [%s]\nwork: %.2f ns per spin iteration, %ld ns between checks\n\n",
-		recorded_why, ns_per_iter, unit_ns);
+	fprintf(human, " [%s]\nwork: %.2f ns per spin iteration, %ld ns between checks; "
+		"timer wake-up %.1f us (taken off blocking phases)\n\n",
+		recorded_why, ns_per_iter, unit_ns, (double)wake_ns / 1e3);
 	if (!json)
 		print_program(stdout, &prog);
 
 	if (self_check) {
 		if (do_run(&self, &prog, &orig, trace, (unsigned)unit_ns, os_prio,
-			   ns_per_iter, tolerance / 100.0) != 0) {
+			   ns_per_iter, wake_ns, tolerance / 100.0) != 0) {
 			rc = 1;
 			goto out;
 		}
@@ -373,7 +377,7 @@ int cmd_replay(int argc, char **argv)
 	}
 	if (want_what) {
 		if (do_run(&what, &prog, &orig, trace, (unsigned)unit_ns, os_prio,
-			   ns_per_iter, 0) != 0) {
+			   ns_per_iter, wake_ns, 0) != 0) {
 			rc = 1;
 			goto out;
 		}
@@ -394,6 +398,7 @@ int cmd_replay(int argc, char **argv)
 		json_params(&j, "recorded", &self.params);
 		json_string(&j, "recorded_as", recorded_why);
 		json_double(&j, "ns_per_iteration", ns_per_iter);
+		json_uint(&j, "timer_wakeup_ns", wake_ns);
 		json_uint(&j, "unit_ns", (uint64_t)unit_ns);
 		json_begin_array(&j, "threads");
 		for (size_t i = 0; i < prog.nthreads; i++) {

@@ -55,6 +55,7 @@ struct replay_shared {
 	gil_runtime *rt;
 	uint64_t iters_per_unit;
 	double ns_per_iter;
+	uint64_t wake_latency_ns;
 	uint64_t t0;
 	pthread_mutex_t lock;
 	pthread_cond_t go_cond;
@@ -76,27 +77,41 @@ static void sleep_until(uint64_t deadline_ns)
 		;
 }
 
-static inline void cpu_relax(void)
+/*
+ * A blocking phase really blocks: a thread in recv() leaves its CPU, and the
+ * thread woken to take the GIL can run there at once. Spinning out short
+ * phases instead keeps the CPU busy and hands every race to the spinner.
+ * The price is the wake-up latency of a timer (timer slack is 1 ns here):
+ * the recorded duration already contains the original wake-up, so the
+ * median latency measured at start is taken off each phase.
+ */
+static void block_for(uint64_t ns, uint64_t wake_latency_ns)
 {
-#if defined(__x86_64__) || defined(__i386__)
-	__asm__ __volatile__("pause");
-#endif
+	uint64_t start = mono_ns();
+	if (ns > wake_latency_ns)
+		sleep_until(start + ns - wake_latency_ns);
+	else
+		sched_yield();
 }
 
-/*
- * A blocking phase: the thread is away from the GIL for ns. A wake-up from a
- * sleep costs tens of microseconds on a busy machine, more than many recorded
- * I/O calls last (a loopback recv is often < 20 us), so short phases are
- * waited out by spinning and long ones sleep until just before the end.
- */
-#define BLOCK_SPIN_NS 100000u
-static void block_for(uint64_t ns)
+static int cmp_u64(const void *a, const void *b)
 {
-	uint64_t deadline = mono_ns() + ns;
-	if (ns > 2 * BLOCK_SPIN_NS)
-		sleep_until(deadline - BLOCK_SPIN_NS);
-	while (mono_ns() < deadline)
-		cpu_relax();
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+uint64_t replay_calibrate_wakeup(void)
+{
+	enum { N = 31 };
+	uint64_t late[N];
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+	for (int i = 0; i < N; i++) {
+		uint64_t want = mono_ns() + 50000;
+		sleep_until(want);
+		late[i] = mono_ns() - want;
+	}
+	qsort(late, N, sizeof(late[0]), cmp_u64);
+	return late[N / 2];
 }
 
 /* os_prio scale of gil_current_os_prio(): 100 + p for SCHED_FIFO p,
@@ -144,17 +159,23 @@ static void *worker_main(void *arg)
 	for (size_t i = 0; i < th->nphases; i++) {
 		const struct gs_phase *ph = &th->phases[i];
 		if (ph->kind == GS_PHASE_CPU) {
-			uint64_t left = (uint64_t)((double)ph->ns / sh->ns_per_iter);
-			while (left) {
-				uint64_t n = left < sh->iters_per_unit ? left
-								       : sh->iters_per_unit;
-				seed = spin(n, seed);
-				left -= n;
+			/* The trace measured wall time holding the GIL (a
+			 * preempted holder still holds), so that is what is
+			 * replayed: work units until the held time adds up,
+			 * not counting the time gil_check() gave the GIL away. */
+			uint64_t left = ph->ns, from = mono_ns();
+			for (;;) {
+				seed = spin(sh->iters_per_unit, seed);
+				uint64_t now = mono_ns(), done = now - from;
+				if (done >= left)
+					break;
+				left -= done;
 				gil_check(t);
+				from = mono_ns();
 			}
 		} else {
 			gil_blocking_begin(t, (enum gil_block_kind)ph->block_kind);
-			block_for(ph->ns);
+			block_for(ph->ns, sh->wake_latency_ns);
 			gil_blocking_end(t, 0);
 		}
 	}
@@ -182,6 +203,9 @@ int replay_run(const struct gs_phase_program *prog, const struct replay_opts *o,
 	if (!sh.iters_per_unit)
 		sh.iters_per_unit = 1;
 	res->ns_per_iter = sh.ns_per_iter;
+	sh.wake_latency_ns = o->wake_latency_ns ? o->wake_latency_ns
+						: replay_calibrate_wakeup();
+	res->wake_latency_ns = sh.wake_latency_ns;
 
 	sh.rt = gil_create(&o->params);
 	if (!sh.rt) {
