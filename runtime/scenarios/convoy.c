@@ -374,6 +374,19 @@ static int convoy_phase(const struct gs_scenario_opts *o, unsigned k,
 	return rc;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* Median of n values (sorts them). */
+static double median(double *v, unsigned n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 int gs_convoy_run(const struct gs_scenario_opts *o,
 		  struct gs_scenario_result *r, char *err, size_t errlen)
 {
@@ -382,31 +395,63 @@ int gs_convoy_run(const struct gs_scenario_opts *o,
 		errno = EINVAL;
 		return -1;
 	}
+	unsigned rounds = o->rounds ? o->rounds : 1;
+	if (rounds > 1000) {
+		gs_errf(err, errlen, "--rounds must be 1..1000");
+		errno = EINVAL;
+		return -1;
+	}
 	r->convoy.cpu_threads = o->cpu_threads;
 	r->convoy.msg_size = o->msg_size;
 	r->convoy.phase_s = o->duration_s;
 	r->convoy.client_think_us = o->client_think_us;
-	struct cv_out solo = { 0 }, pol = { 0 }, ceil = { 0 };
-	if (o->verbose)
-		fprintf(stderr, "convoy: solo phase\n");
-	if (convoy_phase(o, 0, 1, 0, r, &solo, err, errlen))
+	r->convoy.rounds = rounds;
+	double *v = calloc(5 * (size_t)rounds, sizeof(*v));
+	if (!v) {
+		gs_errf(err, errlen, "out of memory");
+		errno = ENOMEM;
 		return -1;
-	if (o->verbose)
-		fprintf(stderr, "convoy: policy phase, %u CPU threads (traced)\n",
-			o->cpu_threads);
-	if (convoy_phase(o, o->cpu_threads, 1, 1, r, &pol, err, errlen))
-		return -1;
-	if (o->verbose)
-		fprintf(stderr, "convoy: ceiling phase, CPU threads off the GIL\n");
-	if (convoy_phase(o, o->cpu_threads, 0, 0, r, &ceil, err, errlen))
-		return -1;
-	r->convoy.solo_rps = solo.rps;
-	r->convoy.solo_requests = solo.requests;
-	r->convoy.rps = pol.rps;
-	r->convoy.requests = pol.requests;
-	r->convoy.cpu_work_per_s = pol.cpu_work_per_s;
-	r->convoy.ceiling_rps = ceil.rps;
-	r->convoy.ceiling_requests = ceil.requests;
-	r->convoy.ceiling_cpu_work_per_s = ceil.cpu_work_per_s;
+	}
+	double *solo_v = v, *pol_v = v + rounds, *ceil_v = v + 2 * rounds,
+	       *work_v = v + 3 * rounds, *cwork_v = v + 4 * rounds;
+	/* Rounds interleave the phases, so a load change on a shared machine
+	 * hits all three alike; only the first policy phase is traced. */
+	for (unsigned i = 0; i < rounds; i++) {
+		struct cv_out solo = { 0 }, pol = { 0 }, ceil = { 0 };
+		if (o->verbose)
+			fprintf(stderr, "convoy: round %u: solo phase\n", i + 1);
+		if (convoy_phase(o, 0, 1, 0, r, &solo, err, errlen))
+			goto fail;
+		if (o->verbose)
+			fprintf(stderr, "convoy: round %u: policy phase, %u CPU "
+				"threads%s\n", i + 1, o->cpu_threads,
+				i == 0 ? " (traced)" : "");
+		if (convoy_phase(o, o->cpu_threads, 1, i == 0, r, &pol, err,
+				 errlen))
+			goto fail;
+		if (o->verbose)
+			fprintf(stderr, "convoy: round %u: ceiling phase, CPU "
+				"threads off the GIL\n", i + 1);
+		if (convoy_phase(o, o->cpu_threads, 0, 0, r, &ceil, err, errlen))
+			goto fail;
+		solo_v[i] = solo.rps;
+		pol_v[i] = pol.rps;
+		ceil_v[i] = ceil.rps;
+		work_v[i] = pol.cpu_work_per_s;
+		cwork_v[i] = ceil.cpu_work_per_s;
+		r->convoy.solo_requests += solo.requests;
+		r->convoy.ceiling_requests += ceil.requests;
+		if (i == 0)
+			r->convoy.requests = pol.requests;
+	}
+	r->convoy.solo_rps = median(solo_v, rounds);
+	r->convoy.rps = median(pol_v, rounds);
+	r->convoy.ceiling_rps = median(ceil_v, rounds);
+	r->convoy.cpu_work_per_s = median(work_v, rounds);
+	r->convoy.ceiling_cpu_work_per_s = median(cwork_v, rounds);
+	free(v);
 	return 0;
+fail:
+	free(v);
+	return -1;
 }

@@ -81,6 +81,7 @@ struct gs_scenario_opts {
 	int nonblocking_first;  /* gil_call_maybe_blocking (gh-89977) */
 	unsigned client_think_us; /* client pause between round trips: the
 				   * peer's reaction time / network delay */
+	unsigned rounds;        /* solo/policy/ceiling repeated; medians */
 
 	/* priority */
 	unsigned period_us;     /* timer period of the high-priority thread */
@@ -142,9 +143,12 @@ struct gs_scenario_result {
 		double wall_s, single_thread_wall_s;
 	} countdown;
 	struct {
-		unsigned cpu_threads, msg_size, client_think_us;
+		unsigned cpu_threads, msg_size, client_think_us, rounds;
 		double phase_s;
+		/* Medians over the rounds. */
 		double solo_rps, rps, ceiling_rps;
+		/* requests: the traced (first) policy phase; the other two
+		 * are totals over the rounds. */
 		uint64_t solo_requests, requests, ceiling_requests;
 		double cpu_work_per_s;          /* policy phase */
 		double ceiling_cpu_work_per_s;  /* same threads, no GIL */

@@ -49,6 +49,9 @@ static void usage(FILE *out)
 "                        release the GIL only if it would block (gh-89977)\n"
 "      --think-us U      convoy: client pause before each request, standing\n"
 "                        for a remote peer's delay (default 20)\n"
+"      --rounds R        convoy: repeat solo/policy/ceiling R times and\n"
+"                        report medians (default 1; only round 1's policy\n"
+"                        phase is traced and counted)\n"
 "      --period-us U     priority: timer period (default 5000)\n"
 "      --hp-units N      priority: work per wake-up (default 500)\n"
 "      --sched S         priority: other | fifo (default other). fifo runs\n"
@@ -93,7 +96,7 @@ enum {
 	OPT_INTERVAL = 256, OPT_TICKS, OPT_SEM, OPT_NO_INHERIT, OPT_UNITS,
 	OPT_MSG, OPT_SERVER_UNITS, OPT_NBFIRST, OPT_PERIOD, OPT_HP_UNITS,
 	OPT_SCHED, OPT_PIN, OPT_HOG_BUSY, OPT_HOG_SLEEP, OPT_IO_SIZE,
-	OPT_IO_CPU, OPT_FSYNC, OPT_DIR, OPT_THINK,
+	OPT_IO_CPU, OPT_FSYNC, OPT_DIR, OPT_THINK, OPT_ROUNDS,
 };
 
 static int parse_u64(const char *opt, const char *s, uint64_t max,
@@ -192,6 +195,7 @@ static void print_json(const struct gs_scenario_result *r,
 		json_double(&j, "phase_s", r->convoy.phase_s);
 		json_bool(&j, "nonblocking_first", o->nonblocking_first);
 		json_uint(&j, "think_us", r->convoy.client_think_us);
+		json_uint(&j, "rounds", r->convoy.rounds);
 		json_double(&j, "solo_rps", r->convoy.solo_rps);
 		json_double(&j, "rps", r->convoy.rps);
 		json_double(&j, "ceiling_rps", r->convoy.ceiling_rps);
@@ -311,9 +315,13 @@ static void print_human(const struct gs_scenario_result *r,
 				     (double)r->runtime.handoffs_attempted));
 		break;
 	case GS_SCN_CONVOY:
-		printf("  %u CPU thread(s), %u-byte messages, %.2f s per phase%s\n",
-		       r->convoy.cpu_threads, r->convoy.msg_size, r->convoy.phase_s,
+		printf("  %u CPU thread(s), %u-byte messages, think %u us, %.2f s "
+		       "per phase%s", r->convoy.cpu_threads, r->convoy.msg_size,
+		       r->convoy.client_think_us, r->convoy.phase_s,
 		       o->nonblocking_first ? ", nonblocking-first" : "");
+		if (r->convoy.rounds > 1)
+			printf(", medians of %u rounds", r->convoy.rounds);
+		printf("\n");
 		printf("  %-9s %10.0f req/s\n", "solo", r->convoy.solo_rps);
 		printf("  %-9s %10.0f req/s  %5.1f%% of ceiling   CPU work %.3g units/s\n",
 		       "policy", r->convoy.rps,
@@ -407,6 +415,7 @@ int cmd_run(int argc, char **argv)
 		{ "server-units", required_argument, NULL, OPT_SERVER_UNITS },
 		{ "nonblocking-first", no_argument, NULL, OPT_NBFIRST },
 		{ "think-us", required_argument, NULL, OPT_THINK },
+		{ "rounds", required_argument, NULL, OPT_ROUNDS },
 		{ "period-us", required_argument, NULL, OPT_PERIOD },
 		{ "hp-units", required_argument, NULL, OPT_HP_UNITS },
 		{ "sched", required_argument, NULL, OPT_SCHED },
@@ -513,6 +522,15 @@ int cmd_run(int argc, char **argv)
 				return 2;
 			break;
 		case OPT_NBFIRST: set.nonblocking_first = 1; break;
+		case OPT_ROUNDS:
+			if (parse_uint("--rounds", optarg, 1000, &set.rounds))
+				return 2;
+			if (!set.rounds) {
+				fprintf(stderr, "gilscope run: --rounds must be "
+						">= 1\n");
+				return 2;
+			}
+			break;
 		case OPT_THINK:
 			if (parse_uint("--think-us", optarg, 1000000,
 				       &set.client_think_us))
