@@ -406,7 +406,11 @@ int cmd_replay(int argc, char **argv)
 			json_begin_object(&j, NULL);
 			json_string(&j, "name", t->name);
 			json_uint(&j, "tid", t->tid);
+			size_t blocks = 0;
+			for (size_t k = 0; k < t->nphases; k++)
+				blocks += t->phases[k].kind == GS_PHASE_BLOCK;
 			json_uint(&j, "phases", t->nphases);
+			json_uint(&j, "block_phases", blocks);
 			json_uint(&j, "cpu_ns", t->cpu_ns);
 			json_uint(&j, "block_ns", t->block_ns);
 			json_uint(&j, "cuts", t->cuts);
