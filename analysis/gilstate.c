@@ -48,6 +48,8 @@ struct gs_state {
 	struct gs_inversion pinv, sinv;
 
 	int have_sched;
+	int prio_mixed;       /* threads differ in priority: inversions possible */
+	uint64_t acquire_epoch; /* acquires so far (contended waits) */
 	int recorded;         /* trust the records' waiter/holder arguments */
 	int lossy;
 	int failed;
@@ -189,6 +191,18 @@ static int map_insert(struct gs_state *st, uint32_t tid, uint32_t idx)
 	return 0;
 }
 
+/* Inversions need two threads of different priority; most traces have
+ * none, and then the waiter scans at every acquire are skipped. */
+static void update_prio_mixed(struct gs_state *st)
+{
+	st->prio_mixed = 0;
+	for (uint32_t i = 1; i < st->nth; i++)
+		if (gs_state_prio_cmp(&st->th[i], &st->th[0]) != 0) {
+			st->prio_mixed = 1;
+			return;
+		}
+}
+
 static uint32_t new_thread(struct gs_state *st, uint32_t tid, uint64_t ts)
 {
 	if (st->nth == st->cap) {
@@ -220,6 +234,7 @@ static uint32_t new_thread(struct gs_state *st, uint32_t tid, uint64_t ts)
 	} else {
 		snprintf(t->name, sizeof(t->name), "tid-%u", tid);
 	}
+	update_prio_mixed(st);
 	EMIT(st, thread, idx);
 	return idx;
 }
@@ -372,7 +387,8 @@ static void sched_eval(struct gs_state *st, uint64_t ts)
 {
 	uint32_t h = gs_state_holder(st);
 	uint32_t w = GS_NO_THREAD;
-	if (h != GS_NO_THREAD && st->th[h].cpu == GS_CPU_RUNNABLE && st->nwaiters)
+	if (h != GS_NO_THREAD && st->th[h].cpu == GS_CPU_RUNNABLE &&
+	    st->nwaiters && st->prio_mixed)
 		w = top_waiter_above(st, h);
 	if (st->sinv_open &&
 	    (w == GS_NO_THREAD || st->sinv.holder != h || st->sinv.waiter != w))
@@ -448,6 +464,7 @@ static int on_request(struct gs_state *st, uint32_t idx, const struct gs_event *
 	t->have_wait = 1;
 	t->woke_waiting = 0;
 	t->contended = st->holder_known && st->holder != GS_NO_THREAD;
+	t->request_epoch = st->acquire_epoch;
 	set_waiters(st, st->nwaiters + 1, ev->ts_ns, ev->offset);
 	if (st->have_sched)
 		sched_eval(st, ev->ts_ns);
@@ -498,7 +515,8 @@ static int on_acquired(struct gs_state *st, uint32_t idx, const struct gs_event 
 		a.wait_ns = ts - t->wait_since;
 		a.request_seen = 1;
 		a.why = t->why;
-		a.contended = t->contended;
+		/* someone else acquired while it waited */
+		a.contended = t->contended || t->request_epoch != st->acquire_epoch;
 		set_waiters(st, st->nwaiters - 1, ts, ev->offset);
 	}
 	if (a.why == GS_WHY_AFTER_BLOCKING && t->have_blocking_end) {
@@ -539,11 +557,9 @@ static int on_acquired(struct gs_state *st, uint32_t idx, const struct gs_event 
 	if (st->drop_n && st->drop.holder != idx)
 		st->drop_n = 0; /* requests against a holder long gone */
 
+	st->acquire_epoch++;
 	close_pinv(st, ts);
-	if (st->nwaiters) {
-		for (uint32_t i = 0; i < st->nth; i++)
-			if (st->th[i].gil == GS_ST_WAIT)
-				st->th[i].contended = 1;
+	if (st->nwaiters && st->prio_mixed) {
 		uint32_t w = top_waiter_above(st, idx);
 		if (w != GS_NO_THREAD) {
 			open_inv(st, &st->pinv, GS_INV_POLICY, w, idx, ts);
@@ -744,6 +760,7 @@ int gs_state_feed(struct gs_state *st, const struct gs_event *ev)
 		t->gil_prio = (int32_t)ev->a1;
 		if (ev->str && ev->str[0])
 			snprintf(t->name, sizeof(t->name), "%s", ev->str);
+		update_prio_mixed(st);
 		t->exited = 0;
 		if (t->gil == GS_ST_UNKNOWN || t->gil == GS_ST_EXITED) {
 			t->gil = GS_ST_NOGIL;
@@ -759,6 +776,7 @@ int gs_state_feed(struct gs_state *st, const struct gs_event *ev)
 		if (b != GS_NO_THREAD) {
 			struct gs_thread_state *bt = &st->th[b];
 			bt->os_prio = ev->a1 ? (int32_t)ev->a1 : bt->base_os_prio;
+			update_prio_mixed(st);
 			if (st->have_sched)
 				sched_eval(st, ts);
 		}

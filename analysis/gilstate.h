@@ -195,6 +195,7 @@ struct gs_thread_state {
 	uint8_t have_hold, have_wait;
 	uint64_t hold_since;
 	uint32_t acquisitions;    /* seen acquires (first_seen bookkeeping) */
+	uint64_t request_epoch;   /* acquires seen globally when it asked */
 };
 
 /* Runtime-style counters over the whole trace (same meaning as

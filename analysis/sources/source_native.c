@@ -36,7 +36,7 @@ struct ncursor {
 	const struct gs_record *cur, *end;
 	uint64_t rec_off;          /* file offset of the current chunk's records[0] */
 	uint64_t end_records, end_lost;
-	uint8_t cur_rank;
+	uint64_t key;              /* merge key of *cur: ts << 2 | rank */
 };
 
 struct native_src {
@@ -49,6 +49,12 @@ struct native_src {
 	size_t mapmask;
 	uint32_t *heap;
 	size_t nheap;
+	uint32_t second;           /* cursor with the 2nd smallest key (nheap > 1):
+				      the top keeps emitting while below it */
+	/* next() hands out events merged ahead of time in batches, so the
+	 * merge loop runs without a call per event */
+	struct gs_event batch[256];
+	unsigned bpos, blen;
 	uint64_t events, lost;
 	uint64_t total_records;    /* records found in the chunks */
 	int complete, interrupted;
@@ -188,13 +194,18 @@ static const char *block_name(uint32_t type)
 
 /* ---- merge ---- */
 
+/* Timestamps are CLOCK_MONOTONIC ns (< 2^62, i.e. 146 years of uptime), so
+ * the time and the same-nanosecond rank fit one integer compare. */
+#define TS_LIMIT ((uint64_t)1 << 62)
+
+static inline uint64_t rec_key(const struct gs_record *r)
+{
+	return r->ts_ns << 2 | type_rank[r->type];
+}
+
 static inline int cur_less(const struct ncursor *a, const struct ncursor *b)
 {
-	if (a->cur->ts_ns != b->cur->ts_ns)
-		return a->cur->ts_ns < b->cur->ts_ns;
-	if (a->cur_rank != b->cur_rank)
-		return a->cur_rank < b->cur_rank;
-	return a < b;
+	return a->key < b->key || (a->key == b->key && a < b);
 }
 
 static void sift_down(struct native_src *s, size_t i)
@@ -215,6 +226,16 @@ static void sift_down(struct native_src *s, size_t i)
 		i = m;
 	}
 	h[i] = x;
+}
+
+static void find_second(struct native_src *s)
+{
+	if (s->nheap < 2)
+		return;
+	uint32_t a = s->heap[1];
+	if (s->nheap > 2 && cur_less(&s->th[s->heap[2]], &s->th[a]))
+		a = s->heap[2];
+	s->second = a;
 }
 
 /* Reads and checks the next chunk of c. 1: loaded, 0: none left, -1: error */
@@ -275,6 +296,11 @@ static int load_chunk(struct native_src *s, struct ncursor *c)
 				return -1;
 			}
 			prev = r[i].ts_ns;
+			if (r[i].ts_ns >= TS_LIMIT) {
+				SRCERR(s, ro, "corrupt record: timestamp %" PRIu64
+				       " ns (expected < 2^62)", r[i].ts_ns);
+				return -1;
+			}
 			if (r[i].type == 0 || r[i].type >= GS_EV_MAX) {
 				if (s->newer_minor)
 					continue;
@@ -299,49 +325,99 @@ static int load_chunk(struct native_src *s, struct ncursor *c)
 		c->cur = (const struct gs_record *)c->buf;
 		c->end = c->cur + kept;
 		c->rec_off = roff;
-		c->cur_rank = type_rank[c->cur->type];
+		c->key = rec_key(c->cur);
 		return 1;
 	}
 	return 0;
 }
 
+/* With few threads (the usual case) a linear scan for the two smallest keys
+ * is cheaper than keeping a heap; heap[] is then just the active list. */
+#define LINEAR_MAX 16
+
+static void fill_batch(struct native_src *s)
+{
+	struct gs_event *out = s->batch;
+	const unsigned cap = sizeof(s->batch) / sizeof(s->batch[0]);
+	unsigned n = 0;
+	while (n < cap && s->nheap) {
+		size_t top = 0;
+		uint64_t limit = UINT64_MAX;
+		int linear = s->nheap <= LINEAR_MAX;
+		if (linear) {
+			uint64_t mk = s->th[s->heap[0]].key;
+			for (size_t i = 1; i < s->nheap; i++) {
+				uint64_t k = s->th[s->heap[i]].key;
+				if (k < mk) {
+					limit = mk;
+					mk = k;
+					top = i;
+				} else if (k < limit) {
+					limit = k;
+				}
+			}
+		} else {
+			limit = s->th[s->second].key;
+		}
+		struct ncursor *c = &s->th[s->heap[top]];
+		const struct gs_record *r = c->cur, *end = c->end;
+		/* emit this thread's records while they still come first */
+		for (;;) {
+			struct gs_event *ev = &out[n++];
+			ev->ts_ns = r->ts_ns;
+			ev->tid = r->tid;
+			ev->cpu = r->cpu;
+			ev->type = r->type;
+			ev->a8 = r->a8;
+			ev->a0 = r->a0;
+			ev->a1 = r->a1;
+			/* exact unless unknown types were skipped (newer minor) */
+			ev->offset = c->rec_off +
+				     (uint64_t)((const unsigned char *)r - c->buf);
+			ev->str = r->type == GS_EV_thread_start ? c->info.name : NULL;
+			if (++r == end || n == cap || rec_key(r) > limit)
+				break;
+		}
+		c->cur = r;
+		if (r == end) {
+			int rc = load_chunk(s, c);
+			if (rc < 0) {
+				s->failed = 1;
+				break;
+			}
+			if (rc == 0) {
+				s->heap[top] = s->heap[--s->nheap];
+				if (!linear) {
+					if (s->nheap)
+						sift_down(s, 0);
+					find_second(s);
+				}
+				continue;
+			}
+		} else {
+			c->key = rec_key(r);
+		}
+		if (!linear && !cur_less(c, &s->th[s->second])) {
+			sift_down(s, 0);
+			find_second(s);
+		}
+	}
+	s->bpos = 0;
+	s->blen = n;
+	s->events += n;
+}
+
 static int native_next(struct gs_source *src, struct gs_event *ev)
 {
 	struct native_src *s = (struct native_src *)src;
-	if (__builtin_expect(s->failed, 0))
-		return -1;
-	if (!s->nheap)
-		return 0;
-	struct ncursor *c = &s->th[s->heap[0]];
-	const struct gs_record *r = c->cur;
-	ev->ts_ns = r->ts_ns;
-	ev->tid = r->tid;
-	ev->cpu = r->cpu;
-	ev->type = r->type;
-	ev->a8 = r->a8;
-	ev->a0 = r->a0;
-	ev->a1 = r->a1;
-	/* records may have been compacted (skipped types): offset is exact
-	 * whenever nothing was skipped, which is every version-1.0 file */
-	ev->offset = c->rec_off + (uint64_t)((const unsigned char *)r - c->buf);
-	ev->str = r->type == GS_EV_thread_start ? c->info.name : NULL;
-	s->events++;
-	if (++c->cur == c->end) {
-		int rc = load_chunk(s, c);
-		if (rc < 0) {
-			s->failed = 1;
-			return 1;
-		}
-		if (rc == 0) {
-			s->heap[0] = s->heap[--s->nheap];
-			if (s->nheap)
-				sift_down(s, 0);
-			return 1;
-		}
-	} else {
-		c->cur_rank = type_rank[c->cur->type];
+	if (__builtin_expect(s->bpos == s->blen, 0)) {
+		if (s->failed)
+			return -1;
+		fill_batch(s);
+		if (!s->blen)
+			return s->failed ? -1 : 0;
 	}
-	sift_down(s, 0);
+	*ev = s->batch[s->bpos++];
 	return 1;
 }
 
@@ -355,7 +431,7 @@ static const struct gs_thread_info *native_thread(struct gs_source *src,
 static void native_totals(struct gs_source *src, struct gs_source_totals *out)
 {
 	struct native_src *s = (struct native_src *)src;
-	out->events = s->events;
+	out->events = s->events - (s->blen - s->bpos);
 	out->lost = s->lost;
 	out->complete = s->complete;
 	out->interrupted = s->interrupted;
@@ -694,6 +770,7 @@ struct gs_source *gs_source_native_open(const char *path, int allow_truncated,
 			s->heap[k] = (uint32_t)i;
 		}
 	}
+	find_second(s);
 	if (s->nheap)
 		s->base.info.start_ns = s->base.info.start_ns
 			? s->base.info.start_ns : s->th[s->heap[0]].cur->ts_ns;
