@@ -14,10 +14,10 @@
  * no deadlock and no lost wake-up (spin's invalid end states: every thread
  * must reach the end of its body; with -DLIVENESS a timed wait cannot time
  * out while the GIL is free, so a waiter that is never signalled is stuck).
- * Line numbers: runtime/policy_cpython.c as of commit 3ba75d7.
+ * Line numbers: runtime/policy_cpython.c as of commit 90a4a8e.
  *
  * Mutants (ctest expects their error, to show the checks can fail):
- * -DMUTANT_NOSIGNAL drops the signal at :119 (a lost wake-up).
+ * -DMUTANT_NOSIGNAL drops the signal at :123 (a lost wake-up).
  */
 #include "pthread.pml"
 
@@ -46,7 +46,8 @@ inline take()                                     /* cpython_take, :74 */
 		:: tmo && locked && switch_number == saved -> /* :86-88 */
 			eval_breaker = 1          /* :89 */
 		:: else -> skip
-		fi
+		fi;
+		saved = 0; tmo = 0                /* dead from here: fewer states */
 	:: else -> break
 	od;
 	mutex_lock(switch_mutex);                 /* :96 */
@@ -66,30 +67,33 @@ inline take()                                     /* cpython_take, :74 */
 	mutex_unlock(g_mutex)                     /* :106 */
 }
 
-inline drop()                                     /* cpython_drop, :110 */
+inline drop(exiting)                              /* cpython_drop, :110 */
 {
-	last_holder = _pid;                       /* :116, no mutex, as CPython */
-	mutex_lock(g_mutex);                      /* :117 */
-	locked = 0;                               /* :118 */
-#ifndef MUTANT_NOSIGNAL
-	cond_signal(g_cond);                      /* :119 */
-#endif
-	mutex_unlock(g_mutex);                    /* :120 */
 	if
-	:: eval_breaker ->                        /* :125 */
-		mutex_lock(switch_mutex);         /* :126 */
+	:: !exiting -> last_holder = _pid         /* :119-120, no mutex, as CPython */
+	:: else -> skip
+	fi;
+	mutex_lock(g_mutex);                      /* :121 */
+	locked = 0;                               /* :122 */
+#ifndef MUTANT_NOSIGNAL
+	cond_signal(g_cond);                      /* :123 */
+#endif
+	mutex_unlock(g_mutex);                    /* :124 */
+	if
+	:: !exiting && eval_breaker ->            /* :129 */
+		mutex_lock(switch_mutex);         /* :130 */
 		if
-		:: last_holder == _pid ->         /* :127 */
-			eval_breaker = 0;         /* :128 */
-			cond_wait(switch_cond, switch_mutex) /* :131, once */
+		:: last_holder == _pid ->         /* :131 */
+			eval_breaker = 0;         /* :132 */
+			cond_wait(switch_cond, switch_mutex) /* :135, once */
 		:: else -> skip
 		fi;
-		mutex_unlock(switch_mutex)        /* :136 */
+		mutex_unlock(switch_mutex)        /* :140 */
 	:: else -> skip
 	fi
 }
 
-inline thread_fini()                              /* cpython_thread_fini */
+inline thread_fini()                              /* cpython_thread_fini, :153 */
 {
 	mutex_lock(switch_mutex);
 	if
@@ -101,7 +105,7 @@ inline thread_fini()                              /* cpython_thread_fini */
 
 /* gil.c gil_acquire / gil_release around the policy. */
 inline acquire() { take(); gs_enter() }
-inline release() { gs_leave(); drop() }
+inline release(exiting) { gs_leave(); drop(exiting) }
 
 active [NT] proctype thread()
 {
@@ -113,15 +117,15 @@ active [NT] proctype thread()
 	:: r < ROUNDS ->
 		r++;
 		if
-		:: release(); acquire()           /* blocking region */
-		:: eval_breaker ->                /* cpython_check, :141 */
+		:: release(0); acquire()          /* blocking region */
+		:: eval_breaker ->                /* cpython_check, :145 */
 			if
-			:: eval_breaker -> release(); acquire()
+			:: eval_breaker -> release(0); acquire()
 			:: else -> skip
 			fi
 		fi
 	:: else -> break
 	od;
-	release();                                /* gil_detach */
+	release(1);                               /* gil_detach: GS_RELEASE_EXIT */
 	thread_fini()
 }

@@ -74,7 +74,8 @@ inline take()                                     /* fifo_take, :60 */
 			   !eval_breaker ->       /* :83-84 */
 				eval_breaker = 1  /* :85 */
 			:: else -> skip
-			fi
+			fi;
+			saved = 0; tmo = 0        /* dead from here: fewer states */
 		:: else -> break
 		od;
 		mutex_unlock(g_mutex)             /* :91 */
