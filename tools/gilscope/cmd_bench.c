@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,21 +47,27 @@ static const struct item items[] = {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: gilscope bench [--quick] [--json] [--only ITEM[,ITEM...]] [-v]\n\n"
+		"Usage: gilscope bench [--quick] [--json] [--only ITEM[,ITEM...]]\n"
+		"                      [--nice N] [-v]\n\n"
 		"Runs the benchmarks of docs/performance.md. Each subject is measured\n"
 		"next to its floor or peer in the same run, repetitions interleaved;\n"
 		"tables show the median of the repetitions, their min-max and the ratio\n"
-		"of the medians.\n\n"
+		"to the floor: of the medians (items 1-3), or the median of the\n"
+		"per-repetition ratios where one invocation measures both (4, 5, 7).\n\n"
 		"  -q, --quick        fewer, shorter repetitions (a smoke run)\n"
 		"  -j, --json         print the results as JSON on stdout\n"
 		"  -o, --only ITEMS   run only these items (numbers or names)\n"
+		"  -n, --nice N       run at nice value N, e.g. -5 on a machine shared\n"
+		"                     with other work (threads and children inherit it)\n"
 		"  -v, --verbose      progress on stderr\n"
 		"  -h, --help         this help\n\nItems:\n");
 	for (size_t i = 0; i < NITEMS; i++)
 		fprintf(out, "  %d %-12s %s\n", items[i].id, items[i].name,
 			items[i].title);
-	fprintf(out, "\nThe numbers are noisy on shared machines: compare ratios, "
-		     "not absolute times.\n");
+	fprintf(out, "  (item 6, analyzer throughput, is measured with gilscope "
+		     "report: see docs/performance.md)\n"
+		     "\nThe numbers are noisy on shared machines: compare ratios, "
+		     "not absolute times.\nExit: 0 ok, 1 an item failed, 2 usage.\n");
 }
 
 /* Marks the items named in a comma list; -1 on an unknown one. */
@@ -96,6 +103,7 @@ struct machine {
 	char kernel[128];
 	char start_utc[32];
 	double load_start, load_end;
+	int nice;
 };
 
 static double loadavg1(void)
@@ -161,8 +169,8 @@ static void print_text(const struct bench_report *r, const int *selected,
 		       const struct machine *m, const char *cmdline)
 {
 	printf("gilscope bench: %ld CPUs, kernel %s, started %s, "
-	       "load %.2f -> %.2f\n", m->ncpu, m->kernel, m->start_utc,
-	       m->load_start, m->load_end);
+	       "load %.2f -> %.2f, nice %d\n", m->ncpu, m->kernel, m->start_utc,
+	       m->load_start, m->load_end, m->nice);
 	printf("command: %s\n", cmdline);
 	for (size_t i = 0; i < NITEMS; i++) {
 		if (!selected[i])
@@ -224,6 +232,7 @@ static void print_json(const struct bench_report *r, const int *selected,
 	json_string(&j, "started_utc", m->start_utc);
 	json_double(&j, "loadavg_start", m->load_start);
 	json_double(&j, "loadavg_end", m->load_end);
+	json_int(&j, "nice", m->nice);
 	json_end(&j);
 	json_string(&j, "command", cmdline);
 	json_begin_array(&j, "items");
@@ -303,11 +312,12 @@ int cmd_bench(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "only", required_argument, NULL, 'o' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "nice", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bench_opts o = { 0 };
-	int json = 0, only = 0;
+	int json = 0, only = 0, nice_value = 0, set_nice = 0;
 	int selected[NITEMS] = { 0 };
 	char cmdline[512] = "gilscope";
 	for (int i = 0; i < argc; i++) {
@@ -316,7 +326,7 @@ int cmd_bench(int argc, char **argv)
 	}
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "qjo:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qjo:vn:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'q': o.quick = 1; break;
 		case 'j': json = 1; break;
@@ -326,6 +336,18 @@ int cmd_bench(int argc, char **argv)
 				return 2;
 			break;
 		case 'v': o.verbose = 1; break;
+		case 'n': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v < -20 || v > 19) {
+				fprintf(stderr, "gilscope bench: --nice wants -20..19, "
+						"not '%s'\n", optarg);
+				return 2;
+			}
+			nice_value = (int)v;
+			set_nice = 1;
+			break;
+		}
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -346,8 +368,16 @@ int cmd_bench(int argc, char **argv)
 	o.build_dir = build;
 	o.source_dir = bench_source_dir();
 
+	/* Before any thread or child exists: both inherit it. */
+	if (set_nice && setpriority(PRIO_PROCESS, 0, nice_value) != 0) {
+		fprintf(stderr, "gilscope bench: setpriority(%d): %s (negative "
+				"values need root or CAP_SYS_NICE)\n", nice_value,
+			strerror(errno));
+		return 1;
+	}
 	struct machine m = { 0 };
 	machine_probe(&m);
+	m.nice = getpriority(PRIO_PROCESS, 0);
 	struct bench_report r = { 0 };
 	int rc = 0;
 	for (size_t i = 0; i < NITEMS; i++) {
