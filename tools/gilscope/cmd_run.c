@@ -370,19 +370,21 @@ static void print_human(const struct gs_scenario_result *r,
 	       (unsigned long long)r->runtime.handoffs_attempted,
 	       (unsigned long long)r->runtime.drop_requests,
 	       (unsigned long long)r->runtime.forced_drops);
-	printf("  %-7s %-13s %-9s %9s %9s %9s %9s %8s %10s\n", "TID", "NAME",
-	       "ROLE", "ACQUIRE", "CONTEND", "HOLD_ms", "WAIT_ms", "FORCED",
-	       "OPS/s");
+	printf("  %-7s %-13s %-9s %9s %9s %9s %9s %8s %10s %10s\n", "TID",
+	       "NAME", "ROLE", "ACQUIRE", "CONTEND", "HOLD_ms", "WAIT_ms",
+	       "FORCED", "OPS/s", "UNITS/s");
 	for (unsigned i = 0; i < r->nthreads; i++) {
 		const struct gs_thread_result *t = &r->threads[i];
-		printf("  %-7d %-13.13s %-9s %9llu %9llu %9.1f %9.1f %8llu %10.0f\n",
+		printf("  %-7d %-13.13s %-9s %9llu %9llu %9.1f %9.1f %8llu %10.0f "
+		       "%10.3g\n",
 		       (int)t->tid, t->name, role_label(t->role),
 		       (unsigned long long)t->stats.acquisitions,
 		       (unsigned long long)t->stats.contended,
 		       (double)t->stats.hold_ns / 1e6,
 		       (double)t->stats.wait_ns / 1e6,
 		       (unsigned long long)t->stats.releases_forced,
-		       ratio((double)t->ops, t->active_s));
+		       ratio((double)t->ops, t->active_s),
+		       ratio((double)t->work_units, t->active_s));
 	}
 	if (r->traced)
 		printf("trace: %s (%llu records, %llu lost)\n", o->trace_path,
