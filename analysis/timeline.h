@@ -71,7 +71,7 @@ struct gs_tl_finding {
 	uint64_t t0, t1;
 	uint32_t tid;      /* the thread that paid (0: trace-wide) */
 	uint8_t kind;      /* enum gs_tl_finding_kind */
-	char text[200];
+	char text[400];
 };
 
 struct gs_tl_thread {

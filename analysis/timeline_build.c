@@ -313,6 +313,12 @@ int gs_tl_builder_finish(struct gs_tl_builder *b, const struct gs_analysis *an)
 		}
 	}
 	gs_tl_finish(tl);
+	/* Times "from the trace start" mean the same as in gilscope report:
+	 * from the header's start time when the trace has one. */
+	if (info->start_ns && info->start_ns < tl->t_start)
+		tl->t_start = info->start_ns;
+	if (info->end_ns > tl->t_end)
+		tl->t_end = info->end_ns;
 	if (an->metrics && an->metrics->begin_ns && an->metrics->end_ns > tl->t_end)
 		tl->t_end = an->metrics->end_ns;
 	if (b->to) {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "analyze.h"
+#include "pictures.h"
 #include "report.h"
 
 #define MAX_THREAD_ARGS 64
@@ -36,6 +37,8 @@ static void usage(FILE *out)
 "  -P, --per-thread         per-thread tables only (with per-thread histograms)\n"
 "  -s, --summary            summary and findings only\n"
 "  -o, --output FILE        write to FILE instead of stdout\n"
+"      --html FILE          also write the HTML timeline report (docs/pictures.md)\n"
+"      --svg FILE           also write a static SVG timeline of the window\n"
 "Filters:\n"
 "  -t, --thread TID|NAME    show only these threads (repeatable; NAME may be a\n"
 "                           glob like 'worker*'); global counters stay global\n"
@@ -105,7 +108,7 @@ static void progress(void *ctx, double fraction)
 
 int cmd_report(int argc, char **argv)
 {
-	enum { OPT_CSV = 256, OPT_FROM, OPT_TO, OPT_TRUNC };
+	enum { OPT_CSV = 256, OPT_FROM, OPT_TO, OPT_TRUNC, OPT_HTML, OPT_SVG };
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "csv", no_argument, NULL, OPT_CSV },
@@ -119,12 +122,14 @@ int cmd_report(int argc, char **argv)
 		{ "allow-truncated", no_argument, NULL, OPT_TRUNC },
 		{ "interval-us", required_argument, NULL, 'i' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "html", required_argument, NULL, OPT_HTML },
+		{ "svg", required_argument, NULL, OPT_SVG },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int json = 0, csv = 0, quiet = 0;
 	unsigned sections = 0;
-	const char *outpath = NULL;
+	const char *outpath = NULL, *html = NULL, *svg = NULL;
 	const char *thread_args[MAX_THREAD_ARGS];
 	int nthread_args = 0;
 	struct gs_analyze_opts ao = { .window_relative = 1 };
@@ -138,6 +143,8 @@ int cmd_report(int argc, char **argv)
 		case 's': sections = GS_REPORT_SUMMARY; break;
 		case 'o': outpath = optarg; break;
 		case 'q': quiet = 1; break;
+		case OPT_HTML: html = optarg; break;
+		case OPT_SVG: svg = optarg; break;
 		case OPT_TRUNC: ao.allow_truncated = 1; break;
 		case 't':
 			if (nthread_args == MAX_THREAD_ARGS) {
@@ -225,7 +232,12 @@ int cmd_report(int argc, char **argv)
 
 	struct gs_analysis a;
 	char err[600];
+	struct gs_report_pictures *pics = gs_report_pictures_begin(&ao, html, svg);
 	int rc = gs_analyze(path, &ao, &a, err, sizeof(err));
+	if (gs_report_pictures_end(pics, rc ? NULL : &a) && !rc) {
+		gs_analysis_free(&a);
+		return 1;
+	}
 	if (progress_shown)
 		fprintf(stderr, "\r\033[K");
 	if (rc) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* See pictures.h. */
+#define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include "pictures.h"
 
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "export.h"
+#include "report.h"
 #include "timeline_build.h"
 
 int gs_parse_time(const char *s, uint64_t *ns)
@@ -78,6 +80,84 @@ static void say(const struct gs_pictures_req *r, const char *fmt, const char *wh
 		fprintf(stderr, fmt, what, path);
 }
 
+/* Writes every requested output of a loaded timeline; window from/to are
+ * absolute (0, 0: everything). */
+static int write_outputs(const char *prog, const char *trace,
+			 struct gs_timeline *tl, uint64_t from, uint64_t to,
+			 int windowed, const struct gs_pictures_req *r)
+{
+	uint64_t wf = from, wt = to;
+	if (gs_export_window(tl, &wf, &wt)) {
+		char a[32], b[32];
+		gs_format_duration(a, sizeof(a), (double)(tl->t_end - tl->t_start));
+		gs_format_duration(b, sizeof(b), (double)(from - tl->t_start));
+		fprintf(stderr,
+			"%s: %s: the window is empty: the trace lasts %s and the "
+			"window starts at %s (times count from the trace's first "
+			"event)\n",
+			prog, trace, a, b);
+		return 1;
+	}
+	int rc = 0;
+	FILE *f;
+	if (r->chrome_json && !rc) {
+		uint64_t est = gs_export_chrome_json_estimate(tl, from, to);
+		if (est > GS_CHROME_JSON_SOFT_LIMIT) {
+			uint64_t end = window_for(tl, wf, 200ull << 20);
+			fprintf(stderr,
+				"%s: warning: %s will be about %llu MB; chrome://tracing, "
+				"speedscope and Perfetto's JSON importer fail on JSON much "
+				"above 256 MB. Export a window (about 200 MB: --from %lluns "
+				"--to %lluns) or use --format perfetto, which Perfetto opens "
+				"at any size.\n",
+				prog, r->chrome_json, (unsigned long long)(est >> 20),
+				(unsigned long long)(wf - tl->t_start),
+				(unsigned long long)(end - tl->t_start));
+		}
+		if (!(f = open_out(prog, r->chrome_json)))
+			rc = 1;
+		else
+			rc = close_out(prog, r->chrome_json, f,
+				       gs_export_chrome_json(tl, f, from, to));
+		if (!rc)
+			say(r, "%s: wrote %s\n", prog, r->chrome_json);
+	}
+	if (r->perfetto && !rc) {
+		if (!(f = open_out(prog, r->perfetto)))
+			rc = 1;
+		else
+			rc = close_out(prog, r->perfetto, f,
+				       gs_export_perfetto(tl, f, from, to));
+		if (!rc)
+			say(r, "%s: wrote %s\n", prog, r->perfetto);
+	}
+	if (r->svg && !rc) {
+		struct gs_svg_opts so = { .width = r->svg_width };
+		if (!(f = open_out(prog, r->svg)))
+			rc = 1;
+		else
+			rc = close_out(prog, r->svg, f,
+				       gs_render_svg(tl, f, from, to, &so));
+		if (!rc)
+			say(r, "%s: wrote %s\n", prog, r->svg);
+	}
+	if (r->html && !rc) {
+		struct gs_html_opts ho = { .report_json = r->report_json };
+		if (windowed) {
+			/* The page embeds one window: cut the model to it. */
+			ho.window_from = wf;
+			ho.window_to = wt;
+		}
+		if (!(f = open_out(prog, r->html)))
+			rc = 1;
+		else
+			rc = close_out(prog, r->html, f, gs_render_html(tl, f, &ho));
+		if (!rc)
+			say(r, "%s: wrote %s\n", prog, r->html);
+	}
+	return rc;
+}
+
 int gs_pictures_run(const char *prog, const char *trace,
 		    const struct gs_pictures_req *r)
 {
@@ -90,75 +170,75 @@ int gs_pictures_run(const char *prog, const char *trace,
 	}
 	uint64_t from = tl.t_start + (r->has_from ? r->from : 0);
 	uint64_t to = r->has_to ? tl.t_start + r->to : 0;
-	uint64_t wf = from, wt = to;
-	if (gs_export_window(&tl, &wf, &wt)) {
-		char a[32], b[32];
-		gs_format_duration(a, sizeof(a), (double)(tl.t_end - tl.t_start));
-		gs_format_duration(b, sizeof(b), (double)(from - tl.t_start));
-		fprintf(stderr,
-			"%s: %s: the window is empty: the trace lasts %s and --from "
-			"is %s (times count from the trace's first event)\n",
-			prog, trace, a, b);
-		gs_tl_free(&tl);
-		return 1;
-	}
-	int rc = 0;
-	FILE *f;
-	if (r->chrome_json && !rc) {
-		uint64_t est = gs_export_chrome_json_estimate(&tl, from, to);
-		if (est > GS_CHROME_JSON_SOFT_LIMIT) {
-			uint64_t end = window_for(&tl, wf, 200ull << 20);
-			fprintf(stderr,
-				"%s: warning: %s will be about %llu MB; chrome://tracing, "
-				"speedscope and Perfetto's JSON importer fail on JSON much "
-				"above 256 MB. Export a window (about 200 MB: --from %lluns "
-				"--to %lluns) or use --format perfetto, which Perfetto opens "
-				"at any size.\n",
-				prog, r->chrome_json, (unsigned long long)(est >> 20),
-				(unsigned long long)(wf - tl.t_start),
-				(unsigned long long)(end - tl.t_start));
-		}
-		if (!(f = open_out(prog, r->chrome_json)))
-			rc = 1;
-		else
-			rc = close_out(prog, r->chrome_json, f,
-				       gs_export_chrome_json(&tl, f, from, to));
-		if (!rc)
-			say(r, "%s: wrote %s\n", prog, r->chrome_json);
-	}
-	if (r->perfetto && !rc) {
-		if (!(f = open_out(prog, r->perfetto)))
-			rc = 1;
-		else
-			rc = close_out(prog, r->perfetto, f,
-				       gs_export_perfetto(&tl, f, from, to));
-		if (!rc)
-			say(r, "%s: wrote %s\n", prog, r->perfetto);
-	}
-	if (r->svg && !rc) {
-		struct gs_svg_opts so = { .width = r->svg_width };
-		if (!(f = open_out(prog, r->svg)))
-			rc = 1;
-		else
-			rc = close_out(prog, r->svg, f,
-				       gs_render_svg(&tl, f, from, to, &so));
-		if (!rc)
-			say(r, "%s: wrote %s\n", prog, r->svg);
-	}
-	if (r->html && !rc) {
-		struct gs_html_opts ho = { .report_json = r->report_json };
-		if (r->has_from || r->has_to) {
-			/* The page embeds one window: cut the model to it. */
-			ho.window_from = wf;
-			ho.window_to = wt;
-		}
-		if (!(f = open_out(prog, r->html)))
-			rc = 1;
-		else
-			rc = close_out(prog, r->html, f, gs_render_html(&tl, f, &ho));
-		if (!rc)
-			say(r, "%s: wrote %s\n", prog, r->html);
-	}
+	int rc = write_outputs(prog, trace, &tl, from, to,
+			       r->has_from || r->has_to, r);
 	gs_tl_free(&tl);
+	return rc;
+}
+
+struct gs_report_pictures {
+	struct gs_timeline tl;
+	struct gs_tl_builder *b;
+	struct gs_pictures_req req;
+};
+
+struct gs_report_pictures *gs_report_pictures_begin(struct gs_analyze_opts *ao,
+						    const char *html,
+						    const char *svg)
+{
+	if (!html && !svg)
+		return NULL;
+	struct gs_report_pictures *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	gs_tl_init(&p->tl);
+	p->b = gs_tl_builder_new(&p->tl, 0, 0);
+	if (!p->b) {
+		free(p);
+		return NULL;
+	}
+	p->req.html = html;
+	p->req.svg = svg;
+	ao->listener = gs_tl_builder_listener(p->b);
+	return p;
+}
+
+int gs_report_pictures_end(struct gs_report_pictures *p,
+			   const struct gs_analysis *a)
+{
+	if (!p)
+		return 0;
+	int rc = 0;
+	const char *prog = "gilscope report";
+	if (a) {
+		rc = gs_tl_builder_finish(p->b, a) ? 1 : 0;
+		if (rc)
+			fprintf(stderr, "%s: out of memory building the timeline "
+				"(try a window: --from/--to)\n", prog);
+		char *json = NULL;
+		size_t len = 0;
+		FILE *m = p->req.html ? open_memstream(&json, &len) : NULL;
+		if (m) {
+			struct gs_report_opts ro = { 0 };
+			gs_report_json(m, a, &ro);
+			if (fclose(m)) {
+				free(json);
+				json = NULL;
+			}
+		}
+		p->req.report_json = json;
+		const struct gs_metrics *mt = a->metrics;
+		uint64_t from = mt ? mt->from_ns : 0, to = mt ? mt->to_ns : 0;
+		int windowed = mt && (mt->opts.from_ns || mt->opts.to_ns);
+		if (!windowed)
+			from = to = 0;
+		if (!rc)
+			rc = write_outputs(prog, a->info.path ? a->info.path : "trace",
+					   &p->tl, from, to, windowed, &p->req);
+		free(json);
+	}
+	gs_tl_builder_free(p->b);
+	gs_tl_free(&p->tl);
+	free(p);
 	return rc;
 }

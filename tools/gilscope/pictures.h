@@ -25,6 +25,25 @@ struct gs_pictures_req {
 int gs_pictures_run(const char *prog, const char *trace,
 		    const struct gs_pictures_req *req);
 
+/*
+ * `gilscope report --html/--svg`: the report's own analysis run feeds the
+ * timeline, so the trace is read once.
+ *   p = gs_report_pictures_begin(&ao, html, svg);   // sets ao.listener
+ *   rc = gs_analyze(path, &ao, &a, ...);
+ *   gs_report_pictures_end(p, rc ? NULL : &a);      // writes, frees
+ * begin returns NULL when neither output is asked for (end accepts NULL).
+ * The pictures cover the report's window (a->metrics->from_ns/to_ns).
+ */
+struct gs_analyze_opts;
+struct gs_analysis;
+struct gs_report_pictures;
+struct gs_report_pictures *gs_report_pictures_begin(struct gs_analyze_opts *ao,
+						    const char *html,
+						    const char *svg);
+/* Exit code: 0 ok (or nothing to do), 1 error (said on stderr). */
+int gs_report_pictures_end(struct gs_report_pictures *p,
+			   const struct gs_analysis *a);
+
 /* "250ms", "1.5s", "800us", "42ns", "1000" (ns) -> ns. 0 ok, -1 bad. */
 int gs_parse_time(const char *s, uint64_t *ns);
 
