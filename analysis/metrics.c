@@ -382,10 +382,11 @@ static void convoy_findings(struct gs_metrics *m)
 		t->io_near_interval = hist_count_between(h, ref / 2, ref * 2);
 		if (t->io_calls < m->opts.convoy_min_calls || !ref)
 			continue;
-		/* most re-acquires waited behind CPU-bound holders, and the
-		 * typical such wait is at least half a switch interval */
-		if (h->count * 2 < t->io_calls ||
-		    gs_hist_quantile(h, 0.5) < ref / 2)
+		/* at least a fifth of its re-acquires waited behind CPU-bound
+		 * holders (the others found the GIL free), and the typical
+		 * such wait is at least half a switch interval */
+		uint64_t med = gs_hist_quantile(h, 0.5);
+		if (h->count * 5 < t->io_calls || med < ref / 2)
 			continue;
 		struct gs_finding *f = add_finding(m, GS_FIND_CONVOY);
 		if (!f)
@@ -403,17 +404,19 @@ static void convoy_findings(struct gs_metrics *m)
 		f->total_ns = t->io_wait_ns;
 		f->worst_ns = t->io_wait.max;
 		f->share = t->wall_ns ? (double)t->io_wait_ns / (double)t->wall_ns : 0;
-		char tot[32], per[32], iv[32];
+		char tot[32], per[32], iv[32], md[32];
 		fmt_ns(tot, sizeof(tot), t->io_wait_ns);
 		fmt_ns(per, sizeof(per), t->io_wait_ns / t->io_calls);
 		fmt_ns(iv, sizeof(iv), ref);
+		fmt_ns(md, sizeof(md), med);
 		set_text(f,
 			 "convoy: %s (tid %u) lost %s re-acquiring the GIL after "
 			 "%" PRIu64 " I/O calls (%s per call, %.1f%% of its wall "
-			 "time); %" PRIu64 " waits were 0.5-2x the switch interval "
-			 "(%s) behind CPU-bound holders, mostly %s",
+			 "time); %" PRIu64 " re-acquires waited behind CPU-bound "
+			 "holders (median %s, %" PRIu64 " within 0.5-2x the %s "
+			 "switch interval), mostly behind %s",
 			 t->name, t->tid, tot, t->io_calls, per, 100.0 * f->share,
-			 t->io_near_interval, iv,
+			 h->count, md, t->io_near_interval, iv,
 			 f->other != GS_NO_THREAD ? m->th[f->other].name : "?");
 	}
 }
