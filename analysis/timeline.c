@@ -215,7 +215,8 @@ void gs_tl_finish(struct gs_timeline *tl)
 				hi = th->offcpu[th->noffcpu - 1].t1;
 		}
 	}
-	qsort(tl->marks, tl->nmarks, sizeof(*tl->marks), cmp_mark);
+	if (tl->nmarks > 1) /* qsort(NULL, 0) is undefined (UBSan) */
+		qsort(tl->marks, tl->nmarks, sizeof(*tl->marks), cmp_mark);
 	/* Stable order matters for equal times: sort only when needed. */
 	for (size_t k = 1; k < tl->nwaiters; k++) {
 		if (tl->waiters[k - 1].ts > tl->waiters[k].ts) {

@@ -9,3 +9,4 @@ cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGILSCOPE_WERROR=ON >/
 cmake --build "$BUILD" -j"$(nproc)"
 cd "$BUILD"
 ctest --output-on-failure "$@"
+[ "${GILSCOPE_SANITIZERS:-1}" = 0 ] || (cd "$OLDPWD" && scripts/test-sanitizers.sh)  # docs/reliability.md
