@@ -656,6 +656,123 @@ static void test_prio_inheritance_events(void **state)
 	assert_int_equal(restores, 1);
 }
 
+/* ---- cpython: after a forced release, someone else acquires ------------ */
+
+static struct gs_record *load_records(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	struct gs_file_header h;
+	assert_int_equal(fread(&h, sizeof(h), 1, f), 1);
+	size_t cap = 1024, len = 0;
+	struct gs_record *all = malloc(cap * sizeof(*all));
+	struct gs_block_header bh;
+	while (fread(&bh, sizeof(bh), 1, f) == 1) {
+		unsigned char *buf = malloc(bh.size);
+		assert_int_equal(fread(buf, bh.size, 1, f), 1);
+		if (bh.type == GS_BLOCK_CHUNK) {
+			struct gs_chunk_block cb;
+			memcpy(&cb, buf, sizeof(cb));
+			for (uint32_t i = 0; i < cb.nrecords; i++) {
+				if (len == cap)
+					all = realloc(all, (cap *= 2) * sizeof(*all));
+				memcpy(&all[len++], buf + sizeof(cb) + i * sizeof(*all),
+				       sizeof(*all));
+			}
+		}
+		free(buf);
+	}
+	fclose(f);
+	*n = len;
+	return all;
+}
+
+/* Time order; a release sorts before an acquired of the same instant,
+ * since the release is emitted before the lock is given up. */
+static int by_time(const void *a, const void *b)
+{
+	const struct gs_record *x = a, *y = b;
+	if (x->ts_ns != y->ts_ns)
+		return x->ts_ns < y->ts_ns ? -1 : 1;
+	return (x->type == GS_EV_acquired) - (y->type == GS_EV_acquired);
+}
+
+struct cpy {
+	gil_runtime *rt;
+	_Atomic int stop;
+	int io;
+};
+
+static void *cpy_thread(void *p)
+{
+	struct cpy *c = p;
+	int io = __atomic_fetch_add(&c->io, 1, __ATOMIC_RELAXED) == 0;
+	gil_thread *t = gil_attach(c->rt, io ? "io" : "cpu",
+				   io ? GIL_ROLE_IO : GIL_ROLE_CPU, 0);
+	while (!atomic_load(&c->stop)) {
+		if (io) {
+			gil_blocking_begin(t, GIL_BLOCK_SLEEP);
+			usleep(50);
+			gil_blocking_end(t, 0);
+		}
+		for (int i = 0; i < 100; i++)
+			gil_check(t);
+	}
+	gil_detach(t);
+	return NULL;
+}
+
+static void test_cpython_forced_release_trace(void **state)
+{
+	(void)state;
+	char path[128], err[256];
+	trace_path(path, sizeof(path), "cpython.gst");
+	struct gs_recorder_opts o = { .path = path };
+	assert_int_equal(gs_recorder_start(&o, err, sizeof(err)), 0);
+	struct gil_params params;
+	gil_params_default(&params, GIL_POLICY_CPYTHON);
+	params.interval_us = 100;
+	struct cpy c = { .rt = gil_create(&params) };
+	pthread_t th[3];
+	for (int i = 0; i < 3; i++)
+		pthread_create(&th[i], NULL, cpy_thread, &c);
+	struct gil_runtime_stats rs;
+	do {
+		usleep(1000);
+		gil_runtime_stats(c.rt, &rs);
+	} while (rs.forced_drops < 300);
+	atomic_store(&c.stop, 1);
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	gil_destroy(c.rt);
+	struct gs_recorder_result res;
+	assert_int_equal(gs_recorder_stop(0, &res), 0);
+	assert_int_equal(res.lost, 0);
+
+	size_t n;
+	struct gs_record *r = load_records(path, &n);
+	qsort(r, n, sizeof(*r), by_time);
+	uint32_t forced_by = 0;
+	unsigned forced = 0, checked = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].type == GS_EV_release) {
+			/* a1: drop requested; a0: waiters at the release */
+			forced_by = r[i].a8 == GS_RELEASE_FORCED && r[i].a0 > 0
+					    ? r[i].tid : 0;
+			forced += r[i].a8 == GS_RELEASE_FORCED;
+		} else if (r[i].type == GS_EV_acquired && forced_by) {
+			if (r[i].tid == forced_by)
+				fail_msg("record %zu: tid %u re-took the GIL after "
+					 "its forced release", i, forced_by);
+			checked++;
+			forced_by = 0;
+		}
+	}
+	free(r);
+	assert_true(forced >= 300);
+	assert_true(checked >= 300);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -667,6 +784,7 @@ int main(void)
 		cmocka_unit_test(test_write_error_later),
 		cmocka_unit_test(test_libgil_events_match_counters),
 		cmocka_unit_test(test_prio_inheritance_events),
+		cmocka_unit_test(test_cpython_forced_release_trace),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
