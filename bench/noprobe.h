@@ -10,7 +10,8 @@
 #define GILSCOPE_GIL_PROBES_H
 /* Read before the unit's own "#define _GNU_SOURCE" (every runtime file has
  * one; an identical redefinition is allowed), so system headers included
- * here see the same feature macros. sys/sdt.h brought in stdio.h. */
+ * here see the same feature macros. gil.c gets stdio.h through the LTTng
+ * header in the real build. */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
