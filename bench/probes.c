@@ -209,9 +209,15 @@ static void part_recorder_lttng(struct loop_env *e, struct bench_report *r,
 			lost += (unsigned long long)y;
 		unlink(recfile);
 		lv[rep] = NAN;
-		if (e->have_lttng) {
+		/* gilscope-lttng can lose a race with another session daemon
+		 * starting at the same moment ("A session daemon is already
+		 * running"): try again a couple of times. */
+		for (int attempt = 0; e->have_lttng && attempt < 3; attempt++) {
 			lv[rep] = run_loop(e, ltt, NULL, 0);
 			rm_rf(lttdir);
+			if (isfinite(lv[rep]))
+				break;
+			sleep(1);
 		}
 		rc[rep] = (rv[rep] - u[rep]) / EVENTS_PER_PAIR;
 		lc[rep] = (lv[rep] - u[rep]) / EVENTS_PER_PAIR;
