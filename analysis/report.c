@@ -319,7 +319,7 @@ void gs_report_text(FILE *out, const struct gs_analysis *a,
 		text_threads(out, a, o);
 	text_findings(out, a, o);
 	if (sec & GS_REPORT_SUMMARY) {
-		fprintf(out, "\nGIL wait (all threads shown)\n");
+		fprintf(out, "\nGIL wait\n");
 		gs_hist_print_log2(out, &g.wait_all, 1000, "usecs");
 		fprintf(out, "\nGIL hold\n");
 		gs_hist_print_log2(out, &g.hold, 1000, "usecs");
