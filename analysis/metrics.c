@@ -494,7 +494,8 @@ void gs_metrics_finish(struct gs_metrics *m, const struct gs_state *st)
 	m->end_ns = e > b ? e : b;
 	m->span_ns = m->end_ns - m->begin_ns;
 	m->have_sched = c->sched_events > 0;
-	on_thread(m, (uint32_t)gs_state_nthreads(st) - 1);
+	if (gs_state_nthreads(st))
+		on_thread(m, (uint32_t)gs_state_nthreads(st) - 1);
 	for (size_t i = 0; i < m->nth && i < gs_state_nthreads(st); i++) {
 		const struct gs_thread_state *ts = gs_state_thread(st, (uint32_t)i);
 		struct gs_thread_metrics *t = &m->th[i];
