@@ -22,7 +22,7 @@
 
   /* ---- decoding ---- */
   function bytesOf(s) {
-    s = s.replace(/\s+/g, '');
+    s = s.trim();
     if (Uint8Array.fromBase64) return Uint8Array.fromBase64(s);
     const bin = atob(s), n = bin.length, u = new Uint8Array(n);
     for (let i = 0; i < n; i++) u[i] = bin.charCodeAt(i);
@@ -88,6 +88,18 @@
     return { n, ts, v };
   })();
   if (pos !== buf.length) throw new Error('gilscope: data block has ' + (buf.length - pos) + ' stray bytes');
+  // Marks by what is drawn: handoff arrows, and per row the crosses (failed
+  // handoffs), ticks (drop requests, on the holder's row) and lost events.
+  const handoffIdx = [], rowMarks = [];
+  for (let r = 0; r < threads.length; r++) rowMarks.push([[], [], [], [], []]);
+  for (let k = 0; k < marks.n; k++) {
+    const kind = marks.kind[k];
+    if (kind === 1) { handoffIdx.push(k); continue; }
+    const r = kind === 3 && marks.r2[k] >= 0 ? marks.r2[k] : marks.r1[k];
+    if (r >= 0 && kind < 5) rowMarks[r][kind].push(marks.ts[k]);
+  }
+  const handoffTs = Float64Array.from(handoffIdx, k => marks.ts[k]);
+  const rowMarkTs = rowMarks.map(kinds => kinds.map(a => Float64Array.from(a)));
   const tDecoded = performance.now();
 
   /* ---- helpers ---- */
@@ -149,6 +161,31 @@
       levels.push({ bw: prev.bw * 2, n, acc: a2 });
     }
     lane.pyr = levels;
+    return levels;
+  }
+
+  // Waiters: per-bucket maximum, finest level first.
+  let waitersPyr = null;
+  function waitersPyramid() {
+    if (waitersPyr) return waitersPyr;
+    let n = PYR_FINEST;
+    const bw = T / n, mx = new Float32Array(n);
+    for (let i = 0; i < waiters.n; i++) {
+      const a = Math.max(0, Math.floor(waiters.ts[i] / bw));
+      const end = i + 1 < waiters.n ? waiters.ts[i + 1] : T;
+      const b = Math.min(n - 1, Math.max(a, Math.ceil(end / bw) - 1));
+      const v = waiters.v[i];
+      for (let k = a; k <= b; k++) if (v > mx[k]) mx[k] = v;
+    }
+    const levels = [{ bw, n, mx }];
+    while (n > 256) {
+      const prev = levels[levels.length - 1];
+      n >>= 1;
+      const m2 = new Float32Array(n);
+      for (let k = 0; k < n; k++) m2[k] = Math.max(prev.mx[2 * k], prev.mx[2 * k + 1]);
+      levels.push({ bw: prev.bw * 2, n, mx: m2 });
+    }
+    waitersPyr = levels;
     return levels;
   }
 
@@ -324,7 +361,7 @@
       ctx.lineTo(x, H);
       ctx.stroke();
       ctx.fillStyle = '#666';
-      ctx.fillText(fmt(t), x, 12);
+      if (x > 28 && x < W - 28) ctx.fillText(fmt(t), x, 12);
     }
     ctx.textAlign = 'left';
     // findings behind the rows
@@ -355,39 +392,59 @@
       ctx.fillStyle = '#eee';
       ctx.fillRect(0, y + ROW_H - 1, W, 1);
     });
-    // marks
-    const m0 = lower(marks.ts, marks.n, v0), m1 = upper(marks.ts, marks.n, v1);
-    let handoffs = 0;
-    for (let k = m0; k < m1; k++) if (marks.kind[k] === 1) handoffs++;
-    const lastX = new Float64Array(threads.length * 5).fill(-10);
+    // marks: arrows when few; crosses and ticks per pixel when many
+    const h0 = lower(handoffTs, handoffTs.length, v0), h1 = upper(handoffTs, handoffTs.length, v1);
+    const handoffs = h1 - h0;
     ctx.lineWidth = 1;
-    for (let k = m0; k < m1; k++) {
-      const kind = marks.kind[k], r1 = marks.r1[k], r2 = marks.r2[k];
-      const x = X(marks.ts[k]);
-      if (kind === 1) {
-        if (handoffs > MAX_ARROWS || r1 < 0 || r2 < 0) continue;
-        const x2 = X(marks.ts2[k]);
+    if (handoffs <= MAX_ARROWS) {
+      for (let h = h0; h < h1; h++) {
+        const k = handoffIdx[h], r1 = marks.r1[k], r2 = marks.r2[k];
+        if (r1 < 0 || r2 < 0) continue;
         const y1 = rowsTop + r1 * ROW_H + ROW_H / 2, y2c = rowsTop + r2 * ROW_H + ROW_H / 2;
-        const y2 = y2c + (y2c > y1 ? -9 : 9);
-        arrow(x, y1, x2, y2);
-      } else if (kind === 2 && r1 >= 0) {
-        if (x - lastX[r1 * 5 + 2] < 2) continue;
-        lastX[r1 * 5 + 2] = x;
-        const y = rowsTop + r1 * ROW_H + ROW_H / 2;
-        ctx.strokeStyle = '#d62728';
-        ctx.lineWidth = 2;
-        ctx.beginPath();
-        ctx.moveTo(x - 4, y - 4); ctx.lineTo(x + 4, y + 4);
-        ctx.moveTo(x + 4, y - 4); ctx.lineTo(x - 4, y + 4);
-        ctx.stroke();
-        ctx.lineWidth = 1;
-      } else if (kind === 3 || kind === 4) {
-        const r = kind === 3 && r2 >= 0 ? r2 : r1;
-        if (r < 0 || x - lastX[r * 5 + kind] < 1) continue;
-        lastX[r * 5 + kind] = x;
+        arrow(X(marks.ts[k]), y1, X(marks.ts2[k]), y2c + (y2c > y1 ? -9 : 9));
+      }
+    }
+    const nsPx = (v1 - v0) / W;
+    for (let r = 0; r < threads.length; r++) {
+      for (let kind = 2; kind <= 4; kind++) {
+        const arr = rowMarkTs[r][kind];
+        if (!arr.length) continue;
+        const i0 = lower(arr, arr.length, v0), i1 = upper(arr, arr.length, v1);
+        if (i0 >= i1) continue;
+        const xs = [];
+        if (i1 - i0 <= 2 * W) {
+          let last = -10;
+          for (let i = i0; i < i1; i++) {
+            const x = X(arr[i]);
+            if (x - last >= (kind === 2 ? 2 : 1)) { xs.push(x); last = x; }
+          }
+        } else {
+          // one mark per pixel column that has any: binary search per pixel
+          let i = i0;
+          for (let c = 0; c < W && i < i1; c++) {
+            const tEnd = v0 + (c + 1) * nsPx;
+            if (arr[i] < tEnd) {
+              xs.push(c + 0.5);
+              i = lower(arr, i1, tEnd);
+            }
+          }
+        }
         const y = rowsTop + r * ROW_H;
-        ctx.fillStyle = kind === 3 ? '#8e44ad' : '#000';
-        ctx.fillRect(Math.round(x), y + 1, kind === 3 ? 1.5 : 3, 8);
+        if (kind === 2) {
+          ctx.strokeStyle = '#d62728';
+          ctx.lineWidth = 2;
+          ctx.beginPath();
+          for (const x of xs) {
+            const yc = y + ROW_H / 2;
+            ctx.moveTo(x - 4, yc - 4); ctx.lineTo(x + 4, yc + 4);
+            ctx.moveTo(x + 4, yc - 4); ctx.lineTo(x - 4, yc + 4);
+          }
+          ctx.stroke();
+          ctx.lineWidth = 1;
+        } else {
+          ctx.fillStyle = kind === 3 ? '#8e44ad' : '#000';
+          for (const x of xs) ctx.fillRect(Math.round(x), y + 1, kind === 3 ? 1.5 : 3, 8);
+        }
       }
     }
     // waiters: per-pixel maximum as an area
@@ -396,15 +453,33 @@
     ctx.fillRect(0, cy, W, ch);
     if (waiters.n) {
       const col = new Float32Array(W).fill(-1);
-      let i = Math.max(0, upper(waiters.ts, waiters.n, v0) - 1);
       let vmax = 1;
-      for (; i < waiters.n && waiters.ts[i] < v1; i++) {
-        const a = Math.max(0, Math.floor(X(waiters.ts[i])));
-        const bEnd = i + 1 < waiters.n ? X(waiters.ts[i + 1]) : W;
-        const b = Math.min(W - 1, Math.max(a, Math.ceil(bEnd) - 1));
-        const v = waiters.v[i];
-        if (v > vmax) vmax = v;
-        for (let c = a; c <= b; c++) if (v > col[c]) col[c] = v;
+      const i0 = Math.max(0, upper(waiters.ts, waiters.n, v0) - 1);
+      const i1 = lower(waiters.ts, waiters.n, v1);
+      let lv = null;
+      if (i1 - i0 > 4 * W) {
+        const levels = waitersPyramid();
+        for (let k = levels.length - 1; k >= 0; k--)
+          if (levels[k].bw <= nsPx / 2) { lv = levels[k]; break; }
+      }
+      if (lv) {
+        const k0 = Math.max(0, Math.floor(v0 / lv.bw)), k1 = Math.min(lv.n - 1, Math.floor(v1 / lv.bw));
+        for (let k = k0; k <= k1; k++) {
+          const v = lv.mx[k];
+          if (v <= 0) continue;
+          const c = Math.min(W - 1, Math.max(0, Math.floor(X((k + 0.5) * lv.bw))));
+          if (v > col[c]) col[c] = v;
+          if (v > vmax) vmax = v;
+        }
+      } else {
+        for (let i = i0; i < waiters.n && waiters.ts[i] < v1; i++) {
+          const a = Math.max(0, Math.floor(X(waiters.ts[i])));
+          const bEnd = i + 1 < waiters.n ? X(waiters.ts[i + 1]) : W;
+          const b = Math.min(W - 1, Math.max(a, Math.ceil(bEnd) - 1));
+          const v = waiters.v[i];
+          if (v > vmax) vmax = v;
+          for (let c = a; c <= b; c++) if (v > col[c]) col[c] = v;
+        }
       }
       ctx.fillStyle = '#a8a8a8';
       for (let c = 0; c < W; c++) {
