@@ -3,6 +3,8 @@
 docs/performance.md, so the document shows exactly the numbers of one run.
 
 Usage: bench/json2md.py RESULT.json [ITEM ...] > tables.md
+       bench/json2md.py --goals RESULT.json [RESULT.json ...] > goals.md
+--goals lists every row that has a goal, from one or more results files.
 """
 import json
 import math
@@ -20,10 +22,33 @@ def num(v):
     return f"{v:.3g}"
 
 
+def goals(paths):
+    print("| item | subject | measured | goal | verdict | run |")
+    print("|---|---|---:|---|---|---|")
+    for path in paths:
+        with open(path) as f:
+            d = json.load(f)
+        when = d["machine"]["started_utc"]
+        for it in d["items"]:
+            for r in it["rows"]:
+                if "goal" not in r:
+                    continue
+                if r.get("ratio") is not None:
+                    measured = f"{r['ratio']:.2f}x"
+                else:
+                    measured = f"{num(r['median'])} {r['unit']}"
+                verdict = "met" if r["goal_met"] else "**missed**"
+                print(f"| {it['item']} | {r['subject']} | {measured} | "
+                      f"{r['goal']} | {verdict} | {when} |")
+    return 0
+
+
 def main():
     if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
         print(__doc__.strip(), file=sys.stderr)
         return 2
+    if sys.argv[1] == "--goals":
+        return goals(sys.argv[2:])
     with open(sys.argv[1]) as f:
         d = json.load(f)
     want = {int(x) for x in sys.argv[2:]}
