@@ -2,6 +2,7 @@
 # Builds gilscope twice more and runs the tests that exercise memory and
 # threads under the sanitizers (docs/reliability.md, "Sanitizers"):
 #   build-asan: -DGILSCOPE_SANITIZE=address,undefined, unit + stress tests
+#               + the fuzz corpora and regressions replayed
 #   build-tsan: -DGILSCOPE_SANITIZE=thread, runtime and recorder unit tests
 #               + stress tests
 # Any sanitizer report aborts the test that produced it, so ctest fails.
@@ -15,6 +16,9 @@ which=${*:-asan tsan}
 unit_targets() {
 	for f in tests/unit/test_*.c; do
 		basename "$f" .c
+	done
+	for f in tests/fuzz/fuzz_*.c; do
+		[ "$f" = tests/fuzz/fuzz_common.c ] || echo "$(basename "$f" .c)_replay"
 	done
 }
 
@@ -30,11 +34,11 @@ export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 for w in $which; do
 	case $w in
 	asan)
-		echo "== ASan+UBSan: unit and stress tests"
+		echo "== ASan+UBSan: unit, stress and fuzz-replay tests"
 		configure build-asan address,undefined
 		# shellcheck disable=SC2046
 		cmake --build build-asan -j"$jobs" --target gil_stress $(unit_targets)
-		(cd build-asan && ctest --output-on-failure -j"$jobs" -L 'unit|stress')
+		(cd build-asan && ctest --output-on-failure -j"$jobs" -L 'unit|stress|fuzz-replay')
 		;;
 	tsan)
 		echo "== TSan: runtime and recorder unit tests, stress tests"

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: MIT */
+/* libFuzzer target: the native trace format (analysis/sources/source_native.c).
+ * Each input is read twice, strict and with allow_truncated. */
+#include "fuzz_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *path = gs_fuzz_write("trace.gst", data, size);
+	gs_fuzz_read(gs_source_native_open, path, 0, GS_FUZZ_ORDERED);
+	gs_fuzz_read(gs_source_native_open, path, 1, GS_FUZZ_ORDERED);
+	return 0;
+}

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: MIT */
+/* libFuzzer target: perf script text (analysis/sources/source_perf.c + source_text.c).
+ * Each input is read twice, strict and with allow_truncated. */
+#include "fuzz_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *path = gs_fuzz_write("perf.txt", data, size);
+	gs_fuzz_read(gs_source_perf_script_open, path, 0, 0);
+	gs_fuzz_read(gs_source_perf_script_open, path, 1, 0);
+	return 0;
+}
