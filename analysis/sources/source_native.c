@@ -51,10 +51,12 @@ struct native_src {
 	size_t nheap;
 	uint32_t second;           /* cursor with the 2nd smallest key (nheap > 1):
 				      the top keeps emitting while below it */
-	/* next() hands out events merged ahead of time in batches, so the
-	 * merge loop runs without a call per event */
-	struct gs_event batch[256];
-	unsigned bpos, blen;
+	/* The cursor whose record comes next, and the key of the runner-up:
+	 * while the top's next record is not above it, next() touches
+	 * neither the heap nor the other cursors. */
+	struct ncursor *top;
+	size_t top_pos;            /* its index in heap[] */
+	uint64_t limit;
 	uint64_t events, lost;
 	uint64_t total_records;    /* records found in the chunks */
 	int complete, interrupted;
@@ -335,89 +337,77 @@ static int load_chunk(struct native_src *s, struct ncursor *c)
  * is cheaper than keeping a heap; heap[] is then just the active list. */
 #define LINEAR_MAX 16
 
-static void fill_batch(struct native_src *s)
+/* Picks the cursor to read next and the key it may run up to. */
+static void select_top(struct native_src *s)
 {
-	struct gs_event *out = s->batch;
-	const unsigned cap = sizeof(s->batch) / sizeof(s->batch[0]);
-	unsigned n = 0;
-	while (n < cap && s->nheap) {
-		size_t top = 0;
-		uint64_t limit = UINT64_MAX;
-		int linear = s->nheap <= LINEAR_MAX;
-		if (linear) {
-			uint64_t mk = s->th[s->heap[0]].key;
-			for (size_t i = 1; i < s->nheap; i++) {
-				uint64_t k = s->th[s->heap[i]].key;
-				if (k < mk) {
-					limit = mk;
-					mk = k;
-					top = i;
-				} else if (k < limit) {
-					limit = k;
-				}
-			}
-		} else {
-			limit = s->th[s->second].key;
-		}
-		struct ncursor *c = &s->th[s->heap[top]];
-		const struct gs_record *r = c->cur, *end = c->end;
-		/* emit this thread's records while they still come first */
-		for (;;) {
-			struct gs_event *ev = &out[n++];
-			ev->ts_ns = r->ts_ns;
-			ev->tid = r->tid;
-			ev->cpu = r->cpu;
-			ev->type = r->type;
-			ev->a8 = r->a8;
-			ev->a0 = r->a0;
-			ev->a1 = r->a1;
-			/* exact unless unknown types were skipped (newer minor) */
-			ev->offset = c->rec_off +
-				     (uint64_t)((const unsigned char *)r - c->buf);
-			ev->str = r->type == GS_EV_thread_start ? c->info.name : NULL;
-			if (++r == end || n == cap || rec_key(r) > limit)
-				break;
-		}
-		c->cur = r;
-		if (r == end) {
-			int rc = load_chunk(s, c);
-			if (rc < 0) {
-				s->failed = 1;
-				break;
-			}
-			if (rc == 0) {
-				s->heap[top] = s->heap[--s->nheap];
-				if (!linear) {
-					if (s->nheap)
-						sift_down(s, 0);
-					find_second(s);
-				}
-				continue;
-			}
-		} else {
-			c->key = rec_key(r);
-		}
-		if (!linear && !cur_less(c, &s->th[s->second])) {
-			sift_down(s, 0);
-			find_second(s);
-		}
+	if (!s->nheap) {
+		s->top = NULL;
+		return;
 	}
-	s->bpos = 0;
-	s->blen = n;
-	s->events += n;
+	if (s->nheap <= LINEAR_MAX) {
+		size_t top = 0;
+		uint64_t mk = s->th[s->heap[0]].key, limit = UINT64_MAX;
+		for (size_t i = 1; i < s->nheap; i++) {
+			uint64_t k = s->th[s->heap[i]].key;
+			if (k < mk) {
+				limit = mk;
+				mk = k;
+				top = i;
+			} else if (k < limit) {
+				limit = k;
+			}
+		}
+		s->top_pos = top;
+		s->limit = limit;
+	} else {
+		sift_down(s, 0);
+		find_second(s);
+		s->top_pos = 0;
+		s->limit = s->th[s->second].key;
+	}
+	s->top = &s->th[s->heap[s->top_pos]];
 }
 
 static int native_next(struct gs_source *src, struct gs_event *ev)
 {
 	struct native_src *s = (struct native_src *)src;
-	if (__builtin_expect(s->bpos == s->blen, 0)) {
-		if (s->failed)
-			return -1;
-		fill_batch(s);
-		if (!s->blen)
-			return s->failed ? -1 : 0;
+	struct ncursor *c = s->top;
+	if (__builtin_expect(!c, 0))
+		return s->failed ? -1 : 0;
+	const struct gs_record *r = c->cur;
+	ev->ts_ns = r->ts_ns;
+	ev->tid = r->tid;
+	ev->cpu = r->cpu;
+	ev->type = r->type;
+	ev->a8 = r->a8;
+	ev->a0 = r->a0;
+	ev->a1 = r->a1;
+	/* exact unless unknown types were skipped (newer minor version) */
+	ev->offset = c->rec_off + (uint64_t)((const unsigned char *)r - c->buf);
+	ev->str = r->type == GS_EV_thread_start ? c->info.name : NULL;
+	s->events++;
+	if (__builtin_expect(++r != c->end, 1)) {
+		c->cur = r;
+		c->key = rec_key(r);
+		if (c->key <= s->limit)
+			return 1;
+	} else {
+		int rc = load_chunk(s, c);
+		if (rc < 0) {
+			/* this event is good; the error comes with the next */
+			s->failed = 1;
+			s->top = NULL;
+			return 1;
+		}
+		if (rc == 0) {
+			/* in heap mode top_pos is 0 and select_top sifts the
+			 * moved cursor down */
+			s->heap[s->top_pos] = s->heap[--s->nheap];
+		} else if (c->key <= s->limit) {
+			return 1;
+		}
 	}
-	*ev = s->batch[s->bpos++];
+	select_top(s);
 	return 1;
 }
 
@@ -431,7 +421,7 @@ static const struct gs_thread_info *native_thread(struct gs_source *src,
 static void native_totals(struct gs_source *src, struct gs_source_totals *out)
 {
 	struct native_src *s = (struct native_src *)src;
-	out->events = s->events - (s->blen - s->bpos);
+	out->events = s->events;
 	out->lost = s->lost;
 	out->complete = s->complete;
 	out->interrupted = s->interrupted;
@@ -771,6 +761,7 @@ struct gs_source *gs_source_native_open(const char *path, int allow_truncated,
 		}
 	}
 	find_second(s);
+	select_top(s);
 	if (s->nheap)
 		s->base.info.start_ns = s->base.info.start_ns
 			? s->base.info.start_ns : s->th[s->heap[0]].cur->ts_ns;

@@ -331,6 +331,44 @@ static void test_data_after_end(void **state)
 	unlink(t.path);
 }
 
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* gs_source_open_any picks the reader from the content, not the name. */
+static void test_open_any_detects_text(void **state)
+{
+	(void)state;
+	char path[256], err[512];
+	snprintf(path, sizeof(path), "/tmp/gs-test-%d-any.txt", (int)getpid());
+	write_text(path,
+		   "  wl 100/101 [001]   757.750150000: sdt_gil:acquire_request: "
+		   "(7f243ee13300) arg1=0 arg2=0 arg3=0\n");
+	struct gs_source *s = gs_source_open_any(path, 0, err, sizeof(err));
+	if (!s)
+		fail_msg("perf script text: %s", err);
+	assert_string_equal(s->info.format, "perf-script");
+	gs_source_close(s);
+	write_text(path,
+		   "cpus=2\n"
+		   "  wl-15036 [001]   804.747712: acquired:   (7f03c70323e0) "
+		   "a8=1 a0=2 a1=15035\n");
+	s = gs_source_open_any(path, 0, err, sizeof(err));
+	if (!s)
+		fail_msg("trace-cmd text: %s", err);
+	assert_string_equal(s->info.format, "trace-cmd");
+	gs_source_close(s);
+	/* neither: the native reader's verdict */
+	write_text(path, "hello world\n");
+	assert_null(gs_source_open_any(path, 0, err, sizeof(err)));
+	assert_non_null(strstr(err, "offset 0: bad magic \"hello wo\""));
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -345,6 +383,7 @@ int main(void)
 		cmocka_unit_test(test_chunk_before_thread),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_data_after_end),
+		cmocka_unit_test(test_open_any_detects_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
