@@ -84,11 +84,18 @@ python3 - "$WORK/top.json" <<'PY'
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 assert len(lines) >= 2, "expected several intervals, got %d" % len(lines)
-busy = max(lines, key=lambda l: sum(t["held_pct"] for t in l["threads"]))
-held = sorted((t["held_pct"] for t in busy["threads"]), reverse=True)
-assert len(held) >= 2 and held[0] > 20 and held[1] > 20, "two CPU threads should share the GIL: %r" % held
-assert sum(held) <= 101, "held shares add up past 100%%: %r" % held
-assert any(t["forced_releases"] > 0 and t["hold_hist"] for t in busy["threads"]), busy
-print("top: held %% of the busiest interval: %r" % held)
+for l in lines:
+    total = sum(t["held_pct"] for t in l["threads"])
+    assert total <= 101, "held shares add up past 100%%: %r" % l
+# over the run both CPU threads held the GIL a fair share (not per interval:
+# on a loaded machine one thread can miss a whole interval for lack of CPU)
+held = {}
+for l in lines:
+    for t in l["threads"]:
+        held[t["tid"]] = held.get(t["tid"], 0) + t["held_pct"] * l["interval_s"]
+held = sorted(held.values(), reverse=True)
+assert len(held) >= 2 and held[1] > 0.1 * held[0], "one thread never held the GIL: %r" % held
+assert any(t["forced_releases"] > 0 and t["hold_hist"] for l in lines for t in l["threads"]), lines
+print("top: %d intervals, GIL-seconds held per thread %r" % (len(lines), [round(h / 100, 3) for h in held]))
 PY
 echo "PASS"
