@@ -4,8 +4,8 @@
 # -o T1`. On the threads of the recorded phase (T1's threads; the scenario
 # runs other phases before) both traces must hold the same events: identical
 # per-type counts (neither lost any), the same per-thread acquisitions,
-# releases and drop requests, and hold/wait p50/p90 within 5 % (through
-# `gilscope report --json`). Then the priority scenario under SCHED_FIFO,
+# releases and drop requests, and hold/wait p50/p90 within 5 % or 5 us
+# (through `gilscope report --json`). Then the priority scenario under SCHED_FIFO,
 # pinned to one CPU with a hog: the eBPF trace's scheduler events show the
 # holder preempted while the high-priority thread waits (scheduler-level
 # priority inversion).
@@ -63,7 +63,10 @@ for t in rr["threads"]:
     for m in ("hold", "wait"):
         for q in ("p50", "p90"):
             a, e = t[m][q], b[m][q]
-            if max(a, e) > 0 and abs(a - e) > 0.05 * max(a, e) and abs(a - e) > 1000:
+            # Both sides timestamp the same probe site, but the recorder
+            # reads its clock after the USDT trap returns: sub-10 us
+            # (uncontended) figures may differ by a few probe hits' cost.
+            if abs(a - e) > 0.05 * max(a, e) and abs(a - e) > 5000:
                 fail("thread %d %s %s: recorder %d ns, eBPF %d ns (> 5 %%)"
                      % (t["tid"], m, q, a, e))
     checked += 1
