@@ -25,7 +25,8 @@
 
 int gs_export_chrome_json(const struct gs_timeline *tl, FILE *out,
 			  uint64_t from, uint64_t to);
-/* Bytes gs_export_chrome_json() would write, within ~10%. */
+/* Bytes gs_export_chrome_json() would write, within ~25% (a window's
+ * estimate grows with its end, which is how a fitting window is found). */
 uint64_t gs_export_chrome_json_estimate(const struct gs_timeline *tl,
 					uint64_t from, uint64_t to);
 

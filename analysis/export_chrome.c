@@ -48,7 +48,6 @@ static void span_event(struct json_writer *j, uint32_t pid, uint32_t tid,
 	if (s->state == GS_TL_WAIT) {
 		json_begin_object(j, "args");
 		json_string(j, "why", gs_why_name(s->detail));
-		json_uint(j, "waiters_ahead", s->aux);
 		json_end(j);
 	} else if (s->state == GS_TL_HOLD && s->detail) {
 		json_begin_object(j, "args");
@@ -240,6 +239,16 @@ uint64_t gs_export_chrome_json_estimate(const struct gs_timeline *tl,
 	for (size_t k = 0; k < tl->nmarks; k++)
 		if (tl->marks[k].ts >= from && tl->marks[k].ts < to)
 			bytes += tl->marks[k].kind == GS_TL_MARK_HANDOFF ? 260 : 140;
-	bytes += (uint64_t)tl->nwaiters * 110;
+	size_t w0 = 0, w1 = tl->nwaiters;
+	while (w0 < w1) { /* first waiter change at or after from */
+		size_t mid = w0 + (w1 - w0) / 2;
+		if (tl->waiters[mid].ts < from)
+			w0 = mid + 1;
+		else
+			w1 = mid;
+	}
+	for (w1 = w0; w1 < tl->nwaiters && tl->waiters[w1].ts < to; w1++)
+		;
+	bytes += (uint64_t)(w1 - w0 + 1) * 110;
 	return bytes;
 }

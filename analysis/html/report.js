@@ -567,7 +567,7 @@
           const s = lane.st[i];
           let what = STATE[s];
           if (s === 3) what += ': ' + (BLOCK[lane.det[i]] || 'other');
-          if (s === 2) what += ' (' + (WHY[lane.det[i]] || '?') + ', ' + lane.aux[i] + ' ahead)';
+          if (s === 2) what += ' (' + (WHY[lane.det[i]] || '?') + ')';
           if (s === 1 && lane.det[i]) what += ' (ended by a drop request)';
           if (s === 4) what += lane.det[i] ? ' (sleeping)' : ' (preempted)';
           text += '\n' + what + ': ' + fmt(lane.s1[i] - lane.s0[i]) + ' from ' + fmt(lane.s0[i]);
