@@ -44,6 +44,15 @@ const char *gs_fuzz_write(const char *name, const uint8_t *data, size_t size)
 		atexit(cleanup);
 	}
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	char *slash = strrchr(path, '/');
+	if (slash > path + strlen(dir)) { /* name has a directory part */
+		*slash = 0;
+		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+			perror(path);
+			abort();
+		}
+		*slash = '/';
+	}
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0) {
 		perror(path);
@@ -59,6 +68,11 @@ const char *gs_fuzz_write(const char *name, const uint8_t *data, size_t size)
 	}
 	close(fd);
 	return path;
+}
+
+const char *gs_fuzz_dir(void)
+{
+	return dir;
 }
 
 void gs_fuzz_read(gs_open_fn open_fn, const char *path, int allow_truncated,

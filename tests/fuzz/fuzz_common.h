@@ -27,8 +27,11 @@ enum {
 	GS_FUZZ_ORDERED = 1, /* events must come in time order */
 };
 
-/* Writes data to the per-process scratch file and returns its path. */
+/* Writes data to NAME (may be "subdir/file") in the per-process scratch
+ * directory and returns its path (valid until the next call). */
 const char *gs_fuzz_write(const char *name, const uint8_t *data, size_t size);
+/* The scratch directory (after the first gs_fuzz_write). */
+const char *gs_fuzz_dir(void);
 /* Opens path with open() and reads it to the end; aborts on a broken rule. */
 void gs_fuzz_read(gs_open_fn open, const char *path, int allow_truncated,
 		  unsigned flags);
