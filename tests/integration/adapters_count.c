@@ -8,10 +8,10 @@
  *   hold_p50 NS / hold_p90 NS acquired -> release, per thread
  *   wait_p50 NS / wait_p90 NS acquire_request -> acquired, per thread
  *   first_ts NS               earliest timestamp (clock sanity check)
+ *   handoffs N / handoffs_failed N  as gil_runtime_stats() counts them
  *
  * so a shell test can compare the built-in recorder's view of a run with
- * LTTng's, perf's and tracefs's. The native file is read directly (records
- * only), the others through analysis/sources/.
+ * LTTng's, perf's and tracefs's, every trace through analysis/sources/.
  *
  *   adapters_count native|ctf|perf|tracecmd PATH
  */
@@ -60,6 +60,11 @@ static struct {
 static size_t nth;
 
 static uint64_t counts[GS_EV_MAX];
+/* gil_runtime_stats() accounting: a release with waiters is a handoff; it
+ * failed when the releaser is the next to acquire. */
+static uint64_t handoffs, handoffs_failed;
+static int release_had_waiters;
+static uint32_t releaser;
 static uint64_t first_ts;
 static struct durs hold, wait_;
 
@@ -84,12 +89,20 @@ static void account(const struct gs_event *ev)
 		th[i].req = ev->ts_ns;
 		break;
 	case GS_EV_acquired:
+		if (release_had_waiters) {
+			handoffs++;
+			if (ev->tid == releaser)
+				handoffs_failed++;
+			release_had_waiters = 0;
+		}
 		if (th[i].req)
 			push(&wait_, ev->ts_ns - th[i].req);
 		th[i].req = 0;
 		th[i].acq = ev->ts_ns;
 		break;
 	case GS_EV_release:
+		release_had_waiters = ev->a0 > 0;
+		releaser = ev->tid;
 		if (th[i].acq)
 			push(&hold, ev->ts_ns - th[i].acq);
 		th[i].acq = 0;
@@ -98,48 +111,6 @@ static void account(const struct gs_event *ev)
 		th[i].req = th[i].acq = 0;
 		break;
 	}
-}
-
-/* The native format's records, in file order per thread (chunks are
- * per-thread and sorted, which is all the per-thread pairing needs). */
-static int count_native(const char *path, uint64_t *lost)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		perror(path);
-		return -1;
-	}
-	struct gs_file_header h;
-	if (fread(&h, sizeof(h), 1, f) != 1 ||
-	    memcmp(h.magic, GS_TRACE_MAGIC, 8) != 0) {
-		fprintf(stderr, "%s: not a native trace\n", path);
-		return -1;
-	}
-	fseek(f, (long)h.header_size, SEEK_SET);
-	struct gs_block_header bh;
-	while (fread(&bh, sizeof(bh), 1, f) == 1) {
-		char *p = malloc(bh.size ? bh.size : 1);
-		if (!p || (bh.size && fread(p, bh.size, 1, f) != 1)) {
-			fprintf(stderr, "%s: truncated block\n", path);
-			return -1;
-		}
-		if (bh.type == GS_BLOCK_CHUNK) {
-			struct gs_chunk_block *c = (void *)p;
-			struct gs_record *r = (void *)(c + 1);
-			for (uint32_t i = 0; i < c->nrecords; i++) {
-				struct gs_event ev = {
-					.ts_ns = r[i].ts_ns, .tid = r[i].tid,
-					.type = r[i].type, .a8 = r[i].a8,
-					.a0 = r[i].a0, .a1 = r[i].a1 };
-				account(&ev);
-			}
-		} else if (bh.type == GS_BLOCK_END) {
-			*lost = ((struct gs_end_block *)p)->total_lost;
-		}
-		free(p);
-	}
-	fclose(f);
-	return 0;
 }
 
 int main(int argc, char **argv)
@@ -152,12 +123,11 @@ int main(int argc, char **argv)
 	const char *kind = argv[1], *path = argv[2];
 	uint64_t lost = 0;
 	char err[512] = "";
-	if (strcmp(kind, "native") == 0) {
-		if (count_native(path, &lost))
-			return 1;
-	} else {
+	{
 		struct gs_source *s = NULL;
-		if (strcmp(kind, "perf") == 0)
+		if (strcmp(kind, "native") == 0)
+			s = gs_source_native_open(path, 0, err, sizeof(err));
+		else if (strcmp(kind, "perf") == 0)
 			s = gs_source_perf_script_open(path, 0, err, sizeof(err));
 		else if (strcmp(kind, "tracecmd") == 0)
 			s = gs_source_tracecmd_open(path, 0, err, sizeof(err));
@@ -199,6 +169,9 @@ int main(int argc, char **argv)
 		       (unsigned long long)counts[t]);
 	printf("lost %llu\n", (unsigned long long)lost);
 	printf("first_ts %llu\n", (unsigned long long)first_ts);
+	printf("handoffs %llu\nhandoffs_failed %llu\n",
+	       (unsigned long long)handoffs,
+	       (unsigned long long)handoffs_failed);
 	printf("hold_p50 %llu\nhold_p90 %llu\n",
 	       (unsigned long long)pct(&hold, 0.5),
 	       (unsigned long long)pct(&hold, 0.9));
