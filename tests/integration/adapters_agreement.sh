@@ -16,9 +16,11 @@ build_adapter_tools
 "$TOOLS/perf/gilscope-perf" -s -L "$LIBGIL" -o "$WORK/perf" -- \
 	"$TOOLS/lttng/gilscope-lttng" -o "$WORK/ctf" \
 		-P "$GILSCOPE_BUILD/probes/liblttng-gil.so" -- \
-		"$WORK/wl" -t 2 -n 1 -d 1000 -i 1000 -o "$WORK/native.gst" ||
-	fail "traced run failed"
-no_leftovers "gilscope_"
+		"$WORK/wl" -t 2 -n 1 -d 1000 -i 1000 -o "$WORK/native.gst" &
+hp=$!
+wait "$hp" || fail "traced run failed"
+# Only this run's probes: other runs may be tracing at the same time.
+no_leftovers "gilscope_$hp"
 
 count native "$WORK/native.gst" "$WORK/native.txt"
 count ctf "$WORK/ctf" "$WORK/ctf.txt"

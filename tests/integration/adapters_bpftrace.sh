@@ -28,9 +28,23 @@ run_bt() {
 	done
 	grep -q '^Tracing' "$out" ||
 		{ cat "$out.err" >&2; fail "$script did not start"; }
-	"$@" || { kill -INT "$bp"; fail "traced command failed: $*"; }
-	kill -INT "$bp"
+	"$@" || { stop_bt "$bp"; fail "traced command failed: $*"; }
+	stop_bt "$bp"
 	wait "$bp" || { cat "$out.err" >&2; fail "$script failed"; }
+}
+# stop_bt PID: Ctrl-C for bpftrace. 0.17 can miss a SIGINT that arrives
+# while no event is coming (it sleeps in epoll_wait), so repeat it.
+stop_bt() {
+	local i
+	for _ in $(seq 10); do
+		kill -INT "$1" 2>/dev/null || return 0
+		for i in $(seq 20); do
+			sleep 0.1
+			kill -0 "$1" 2>/dev/null || return 0
+		done
+	done
+	kill -KILL "$1" 2>/dev/null
+	fail "bpftrace (pid $1) did not stop on SIGINT"
 }
 
 # map_total OUT MAP: sum of the values of "@MAP[...]: N" lines.

@@ -2,7 +2,7 @@
 # a test itself: ctest only runs *.sh). Builds the test workload and the
 # counting driver against this build, and compares two adapters_count
 # outputs: per-type catalog event counts exactly (after lost events), hold
-# and wait p50/p90 within 5 %, and the clocks (same CLOCK_MONOTONIC).
+# and wait p50/p90 within 5 % (or 2 us), and the clocks (CLOCK_MONOTONIC).
 
 TOOLS="$GILSCOPE_SRC/tools"
 
@@ -65,9 +65,13 @@ compare() {
 	for k in hold_p50 hold_p90 wait_p50 wait_p90; do
 		r=$(val "$ref" "$k")
 		g=$(val "$got" "$k")
+		# 5 %, but never less than 2 us: a uprobe hit costs the traced
+		# thread 0.5-1 us (docs/tutorial-tracefs.md), which moves the
+		# ends of a microsecond-long hold by more than 5 %.
 		awk -v r="$r" -v g="$g" 'BEGIN { d = r - g; if (d < 0) d = -d;
-			exit !(r > 0 && d <= 0.05 * r) }' ||
-			fail "$name: $k $g ns vs the recorder's $r ns (> 5 % apart)"
+			tol = 0.05 * r; if (tol < 2000) tol = 2000;
+			exit !(r > 0 && d <= tol) }' ||
+			fail "$name: $k $g ns vs the recorder's $r ns (> 5 % and > 2 us apart)"
 	done
 	# Same clock: the first events are microseconds apart, not the
 	# ~56 years a Unix-epoch offset would add.
@@ -80,13 +84,14 @@ compare() {
 	     "(hold p50 $(val "$got" hold_p50) ns, wait p50 $(val "$got" wait_p50) ns)" >&2
 }
 
-# no_leftovers GROUP_PREFIX: no uprobe event or instance of ours remains.
+# no_leftovers NAME: no uprobe event of group NAME and no tracing instance
+# NAME remain (the helpers name both gilscope_PID).
 no_leftovers() {
 	local T=/sys/kernel/tracing
-	if grep -q "^[pr]:$1" "$T/uprobe_events" 2>/dev/null; then
-		fail "uprobe events left behind: $(grep "^[pr]:$1" "$T/uprobe_events")"
+	if grep -q "^[pr]:$1/" "$T/uprobe_events" 2>/dev/null; then
+		fail "uprobe events left behind: $(grep "^[pr]:$1/" "$T/uprobe_events")"
 	fi
-	if ls -d "$T/instances/$1"* >/dev/null 2>&1; then
-		fail "tracing instance left behind: $(ls -d "$T/instances/$1"*)"
+	if [ -e "$T/instances/$1" ]; then
+		fail "tracing instance left behind: $T/instances/$1"
 	fi
 }

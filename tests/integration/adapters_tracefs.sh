@@ -12,9 +12,11 @@ require_cmd trace-cmd readelf
 build_adapter_tools
 
 "$TOOLS/tracefs/gilscope-tracefs" -s -L "$LIBGIL" -o "$WORK/tf" -- \
-	"$WORK/wl" -t 2 -n 1 -d 1000 -i 1000 -o "$WORK/native.gst" ||
-	fail "traced run failed"
-no_leftovers "gilscope_"
+	"$WORK/wl" -t 2 -n 1 -d 1000 -i 1000 -o "$WORK/native.gst" &
+hp=$!
+wait "$hp" || fail "traced run failed"
+# Only this run's probes: other runs may be tracing at the same time.
+no_leftovers "gilscope_$hp"
 count native "$WORK/native.gst" "$WORK/native.txt"
 count tracecmd "$WORK/tf.txt" "$WORK/tf.count"
 compare tracefs "$WORK/native.txt" "$WORK/tf.count"
