@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# One libgil run traced at once by the built-in recorder, LTTng-UST (through
-# tools/lttng/gilscope-lttng, read back with the CTF reader) and perf's
-# uprobes on the USDT probes with scheduler tracepoints (tools/perf/
-# gilscope-perf, read back from perf script text): every catalog event type
-# has the same count in all three, and hold/wait p50/p90 agree within 5 %.
+# One run of the convoy scenario traced at once by the built-in recorder
+# (gilscope run -o), LTTng-UST (tools/lttng/gilscope-lttng, read back with
+# the CTF reader) and perf's uprobes on the USDT probes plus scheduler
+# tracepoints (tools/perf/gilscope-perf, read back from perf script text).
+# Within the recorded phase, every catalog event type has the same count
+# in all three (nothing reported lost), hold/wait p50/p90 agree within 5 %,
+# and `gilscope report --json` gives the same acquisitions, handoffs, drop
+# requests and hold/wait percentiles for all three.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/adapters_common.bash"
 require_root
@@ -16,19 +19,28 @@ build_adapter_tools
 "$TOOLS/perf/gilscope-perf" -s -L "$LIBGIL" -o "$WORK/perf" -- \
 	"$TOOLS/lttng/gilscope-lttng" -o "$WORK/ctf" \
 		-P "$GILSCOPE_BUILD/probes/liblttng-gil.so" -- \
-		"$WORK/wl" -t 2 -n 1 -d 1000 -i 1000 -o "$WORK/native.gst" &
+		"$GILSCOPE" run convoy --cpu-threads 1 --duration 1 \
+			-o "$WORK/native.gst" >"$WORK/run.out" &
 hp=$!
 wait "$hp" || fail "traced run failed"
 # Only this run's probes: other runs may be tracing at the same time.
 no_leftovers "gilscope_$hp"
 
+"$GILSCOPE" report --json -q "$WORK/native.gst" >"$WORK/native.json" ||
+	fail "gilscope report on the native trace failed"
+read -r from to < <(window "$WORK/native.json")
 count native "$WORK/native.gst" "$WORK/native.txt"
-count ctf "$WORK/ctf" "$WORK/ctf.txt"
-count perf "$WORK/perf.txt" "$WORK/perf.txt.count"
+count ctf "$WORK/ctf" "$WORK/ctf.txt" "$from" "$to"
+count perf "$WORK/perf.txt" "$WORK/perf.count" "$from" "$to"
 compare lttng "$WORK/native.txt" "$WORK/ctf.txt"
-compare perf "$WORK/native.txt" "$WORK/perf.txt.count"
-[ "$(val "$WORK/perf.txt.count" events sched_switch_out)" -gt 0 ] ||
+compare perf "$WORK/native.txt" "$WORK/perf.count"
+[ "$(val "$WORK/perf.count" events sched_switch_out)" -gt 0 ] ||
 	fail "perf: no sched_switch events of the traced threads"
-[ "$(val "$WORK/perf.txt.count" events sched_wakeup)" -gt 0 ] ||
+[ "$(val "$WORK/perf.count" events sched_wakeup)" -gt 0 ] ||
 	fail "perf: no sched_wakeup events of the traced threads"
+[ "$(json_get "$WORK/native.json" "d['trace']['lost']")" = 0 ] ||
+	fail "the recorder lost events"
+
+report_compare lttng "$WORK/native.json" "$WORK/ctf"
+report_compare perf "$WORK/native.json" "$WORK/perf.txt"
 echo "PASS"

@@ -28,9 +28,55 @@ build_adapter_tools() {
 		-o "$WORK/count" || fail "cannot build adapters_count.c"
 }
 
-# count KIND PATH OUT: runs the driver, failing with its message.
+# count KIND PATH OUT [FROM_NS TO_NS]: runs the driver, failing with its
+# message.
 count() {
-	"$WORK/count" "$1" "$2" >"$3" || fail "reading $2 as $1 failed"
+	"$WORK/count" "$1" "$2" ${4:+"$4"} ${5:+"$5"} >"$3" ||
+		fail "reading $2 as $1 failed"
+}
+
+# window NATIVE.json: the native trace's event window widened by 300 us on
+# each side, as "FROM_NS TO_NS" (CLOCK_MONOTONIC). gilscope run records one
+# phase; the phases around it are milliseconds away. The margin covers the
+# recorder's first event of a thread, stamped after it set up the thread's
+# buffers (~25 us after the probe fired for the other tracers).
+window() {
+	json_get "$1" "'%d %d' % (d['window']['from_ns'] - 300000, d['window']['to_ns'] + 300000)"
+}
+
+# report_compare NAME NATIVE.json TRACE: `gilscope report --json` of TRACE,
+# restricted to the native trace's window, against NATIVE.json: the same
+# acquisitions, handoffs, drop requests and hold/wait counts, and hold/wait
+# p50/p90 within 5 % (or 2 us).
+report_compare() {
+	local name=$1 ref=$2 trace=$3 out="$WORK/$1.report.json" from to start
+	read -r from to < <(window "$ref")
+	"$GILSCOPE" report --json -q "$trace" >"$out" ||
+		fail "gilscope report $trace failed"
+	start=$(json_get "$out" "d['trace']['start_ns']")
+	"$GILSCOPE" report --json -q --window "$((from - start)):$((to - start))" \
+		"$trace" >"$out" || fail "gilscope report --window on $trace failed"
+	local k r g
+	for k in "['runtime']['acquisitions']" "['runtime']['handoffs_attempted']" \
+		 "['runtime']['handoffs_failed']" "['runtime']['drop_requests']" \
+		 "['summary']['hold']['count']" "['summary']['wait']['count']"; do
+		r=$(json_get "$ref" "d$k")
+		g=$(json_get "$out" "d$k")
+		[ "$r" = "$g" ] || fail "$name report: $k = $g, the recorder's $r"
+	done
+	for k in hold wait; do
+		for q in p50 p90; do
+			r=$(json_get "$ref" "d['summary']['$k']['$q']")
+			g=$(json_get "$out" "d['summary']['$k']['$q']")
+			awk -v r="$r" -v g="$g" 'BEGIN { d = r - g; if (d < 0) d = -d;
+				tol = 0.05 * r; if (tol < 2000) tol = 2000;
+				exit !(d <= tol) }' ||
+				fail "$name report: $k $q $g ns vs the recorder's $r ns"
+		done
+	done
+	echo "$name: gilscope report agrees with the recorder's" \
+	     "($(json_get "$out" "d['runtime']['acquisitions']") acquisitions," \
+	     "hold p50 $(json_get "$out" "d['summary']['hold']['p50']") ns)" >&2
 }
 
 val() { awk -v k="$2" -v k2="${3:-}" '$1 == k && (k2 == "" || $2 == k2) { print $NF }' "$1"; }

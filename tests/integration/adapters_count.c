@@ -13,7 +13,11 @@
  * so a shell test can compare the built-in recorder's view of a run with
  * LTTng's, perf's and tracefs's, every trace through analysis/sources/.
  *
- *   adapters_count native|ctf|perf|tracecmd PATH
+ *   adapters_count native|ctf|perf|tracecmd PATH [FROM_NS TO_NS]
+ *
+ * FROM_NS/TO_NS (CLOCK_MONOTONIC) keep only the events in that window:
+ * gilscope run records one phase of a scenario with the built-in recorder
+ * while an external tracer sees every phase.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,10 +121,12 @@ int main(int argc, char **argv)
 {
 	if (argc < 3) {
 		fprintf(stderr, "usage: adapters_count native|ctf|perf|tracecmd "
-				"PATH\n");
+				"PATH [FROM_NS TO_NS]\n");
 		return 2;
 	}
 	const char *kind = argv[1], *path = argv[2];
+	uint64_t from = argc > 4 ? strtoull(argv[3], NULL, 10) : 0;
+	uint64_t to = argc > 4 ? strtoull(argv[4], NULL, 10) : UINT64_MAX;
 	uint64_t lost = 0;
 	char err[512] = "";
 	{
@@ -152,7 +158,8 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			last = ev.ts_ns;
-			account(&ev);
+			if (ev.ts_ns >= from && ev.ts_ns <= to)
+				account(&ev);
 		}
 		if (rc < 0) {
 			fprintf(stderr, "adapters_count: %s\n",
