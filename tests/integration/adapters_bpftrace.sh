@@ -12,7 +12,18 @@ require_root
 require_cmd bpftrace
 build_adapter_tools
 BT="$GILSCOPE_SRC/tools/bpftrace"
-LIB=$(readlink -f "$LIBGIL")
+# USDT probes attached by path fire in every process that maps the file,
+# and other tests run libgil programs at the same time: give this test's
+# workload a private copy of libgil (its own inode) to attach to.
+mkdir -p "$WORK/lib"
+cp "$(readlink -f "$LIBGIL")" "$WORK/lib/libgil.so.0"
+LIB="$WORK/lib/libgil.so.0"
+cc -O2 -I"$GILSCOPE_SRC/runtime/include" -I"$GILSCOPE_SRC/probes" \
+	"$GILSCOPE_SRC/tests/integration/adapters_workload.c" -o "$WORK/wl" \
+	-L"$WORK/lib" -l:libgil.so.0 -Wl,-rpath,"$WORK/lib" -lpthread ||
+	fail "cannot build adapters_workload.c against the copy"
+ldd "$WORK/wl" | grep -q "$WORK/lib/libgil.so.0" ||
+	fail "the workload does not use the private libgil copy"
 
 # run_bt SCRIPT TARGET OUT CMD...: starts bpftrace, waits for its
 # "Tracing ..." line (all probes attached), runs CMD, stops bpftrace.
