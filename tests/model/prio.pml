@@ -27,11 +27,11 @@
  *    more intervals of waiting before it can do so again).
  * A CPU-class waiter that has not aged yet has no bound: I/O arrivals go
  * first, which is what aging is for.
- * Line numbers: runtime/policy_prio.c as of commit d076ccc.
+ * Line numbers: runtime/policy_prio.c as of commit 9161722.
  *
  * FINDING (docs/reliability.md, "prio: aged grant taken back"): with three
  * threads the aged-waiter bound fails on the code as it is.  A waiter's
- * timeout (:297-303) demotes g->owner even when that owner has not resumed
+ * timeout (:302-308) demotes g->owner even when that owner has not resumed
  * from take() yet: it sets cpu_bound = 1 and owner_aged = 0 on a thread that
  * never ran, so an I/O arrival may then take the grant back (:275-285), over
  * and over while the grantee is slow to wake, and every other aged waiter is
@@ -39,7 +39,7 @@
  * timeout condition, the one-line fix; with it every property holds.
  *
  * Mutants (ctest expects their error): -DMUTANT_NOSIGNAL drops the signal
- * at :335; -DMUTANT_REVOKE_RESUMED takes back a grant even after its owner
+ * at :340; -DMUTANT_REVOKE_RESUMED takes back a grant even after its owner
  * resumed (:276); -DMUTANT_NOAGING_ORDER ignores aging in the grant order.
  */
 #include "pthread.pml"
@@ -57,7 +57,7 @@ byte powner = NONE;           /* g->owner: holder or grantee */
 bit owner_resumed, owner_aged;
 byte waiters;                 /* g->waiters as a set (the C list is unordered) */
 byte gseq;                    /* g->seq */
-/* g->grants only serves `g->grants == saved` (:297): "no grant since this
+/* g->grants only serves `g->grants == saved` (:302): "no grant since this
  * wait began".  A bit per thread says the same with far fewer states. */
 byte granted_since;
 bit eval_breaker;
@@ -125,7 +125,7 @@ inline take()                                     /* prio_take, :258 */
 				NOTE_GRANT_AGED(0);
 				revoked = 1
 			:: else ->
-				set_drop_request() /* :286 */
+				set_drop_request() /* :293 */
 			fi
 		:: else -> skip
 		fi;
@@ -133,43 +133,43 @@ inline take()                                     /* prio_take, :258 */
 		if
 		:: revoked -> revoked = 0; mutex_unlock(g_mutex) /* :283-284 */
 		:: else ->
-			waiting[_pid] = 1;        /* :290 */
-			waiters = waiters | BIT;  /* :291 */
+			waiting[_pid] = 1;        /* :295 */
+			waiters = waiters | BIT;  /* :296 */
 			do
-			:: waiting[_pid] ->       /* :292 */
-				granted_since = granted_since & ~BIT; /* saved = grants, :293 */
-				cond_timedwait(tcond[_pid], g_mutex, tmo, TIMEOUT_OK); /* :296 */
+			:: waiting[_pid] ->       /* :297 */
+				granted_since = granted_since & ~BIT; /* saved = grants, :298 */
+				cond_timedwait(tcond[_pid], g_mutex, tmo, TIMEOUT_OK); /* :301 */
 				if
 				:: tmo && waiting[_pid] && !(granted_since & BIT) &&
 #ifdef FIX_OWNER_RESUMED
 				   owner_resumed &&
 #endif
-				   powner != NONE -> /* :297-298 */
-					cpu_bound[powner] = 1; /* :301 */
-					owner_aged = 0;        /* :302 */
-					set_drop_request()     /* :303 */
+				   powner != NONE -> /* :302-303 */
+					cpu_bound[powner] = 1; /* :306 */
+					owner_aged = 0;        /* :307 */
+					set_drop_request()     /* :308 */
 				:: else -> skip
 				fi;
 				tmo = 0
 			:: else -> break
 			od;
-			owner_resumed = 1;        /* :306 */
-			mutex_unlock(g_mutex)     /* :307 */
+			owner_resumed = 1;        /* :311 */
+			mutex_unlock(g_mutex)     /* :312 */
 		fi
 	fi
 }
 
 /* why: 0 blocking, 1 forced, 2 exit (GS_RELEASE_*; interval = exit here). */
-inline drop(why)                                  /* prio_drop, :311 */
+inline drop(why)                                  /* prio_drop, :316 */
 {
-	mutex_lock(g_mutex);                      /* :316 */
+	mutex_lock(g_mutex);                      /* :321 */
 	if
-	:: why == 1 -> cpu_bound[_pid] = 1        /* :317-318 */
-	:: why == 0 -> cpu_bound[_pid] = 0        /* :319-320 */
+	:: why == 1 -> cpu_bound[_pid] = 1        /* :322-323 */
+	:: why == 0 -> cpu_bound[_pid] = 0        /* :324-325 */
 	:: else -> skip
 	fi;
-	eval_breaker = 0;                         /* :326 */
-	d_step {                                  /* :328-331 best waiter */
+	eval_breaker = 0;                         /* :331 */
+	d_step {                                  /* :333-336 best waiter */
 		best = NONE;
 		i = 0;
 		do
@@ -193,20 +193,20 @@ inline drop(why)                                  /* prio_drop, :311 */
 		i = 0
 	}
 	if
-	:: best != NONE ->                        /* :332 */
-		waiters = waiters & ~(1 << best); /* :333 */
+	:: best != NONE ->                        /* :337 */
+		waiters = waiters & ~(1 << best); /* :338 */
 		NOTE_GRANT_AGED(IS_AGED(best));
-		grant(best, IS_AGED(best));       /* :334 */
+		grant(best, IS_AGED(best));       /* :339 */
 #ifndef MUTANT_NOSIGNAL
-		cond_signal(tcond[best]);         /* :335 */
+		cond_signal(tcond[best]);         /* :340 */
 #endif
 		best = 0
 	:: else ->
-		locked = 0;                       /* :337 */
-		powner = NONE;                    /* :338 */
+		locked = 0;                       /* :342 */
+		powner = NONE;                    /* :343 */
 		best = 0
 	fi;
-	mutex_unlock(g_mutex)                     /* :340 */
+	mutex_unlock(g_mutex)                     /* :345 */
 }
 
 /* gil.c gil_acquire's owner word plus the bounded-waiting counters. */
@@ -257,15 +257,15 @@ active [NT] proctype thread()
 		r++;
 		if
 		:: release(0); acquire()          /* blocking region */
-		:: eval_breaker ->                /* prio_check, :348 */
-			mutex_lock(g_mutex);      /* :353 */
+		:: eval_breaker ->                /* prio_check, :353 */
+			mutex_lock(g_mutex);      /* :358 */
 			if
-			:: waiters == 0 ->        /* :354-356 */
+			:: waiters == 0 ->        /* :359-361 */
 				eval_breaker = 0;
 				mutex_unlock(g_mutex)
 			:: else ->
 				mutex_unlock(g_mutex);
-				release(1); acquire()  /* :360-361 */
+				release(1); acquire()  /* :365-366 */
 			fi
 		fi
 	:: else -> break
