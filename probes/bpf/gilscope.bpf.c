@@ -73,6 +73,7 @@ __u32 g_last_holder;     /* tid that held it last (prev_holder of acquired) */
 __u32 g_last_releaser;
 __u32 g_last_release_waiters; /* the last release had waiters queued */
 __s32 g_waiters;         /* threads between request and acquired */
+__u32 g_lost_pending;    /* some thread has a pending lost count */
 
 static const struct gsb_thread_state zero_state;
 
@@ -157,8 +158,10 @@ static __always_inline void emit(struct gsb_thread_state *st, __u32 tid,
 	}
 	r = bpf_ringbuf_reserve(&rb, sizeof(*r), 0);
 	if (!r) {
-		if (st)
+		if (st) {
 			st->pending_lost++;
+			g_lost_pending = 1;
+		}
 		count(GSB_CNT_DROPS);
 		return;
 	}
@@ -170,7 +173,6 @@ static __always_inline void emit(struct gsb_thread_state *st, __u32 tid,
 	r->a0 = a0;
 	r->a1 = a1;
 	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
-	count(GSB_CNT_EVENTS);
 }
 
 static __always_inline int current_is_target(__u32 *tid)
@@ -297,11 +299,15 @@ static __always_inline int on_usdt(struct pt_regs *ctx, __u8 type, long a8,
 	count(GSB_HIT_USDT);
 	if (!current_is_target(&tid))
 		return 0;
-	struct gsb_thread_state *st = thread_state(tid);
-	if (!st)
-		return 0;
+	/* The probe's arguments are the event: recording needs no state, so
+	 * the hot path skips the thread lookup and the shared GIL words
+	 * (whose cache line would bounce between CPUs) unless top wants
+	 * statistics or a drop left a lost count to report. */
+	struct gsb_thread_state *st = NULL;
+	if (want_stats || g_lost_pending)
+		st = thread_state(tid);
 
-	switch (type) {
+	switch (want_stats && st ? type : 0) {
 	case GS_EV_acquire_request:
 		gil_request(st, ts, (__u8)a8);
 		break;
@@ -319,7 +325,10 @@ static __always_inline int on_usdt(struct pt_regs *ctx, __u8 type, long a8,
 		struct gsb_record_named *n;
 		n = bpf_ringbuf_reserve(&rb, sizeof(*n), 0);
 		if (!n) {
-			st->pending_lost++;
+			if (st) {
+				st->pending_lost++;
+				g_lost_pending = 1;
+			}
 			count(GSB_CNT_DROPS);
 			return 0;
 		}
@@ -335,7 +344,6 @@ static __always_inline int on_usdt(struct pt_regs *ctx, __u8 type, long a8,
 			bpf_probe_read_user_str(n->name, sizeof(n->name),
 						(const void *)str);
 		bpf_ringbuf_submit(n, BPF_RB_NO_WAKEUP);
-		count(GSB_CNT_EVENTS);
 		return 0;
 	}
 	emit(st, tid, ts, type, (__u8)a8, (__u32)a0, (__u32)a1);
