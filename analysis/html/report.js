@@ -606,7 +606,7 @@
     const f = meta.findings[i];
     if (!f) return;
     selected = i;
-    const pad = Math.max((f.t1 - f.t0) * 0.5, meta.interval_ns || 5e6);
+    const pad = Math.max((f.t1 - f.t0) * 0.25, (meta.interval_ns || 5e6) / 2);
     setView(f.t0 - pad, f.t1 + pad);
     document.getElementById('gs-timeline').scrollIntoView({ block: 'center' });
   }

@@ -11,43 +11,8 @@ record_convoy "$WORK/convoy.gst"
 
 "$GILSCOPE" export -q -f chrome-json "$WORK/convoy.gst" -o "$WORK/convoy.json" ||
   fail "export -f chrome-json failed"
-python3 - "$WORK/convoy.json" <<'PY' || fail "Chrome JSON structure"
-import collections, json, sys
-d = json.load(open(sys.argv[1]))
-ev = d["traceEvents"]
-ph = collections.Counter(e["ph"] for e in ev)
-for p in "MXisfC":
-    assert ph[p] > 0, f"no ph={p} event ({dict(ph)})"
-names = {e["args"]["name"] for e in ev if e["ph"] == "M" and e["name"] == "thread_name"}
-assert len(names) == 3, names
-s = {e["id"] for e in ev if e["ph"] == "s"}
-f = {e["id"] for e in ev if e["ph"] == "f"}
-assert s == f, "unpaired flows"
-# X slices on one thread nest (no partial overlap): viewers need that
-per = collections.defaultdict(list)
-for e in ev:
-    if e["ph"] == "X":
-        assert e["dur"] >= 0
-        per[e["tid"]].append((e["ts"], -e["dur"], e["ts"] + e["dur"]))
-for tid, xs in per.items():
-    xs.sort()
-    stack = []
-    for ts, _, end in xs:
-        # ts + dur in binary floating point: allow 0.1 ns of rounding
-        while stack and stack[-1] <= ts + 1e-4:
-            stack.pop()
-        assert not stack or end <= stack[-1] + 1e-4, f"tid {tid}: overlap at {ts}"
-        stack.append(end)
-# ts/dur: microseconds written with at most 3 decimals (exact ns)
-import re
-raw = open(sys.argv[1]).read()
-dec = re.findall(r'"(?:ts|dur)":\d+(?:\.(\d+))?', raw)
-assert dec and all(len(x) <= 3 for x in dec), "ts/dur with more than ns precision"
-assert any(len(x) == 3 for x in dec), "no ns fractions at all"
-states = {e["name"] for e in ev if e["ph"] == "X"}
-assert {"hold GIL", "wait GIL"} <= states, states
-print("chrome json:", dict(ph), sorted(states))
-PY
+python3 "$(dirname "$0")/pictures_check.py" chrome "$WORK/convoy.json" 3 ||
+  fail "Chrome JSON structure"
 
 out=$(cd "$JS" && node check_speedscope.mjs "$WORK/convoy.json" --threads 3 \
   --frames "hold GIL,wait GIL,blocked: sleep" --screenshot "$WORK/speedscope.png") ||
