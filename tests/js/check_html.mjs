@@ -78,6 +78,23 @@ try {
       return window.gilscope.drawNow();
     }, [a, b]);
   }
+  if (opt.finding === 'busiest') {
+    // The convoy moment with the most handoffs between other threads inside
+    // it: the picture of a thread waiting while the others pass the GIL.
+    seen.picked = await page.evaluate(() => {
+      const g = window.gilscope;
+      let index = -1, handoffs = -1;
+      g.meta.findings.forEach((f, i) => {
+        if (i === 0 || f.kind !== 'convoy') return;
+        let n = 0;
+        for (let k = 0; k < g.marks.n; k++)
+          if (g.marks.kind[k] === 1 && g.marks.ts[k] >= f.t0 && g.marks.ts[k] <= f.t1) n++;
+        if (n > handoffs) { handoffs = n; index = i; }
+      });
+      return { index, handoffs };
+    });
+    opt.finding = String(Math.max(0, seen.picked.index));
+  }
   if (opt.finding !== undefined) {
     const before = seen.view;
     await page.click(`a.gs-jump[data-finding="${opt.finding}"]`);
