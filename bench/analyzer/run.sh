@@ -74,8 +74,9 @@ fi
 [ -n "$TRACE" ] && report_rate "$TRACE" synthetic
 if [ -n "$CTF" ]; then
   command -v babeltrace2 >/dev/null || { echo "run.sh: needs babeltrace2" >&2; exit 1; }
-  n=$(babeltrace2 "$CTF" -c sink.utils.counter 2>/dev/null | awk '/^ *[0-9,]+ +events?$/ {gsub(",","",$1); print $1; exit} /Total/ {print $NF}' | tail -1)
   read -r w c r < <(measure babeltrace2 "$CTF" -c sink.utils.counter)
+  # the counter prints running totals; the last block is the whole trace
+  n=$(awk '/Event messages/ { n = $1 } END { print n }' "$TMP/out")
   echo "ctf: babeltrace2 -c sink.utils.counter: $n events, best of $REPS: wall $w s" \
        "($(rate "$n" "$w") M events/s), cpu $c s ($(rate "$n" "$c") M events/s of CPU" \
        "time), peak RSS $((r / 1024)) MiB"
