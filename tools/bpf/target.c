@@ -99,13 +99,13 @@ static int try_file(const char *path, struct gs_target *t, char *msg, size_t msg
 			snprintf(msg, msglen,
 				 "%s is CPython%s%.0d%s%.0d but its GIL functions (%s) are not in "
 				 "its symbol table%s: this build is stripped. Install its debug "
-				 "symbols (Debian: the python%d.%d-dbgsym or python%d.%d-dbg "
-				 "package, found through /usr/lib/debug/.build-id) or use an "
-				 "unstripped build (pyenv builds keep .symtab)",
+				 "symbols for the installed version (Debian: python%d.%d-dbg, "
+				 "read from /usr/lib/debug/.build-id/) or use an unstripped "
+				 "build (pyenv builds keep .symtab)",
 				 path, maj ? " " : "", maj, maj ? "." : "", min,
 				 maj == 2 ? "interpreter_lock" : "take_gil/drop_gil",
 				 info.has_symtab ? "" : " (no .symtab)",
-				 maj ? maj : 3, maj ? min : 11, maj ? maj : 3, maj ? min : 11);
+				 maj ? maj : 3, maj ? min : 11);
 			return -1;
 		}
 		return 0;
