@@ -2,18 +2,24 @@
 # Each recv/send releases the GIL; taking it back waits behind the CPU
 # thread for up to a switch interval. The client is a separate process, so
 # only the server's GIL is involved. Works on CPython 2.7 and 3.x.
-# Usage: convoy.py REQUESTS CPU_THREADS   (prints "requests/s N")
+# Usage: convoy.py REQUESTS CPU_THREADS [THINK_S]   (prints "requests/s N")
 import socket
 import subprocess
 import sys
 import threading
 import time
 
+# The client thinks a little before each request (a remote peer's delay):
+# while the server waits in recv the CPU thread gets a CPU and the GIL,
+# even on a machine whose other CPU is busy.
 CLIENT = r"""
-import socket, sys
+import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+think = float(sys.argv[3])
 for i in range(int(sys.argv[2])):
+    if think:
+        time.sleep(think)
     s.sendall(b"x")
     if not s.recv(16):
         break
@@ -43,6 +49,7 @@ def serve(listener):
 def main():
     requests = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     ncpu = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    think = sys.argv[3] if len(sys.argv) > 3 else "0.001"
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
@@ -53,7 +60,8 @@ def main():
     for t in cpus:
         t.start()
     t0 = time.time()
-    client = subprocess.Popen([sys.executable, "-c", CLIENT, str(port), str(requests)])
+    client = subprocess.Popen([sys.executable, "-c", CLIENT, str(port), str(requests),
+                               think])
     client.wait()
     elapsed = time.time() - t0
     server.join()

@@ -178,7 +178,12 @@ def analyse(path, only_tids=None):
                     acquisitions=v["acquisitions"],
                     blocking_releases=v["blocking"], forced_releases=v["forced"],
                     after_blocking_waits=len(v["ab_waits"]),
-                    after_blocking_wait_p50_us=us(pct(v["ab_waits"], .5))))
+                    after_blocking_wait_p50_us=us(pct(v["ab_waits"], .5)),
+                    after_blocking_wait_p90_us=us(pct(v["ab_waits"], .9)),
+                    # the convoy: re-acquires that waited behind a holder
+                    after_blocking_long_waits=len([x for x in v["ab_waits"] if x >= 1000000]),
+                    after_blocking_long_wait_p50_us=us(pct(
+                        [x for x in v["ab_waits"] if x >= 1000000], .5))))
                     for t, v in per.items()),
                 thread_names=sorted(t["name"] for t in threads.values()))
 
