@@ -8,7 +8,8 @@
  *   event class "gil:NAME"    -> catalog event NAME (gs_event_lookup)
  *   payload fields            -> a8/a0/a1 by the catalog's argument names,
  *                                "name" -> thread_start's string
- *   common context "vtid"     -> tid ("vpid" -> the trace's pid)
+ *   common context "vtid"     -> tid ("vpid" -> the trace's pid,
+ *                                "procname" -> its command)
  *   packet context "cpu_id"   -> cpu
  *   clock snapshot            -> ts_ns: the raw clock value in ns, i.e.
  *                                CLOCK_MONOTONIC like the native recorder
@@ -135,8 +136,15 @@ static int on_event(struct ctf_source *s, const bt_message *msg)
 	const bt_field *ctx = bt_event_borrow_common_context_field_const(event);
 	if (get_uint(member(ctx, "vtid"), &v) == 0)
 		e->ev.tid = (uint32_t)v;
-	if (!s->base.info.pid && get_uint(member(ctx, "vpid"), &v) == 0)
+	if (!s->base.info.pid && get_uint(member(ctx, "vpid"), &v) == 0) {
 		s->base.info.pid = (uint32_t)v;
+		const bt_field *pn = member(ctx, "procname");
+		if (pn && bt_field_get_class_type(pn) ==
+				  BT_FIELD_CLASS_TYPE_STRING)
+			snprintf(s->base.info.command,
+				 sizeof(s->base.info.command), "%s",
+				 bt_field_string_get_value(pn));
+	}
 	const bt_packet *pkt = bt_event_borrow_packet_const(event);
 	if (pkt && get_uint(member(bt_packet_borrow_context_field_const(pkt),
 				   "cpu_id"), &v) == 0)
@@ -252,7 +260,8 @@ static void ctf_totals(struct gs_source *base, struct gs_source_totals *out)
 	memset(out, 0, sizeof(*out));
 	out->events = s->events;
 	out->lost = s->lost;
-	out->complete = s->ended && !s->failed;
+	/* CTF has no end marker of its own: complete unless unreadable. */
+	out->complete = !s->failed;
 }
 
 static void ctf_close(struct gs_source *base)

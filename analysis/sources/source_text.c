@@ -284,6 +284,7 @@ static int text_next(struct gs_source *base, struct gs_event *ev)
 			    feof(s->lines.f)) {
 				/* A last line cut short by a killed tracer. */
 				s->ended = 1;
+				s->truncated = 1;
 				return 0;
 			}
 			s->failed = 1;
@@ -312,7 +313,9 @@ static void text_totals(struct gs_source *base, struct gs_source_totals *out)
 	memset(out, 0, sizeof(*out));
 	out->events = s->events;
 	out->lost = s->lost;
-	out->complete = s->ended && !s->failed;
+	/* Text has no end marker: complete unless a line was unreadable or
+	 * the last one was cut (allow_truncated). */
+	out->complete = !s->failed && !s->truncated;
 }
 
 static void text_close(struct gs_source *base)

@@ -56,7 +56,7 @@ struct gs_text_source {
 	size_t nours, capours;
 	uint32_t traced_pid;
 	uint64_t events, lost;
-	int ended, failed;
+	int ended, failed, truncated;
 };
 
 /* Opens path as a text source with the given line parser. detect() is
