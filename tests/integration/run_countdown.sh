@@ -26,7 +26,7 @@ json_get "$WORK/sum.json" '"countdown" in d["header"]["command"] or exit(1)' >/d
   || fail "header command"
 
 # Legacy: two threads re-taking the lock they just released.
-"$GILSCOPE" run countdown --policy legacy --threads 2 --units 2000000 --json \
+"$GILSCOPE" run countdown --policy legacy --threads 2 --units 1000000 --json \
   > "$WORK/legacy.json" || fail "legacy run"
 json_get "$WORK/legacy.json" 'd["handoffs"]["failed"] > 0 or exit(1)' >/dev/null \
   || fail "legacy: no failed handoff"
