@@ -321,7 +321,8 @@ static __always_inline int on_usdt(struct pt_regs *ctx, __u8 type, long a8,
 		break;
 	}
 
-	if (type == GS_EV_thread_start && emit_events) {
+	/* top streams nothing but these: libgil names threads only here */
+	if (type == GS_EV_thread_start && (emit_events || want_stats)) {
 		struct gsb_record_named *n;
 		n = bpf_ringbuf_reserve(&rb, sizeof(*n), 0);
 		if (!n) {

@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "cli_common.h"
+#include "gil_events.h"
 #include "gilscope.skel.h"
 #include "json_writer.h"
 #include "session.h"
@@ -60,17 +61,54 @@ struct tsample {
 	char comm[32];
 };
 
+struct thread_name {
+	__u32 tid;
+	char name[GSB_NAME_LEN];
+};
+
 struct top_state {
 	struct gs_session *sess;
+	struct ring_buffer *rb;       /* thread_start names (libgil) */
+	struct thread_name *names;
+	size_t nnames, capnames;
 	struct tsample *prev, *cur;
 	size_t nprev, ncur, cap;
 	uint64_t prev_cnt[GSB_CNT_MAX];
 	uint64_t prev_ns;
 };
 
-static void read_comm(pid_t pid, __u32 tid, char *out, size_t len,
-		      const struct tsample *prev, size_t nprev)
+static int on_name(void *ctx, void *data, size_t size)
 {
+	struct top_state *t = ctx;
+	const struct gsb_record_named *n = data;
+	if (size < sizeof(*n) || n->r.type != GS_EV_thread_start || !n->name[0])
+		return 0;
+	if (t->nnames == t->capnames) {
+		size_t cap = t->capnames ? t->capnames * 2 : 16;
+		void *p = realloc(t->names, cap * sizeof(*t->names));
+		if (!p)
+			return 0;
+		t->names = p;
+		t->capnames = cap;
+	}
+	t->names[t->nnames].tid = n->r.tid;
+	snprintf(t->names[t->nnames].name, GSB_NAME_LEN, "%.*s", GSB_NAME_LEN - 1,
+		 n->name);
+	t->nnames++;
+	return 0;
+}
+
+static void read_comm(const struct top_state *t, __u32 tid, char *out,
+		      size_t len)
+{
+	pid_t pid = t->sess->pid;
+	const struct tsample *prev = t->prev;
+	size_t nprev = t->nprev;
+	for (size_t i = t->nnames; i-- > 0;)
+		if (t->names[i].tid == tid) {
+			snprintf(out, len, "%s", t->names[i].name);
+			return;
+		}
 	for (size_t i = 0; i < nprev; i++)
 		if (prev[i].tid == tid) {
 			snprintf(out, len, "%s", prev[i].comm);
@@ -91,6 +129,8 @@ static void read_comm(pid_t pid, __u32 tid, char *out, size_t len,
 
 static int sample(struct top_state *t, uint64_t now)
 {
+	if (t->rb)
+		ring_buffer__consume(t->rb);
 	int sfd = bpf_map__fd(t->sess->skel->maps.stats);
 	int tfd = bpf_map__fd(t->sess->skel->maps.threads);
 	__u32 key, next, *pk = NULL;
@@ -124,7 +164,7 @@ static int sample(struct top_state *t, uint64_t now)
 			if (st.req_ts && now > st.req_ts)
 				s->wait_open = now - st.req_ts;
 		}
-		read_comm(t->sess->pid, key, s->comm, sizeof(s->comm), t->prev, t->nprev);
+		read_comm(t, key, s->comm, sizeof(s->comm));
 		t->ncur++;
 	}
 	return 0;
@@ -397,6 +437,7 @@ int cmd_top(int argc, char **argv)
 	gs_session_describe(&s, stderr);
 
 	struct top_state t = { .sess = &s };
+	t.rb = ring_buffer__new(bpf_map__fd(s.skel->maps.rb), on_name, &t, NULL);
 	t.prev_ns = gs_mono_ns();
 	uint64_t deadline = duration > 0 ? t.prev_ns + (uint64_t)(duration * 1e9) : 0;
 	uint64_t next = t.prev_ns + (uint64_t)(interval * 1e9);
@@ -421,6 +462,8 @@ int cmd_top(int argc, char **argv)
 		report(&t, json, hist, per_thread); /* what the last part showed */
 	free(t.prev);
 	free(t.cur);
+	free(t.names);
+	ring_buffer__free(t.rb);
 	gs_session_end(&s, gs_session_stop || timed_out);
 	return 0;
 }

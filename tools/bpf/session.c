@@ -326,9 +326,9 @@ static int open_and_load(struct gs_session *s, int raw)
 		k->rodata->py2_rel_vaddr = t->sym[GS_SYM_RELEASE_LOCK].vaddr[0];
 		k->rodata->py2_save_vaddr = t->sym[GS_SYM_SAVE_THREAD].vaddr[0];
 	}
-	/* top does not stream events: a page is enough for the ring */
+	/* top streams only libgil's thread_start (names): 64 KiB is plenty */
 	bpf_map__set_max_entries(k->maps.rb, o->events ? (__u32)o->ringbuf_bytes
-						       : (__u32)getpagesize());
+						       : 64u << 10);
 	set_autoload(k, t->runtime, o->sched, raw, full);
 	int err = gilscope_bpf__load(k);
 	if (err) {
