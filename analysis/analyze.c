@@ -14,7 +14,10 @@ int gs_analyze(const char *path, const struct gs_analyze_opts *opts,
 	if (!src)
 		return -1;
 	/* A source that knows its losses up front (native: the END block)
-	 * lets the state machine treat impossible sequences as gaps. */
+	 * lets the state machine treat impossible sequences as gaps. So does
+	 * an accepted truncation: each thread's stream stops at its last
+	 * complete chunk, at different times, so the tail of one thread is
+	 * missing while the others go on. */
 	struct gs_source_totals pre = { 0 };
 	if (src->ops->totals)
 		src->ops->totals(src, &pre);
@@ -34,7 +37,8 @@ int gs_analyze(const char *path, const struct gs_analyze_opts *opts,
 		if (mo.to_ns)
 			mo.to_ns += base;
 	}
-	struct gs_state *st = gs_state_new(&src->info, pre.lost > 0);
+	int lossy = pre.lost > 0 || (opts->allow_truncated && !pre.complete);
+	struct gs_state *st = gs_state_new(&src->info, lossy);
 	struct gs_metrics *m = gs_metrics_new(&mo, &src->info);
 	if (!st || !m) {
 		snprintf(err, errlen, "%s: out of memory", path);

@@ -531,10 +531,19 @@ void gs_metrics_finish(struct gs_metrics *m, const struct gs_state *st)
 		struct gs_finding *f = add_finding(m, GS_FIND_LOST);
 		if (f) {
 			f->count = m->lost;
-			set_text(f,
-				 "lost events: the recorder dropped %" PRIu64
-				 " events in %" PRIu64 " gaps; figures around the "
-				 "gaps are missing, not guessed", m->lost, m->gaps);
+			if (m->lost)
+				set_text(f,
+					 "lost events: the recorder dropped %" PRIu64
+					 " events (%" PRIu64 " gaps); figures around "
+					 "the gaps are missing, not guessed", m->lost,
+					 m->gaps);
+			else
+				set_text(f,
+					 "gaps: in %" PRIu64 " places the trace "
+					 "contradicts itself (a cut-short trace stops "
+					 "each thread at a different time); the threads "
+					 "involved were reset there, figures around "
+					 "them are missing, not guessed", m->gaps);
 		}
 	}
 }
