@@ -169,14 +169,29 @@ void gs_session_go(struct gs_session *s)
 	}
 }
 
+static int attach_usdt(struct gs_session *s);
+
 int gs_session_alive(struct gs_session *s)
 {
 	if (s->child) {
 		if (s->child_exited)
 			return 0;
 		int st;
-		pid_t r = waitpid(s->pid, &st, WNOHANG);
-		if (r == s->pid) {
+		pid_t r = waitpid(s->pid, &st, WNOHANG | (s->usdt_late ? WUNTRACED : 0));
+		if (r == s->pid && WIFSTOPPED(st) && s->usdt_late) {
+			/* held at gil_create(): libgil is mapped now */
+			s->usdt_late = 0;
+			bpf_link__destroy(s->hold);
+			s->hold = NULL;
+			int err = attach_usdt(s);
+			kill(s->pid, SIGCONT);
+			if (err) {
+				gs_session_stop = 1;
+				return 0;
+			}
+			return 1;
+		}
+		if (r == s->pid && (WIFEXITED(st) || WIFSIGNALED(st))) {
 			s->child_exited = 1;
 			s->child_status = st;
 			return 0;
@@ -251,10 +266,7 @@ static int attach_usdt(struct gs_session *s)
 		k->progs.usdt_blocking_begin, k->progs.usdt_blocking_end,
 		k->progs.usdt_prio_boost,
 	};
-	/* A shared library not yet mapped has no address in the child for
-	 * libbpf to resolve: attach system-wide and filter by tgid in BPF. */
-	int is_lib = strstr(s->target.path, ".so") != NULL;
-	pid_t pid = s->child && is_lib ? -1 : s->pid;
+	pid_t pid = s->pid;
 	int attached = 0;
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
 		char what[4200];
@@ -289,6 +301,8 @@ static void set_autoload(struct gilscope_bpf *k, int rt, int sched, int raw,
 			on = rt == GSB_RT_CPYTHON2 && full;
 		else if (!strncmp(n, "py2_", 4))
 			on = rt == GSB_RT_CPYTHON2;
+		else if (!strcmp(n, "libgil_hold"))
+			on = rt == GSB_RT_LIBGIL;
 		else if (!strcmp(n, "py_restore_thread"))
 			on = rt != GSB_RT_LIBGIL && full;
 		else if (!strncmp(n, "tp_sched", 8))
@@ -351,6 +365,21 @@ static int attach_all(struct gs_session *s)
 
 	switch (t->runtime) {
 	case GSB_RT_LIBGIL:
+		/* a library the child has not mapped yet: hold the child at
+		 * its first gil_create() and attach then (gs_session_alive) */
+		if (s->child && strstr(t->path, ".so") &&
+		    t->sym[GS_SYM_GIL_CREATE].found) {
+			s->hold = bpf_program__attach_uprobe(k->progs.libgil_hold, 0, s->pid,
+							     t->path,
+							     t->sym[GS_SYM_GIL_CREATE].offset[0]);
+			if (!s->hold) {
+				fprintf(stderr, "%s: uprobe on gil_create in %s: %s\n",
+					s->opts->prog, t->path, strerror(errno));
+				return -1;
+			}
+			s->usdt_late = 1;
+			break;
+		}
 		if (attach_usdt(s))
 			return -1;
 		break;
@@ -556,6 +585,12 @@ void gs_session_describe(struct gs_session *s, FILE *out)
 int gs_session_end(struct gs_session *s, int kill_child)
 {
 	/* Links first: the probes leave the target before anything else. */
+	if (s->hold) {
+		bpf_link__destroy(s->hold);
+		s->hold = NULL;
+		if (s->child && !s->child_exited)
+			kill(s->pid, SIGCONT); /* in case it was held */
+	}
 	for (int i = s->nlinks - 1; i >= 0; i--)
 		bpf_link__destroy(s->links[i]);
 	s->nlinks = 0;

@@ -25,6 +25,7 @@ static const char *const sym_names[GS_SYM_MAX] = {
 	[GS_SYM_ACQUIRE_LOCK] = "PyThread_acquire_lock",
 	[GS_SYM_RELEASE_LOCK] = "PyThread_release_lock",
 	[GS_SYM_INTERPRETER_LOCK] = "interpreter_lock",
+	[GS_SYM_GIL_CREATE] = "gil_create",
 };
 
 #define MAX_CANDIDATES 64
