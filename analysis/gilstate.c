@@ -24,6 +24,9 @@ struct gs_state {
 	size_t nth, cap;
 	uint32_t *map;        /* tid -> index + 1, open addressing */
 	size_t mapmask;
+	/* direct-mapped by the tid's low bits, in front of the map: the
+	 * per-event lookup is a mask and a compare */
+	uint32_t cache_tid[64], cache_idx[64];
 	struct gs_listener ls[MAX_LISTENERS];
 	int nls;
 	struct gs_source *src;
@@ -91,6 +94,8 @@ struct gs_state *gs_state_new(const struct gs_trace_info *info, int lossy)
 	st->last_release_reason = GS_RELEASE_UNKNOWN;
 	st->lossy = lossy;
 	st->recorded = info && info->runtime == GS_RUNTIME_LIBGIL;
+	for (int i = 0; i < 64; i++)
+		st->cache_idx[i] = GS_NO_THREAD;
 	st->mapmask = 63;
 	st->map = calloc(st->mapmask + 1, sizeof(*st->map));
 	if (!st->map) {
@@ -703,13 +708,22 @@ int gs_state_feed(struct gs_state *st, const struct gs_event *ev)
 		st->c.first_ns = ts;
 	st->c.last_ns = ts;
 
-	uint32_t idx = gs_state_lookup(st, ev->tid);
-	if (idx == GS_NO_THREAD) {
-		idx = new_thread(st, ev->tid, ts);
-		if (idx == GS_NO_THREAD)
-			return fail(st, ev, "out of memory for the thread table");
-		if (!st->holder_known && st->c.events == 1)
-			st->holder_unknown_since = ts;
+	uint32_t slot = ev->tid & 63, idx;
+	if (__builtin_expect(st->cache_tid[slot] == ev->tid &&
+			     st->cache_idx[slot] != GS_NO_THREAD, 1)) {
+		idx = st->cache_idx[slot];
+	} else {
+		idx = gs_state_lookup(st, ev->tid);
+		if (idx == GS_NO_THREAD) {
+			idx = new_thread(st, ev->tid, ts);
+			if (idx == GS_NO_THREAD)
+				return fail(st, ev, "out of memory for the "
+					    "thread table");
+			if (!st->holder_known && st->c.events == 1)
+				st->holder_unknown_since = ts;
+		}
+		st->cache_tid[slot] = ev->tid;
+		st->cache_idx[slot] = idx;
 	}
 	struct gs_thread_state *t = &st->th[idx];
 	t->last_ns = ts;
