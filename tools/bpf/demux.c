@@ -69,6 +69,30 @@ static void read_comm(uint32_t pid, uint32_t tid, char *out, size_t len)
 		snprintf(out, len, "tid-%u", tid);
 }
 
+/* os_prio as libgil computes it (docs/events.md): SCHED_FIFO/RR priority
+ * + 100, else 20 - nice; from /proc/PID/task/TID/stat fields 19, 40, 41. */
+static int32_t read_os_prio(uint32_t pid, uint32_t tid, int32_t fallback)
+{
+	char p[64], buf[1024];
+	snprintf(p, sizeof(p), "/proc/%u/task/%u/stat", pid, tid);
+	FILE *f = fopen(p, "re");
+	if (!f)
+		return fallback;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *q = strrchr(buf, ')'); /* comm may hold spaces */
+	if (!q)
+		return fallback;
+	long field[42] = { 0 };
+	int i = 3;
+	for (char *tok = strtok(q + 2, " "); tok && i < 42; tok = strtok(NULL, " "))
+		field[i++] = strtol(tok, NULL, 10);
+	if (field[41] == 1 || field[41] == 2) /* SCHED_FIFO, SCHED_RR */
+		return (int32_t)(100 + field[40]);
+	return (int32_t)(20 - field[19]);
+}
+
 static struct gs_demux_thread *thread_of(struct gs_demux *d, uint32_t tid,
 					 uint64_t ts)
 {
@@ -99,6 +123,7 @@ static struct gs_demux_thread *thread_of(struct gs_demux *d, uint32_t tid,
 	t->tb.start_ns = ts;
 	t->tb.role = tid == d->pid ? GS_ROLE_MAIN : GS_ROLE_OTHER;
 	read_comm(d->pid, tid, t->tb.name, sizeof(t->tb.name));
+	t->tb.os_prio = read_os_prio(d->pid, tid, 20);
 	d->index[s] = (int)d->nthreads++;
 	return t;
 }
@@ -172,7 +197,11 @@ static void flush_thread(struct gs_demux *d, struct gs_demux_thread *t, int fina
 			return;
 	}
 	if (!t->declared) {
-		/* declared at the first write: a thread_start seen by then names it */
+		/* declared at the first write: a thread_start seen by then names
+		 * it; otherwise the priority is read again now, a little after
+		 * the thread started (threads often set it first thing) */
+		if (!t->named)
+			t->tb.os_prio = read_os_prio(d->pid, t->tid, t->tb.os_prio);
 		gs_writer_thread(d->w, &t->tb);
 		t->declared = 1;
 	}
