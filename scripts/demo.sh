@@ -4,7 +4,8 @@
 # policy, with a printed comparison and one trace file per policy.
 #
 # Environment: GILSCOPE_BUILD_DIR (build), GILSCOPE_DEMO_OUT (demo-traces),
-# GILSCOPE_DEMO_DURATION (seconds per convoy phase, 1), GILSCOPE_DEMO_CPU (1).
+# GILSCOPE_DEMO_DURATION (seconds per convoy phase, 0.5), GILSCOPE_DEMO_ROUNDS
+# (interleaved solo/policy/ceiling rounds, medians; 3), GILSCOPE_DEMO_CPU (1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -13,15 +14,17 @@ cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD" -j"$(nproc)"
 GILSCOPE="$BUILD/tools/gilscope/gilscope"
 OUT=${GILSCOPE_DEMO_OUT:-demo-traces}
-DURATION=${GILSCOPE_DEMO_DURATION:-1}
+DURATION=${GILSCOPE_DEMO_DURATION:-0.5}
+ROUNDS=${GILSCOPE_DEMO_ROUNDS:-3}
 CPU=${GILSCOPE_DEMO_CPU:-1}
 mkdir -p "$OUT"
 
 ran=()
 for policy in legacy cpython fifo prio; do
-  echo "== convoy under $policy: echo server + $CPU CPU thread(s), ${DURATION}s per phase"
+  echo "== convoy under $policy: echo server + $CPU CPU thread(s), $ROUNDS rounds of ${DURATION}s phases"
   rc=0
   "$GILSCOPE" run convoy --cpu-threads "$CPU" --policy "$policy" -d "$DURATION" \
+    --rounds "$ROUNDS" \
     --json -o "$OUT/convoy-$policy.gst" > "$OUT/convoy-$policy.json" \
     2> "$OUT/convoy-$policy.err" || rc=$?
   if [ $rc -ne 0 ]; then
@@ -52,9 +55,11 @@ for d in rows:
         100 * d["cpu_work_over_ceiling"]))
 print()
 print("rps: requests/s of the echo server with the CPU thread(s) under the policy;")
+print("solo: without them;")
 print("ceiling: the same CPU threads running without the GIL (what no policy can beat).")
-print("The machine is shared and small: expect run-to-run noise; docs/scenarios.md")
-print("has medians of repeated runs.")
+print("Medians of interleaved rounds; on a shared machine expect run-to-run noise")
+print("(docs/scenarios.md has medians of repeated runs). Traces: the first round's")
+print("policy phase.")
 EOF
 fi
 echo
