@@ -6,6 +6,7 @@
  * kernel (no event stream: the probes only update per-thread counters).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -77,25 +78,66 @@ struct top_state {
 	uint64_t prev_ns;
 };
 
+static void add_name(struct top_state *t, __u32 tid, const char *name);
+
 static int on_name(void *ctx, void *data, size_t size)
 {
 	struct top_state *t = ctx;
 	const struct gsb_record_named *n = data;
 	if (size < sizeof(*n) || n->r.type != GS_EV_thread_start || !n->name[0])
 		return 0;
+	add_name(t, n->r.tid, n->name);
+	return 0;
+}
+
+static void add_name(struct top_state *t, __u32 tid, const char *name)
+{
 	if (t->nnames == t->capnames) {
 		size_t cap = t->capnames ? t->capnames * 2 : 16;
 		void *p = realloc(t->names, cap * sizeof(*t->names));
 		if (!p)
-			return 0;
+			return;
 		t->names = p;
 		t->capnames = cap;
 	}
-	t->names[t->nnames].tid = n->r.tid;
+	t->names[t->nnames].tid = tid;
 	snprintf(t->names[t->nnames].name, GSB_NAME_LEN, "%.*s", GSB_NAME_LEN - 1,
-		 n->name);
+		 name);
 	t->nnames++;
-	return 0;
+}
+
+/* Threads may be gone by the time a line is printed (the target exited
+ * mid-interval): note every thread's name while it runs. */
+static void scan_threads(struct top_state *t)
+{
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/%d/task", (int)t->sess->pid);
+	DIR *d = opendir(p);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char *end;
+		unsigned long tid = strtoul(e->d_name, &end, 10);
+		if (*end || !tid)
+			continue;
+		int known = 0;
+		for (size_t i = 0; i < t->nnames && !known; i++)
+			known = t->names[i].tid == tid;
+		if (known)
+			continue;
+		char cp[96], comm[GSB_NAME_LEN] = "";
+		snprintf(cp, sizeof(cp), "%s/%lu/comm", p, tid);
+		FILE *f = fopen(cp, "re");
+		if (f) {
+			if (fgets(comm, sizeof(comm), f))
+				comm[strcspn(comm, "\n")] = 0;
+			fclose(f);
+		}
+		if (comm[0])
+			add_name(t, (__u32)tid, comm);
+	}
+	closedir(d);
 }
 
 static void read_comm(const struct top_state *t, __u32 tid, char *out,
@@ -448,6 +490,7 @@ int cmd_top(int argc, char **argv)
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 		uint64_t now = gs_mono_ns();
+		scan_threads(&t);
 		alive = gs_session_alive(&s);
 		if (deadline && now >= deadline)
 			timed_out = 1;
