@@ -69,6 +69,64 @@ priority-cpython priority -d 0.3
 io-cpython io -d 0.3
 CASES
 
+# The documented schema (docs/report.md): every key is there, with its type.
+python3 - "$WORK/rep4.json" <<'PY' || fail "JSON schema"
+import json, sys
+d = json.load(open(sys.argv[1]))
+H = {"count", "sum", "min", "mean", "p50", "p90", "p99", "p999", "max"}
+def need(obj, path, keys):
+    missing = set(keys) - set(obj)
+    if missing:
+        sys.exit(f"{path}: missing {sorted(missing)}")
+def hist(obj, path):
+    need(obj, path, H)
+need(d, "", ["schema", "partial", "trace", "window", "runtime", "summary",
+             "threads", "findings"])
+need(d["trace"], "trace", ["path", "format", "source", "runtime", "pid", "policy",
+     "interval_us", "check_ticks", "command", "start_ns", "events", "lost",
+     "gaps", "complete", "interrupted", "sched_events"])
+need(d["window"], "window", ["from_ns", "to_ns", "span_ns"])
+s = d["summary"]
+need(s, "summary", ["gil_load", "held_ns", "contention", "contended_ns",
+     "mean_waiters", "max_waiters", "releases", "handoffs", "drop_requests",
+     "hold", "wait", "wait_by_why", "io_reacquire_wait", "inversion",
+     "wasted_wakeups", "convoy_reference_ns", "convoy_reference_source"])
+need(s["releases"], "summary.releases", ["blocking", "interval", "forced", "exit", "unknown"])
+need(s["handoffs"], "summary.handoffs", ["attempted", "failed", "failed_ratio",
+     "latency", "failed_retake"])
+hist(s["handoffs"]["latency"], "summary.handoffs.latency")
+need(s["drop_requests"], "summary.drop_requests", ["count", "answered", "latency"])
+for k in ("hold", "wait", "io_reacquire_wait"):
+    hist(s[k], "summary." + k)
+for w in ("first", "after_blocking", "after_forced", "after_interval"):
+    hist(s["wait_by_why"][w], "summary.wait_by_why." + w)
+for k in ("policy", "sched"):
+    need(s["inversion"][k], "summary.inversion." + k, ["count", "total_ns",
+         "worst_ns", "worst_waiter_tid", "worst_holder_tid"])
+for t in d["threads"]:
+    need(t, "threads[]", ["tid", "name", "role", "os_prio", "gil_prio",
+         "first_ns", "last_ns", "wall_ns", "acquisitions", "contended",
+         "hold_ns", "gil_load", "hold_share_of_wall", "hold", "wait_ns",
+         "wait_share_of_wall", "wait", "wait_by_why", "blocked_ns",
+         "nogil_ns", "releases", "drop_requests", "handoffs", "io",
+         "inversion", "counters"])
+    need(t["io"], "threads[].io", ["calls", "reacquire_wait_ns",
+         "lost_per_call_ns", "share_of_wall", "behind_cpu", "near_interval",
+         "convoy", "reacquire_wait"])
+    need(t["handoffs"], "threads[].handoffs", ["given", "failed", "received"])
+    for k in ("policy", "sched"):
+        need(t["inversion"][k], "threads[].inversion." + k, ["count",
+             "waited_ns", "worst_ns", "worst_holder_tid", "caused_ns"])
+    for w in ("first", "after_blocking", "after_forced", "after_interval"):
+        need(t["wait_by_why"][w], "threads[].wait_by_why." + w, ["ns", "hist"])
+for f in d["findings"]:
+    need(f, "findings[]", ["kind", "tid", "other_tid", "count", "total_ns",
+         "worst_ns", "share", "text"])
+    assert f["kind"] in ("convoy", "inversion_policy", "inversion_sched",
+                         "gil_battle", "lost_events"), f["kind"]
+print("ok: JSON schema gilscope-report/1")
+PY
+
 # The echo server's re-acquires after recv/send are seen as I/O calls.
 calls=$(json_get "$WORK/rep4.json" \
   'sum(t["io"]["calls"] for t in d["threads"] if t["role"] == "server")')
