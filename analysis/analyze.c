@@ -61,6 +61,8 @@ int gs_analyze(const char *path, const struct gs_analyze_opts *opts,
 			end = to;
 			break;
 		}
+		if (opts->before_event)
+			opts->before_event(opts->before_event_ctx, &ev, st);
 		if (__builtin_expect(gs_state_feed(st, &ev) != 0, 0)) {
 			snprintf(err, errlen, "%s: %s", path, gs_state_error(st));
 			goto fail;

@@ -25,6 +25,11 @@ struct gs_analyze_opts {
 	void *progress_ctx;
 	/* An extra listener (exporters); may be NULL. */
 	const struct gs_listener *listener;
+	/* Called with every event before the state machine sees it (the
+	 * state still describes the instant before ev); may be NULL. */
+	void (*before_event)(void *ctx, const struct gs_event *ev,
+			     const struct gs_state *st);
+	void *before_event_ctx;
 };
 
 struct gs_analysis {

@@ -88,27 +88,25 @@ int gs_figures_from_metrics(const struct gs_metrics *m, struct gs_figures *out)
 
 	struct gs_figure_set *o = &out->overall;
 	snprintf(o->scope, sizeof(o->scope), "overall");
-	struct gs_hist hold = { 0 }, wait = { 0 };
+	struct gs_hist *hold = &out->hold, *wait = &out->wait;
 	uint64_t wait_ns = 0, wall_ns = 0, io_calls = 0, io_wait_ns = 0;
 	int rc = 0;
 	for (size_t i = 0; i < m->nth; i++) {
 		const struct gs_thread_metrics *t = &m->th[i];
 		if (thread_figures(t, &out->threads[i]) != 0)
 			rc = -1;
-		if (t->hold.count && gs_hist_merge(&hold, &t->hold) != 0)
+		if (t->hold.count && gs_hist_merge(hold, &t->hold) != 0)
 			rc = -1;
 		for (int w = 0; w < GS_WHY_MAX; w++)
-			if (t->wait[w].count && gs_hist_merge(&wait, &t->wait[w]) != 0)
+			if (t->wait[w].count && gs_hist_merge(wait, &t->wait[w]) != 0)
 				rc = -1;
 		wait_ns += gs_thread_wait_ns(t);
 		wall_ns += t->wall_ns;
 		io_calls += t->io_calls;
 		io_wait_ns += t->io_wait_ns;
 	}
-	set_quantiles(o, &hold, GS_FIG_HOLD_P50, GS_FIG_HOLD_P90);
-	set_quantiles(o, &wait, GS_FIG_WAIT_P50, GS_FIG_WAIT_P90);
-	gs_hist_free(&hold);
-	gs_hist_free(&wait);
+	set_quantiles(o, hold, GS_FIG_HOLD_P50, GS_FIG_HOLD_P90);
+	set_quantiles(o, wait, GS_FIG_WAIT_P50, GS_FIG_WAIT_P90);
 	double span_s = (double)m->span_ns / 1e9;
 	if (wall_ns)
 		set(o, GS_FIG_WAIT_SHARE, (double)wait_ns / (double)wall_ns);
@@ -134,6 +132,8 @@ int gs_figures_from_metrics(const struct gs_metrics *m, struct gs_figures *out)
 
 void gs_figures_free(struct gs_figures *f)
 {
+	gs_hist_free(&f->hold);
+	gs_hist_free(&f->wait);
 	free(f->threads);
 	f->threads = NULL;
 	f->nthreads = 0;
@@ -165,4 +165,17 @@ int gs_figures_match(const struct gs_figures *a, size_t i,
 		}
 	}
 	return -1;
+}
+
+double gs_hist_cdf(const struct gs_hist *h, uint64_t v)
+{
+	if (!h->count || !h->b)
+		return 0;
+	if (v >= h->max)
+		return 1;
+	uint64_t below = 0;
+	unsigned last = gs_hist_index(v);
+	for (unsigned i = 0; i <= last && i < GS_HIST_BUCKETS; i++)
+		below += h->b[i];
+	return (double)below / (double)h->count;
 }

@@ -50,7 +50,12 @@ struct gs_figures {
 	struct gs_figure_set overall;
 	struct gs_figure_set *threads;
 	size_t nthreads;
+	/* The whole run's hold and wait distributions (all threads). */
+	struct gs_hist hold, wait;
 };
+
+/* Share of h's samples <= v (0 for an empty histogram). */
+double gs_hist_cdf(const struct gs_hist *h, uint64_t v);
 
 /* 0, or -1 when out of memory. */
 int gs_figures_from_metrics(const struct gs_metrics *m, struct gs_figures *out);

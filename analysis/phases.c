@@ -13,6 +13,8 @@ struct phase_acc {
 	int gone;                /* released for good (exit) */
 	uint64_t lead_ns;        /* NOGIL before the first request: a later start */
 	int after_block;         /* the last interval was BLOCKED */
+	int holding;
+	uint64_t hold_start_ns;
 };
 
 struct gs_phase_builder {
@@ -21,6 +23,11 @@ struct gs_phase_builder {
 	size_t cap;
 	int oom;
 	struct gs_listener listener;
+	uint32_t last_releaser;
+	/* The creator of the thread whose first event is being fed. */
+	int have_pending;
+	uint32_t pending_creator;
+	uint64_t pending_progress;
 };
 
 static struct gs_phase_thread *thread_at(struct gs_phase_builder *b, uint32_t idx)
@@ -42,6 +49,8 @@ static struct gs_phase_thread *thread_at(struct gs_phase_builder *b, uint32_t id
 		}
 		memset(acc + b->cap, 0, (cap - b->cap) * sizeof(*acc));
 		memset(th + b->cap, 0, (cap - b->cap) * sizeof(*th));
+		for (size_t i = b->cap; i < cap; i++)
+			th[i].creator = GS_NO_THREAD;
 		b->cap = cap;
 	}
 	if (idx >= p->nthreads)
@@ -161,6 +170,63 @@ static void on_interval(void *ctx, const struct gs_interval *iv)
 	}
 }
 
+/* A thread's progress at ts: the summed length of its phases so far. */
+static uint64_t progress_at(struct gs_phase_builder *b, uint32_t idx, uint64_t ts)
+{
+	const struct gs_phase_thread *t = &b->prog->threads[idx];
+	const struct phase_acc *a = &b->acc[idx];
+	uint64_t p = t->cpu_ns + t->block_ns + a->pending_cpu_ns;
+	if (a->holding && ts > a->hold_start_ns)
+		p += ts - a->hold_start_ns;
+	return p;
+}
+
+void gs_phases_before_event(void *ctx, const struct gs_event *ev,
+			    const struct gs_state *st)
+{
+	struct gs_phase_builder *b = ctx;
+	if (gs_state_lookup(st, ev->tid) != GS_NO_THREAD)
+		return;
+	uint32_t creator = gs_state_holder(st);
+	if (creator == GS_NO_THREAD)
+		creator = b->last_releaser;
+	b->have_pending = 0;
+	if (creator == GS_NO_THREAD || creator >= b->prog->nthreads)
+		return;
+	b->have_pending = 1;
+	b->pending_creator = creator;
+	b->pending_progress = progress_at(b, creator, ev->ts_ns);
+}
+
+static void on_thread(void *ctx, uint32_t idx)
+{
+	struct gs_phase_builder *b = ctx;
+	struct gs_phase_thread *t = thread_at(b, idx);
+	if (!t || !b->have_pending)
+		return;
+	t->creator = b->pending_creator;
+	t->creator_progress_ns = b->pending_progress;
+	b->have_pending = 0;
+}
+
+static void on_acquire(void *ctx, const struct gs_acquire *ac)
+{
+	struct gs_phase_builder *b = ctx;
+	if (!thread_at(b, ac->thread))
+		return;
+	b->acc[ac->thread].holding = 1;
+	b->acc[ac->thread].hold_start_ns = ac->ts_ns;
+}
+
+static void on_release(void *ctx, const struct gs_release *r)
+{
+	struct gs_phase_builder *b = ctx;
+	if (!thread_at(b, r->thread))
+		return;
+	b->acc[r->thread].holding = 0;
+	b->last_releaser = r->thread;
+}
+
 struct gs_phase_builder *gs_phases_builder_new(struct gs_phase_program *prog)
 {
 	struct gs_phase_builder *b = calloc(1, sizeof(*b));
@@ -170,6 +236,10 @@ struct gs_phase_builder *gs_phases_builder_new(struct gs_phase_program *prog)
 	b->prog = prog;
 	b->listener.ctx = b;
 	b->listener.interval = on_interval;
+	b->listener.thread = on_thread;
+	b->listener.acquire = on_acquire;
+	b->listener.release = on_release;
+	b->last_releaser = GS_NO_THREAD;
 	return b;
 }
 
@@ -220,6 +290,8 @@ int gs_phases_extract(const char *path, int allow_truncated,
 	struct gs_analyze_opts opts = {
 		.allow_truncated = allow_truncated,
 		.listener = gs_phases_listener(b),
+		.before_event = gs_phases_before_event,
+		.before_event_ctx = b,
 	};
 	if (gs_analyze(path, &opts, analysis, err, errlen) != 0) {
 		gs_phases_builder_free(b);

@@ -40,6 +40,14 @@ struct gs_phase_thread {
 	uint32_t role;
 	int32_t os_prio, gil_prio;
 	uint64_t start_ns;    /* first sight, relative to the trace's start */
+	/* Who started this thread: the GIL holder (or, with none, the last
+	 * releaser) at its first sight, since starting a thread takes the GIL.
+	 * The replay starts it when that thread's progress (the summed length
+	 * of its phases so far) reaches creator_progress_ns, so a thread never
+	 * runs before the work that created it. GS_NO_THREAD: started at
+	 * start_ns. */
+	uint32_t creator;
+	uint64_t creator_progress_ns;
 	int exits;            /* the trace shows the thread's exit */
 	uint64_t cpu_ns, block_ns;
 	uint64_t holds;       /* holds seen */
@@ -74,6 +82,9 @@ void gs_phases_free(struct gs_phase_program *prog);
 struct gs_phase_builder;
 struct gs_phase_builder *gs_phases_builder_new(struct gs_phase_program *prog);
 const struct gs_listener *gs_phases_listener(struct gs_phase_builder *b);
+/* Must see every event before the state machine does (the creators). */
+void gs_phases_before_event(void *builder, const struct gs_event *ev,
+			    const struct gs_state *st);
 /* Closes open CPU phases and copies names and priorities from st. */
 int gs_phases_builder_finish(struct gs_phase_builder *b,
 			     const struct gs_state *st, uint64_t trace_start_ns);

@@ -1,12 +1,13 @@
 """A small echo service with a CPU-bound thread beside it: the classic
 CPython I/O convoy (bpo-7946). Works on CPython 2.7 and 3.x.
 
-    python echo_service.py [SECONDS] [CPU_THREADS]
+    python echo_service.py [SECONDS] [CPU_THREADS] [THINK_MS]
 
 The server thread answers 1-byte requests over a loopback TCP socket; the
-client, a separate process so that it does not share this GIL, sends a
-request and waits for its answer; CPU_THREADS threads count down meanwhile.
-Prints requests per second and the CPU threads' rate.
+client, a separate process so that it does not share this GIL, thinks for
+THINK_MS (default 1 ms, a remote peer's delay), sends a request and waits
+for its answer; CPU_THREADS threads count down meanwhile. Prints requests
+per second and the CPU threads' rate.
 """
 import ctypes
 import ctypes.util
@@ -17,11 +18,13 @@ import threading
 import time
 
 if len(sys.argv) > 1 and sys.argv[1] == "client":
-    port, duration = int(sys.argv[2]), float(sys.argv[3])
+    port, duration, think = int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
     s = socket.create_connection(("127.0.0.1", port))
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     n, deadline = 0, time.time() + duration
     while time.time() < deadline:
+        if think:
+            time.sleep(think)
         s.sendall(b"x")
         s.recv(16)
         n += 1
@@ -31,6 +34,7 @@ if len(sys.argv) > 1 and sys.argv[1] == "client":
 
 DURATION = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
 CPU_THREADS = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+THINK_S = float(sys.argv[3]) / 1000.0 if len(sys.argv) > 3 else 0.001
 stop = threading.Event()
 counts = {"work": 0}
 
@@ -74,8 +78,8 @@ threads = [threading.Thread(target=server, args=(listener,), name="server")]
 threads += [threading.Thread(target=cpu, name="cpu%d" % i) for i in range(CPU_THREADS)]
 for t in threads:
     t.start()
-client = subprocess.Popen([sys.executable, __file__, "client", str(port), str(DURATION)],
-                          stdout=subprocess.PIPE)
+client = subprocess.Popen([sys.executable, __file__, "client", str(port), str(DURATION),
+                           str(THINK_S)], stdout=subprocess.PIPE)
 requests = int(client.communicate()[0])
 stop.set()
 for t in threads:

@@ -46,7 +46,8 @@ static void assert_phase(const struct gs_phase *ph, int kind, uint64_t ns,
  * T1 "cpu" (CPU-bound, cut twice by forced drops) and T2 "io" (one recv).
  *
  *    0  T1 start, request, acquired        T1 holds 0..1000
- *  100  T2 start (first sight: 100 after the trace start)
+ *  100  T2 start (first sight: 100 after the trace start, while T1 holds:
+ *        T1 created it 100 ns into its work)
  *  110  T2 request(first)       (the replay starts T2 at 110)
  * 1000  T1 release(forced, w=1)            hold #1 = 1000
  * 1010  T2 acquired
@@ -127,6 +128,10 @@ static void test_stitching(void **state)
 	const struct gs_phase_thread *io = by_tid(&p, T2);
 	/* first sight at 100, asks at 110: starts at 110 */
 	assert_int_equal(io->start_ns, 110);
+	/* T1 held the GIL when T2 appeared: T2 starts 100 ns into T1's work */
+	assert_int_equal(io->creator, 0);
+	assert_int_equal(io->creator_progress_ns, 100);
+	assert_int_equal(cpu->creator, GS_NO_THREAD);
 	assert_int_equal(io->role, GS_ROLE_IO);
 	assert_int_equal(io->nphases, 3);
 	assert_phase(&io->phases[0], GS_PHASE_CPU, 490, 0);

@@ -13,8 +13,27 @@ static int is_checked(int key, const int *keys, size_t n)
 	return 0;
 }
 
+/* For the overall percentiles: the distributions and the quantile. */
+struct dist_pair {
+	const struct gs_hist *a, *b;
+	double q;
+};
+
+static int dist_for(const struct gs_figures *fa, const struct gs_figures *fb,
+		    int key, struct dist_pair *out)
+{
+	switch (key) {
+	case GS_FIG_HOLD_P50: *out = (struct dist_pair){ &fa->hold, &fb->hold, 0.5 }; return 1;
+	case GS_FIG_HOLD_P90: *out = (struct dist_pair){ &fa->hold, &fb->hold, 0.9 }; return 1;
+	case GS_FIG_WAIT_P50: *out = (struct dist_pair){ &fa->wait, &fb->wait, 0.5 }; return 1;
+	case GS_FIG_WAIT_P90: *out = (struct dist_pair){ &fa->wait, &fb->wait, 0.9 }; return 1;
+	}
+	return 0;
+}
+
 static int add_scope(struct comparison *c, const struct gs_figure_set *a,
 		     const struct gs_figure_set *b, const int *keys, size_t nkeys,
+		     const struct gs_figures *fa, const struct gs_figures *fb,
 		     size_t *cap)
 {
 	for (int k = 0; k < GS_FIG_MAX; k++) {
@@ -49,6 +68,11 @@ static int add_scope(struct comparison *c, const struct gs_figure_set *a,
 			r->within = b->valid[k] &&
 				    (diff <= c->tolerance * fabs(r->a) ||
 				     (!strcmp(gs_figure_defs[k].unit, "us") && diff < 1.0));
+			struct dist_pair d;
+			if (!r->within && b->valid[k] && fa && dist_for(fa, fb, k, &d)) {
+				double rank = gs_hist_cdf(d.b, (uint64_t)(r->a * 1e3));
+				r->by_rank = r->within = fabs(rank - d.q) <= GS_RANK_SLACK;
+			}
 			if (!r->within)
 				c->failed++;
 		}
@@ -83,7 +107,7 @@ int compare_figures(const struct gs_figures *a, const struct gs_figures *b,
 	memset(out, 0, sizeof(*out));
 	out->tolerance = tolerance;
 	size_t cap = 0;
-	if (add_scope(out, &a->overall, &b->overall, checked_keys, nchecked, &cap))
+	if (add_scope(out, &a->overall, &b->overall, checked_keys, nchecked, a, b, &cap))
 		goto oom;
 	for (size_t i = 0; i < a->nthreads; i++) {
 		int j = match ? match(a, i, b, match_ctx) : gs_figures_match(a, i, b);
@@ -91,7 +115,7 @@ int compare_figures(const struct gs_figures *a, const struct gs_figures *b,
 			continue;
 		size_t first = out->nrows;
 		/* Thread rows are informative; the check is on the whole run. */
-		if (add_scope(out, &a->threads[i], &b->threads[j], NULL, 0, &cap))
+		if (add_scope(out, &a->threads[i], &b->threads[j], NULL, 0, NULL, NULL, &cap))
 			goto oom;
 		if (!name_is_unique(a, i))
 			for (size_t r = first; r < out->nrows; r++)
@@ -142,6 +166,8 @@ void compare_print(FILE *out, const struct comparison *c, const char *name_a,
 			fprintf(out, " %8s", "-");
 		if (c->tolerance > 0 && !r->within)
 			fprintf(out, "  MISS");
+		else if (r->by_rank)
+			fprintf(out, "  ok by rank");
 		fputc('\n', out);
 	}
 	if (n < c->nrows)
@@ -160,8 +186,10 @@ void compare_json(struct json_writer *j, const char *key,
 		json_double(j, "a", r->a);
 		json_double(j, "b", r->b);
 		json_double(j, "ratio", r->ratio);
-		if (c->tolerance > 0)
+		if (c->tolerance > 0 && r->checked) {
 			json_bool(j, "within_tolerance", r->within);
+			json_bool(j, "by_rank", r->by_rank);
+		}
 		json_end(j);
 	}
 	json_end(j);

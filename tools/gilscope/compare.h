@@ -19,7 +19,15 @@ struct compare_row {
 	double weight;           /* |log(b/a)|, what sorts the rows */
 	int checked;             /* under the tolerance check */
 	int within;              /* |b/a - 1| <= tolerance (when checked) */
+	int by_rank;             /* within only because a's value has the same
+				    rank in b's distribution (+-GS_RANK_SLACK) */
 };
+
+/* A percentile whose value misses the tolerance still passes when the
+ * original's value sits at the same rank in the replay, within this many
+ * quantile points: where the distribution has a gap between two modes the
+ * value jumps across the gap at the slightest shift of the mix. */
+#define GS_RANK_SLACK 0.05
 
 struct comparison {
 	struct compare_row *rows;

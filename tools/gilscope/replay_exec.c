@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +68,18 @@ struct replay_worker {
 	struct replay_shared *sh;
 	const struct gs_phase_thread *th;
 	uint32_t *tid_out;
+	sem_t started;               /* posted by the creator (children only) */
+	struct replay_worker **children; /* sorted by creator_progress_ns */
+	size_t nchildren, next_child;
 };
+
+/* Starts the children whose anchor the creator's progress has reached. */
+static void start_children(struct replay_worker *w, uint64_t progress)
+{
+	while (w->next_child < w->nchildren &&
+	       w->children[w->next_child]->th->creator_progress_ns <= progress)
+		sem_post(&w->children[w->next_child++]->started);
+}
 
 static void sleep_until(uint64_t deadline_ns)
 {
@@ -139,12 +151,18 @@ static void *worker_main(void *arg)
 		pthread_cond_wait(&sh->go_cond, &sh->lock);
 	int go = sh->go;
 	pthread_mutex_unlock(&sh->lock);
-	if (go < 0)
+	if (go < 0) {
+		start_children(w, UINT64_MAX);
 		return NULL;
+	}
 	/* Blocking phases are often tens of microseconds: the default 50 us
 	 * timer slack would stretch every one of them. */
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
-	sleep_until(sh->t0 + th->start_ns);
+	if (th->creator == GS_NO_THREAD)
+		sleep_until(sh->t0 + th->start_ns);
+	else
+		while (sem_wait(&w->started) != 0 && errno == EINTR)
+			;
 	if (sh->opts->apply_os_prio && apply_os_prio(th->os_prio) != 0) {
 		pthread_mutex_lock(&sh->lock);
 		sh->prio_failures++;
@@ -152,9 +170,13 @@ static void *worker_main(void *arg)
 	}
 	gil_thread *t = gil_attach(sh->rt, th->name, (enum gil_role)th->role,
 				   th->gil_prio);
-	if (!t)
+	if (!t) {
+		start_children(w, UINT64_MAX);
 		return NULL;
+	}
 	*w->tid_out = (uint32_t)gil_thread_tid(t);
+	uint64_t progress = 0; /* summed length of the phases done */
+	start_children(w, 0);
 	uint64_t seed = th->tid;
 	for (size_t i = 0; i < th->nphases; i++) {
 		const struct gs_phase *ph = &th->phases[i];
@@ -170,17 +192,69 @@ static void *worker_main(void *arg)
 				if (done >= left)
 					break;
 				left -= done;
+				start_children(w, progress + ph->ns - left);
 				gil_check(t);
 				from = mono_ns();
 			}
 		} else {
 			gil_blocking_begin(t, (enum gil_block_kind)ph->block_kind);
+			/* Threads started during a blocking phase start with it. */
+			start_children(w, progress + ph->ns);
 			block_for(ph->ns, sh->wake_latency_ns);
 			gil_blocking_end(t, 0);
 		}
+		progress += ph->ns;
+		start_children(w, progress);
 	}
+	start_children(w, UINT64_MAX);
 	gil_detach(t);
 	return (void *)(uintptr_t)(seed & 1); /* keeps the work observable */
+}
+
+static int by_anchor(const void *x, const void *y)
+{
+	const struct replay_worker *a = *(struct replay_worker *const *)x;
+	const struct replay_worker *b = *(struct replay_worker *const *)y;
+	uint64_t p = a->th->creator_progress_ns, q = b->th->creator_progress_ns;
+	return p < q ? -1 : p > q;
+}
+
+/* Gives every creator the list of threads it starts. */
+static int link_children(const struct gs_phase_program *prog,
+			 struct replay_worker *workers, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint32_t c = prog->threads[i].creator;
+		if (c != GS_NO_THREAD && (c >= n || c == i))
+			return -1; /* cannot happen: the creator was seen first */
+		if (c != GS_NO_THREAD)
+			workers[c].nchildren++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		sem_init(&workers[i].started, 0, 0);
+		if (workers[i].nchildren &&
+		    !(workers[i].children = calloc(workers[i].nchildren,
+						   sizeof(*workers[i].children))))
+			return -1;
+		workers[i].nchildren = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t c = prog->threads[i].creator;
+		if (c != GS_NO_THREAD)
+			workers[c].children[workers[c].nchildren++] = &workers[i];
+	}
+	for (size_t i = 0; i < n; i++)
+		qsort(workers[i].children, workers[i].nchildren,
+		      sizeof(*workers[i].children), by_anchor);
+	return 0;
+}
+
+static void unlink_children(struct replay_worker *workers, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(workers[i].children);
+		sem_destroy(&workers[i].started);
+	}
 }
 
 int replay_run(const struct gs_phase_program *prog, const struct replay_opts *o,
@@ -232,6 +306,9 @@ int replay_run(const struct gs_phase_program *prog, const struct replay_opts *o,
 	size_t n = prog->nthreads;
 	pthread_t *tids = calloc(n, sizeof(*tids));
 	struct replay_worker *workers = calloc(n, sizeof(*workers));
+	for (size_t i = 0; workers && i < n; i++)
+		workers[i] = (struct replay_worker){ .sh = &sh, .th = &prog->threads[i],
+						     .tid_out = &res->tids[i] };
 	if (!tids || !workers) {
 		free(tids);
 		free(workers);
@@ -242,10 +319,16 @@ int replay_run(const struct gs_phase_program *prog, const struct replay_opts *o,
 	}
 	pthread_mutex_init(&sh.lock, NULL);
 	pthread_cond_init(&sh.go_cond, NULL);
+	if (link_children(prog, workers, n) != 0) {
+		free(tids);
+		free(workers);
+		gs_recorder_stop(0, NULL);
+		gil_destroy(sh.rt);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	size_t started = 0;
 	for (size_t i = 0; i < n; i++) {
-		workers[i] = (struct replay_worker){ .sh = &sh, .th = &prog->threads[i],
-						     .tid_out = &res->tids[i] };
 		if (pthread_create(&tids[i], NULL, worker_main, &workers[i]) != 0)
 			break;
 		started++;
@@ -271,6 +354,7 @@ int replay_run(const struct gs_phase_program *prog, const struct replay_opts *o,
 	pthread_cond_destroy(&sh.go_cond);
 	pthread_mutex_destroy(&sh.lock);
 	free(tids);
+	unlink_children(workers, n);
 	free(workers);
 	gil_destroy(sh.rt);
 	if (started < n)
