@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Text, JSON and CSV renderings of an analysis (report.h, docs/report.md). */
+#define _GNU_SOURCE /* qsort_r */
 #include "report.h"
 
 #include <inttypes.h>
@@ -41,12 +42,11 @@ static int selected(const struct gs_report_opts *o, uint32_t i)
 	return !o || !o->selected || o->selected[i];
 }
 
-static const struct gs_metrics *sort_m;
-
-static int cmp_hurt(const void *pa, const void *pb)
+static int cmp_hurt(const void *pa, const void *pb, void *ctx)
 {
-	const struct gs_thread_metrics *a = &sort_m->th[*(const uint32_t *)pa];
-	const struct gs_thread_metrics *b = &sort_m->th[*(const uint32_t *)pb];
+	const struct gs_metrics *m = ctx;
+	const struct gs_thread_metrics *a = &m->th[*(const uint32_t *)pa];
+	const struct gs_thread_metrics *b = &m->th[*(const uint32_t *)pb];
 	uint64_t wa = gs_thread_wait_ns(a), wb = gs_thread_wait_ns(b);
 	if (wa != wb)
 		return wa > wb ? -1 : 1;
@@ -62,8 +62,7 @@ size_t gs_report_thread_order(const struct gs_metrics *m,
 	for (uint32_t i = 0; i < m->nth; i++)
 		if (!sel || sel[i])
 			out[n++] = i;
-	sort_m = m;
-	qsort(out, n, sizeof(*out), cmp_hurt);
+	qsort_r(out, n, sizeof(*out), cmp_hurt, (void *)m);
 	return n;
 }
 
