@@ -199,6 +199,7 @@ int cmd_record(int argc, char **argv)
 	while (!gs_session_stop) {
 		struct timespec ts = { 0, 10 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
+		gs_demux_scan(&d);
 		ring_buffer__consume(rb);
 		gs_demux_flush(&d, 0);
 		if (!gs_session_alive(&s))
@@ -226,7 +227,9 @@ int cmd_record(int argc, char **argv)
 
 	char err[512] = "";
 	uint64_t total = d.records, lost = gs_writer_total_lost(w);
-	size_t nthreads = d.nthreads;
+	size_t nthreads = 0;
+	for (size_t i = 0; i < d.nthreads; i++)
+		nthreads += d.threads[i].declared;
 	int wr = gs_writer_close(w, t1, interrupted ? GS_END_F_INTERRUPTED : 0, err,
 				 sizeof(err));
 	gs_demux_free(&d);

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "demux.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +129,23 @@ static struct gs_demux_thread *thread_of(struct gs_demux *d, uint32_t tid,
 	return t;
 }
 
+void gs_demux_scan(struct gs_demux *d)
+{
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/%u/task", d->pid);
+	DIR *dir = opendir(p);
+	if (!dir)
+		return;
+	struct dirent *e;
+	while ((e = readdir(dir))) {
+		char *end;
+		unsigned long tid = strtoul(e->d_name, &end, 10);
+		if (!*end && tid)
+			thread_of(d, (uint32_t)tid, 0); /* reads comm and priority */
+	}
+	closedir(dir);
+}
+
 int gs_demux_add(struct gs_demux *d, const void *data, size_t size)
 {
 	const struct gsb_record *r = data;
@@ -136,6 +154,8 @@ int gs_demux_add(struct gs_demux *d, const void *data, size_t size)
 	struct gs_demux_thread *t = thread_of(d, r->tid, r->ts_ns);
 	if (!t)
 		return -ENOMEM;
+	if (!t->tb.start_ns)
+		t->tb.start_ns = r->ts_ns;
 	if (r->type == GS_EV_thread_start && size >= sizeof(struct gsb_record_named)) {
 		const struct gsb_record_named *nr = data;
 		/* libgil names its threads only in this event */

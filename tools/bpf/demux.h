@@ -41,6 +41,9 @@ struct gs_demux {
 };
 
 int gs_demux_init(struct gs_demux *d, struct gs_writer *w, uint32_t pid);
+/* Notes the name and priority of every thread the process has now, for
+ * threads that exit before their records are written (call it often). */
+void gs_demux_scan(struct gs_demux *d);
 /* One ring-buffer sample (a struct gsb_record or gsb_record_named). */
 int gs_demux_add(struct gs_demux *d, const void *data, size_t size);
 /* Writes what is older than the holdback window (final: everything). */
