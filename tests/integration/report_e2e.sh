@@ -28,7 +28,7 @@ for t in run["threads"]:
         if r["counters"][k] != t[k]:
             bad.append(f"thread {t['tid']}.{k}: run {t[k]} report {r['counters'][k]}")
 if rep["partial"] or not rep["trace"]["complete"] or rep["trace"]["lost"]:
-    bad.append("report partial or lossy")
+    bad.append(f"report partial or lossy (lost {rep['trace']['lost']} events: the recorder ring overflowed?)")
 if rep["schema"] != "gilscope-report/1":
     bad.append("schema")
 if run["runtime"]["acquisitions"] == 0:
@@ -61,7 +61,7 @@ while read -r label args; do
   [ "$rows" = "$want" ] || fail "$label: csv has $rows rows, want $want"
 done <<'CASES'
 countdown-cpython countdown --policy cpython --threads 2 --units 3000000
-countdown-legacy countdown --policy legacy --threads 2 --units 3000000
+countdown-legacy countdown --policy legacy --threads 2 --units 1000000
 countdown-fifo countdown --policy fifo --threads 3 --units 3000000
 convoy-cpython convoy -d 0.3
 convoy-prio convoy --policy prio -d 0.3
