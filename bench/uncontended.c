@@ -105,8 +105,8 @@ int bench_item_uncontended(const struct bench_opts *o, struct bench_report *r)
 
 static int run_item(const struct bench_opts *o, struct bench_report *r)
 {
-	unsigned reps = o->quick ? 3 : 11;
-	unsigned long n = o->quick ? 100000 : 500000;
+	unsigned reps = o->quick ? 3 : 21;
+	unsigned long n = o->quick ? 100000 : 200000;
 	double *mutex = calloc(reps, sizeof(double));
 	double *gil = calloc(reps * NPOL, sizeof(double));
 	if (!mutex || !gil) {
