@@ -30,6 +30,8 @@ configure() { # dir sanitizer
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+# Leaks inside babeltrace2/GLib (the CTF replay) are not ours: tests/fuzz/lsan.supp.
+export LSAN_OPTIONS=suppressions=$PWD/tests/fuzz/lsan.supp:print_suppressions=0
 
 for w in $which; do
 	case $w in
