@@ -391,6 +391,32 @@ static void test_html_cut(void **state)
 	gs_tl_free(&tl);
 }
 
+/* An empty trace (no thread ever touched the GIL) still gives valid,
+ * blank outputs in every format. */
+static void test_empty(void **state)
+{
+	(void)state;
+	struct gs_timeline tl;
+	gs_tl_init(&tl);
+	gs_tl_finish(&tl);
+	struct mem m;
+	mem_open(&m);
+	assert_int_equal(gs_export_chrome_json(&tl, m.f, 0, 0), 0);
+	assert_int_equal(gs_render_svg(&tl, m.f, 0, 0, NULL), 0);
+	assert_int_equal(gs_render_html(&tl, m.f, NULL), 0);
+	mem_close(&m);
+	assert_non_null(strstr(m.buf, "\"traceEvents\":["));
+	assert_non_null(strstr(m.buf, "</svg>"));
+	assert_non_null(strstr(m.buf, "data-rows=\"0\""));
+	free(m.buf);
+	mem_open(&m); /* binary: its own buffer */
+	assert_int_equal(gs_export_perfetto(&tl, m.f, 0, 0), 0);
+	mem_close(&m);
+	assert_true(m.len > 0);
+	free(m.buf);
+	gs_tl_free(&tl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -404,6 +430,7 @@ int main(void)
 		cmocka_unit_test(test_svg),
 		cmocka_unit_test(test_html_data_round_trip),
 		cmocka_unit_test(test_html_cut),
+		cmocka_unit_test(test_empty),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
