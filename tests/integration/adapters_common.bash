@@ -96,6 +96,7 @@ compare() {
 		total_r=$((total_r + r))
 		total_g=$((total_g + g))
 		if [ "$lost" = 0 ] && [ "$r" != "$g" ]; then
+			paste "$ref" "$got" >&2
 			fail "$name: $t: $g events, the recorder has $r"
 		fi
 		[ "$g" -le "$r" ] || fail "$name: $t: $g events > recorder's $r"

@@ -2,7 +2,8 @@
 # tools/tracefs/gilscope-tracefs: uprobe events written from libgil's USDT
 # notes into a private tracing instance, extracted with trace-cmd and read
 # back from `trace-cmd report` text, agree with the built-in recorder of
-# the same run (every event type's count, hold/wait p50/p90 within 5 %),
+# the same convoy run (every event type's count, hold/wait p50/p90 within
+# 5 % or 2 us, and `gilscope report --json` on both),
 # and the helper leaves no uprobe event or instance behind -- also when it
 # is stopped by SIGTERM in the middle of a run.
 source "$(dirname "$0")/lib.sh"
@@ -12,16 +13,21 @@ require_cmd trace-cmd readelf
 build_adapter_tools
 
 "$TOOLS/tracefs/gilscope-tracefs" -s -L "$LIBGIL" -o "$WORK/tf" -- \
-	"$WORK/wl" -t 2 -n 1 -d 1000 -i 1000 -o "$WORK/native.gst" &
+	"$GILSCOPE" run convoy --cpu-threads 1 --duration 1 \
+		-o "$WORK/native.gst" >"$WORK/run.out" &
 hp=$!
 wait "$hp" || fail "traced run failed"
 # Only this run's probes: other runs may be tracing at the same time.
 no_leftovers "gilscope_$hp"
+"$GILSCOPE" report --json -q "$WORK/native.gst" >"$WORK/native.json" ||
+	fail "gilscope report on the native trace failed"
+read -r from to < <(window "$WORK/native.json")
 count native "$WORK/native.gst" "$WORK/native.txt"
-count tracecmd "$WORK/tf.txt" "$WORK/tf.count"
+count tracecmd "$WORK/tf.txt" "$WORK/tf.count" "$from" "$to"
 compare tracefs "$WORK/native.txt" "$WORK/tf.count"
 [ "$(val "$WORK/tf.count" events sched_switch_in)" -gt 0 ] ||
 	fail "tracefs: no sched_switch events of the traced threads"
+report_compare tracefs "$WORK/native.json" "$WORK/tf.txt"
 
 # Interrupted: the helper must still remove what it added.
 "$TOOLS/tracefs/gilscope-tracefs" -L "$LIBGIL" -o "$WORK/int" -- \
