@@ -260,10 +260,12 @@ static int fail(struct gs_state *st, const struct gs_event *ev,
 	return -1;
 }
 
-/* ---- interval bookkeeping ---- */
+/* ---- interval bookkeeping ----
+ * Forced inline: these run for most events, and the call frames cost more
+ * than their bodies (callgrind: -3 % instructions per event). */
+#define HOT static inline __attribute__((always_inline))
 
-static void set_waiters(struct gs_state *st, uint32_t n, uint64_t ts,
-			uint64_t off)
+HOT void set_waiters(struct gs_state *st, uint32_t n, uint64_t ts, uint64_t off)
 {
 	if (st->nwaiters && st->nls) {
 		struct gs_interval iv = {
@@ -280,8 +282,8 @@ static void set_waiters(struct gs_state *st, uint32_t n, uint64_t ts,
 	st->waiters_since_off = off;
 }
 
-static void close_gil(struct gs_state *st, uint32_t idx, uint64_t ts,
-		      uint64_t off, uint8_t reason, uint8_t extra_flags)
+HOT void close_gil(struct gs_state *st, uint32_t idx, uint64_t ts, uint64_t off,
+		   uint8_t reason, uint8_t extra_flags)
 {
 	struct gs_thread_state *t = &st->th[idx];
 	if (t->gil == GS_ST_UNKNOWN || t->gil == GS_ST_EXITED)
@@ -296,8 +298,8 @@ static void close_gil(struct gs_state *st, uint32_t idx, uint64_t ts,
 	EMIT(st, interval, &iv);
 }
 
-static void set_gil(struct gs_state *st, uint32_t idx, uint8_t state,
-		    uint64_t ts, uint64_t off, uint8_t reason)
+HOT void set_gil(struct gs_state *st, uint32_t idx, uint8_t state, uint64_t ts,
+		 uint64_t off, uint8_t reason)
 {
 	struct gs_thread_state *t = &st->th[idx];
 	close_gil(st, idx, ts, off, reason, 0);
