@@ -36,13 +36,12 @@ extern __typeof__(gs_source_tracecmd_open) gs_source_tracecmd_open
 typedef struct gs_source *(*open_fn)(const char *, int, char *, size_t);
 
 static struct gs_source *open_with(open_fn fn, const char *format,
-				   const char *path, int allow_truncated,
-				   char *err, size_t errlen)
+				   const char *hint, const char *path,
+				   int allow_truncated, char *err, size_t errlen)
 {
 	if (!fn) {
 		snprintf(err, errlen, "%s: reading %s is not supported in this "
-			 "build (rebuild with the %s reader; see docs/report.md)",
-			 path, format, format);
+			 "build (%s)", path, format, hint);
 		return NULL;
 	}
 	return fn(path, allow_truncated, err, errlen);
@@ -155,8 +154,10 @@ struct gs_source *gs_source_open_any(const char *path, int allow_truncated,
 	}
 	if (S_ISDIR(st.st_mode)) {
 		if (has_ctf_metadata(path, 5))
-			return open_with(gs_source_ctf_open, "CTF (LTTng)", path,
-					 allow_truncated, err, errlen);
+			return open_with(gs_source_ctf_open, "CTF (LTTng)",
+					 "install libbabeltrace2-dev with "
+					 "scripts/install-deps.sh and rebuild",
+					 path, allow_truncated, err, errlen);
 		snprintf(err, errlen, "%s: a directory without a CTF `metadata` "
 			 "file (expected a gilscope trace file, an LTTng/CTF trace "
 			 "directory, or perf script / trace-cmd report text)", path);
@@ -179,9 +180,11 @@ struct gs_source *gs_source_open_any(const char *path, int allow_truncated,
 	switch (classify_text(buf, (size_t)n)) {
 	case TEXT_PERF:
 		return open_with(gs_source_perf_script_open, "perf script text",
+				 "analysis/sources/source_perf.c was not built",
 				 path, allow_truncated, err, errlen);
 	case TEXT_TRACECMD:
 		return open_with(gs_source_tracecmd_open, "trace-cmd report text",
+				 "analysis/sources/source_tracecmd.c was not built",
 				 path, allow_truncated, err, errlen);
 	case TEXT_UNKNOWN:
 		break;
