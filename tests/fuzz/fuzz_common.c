@@ -108,6 +108,10 @@ void gs_fuzz_read(gs_open_fn open_fn, const char *path, int allow_truncated,
 			broken(path, "read error without a message", NULL);
 		if (!strstr(e, path))
 			broken(path, "read error does not name the file", e);
+		if ((flags & GS_FUZZ_WHERE_OFFSET) && !strstr(e, "offset "))
+			broken(path, "read error does not give the offset", e);
+		if ((flags & GS_FUZZ_WHERE_LINE) && !strstr(e, "line "))
+			broken(path, "read error does not give the line", e);
 	}
 	struct gs_source_totals tot;
 	s->ops->totals(s, &tot);

@@ -5,7 +5,8 @@
  * is rewritten per input), read every event, the thread of each, the
  * totals, and close.  Besides the sanitizers, it holds the readers to their
  * contract (analysis/source.h, docs/reliability.md):
- *  - a failure to open or to read says why in a message naming the file;
+ *  - a failure to open or to read says why in a message naming the file,
+ *    and a read error says where (byte offset or line);
  *  - events are catalog events (or the scheduler events), strings are
  *    NUL-terminated;
  *  - the native reader delivers events in time order (it checks the
@@ -24,7 +25,9 @@ typedef struct gs_source *(*gs_open_fn)(const char *path, int allow_truncated,
 					char *err, size_t errlen);
 
 enum {
-	GS_FUZZ_ORDERED = 1, /* events must come in time order */
+	GS_FUZZ_ORDERED = 1,     /* events must come in time order */
+	GS_FUZZ_WHERE_OFFSET = 2, /* a read error says "offset N" */
+	GS_FUZZ_WHERE_LINE = 4,   /* a read error says "line N" */
 };
 
 /* Writes data to NAME (may be "subdir/file") in the per-process scratch

@@ -6,7 +6,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *path = gs_fuzz_write("trace.gst", data, size);
-	gs_fuzz_read(gs_source_native_open, path, 0, GS_FUZZ_ORDERED);
-	gs_fuzz_read(gs_source_native_open, path, 1, GS_FUZZ_ORDERED);
+	gs_fuzz_read(gs_source_native_open, path, 0,
+		     GS_FUZZ_ORDERED | GS_FUZZ_WHERE_OFFSET);
+	gs_fuzz_read(gs_source_native_open, path, 1,
+		     GS_FUZZ_ORDERED | GS_FUZZ_WHERE_OFFSET);
 	return 0;
 }
