@@ -331,6 +331,76 @@ static void test_data_after_end(void **state)
 	unlink(t.path);
 }
 
+/* More threads than the linear merge handles (16): the heap path, and the
+ * switch to the linear scan as threads run out. Chunks of every thread are
+ * written in a shuffled order; the merge must still deliver every record
+ * once, in time order. */
+static void test_merge_many_threads(void **state)
+{
+	(void)state;
+	enum { NT = 24, CH = 5, PER = 7 };
+	struct tb t;
+	tb_open(&t, "many", 5000, 0);
+	for (uint32_t k = 0; k < NT; k++) {
+		char name[16];
+		snprintf(name, sizeof(name), "w%u", k);
+		tb_thread(&t, 1000 + k, name, 0, 20, 0);
+	}
+	/* thread k's chunk c covers [c*1000 + k, ...], threads end at
+	 * different chunks so they leave the merge one by one */
+	uint64_t x = 88172645463325252ull;
+	for (uint32_t c = 0; c < CH; c++) {
+		uint32_t order[NT];
+		for (uint32_t k = 0; k < NT; k++)
+			order[k] = k;
+		for (uint32_t k = NT - 1; k > 0; k--) {
+			x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+			uint32_t j = (uint32_t)(x % (k + 1)), tmp = order[k];
+			order[k] = order[j];
+			order[j] = tmp;
+		}
+		for (uint32_t i = 0; i < NT; i++) {
+			uint32_t k = order[i];
+			if (c > k % CH + 1)
+				continue;
+			struct gs_record r[PER];
+			for (uint32_t e = 0; e < PER; e++)
+				r[e] = tb_rec(c * 1000 + k + e * 37, 1000 + k,
+					      GS_EV_drop_request, 0, c, e);
+			gs_writer_chunk(t.w, 1000 + k, r, PER);
+		}
+	}
+	tb_close(&t, 100000);
+	uint64_t want = 0;
+	for (uint32_t k = 0; k < NT; k++)
+		want += (uint64_t)PER * (k % CH + 2 > CH ? CH : k % CH + 2);
+	struct gs_source *src = open_ok(t.path, 0);
+	struct gs_event ev;
+	uint64_t n = 0, prev = 0;
+	uint32_t last_c[NT], last_e[NT];
+	memset(last_c, 0xff, sizeof(last_c));
+	memset(last_e, 0xff, sizeof(last_e));
+	int rc;
+	while ((rc = gs_source_next(src, &ev)) == 1) {
+		assert_true(ev.ts_ns >= prev);
+		prev = ev.ts_ns;
+		uint32_t k = ev.tid - 1000;
+		assert_true(k < NT);
+		/* per thread: chunk by chunk, record by record */
+		if (last_c[k] == ev.a0)
+			assert_int_equal(ev.a1, last_e[k] + 1);
+		else
+			assert_int_equal(ev.a1, 0);
+		last_c[k] = ev.a0;
+		last_e[k] = ev.a1;
+		n++;
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(n, want);
+	gs_source_close(src);
+	unlink(t.path);
+}
+
 static void write_text(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -384,6 +454,7 @@ int main(void)
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_data_after_end),
 		cmocka_unit_test(test_open_any_detects_text),
+		cmocka_unit_test(test_merge_many_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
