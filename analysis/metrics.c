@@ -472,12 +472,20 @@ static void battle_finding(struct gs_metrics *m)
 	f->share = (double)m->handoffs_failed / (double)m->handoffs_attempted;
 	f->total_ns = m->battle_latency.sum;
 	f->worst_ns = m->battle_latency.max;
-	set_text(f,
-		 "GIL battle: %" PRIu64 " of %" PRIu64 " handoffs failed (%.0f%%): "
-		 "the releaser took the GIL back before any waiter ran%s%s",
-		 m->handoffs_failed, m->handoffs_attempted, 100.0 * f->share,
-		 f->other != GS_NO_THREAD ? "; most often " : "",
-		 f->other != GS_NO_THREAD ? m->th[f->other].name : "");
+	if (f->other != GS_NO_THREAD)
+		set_text(f,
+			 "GIL battle: %" PRIu64 " of %" PRIu64 " handoffs failed "
+			 "(%.0f%%): the releaser took the GIL back before any "
+			 "waiter ran; most often %s (tid %u, %" PRIu64 " times)",
+			 m->handoffs_failed, m->handoffs_attempted,
+			 100.0 * f->share, m->th[f->other].name,
+			 m->th[f->other].tid, worst);
+	else
+		set_text(f,
+			 "GIL battle: %" PRIu64 " of %" PRIu64 " handoffs failed "
+			 "(%.0f%%): the releaser took the GIL back before any "
+			 "waiter ran", m->handoffs_failed, m->handoffs_attempted,
+			 100.0 * f->share);
 }
 
 void gs_metrics_finish(struct gs_metrics *m, const struct gs_state *st)
