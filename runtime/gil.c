@@ -22,6 +22,28 @@ uint64_t gil_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+void gil_cond_init_monotonic(pthread_cond_t *c)
+{
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+int gil_cond_timedwait_us(pthread_cond_t *c, pthread_mutex_t *m, unsigned us)
+{
+	struct timespec deadline;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += us / 1000000;
+	deadline.tv_nsec += (long)(us % 1000000) * 1000;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	return pthread_cond_timedwait(c, m, &deadline);
+}
+
 pid_t gil_gettid(void)
 {
 	static __thread pid_t cached;

@@ -114,6 +114,12 @@ pid_t gil_gettid(void);
 /* Effective OS priority of the calling thread: higher = more important
  * (SCHED_FIFO/RR p -> 100 + p; SCHED_OTHER nice n -> 20 - n). */
 int gil_current_os_prio(void);
+/* Condition variables the policies wait on with a timeout use
+ * CLOCK_MONOTONIC, so a wall-clock step cannot stretch or cut a switch
+ * interval. */
+void gil_cond_init_monotonic(pthread_cond_t *c);
+/* pthread_cond_timedwait for `us` microseconds from now: 0 or ETIMEDOUT. */
+int gil_cond_timedwait_us(pthread_cond_t *c, pthread_mutex_t *m, unsigned us);
 /* Called by a policy when the thread asks the holder to drop. */
 void gil_note_drop_request(gil_runtime *rt, gil_thread *requester,
 			   pid_t holder_tid);

@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "gil_internal.h"
 
@@ -25,22 +24,13 @@ struct cpython_gil {
 	unsigned long switch_number; /* protected by mutex */
 };
 
-static void cond_init_monotonic(pthread_cond_t *c)
-{
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(c, &attr);
-	pthread_condattr_destroy(&attr);
-}
-
 static int cpython_init(gil_runtime *rt)
 {
 	struct cpython_gil *g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
 	pthread_mutex_init(&g->mutex, NULL);
-	cond_init_monotonic(&g->cond);
+	gil_cond_init_monotonic(&g->cond);
 	pthread_mutex_init(&g->switch_mutex, NULL);
 	pthread_cond_init(&g->switch_cond, NULL);
 	rt->policy_data = g;
@@ -57,20 +47,6 @@ static void cpython_fini(gil_runtime *rt)
 	free(g);
 }
 
-/* COND_TIMED_WAIT: returns 1 when the wait timed out. */
-static int timed_wait_us(pthread_cond_t *c, pthread_mutex_t *m, unsigned us)
-{
-	struct timespec deadline;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += us / 1000000;
-	deadline.tv_nsec += (long)(us % 1000000) * 1000;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
-	return pthread_cond_timedwait(c, m, &deadline) == ETIMEDOUT;
-}
-
 static int cpython_take(gil_runtime *rt, gil_thread *t)
 {
 	struct cpython_gil *g = rt->policy_data;
@@ -81,7 +57,9 @@ static int cpython_take(gil_runtime *rt, gil_thread *t)
 		waited = 1;
 		unsigned long saved_switchnum = g->switch_number;
 		unsigned interval = rt->params.interval_us >= 1 ? rt->params.interval_us : 1;
-		int timed_out = timed_wait_us(&g->cond, &g->mutex, interval);
+		/* COND_TIMED_WAIT */
+		int timed_out = gil_cond_timedwait_us(&g->cond, &g->mutex,
+						      interval) == ETIMEDOUT;
 		/* Timed out and no switch meanwhile: ask the holder to drop. */
 		if (timed_out &&
 		    atomic_load_explicit(&g->locked, memory_order_relaxed) &&

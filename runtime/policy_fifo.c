@@ -7,7 +7,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "gil_internal.h"
 
@@ -37,24 +36,9 @@ static void fifo_fini(gil_runtime *rt)
 
 static int fifo_thread_init(gil_thread *t)
 {
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_destroy(&t->cond);
-	pthread_cond_init(&t->cond, &attr);
-	pthread_condattr_destroy(&attr);
+	gil_cond_init_monotonic(&t->cond);
 	return 0;
-}
-
-static void deadline_after_us(struct timespec *ts, unsigned us)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += us / 1000000;
-	ts->tv_nsec += (long)(us % 1000000) * 1000;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
 }
 
 static int fifo_take(gil_runtime *rt, gil_thread *t)
@@ -76,9 +60,8 @@ static int fifo_take(gil_runtime *rt, gil_thread *t)
 	g->tail = t;
 	while (t->waiting) {
 		unsigned long saved = g->grants;
-		struct timespec deadline;
-		deadline_after_us(&deadline, rt->params.interval_us);
-		int rc = pthread_cond_timedwait(&t->cond, &g->mutex, &deadline);
+		int rc = gil_cond_timedwait_us(&t->cond, &g->mutex,
+					       rt->params.interval_us);
 		/* A whole interval without any grant: the holder is CPU-bound. */
 		if (rc == ETIMEDOUT && t->waiting && g->grants == saved &&
 		    !atomic_load(&rt->eval_breaker)) {

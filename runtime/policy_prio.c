@@ -33,7 +33,6 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #include "gil_internal.h"
 
@@ -95,12 +94,8 @@ static int prio_thread_init(gil_thread *t)
 	/* Until it has shown how it behaves, a thread is what its role says. */
 	t->cpu_bound = t->role == GIL_ROLE_CPU;
 
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_destroy(&t->cond);
-	pthread_cond_init(&t->cond, &attr);
-	pthread_condattr_destroy(&attr);
+	gil_cond_init_monotonic(&t->cond);
 	return 0;
 }
 
@@ -244,17 +239,6 @@ static void restore_self(gil_thread *t, int policy, int rtprio, int nice_value)
 	GS_PROBE(prio_boost, 0, t->tid, 0, NULL);
 }
 
-static void deadline_after_us(struct timespec *ts, unsigned us)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += us / 1000000;
-	ts->tv_nsec += (long)(us % 1000000) * 1000;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 static int prio_take(gil_runtime *rt, gil_thread *t)
 {
 	struct prio_gil *g = rt->policy_data;
@@ -296,9 +280,8 @@ static int prio_take(gil_runtime *rt, gil_thread *t)
 	push_waiter(g, t);
 	while (t->waiting) {
 		unsigned long saved = g->grants;
-		struct timespec deadline;
-		deadline_after_us(&deadline, rt->params.interval_us);
-		int rc = pthread_cond_timedwait(&t->cond, &g->mutex, &deadline);
+		int rc = gil_cond_timedwait_us(&t->cond, &g->mutex,
+					       rt->params.interval_us);
 		if (rc == ETIMEDOUT && t->waiting && g->grants == saved &&
 		    g->owner) {
 			/* The holder kept the GIL a whole interval: whatever it
