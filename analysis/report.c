@@ -303,6 +303,14 @@ void gs_report_text(FILE *out, const struct gs_analysis *a,
 		PRIu64 " lost, %zu threads%s\n",
 		D(m->span_ns), a->totals.events, a->totals.lost, m->nth,
 		m->have_sched ? ", scheduler events" : "");
+	if (o && o->selected) {
+		size_t shown = 0;
+		for (uint32_t i = 0; i < m->nth; i++)
+			shown += o->selected[i] != 0;
+		fprintf(out, "threads shown: %zu of %zu (acquisitions, handoffs, "
+			"drop requests, load and contention cover all threads)\n",
+			shown, m->nth);
+	}
 	if (a->partial)
 		fprintf(out, "PARTIAL: the trace has no END block (cut short); "
 			"figures cover what was recorded\n");
