@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* gilscope diff: two traces side by side, the changes that matter first. */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analyze.h"
+#include "cli_parse.h"
 #include "commands.h"
 #include "compare.h"
 #include "figures.h"
@@ -78,12 +80,10 @@ int cmd_diff(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "n:ah", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'n': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*end || v <= 0) {
-				fprintf(stderr, "gilscope diff: --rows wants a positive number, not '%s'\n", optarg);
+			long v;
+			if (cli_parse_long("diff", "rows", optarg, 1, LONG_MAX,
+					   "a positive number", &v))
 				return 2;
-			}
 			rows = (size_t)v;
 			break;
 		}

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "analyze.h"
+#include "cli_parse.h"
 #include "commands.h"
 #include "compare.h"
 #include "figures.h"
@@ -260,38 +261,30 @@ int cmd_replay(int argc, char **argv)
 	double tolerance = 15;
 	int self_check = 1, os_prio = 0, json = 0, allow_truncated = 0, c;
 	while ((c = getopt_long(argc, argv, "P:I:o:h", long_opts, NULL)) != -1) {
-		char *end = NULL;
 		switch (c) {
 		case 'P': policy = optarg; break;
 		case 'I':
-			interval_us = strtol(optarg, &end, 10);
-			if (*end || interval_us <= 0 || interval_us > 10000000) {
-				fprintf(stderr, "gilscope replay: --interval-us wants 1..10000000, not '%s'\n", optarg);
+			if (cli_parse_long("replay", "interval-us", optarg, 1,
+					   10000000, "1..10000000", &interval_us))
 				return 2;
-			}
 			break;
 		case OPT_TICKS:
-			check_ticks = strtol(optarg, &end, 10);
-			if (*end || check_ticks <= 0 || check_ticks > 1000000000) {
-				fprintf(stderr, "gilscope replay: --check-ticks wants a positive number, not '%s'\n", optarg);
+			if (cli_parse_long("replay", "check-ticks", optarg, 1,
+					   1000000000, "a positive number",
+					   &check_ticks))
 				return 2;
-			}
 			break;
 		case 'o': out_path = optarg; break;
 		case OPT_NOSELF: self_check = 0; break;
 		case OPT_TOL:
-			tolerance = strtod(optarg, &end);
-			if (*end || !(tolerance > 0 && tolerance < 1000)) {
-				fprintf(stderr, "gilscope replay: --tolerance wants a percentage, not '%s'\n", optarg);
+			if (cli_parse_double("replay", "tolerance", optarg, 0, 1000,
+					     "a percentage", &tolerance))
 				return 2;
-			}
 			break;
 		case OPT_UNIT:
-			unit_ns = strtol(optarg, &end, 10);
-			if (*end || unit_ns < 10 || unit_ns > 10000000) {
-				fprintf(stderr, "gilscope replay: --unit-ns wants 10..10000000, not '%s'\n", optarg);
+			if (cli_parse_long("replay", "unit-ns", optarg, 10, 10000000,
+					   "10..10000000", &unit_ns))
 				return 2;
-			}
 			break;
 		case OPT_OSPRIO: os_prio = 1; break;
 		case OPT_JSON: json = 1; break;
