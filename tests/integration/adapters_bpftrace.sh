@@ -22,8 +22,11 @@ cc -O2 -I"$GILSCOPE_SRC/runtime/include" -I"$GILSCOPE_SRC/probes" \
 	"$GILSCOPE_SRC/tests/integration/adapters_workload.c" -o "$WORK/wl" \
 	-L"$WORK/lib" -l:libgil.so.0 -Wl,-rpath,"$WORK/lib" -lpthread ||
 	fail "cannot build adapters_workload.c against the copy"
-ldd "$WORK/wl" | grep -q "$WORK/lib/libgil.so.0" ||
-	fail "the workload does not use the private libgil copy"
+# (ldd's output captured first: grep -q closing the pipe early would make
+# pipefail report ldd's SIGPIPE.)
+deps=$(ldd "$WORK/wl")
+grep -q "$WORK/lib/libgil.so.0" <<<"$deps" ||
+	fail "the workload does not use the private libgil copy: $deps"
 
 # run_bt SCRIPT TARGET OUT CMD...: starts bpftrace, waits for its
 # "Tracing ..." line (all probes attached), runs CMD, stops bpftrace.
@@ -46,10 +49,10 @@ run_bt() {
 # stop_bt PID: Ctrl-C for bpftrace. 0.17 can miss a SIGINT that arrives
 # while no event is coming (it sleeps in epoll_wait), so repeat it.
 stop_bt() {
-	local i
+	local _i
 	for _ in $(seq 10); do
 		kill -INT "$1" 2>/dev/null || return 0
-		for i in $(seq 20); do
+		for _i in $(seq 20); do
 			sleep 0.1
 			kill -0 "$1" 2>/dev/null || return 0
 		done
