@@ -351,12 +351,60 @@ static __always_inline int on_usdt(struct pt_regs *ctx, __u8 type, long a8,
 	return 0;
 }
 
-/* One program per catalog event the library emits (1..11). */
-#define GSB_USDT_PROG(id, name)                      \
+/* bpf_usdt_arg() with one spec look-up for all the arguments (libbpf's
+ * looks the probe's spec up again for each one, a good part of a hit's
+ * cost here). Same semantics as usdt.bpf.h of libbpf 1.1. */
+static __always_inline void usdt_args(struct pt_regs *ctx, long *out, int n)
+{
+	int spec_id = __bpf_usdt_spec_id(ctx);
+	struct __bpf_usdt_spec *spec;
+
+	if (spec_id < 0)
+		return;
+	spec = bpf_map_lookup_elem(&__bpf_usdt_specs, &spec_id);
+	if (!spec)
+		return;
+#pragma unroll
+	for (int i = 0; i < 4; i++) {
+		struct __bpf_usdt_arg_spec *a = &spec->args[i];
+		unsigned long val = 0;
+
+		if (i >= n || i >= spec->arg_cnt)
+			break;
+		switch (a->arg_type) {
+		case BPF_USDT_ARG_CONST:
+			val = a->val_off;
+			break;
+		case BPF_USDT_ARG_REG:
+			if (bpf_probe_read_kernel(&val, sizeof(val), (void *)ctx + a->reg_off))
+				continue;
+			break;
+		case BPF_USDT_ARG_REG_DEREF:
+			if (bpf_probe_read_kernel(&val, sizeof(val), (void *)ctx + a->reg_off) ||
+			    bpf_probe_read_user(&val, sizeof(val), (void *)val + a->val_off))
+				continue;
+			break;
+		default:
+			continue;
+		}
+		val <<= a->arg_bitshift;
+		if (a->arg_signed)
+			val = ((long)val) >> a->arg_bitshift;
+		else
+			val = val >> a->arg_bitshift;
+		out[i] = (long)val;
+	}
+}
+
+/* One program per catalog event the library emits (1..11); the name string
+ * (arg3) is fetched only for thread_start. */
+#define GSB_USDT_PROG(id, name)                                              \
 	SEC("usdt")                                                          \
-	int BPF_USDT(usdt_##name, long a8, long a0, long a1, long str)       \
+	int usdt_##name(struct pt_regs *ctx)                                 \
 	{                                                                    \
-		return on_usdt(ctx, id, a8, a0, a1, str);                    \
+		long a[4] = { 0, 0, 0, 0 };                                  \
+		usdt_args(ctx, a, id == GS_EV_thread_start ? 4 : 3);         \
+		return on_usdt(ctx, id, a[0], a[1], a[2], a[3]);             \
 	}
 GSB_USDT_PROG(1, thread_start)
 GSB_USDT_PROG(2, thread_exit)

@@ -3,7 +3,8 @@
 # recorder on the same run: `gilscope record -o T2 -- gilscope run SCENARIO
 # -o T1`. On the threads of the recorded phase (T1's threads; the scenario
 # runs other phases before) both traces must hold the same events: identical
-# per-type counts (neither lost any), the same per-thread acquisitions,
+# per-type counts (neither lost any), the same arguments event by event,
+# the same per-thread acquisitions,
 # releases and drop requests, and hold/wait p50/p90 within 5 % (through
 # `gilscope report --json`; at least 5 us or twice the measured timestamp
 # skew between the two observers, which preemption widens on a busy host). Then the priority scenario under SCHED_FIFO,
@@ -60,10 +61,16 @@ def seqs(recs):
     out = {}
     for r in recs:
         if r[1] in rth and r[3] < 12:
-            out.setdefault((r[1], r[3]), []).append(r[0])
+            out.setdefault((r[1], r[3]), []).append(r)
     return out
 rs, bs = seqs(rrecs), seqs(brecs)
-skews = sorted(abs(a - b) for k in rs for a, b in zip(rs[k], bs.get(k, [])))
+# the probes' arguments (a8, a0, a1) must be the recorder's, event by event
+for k in rs:
+    for a, b in zip(rs[k], bs.get(k, [])):
+        if a[4:] != b[4:]:
+            fail("thread %d %s: arguments %r (recorder) vs %r (eBPF)"
+                 % (k[0], gstrace.NAMES[k[1]], a[4:], b[4:]))
+skews = sorted(abs(a[0] - b[0]) for k in rs for a, b in zip(rs[k], bs.get(k, [])))
 skew = skews[int(0.99 * (len(skews) - 1))] if skews else 0
 rr = json.load(open("%s/%s-rec.report" % (w, name)))
 br = json.load(open("%s/%s-ebpf.report" % (w, name)))
