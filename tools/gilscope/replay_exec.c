@@ -309,7 +309,7 @@ int replay_run(const struct gs_phase_program *prog, const struct replay_opts *o,
 	for (size_t i = 0; workers && i < n; i++)
 		workers[i] = (struct replay_worker){ .sh = &sh, .th = &prog->threads[i],
 						     .tid_out = &res->tids[i] };
-	if (!tids || !workers) {
+	if (!tids || !workers || link_children(prog, workers, n) != 0) {
 		free(tids);
 		free(workers);
 		gs_recorder_stop(0, NULL);
@@ -319,14 +319,6 @@ int replay_run(const struct gs_phase_program *prog, const struct replay_opts *o,
 	}
 	pthread_mutex_init(&sh.lock, NULL);
 	pthread_cond_init(&sh.go_cond, NULL);
-	if (link_children(prog, workers, n) != 0) {
-		free(tids);
-		free(workers);
-		gs_recorder_stop(0, NULL);
-		gil_destroy(sh.rt);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
 	size_t started = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (pthread_create(&tids[i], NULL, worker_main, &workers[i]) != 0)
