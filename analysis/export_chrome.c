@@ -176,14 +176,10 @@ int gs_export_chrome_json(const struct gs_timeline *tl, FILE *out,
 		}
 	}
 
-	for (size_t k = 0; k < tl->nwaiters; k++) {
+	for (size_t k = gs_tl_waiters_at(tl, from); k < tl->nwaiters; k++) {
 		const struct gs_tl_count *c = &tl->waiters[k];
-		/* The value in force at `from` starts the window's counter. */
 		if (c->ts >= to)
 			break;
-		if (c->ts < from && k + 1 < tl->nwaiters &&
-		    tl->waiters[k + 1].ts <= from)
-			continue;
 		json_begin_object(&j, NULL);
 		json_string(&j, "ph", "C");
 		json_string(&j, "name", "GIL waiters");

@@ -310,13 +310,11 @@ int gs_export_perfetto(const struct gs_timeline *tl, FILE *out, uint64_t from,
 	qsort(fs, tl->nfindings, sizeof(*fs), cmp_finding_ptr);
 	size_t f = 0;
 	char name[256];
-	for (size_t k = 0; k < tl->nwaiters && !w.err; k++) {
+	for (size_t k = gs_tl_waiters_at(tl, from); k < tl->nwaiters && !w.err;
+	     k++) {
 		const struct gs_tl_count *c = &tl->waiters[k];
 		if (c->ts >= to)
 			break;
-		if (c->ts < from && k + 1 < tl->nwaiters &&
-		    tl->waiters[k + 1].ts <= from)
-			continue;
 		uint64_t ts = c->ts < from ? from : c->ts;
 		/* Findings interleave so the sequence stays in time order. */
 		for (; f < tl->nfindings && fs[f]->t0 <= ts; f++) {

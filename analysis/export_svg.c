@@ -298,9 +298,7 @@ int gs_render_svg(const struct gs_timeline *tl, FILE *out, uint64_t from,
 
 	/* Waiters: a step line scaled to the window's maximum. */
 	uint32_t maxw = 1;
-	size_t w0 = 0;
-	while (w0 + 1 < tl->nwaiters && tl->waiters[w0 + 1].ts <= from)
-		w0++;
+	size_t w0 = gs_tl_waiters_at(tl, from);
 	for (size_t k = w0; k < tl->nwaiters && tl->waiters[k].ts < to; k++)
 		if (tl->waiters[k].value > maxw)
 			maxw = tl->waiters[k].value;

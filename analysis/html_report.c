@@ -461,9 +461,7 @@ int gs_render_html(const struct gs_timeline *tl, FILE *out,
 		vb_put(&b, m->kind);
 		prev = m->ts;
 	}
-	size_t w0 = 0, w1;
-	while (w0 + 1 < tl->nwaiters && tl->waiters[w0 + 1].ts <= from)
-		w0++;
+	size_t w0 = gs_tl_waiters_at(tl, from), w1;
 	for (w1 = w0; w1 < tl->nwaiters && tl->waiters[w1].ts < to; w1++)
 		;
 	vb_put(&b, w1 - w0);

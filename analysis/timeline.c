@@ -264,6 +264,19 @@ size_t gs_tl_first_span(const struct gs_tl_span *s, size_t n, uint64_t t)
 	return lo;
 }
 
+size_t gs_tl_waiters_at(const struct gs_timeline *tl, uint64_t t)
+{
+	size_t lo = 0, hi = tl->nwaiters;
+	while (lo < hi) { /* first change after t */
+		size_t mid = lo + (hi - lo) / 2;
+		if (tl->waiters[mid].ts <= t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? lo - 1 : 0;
+}
+
 const char *gs_tl_state_name(unsigned state)
 {
 	static const char *const names[GS_TL_STATE_MAX] = {

@@ -134,6 +134,10 @@ size_t gs_tl_span_count(const struct gs_timeline *tl);
 
 /* Index of the first span of a sorted array ending after t. */
 size_t gs_tl_first_span(const struct gs_tl_span *s, size_t n, uint64_t t);
+/* Index of the waiters value in force at t (the last change at or before
+ * t), or 0 when the first change comes later: where a window's waiters
+ * counter starts. */
+size_t gs_tl_waiters_at(const struct gs_timeline *tl, uint64_t t);
 
 const char *gs_tl_state_name(unsigned state);
 const char *gs_tl_mark_name(unsigned kind);
