@@ -76,6 +76,12 @@ const char *gs_export_finding_name(const struct gs_tl_finding *f, char *buf,
 /* "12.5 ms", "800 us", "3 s": durations for labels. */
 void gs_format_duration(char *buf, size_t n, double ns);
 
+/* Text and attribute values in SVG or HTML: escapes <, >, & and ". SVG is
+ * XML 1.0, which allows no control characters, so they are left out there;
+ * the HTML report keeps them (newlines of the embedded report JSON). */
+enum gs_markup { GS_MARKUP_HTML, GS_MARKUP_SVG };
+void gs_export_markup_text(FILE *out, const char *p, enum gs_markup lang);
+
 /* "hold GIL", "wait GIL", "blocked: read", "off CPU (sleeping)", ... */
 const char *gs_export_span_name(const struct gs_tl_span *s);
 

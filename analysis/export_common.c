@@ -81,6 +81,21 @@ size_t gs_export_offcpu_pieces(const struct gs_tl_thread *th, uint64_t from,
 	return pieces;
 }
 
+void gs_export_markup_text(FILE *out, const char *p, enum gs_markup lang)
+{
+	for (; *p; p++) {
+		switch (*p) {
+		case '<': fputs("&lt;", out); break;
+		case '>': fputs("&gt;", out); break;
+		case '&': fputs("&amp;", out); break;
+		case '"': fputs("&quot;", out); break;
+		default:
+			if (lang != GS_MARKUP_SVG || (unsigned char)*p >= 0x20)
+				fputc(*p, out);
+		}
+	}
+}
+
 const char *gs_export_finding_name(const struct gs_tl_finding *f, char *buf,
 				   size_t n)
 {

@@ -45,21 +45,6 @@ static double xof(const struct svg *s, uint64_t t)
 	return s->x0 + (double)(t - s->from) / (double)(s->to - s->from) * s->pw;
 }
 
-static void xml_text(FILE *out, const char *p)
-{
-	for (; *p; p++) {
-		switch (*p) {
-		case '<': fputs("&lt;", out); break;
-		case '>': fputs("&gt;", out); break;
-		case '&': fputs("&amp;", out); break;
-		case '"': fputs("&quot;", out); break;
-		default:
-			if ((unsigned char)*p >= 0x20)
-				fputc(*p, out);
-		}
-	}
-}
-
 void gs_format_duration(char *buf, size_t n, double ns)
 {
 	if (ns >= 1e9)
@@ -177,7 +162,7 @@ int gs_render_svg(const struct gs_timeline *tl, FILE *out, uint64_t from,
 			 tl->policy[0] ? tl->policy : "unknown",
 			 "");
 	fputs("<text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\">", out);
-	xml_text(out, title);
+	gs_export_markup_text(out, title, GS_MARKUP_SVG);
 	fputs("</text>\n", out);
 	gs_format_duration(a, sizeof(a), (double)(from - tl->t_start));
 	gs_format_duration(b, sizeof(b), (double)(to - tl->t_start));
@@ -212,7 +197,7 @@ int gs_render_svg(const struct gs_timeline *tl, FILE *out, uint64_t from,
 			"<rect x=\"%.2f\" y=\"%.0f\" width=\"%.2f\" height=\"%.0f\" fill=\"%s\"><title>",
 			x1, top, x2 - x1, rows_h, COLOR_FINDING);
 		fprintf(out, "%s: ", gs_tl_finding_name(f->kind));
-		xml_text(out, f->text);
+		gs_export_markup_text(out, f->text, GS_MARKUP_SVG);
 		fputs("</title></rect>\n", out);
 	}
 
@@ -224,7 +209,7 @@ int gs_render_svg(const struct gs_timeline *tl, FILE *out, uint64_t from,
 		const struct gs_tl_thread *th = &tl->threads[i];
 		double y = top + (double)i * rh;
 		fprintf(out, "<text x=\"10\" y=\"%.1f\">", y + rh / 2.0 + 3);
-		xml_text(out, th->name);
+		gs_export_markup_text(out, th->name, GS_MARKUP_SVG);
 		fprintf(out, "</text>\n<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" fill=\"#888\" font-size=\"10\">%u</text>\n",
 			LABEL_W - 8, y + rh / 2.0 + 3, th->tid);
 		fprintf(out, "<g class=\"row\" data-tid=\"%u\">\n", th->tid);

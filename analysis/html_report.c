@@ -85,19 +85,6 @@ static void base64(FILE *out, const uint8_t *p, size_t n)
 	fwrite(line, 1, o, out);
 }
 
-static void html_text(FILE *out, const char *p)
-{
-	for (; *p; p++) {
-		switch (*p) {
-		case '<': fputs("&lt;", out); break;
-		case '>': fputs("&gt;", out); break;
-		case '&': fputs("&amp;", out); break;
-		case '"': fputs("&quot;", out); break;
-		default: fputc(*p, out);
-		}
-	}
-}
-
 /* JSON inside <script>: "</script>" in a thread name must not end it. */
 static void script_safe(FILE *out, const char *p, size_t n)
 {
@@ -178,7 +165,7 @@ static void summary_table(const struct gs_timeline *tl, FILE *out,
 		const struct gs_tl_thread *th = &tl->threads[i];
 		const struct gs_tl_stats *s = &st[i];
 		fputs("<tr><td>", out);
-		html_text(out, th->name);
+		gs_export_markup_text(out, th->name, GS_MARKUP_HTML);
 		fprintf(out, "</td><td>%u</td><td>%s</td><td>%" PRIu64 "</td>",
 			th->tid, gs_role_name(th->role), s->count[GS_TL_HOLD]);
 		dur_cell(out, s->total[GS_TL_HOLD]);
@@ -229,7 +216,7 @@ static void histograms(const struct gs_timeline *tl, FILE *out,
 			max = s->hist_wait[b] > max ? s->hist_wait[b] : max;
 		}
 		fputs("<div class=\"hist\"><h3>", out);
-		html_text(out, tl->threads[i].name);
+		gs_export_markup_text(out, tl->threads[i].name, GS_MARKUP_HTML);
 		fprintf(out, " <span class=\"note\">tid %u</span></h3>\n", tl->threads[i].tid);
 		if (hi < 0) {
 			fputs("<p class=\"note\">no holds or waits in this window</p></div>\n", out);
@@ -271,7 +258,7 @@ static void findings_list(const struct gs_timeline *tl, FILE *out, uint64_t from
 		gs_format_duration(len, sizeof(len), (double)(f->t1 - f->t0));
 		fprintf(out, "<li><span class=\"tag %s\">%s</span>",
 			gs_tl_finding_name(f->kind), gs_tl_finding_name(f->kind));
-		html_text(out, f->text);
+		gs_export_markup_text(out, f->text, GS_MARKUP_HTML);
 		if (f->t1 < from || f->t0 >= to)
 			fprintf(out, " <span class=\"note\">at %s, outside the embedded window</span>", at);
 		else
@@ -376,9 +363,9 @@ int gs_render_html(const struct gs_timeline *tl, FILE *out,
 
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
 	      "<meta name=\"generator\" content=\"gilscope\">\n<title>", out);
-	html_text(out, title);
+	gs_export_markup_text(out, title, GS_MARKUP_HTML);
 	fprintf(out, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>", gs_html_report_css);
-	html_text(out, title);
+	gs_export_markup_text(out, title, GS_MARKUP_HTML);
 	char dur[32];
 	gs_format_duration(dur, sizeof(dur), (double)(to - from));
 	fprintf(out, "</h1>\n<p class=\"sub\">GIL policy <b>%s</b>",
@@ -389,7 +376,7 @@ int gs_render_html(const struct gs_timeline *tl, FILE *out,
 		dur, gs_tl_span_count(tl));
 	if (tl->source[0]) {
 		fputs(" &middot; ", out);
-		html_text(out, tl->source);
+		gs_export_markup_text(out, tl->source, GS_MARKUP_HTML);
 	}
 	fputs("</p>\n", out);
 	if (cut)
@@ -432,7 +419,7 @@ int gs_render_html(const struct gs_timeline *tl, FILE *out,
 	if (opts && opts->report_json) {
 		fputs("<h2>Report</h2>\n<details><summary>The figures of <code>gilscope "
 		      "report --json</code></summary><pre class=\"report\">", out);
-		html_text(out, opts->report_json);
+		gs_export_markup_text(out, opts->report_json, GS_MARKUP_HTML);
 		fputs("</pre></details>\n", out);
 	}
 
