@@ -45,7 +45,9 @@ static FILE *open_out(const char *prog, const char *path)
 	return f;
 }
 
-static int close_out(const char *prog, const char *path, FILE *f, int rc)
+/* Closes an output its writer returned rc for and says where it went. */
+static int close_out(const char *prog, const struct gs_pictures_req *r,
+		     const char *path, FILE *f, int rc)
 {
 	if (rc)
 		fprintf(stderr, "%s: writing %s failed: %s\n", prog, path,
@@ -55,6 +57,8 @@ static int close_out(const char *prog, const char *path, FILE *f, int rc)
 			strerror(errno));
 		rc = -1;
 	}
+	if (!rc && !r->quiet && strcmp(path, "-"))
+		fprintf(stderr, "%s: wrote %s\n", prog, path);
 	return rc ? 1 : 0;
 }
 
@@ -71,13 +75,6 @@ static uint64_t window_for(const struct gs_timeline *tl, uint64_t from,
 			hi = mid;
 	}
 	return lo;
-}
-
-static void say(const struct gs_pictures_req *r, const char *fmt, const char *what,
-		const char *path)
-{
-	if (!r->quiet && strcmp(path, "-"))
-		fprintf(stderr, fmt, what, path);
 }
 
 /* Writes every requested output of a loaded timeline; window from/to are
@@ -117,29 +114,23 @@ static int write_outputs(const char *prog, const char *trace,
 		if (!(f = open_out(prog, r->chrome_json)))
 			rc = 1;
 		else
-			rc = close_out(prog, r->chrome_json, f,
+			rc = close_out(prog, r, r->chrome_json, f,
 				       gs_export_chrome_json(tl, f, from, to));
-		if (!rc)
-			say(r, "%s: wrote %s\n", prog, r->chrome_json);
 	}
 	if (r->perfetto && !rc) {
 		if (!(f = open_out(prog, r->perfetto)))
 			rc = 1;
 		else
-			rc = close_out(prog, r->perfetto, f,
+			rc = close_out(prog, r, r->perfetto, f,
 				       gs_export_perfetto(tl, f, from, to));
-		if (!rc)
-			say(r, "%s: wrote %s\n", prog, r->perfetto);
 	}
 	if (r->svg && !rc) {
 		struct gs_svg_opts so = { .width = r->svg_width };
 		if (!(f = open_out(prog, r->svg)))
 			rc = 1;
 		else
-			rc = close_out(prog, r->svg, f,
+			rc = close_out(prog, r, r->svg, f,
 				       gs_render_svg(tl, f, from, to, &so));
-		if (!rc)
-			say(r, "%s: wrote %s\n", prog, r->svg);
 	}
 	if (r->html && !rc) {
 		struct gs_html_opts ho = { .report_json = r->report_json };
@@ -151,9 +142,8 @@ static int write_outputs(const char *prog, const char *trace,
 		if (!(f = open_out(prog, r->html)))
 			rc = 1;
 		else
-			rc = close_out(prog, r->html, f, gs_render_html(tl, f, &ho));
-		if (!rc)
-			say(r, "%s: wrote %s\n", prog, r->html);
+			rc = close_out(prog, r, r->html, f,
+				       gs_render_html(tl, f, &ho));
 	}
 	return rc;
 }
