@@ -88,17 +88,6 @@ void gs_lines_close(struct gs_lines *l)
 	memset(l, 0, sizeof(*l));
 }
 
-long gs_read_head(const char *path, char *buf, size_t n)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	size_t got = fread(buf, 1, n - 1, f);
-	fclose(f);
-	buf[got] = '\0';
-	return (long)got;
-}
-
 const char *gs_parse_timestamp(const char *s, uint64_t *ns)
 {
 	if (!isdigit((unsigned char)*s))

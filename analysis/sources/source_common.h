@@ -41,10 +41,6 @@ int gs_lines_open(struct gs_lines *l, const char *path, char *err,
 char *gs_lines_next(struct gs_lines *l);
 void gs_lines_close(struct gs_lines *l);
 
-/* Reads up to n bytes from the start of path into buf (NUL terminated);
- * returns the count or -1. For format detection. */
-long gs_read_head(const char *path, char *buf, size_t n);
-
 /* "12345.678901234" (seconds with a fraction of 1..9 digits) -> ns.
  * Returns a pointer past the number, or NULL. */
 const char *gs_parse_timestamp(const char *s, uint64_t *ns);
