@@ -254,6 +254,18 @@ static int cmp_finding_ptr(const void *a, const void *b)
 	return (x->t0 > y->t0) - (x->t0 < y->t0);
 }
 
+/* An instant on the process track, if the finding overlaps the window. */
+static void finding_event(struct writer *w, const struct gs_tl_finding *fd,
+			  uint64_t from, uint64_t to)
+{
+	char name[256];
+	if (fd->t1 < from || fd->t0 >= to)
+		return;
+	track_event(w, 1, fd->t0 < from ? from : fd->t0, TYPE_INSTANT,
+		    UUID_PROCESS, gs_export_finding_name(fd, name, sizeof(name)),
+		    0, 0, 0);
+}
+
 static void descriptor_begin(struct writer *w, uint32_t seq, uint64_t ts,
 			     uint64_t uuid)
 {
@@ -309,7 +321,6 @@ int gs_export_perfetto(const struct gs_timeline *tl, FILE *out, uint64_t from,
 		fs[k] = &tl->findings[k];
 	qsort(fs, tl->nfindings, sizeof(*fs), cmp_finding_ptr);
 	size_t f = 0;
-	char name[256];
 	for (size_t k = gs_tl_waiters_at(tl, from); k < tl->nwaiters && !w.err;
 	     k++) {
 		const struct gs_tl_count *c = &tl->waiters[k];
@@ -318,25 +329,13 @@ int gs_export_perfetto(const struct gs_timeline *tl, FILE *out, uint64_t from,
 		uint64_t ts = c->ts < from ? from : c->ts;
 		/* Findings interleave so the sequence stays in time order. */
 		for (; f < tl->nfindings && fs[f]->t0 <= ts; f++) {
-			const struct gs_tl_finding *fd = fs[f];
-			if (fd->t1 < from || fd->t0 >= to)
-				continue;
-			track_event(&w, 1, fd->t0 < from ? from : fd->t0,
-				    TYPE_INSTANT, UUID_PROCESS,
-				    gs_export_finding_name(fd, name, sizeof(name)),
-				    0, 0, 0);
+			finding_event(&w, fs[f], from, to);
 		}
 		track_event(&w, 1, ts, TYPE_COUNTER, UUID_WAITERS, NULL,
 			    c->value, 0, 0);
 	}
-	for (; f < tl->nfindings && !w.err; f++) {
-		const struct gs_tl_finding *fd = fs[f];
-		if (fd->t1 < from || fd->t0 >= to)
-			continue;
-		track_event(&w, 1, fd->t0 < from ? from : fd->t0, TYPE_INSTANT,
-			    UUID_PROCESS,
-			    gs_export_finding_name(fd, name, sizeof(name)), 0, 0, 0);
-	}
+	for (; f < tl->nfindings && !w.err; f++)
+		finding_event(&w, fs[f], from, to);
 
 	free(fs);
 
