@@ -74,6 +74,7 @@ __u32 g_last_releaser;
 __u32 g_last_release_waiters; /* the last release had waiters queued */
 __s32 g_waiters;         /* threads between request and acquired */
 __u32 g_lost_pending;    /* some thread has a pending lost count */
+__u64 g_release_ts;      /* 2.7 light: time of the last inferred release */
 
 static const struct gsb_thread_state zero_state;
 
@@ -591,7 +592,6 @@ SEC("uprobe")
 int BPF_KPROBE(py2_acquire_lock, void *lock, int waitflag)
 {
 	__u32 tid;
-	__u64 ts = bpf_ktime_get_ns();
 
 	count(GSB_HIT_ACQ2_ENTRY);
 	if (!current_is_target(&tid))
@@ -601,10 +601,18 @@ int BPF_KPROBE(py2_acquire_lock, void *lock, int waitflag)
 	struct gsb_thread_state *st = thread_state(tid);
 	if (!st)
 		return 0;
+	/* clock read next to the publication of entry_ts, which a release
+	 * inferred for this thread on another CPU is timed before */
+	__u64 ts = bpf_ktime_get_ns();
+	st->entry_ts = ts;
 	/* Without a release probe, a holder asking again has just released
 	 * at the periodic check (ceval.c does nothing in between). */
 	/* compare-and-swap: the acquired path below may infer the same
 	 * release on another CPU at the same moment */
+	/* published before the swap: an acquired on another CPU that sees
+	 * the GIL free must not be timed before this release */
+	if (infer_release2 && g_holder == tid)
+		g_release_ts = ts;
 	if (infer_release2 &&
 	    __sync_val_compare_and_swap(&g_holder, tid, 0) == tid) {
 		__u32 waiting = gil_release(st, tid, ts, GS_RELEASE_INTERVAL);
@@ -647,9 +655,19 @@ int BPF_KRETPROBE(py2_acquire_lock_ret, int ok)
 	    __sync_val_compare_and_swap(&g_holder, old, 0) == old) {
 		struct gsb_thread_state *ost = bpf_map_lookup_elem(&threads, &old);
 		if (ost) {
-			__u32 w = gil_release(ost, old, ts, GS_RELEASE_UNKNOWN);
-			emit(ost, old, ts, GS_EV_release, GS_RELEASE_UNKNOWN, w, 0);
+			/* Before this acquisition (readers merge the streams by
+			 * time), and before the old holder's own next request
+			 * if it already made one (it released just before). */
+			__u64 rts = ts - 1;
+			if (ost->entry_ts > ost->acq_ts && ost->entry_ts <= rts)
+				rts = ost->entry_ts - 1;
+			__u32 w = gil_release(ost, old, rts, GS_RELEASE_UNKNOWN);
+			emit(ost, old, rts, GS_EV_release, GS_RELEASE_UNKNOWN, w, 0);
 		}
+	} else if (infer_release2 && g_release_ts >= ts) {
+		/* the holder's release was inferred on another CPU at its next
+		 * acquire entry, timed after this acquisition's clock read */
+		ts = g_release_ts + 1;
 	}
 	__u8 why = st->why;
 	struct acq_args a = gil_acquired(st, tid, ts);

@@ -57,6 +57,7 @@ struct gsb_thread_state {
 	__u64 req_ts;           /* acquire_request time, 0 when not waiting */
 	__u64 acq_ts;           /* acquired time, 0 when not holding */
 	__u64 save_ts;          /* PyEval_SaveThread entry */
+	__u64 entry_ts;         /* 2.7: last PyThread_acquire_lock entry on the GIL */
 	__u32 pending_lost;     /* events dropped since the last one that fit */
 	__u8 in_save;           /* inside PyEval_SaveThread (3.x / 2.7) */
 	__u8 blocked;           /* released for a blocking call, not back yet */

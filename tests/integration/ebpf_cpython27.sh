@@ -19,6 +19,12 @@ run() {
   "$GILSCOPE" record --probes "$set" -o "$WORK/$set.gst" -- "$py" "$PYDIR/countdown.py" 3000000 2 \
     2> "$WORK/$set.err" || { cat "$WORK/$set.err" >&2; fail "record --probes $set failed"; }
   python3 "$PYDIR/gstrace.py" "$WORK/$set.gst" > "$WORK/$set.json"
+  # the analysis replays the GIL state machine: inferred releases must
+  # leave one holder at a time, in every thread's order
+  if "$GILSCOPE" report --help >/dev/null 2>&1; then
+    "$GILSCOPE" report -s -q "$WORK/$set.gst" > "$WORK/$set.report" 2>&1 \
+      || { cat "$WORK/$set.report" >&2; fail "$set: gilscope report rejects the trace"; }
+  fi
   sed -n 's/.*estimated probe cost \([0-9.]*\) ms = .*/\1/p' "$WORK/$set.err" > "$WORK/$set.cost"
   [ -s "$WORK/$set.cost" ] || fail "$set: no overhead estimate printed"
 }
