@@ -21,6 +21,10 @@ check_version() {
     2> "$WORK/rec-$ver.err" || { cat "$WORK/rec-$ver.err" >&2; fail "record $ver failed"; }
   grep -q "estimated probe cost" "$WORK/rec-$ver.err" || fail "$ver: no overhead estimate printed"
   python3 "$PYDIR/gstrace.py" "$trace" > "$WORK/cd-$ver.json"
+  if "$GILSCOPE" report --help >/dev/null 2>&1; then
+    "$GILSCOPE" report -s -q "$trace" > "$WORK/cd-$ver.report" 2>&1 \
+      || { cat "$WORK/cd-$ver.report" >&2; fail "$ver: gilscope report rejects the trace"; }
+  fi
   python3 - "$WORK/cd-$ver.json" "$ver" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1])); ver = sys.argv[2]
