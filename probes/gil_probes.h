@@ -40,10 +40,15 @@ GS_EVENT_CATALOG(GS_X_SEMA_DECL)
 
 #ifdef GILSCOPE_WITH_LTTNG
 #include "lttng/gil_tp.h"
-#define GS_LTTNG_PROBE(name, a8, a0, a1, str)                               \
-	lttng_ust_tracepoint(gil, name, (a8), (a0), (a1), (str))
+#define GS_LTTNG_ENABLED(name) lttng_ust_tracepoint_enabled(gil, name)
+#define GS_LTTNG_FIRE(name, a8, a0, a1, str)                                \
+	do {                                                                \
+		if (GS_LTTNG_ENABLED(name))                                 \
+			lttng_ust_do_tracepoint(gil, name, a8, a0, a1, str); \
+	} while (0)
 #else
-#define GS_LTTNG_PROBE(name, a8, a0, a1, str) ((void)0)
+#define GS_LTTNG_ENABLED(name) 0
+#define GS_LTTNG_FIRE(name, a8, a0, a1, str) ((void)0)
 #endif
 
 /* The built-in recorder's hook (probes/recorder.c). */
@@ -51,17 +56,32 @@ extern int gs_recorder_enabled;
 void gs_recorder_emit(unsigned type, unsigned a8, uint32_t a0, uint32_t a1,
 		      const char *name);
 
+/*
+ * The arguments are evaluated once, and only when some back end listens:
+ * they often read shared state (the holder, the waiter count), and every
+ * back end must record the same values for the same event.
+ */
 #define GS_PROBE(name, a8, a0, a1, str)                                     \
 	do {                                                                \
-		if (__builtin_expect(gil_##name##_semaphore != 0, 0))       \
-			STAP_PROBE4(gil, name, (uint8_t)(a8), (uint32_t)(a0), \
-				    (uint32_t)(a1), (const char *)(str));   \
-		GS_LTTNG_PROBE(name, (uint8_t)(a8), (uint32_t)(a0),         \
-			       (uint32_t)(a1), (const char *)(str));        \
-		if (__builtin_expect(__atomic_load_n(&gs_recorder_enabled,  \
-						     __ATOMIC_RELAXED), 0)) \
-			gs_recorder_emit(GS_EV_##name, (a8), (a0), (a1),     \
-					 (str));                            \
+		int gs_usdt_ = gil_##name##_semaphore != 0;                 \
+		int gs_rec_ = __atomic_load_n(&gs_recorder_enabled,         \
+					      __ATOMIC_RELAXED) != 0;       \
+		if (__builtin_expect(gs_usdt_ | gs_rec_ |                   \
+					     (GS_LTTNG_ENABLED(name) != 0), \
+				     0)) {                                  \
+			const uint8_t gs_a8_ = (uint8_t)(a8);               \
+			const uint32_t gs_a0_ = (uint32_t)(a0);             \
+			const uint32_t gs_a1_ = (uint32_t)(a1);             \
+			const char *const gs_str_ = (str);                  \
+			if (gs_usdt_)                                       \
+				STAP_PROBE4(gil, name, gs_a8_, gs_a0_,      \
+					    gs_a1_, gs_str_);               \
+			GS_LTTNG_FIRE(name, gs_a8_, gs_a0_, gs_a1_,         \
+				      gs_str_);                             \
+			if (gs_rec_)                                        \
+				gs_recorder_emit(GS_EV_##name, gs_a8_,      \
+						 gs_a0_, gs_a1_, gs_str_);  \
+		}                                                           \
 	} while (0)
 
 #endif

@@ -200,6 +200,13 @@ int gs_writer_thread(struct gs_writer *w, const struct gs_thread_block *tb)
 	return put_block(w, GS_BLOCK_THREAD, tb, sizeof(*tb), NULL, 0);
 }
 
+int gs_writer_thread_update(struct gs_writer *w, const struct gs_thread_block *tb)
+{
+	if (!find_thread(w, tb->tid))
+		return gs_writer_thread(w, tb);
+	return put_block(w, GS_BLOCK_THREAD, tb, sizeof(*tb), NULL, 0);
+}
+
 static struct writer_thread *thread_or_anon(struct gs_writer *w, uint32_t tid)
 {
 	struct writer_thread *t = find_thread(w, tid);

@@ -29,6 +29,9 @@ struct gs_writer *gs_writer_fdopen(int fd, const char *path,
 
 /* Declares a thread; must come before its first record. Idempotent. */
 int gs_writer_thread(struct gs_writer *w, const struct gs_thread_block *t);
+/* Writes the thread's metadata again (name, role, priorities learnt after
+ * its first records); readers keep the last THREAD block of a tid. */
+int gs_writer_thread_update(struct gs_writer *w, const struct gs_thread_block *t);
 
 /* Appends records of one thread, in time order for that thread. */
 int gs_writer_records(struct gs_writer *w, uint32_t tid,

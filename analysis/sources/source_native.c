@@ -121,6 +121,18 @@ static uint32_t hash_tid(uint32_t tid)
 	return tid * 2654435761u;
 }
 
+static void set_thread_info(struct ncursor *c, const struct gs_thread_block *tb)
+{
+	c->info.tid = tb->tid;
+	c->info.role = tb->role;
+	c->info.os_prio = tb->os_prio;
+	c->info.gil_prio = tb->gil_prio;
+	memcpy(c->info.name, tb->name, sizeof(c->info.name));
+	c->info.name[sizeof(c->info.name) - 1] = 0;
+	if (!c->info.name[0])
+		snprintf(c->info.name, sizeof(c->info.name), "tid-%u", tb->tid);
+}
+
 static struct ncursor *find_thread(struct native_src *s, uint32_t tid)
 {
 	if (!s->map)
@@ -164,14 +176,7 @@ static struct ncursor *add_thread(struct native_src *s,
 	}
 	struct ncursor *c = &s->th[s->nth++];
 	memset(c, 0, sizeof(*c));
-	c->info.tid = tb->tid;
-	c->info.role = tb->role;
-	c->info.os_prio = tb->os_prio;
-	c->info.gil_prio = tb->gil_prio;
-	memcpy(c->info.name, tb->name, sizeof(c->info.name));
-	c->info.name[sizeof(c->info.name) - 1] = 0;
-	if (!c->info.name[0])
-		snprintf(c->info.name, sizeof(c->info.name), "tid-%u", tb->tid);
+	set_thread_info(c, tb);
 	if (s->nth * 2 > s->mapmask + 1 || !s->map) {
 		if (rehash(s, s->map ? (s->mapmask + 1) * 2 : 64))
 			return NULL;
@@ -630,7 +635,12 @@ static int build_index(struct native_src *s, uint64_t off)
 				       strerror(errno));
 				return -1;
 			}
-			if (!find_thread(s, hd.u.tb.tid) && !add_thread(s, &hd.u.tb)) {
+			/* A repeated THREAD block updates the thread (a tracer
+			 * that learnt its name late): the last one wins. */
+			struct ncursor *known = find_thread(s, hd.u.tb.tid);
+			if (known)
+				set_thread_info(known, &hd.u.tb);
+			else if (!add_thread(s, &hd.u.tb)) {
 				SRCERR(s, off, "out of memory for the thread table");
 				return -1;
 			}

@@ -3,8 +3,7 @@
 # recorder on the same run: `gilscope record -o T2 -- gilscope run SCENARIO
 # -o T1`. On the threads of the recorded phase (T1's threads; the scenario
 # runs other phases before) both traces must hold the same events: identical
-# per-type counts (neither lost any), the same arguments event by event
-# (a0/a1 read from shared state may differ in a few),
+# per-type counts (neither lost any), the same arguments event by event,
 # the same per-thread acquisitions,
 # releases and drop requests, and hold/wait p50/p90 within 5 % (through
 # `gilscope report --json`; at least 5 us or twice the measured timestamp
@@ -65,21 +64,16 @@ def seqs(recs):
             out.setdefault((r[1], r[3]), []).append(r)
     return out
 rs, bs = seqs(rrecs), seqs(brecs)
-# The probes' arguments must be the recorder's, event by event: a8 (why,
-# reason, kind) exactly. GS_PROBE evaluates its arguments once per back end,
-# so a0/a1 read from shared state (waiters queued, current holder, drop
-# request) can change in between under contention: allow 2 % of those.
-pairs = diff = 0
+# The probes' arguments must be the recorder's, event by event: GS_PROBE
+# evaluates them once for every back end, so even a0/a1 read from shared
+# state (waiters queued, current holder) must be identical.
+pairs = 0
 for k in rs:
     for a, b in zip(rs[k], bs.get(k, [])):
         pairs += 1
-        if a[4] != b[4]:
-            fail("thread %d %s: a8 %d (recorder) vs %d (eBPF)"
-                 % (k[0], gstrace.NAMES[k[1]], a[4], b[4]))
-        if a[5:] != b[5:]:
-            diff += 1
-if diff > 0.02 * pairs:
-    fail("a0/a1 differ in %d of %d events" % (diff, pairs))
+        if a[4:] != b[4:]:
+            fail("thread %d %s event %d: a8/a0/a1 %r (recorder) vs %r (eBPF)"
+                 % (k[0], gstrace.NAMES[k[1]], pairs, a[4:], b[4:]))
 skews = sorted(abs(a[0] - b[0]) for k in rs for a, b in zip(rs[k], bs.get(k, [])))
 skew = skews[int(0.99 * (len(skews) - 1))] if skews else 0
 rr = json.load(open("%s/%s-rec.report" % (w, name)))
@@ -107,9 +101,9 @@ for t in rr["threads"]:
     checked += 1
 if checked < 2:
     fail("only %d threads compared" % checked)
-print("%s: %d threads, counts %r identical; a0/a1 differ in %d of %d events; "
+print("%s: %d threads, counts %r identical; arguments identical in all %d events; "
       "hold/wait p50/p90 within 5 %% (p99 timestamp skew between the observers %d ns)"
-      % (name, checked, rc, diff, pairs, skew))
+      % (name, checked, rc, pairs, skew))
 PY
 }
 

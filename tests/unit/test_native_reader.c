@@ -410,6 +410,41 @@ static void write_text(const char *path, const char *text)
 }
 
 /* gs_source_open_any picks the reader from the content, not the name. */
+/* A tracer that learns a thread's name after writing its first records
+ * declares it again; the reader keeps the last THREAD block. */
+static void test_thread_redeclared(void **state)
+{
+	(void)state;
+	struct tb t;
+	tb_open(&t, "redeclare", 5000, 0);
+	tb_thread(&t, 7, "comm-name", 0, 20, 0);
+	tb_ev(&t, 100, 7, GS_EV_sched_switch_in, 0, 0, 0);
+	gs_writer_flush(t.w);
+	struct gs_thread_block b;
+	memset(&b, 0, sizeof(b));
+	b.tid = 7;
+	b.role = GS_ROLE_CPU;
+	b.gil_prio = 3;
+	snprintf(b.name, sizeof(b.name), "worker");
+	assert_int_equal(gs_writer_thread_update(t.w, &b), 0);
+	tb_ev(&t, 200, 7, GS_EV_thread_start, GS_ROLE_CPU, 20, 3);
+	tb_close(&t, 300);
+
+	struct gs_source *src = open_ok(t.path, 0);
+	const struct gs_thread_info *ti = src->ops->thread(src, 7);
+	assert_non_null(ti);
+	assert_string_equal(ti->name, "worker");
+	assert_int_equal(ti->role, GS_ROLE_CPU);
+	assert_int_equal(ti->gil_prio, 3);
+	struct gs_event ev;
+	int n = 0;
+	while (gs_source_next(src, &ev) == 1)
+		n++;
+	assert_int_equal(n, 2);
+	gs_source_close(src);
+	unlink(t.path);
+}
+
 static void test_open_any_detects_text(void **state)
 {
 	(void)state;
@@ -454,6 +489,7 @@ int main(void)
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_data_after_end),
 		cmocka_unit_test(test_open_any_detects_text),
+		cmocka_unit_test(test_thread_redeclared),
 		cmocka_unit_test(test_merge_many_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -159,13 +159,17 @@ int gs_demux_add(struct gs_demux *d, const void *data, size_t size)
 	if (r->type == GS_EV_thread_start && size >= sizeof(struct gsb_record_named)) {
 		const struct gsb_record_named *nr = data;
 		/* libgil names its threads only in this event */
-		if (nr->name[0] && !t->declared)
+		if (nr->name[0])
 			snprintf(t->tb.name, sizeof(t->tb.name), "%.*s",
 				 (int)sizeof(nr->name), nr->name);
 		t->tb.role = r->a8;
 		t->tb.os_prio = (int32_t)r->a0;
 		t->tb.gil_prio = (int32_t)r->a1;
 		t->named = 1;
+		/* Its scheduler events may have been written already (it ran
+		 * before attaching), declaring it under its comm: say again. */
+		if (t->declared)
+			gs_writer_thread_update(d->w, &t->tb);
 	}
 	if (r->type == GS_EV_lost)
 		t->lost += r->a0;
