@@ -283,9 +283,12 @@ static int prio_take(gil_runtime *rt, gil_thread *t)
 		int rc = gil_cond_timedwait_us(&t->cond, &g->mutex,
 					       rt->params.interval_us);
 		if (rc == ETIMEDOUT && t->waiting && g->grants == saved &&
-		    g->owner) {
+		    g->owner_resumed && g->owner) {
 			/* The holder kept the GIL a whole interval: whatever it
-			 * was, it is CPU-bound now. */
+			 * was, it is CPU-bound now. A grantee that has not woken
+			 * up yet held nothing: demoting it would let I/O
+			 * arrivals take its grant back over and over, past every
+			 * aged waiter (found by tests/model/prio.pml). */
 			g->owner->cpu_bound = 1;
 			g->owner_aged = 0;
 			set_drop_request(rt, t, g->owner);

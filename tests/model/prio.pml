@@ -29,14 +29,13 @@
  * first, which is what aging is for.
  * Line numbers: runtime/policy_prio.c as of commit 9161722.
  *
- * FINDING (docs/reliability.md, "prio: aged grant taken back"): with three
- * threads the aged-waiter bound fails on the code as it is.  A waiter's
- * timeout (:302-308) demotes g->owner even when that owner has not resumed
- * from take() yet: it sets cpu_bound = 1 and owner_aged = 0 on a thread that
- * never ran, so an I/O arrival may then take the grant back (:275-285), over
- * and over while the grantee is slow to wake, and every other aged waiter is
- * bypassed each time.  -DFIX_OWNER_RESUMED adds `g->owner_resumed &&` to the
- * timeout condition, the one-line fix; with it every property holds.
+ * FINDING, fixed (docs/reliability.md, "prio: aged grant taken back"): a
+ * waiter's timeout demoted g->owner even when that owner had not resumed
+ * from take() yet: it set cpu_bound = 1 and owner_aged = 0 on a thread that
+ * never ran, so an I/O arrival could take the grant back, over and over
+ * while the grantee was slow to wake, and every other aged waiter was
+ * bypassed each time.  The C code now also requires g->owner_resumed;
+ * -DMUTANT_DEMOTE_UNRESUMED restores the old condition and must fail.
  *
  * Mutants (ctest expects their error): -DMUTANT_NOSIGNAL drops the signal
  * at :340; -DMUTANT_REVOKE_RESUMED takes back a grant even after its owner
@@ -141,7 +140,7 @@ inline take()                                     /* prio_take, :258 */
 				cond_timedwait(tcond[_pid], g_mutex, tmo, TIMEOUT_OK); /* :301 */
 				if
 				:: tmo && waiting[_pid] && !(granted_since & BIT) &&
-#ifdef FIX_OWNER_RESUMED
+#ifndef MUTANT_DEMOTE_UNRESUMED
 				   owner_resumed &&
 #endif
 				   powner != NONE -> /* :302-303 */
