@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * FIFO GIL: the releaser hands the lock directly to the longest waiter, so no
- * thread can barge in and a handoff never fails. A waiter still uses the
+ * thread can barge in front of a queued waiter (one still on its way to the
+ * queue can be passed: docs/policies.md). A waiter still uses the
  * switch interval to ask a CPU-bound holder to drop, as CPython does.
  */
 #define _GNU_SOURCE
