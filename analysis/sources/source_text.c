@@ -380,3 +380,18 @@ struct gs_source *gs_text_source_open(const char *path, int allow_truncated,
 	}
 	return &s->base;
 }
+
+int gs_text_event_and_fields(struct gs_text_source *s, const char *t,
+			     const char *line, struct gs_text_line *out)
+{
+	const char *ee = strstr(t, ": ");
+	size_t len = ee ? (size_t)(ee - t) : strlen(t);
+	if (len && t[len - 1] == ':')
+		len--;
+	if (len == 0)
+		return gs_text_error(s, "no event name after the time", line);
+	out->event = t;
+	out->event_len = len;
+	out->fields = ee ? ee + 2 : t + len;
+	return 1;
+}

@@ -67,6 +67,12 @@ struct gs_source *gs_text_source_open(const char *path, int allow_truncated,
 				      gs_text_parse_fn parse, char *err,
 				      size_t errlen);
 
+/* The part both perf script and trace-cmd report lines end with, after the
+ * time: "EVENT: FIELDS" (EVENT may itself end with ':'). Fills out->event,
+ * event_len and fields; 1, or -1 via gs_text_error() when EVENT is empty. */
+int gs_text_event_and_fields(struct gs_text_source *src, const char *t,
+			     const char *line, struct gs_text_line *out);
+
 /* Sets src->base.error: "FILE: line N: expected LAYOUT: WHAT, got 'LINE'". */
 int gs_text_error(struct gs_text_source *src, const char *what,
 		  const char *line);

@@ -93,16 +93,7 @@ static int tracecmd_parse(struct gs_text_source *s, char *line,
 	t++;
 	while (*t == ' ')
 		t++;
-	const char *ee = strstr(t, ": ");
-	size_t len = ee ? (size_t)(ee - t) : strlen(t);
-	if (len && t[len - 1] == ':')
-		len--;
-	if (len == 0)
-		return gs_text_error(s, "no event name after the time", line);
-	out->event = t;
-	out->event_len = len;
-	out->fields = ee ? ee + 2 : t + len;
-	return 1;
+	return gs_text_event_and_fields(s, t, line, out);
 }
 
 struct gs_source *gs_source_tracecmd_open(const char *path,
