@@ -17,7 +17,8 @@ int gs_analyze(const char *path, const struct gs_analyze_opts *opts,
 	 * lets the state machine treat impossible sequences as gaps. So does
 	 * an accepted truncation: each thread's stream stops at its last
 	 * complete chunk, at different times, so the tail of one thread is
-	 * missing while the others go on. */
+	 * missing while the others go on. And so does a trace with inferred
+	 * events, whose order against other threads' is approximate. */
 	struct gs_source_totals pre = { 0 };
 	if (src->ops->totals)
 		src->ops->totals(src, &pre);
@@ -37,7 +38,8 @@ int gs_analyze(const char *path, const struct gs_analyze_opts *opts,
 		if (mo.to_ns)
 			mo.to_ns += base;
 	}
-	int lossy = pre.lost > 0 || (opts->allow_truncated && !pre.complete);
+	int lossy = pre.lost > 0 || (opts->allow_truncated && !pre.complete) ||
+		    (src->info.flags & GS_HDR_F_INFERRED);
 	struct gs_state *st = gs_state_new(&src->info, lossy);
 	struct gs_metrics *m = gs_metrics_new(&mo, &src->info);
 	if (!st || !m) {

@@ -61,6 +61,11 @@ struct gs_file_header {
 
 #define GS_HDR_F_SCHED_EVENTS 0x1u /* scheduler events were recorded */
 #define GS_HDR_F_SEM_LOCK 0x2u     /* legacy policy on a sem_t */
+/* Some events were inferred, not observed (gilscope record's light probes:
+ * CPython 2.7's releases, 3.x's blocking_end), so their order against other
+ * threads' events is approximate: readers treat a sequence that cannot
+ * happen as a gap in that thread, not as a corrupt trace. */
+#define GS_HDR_F_INFERRED 0x4u
 
 /* Block types carry a 'GS' tag in the high half so a reader that lands on
  * garbage knows at once it is not looking at a block. */

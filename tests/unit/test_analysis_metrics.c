@@ -447,9 +447,45 @@ static void test_histogram(void **state)
 	gs_hist_free(&g);
 }
 
+/* A trace whose events were partly inferred (GS_HDR_F_INFERRED): a thread
+ * asking for the GIL while it still holds it is a gap there, an error in an
+ * exact trace. */
+static void test_inferred_events_are_lossy(void **state)
+{
+	(void)state;
+	for (int inferred = 0; inferred <= 1; inferred++) {
+		struct tb t;
+		tb_open(&t, inferred ? "inferred" : "exact", 5000,
+			inferred ? GS_HDR_F_INFERRED : 0);
+		tb_thread(&t, T1, "a", 0, 20, 0);
+		tb_ev(&t, 10, T1, GS_EV_acquire_request, GS_WHY_FIRST, 0, 0);
+		tb_ev(&t, 20, T1, GS_EV_acquired, GS_WHY_FIRST, 0, 0);
+		/* its release was inferred late: the request comes first */
+		tb_ev(&t, 30, T1, GS_EV_acquire_request, GS_WHY_AFTER_INTERVAL, 0, 0);
+		tb_ev(&t, 40, T1, GS_EV_acquired, GS_WHY_AFTER_INTERVAL, 0, 0);
+		tb_ev(&t, 50, T1, GS_EV_release, GS_RELEASE_EXIT, 0, 0);
+		tb_close(&t, 60);
+		struct gs_analysis a;
+		char err[512] = "";
+		struct gs_analyze_opts o = { 0 };
+		int rc = gs_analyze(t.path, &o, &a, err, sizeof(err));
+		if (inferred) {
+			if (rc != 0)
+				fail_msg("inferred trace rejected: %s", err);
+			assert_true(gs_state_counters(a.state)->gaps >= 1);
+			gs_analysis_free(&a);
+		} else {
+			assert_int_equal(rc, -1);
+			assert_non_null(strstr(err, "while holding"));
+		}
+		unlink(t.path);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_inferred_events_are_lossy),
 		cmocka_unit_test(test_two_threads_exact),
 		cmocka_unit_test(test_convoy),
 		cmocka_unit_test(test_sched_inversion),

@@ -165,7 +165,9 @@ int cmd_record(int argc, char **argv)
 	h.interval_us = s.target.runtime == GSB_RT_CPYTHON3 ? 5000 : 0;
 	h.check_ticks = s.target.runtime == GSB_RT_CPYTHON2 ? 100 : 0;
 	h.flags = (so.sched ? GS_HDR_F_SCHED_EVENTS : 0) |
-		  (s.target.runtime == GSB_RT_CPYTHON2 ? GS_HDR_F_SEM_LOCK : 0);
+		  (s.target.runtime == GSB_RT_CPYTHON2 ? GS_HDR_F_SEM_LOCK : 0) |
+		  (s.target.runtime != GSB_RT_LIBGIL && so.probes == GS_PROBES_LIGHT
+			   ? GS_HDR_F_INFERRED : 0);
 	snprintf(h.policy_name, sizeof(h.policy_name), "%.*s",
 		 (int)sizeof(h.policy_name) - 1, s.target.policy_name);
 	snprintf(h.command, sizeof(h.command), "%.*s", (int)sizeof(h.command) - 1,
