@@ -12,7 +12,9 @@ require_root
 require_cmd trace-cmd readelf
 build_adapter_tools
 
-"$TOOLS/tracefs/gilscope-tracefs" -s -L "$LIBGIL" -o "$WORK/tf" -- \
+# 128 MiB per CPU: on a quiet machine the convoy's solo phase alone makes
+# well over a million events a second, which overran the default 16 MiB.
+"$TOOLS/tracefs/gilscope-tracefs" -s -b 131072 -L "$LIBGIL" -o "$WORK/tf" -- \
 	"$GILSCOPE" run convoy --cpu-threads 1 --duration 1 \
 		-o "$WORK/native.gst" >"$WORK/run.out" &
 hp=$!
