@@ -13,6 +13,7 @@ PACKAGES=(
   libcmocka-dev hyperfine valgrind spin
   chromium nodejs protobuf-compiler
   python3
+  libdw-dev libdebuginfod-dev elfutils libcapstone-dev patchelf prometheus
 )
 
 missing=()
