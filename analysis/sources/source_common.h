@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../source.h"
+#include "source.h"
 
 struct gs_thread_table {
 	struct gs_thread_info *v;

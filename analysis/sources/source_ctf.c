@@ -31,7 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../source.h"
+#include "source.h"
 #include "source_common.h"
 
 struct qev {

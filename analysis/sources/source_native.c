@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../source.h"
+#include "source.h"
 
 struct ncursor {
 	struct gs_thread_info info;

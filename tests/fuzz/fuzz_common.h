@@ -4,7 +4,7 @@
  * reader as a file (the readers take a path; the file lives in /dev/shm and
  * is rewritten per input), read every event, the thread of each, the
  * totals, and close.  Besides the sanitizers, it holds the readers to their
- * contract (analysis/source.h, docs/reliability.md):
+ * contract (analysis/sources/source.h, docs/reliability.md):
  *  - a failure to open or to read says why in a message naming the file,
  *    and a read error says where (byte offset or line);
  *  - events are catalog events (or the scheduler events), strings are

@@ -20,10 +20,10 @@ build_adapter_tools() {
 		bt=$(pkg-config --libs babeltrace2)
 	fi
 	# shellcheck disable=SC2086
-	cc -O2 $ctf $inc -I"$GILSCOPE_SRC/analysis" \
+	cc -O2 $ctf $inc -I"$GILSCOPE_SRC/analysis/sources" -I"$GILSCOPE_SRC/lib" \
 		"$GILSCOPE_SRC/tests/integration/adapters_count.c" \
 		"$GILSCOPE_BUILD/analysis/libgilscope_analysis.a" \
-		"$GILSCOPE_BUILD/tools/lib/libgilscope_toolslib.a" \
+		"$GILSCOPE_BUILD/lib/libgilscope_lib.a" \
 		-L"$GILSCOPE_BUILD/runtime" -lgil $rp $bt -lm -lpthread \
 		-o "$WORK/count" || fail "cannot build adapters_count.c"
 }

@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "source.h"
-#include "sources/source_common.h"
+#include "source_common.h"
 
 static char *write_tmp(const char *text)
 {

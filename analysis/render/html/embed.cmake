@@ -4,7 +4,7 @@
 # files at run time. Included from analysis/CMakeLists.txt; appends the
 # generated source to GILSCOPE_ANALYSIS_SOURCES. Editing an asset re-runs
 # CMake (CMAKE_CONFIGURE_DEPENDS), which regenerates the C file.
-set(_gs_html_c "/* Generated from analysis/html/ by analysis/html/embed.cmake. */\n")
+set(_gs_html_c "/* Generated from analysis/render/html/ by analysis/render/html/embed.cmake. */\n")
 foreach(_gs_asset report.js report.css)
   set(_gs_file ${CMAKE_CURRENT_LIST_DIR}/${_gs_asset})
   file(READ ${_gs_file} _gs_hex HEX)

@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../probes/gil_events.h"
-#include "../probes/trace_format.h"
+#include "gil_events.h"
+#include "trace_format.h"
 
 /* One decoded event. */
 struct gs_event {

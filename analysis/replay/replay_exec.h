@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Runs a phase program (analysis/phases.h) for real on libgil: one thread per
+ * Runs a phase program (analysis/model/phases.h) for real on libgil: one thread per
  * recorded thread, started at its recorded offset, doing calibrated spinning
  * work with an eval-breaker check between work units for CPU phases and real
  * sleeps inside gil_blocking_begin/end for blocking phases. Contention and
