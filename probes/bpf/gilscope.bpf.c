@@ -24,16 +24,15 @@
 
 #include "gil_events.h"
 #include "gilscope_bpf.h"
+#include "gil_state.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 /* Set by the loader before load. __u32-style types: see environment notes. */
 const volatile __u32 targ_tgid = 0;
 const volatile __u8 emit_events = 1;      /* record: fill the ring buffer */
-const volatile __u8 want_stats = 0;       /* top: per-thread statistics */
 const volatile __u8 infer_blocking_end = 1; /* no PyEval_RestoreThread probe */
 const volatile __u8 infer_release2 = 1;   /* 2.7: no PyThread_release_lock probe */
-const volatile __u64 convoy_ns = 2500000; /* re-acquire wait counted as convoy */
 /* 2.7: link-time addresses (st_value) of interpreter_lock and of the probed
  * functions; the probe's IP minus its function's address is the load bias. */
 const volatile __u64 py2_lock_vaddr = 0;
@@ -53,79 +52,16 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct gsb_thread_state);
-} threads SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct gsb_thread_stats);
-} stats SEC(".maps");
-
-/* The GIL as seen from the probes. One traced process, one GIL. */
-__u32 g_holder;          /* tid holding it, 0 when free */
-__u32 g_last_holder;     /* tid that held it last (prev_holder of acquired) */
-__u32 g_last_releaser;
-__u32 g_last_release_waiters; /* the last release had waiters queued */
-__s32 g_waiters;         /* threads between request and acquired */
-__u32 g_lost_pending;    /* some thread has a pending lost count */
-__u64 g_release_ts;      /* 2.7 light: time of the last inferred release */
-
-static const struct gsb_thread_state zero_state;
+/* Set when a record did not fit: some thread has a lost count to report. */
+__u32 g_lost_pending;
 
 #define SAVE_WINDOW_NS 1000000ull
-static const struct gsb_thread_stats zero_stats;
 
 static __always_inline void count(__u32 slot)
 {
 	__u64 *c = bpf_map_lookup_elem(&counters, &slot);
 	if (c)
 		(*c)++;
-}
-
-static __always_inline __u32 log2_u64(__u64 v)
-{
-	__u32 r = 0;
-	/* bounded loop the verifier accepts on any kernel */
-#pragma unroll
-	for (int i = 0; i < 6; i++) {
-		__u32 shift = 32 >> i;
-		if (v >> shift) {
-			v >>= shift;
-			r += shift;
-		}
-	}
-	return r;
-}
-
-static __always_inline __u32 hist_slot(__u64 ns)
-{
-	__u64 us = ns / 1000;
-	__u32 s = us ? log2_u64(us) + 1 : 0;
-	return s < GSB_HIST_SLOTS ? s : GSB_HIST_SLOTS - 1;
-}
-
-static __always_inline struct gsb_thread_state *thread_state(__u32 tid)
-{
-	struct gsb_thread_state *st = bpf_map_lookup_elem(&threads, &tid);
-	if (st)
-		return st;
-	bpf_map_update_elem(&threads, &tid, &zero_state, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&threads, &tid);
-}
-
-static __always_inline struct gsb_thread_stats *thread_stats(__u32 tid)
-{
-	struct gsb_thread_stats *s = bpf_map_lookup_elem(&stats, &tid);
-	if (s)
-		return s;
-	bpf_map_update_elem(&stats, &tid, &zero_stats, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&stats, &tid);
 }
 
 /* Appends one record to tid's stream. A record that does not fit is counted
@@ -183,112 +119,6 @@ static __always_inline int current_is_target(__u32 *tid)
 	return (__u32)(id >> 32) == targ_tgid;
 }
 
-/* ---- the GIL state machine shared by every way in ---------------------- */
-
-struct req_args { __u32 queued, holder; };
-struct acq_args { __u32 still_waiting, prev; };
-
-static __always_inline struct req_args gil_request(struct gsb_thread_state *st,
-						   __u64 ts, __u8 why)
-{
-	struct req_args a;
-	st->req_ts = ts;
-	st->why = why;
-	st->seen = 1;
-	st->blocked = 0;
-	a.holder = g_holder;
-	__s32 q = __sync_fetch_and_add(&g_waiters, 1);
-	a.queued = q > 0 ? (__u32)q : 0;
-	return a;
-}
-
-static __always_inline struct acq_args gil_acquired(struct gsb_thread_state *st,
-						    __u32 tid, __u64 ts)
-{
-	struct acq_args a;
-	__u64 wait = st->req_ts && ts > st->req_ts ? ts - st->req_ts : 0;
-	__s32 left = g_waiters;
-
-	/* A thread already waiting when we attached never counted itself in. */
-	if (st->req_ts)
-		left = __sync_fetch_and_add(&g_waiters, -1) - 1;
-	a.still_waiting = left > 0 ? (__u32)left : 0;
-	a.prev = g_last_holder;
-	st->seen = 1;
-
-	if (want_stats) {
-		struct gsb_thread_stats *s = thread_stats(tid);
-		if (s) {
-			s->acquisitions++;
-			s->wait_ns += wait;
-			if (wait >= 1000)
-				s->contended++;
-			if (st->why == GS_WHY_AFTER_BLOCKING && wait >= convoy_ns)
-				s->convoy_losses++;
-			__u32 slot = hist_slot(wait);
-			if (slot < GSB_HIST_SLOTS)
-				s->wait_hist[slot]++;
-			if (g_last_release_waiters && g_last_releaser == tid)
-				s->failed_handoffs++;
-		}
-	}
-	g_last_release_waiters = 0;
-	g_holder = tid;
-	g_last_holder = tid;
-	st->acq_ts = ts;
-	st->req_ts = 0;
-	return a;
-}
-
-/* Returns the number of threads waiting at the release. */
-static __always_inline __u32 gil_release(struct gsb_thread_state *st,
-					 __u32 tid, __u64 ts, __u8 reason)
-{
-	__s32 w = g_waiters;
-	__u32 waiting = w > 0 ? (__u32)w : 0;
-
-	if (want_stats) {
-		struct gsb_thread_stats *s = thread_stats(tid);
-		if (s) {
-			if (st->acq_ts && ts > st->acq_ts) {
-				__u64 hold = ts - st->acq_ts;
-				__u32 slot = hist_slot(hold);
-				s->held_ns += hold;
-				if (slot < GSB_HIST_SLOTS)
-					s->hold_hist[slot]++;
-			}
-			if (waiting)
-				s->handoffs++;
-			if (reason == GS_RELEASE_FORCED)
-				s->forced_releases++;
-			else if (reason == GS_RELEASE_BLOCKING)
-				s->blocking_releases++;
-		}
-	}
-	g_last_release_waiters = waiting > 0;
-	g_last_releaser = tid;
-	if (g_holder == tid)
-		g_holder = 0;
-	st->acq_ts = 0;
-	st->last_reason = reason;
-	st->seen = 1;
-	if (reason == GS_RELEASE_BLOCKING)
-		st->blocked = 1;
-	return waiting;
-}
-
-/* Why a CPython thread asks again, from how it last let go. */
-static __always_inline __u8 why_from_last(struct gsb_thread_state *st)
-{
-	if (!st->seen)
-		return GS_WHY_FIRST;
-	switch (st->last_reason) {
-	case GS_RELEASE_FORCED: return GS_WHY_AFTER_FORCED;
-	case GS_RELEASE_INTERVAL: return GS_WHY_AFTER_INTERVAL;
-	default: return GS_WHY_AFTER_BLOCKING;
-	}
-}
-
 /* ---- libgil: gil:* USDT probes ------------------------------------------ */
 
 static __always_inline int on_usdt(struct pt_regs *ctx, __u8 type, long a8,
@@ -308,15 +138,16 @@ static __always_inline int on_usdt(struct pt_regs *ctx, __u8 type, long a8,
 	if (want_stats || g_lost_pending)
 		st = thread_state(tid);
 
-	switch (want_stats && st ? type : 0) {
+	struct gsb_gil_state *g = want_stats && st ? current_gil_state(0) : NULL;
+	switch (g ? type : 0) {
 	case GS_EV_acquire_request:
-		gil_request(st, ts, (__u8)a8);
+		gil_request(g, st, ts, (__u8)a8);
 		break;
 	case GS_EV_acquired:
-		gil_acquired(st, tid, ts);
+		gil_acquired(g, st, tid, ts);
 		break;
 	case GS_EV_release:
-		gil_release(st, tid, ts, (__u8)a8);
+		gil_release(g, st, tid, ts, (__u8)a8);
 		break;
 	default:
 		break;
@@ -445,13 +276,14 @@ int BPF_KPROBE(py3_take_gil)
 	if (!current_is_target(&tid))
 		return 0;
 	struct gsb_thread_state *st = thread_state(tid);
-	if (!st)
+	struct gsb_gil_state *g = current_gil_state(0);
+	if (!st || !g)
 		return 0;
 	st->in_save = 0;
 	if (st->blocked && infer_blocking_end)
 		emit(st, tid, ts, GS_EV_blocking_end, GS_BLOCK_OTHER, 0, 0);
 	__u8 why = why_from_last(st);
-	struct req_args a = gil_request(st, ts, why);
+	struct req_args a = gil_request(g, st, ts, why);
 	emit(st, tid, ts, GS_EV_acquire_request, why, a.queued, a.holder);
 	return 0;
 }
@@ -466,10 +298,11 @@ int BPF_KRETPROBE(py3_take_gil_ret)
 	if (!current_is_target(&tid))
 		return 0;
 	struct gsb_thread_state *st = thread_state(tid);
-	if (!st)
+	struct gsb_gil_state *g = current_gil_state(0);
+	if (!st || !g)
 		return 0;
 	__u8 why = st->req_ts ? st->why : why_from_last(st);
-	struct acq_args a = gil_acquired(st, tid, ts);
+	struct acq_args a = gil_acquired(g, st, tid, ts);
 	emit(st, tid, ts, GS_EV_acquired, why, a.still_waiting, a.prev);
 	return 0;
 }
@@ -484,7 +317,8 @@ int BPF_KPROBE(py3_drop_gil)
 	if (!current_is_target(&tid))
 		return 0;
 	struct gsb_thread_state *st = thread_state(tid);
-	if (!st)
+	struct gsb_gil_state *g = current_gil_state(0);
+	if (!st || !g)
 		return 0;
 	/* Outside PyEval_SaveThread the eval loop drops the GIL only when a
 	 * drop was requested, which a waiter does; with nobody waiting we
@@ -498,12 +332,12 @@ int BPF_KPROBE(py3_drop_gil)
 		 * the GIL exists (3.6 creates it with the first thread) */
 		emit(st, tid, st->save_ts, GS_EV_blocking_begin, GS_BLOCK_OTHER, 0, 0);
 	}
-	else if (g_waiters > 0)
+	else if (g->waiters > 0)
 		reason = GS_RELEASE_FORCED;
 	else
 		reason = GS_RELEASE_UNKNOWN;
 	st->in_save = 0;
-	__u32 waiting = gil_release(st, tid, ts, reason);
+	__u32 waiting = gil_release(g, st, tid, ts, reason);
 	emit(st, tid, ts, GS_EV_release, reason, waiting,
 	     reason == GS_RELEASE_FORCED);
 	return 0;
@@ -537,7 +371,10 @@ static __always_inline int on_save_thread(struct pt_regs *ctx, int py2)
 	}
 	emit(st, tid, ts, GS_EV_blocking_begin, GS_BLOCK_OTHER, 0, 0);
 	if (infer_release2) {
-		__u32 waiting = gil_release(st, tid, ts, GS_RELEASE_BLOCKING);
+		struct gsb_gil_state *g = current_gil_state(0);
+		if (!g)
+			return 0;
+		__u32 waiting = gil_release(g, st, tid, ts, GS_RELEASE_BLOCKING);
 		emit(st, tid, ts, GS_EV_release, GS_RELEASE_BLOCKING, waiting, 0);
 		return 0;
 	}
@@ -599,7 +436,8 @@ int BPF_KPROBE(py2_acquire_lock, void *lock, int waitflag)
 	if (!is_gil(ctx, py2_acq_vaddr, (__u64)lock))
 		return 0;
 	struct gsb_thread_state *st = thread_state(tid);
-	if (!st)
+	struct gsb_gil_state *g = current_gil_state(0);
+	if (!st || !g)
 		return 0;
 	/* clock read next to the publication of entry_ts, which a release
 	 * inferred for this thread on another CPU is timed before */
@@ -611,17 +449,17 @@ int BPF_KPROBE(py2_acquire_lock, void *lock, int waitflag)
 	 * release on another CPU at the same moment */
 	/* published before the swap: an acquired on another CPU that sees
 	 * the GIL free must not be timed before this release */
-	if (infer_release2 && g_holder == tid)
-		g_release_ts = ts;
+	if (infer_release2 && g->holder == tid)
+		g->release_ts = ts;
 	if (infer_release2 &&
-	    __sync_val_compare_and_swap(&g_holder, tid, 0) == tid) {
-		__u32 waiting = gil_release(st, tid, ts, GS_RELEASE_INTERVAL);
+	    __sync_val_compare_and_swap(&g->holder, tid, 0) == tid) {
+		__u32 waiting = gil_release(g, st, tid, ts, GS_RELEASE_INTERVAL);
 		emit(st, tid, ts, GS_EV_release, GS_RELEASE_INTERVAL, waiting, 0);
 	}
 	if (st->blocked && infer_blocking_end)
 		emit(st, tid, ts, GS_EV_blocking_end, GS_BLOCK_OTHER, 0, 0);
 	__u8 why = why_from_last(st);
-	struct req_args a = gil_request(st, ts, why);
+	struct req_args a = gil_request(g, st, ts, why);
 	st->in_acquire = 1;
 	emit(st, tid, ts, GS_EV_acquire_request, why, a.queued, a.holder);
 	return 0;
@@ -640,19 +478,22 @@ int BPF_KRETPROBE(py2_acquire_lock_ret, int ok)
 	if (!st || !st->in_acquire)
 		return 0;
 	st->in_acquire = 0;
+	struct gsb_gil_state *g = current_gil_state(0);
+	if (!g)
+		return 0;
 	if (!ok) {
 		/* non-blocking attempt that failed: no longer waiting */
 		if (st->req_ts) {
-			__sync_fetch_and_add(&g_waiters, -1);
+			__sync_fetch_and_add(&g->waiters, -1);
 			st->req_ts = 0;
 		}
 		return 0;
 	}
 	/* Light mode: a holder that let go without asking again (thread exit)
 	 * is only noticed here, when someone else has the lock. */
-	__u32 old = g_holder;
+	__u32 old = g->holder;
 	if (infer_release2 && old && old != tid &&
-	    __sync_val_compare_and_swap(&g_holder, old, 0) == old) {
+	    __sync_val_compare_and_swap(&g->holder, old, 0) == old) {
 		struct gsb_thread_state *ost = bpf_map_lookup_elem(&threads, &old);
 		if (ost) {
 			/* Before this acquisition (readers merge the streams by
@@ -661,16 +502,16 @@ int BPF_KRETPROBE(py2_acquire_lock_ret, int ok)
 			__u64 rts = ts - 1;
 			if (ost->entry_ts > ost->acq_ts && ost->entry_ts <= rts)
 				rts = ost->entry_ts - 1;
-			__u32 w = gil_release(ost, old, rts, GS_RELEASE_UNKNOWN);
+			__u32 w = gil_release(g, ost, old, rts, GS_RELEASE_UNKNOWN);
 			emit(ost, old, rts, GS_EV_release, GS_RELEASE_UNKNOWN, w, 0);
 		}
-	} else if (infer_release2 && g_release_ts >= ts) {
+	} else if (infer_release2 && g->release_ts >= ts) {
 		/* the holder's release was inferred on another CPU at its next
 		 * acquire entry, timed after this acquisition's clock read */
-		ts = g_release_ts + 1;
+		ts = g->release_ts + 1;
 	}
 	__u8 why = st->why;
-	struct acq_args a = gil_acquired(st, tid, ts);
+	struct acq_args a = gil_acquired(g, st, tid, ts);
 	emit(st, tid, ts, GS_EV_acquired, why, a.still_waiting, a.prev);
 	return 0;
 }
@@ -687,11 +528,12 @@ int BPF_KPROBE(py2_release_lock, void *lock)
 	if (!is_gil(ctx, py2_rel_vaddr, (__u64)lock))
 		return 0;
 	struct gsb_thread_state *st = thread_state(tid);
-	if (!st)
+	struct gsb_gil_state *g = current_gil_state(0);
+	if (!st || !g)
 		return 0;
 	__u8 reason = st->in_save ? GS_RELEASE_BLOCKING : GS_RELEASE_INTERVAL;
 	st->in_save = 0;
-	__u32 waiting = gil_release(st, tid, ts, reason);
+	__u32 waiting = gil_release(g, st, tid, ts, reason);
 	emit(st, tid, ts, GS_EV_release, reason, waiting, 0);
 	return 0;
 }

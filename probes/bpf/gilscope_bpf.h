@@ -66,6 +66,35 @@ struct gsb_thread_state {
 	__u8 in_acquire;        /* 2.7: entry probe saw a GIL acquire */
 	__u8 seen;              /* thread has produced an event */
 	__u8 pad[2];
+	__u64 gil;              /* GIL of the pending request / last hold */
+	__u64 wait_switches;    /* libc method: gsb_gil_state.switches at the
+				 * timed wait's entry */
+};
+
+/* Which GIL: one state per (process, GIL), so one BPF object can follow
+ * several processes (host-wide) and several GILs per process (3.12+
+ * subinterpreters with their own GIL). gil is the GIL's identity address in
+ * that process: the address of its condition variable for the libc method
+ * (gil->cond, or 3.6's static gil_cond), interpreter_lock's value for 2.7,
+ * 0 where the probes cannot tell GILs apart (one GIL: libgil, take_gil). */
+struct gsb_gil_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 gil;
+};
+
+/* The GIL as seen from the probes (map "gils"). */
+struct gsb_gil_state {
+	__u32 holder;           /* tid holding it, 0 when free */
+	__u32 last_holder;      /* tid that held it last (prev_holder of acquired) */
+	__u32 last_releaser;
+	__u32 last_release_waiters; /* the last release had waiters queued */
+	__s32 waiters;          /* threads between request and acquired */
+	__u32 index;            /* 0 for the first GIL seen in the process, 1, ... */
+	__u64 release_ts;       /* 2.7 light: time of the last inferred release */
+	__u64 switches;         /* acquisitions by another thread than the last */
+	__u32 drop_request;     /* libc method: a waiter's timed wait expired */
+	__u32 pad;
 };
 
 /* Counter slots (per-CPU array "counters"): records, drops, and hits per
