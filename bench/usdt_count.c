@@ -26,7 +26,7 @@
 #include "usdt_count.skel.h"
 
 static const char *const probe_names[] = {
-#define GS_X_NAME(id, name, a8, a0, a1, s, doc) #name,
+#define GS_X_NAME(id, name, a8, a0, a1, s, from, doc) GS_IF_USDT(from)(#name,)
 	GS_EVENT_CATALOG(GS_X_NAME)
 #undef GS_X_NAME
 };

@@ -12,7 +12,7 @@ struct event_desc {
 };
 
 static const struct event_desc events[GS_EV_MAX] = {
-#define GS_X_DESC(id, name, a8, a0, a1, s, doc)                             \
+#define GS_X_DESC(id, name, a8, a0, a1, s, from, doc)                             \
 	[id] = { #name, { #a8, #a0, #a1 }, doc },
 	GS_EVENT_CATALOG(GS_X_DESC)
 #undef GS_X_DESC

@@ -33,7 +33,7 @@
 #endif
 
 /* Semaphores, one per event; the kernel bumps them when a tracer attaches. */
-#define GS_X_SEMA_DECL(id, name, a8, a0, a1, s, doc)                        \
+#define GS_X_SEMA_DECL(id, name, a8, a0, a1, s, from, doc)                        \
 	extern volatile unsigned short gil_##name##_semaphore;
 GS_EVENT_CATALOG(GS_X_SEMA_DECL)
 #undef GS_X_SEMA_DECL

@@ -228,8 +228,9 @@ static __always_inline void usdt_args(struct pt_regs *ctx, long *out, int n)
 	}
 }
 
-/* One program per catalog event the library emits (1..11); the name string
- * (arg3) is fetched only for thread_start. */
+/* One program usdt_NAME per event the catalog marks as a libgil USDT probe
+ * (probes/gil_events.h, `from` usdt or usdt_req); the name string (arg3) is
+ * fetched only for thread_start. */
 #define GSB_USDT_PROG(id, name)                                              \
 	SEC("usdt")                                                          \
 	int usdt_##name(struct pt_regs *ctx)                                 \
@@ -238,17 +239,10 @@ static __always_inline void usdt_args(struct pt_regs *ctx, long *out, int n)
 		usdt_args(ctx, a, id == GS_EV_thread_start ? 4 : 3);         \
 		return on_usdt(ctx, id, a[0], a[1], a[2], a[3]);             \
 	}
-GSB_USDT_PROG(1, thread_start)
-GSB_USDT_PROG(2, thread_exit)
-GSB_USDT_PROG(3, acquire_request)
-GSB_USDT_PROG(4, acquired)
-GSB_USDT_PROG(5, release)
-GSB_USDT_PROG(6, drop_request)
-GSB_USDT_PROG(7, switch_wait_begin)
-GSB_USDT_PROG(8, switch_wait_end)
-GSB_USDT_PROG(9, blocking_begin)
-GSB_USDT_PROG(10, blocking_end)
-GSB_USDT_PROG(11, prio_boost)
+#define GSB_X_USDT_PROG(id, name, a8, a0, a1, s, from, doc)                 \
+	GS_IF_USDT(from)(GSB_USDT_PROG(id, name))
+GS_EVENT_CATALOG(GSB_X_USDT_PROG)
+#undef GSB_X_USDT_PROG
 
 /* `gilscope record -- CMD` on a program whose libgil is a shared library:
  * libbpf can attach USDT probes to one process only once the library is

@@ -22,7 +22,7 @@
 #define GS_LTTNG_NAME_FIELD_0
 #define GS_LTTNG_NAME_FIELD_1 lttng_ust_field_string(name, str)
 
-#define GS_X_LTTNG_EVENT(id, evname, a8n, a0n, a1n, has_str, doc)              \
+#define GS_X_LTTNG_EVENT(id, evname, a8n, a0n, a1n, has_str, from, doc)              \
 	LTTNG_UST_TRACEPOINT_EVENT(gil, evname,                                 \
 		LTTNG_UST_TP_ARGS(uint8_t, a8, uint32_t, a0, uint32_t, a1,      \
 				  const char *, str),                           \

@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "gil_events.h"
 #include "gilscope.skel.h"
 
 volatile sig_atomic_t gs_session_stop;
@@ -249,32 +250,38 @@ static int attach_uprobes(struct gs_session *s, struct bpf_program *p, int ret,
 	return 0;
 }
 
-static const char *const usdt_names[] = {
-	"thread_start", "thread_exit", "acquire_request", "acquired", "release",
-	"drop_request", "switch_wait_begin", "switch_wait_end", "blocking_begin",
-	"blocking_end", "prio_boost",
+/* Every libgil USDT probe of the catalog, each with its program usdt_NAME
+ * (probes/bpf/gilscope.bpf.c, generated from the same catalog). */
+static const struct {
+	const char *name;
+	int required; /* record/top cannot do without it */
+} usdt_probes[] = {
+#define GS_X_USDT_PROBE(id, name, a8, a0, a1, str, from, doc)               \
+	GS_IF_USDT(from)({ #name, GS_USDT_REQUIRED(from) },)
+	GS_EVENT_CATALOG(GS_X_USDT_PROBE)
+#undef GS_X_USDT_PROBE
 };
 
 static int attach_usdt(struct gs_session *s)
 {
-	struct gilscope_bpf *k = s->skel;
-	struct bpf_program *progs[] = {
-		k->progs.usdt_thread_start, k->progs.usdt_thread_exit,
-		k->progs.usdt_acquire_request, k->progs.usdt_acquired,
-		k->progs.usdt_release, k->progs.usdt_drop_request,
-		k->progs.usdt_switch_wait_begin, k->progs.usdt_switch_wait_end,
-		k->progs.usdt_blocking_begin, k->progs.usdt_blocking_end,
-		k->progs.usdt_prio_boost,
-	};
 	pid_t pid = s->pid;
 	int attached = 0;
-	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
-		char what[4200];
-		int required = i >= 2 && i <= 4; /* request, acquired, release */
-		snprintf(what, sizeof(what), "USDT gil:%s in %s", usdt_names[i],
+	for (size_t i = 0; i < sizeof(usdt_probes) / sizeof(usdt_probes[0]); i++) {
+		char what[4200], prog_name[64];
+		int required = usdt_probes[i].required;
+		snprintf(prog_name, sizeof(prog_name), "usdt_%s", usdt_probes[i].name);
+		struct bpf_program *prog =
+			bpf_object__find_program_by_name(s->skel->obj, prog_name);
+		if (!prog) {
+			fprintf(stderr, "%s: BPF program %s missing from the object\n",
+				s->opts->prog, prog_name);
+			return -1;
+		}
+		snprintf(what, sizeof(what), "USDT gil:%s in %s", usdt_probes[i].name,
 			 s->target.path);
-		struct bpf_link *l = bpf_program__attach_usdt(progs[i], pid, s->target.path,
-							      "gil", usdt_names[i], NULL);
+		struct bpf_link *l = bpf_program__attach_usdt(prog, pid, s->target.path,
+							      "gil", usdt_probes[i].name,
+							      NULL);
 		if (l)
 			attached++;
 		if (add_link(s, l, what, required))
