@@ -10,6 +10,7 @@
 	X(report, cmd_report, "analyse a trace: hold, wait, handoffs, convoy, inversion", "") \
 	X(record, cmd_record, "record a libgil or CPython process with eBPF", "-DGILSCOPE_WITH_BPF=ON") \
 	X(top, cmd_top, "live per-thread GIL view of a process (eBPF)", "-DGILSCOPE_WITH_BPF=ON") \
+	X(exporter, cmd_exporter, "serve every process's GIL metrics to Prometheus (eBPF)", "-DGILSCOPE_WITH_BPF=ON") \
 	X(export, cmd_export, "convert a trace to Chrome JSON or Perfetto", "") \
 	X(bench, cmd_bench, "run the benchmarks of docs/performance.md", "") \
 	X(replay, cmd_replay, "replay a recorded workload under another policy", "") \

@@ -1,0 +1,540 @@
+// SPDX-License-Identifier: (MIT OR GPL-2.0)
+/*
+ * Host-wide GIL aggregation for `gilscope exporter` and `gilscope top -a`:
+ * per-process GIL state and per-thread counters and fixed-bucket histograms
+ * kept in maps, read by user space at scrape time. Nothing is streamed per
+ * event (the only ring buffer carries exec/exit notices).
+ *
+ * The probes are attached once per file with pid -1, so they fire in every
+ * process that maps the file; the filters (-p, --comm, --cgroup) are applied
+ * here, once per process: the verdict is cached in its `procs` entry.
+ *
+ * The ways in and their semantics are those of gilscope.bpf.c's light probe
+ * set (the same figures as `gilscope record` + `gilscope report`):
+ *  - libgil: gil:* USDT probes;
+ *  - CPython 3.x: take_gil entry/return, drop_gil, PyEval_SaveThread;
+ *  - CPython 2.7: PyThread_acquire_lock entry/return on interpreter_lock,
+ *    PyEval_SaveThread (releases are inferred).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/usdt.bpf.h>
+
+#include "gil_events.h"
+#include "gilagg.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+const volatile __u8 filter_pids = 0;      /* only pids user space put in procs */
+const volatile __u8 filter_cgroups = 0;   /* only cgroups in allowed_cgroups */
+const volatile __u8 filter_comm = 0;      /* only processes whose comm is comm_filter */
+const volatile char comm_filter[GSA_COMM_LEN] = {};
+const volatile __u64 convoy_ns = 2500000; /* re-acquire wait counted as convoy loss */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct gsa_proc);
+} procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct gsa_thread_key);
+	__type(value, struct gsa_thread);
+} threads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GSA_MAX_BINS);
+	__type(key, __u32);
+	__type(value, struct gsa_bin);
+} bins SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u64);
+	__type(value, __u8);
+} allowed_cgroups SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GSA_HIT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} hits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 << 10);
+} notices SEC(".maps");
+
+static const __u64 bucket_bounds[GSA_NBOUNDS] = { GSA_BUCKET_BOUNDS_NS };
+static const struct gsa_thread zero_thread;
+
+#define SAVE_WINDOW_NS 1000000ull
+
+static __always_inline void count(__u32 slot)
+{
+	__u64 *c = bpf_map_lookup_elem(&hits, &slot);
+	if (c)
+		(*c)++;
+}
+
+static __always_inline __u32 bucket(__u64 ns)
+{
+	__u32 b = GSA_NBOUNDS;
+#pragma unroll
+	for (int i = GSA_NBOUNDS - 1; i >= 0; i--)
+		if (ns <= bucket_bounds[i])
+			b = i;
+	return b;
+}
+
+static __always_inline int comm_matches(void)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	char comm[GSA_COMM_LEN];
+	BPF_CORE_READ_STR_INTO(&comm, t, group_leader, comm);
+#pragma unroll
+	for (int i = 0; i < GSA_COMM_LEN; i++) {
+		if (comm[i] != comm_filter[i])
+			return 0;
+		if (!comm[i])
+			break;
+	}
+	return 1;
+}
+
+/* The process of the current task, created on first sight with the
+ * filters' verdict; NULL when it is not traced. */
+static __always_inline struct gsa_proc *current_proc(__u32 tgid, __u32 runtime,
+						     __u32 bin)
+{
+	struct gsa_proc *p = bpf_map_lookup_elem(&procs, &tgid);
+	if (p)
+		return p->flags & GSA_PROC_TRACED ? p : NULL;
+	if (filter_pids)
+		return NULL; /* user space listed every traced pid */
+	struct gsa_proc np = { .runtime = runtime, .bin = bin };
+	np.first_ns = bpf_ktime_get_ns();
+	np.flags = GSA_PROC_TRACED;
+	if (filter_cgroups) {
+		__u64 cg = bpf_get_current_cgroup_id();
+		if (!bpf_map_lookup_elem(&allowed_cgroups, &cg))
+			np.flags = GSA_PROC_EXCLUDED;
+	}
+	if (filter_comm && np.flags == GSA_PROC_TRACED && !comm_matches())
+		np.flags = GSA_PROC_EXCLUDED;
+	if (bpf_map_update_elem(&procs, &tgid, &np, BPF_NOEXIST) == -E2BIG)
+		count(GSA_LOST_PROCS);
+	p = bpf_map_lookup_elem(&procs, &tgid);
+	if (!p || !(p->flags & GSA_PROC_TRACED))
+		return NULL;
+	if (!p->runtime)
+		p->runtime = runtime; /* listed by user space before its first hit */
+	return p;
+}
+
+static __always_inline struct gsa_thread *current_thread(__u32 tgid, __u32 tid)
+{
+	struct gsa_thread_key k = { .tgid = tgid, .tid = tid };
+	struct gsa_thread *t = bpf_map_lookup_elem(&threads, &k);
+	if (t)
+		return t;
+	if (bpf_map_update_elem(&threads, &k, &zero_thread, BPF_NOEXIST) == -E2BIG) {
+		count(GSA_LOST_THREADS);
+		return NULL;
+	}
+	t = bpf_map_lookup_elem(&threads, &k);
+	if (t)
+		bpf_get_current_comm(t->comm, sizeof(t->comm));
+	return t;
+}
+
+struct ctx {
+	struct gsa_proc *p;
+	struct gsa_thread *t;
+	__u32 tgid, tid;
+};
+
+/* Looks up (and filters) the current process and thread. 0 when traced. */
+static __always_inline int enter(struct ctx *c, __u32 runtime, __u32 bin)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	c->tgid = (__u32)(id >> 32);
+	c->tid = (__u32)id;
+	c->p = current_proc(c->tgid, runtime, bin);
+	if (!c->p)
+		return -1;
+	c->t = current_thread(c->tgid, c->tid);
+	return c->t ? 0 : -1;
+}
+
+/* ---- the GIL state machine (per process) -------------------------------- */
+
+static __always_inline void gil_request(struct ctx *c, __u64 ts, __u8 why)
+{
+	c->t->req_ts = ts;
+	c->t->why = why;
+	c->t->seen = 1;
+	c->t->blocked = 0;
+	__sync_fetch_and_add(&c->p->waiters, 1);
+}
+
+static __always_inline void gil_acquired(struct ctx *c, __u64 ts)
+{
+	struct gsa_thread *t = c->t;
+	struct gsa_proc *p = c->p;
+	__u64 wait = t->req_ts && ts > t->req_ts ? ts - t->req_ts : 0;
+	__u32 why = t->why < GSA_WHY_MAX ? t->why : 0;
+
+	/* A thread already waiting when the probes went in never counted
+	 * itself in: its wait is unknown, not zero. */
+	if (t->req_ts) {
+		__sync_fetch_and_add(&p->waiters, -1);
+		t->wait_ns[why] += wait;
+		t->waits[why]++;
+		__u32 b = bucket(wait);
+		if (b < GSA_BUCKETS)
+			t->wait_hist[b]++;
+		if (wait >= 1000)
+			t->contended++;
+		if (why == GS_WHY_AFTER_BLOCKING && wait >= convoy_ns) {
+			t->convoy_loss_ns += wait;
+			t->convoy_losses++;
+		}
+	}
+	t->acquisitions++;
+	if (p->last_release_waiters && p->last_releaser == c->tid)
+		t->handoffs_failed++;
+	p->last_release_waiters = 0;
+	p->holder = c->tid;
+	p->last_holder = c->tid;
+	t->seen = 1;
+	t->acq_ts = ts;
+	t->req_ts = 0;
+}
+
+static __always_inline void gil_release(struct ctx *c, __u64 ts, __u8 reason)
+{
+	struct gsa_thread *t = c->t;
+	struct gsa_proc *p = c->p;
+	__s32 w = p->waiters;
+
+	if (t->acq_ts && ts > t->acq_ts) {
+		__u64 hold = ts - t->acq_ts;
+		t->hold_ns += hold;
+		__u32 b = bucket(hold);
+		if (b < GSA_BUCKETS)
+			t->hold_hist[b]++;
+	}
+	if (w > 0)
+		t->handoffs++;
+	if (reason < GSA_REASON_MAX)
+		t->releases[reason]++;
+	p->last_release_waiters = w > 0;
+	p->last_releaser = c->tid;
+	if (p->holder == c->tid)
+		p->holder = 0;
+	t->acq_ts = 0;
+	/* threads are often named after their first acquire (prctl,
+	 * threading in 3.14): the name follows, for a 16-byte copy */
+	bpf_get_current_comm(t->comm, sizeof(t->comm));
+	t->last_reason = reason;
+	t->seen = 1;
+	if (reason == GS_RELEASE_BLOCKING)
+		t->blocked = 1;
+}
+
+static __always_inline __u8 why_from_last(struct gsa_thread *t)
+{
+	if (!t->seen)
+		return GS_WHY_FIRST;
+	switch (t->last_reason) {
+	case GS_RELEASE_FORCED: return GS_WHY_AFTER_FORCED;
+	case GS_RELEASE_INTERVAL: return GS_WHY_AFTER_INTERVAL;
+	default: return GS_WHY_AFTER_BLOCKING;
+	}
+}
+
+/* ---- libgil: gil:* USDT ------------------------------------------------- */
+
+static __always_inline int on_usdt(struct pt_regs *ctx, __u8 type)
+{
+	struct ctx c;
+	long a8 = 0, a0 = 0;
+	__u64 ts = bpf_ktime_get_ns();
+
+	count(GSA_HIT_USDT);
+	if (enter(&c, GSA_RT_LIBGIL, 0))
+		return 0;
+	bpf_usdt_arg(ctx, 0, &a8);
+	switch (type) {
+	case GS_EV_acquire_request:
+		gil_request(&c, ts, (__u8)a8);
+		break;
+	case GS_EV_acquired:
+		gil_acquired(&c, ts);
+		break;
+	case GS_EV_release:
+		gil_release(&c, ts, (__u8)a8);
+		break;
+	case GS_EV_drop_request:
+		c.t->drop_requests++;
+		break;
+	case GS_EV_prio_boost:
+		/* a1 = new priority, 0 when the holder's own is restored; the
+		 * probe fires in the holder, which runs boosted meanwhile */
+		bpf_usdt_arg(ctx, 2, &a0);
+		if (a0 && !c.t->boost_ts)
+			c.t->boost_ts = ts;
+		else if (!a0 && c.t->boost_ts) {
+			c.t->inversion_ns += ts - c.t->boost_ts;
+			c.t->boost_ts = 0;
+		}
+		break;
+	}
+	return 0;
+}
+
+SEC("usdt")
+int usdt_acquire_request(struct pt_regs *ctx) { return on_usdt(ctx, GS_EV_acquire_request); }
+SEC("usdt")
+int usdt_acquired(struct pt_regs *ctx) { return on_usdt(ctx, GS_EV_acquired); }
+SEC("usdt")
+int usdt_release(struct pt_regs *ctx) { return on_usdt(ctx, GS_EV_release); }
+SEC("usdt")
+int usdt_drop_request(struct pt_regs *ctx) { return on_usdt(ctx, GS_EV_drop_request); }
+SEC("usdt")
+int usdt_prio_boost(struct pt_regs *ctx) { return on_usdt(ctx, GS_EV_prio_boost); }
+
+/* ---- CPython 3.x: take_gil / drop_gil ----------------------------------- */
+
+SEC("uprobe")
+int BPF_KPROBE(py3_take_gil)
+{
+	struct ctx c;
+	__u64 ts = bpf_ktime_get_ns();
+
+	count(GSA_HIT_TAKE_ENTRY);
+	if (enter(&c, GSA_RT_CPYTHON3, (__u32)bpf_get_attach_cookie(ctx)))
+		return 0;
+	c.t->in_save = 0;
+	gil_request(&c, ts, why_from_last(c.t));
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(py3_take_gil_ret)
+{
+	struct ctx c;
+	__u64 ts = bpf_ktime_get_ns();
+
+	count(GSA_HIT_TAKE_RET);
+	if (enter(&c, GSA_RT_CPYTHON3, (__u32)bpf_get_attach_cookie(ctx)))
+		return 0;
+	gil_acquired(&c, ts);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(py3_drop_gil)
+{
+	struct ctx c;
+	__u64 ts = bpf_ktime_get_ns();
+	__u8 reason;
+
+	count(GSA_HIT_DROP);
+	if (enter(&c, GSA_RT_CPYTHON3, (__u32)bpf_get_attach_cookie(ctx)))
+		return 0;
+	/* as gilscope.bpf.c: inside PyEval_SaveThread it is a blocking
+	 * release; outside, a waiter's drop request forced it */
+	if (c.t->in_save && ts - c.t->save_ts < SAVE_WINDOW_NS)
+		reason = GS_RELEASE_BLOCKING;
+	else if (c.p->waiters > 0)
+		reason = GS_RELEASE_FORCED;
+	else
+		reason = GS_RELEASE_UNKNOWN;
+	c.t->in_save = 0;
+	gil_release(&c, ts, reason);
+	return 0;
+}
+
+/* PyEval_SaveThread: the holder is about to release for a blocking call. */
+static __always_inline int on_save_thread(struct pt_regs *ctx, __u32 runtime)
+{
+	struct ctx c;
+	__u64 ts = bpf_ktime_get_ns();
+	__u32 bin = (__u32)bpf_get_attach_cookie(ctx);
+
+	count(GSA_HIT_SAVE);
+	if (runtime == GSA_RT_CPYTHON2) {
+		/* 2.7 releases nothing until threads exist (no lock yet) */
+		struct gsa_bin *b = bpf_map_lookup_elem(&bins, &bin);
+		__u64 lock = 0;
+		if (!b)
+			return 0;
+		__u64 bias = PT_REGS_IP(ctx) - b->py2_save_vaddr;
+		bpf_probe_read_user(&lock, sizeof(lock),
+				    (const void *)(bias + b->py2_lock_vaddr));
+		if (!lock)
+			return 0;
+	}
+	if (enter(&c, runtime, bin))
+		return 0;
+	if (runtime == GSA_RT_CPYTHON3) {
+		c.t->in_save = 1;
+		c.t->save_ts = ts;
+		return 0;
+	}
+	gil_release(&c, ts, GS_RELEASE_BLOCKING);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(py3_save_thread)
+{
+	return on_save_thread(ctx, GSA_RT_CPYTHON3);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(py2_save_thread)
+{
+	return on_save_thread(ctx, GSA_RT_CPYTHON2);
+}
+
+/* ---- CPython 2.7: PyThread_acquire_lock on interpreter_lock ------------- */
+
+SEC("uprobe")
+int BPF_KPROBE(py2_acquire_lock, void *lock, int waitflag)
+{
+	struct ctx c;
+	__u32 bin = (__u32)bpf_get_attach_cookie(ctx);
+	struct gsa_bin *b = bpf_map_lookup_elem(&bins, &bin);
+	__u64 gil = 0;
+
+	count(GSA_HIT_ACQ2_ENTRY);
+	if (!b)
+		return 0;
+	__u64 bias = PT_REGS_IP(ctx) - b->py2_acq_vaddr;
+	if (bpf_probe_read_user(&gil, sizeof(gil),
+				(const void *)(bias + b->py2_lock_vaddr)) ||
+	    !gil || gil != (__u64)lock)
+		return 0;
+	if (enter(&c, GSA_RT_CPYTHON2, bin))
+		return 0;
+	__u64 ts = bpf_ktime_get_ns();
+	c.t->entry_ts = ts;
+	/* a holder asking again released at the periodic check (ceval.c does
+	 * nothing in between); compare-and-swap against the acquired path
+	 * inferring the same release on another CPU */
+	if (c.p->holder == c.tid)
+		c.p->release_ts = ts;
+	if (__sync_val_compare_and_swap(&c.p->holder, c.tid, 0) == c.tid)
+		gil_release(&c, ts, GS_RELEASE_INTERVAL);
+	gil_request(&c, ts, why_from_last(c.t));
+	c.t->in_acquire = 1;
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(py2_acquire_lock_ret, int ok)
+{
+	struct ctx c;
+	__u64 ts = bpf_ktime_get_ns();
+	__u64 id = bpf_get_current_pid_tgid();
+	struct gsa_thread_key k = { .tgid = (__u32)(id >> 32), .tid = (__u32)id };
+
+	count(GSA_HIT_ACQ2_RET);
+	c.t = bpf_map_lookup_elem(&threads, &k);
+	if (!c.t || !c.t->in_acquire)
+		return 0;
+	c.p = bpf_map_lookup_elem(&procs, &k.tgid);
+	if (!c.p)
+		return 0;
+	c.tgid = k.tgid;
+	c.tid = k.tid;
+	c.t->in_acquire = 0;
+	if (!ok) {
+		if (c.t->req_ts) {
+			__sync_fetch_and_add(&c.p->waiters, -1);
+			c.t->req_ts = 0;
+		}
+		return 0;
+	}
+	/* a holder that let go without asking again (thread exit) is only
+	 * noticed when someone else has the lock */
+	__u32 old = c.p->holder;
+	if (old && old != c.tid &&
+	    __sync_val_compare_and_swap(&c.p->holder, old, 0) == old) {
+		struct gsa_thread_key ok_ = { .tgid = c.tgid, .tid = old };
+		struct ctx oc = { .p = c.p, .tgid = c.tgid, .tid = old };
+		oc.t = bpf_map_lookup_elem(&threads, &ok_);
+		if (oc.t) {
+			__u64 rts = ts - 1;
+			if (oc.t->entry_ts > oc.t->acq_ts && oc.t->entry_ts <= rts)
+				rts = oc.t->entry_ts - 1;
+			gil_release(&oc, rts, GS_RELEASE_UNKNOWN);
+		}
+	} else if (c.p->release_ts >= ts) {
+		ts = c.p->release_ts + 1;
+	}
+	gil_acquired(&c, ts);
+	return 0;
+}
+
+/* ---- process lifecycle -------------------------------------------------- */
+
+static __always_inline void notice(__u32 kind, __u32 tgid)
+{
+	struct gsa_notice *n = bpf_ringbuf_reserve(&notices, sizeof(*n), 0);
+	if (!n) {
+		count(GSA_LOST_NOTICES);
+		return;
+	}
+	n->kind = kind;
+	n->tgid = tgid;
+	bpf_ringbuf_submit(n, 0);
+}
+
+/* exec replaces the image: its GIL state is gone (user space folds and
+ * deletes the old threads' counters when it reads the notice) */
+SEC("tp/sched/sched_process_exec")
+int gilagg_exec(void *ctx)
+{
+	__u32 tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
+	count(GSA_HIT_LIFECYCLE);
+	struct gsa_proc *p = bpf_map_lookup_elem(&procs, &tgid);
+	if (p && (p->flags & GSA_PROC_EXCLUDED)) {
+		/* a new image gets a new verdict (a filtered comm may match) */
+		bpf_map_delete_elem(&procs, &tgid);
+	} else if (p) {
+		p->flags = 0; /* stop counting until user space has folded it */
+	}
+	notice(GSA_NOTICE_EXEC, tgid);
+	return 0;
+}
+
+SEC("tp/sched/sched_process_exit")
+int gilagg_exit(void *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = (__u32)(id >> 32);
+	count(GSA_HIT_LIFECYCLE);
+	if ((__u32)id != tgid)
+		return 0; /* threads: their counters stay until the process goes */
+	struct gsa_proc *p = bpf_map_lookup_elem(&procs, &tgid);
+	if (!p)
+		return 0;
+	if (p->flags & GSA_PROC_EXCLUDED) {
+		bpf_map_delete_elem(&procs, &tgid);
+		return 0;
+	}
+	notice(GSA_NOTICE_EXIT, tgid);
+	return 0;
+}

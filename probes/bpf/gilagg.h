@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Types shared by gilagg.bpf.c (host-wide in-kernel GIL aggregation) and
+ * its loader (tools/bpf/exporter/). Only fixed-width kernel-style types.
+ *
+ * The probes sit once per binary or library file (pid -1) and fire in every
+ * process of that file; each hit finds its process's GIL state in `procs`
+ * and its thread's counters in `threads`. User space only reads the maps,
+ * at scrape time: no per-event work outside the kernel.
+ */
+#ifndef GILAGG_H
+#define GILAGG_H
+
+/*
+ * Fixed histogram buckets for hold and wait times (upper bounds, ns,
+ * inclusive like Prometheus' `le`): 1-2.5-5 per decade from 1 us to 1 s,
+ * plus +Inf. docs/exporter.md documents them; changing them breaks
+ * recorded series, so don't.
+ */
+#define GSA_BUCKET_BOUNDS_NS                                                  \
+	1000ull, 2500ull, 5000ull, 10000ull, 25000ull, 50000ull, 100000ull,  \
+	250000ull, 500000ull, 1000000ull, 2500000ull, 5000000ull,            \
+	10000000ull, 25000000ull, 50000000ull, 100000000ull, 250000000ull,   \
+	500000000ull, 1000000000ull
+#define GSA_NBOUNDS 19
+#define GSA_BUCKETS (GSA_NBOUNDS + 1) /* the last one is +Inf */
+
+#define GSA_WHY_MAX 4      /* gs_acquire_why: first, after_blocking, after_forced, after_interval */
+#define GSA_REASON_MAX 5   /* gs_release_reason */
+#define GSA_COMM_LEN 16
+
+/* Which GIL implementation a probe belongs to (set per attach in the
+ * bpf cookie together with the binary's index; see gsa_cookie()). */
+enum gsa_runtime {
+	GSA_RT_LIBGIL = 1,
+	GSA_RT_CPYTHON2 = 2,
+	GSA_RT_CPYTHON3 = 3,
+};
+
+/* Per-binary facts the probes need (array map `bins`, index from the cookie):
+ * 2.7's interpreter_lock and function addresses (st_value), from which
+ * the probe's IP gives the load bias in each process. */
+#define GSA_MAX_BINS 256
+struct gsa_bin {
+	__u64 py2_lock_vaddr;
+	__u64 py2_acq_vaddr;
+	__u64 py2_save_vaddr;
+	__u32 runtime;
+	__u32 pad;
+};
+
+enum gsa_proc_flags {
+	GSA_PROC_TRACED = 1,   /* counters kept */
+	GSA_PROC_EXCLUDED = 2, /* a filter said no: decided once, not per hit */
+};
+
+/* One process's GIL as the probes see it (one GIL per process; 3.12+
+ * subinterpreters with their own GIL are summed into it). */
+struct gsa_proc {
+	__u32 flags;
+	__u32 runtime;
+	__u32 holder;           /* tid holding it, 0 when free */
+	__u32 last_holder;
+	__u32 last_releaser;
+	__u32 last_release_waiters; /* the last release had waiters queued */
+	__s32 waiters;          /* threads between request and acquired */
+	__u32 bin;
+	__u64 release_ts;       /* 2.7: time of the last inferred release */
+	__u64 first_ns;         /* first hit (bpf_ktime_get_ns) */
+};
+
+struct gsa_thread_key {
+	__u32 tgid;
+	__u32 tid;
+};
+
+/* One thread: its state machine, then its counters (only the thread itself
+ * writes them, except handoffs resolved at another thread's acquire). */
+struct gsa_thread {
+	/* state */
+	__u64 req_ts;           /* waiting since, 0 when not waiting */
+	__u64 acq_ts;           /* holding since, 0 when not holding */
+	__u64 save_ts;          /* PyEval_SaveThread entry */
+	__u64 entry_ts;         /* 2.7: last acquire entry on the GIL */
+	__u64 boost_ts;         /* libgil prio: boosted since */
+	__u8 in_save, blocked, last_reason, why, in_acquire, seen, pad[2];
+	/* counters */
+	__u64 hold_ns;
+	__u64 wait_ns[GSA_WHY_MAX];
+	__u64 waits[GSA_WHY_MAX];
+	__u64 acquisitions;
+	__u64 contended;        /* waited >= 1 us */
+	__u64 releases[GSA_REASON_MAX];
+	__u64 handoffs;         /* releases with waiters queued */
+	__u64 handoffs_failed;  /* ... that this thread took back first */
+	__u64 drop_requests;    /* libgil: made by this thread */
+	__u64 convoy_loss_ns;   /* re-acquires after blocking >= convoy_ns */
+	__u64 convoy_losses;
+	__u64 inversion_ns;     /* libgil prio: held while boosted */
+	__u64 hold_hist[GSA_BUCKETS];
+	__u64 wait_hist[GSA_BUCKETS];
+	char comm[GSA_COMM_LEN]; /* at first sight (user space prefers /proc) */
+};
+
+/* Process lifecycle notices for user space (ring buffer `notices`). */
+enum gsa_notice_kind {
+	GSA_NOTICE_EXEC = 1,
+	GSA_NOTICE_EXIT = 2,
+};
+struct gsa_notice {
+	__u32 kind;
+	__u32 tgid;
+};
+
+/* Self-metric slots (per-CPU array `hits`). */
+enum gsa_hit {
+	GSA_HIT_USDT = 0,       /* any gil:* USDT probe */
+	GSA_HIT_TAKE_ENTRY,     /* 3.x take_gil entry */
+	GSA_HIT_TAKE_RET,       /* 3.x take_gil return */
+	GSA_HIT_DROP,           /* 3.x drop_gil */
+	GSA_HIT_SAVE,           /* PyEval_SaveThread */
+	GSA_HIT_ACQ2_ENTRY,     /* 2.7 PyThread_acquire_lock entry */
+	GSA_HIT_ACQ2_RET,       /* 2.7 PyThread_acquire_lock return */
+	GSA_HIT_LIFECYCLE,      /* exec / exit tracepoints */
+	GSA_LOST_THREADS,       /* thread table full: a thread not counted */
+	GSA_LOST_PROCS,         /* process table full */
+	GSA_LOST_NOTICES,       /* notice ring full */
+	GSA_HIT_MAX,
+};
+
+#endif

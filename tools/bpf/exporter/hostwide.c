@@ -1,0 +1,810 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+#include "hostwide.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "gil_events.h"
+#include "gilagg.skel.h"
+#include "session.h"
+#include "target.h"
+
+/* a new process is looked at this long after its exec (the dynamic loader
+ * maps libpython after the exec tracepoint), then again twice */
+#define PENDING_FIRST_NS 50000000ull
+#define PENDING_TRIES 3
+
+uint64_t gs_hw_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void *grow(void *p, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return p;
+	size_t n = *cap ? *cap * 2 : 16;
+	while (n < need)
+		n *= 2;
+	void *q = realloc(p, n * size);
+	if (!q)
+		return NULL;
+	memset((char *)q + *cap * size, 0, (n - *cap) * size);
+	*cap = n;
+	return q;
+}
+
+void gs_hw_add(struct gsa_thread *a, const struct gsa_thread *b)
+{
+	a->hold_ns += b->hold_ns;
+	for (int i = 0; i < GSA_WHY_MAX; i++) {
+		a->wait_ns[i] += b->wait_ns[i];
+		a->waits[i] += b->waits[i];
+	}
+	a->acquisitions += b->acquisitions;
+	a->contended += b->contended;
+	for (int i = 0; i < GSA_REASON_MAX; i++)
+		a->releases[i] += b->releases[i];
+	a->handoffs += b->handoffs;
+	a->handoffs_failed += b->handoffs_failed;
+	a->drop_requests += b->drop_requests;
+	a->convoy_loss_ns += b->convoy_loss_ns;
+	a->convoy_losses += b->convoy_losses;
+	a->inversion_ns += b->inversion_ns;
+	for (int i = 0; i < GSA_BUCKETS; i++) {
+		a->hold_hist[i] += b->hold_hist[i];
+		a->wait_hist[i] += b->wait_hist[i];
+	}
+}
+
+static int read_small(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+static unsigned long long proc_start_time(pid_t pid)
+{
+	char p[64], buf[1024];
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	if (read_small(p, buf, sizeof(buf)))
+		return 0;
+	/* field 22; the comm field (2) may hold spaces: skip past its ')' */
+	char *s = strrchr(buf, ')');
+	if (!s)
+		return 0;
+	unsigned long long v = 0;
+	int field = 2;
+	for (char *tok = strtok(s + 1, " "); tok; tok = strtok(NULL, " "))
+		if (++field == 22) {
+			v = strtoull(tok, NULL, 10);
+			break;
+		}
+	return v;
+}
+
+/* cgroup v2 path ("0::/PATH") and a container id in it when there is one
+ * (docker-ID.scope, cri-containerd-ID.scope, libpod-ID, /docker/ID...):
+ * the first run of 64 hex digits, shortened to 12 as docker shows it. */
+static void proc_cgroup(pid_t pid, char *cg, size_t cglen, char *cid, size_t cidlen)
+{
+	char p[64], line[1024];
+	cg[0] = cid[0] = 0;
+	snprintf(p, sizeof(p), "/proc/%d/cgroup", (int)pid);
+	FILE *f = fopen(p, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = 0;
+			size_t n = strlen(line + 3);
+			if (n >= cglen)
+				n = cglen - 1;
+			memcpy(cg, line + 3, n);
+			cg[n] = 0;
+			break;
+		}
+	fclose(f);
+	for (const char *s = cg; *s; s++) {
+		size_t n = 0;
+		while (isxdigit((unsigned char)s[n]) && !isupper((unsigned char)s[n]))
+			n++;
+		if (n == 64) {
+			snprintf(cid, cidlen, "%.12s", s);
+			return;
+		}
+		if (n)
+			s += n - 1;
+	}
+}
+
+static struct gs_hw_proc *find_proc(struct gs_hw *hw, pid_t pid, int live_only)
+{
+	for (size_t i = 0; i < hw->nprocs; i++)
+		if (hw->procs[i].pid == pid && (!live_only || !hw->procs[i].exited))
+			return &hw->procs[i];
+	return NULL;
+}
+
+static struct gs_hw_proc *add_proc(struct gs_hw *hw, pid_t pid, const char *runtime,
+				   const char *python)
+{
+	struct gs_hw_proc *np = grow(hw->procs, &hw->capprocs, hw->nprocs + 1,
+				     sizeof(*hw->procs));
+	if (!np)
+		return NULL;
+	hw->procs = np;
+	struct gs_hw_proc *p = &hw->procs[hw->nprocs++];
+	memset(p, 0, sizeof(*p));
+	char path[64];
+	p->pid = pid;
+	p->start_time = proc_start_time(pid);
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	if (read_small(path, p->comm, sizeof(p->comm)))
+		snprintf(p->comm, sizeof(p->comm), "?");
+	snprintf(p->runtime, sizeof(p->runtime), "%s", runtime);
+	snprintf(p->python, sizeof(p->python), "%s", python);
+	proc_cgroup(pid, p->cgroup, sizeof(p->cgroup), p->container, sizeof(p->container));
+	return p;
+}
+
+/* ---- probes: once per binary or library file ----------------------------- */
+
+static int keep_link(struct gs_hw *hw, struct bpf_link *l)
+{
+	struct bpf_link **nl = grow(hw->links, &hw->caplinks, hw->nlinks + 1,
+				    sizeof(*hw->links));
+	if (!nl) {
+		bpf_link__destroy(l);
+		return -1;
+	}
+	hw->links = nl;
+	hw->links[hw->nlinks++] = l;
+	return 0;
+}
+
+static int attach_sym(struct gs_hw *hw, struct gs_hw_bin *b, const struct gs_target *t,
+		      struct bpf_program *prog, int ret, int sym, int hit, int required)
+{
+	const struct gs_elf_sym *e = &t->sym[sym];
+	if (!e->found)
+		return required ? -1 : 0;
+	for (int i = 0; i < e->found; i++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = ret != 0,
+			    .bpf_cookie = (__u64)(b - hw->bins));
+		struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, -1, b->path,
+								     e->offset[i], &uo);
+		if (!l) {
+			if (hw->o.verbose || required)
+				fprintf(stderr, "%s: %s %s:0x%llx: %s\n", hw->o.prog,
+					ret ? "uretprobe" : "uprobe", b->path,
+					(unsigned long long)e->offset[i], strerror(errno));
+			if (required)
+				return -1;
+			continue;
+		}
+		if (keep_link(hw, l))
+			return -1;
+		b->nlinks++;
+		if (e->single_step[i])
+			b->single_step[hit] = 1;
+	}
+	return 0;
+}
+
+static int attach_usdt_all(struct gs_hw *hw, struct gs_hw_bin *b)
+{
+	struct gilagg_bpf *k = hw->skel;
+	struct { struct bpf_program *p; const char *name; int required; } u[] = {
+		{ k->progs.usdt_acquire_request, "acquire_request", 1 },
+		{ k->progs.usdt_acquired, "acquired", 1 },
+		{ k->progs.usdt_release, "release", 1 },
+		{ k->progs.usdt_drop_request, "drop_request", 0 },
+		{ k->progs.usdt_prio_boost, "prio_boost", 0 },
+	};
+	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++) {
+		struct bpf_link *l = bpf_program__attach_usdt(u[i].p, -1, b->path, "gil",
+							      u[i].name, NULL);
+		if (!l) {
+			if (u[i].required) {
+				fprintf(stderr, "%s: USDT gil:%s in %s: %s\n", hw->o.prog,
+					u[i].name, b->path, strerror(errno));
+				return -1;
+			}
+			continue;
+		}
+		if (keep_link(hw, l))
+			return -1;
+		b->nlinks++;
+	}
+	return 0;
+}
+
+/* The bin index for t's file, attaching its probes the first time. -1 when
+ * it cannot be probed (message printed). */
+static int bin_for(struct gs_hw *hw, const struct gs_target *t)
+{
+	struct stat st;
+	if (stat(t->path, &st)) {
+		fprintf(stderr, "%s: %s: %s\n", hw->o.prog, t->path, strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < hw->nbins; i++)
+		if (hw->bins[i].dev == st.st_dev && hw->bins[i].ino == st.st_ino)
+			return (int)i;
+	if (hw->nbins >= GSA_MAX_BINS) {
+		fprintf(stderr, "%s: more than %d distinct GIL binaries; %s not traced\n",
+			hw->o.prog, GSA_MAX_BINS, t->path);
+		return -1;
+	}
+	struct gs_hw_bin *b = &hw->bins[hw->nbins];
+	memset(b, 0, sizeof(*b));
+	b->dev = st.st_dev;
+	b->ino = st.st_ino;
+	snprintf(b->path, sizeof(b->path), "%s", t->path);
+	struct gsa_bin kb = { 0 };
+	struct gilagg_bpf *k = hw->skel;
+	int err = 0;
+	switch (t->runtime) {
+	case GSB_RT_LIBGIL:
+		b->runtime = GSA_RT_LIBGIL;
+		err = attach_usdt_all(hw, b);
+		break;
+	case GSB_RT_CPYTHON3:
+		b->runtime = GSA_RT_CPYTHON3;
+		err = attach_sym(hw, b, t, k->progs.py3_take_gil, 0, GS_SYM_TAKE_GIL,
+				 GSA_HIT_TAKE_ENTRY, 1) ||
+		      attach_sym(hw, b, t, k->progs.py3_take_gil_ret, 1, GS_SYM_TAKE_GIL,
+				 GSA_HIT_TAKE_RET, 1) ||
+		      attach_sym(hw, b, t, k->progs.py3_drop_gil, 0, GS_SYM_DROP_GIL,
+				 GSA_HIT_DROP, 1) ||
+		      attach_sym(hw, b, t, k->progs.py3_save_thread, 0,
+				 GS_SYM_SAVE_THREAD, GSA_HIT_SAVE, 0);
+		break;
+	case GSB_RT_CPYTHON2:
+		b->runtime = GSA_RT_CPYTHON2;
+		kb.py2_lock_vaddr = t->sym[GS_SYM_INTERPRETER_LOCK].vaddr[0];
+		kb.py2_acq_vaddr = t->sym[GS_SYM_ACQUIRE_LOCK].vaddr[0];
+		kb.py2_save_vaddr = t->sym[GS_SYM_SAVE_THREAD].vaddr[0];
+		break;
+	}
+	kb.runtime = (__u32)b->runtime;
+	__u32 idx = (__u32)hw->nbins;
+	bpf_map_update_elem(bpf_map__fd(k->maps.bins), &idx, &kb, BPF_ANY);
+	if (t->runtime == GSB_RT_CPYTHON2)
+		err = attach_sym(hw, b, t, k->progs.py2_acquire_lock, 0,
+				 GS_SYM_ACQUIRE_LOCK, GSA_HIT_ACQ2_ENTRY, 1) ||
+		      attach_sym(hw, b, t, k->progs.py2_acquire_lock_ret, 1,
+				 GS_SYM_ACQUIRE_LOCK, GSA_HIT_ACQ2_RET, 1) ||
+		      attach_sym(hw, b, t, k->progs.py2_save_thread, 0,
+				 GS_SYM_SAVE_THREAD, GSA_HIT_SAVE, 1);
+	hw->nbins++; /* even on error: its links so far are in hw->links */
+	if (err)
+		return -1;
+	if (hw->o.verbose)
+		fprintf(stderr, "%s: %s GIL in %s: %d probes (pid -1)\n", hw->o.prog,
+			t->policy_name, t->path, b->nlinks);
+	return (int)idx;
+}
+
+/* ---- discovery ----------------------------------------------------------- */
+
+static int in_pid_filter(struct gs_hw *hw, pid_t pid)
+{
+	if (!hw->o.n_pids)
+		return 1;
+	for (size_t i = 0; i < hw->o.n_pids; i++)
+		if (hw->o.pids[i] == pid)
+			return 1;
+	return 0;
+}
+
+static int maps_mention_gil(pid_t pid)
+{
+	char p[64], line[4096 + 256];
+	snprintf(p, sizeof(p), "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(p, "re");
+	if (!f)
+		return 0;
+	int found = 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *path = strrchr(line, '/');
+		if (path && (strstr(path, "python") || !strncmp(path, "/libgil", 7)))
+			found = 1;
+	}
+	fclose(f);
+	return found;
+}
+
+static int exe_known_nogil(struct gs_hw *hw, const struct stat *st)
+{
+	for (size_t i = 0; i < hw->nnogil; i++)
+		if (hw->nogil[i].dev == st->st_dev && hw->nogil[i].ino == st->st_ino)
+			return 1;
+	return 0;
+}
+
+static void close_proc(struct gs_hw *hw, struct gs_hw_proc *p);
+
+/* Looks at one process: when it has a GIL, probes its file and lists it.
+ * Returns 1 when listed (or already), 0 when not a GIL process. */
+static int discover(struct gs_hw *hw, pid_t pid, int quiet)
+{
+	char p[64], msg[2048];
+	struct stat st;
+	struct gs_hw_proc *known = find_proc(hw, pid, 1);
+
+	if (known) {
+		if (known->start_time == proc_start_time(pid))
+			return 1;
+		close_proc(hw, known); /* pid reused: the notice was missed */
+	}
+	if (pid == getpid() || !in_pid_filter(hw, pid))
+		return 0;
+	snprintf(p, sizeof(p), "/proc/%d/exe", (int)pid);
+	if (stat(p, &st))
+		return 0; /* kernel thread or gone */
+	int mentions = maps_mention_gil(pid);
+	if (!mentions && exe_known_nogil(hw, &st))
+		return 0;
+	struct gs_target *t = calloc(1, sizeof(*t));
+	if (!t)
+		return 0;
+	int r = gs_target_from_pid(pid, t, msg, sizeof(msg));
+	if (r) {
+		if (!mentions) {
+			void *n = grow(hw->nogil, &hw->capnogil, hw->nnogil + 1,
+				       sizeof(*hw->nogil));
+			if (n) {
+				hw->nogil = n;
+				hw->nogil[hw->nnogil].dev = st.st_dev;
+				hw->nogil[hw->nnogil++].ino = st.st_ino;
+			}
+		} else if (!quiet || hw->o.verbose) {
+			/* a Python we cannot probe (stripped): say it once per scan */
+			fprintf(stderr, "%s: PID %d not traced: %s\n", hw->o.prog, (int)pid, msg);
+		}
+		free(t);
+		return 0;
+	}
+	int bin = bin_for(hw, t);
+	if (bin < 0) {
+		free(t);
+		return 0;
+	}
+	char python[16] = "";
+	if (t->runtime != GSB_RT_LIBGIL && t->py_minor >= 0)
+		snprintf(python, sizeof(python), "%d.%d", t->py_major, t->py_minor);
+	else if (t->runtime != GSB_RT_LIBGIL)
+		snprintf(python, sizeof(python), "%d", t->py_major);
+	struct gs_hw_proc *np = add_proc(hw, pid, t->runtime == GSB_RT_LIBGIL ? "libgil"
+								   : "cpython", python);
+	if (np && hw->o.n_pids) {
+		/* -p: the kernel side counts only what is listed in procs */
+		struct gsa_proc kp = { .flags = GSA_PROC_TRACED, .bin = (__u32)bin };
+		__u32 key = (__u32)pid;
+		bpf_map_update_elem(bpf_map__fd(hw->skel->maps.procs), &key, &kp,
+				    BPF_NOEXIST);
+	}
+	if (np && hw->o.verbose)
+		fprintf(stderr, "%s: tracing PID %d (%s, %s %s)\n", hw->o.prog, (int)pid,
+			np->comm, np->runtime, np->python);
+	free(t);
+	return np != NULL;
+}
+
+static void scan_proc(struct gs_hw *hw)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		discover(hw, (pid_t)atoi(de->d_name), 1);
+	}
+	closedir(d);
+	hw->last_scan_ns = gs_hw_now_ns();
+}
+
+/* ---- exits ---------------------------------------------------------------- */
+
+static void read_thread(struct gs_hw *hw, struct gs_hw_proc *p, __u32 tid,
+			const struct gsa_thread *v);
+
+/* Takes the process's last counters out of the kernel and deletes its
+ * entries there; its series stay for the grace period. */
+static void close_proc(struct gs_hw *hw, struct gs_hw_proc *p)
+{
+	int tfd = bpf_map__fd(hw->skel->maps.threads);
+	struct gsa_thread_key key, next, *prev = NULL;
+	struct gsa_thread v;
+	__u32 tgid = (__u32)p->pid;
+
+	/* collect first, delete after: deleting while iterating restarts
+	 * get_next_key from the beginning */
+	struct gsa_thread_key *del = NULL;
+	size_t ndel = 0, capdel = 0;
+	while (!bpf_map_get_next_key(tfd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (key.tgid != tgid)
+			continue;
+		if (!bpf_map_lookup_elem(tfd, &key, &v))
+			read_thread(hw, p, key.tid, &v);
+		struct gsa_thread_key *nd = grow(del, &capdel, ndel + 1, sizeof(*del));
+		if (!nd)
+			break;
+		del = nd;
+		del[ndel++] = key;
+	}
+	for (size_t i = 0; i < ndel; i++)
+		bpf_map_delete_elem(tfd, &del[i]);
+	free(del);
+	bpf_map_delete_elem(bpf_map__fd(hw->skel->maps.procs), &tgid);
+	for (size_t i = 0; i < p->nth; i++)
+		p->th[i].live = 0;
+	p->exited = 1;
+	p->exited_ns = gs_hw_now_ns();
+}
+
+static void want_look(struct gs_hw *hw, pid_t pid)
+{
+	for (size_t i = 0; i < hw->npending; i++)
+		if (hw->pending[i].pid == pid) {
+			hw->pending[i].due_ns = gs_hw_now_ns() + PENDING_FIRST_NS;
+			hw->pending[i].tries = 0;
+			return;
+		}
+	void *n = grow(hw->pending, &hw->cappending, hw->npending + 1, sizeof(*hw->pending));
+	if (!n)
+		return;
+	hw->pending = n;
+	hw->pending[hw->npending].pid = pid;
+	hw->pending[hw->npending].due_ns = gs_hw_now_ns() + PENDING_FIRST_NS;
+	hw->pending[hw->npending++].tries = 0;
+}
+
+static int on_notice(void *ctx, void *data, size_t size)
+{
+	struct gs_hw *hw = ctx;
+	const struct gsa_notice *n = data;
+	if (size < sizeof(*n))
+		return 0;
+	struct gs_hw_proc *p = find_proc(hw, (pid_t)n->tgid, 1);
+	if (n->kind == GSA_NOTICE_EXIT) {
+		hw->exits++;
+		if (p)
+			close_proc(hw, p);
+		else {
+			__u32 k = n->tgid;
+			bpf_map_delete_elem(bpf_map__fd(hw->skel->maps.procs), &k);
+		}
+		return 0;
+	}
+	hw->execs++;
+	if (p)
+		close_proc(hw, p); /* the old image's series end here */
+	else {
+		__u32 k = n->tgid; /* flags were cleared by the exec program */
+		bpf_map_delete_elem(bpf_map__fd(hw->skel->maps.procs), &k);
+	}
+	if (in_pid_filter(hw, (pid_t)n->tgid))
+		want_look(hw, (pid_t)n->tgid);
+	return 0;
+}
+
+/* ---- reading ---------------------------------------------------------------- */
+
+static void read_thread(struct gs_hw *hw, struct gs_hw_proc *p, __u32 tid,
+			const struct gsa_thread *v)
+{
+	(void)hw;
+	struct gs_hw_thread *t = NULL;
+	for (size_t i = 0; i < p->nth; i++)
+		if (p->th[i].tid == tid) {
+			t = &p->th[i];
+			break;
+		}
+	if (!t) {
+		struct gs_hw_thread *nt = grow(p->th, &p->cap, p->nth + 1, sizeof(*p->th));
+		if (!nt)
+			return;
+		p->th = nt;
+		t = &p->th[p->nth++];
+		memset(t, 0, sizeof(*t));
+		t->tid = tid;
+		t->live = 1;
+		snprintf(t->name, sizeof(t->name), "%.*s", GSA_COMM_LEN - 1, v->comm);
+	}
+	t->v = *v;
+	if (v->comm[0])
+		snprintf(t->name, sizeof(t->name), "%.*s", GSA_COMM_LEN - 1, v->comm);
+	if (t->live && !p->exited) {
+		char path[96];
+		snprintf(path, sizeof(path), "/proc/%d/task/%u", (int)p->pid, tid);
+		if (access(path, F_OK)) {
+			t->live = 0; /* gone since: its counters are final */
+			t->died_ns = gs_hw_now_ns();
+		}
+	}
+}
+
+/* Dead threads' counters: kept (so counters never go down), in one
+ * entry per name and process once the grace period has passed. */
+static void merge_dead_threads(struct gs_hw *hw, struct gs_hw_proc *p, uint64_t now)
+{
+	uint64_t grace = (uint64_t)(hw->o.grace_s * 1e9);
+	int fd = bpf_map__fd(hw->skel->maps.threads);
+	for (size_t i = 0; i < p->nth; i++) {
+		struct gs_hw_thread *t = &p->th[i];
+		if (t->live || !t->died_ns || t->tid == 0 || now - t->died_ns < grace)
+			continue;
+		struct gsa_thread_key k = { .tgid = (__u32)p->pid, .tid = t->tid };
+		bpf_map_delete_elem(fd, &k);
+		/* into the name's retired entry (tid 0) */
+		struct gs_hw_thread *r = NULL;
+		for (size_t j = 0; j < p->nth; j++)
+			if (p->th[j].tid == 0 && !strcmp(p->th[j].name, t->name))
+				r = &p->th[j];
+		if (r) {
+			gs_hw_add(&r->v, &t->v);
+			p->th[i] = p->th[--p->nth];
+			i--;
+		} else {
+			t->tid = 0;
+		}
+	}
+}
+
+void gs_hw_refresh(struct gs_hw *hw)
+{
+	int tfd = bpf_map__fd(hw->skel->maps.threads);
+	struct gsa_thread_key key, next, *prev = NULL;
+	struct gsa_thread v;
+	uint64_t now = gs_hw_now_ns();
+
+	while (!bpf_map_get_next_key(tfd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(tfd, &key, &v))
+			continue;
+		struct gs_hw_proc *p = find_proc(hw, (pid_t)key.tgid, 1);
+		if (!p) {
+			/* probes saw it before a scan did (a binary probed for
+			 * another process): list it now */
+			if (!discover(hw, (pid_t)key.tgid, 1))
+				continue;
+			p = find_proc(hw, (pid_t)key.tgid, 1);
+			if (!p)
+				continue;
+		}
+		read_thread(hw, p, key.tid, &v);
+	}
+	uint64_t grace = (uint64_t)(hw->o.grace_s * 1e9);
+	for (size_t i = 0; i < hw->nprocs; i++) {
+		struct gs_hw_proc *p = &hw->procs[i];
+		if (!p->exited && kill(p->pid, 0) && errno == ESRCH)
+			close_proc(hw, p); /* the exit notice was lost */
+		if (p->exited && now - p->exited_ns >= grace) {
+			free(p->th);
+			hw->procs[i] = hw->procs[--hw->nprocs];
+			hw->removed++;
+			i--;
+			continue;
+		}
+		if (!p->exited)
+			merge_dead_threads(hw, p, now);
+	}
+}
+
+void gs_hw_poll(struct gs_hw *hw)
+{
+	ring_buffer__consume(hw->notices);
+	uint64_t now = gs_hw_now_ns();
+	for (size_t i = 0; i < hw->npending; i++) {
+		if (hw->pending[i].due_ns > now)
+			continue;
+		pid_t pid = hw->pending[i].pid;
+		int found = discover(hw, pid, 1);
+		if (found || ++hw->pending[i].tries >= PENDING_TRIES ||
+		    (kill(pid, 0) && errno == ESRCH)) {
+			hw->pending[i] = hw->pending[--hw->npending];
+			i--;
+			continue;
+		}
+		hw->pending[i].due_ns = now + PENDING_FIRST_NS * (10u << hw->pending[i].tries);
+	}
+	if (now - hw->last_scan_ns >= (uint64_t)(hw->o.rescan_s * 1e9))
+		scan_proc(hw);
+}
+
+int gs_hw_notice_fd(struct gs_hw *hw)
+{
+	return ring_buffer__epoll_fd(hw->notices);
+}
+
+void gs_hw_hits(struct gs_hw *hw, uint64_t out[GSA_HIT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	memset(out, 0, sizeof(uint64_t) * GSA_HIT_MAX);
+	if (ncpu <= 0 || !hw->skel)
+		return;
+	uint64_t *vals = calloc((size_t)ncpu, sizeof(uint64_t));
+	if (!vals)
+		return;
+	int fd = bpf_map__fd(hw->skel->maps.hits);
+	for (__u32 k = 0; k < GSA_HIT_MAX; k++) {
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out[k] += vals[c];
+	}
+	free(vals);
+}
+
+double gs_hw_cost_ns(struct gs_hw *hw, const uint64_t c[GSA_HIT_MAX])
+{
+	/* per-hit costs of session.h (docs/observer-effect.md); a slot is
+	 * counted as single-stepped when any probed file needs it */
+	int ss[GSA_HIT_MAX] = { 0 };
+	for (size_t b = 0; b < hw->nbins; b++)
+		for (int k = 0; k < GSA_HIT_MAX; k++)
+			ss[k] |= hw->bins[b].single_step[k];
+	double ns = 0;
+	for (int k = 0; k < GSA_HIT_MAX; k++) {
+		double per;
+		switch (k) {
+		case GSA_HIT_USDT: per = GS_COST_USDT_NS; break;
+		case GSA_HIT_TAKE_RET:
+		case GSA_HIT_ACQ2_RET:
+			per = ss[k] ? GS_COST_URETPROBE_SS_NS : GS_COST_URETPROBE_NS;
+			break;
+		case GSA_HIT_LIFECYCLE: per = GS_COST_SCHED_NS; break;
+		case GSA_LOST_THREADS:
+		case GSA_LOST_PROCS:
+		case GSA_LOST_NOTICES: per = 0; break;
+		default: per = ss[k] ? GS_COST_UPROBE_SS_NS : GS_COST_UPROBE_NS;
+		}
+		ns += per * (double)c[k];
+	}
+	return ns;
+}
+
+/* ---- start / stop ------------------------------------------------------------ */
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+static int libbpf_loud(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	return vfprintf(stderr, fmt, ap);
+}
+
+int gs_hw_start(struct gs_hw *hw, const struct gs_hw_opts *o)
+{
+	memset(hw, 0, sizeof(*hw));
+	hw->o = *o;
+	libbpf_set_print(o->verbose ? libbpf_loud : libbpf_quiet);
+	if (geteuid() != 0) {
+		fprintf(stderr, "%s: needs root, or CAP_BPF and CAP_PERFMON (to load "
+				"BPF programs and attach uprobes); run it with sudo\n", o->prog);
+		return 1;
+	}
+	hw->bins = calloc(GSA_MAX_BINS, sizeof(*hw->bins));
+	if (!hw->bins)
+		return 1;
+	struct gilagg_bpf *k = gilagg_bpf__open();
+	if (!k) {
+		fprintf(stderr, "%s: opening the BPF object failed: %s\n", o->prog,
+			strerror(errno));
+		return 1;
+	}
+	hw->skel = k;
+	k->rodata->filter_pids = o->n_pids > 0;
+	k->rodata->convoy_ns = o->convoy_ns;
+	if (o->comm) {
+		k->rodata->filter_comm = 1;
+		snprintf((char *)k->rodata->comm_filter, GSA_COMM_LEN, "%s", o->comm);
+	}
+	if (o->cgroup) {
+		char path[4096];
+		struct stat st;
+		const char *c = o->cgroup;
+		if (!strncmp(c, "/sys/fs/cgroup", 14))
+			snprintf(path, sizeof(path), "%s", c);
+		else
+			snprintf(path, sizeof(path), "/sys/fs/cgroup%s%s", *c == '/' ? "" : "/", c);
+		if (stat(path, &st) || !S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "%s: --cgroup %s: %s is not a cgroup v2 directory\n",
+				o->prog, o->cgroup, path);
+			gs_hw_stop(hw);
+			return 1;
+		}
+		k->rodata->filter_cgroups = 1;
+		hw->o.cgroup = o->cgroup;
+		if (gilagg_bpf__load(k))
+			goto load_failed;
+		__u64 id = st.st_ino; /* cgroup v2 id = the directory's inode */
+		__u8 one = 1;
+		bpf_map_update_elem(bpf_map__fd(k->maps.allowed_cgroups), &id, &one, BPF_ANY);
+	} else if (gilagg_bpf__load(k)) {
+		goto load_failed;
+	}
+	struct bpf_link *l;
+	if (!(l = bpf_program__attach(k->progs.gilagg_exec)) || keep_link(hw, l) ||
+	    !(l = bpf_program__attach(k->progs.gilagg_exit)) || keep_link(hw, l)) {
+		fprintf(stderr, "%s: attaching the sched_process_exec/exit tracepoints "
+				"failed: %s\n", o->prog, strerror(errno));
+		gs_hw_stop(hw);
+		return 1;
+	}
+	hw->notices = ring_buffer__new(bpf_map__fd(k->maps.notices), on_notice, hw, NULL);
+	if (!hw->notices) {
+		fprintf(stderr, "%s: ring buffer: %s\n", o->prog, strerror(errno));
+		gs_hw_stop(hw);
+		return 1;
+	}
+	scan_proc(hw);
+	return 0;
+
+load_failed:
+	fprintf(stderr, "%s: loading the BPF programs failed: %s%s\n", o->prog,
+		strerror(errno), o->verbose ? "" : " (-v shows the verifier's log)");
+	gs_hw_stop(hw);
+	return 1;
+}
+
+void gs_hw_stop(struct gs_hw *hw)
+{
+	/* links first: the probes leave every process before anything else */
+	for (size_t i = hw->nlinks; i-- > 0;)
+		bpf_link__destroy(hw->links[i]);
+	free(hw->links);
+	hw->links = NULL;
+	hw->nlinks = 0;
+	ring_buffer__free(hw->notices);
+	hw->notices = NULL;
+	if (hw->skel)
+		gilagg_bpf__destroy(hw->skel);
+	hw->skel = NULL;
+	for (size_t i = 0; i < hw->nprocs; i++)
+		free(hw->procs[i].th);
+	free(hw->procs);
+	free(hw->bins);
+	free(hw->nogil);
+	free(hw->pending);
+	hw->procs = NULL;
+	hw->bins = NULL;
+	hw->nogil = NULL;
+	hw->pending = NULL;
+	hw->nprocs = hw->nbins = 0;
+}
