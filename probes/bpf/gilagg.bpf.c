@@ -9,8 +9,9 @@
  * process that maps the file; the filters (-p, --comm, --cgroup) are applied
  * here, once per process: the verdict is cached in its `procs` entry.
  *
- * The ways in and their semantics are those of gilscope.bpf.c's light probe
- * set (the same figures as `gilscope record` + `gilscope report`):
+ * The state machine is gil_state.bpf.h's (gilscope.bpf.c's), so the ways
+ * in and their semantics are those of `gilscope record`'s light probe set
+ * and the figures those of `gilscope report`:
  *  - libgil: gil:* USDT probes;
  *  - CPython 3.x: take_gil entry/return, drop_gil, PyEval_SaveThread;
  *  - CPython 2.7: PyThread_acquire_lock entry/return on interpreter_lock,
@@ -24,6 +25,7 @@
 
 #include "gil_events.h"
 #include "gilagg.h"
+#include "gil_state.bpf.h" /* threads, gils; want_stats stays 0 here */
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -31,7 +33,6 @@ const volatile __u8 filter_pids = 0;      /* only pids user space put in procs *
 const volatile __u8 filter_cgroups = 0;   /* only cgroups in allowed_cgroups */
 const volatile __u8 filter_comm = 0;      /* only processes whose comm is comm_filter */
 const volatile char comm_filter[GSA_COMM_LEN] = {};
-const volatile __u64 convoy_ns = 2500000; /* re-acquire wait counted as convoy loss */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -45,7 +46,7 @@ struct {
 	__uint(max_entries, 16384);
 	__type(key, struct gsa_thread_key);
 	__type(value, struct gsa_thread);
-} threads SEC(".maps");
+} tstats SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -75,8 +76,6 @@ struct {
 
 static const __u64 bucket_bounds[GSA_NBOUNDS] = { GSA_BUCKET_BOUNDS_NS };
 static const struct gsa_thread zero_thread;
-
-#define SAVE_WINDOW_NS 1000000ull
 
 static __always_inline void count(__u32 slot)
 {
@@ -140,63 +139,64 @@ static __always_inline struct gsa_proc *current_proc(__u32 tgid, __u32 runtime,
 	return p;
 }
 
-static __always_inline struct gsa_thread *current_thread(__u32 tgid, __u32 tid)
+static __always_inline struct gsa_thread *thread_counters(__u32 tgid, __u32 tid)
 {
 	struct gsa_thread_key k = { .tgid = tgid, .tid = tid };
-	struct gsa_thread *t = bpf_map_lookup_elem(&threads, &k);
+	struct gsa_thread *t = bpf_map_lookup_elem(&tstats, &k);
 	if (t)
 		return t;
-	if (bpf_map_update_elem(&threads, &k, &zero_thread, BPF_NOEXIST) == -E2BIG) {
+	if (bpf_map_update_elem(&tstats, &k, &zero_thread, BPF_NOEXIST) == -E2BIG) {
 		count(GSA_LOST_THREADS);
 		return NULL;
 	}
-	t = bpf_map_lookup_elem(&threads, &k);
+	t = bpf_map_lookup_elem(&tstats, &k);
 	if (t)
 		bpf_get_current_comm(t->comm, sizeof(t->comm));
 	return t;
 }
 
 struct ctx {
-	struct gsa_proc *p;
-	struct gsa_thread *t;
+	struct gsb_gil_state *g;        /* gil_state.bpf.h */
+	struct gsb_thread_state *st;    /* gil_state.bpf.h */
+	struct gsa_thread *t;           /* our counters */
 	__u32 tgid, tid;
 };
 
-/* Looks up (and filters) the current process and thread. 0 when traced. */
-static __always_inline int enter(struct ctx *c, __u32 runtime, __u32 bin)
+/* Looks up (and filters) the current process, its GIL and the thread.
+ * 0 when traced. gil: the GIL's identity (gsb_gil_key). */
+static __always_inline int enter(struct ctx *c, __u32 runtime, __u32 bin, __u64 gil)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	c->tgid = (__u32)(id >> 32);
 	c->tid = (__u32)id;
-	c->p = current_proc(c->tgid, runtime, bin);
-	if (!c->p)
+	if (!current_proc(c->tgid, runtime, bin))
 		return -1;
-	c->t = current_thread(c->tgid, c->tid);
-	return c->t ? 0 : -1;
+	c->t = thread_counters(c->tgid, c->tid);
+	c->st = thread_state(c->tid);
+	c->g = gil_state(c->tgid, gil);
+	return c->t && c->st && c->g ? 0 : -1;
 }
 
-/* ---- the GIL state machine (per process) -------------------------------- */
+/* ---- counting around the shared state machine --------------------------- */
 
-static __always_inline void gil_request(struct ctx *c, __u64 ts, __u8 why)
+static __always_inline void agg_request(struct ctx *c, __u64 ts, __u8 why)
 {
-	c->t->req_ts = ts;
-	c->t->why = why;
-	c->t->seen = 1;
-	c->t->blocked = 0;
-	__sync_fetch_and_add(&c->p->waiters, 1);
+	gil_request(c->g, c->st, ts, why);
 }
 
-static __always_inline void gil_acquired(struct ctx *c, __u64 ts)
+static __always_inline void agg_acquired(struct ctx *c, __u64 ts)
 {
 	struct gsa_thread *t = c->t;
-	struct gsa_proc *p = c->p;
-	__u64 wait = t->req_ts && ts > t->req_ts ? ts - t->req_ts : 0;
-	__u32 why = t->why < GSA_WHY_MAX ? t->why : 0;
-
+	struct gsb_thread_state *st = c->st;
 	/* A thread already waiting when the probes went in never counted
 	 * itself in: its wait is unknown, not zero. */
-	if (t->req_ts) {
-		__sync_fetch_and_add(&p->waiters, -1);
+	int timed = st->req_ts != 0;
+	__u64 wait = timed && ts > st->req_ts ? ts - st->req_ts : 0;
+	__u32 why = st->why & (GSA_WHY_MAX - 1); /* a power of 2: the verifier's bound */
+	int failed = c->g->last_release_waiters && c->g->last_releaser == c->tid;
+
+	gil_acquired(c->g, st, c->tid, ts);
+	if (timed) {
 		t->wait_ns[why] += wait;
 		t->waits[why]++;
 		__u32 b = bucket(wait);
@@ -210,56 +210,30 @@ static __always_inline void gil_acquired(struct ctx *c, __u64 ts)
 		}
 	}
 	t->acquisitions++;
-	if (p->last_release_waiters && p->last_releaser == c->tid)
+	if (failed)
 		t->handoffs_failed++;
-	p->last_release_waiters = 0;
-	p->holder = c->tid;
-	p->last_holder = c->tid;
-	t->seen = 1;
-	t->acq_ts = ts;
-	t->req_ts = 0;
 }
 
-static __always_inline void gil_release(struct ctx *c, __u64 ts, __u8 reason)
+static __always_inline void agg_release(struct ctx *c, __u64 ts, __u8 reason)
 {
 	struct gsa_thread *t = c->t;
-	struct gsa_proc *p = c->p;
-	__s32 w = p->waiters;
+	__u64 acq = c->st->acq_ts;
 
-	if (t->acq_ts && ts > t->acq_ts) {
-		__u64 hold = ts - t->acq_ts;
-		t->hold_ns += hold;
+	if (gil_release(c->g, c->st, c->tid, ts, reason))
+		t->handoffs++;
+	if (acq && ts > acq) {
+		__u64 hold = ts - acq;
 		__u32 b = bucket(hold);
+		t->hold_ns += hold;
 		if (b < GSA_BUCKETS)
 			t->hold_hist[b]++;
 	}
-	if (w > 0)
-		t->handoffs++;
-	if (reason < GSA_REASON_MAX)
-		t->releases[reason]++;
-	p->last_release_waiters = w > 0;
-	p->last_releaser = c->tid;
-	if (p->holder == c->tid)
-		p->holder = 0;
-	t->acq_ts = 0;
+	t->releases[reason & (GSA_REASON_SLOTS - 1)]++;
 	/* threads are often named after their first acquire (prctl,
-	 * threading in 3.14): the name follows, for a 16-byte copy */
-	bpf_get_current_comm(t->comm, sizeof(t->comm));
-	t->last_reason = reason;
-	t->seen = 1;
-	if (reason == GS_RELEASE_BLOCKING)
-		t->blocked = 1;
-}
-
-static __always_inline __u8 why_from_last(struct gsa_thread *t)
-{
-	if (!t->seen)
-		return GS_WHY_FIRST;
-	switch (t->last_reason) {
-	case GS_RELEASE_FORCED: return GS_WHY_AFTER_FORCED;
-	case GS_RELEASE_INTERVAL: return GS_WHY_AFTER_INTERVAL;
-	default: return GS_WHY_AFTER_BLOCKING;
-	}
+	 * threading in 3.14): the name follows, for a 16-byte copy (not
+	 * for a release inferred on another thread's behalf) */
+	if (c->tid == (__u32)bpf_get_current_pid_tgid())
+		bpf_get_current_comm(t->comm, sizeof(t->comm));
 }
 
 /* ---- libgil: gil:* USDT ------------------------------------------------- */
@@ -267,33 +241,33 @@ static __always_inline __u8 why_from_last(struct gsa_thread *t)
 static __always_inline int on_usdt(struct pt_regs *ctx, __u8 type)
 {
 	struct ctx c;
-	long a8 = 0, a0 = 0;
+	long a8 = 0, a1 = 0;
 	__u64 ts = bpf_ktime_get_ns();
 
 	count(GSA_HIT_USDT);
-	if (enter(&c, GSA_RT_LIBGIL, 0))
+	if (enter(&c, GSA_RT_LIBGIL, 0, 0))
 		return 0;
 	bpf_usdt_arg(ctx, 0, &a8);
 	switch (type) {
 	case GS_EV_acquire_request:
-		gil_request(&c, ts, (__u8)a8);
+		agg_request(&c, ts, (__u8)a8);
 		break;
 	case GS_EV_acquired:
-		gil_acquired(&c, ts);
+		agg_acquired(&c, ts);
 		break;
 	case GS_EV_release:
-		gil_release(&c, ts, (__u8)a8);
+		agg_release(&c, ts, (__u8)a8);
 		break;
 	case GS_EV_drop_request:
 		c.t->drop_requests++;
 		break;
 	case GS_EV_prio_boost:
-		/* a1 = new priority, 0 when the holder's own is restored; the
-		 * probe fires in the holder, which runs boosted meanwhile */
-		bpf_usdt_arg(ctx, 2, &a0);
-		if (a0 && !c.t->boost_ts)
+		/* a1: the priority lent to the holder, 0 when its own is back;
+		 * the probe fires in the holder, which runs boosted meanwhile */
+		bpf_usdt_arg(ctx, 2, &a1);
+		if (a1 && !c.t->boost_ts)
 			c.t->boost_ts = ts;
-		else if (!a0 && c.t->boost_ts) {
+		else if (!a1 && c.t->boost_ts) {
 			c.t->inversion_ns += ts - c.t->boost_ts;
 			c.t->boost_ts = 0;
 		}
@@ -315,6 +289,8 @@ int usdt_prio_boost(struct pt_regs *ctx) { return on_usdt(ctx, GS_EV_prio_boost)
 
 /* ---- CPython 3.x: take_gil / drop_gil ----------------------------------- */
 
+#define SAVE_WINDOW_NS 1000000ull
+
 SEC("uprobe")
 int BPF_KPROBE(py3_take_gil)
 {
@@ -322,10 +298,10 @@ int BPF_KPROBE(py3_take_gil)
 	__u64 ts = bpf_ktime_get_ns();
 
 	count(GSA_HIT_TAKE_ENTRY);
-	if (enter(&c, GSA_RT_CPYTHON3, (__u32)bpf_get_attach_cookie(ctx)))
+	if (enter(&c, GSA_RT_CPYTHON3, (__u32)bpf_get_attach_cookie(ctx), 0))
 		return 0;
-	c.t->in_save = 0;
-	gil_request(&c, ts, why_from_last(c.t));
+	c.st->in_save = 0;
+	agg_request(&c, ts, why_from_last(c.st));
 	return 0;
 }
 
@@ -336,9 +312,11 @@ int BPF_KRETPROBE(py3_take_gil_ret)
 	__u64 ts = bpf_ktime_get_ns();
 
 	count(GSA_HIT_TAKE_RET);
-	if (enter(&c, GSA_RT_CPYTHON3, (__u32)bpf_get_attach_cookie(ctx)))
+	if (enter(&c, GSA_RT_CPYTHON3, (__u32)bpf_get_attach_cookie(ctx), 0))
 		return 0;
-	gil_acquired(&c, ts);
+	if (!c.st->req_ts)
+		c.st->why = why_from_last(c.st);
+	agg_acquired(&c, ts);
 	return 0;
 }
 
@@ -350,18 +328,18 @@ int BPF_KPROBE(py3_drop_gil)
 	__u8 reason;
 
 	count(GSA_HIT_DROP);
-	if (enter(&c, GSA_RT_CPYTHON3, (__u32)bpf_get_attach_cookie(ctx)))
+	if (enter(&c, GSA_RT_CPYTHON3, (__u32)bpf_get_attach_cookie(ctx), 0))
 		return 0;
 	/* as gilscope.bpf.c: inside PyEval_SaveThread it is a blocking
 	 * release; outside, a waiter's drop request forced it */
-	if (c.t->in_save && ts - c.t->save_ts < SAVE_WINDOW_NS)
+	if (c.st->in_save && ts - c.st->save_ts < SAVE_WINDOW_NS)
 		reason = GS_RELEASE_BLOCKING;
-	else if (c.p->waiters > 0)
+	else if (c.g->waiters > 0)
 		reason = GS_RELEASE_FORCED;
 	else
 		reason = GS_RELEASE_UNKNOWN;
-	c.t->in_save = 0;
-	gil_release(&c, ts, reason);
+	c.st->in_save = 0;
+	agg_release(&c, ts, reason);
 	return 0;
 }
 
@@ -371,12 +349,12 @@ static __always_inline int on_save_thread(struct pt_regs *ctx, __u32 runtime)
 	struct ctx c;
 	__u64 ts = bpf_ktime_get_ns();
 	__u32 bin = (__u32)bpf_get_attach_cookie(ctx);
+	__u64 lock = 0;
 
 	count(GSA_HIT_SAVE);
 	if (runtime == GSA_RT_CPYTHON2) {
 		/* 2.7 releases nothing until threads exist (no lock yet) */
 		struct gsa_bin *b = bpf_map_lookup_elem(&bins, &bin);
-		__u64 lock = 0;
 		if (!b)
 			return 0;
 		__u64 bias = PT_REGS_IP(ctx) - b->py2_save_vaddr;
@@ -385,14 +363,14 @@ static __always_inline int on_save_thread(struct pt_regs *ctx, __u32 runtime)
 		if (!lock)
 			return 0;
 	}
-	if (enter(&c, runtime, bin))
+	if (enter(&c, runtime, bin, 0))
 		return 0;
 	if (runtime == GSA_RT_CPYTHON3) {
-		c.t->in_save = 1;
-		c.t->save_ts = ts;
+		c.st->in_save = 1;
+		c.st->save_ts = ts;
 		return 0;
 	}
-	gil_release(&c, ts, GS_RELEASE_BLOCKING);
+	agg_release(&c, ts, GS_RELEASE_BLOCKING);
 	return 0;
 }
 
@@ -426,19 +404,19 @@ int BPF_KPROBE(py2_acquire_lock, void *lock, int waitflag)
 				(const void *)(bias + b->py2_lock_vaddr)) ||
 	    !gil || gil != (__u64)lock)
 		return 0;
-	if (enter(&c, GSA_RT_CPYTHON2, bin))
+	if (enter(&c, GSA_RT_CPYTHON2, bin, 0))
 		return 0;
 	__u64 ts = bpf_ktime_get_ns();
-	c.t->entry_ts = ts;
-	/* a holder asking again released at the periodic check (ceval.c does
-	 * nothing in between); compare-and-swap against the acquired path
-	 * inferring the same release on another CPU */
-	if (c.p->holder == c.tid)
-		c.p->release_ts = ts;
-	if (__sync_val_compare_and_swap(&c.p->holder, c.tid, 0) == c.tid)
-		gil_release(&c, ts, GS_RELEASE_INTERVAL);
-	gil_request(&c, ts, why_from_last(c.t));
-	c.t->in_acquire = 1;
+	c.st->entry_ts = ts;
+	/* as gilscope.bpf.c: a holder asking again released at the periodic
+	 * check (ceval.c does nothing in between); compare-and-swap against
+	 * the acquired path inferring the same release on another CPU */
+	if (c.g->holder == c.tid)
+		c.g->release_ts = ts;
+	if (__sync_val_compare_and_swap(&c.g->holder, c.tid, 0) == c.tid)
+		agg_release(&c, ts, GS_RELEASE_INTERVAL);
+	agg_request(&c, ts, why_from_last(c.st));
+	c.st->in_acquire = 1;
 	return 0;
 }
 
@@ -448,43 +426,42 @@ int BPF_KRETPROBE(py2_acquire_lock_ret, int ok)
 	struct ctx c;
 	__u64 ts = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
-	struct gsa_thread_key k = { .tgid = (__u32)(id >> 32), .tid = (__u32)id };
+	__u32 tid = (__u32)id;
 
 	count(GSA_HIT_ACQ2_RET);
-	c.t = bpf_map_lookup_elem(&threads, &k);
-	if (!c.t || !c.t->in_acquire)
+	struct gsb_thread_state *st = bpf_map_lookup_elem(&threads, &tid);
+	if (!st || !st->in_acquire)
 		return 0;
-	c.p = bpf_map_lookup_elem(&procs, &k.tgid);
-	if (!c.p)
+	if (enter(&c, GSA_RT_CPYTHON2, (__u32)bpf_get_attach_cookie(ctx), 0))
 		return 0;
-	c.tgid = k.tgid;
-	c.tid = k.tid;
-	c.t->in_acquire = 0;
+	c.st->in_acquire = 0;
 	if (!ok) {
-		if (c.t->req_ts) {
-			__sync_fetch_and_add(&c.p->waiters, -1);
-			c.t->req_ts = 0;
+		/* non-blocking attempt that failed: no longer waiting */
+		if (c.st->req_ts) {
+			__sync_fetch_and_add(&c.g->waiters, -1);
+			c.st->req_ts = 0;
 		}
 		return 0;
 	}
 	/* a holder that let go without asking again (thread exit) is only
 	 * noticed when someone else has the lock */
-	__u32 old = c.p->holder;
+	__u32 old = c.g->holder;
 	if (old && old != c.tid &&
-	    __sync_val_compare_and_swap(&c.p->holder, old, 0) == old) {
+	    __sync_val_compare_and_swap(&c.g->holder, old, 0) == old) {
 		struct gsa_thread_key ok_ = { .tgid = c.tgid, .tid = old };
-		struct ctx oc = { .p = c.p, .tgid = c.tgid, .tid = old };
-		oc.t = bpf_map_lookup_elem(&threads, &ok_);
-		if (oc.t) {
+		struct ctx oc = { .g = c.g, .tgid = c.tgid, .tid = old };
+		oc.st = bpf_map_lookup_elem(&threads, &old);
+		oc.t = bpf_map_lookup_elem(&tstats, &ok_);
+		if (oc.st && oc.t) {
 			__u64 rts = ts - 1;
-			if (oc.t->entry_ts > oc.t->acq_ts && oc.t->entry_ts <= rts)
-				rts = oc.t->entry_ts - 1;
-			gil_release(&oc, rts, GS_RELEASE_UNKNOWN);
+			if (oc.st->entry_ts > oc.st->acq_ts && oc.st->entry_ts <= rts)
+				rts = oc.st->entry_ts - 1;
+			agg_release(&oc, rts, GS_RELEASE_UNKNOWN);
 		}
-	} else if (c.p->release_ts >= ts) {
-		ts = c.p->release_ts + 1;
+	} else if (c.g->release_ts >= ts) {
+		ts = c.g->release_ts + 1;
 	}
-	gil_acquired(&c, ts);
+	agg_acquired(&c, ts);
 	return 0;
 }
 

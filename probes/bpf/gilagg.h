@@ -27,6 +27,7 @@
 
 #define GSA_WHY_MAX 4      /* gs_acquire_why: first, after_blocking, after_forced, after_interval */
 #define GSA_REASON_MAX 5   /* gs_release_reason */
+#define GSA_REASON_SLOTS 8 /* a power of 2 >= GSA_REASON_MAX (verifier bound) */
 #define GSA_COMM_LEN 16
 
 /* Which GIL implementation a probe belongs to (set per attach in the
@@ -54,18 +55,13 @@ enum gsa_proc_flags {
 	GSA_PROC_EXCLUDED = 2, /* a filter said no: decided once, not per hit */
 };
 
-/* One process's GIL as the probes see it (one GIL per process; 3.12+
- * subinterpreters with their own GIL are summed into it). */
+/* One process: the filters' verdict, taken once (map `procs`). Its GIL
+ * state lives in gil_state.bpf.h's `gils`, keyed by (tgid, GIL). */
 struct gsa_proc {
 	__u32 flags;
 	__u32 runtime;
-	__u32 holder;           /* tid holding it, 0 when free */
-	__u32 last_holder;
-	__u32 last_releaser;
-	__u32 last_release_waiters; /* the last release had waiters queued */
-	__s32 waiters;          /* threads between request and acquired */
 	__u32 bin;
-	__u64 release_ts;       /* 2.7: time of the last inferred release */
+	__u32 pad;
 	__u64 first_ns;         /* first hit (bpf_ktime_get_ns) */
 };
 
@@ -74,23 +70,17 @@ struct gsa_thread_key {
 	__u32 tid;
 };
 
-/* One thread: its state machine, then its counters (only the thread itself
- * writes them, except handoffs resolved at another thread's acquire). */
+/* One thread's counters (map `tstats`; its state machine is
+ * gil_state.bpf.h's `threads`). Only the thread itself writes them. */
 struct gsa_thread {
-	/* state */
-	__u64 req_ts;           /* waiting since, 0 when not waiting */
-	__u64 acq_ts;           /* holding since, 0 when not holding */
-	__u64 save_ts;          /* PyEval_SaveThread entry */
-	__u64 entry_ts;         /* 2.7: last acquire entry on the GIL */
 	__u64 boost_ts;         /* libgil prio: boosted since */
-	__u8 in_save, blocked, last_reason, why, in_acquire, seen, pad[2];
 	/* counters */
 	__u64 hold_ns;
 	__u64 wait_ns[GSA_WHY_MAX];
 	__u64 waits[GSA_WHY_MAX];
 	__u64 acquisitions;
 	__u64 contended;        /* waited >= 1 us */
-	__u64 releases[GSA_REASON_MAX];
+	__u64 releases[GSA_REASON_SLOTS];
 	__u64 handoffs;         /* releases with waiters queued */
 	__u64 handoffs_failed;  /* ... that this thread took back first */
 	__u64 drop_requests;    /* libgil: made by this thread */
@@ -99,7 +89,7 @@ struct gsa_thread {
 	__u64 inversion_ns;     /* libgil prio: held while boosted */
 	__u64 hold_hist[GSA_BUCKETS];
 	__u64 wait_hist[GSA_BUCKETS];
-	char comm[GSA_COMM_LEN]; /* at first sight (user space prefers /proc) */
+	char comm[GSA_COMM_LEN]; /* as of its last release (names set late follow) */
 };
 
 /* Process lifecycle notices for user space (ring buffer `notices`). */

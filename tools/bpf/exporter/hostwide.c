@@ -19,6 +19,7 @@
 
 #include "gil_events.h"
 #include "gilagg.skel.h"
+#include "gilscope_bpf.h"
 #include "session.h"
 #include "target.h"
 
@@ -434,11 +435,28 @@ static void scan_proc(struct gs_hw *hw)
 static void read_thread(struct gs_hw *hw, struct gs_hw_proc *p, __u32 tid,
 			const struct gsa_thread *v);
 
+/* gil_state.bpf.h's per-(tgid, GIL) entries of a process that is gone. */
+static void forget_gils(struct gs_hw *hw, __u32 tgid)
+{
+	int gfd = bpf_map__fd(hw->skel->maps.gils);
+	struct gsb_gil_key key, next, *prev = NULL, del[16];
+	size_t ndel = 0;
+	while (!bpf_map_get_next_key(gfd, prev, &next) && ndel < 16) {
+		key = next;
+		prev = &key;
+		if (key.tgid == tgid)
+			del[ndel++] = key;
+	}
+	for (size_t i = 0; i < ndel; i++)
+		bpf_map_delete_elem(gfd, &del[i]);
+	bpf_map_delete_elem(bpf_map__fd(hw->skel->maps.gil_count), &tgid);
+}
+
 /* Takes the process's last counters out of the kernel and deletes its
  * entries there; its series stay for the grace period. */
 static void close_proc(struct gs_hw *hw, struct gs_hw_proc *p)
 {
-	int tfd = bpf_map__fd(hw->skel->maps.threads);
+	int tfd = bpf_map__fd(hw->skel->maps.tstats);
 	struct gsa_thread_key key, next, *prev = NULL;
 	struct gsa_thread v;
 	__u32 tgid = (__u32)p->pid;
@@ -460,9 +478,13 @@ static void close_proc(struct gs_hw *hw, struct gs_hw_proc *p)
 		del = nd;
 		del[ndel++] = key;
 	}
-	for (size_t i = 0; i < ndel; i++)
+	int sfd = bpf_map__fd(hw->skel->maps.threads);
+	for (size_t i = 0; i < ndel; i++) {
 		bpf_map_delete_elem(tfd, &del[i]);
+		bpf_map_delete_elem(sfd, &del[i].tid);
+	}
 	free(del);
+	forget_gils(hw, tgid);
 	bpf_map_delete_elem(bpf_map__fd(hw->skel->maps.procs), &tgid);
 	for (size_t i = 0; i < p->nth; i++)
 		p->th[i].live = 0;
@@ -557,13 +579,14 @@ static void read_thread(struct gs_hw *hw, struct gs_hw_proc *p, __u32 tid,
 static void merge_dead_threads(struct gs_hw *hw, struct gs_hw_proc *p, uint64_t now)
 {
 	uint64_t grace = (uint64_t)(hw->o.grace_s * 1e9);
-	int fd = bpf_map__fd(hw->skel->maps.threads);
+	int fd = bpf_map__fd(hw->skel->maps.tstats);
 	for (size_t i = 0; i < p->nth; i++) {
 		struct gs_hw_thread *t = &p->th[i];
 		if (t->live || !t->died_ns || t->tid == 0 || now - t->died_ns < grace)
 			continue;
 		struct gsa_thread_key k = { .tgid = (__u32)p->pid, .tid = t->tid };
 		bpf_map_delete_elem(fd, &k);
+		bpf_map_delete_elem(bpf_map__fd(hw->skel->maps.threads), &k.tid);
 		/* into the name's retired entry (tid 0) */
 		struct gs_hw_thread *r = NULL;
 		for (size_t j = 0; j < p->nth; j++)
@@ -581,7 +604,7 @@ static void merge_dead_threads(struct gs_hw *hw, struct gs_hw_proc *p, uint64_t 
 
 void gs_hw_refresh(struct gs_hw *hw)
 {
-	int tfd = bpf_map__fd(hw->skel->maps.threads);
+	int tfd = bpf_map__fd(hw->skel->maps.tstats);
 	struct gsa_thread_key key, next, *prev = NULL;
 	struct gsa_thread v;
 	uint64_t now = gs_hw_now_ns();
@@ -731,6 +754,9 @@ int gs_hw_start(struct gs_hw *hw, const struct gs_hw_opts *o)
 	hw->skel = k;
 	k->rodata->filter_pids = o->n_pids > 0;
 	k->rodata->convoy_ns = o->convoy_ns;
+	/* gil_state.bpf.h's per-thread statistics are top's, not ours */
+	k->rodata->want_stats = 0;
+	bpf_map__set_max_entries(k->maps.stats, 1);
 	if (o->comm) {
 		k->rodata->filter_comm = 1;
 		snprintf((char *)k->rodata->comm_filter, GSA_COMM_LEN, "%s", o->comm);
