@@ -1,15 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The gilscope native trace file, version 1 (specified in docs/trace-format.md).
+ * The gilscope native trace file, version 2 (specified in docs/trace-format.md;
+ * readers also read version 1, which had no checksums).
  *
  *   file   := header block*            (blocks end with exactly one END block)
  *   block  := gs_block_header payload  (payload is 8-byte aligned, size % 8 == 0)
  *
- * Little-endian, fixed-width fields only. Records are grouped in CHUNK blocks;
- * every chunk belongs to one thread and is sorted by time, so a reader merges
- * the per-thread streams by timestamp. A THREAD block always precedes the
- * first chunk of its thread. The END block carries per-thread lost counts; a
- * file without it was cut short (the writer died without flushing).
+ * Little-endian, fixed-width fields only. Every block carries a CRC32C of
+ * itself (header included) and its sequence number, so a flipped byte, a
+ * lost or a repeated block is found, not read as data. Records are grouped
+ * in CHUNK blocks; every chunk belongs to one thread and is sorted by time,
+ * so a reader merges the per-thread streams by timestamp. A THREAD block
+ * always precedes the first chunk of its thread. Writers stream: blocks
+ * reach the file as they complete (at least once a second), so a file cut
+ * anywhere is readable up to its last whole block. The END block carries
+ * per-thread lost counts; a file without it was cut short.
  */
 #ifndef GILSCOPE_TRACE_FORMAT_H
 #define GILSCOPE_TRACE_FORMAT_H
@@ -17,8 +22,10 @@
 #include <stdint.h>
 
 #define GS_TRACE_MAGIC "GILSCOPE"   /* 8 bytes, no terminator in the file */
-#define GS_TRACE_VERSION_MAJOR 1    /* readers refuse other majors */
+#define GS_TRACE_VERSION_MAJOR 2    /* readers refuse majors they do not know */
 #define GS_TRACE_VERSION_MINOR 0    /* readers accept newer minors */
+#define GS_TRACE_VERSION_MAJOR_OLDEST 1 /* still read: no checksums, 8-byte
+					   block headers, 144-byte header */
 
 /* The clock every timestamp is taken on (ns). */
 enum gs_trace_clock {
@@ -57,7 +64,12 @@ struct gs_file_header {
 	uint32_t flags;           /* GS_HDR_F_* */
 	char policy_name[16];     /* "cpython", "legacy", "cpython-3.11", ... */
 	char command[64];         /* scenario or command line, NUL padded */
+	/* version 2 on (version 1 ends here, at 144 bytes) */
+	uint32_t header_crc32c;   /* CRC32C of the header_size bytes with
+				     this field taken as 0 */
+	uint32_t reserved;        /* 0 */
 };
+#define GS_FILE_HEADER_V1_SIZE 144u
 
 #define GS_HDR_F_SCHED_EVENTS 0x1u /* scheduler events were recorded */
 #define GS_HDR_F_SEM_LOCK 0x2u     /* legacy policy on a sem_t */
@@ -68,17 +80,33 @@ struct gs_file_header {
 #define GS_HDR_F_INFERRED 0x4u
 
 /* Block types carry a 'GS' tag in the high half so a reader that lands on
- * garbage knows at once it is not looking at a block. */
+ * garbage knows at once it is not looking at a block. A type with
+ * GS_BLOCK_F_OPTIONAL may be skipped by a reader that does not know it (its
+ * checksum is still verified); any other unknown type is an error. Adding a
+ * block type: docs/trace-format.md, "Adding a block type". */
 #define GS_BLOCK_TAG 0x47530000u
+#define GS_BLOCK_TAG_MASK 0xffff0000u
+#define GS_BLOCK_F_OPTIONAL 0x00008000u
 enum gs_block_type {
 	GS_BLOCK_THREAD = GS_BLOCK_TAG | 1,
 	GS_BLOCK_CHUNK = GS_BLOCK_TAG | 2,
 	GS_BLOCK_END = GS_BLOCK_TAG | 3,
+	/* next free: GS_BLOCK_TAG | 4 (required) or
+	 * GS_BLOCK_TAG | GS_BLOCK_F_OPTIONAL | 4 (skippable) */
 };
 
 struct gs_block_header {
 	uint32_t type;            /* enum gs_block_type */
 	uint32_t size;            /* payload bytes after this header */
+	uint32_t crc32c;          /* CRC32C of this header (with crc32c = 0)
+				     followed by the payload */
+	uint32_t seq;             /* 0 for the first block, +1 for each next */
+};
+
+/* Version 1's block header: no checksum, no sequence number. */
+struct gs_block_header_v1 {
+	uint32_t type;
+	uint32_t size;
 };
 
 struct gs_thread_block {
@@ -127,9 +155,10 @@ struct gs_end_block {
 
 #define GS_END_F_INTERRUPTED 0x1u /* stopped by a signal, not by the program */
 
-_Static_assert(sizeof(struct gs_file_header) == 144, "header layout");
+_Static_assert(sizeof(struct gs_file_header) == 152, "header layout");
 _Static_assert(sizeof(struct gs_record) == 24, "record layout");
-_Static_assert(sizeof(struct gs_block_header) == 8, "block header layout");
+_Static_assert(sizeof(struct gs_block_header) == 16, "block header layout");
+_Static_assert(sizeof(struct gs_block_header_v1) == 8, "v1 block header layout");
 _Static_assert(sizeof(struct gs_thread_block) == 56, "thread block layout");
 _Static_assert(sizeof(struct gs_chunk_block) == 24, "chunk block layout");
 _Static_assert(sizeof(struct gs_end_block) == 32, "end block layout");

@@ -10,7 +10,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crc32c.h"
+
 #define OUT_BUF_BYTES (1u << 20)
+/* gs_writer_tick() writes what it holds at least this often, so a writer
+ * killed at any moment leaves at most this much time unwritten. */
+#define FLUSH_INTERVAL_NS 500000000ull
 #define CHUNK_RECORDS 2730u /* 64 KiB of records per chunk block */
 
 struct writer_thread {
@@ -32,6 +37,8 @@ struct gs_writer {
 	struct writer_thread *threads;
 	size_t nthreads, cap;
 	uint64_t total_records, total_lost, total_flushed;
+	uint32_t seq;             /* of the next block */
+	uint64_t last_flush_ns;
 };
 
 uint64_t gs_now_ns(void)
@@ -110,7 +117,13 @@ static int put(struct gs_writer *w, const void *p, size_t n)
 static int put_block(struct gs_writer *w, uint32_t type, const void *a,
 		     size_t alen, const void *b, size_t blen)
 {
-	struct gs_block_header bh = { .type = type, .size = (uint32_t)(alen + blen) };
+	struct gs_block_header bh = { .type = type, .size = (uint32_t)(alen + blen),
+				      .seq = w->seq++ };
+	uint32_t crc = gs_crc32c(0, &bh, sizeof(bh));
+	crc = gs_crc32c(crc, a, alen);
+	if (blen)
+		crc = gs_crc32c(crc, b, blen);
+	bh.crc32c = crc;
 	put(w, &bh, sizeof(bh));
 	put(w, a, alen);
 	if (blen)
@@ -139,6 +152,10 @@ struct gs_writer *gs_writer_fdopen(int fd, const char *path,
 	h.header_size = sizeof(h);
 	if (!h.clock)
 		h.clock = GS_CLOCK_MONOTONIC;
+	h.header_crc32c = 0;
+	h.reserved = 0;
+	h.header_crc32c = gs_crc32c(0, &h, sizeof(h));
+	w->last_flush_ns = gs_now_ns();
 	put(w, &h, sizeof(h));
 	if (flush_buf(w)) {
 		int err = -w->failed;
@@ -298,11 +315,30 @@ void gs_writer_lost(struct gs_writer *w, uint32_t tid, uint64_t n)
 	w->total_lost += n;
 }
 
+int gs_writer_block(struct gs_writer *w, uint32_t type, const void *payload,
+		    size_t size)
+{
+	if ((type & GS_BLOCK_TAG_MASK) != GS_BLOCK_TAG || size % 8 != 0 ||
+	    size > UINT32_MAX - sizeof(struct gs_block_header)) {
+		set_error(w, EINVAL, "bad block for");
+		return w->failed;
+	}
+	return put_block(w, type, payload, size, NULL, 0);
+}
+
 int gs_writer_flush(struct gs_writer *w)
 {
 	for (size_t i = 0; i < w->nthreads; i++)
 		flush_open(w, &w->threads[i]);
+	w->last_flush_ns = gs_now_ns();
 	return flush_buf(w);
+}
+
+int gs_writer_tick(struct gs_writer *w, uint64_t now_ns)
+{
+	if (now_ns - w->last_flush_ns < FLUSH_INTERVAL_NS)
+		return w->failed;
+	return gs_writer_flush(w);
 }
 
 int gs_writer_close(struct gs_writer *w, uint64_t end_ns, uint32_t flags,

@@ -3,7 +3,14 @@
  * Writes the native trace format (trace_format.h) from any producer: the
  * built-in recorder, gilscope record (eBPF), gilscope replay. Not thread
  * safe: one thread owns a writer. Records are fed per thread; the writer keeps
- * one open chunk per thread and emits it when full or on gs_writer_close().
+ * one open chunk per thread and emits it when full, at gs_writer_flush() or
+ * gs_writer_tick(), and on gs_writer_close().
+ *
+ * Streaming: the writer's output buffer goes to the file whenever it fills,
+ * and gs_writer_tick() (call it from the producer's loop) writes everything
+ * held at least twice a second, so a writer killed at any moment (SIGKILL,
+ * OOM, crash) leaves a file whose whole blocks are readable
+ * (--allow-truncated): at most the last half second is missing.
  *
  * Errors: functions return 0 or -errno; gs_writer_error() says what failed
  * ("write /path: No space left on device"). After an error the writer keeps
@@ -43,9 +50,17 @@ int gs_writer_chunk(struct gs_writer *w, uint32_t tid,
 /* Adds to the lost count of tid (events the producer had to drop). */
 void gs_writer_lost(struct gs_writer *w, uint32_t tid, uint64_t n);
 
+/* Writes one block of another type (enum gs_block_type; payload size a
+ * multiple of 8), checksummed and numbered like the others. 0 or -errno. */
+int gs_writer_block(struct gs_writer *w, uint32_t type, const void *payload,
+		    size_t size);
+
 /* Writes the open chunks and the output buffer to the file now, so that
  * gs_writer_total_records() counts what is really in it. 0 or -errno. */
 int gs_writer_flush(struct gs_writer *w);
+/* gs_writer_flush() when the last one is half a second old (now_ns on
+ * gs_now_ns()'s clock). Cheap otherwise: call it every loop. */
+int gs_writer_tick(struct gs_writer *w, uint64_t now_ns);
 
 /* Flushes open chunks, writes END (flags: GS_END_F_*), closes the file.
  * Returns 0 or the first error seen (its message copied to err, if given);

@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -23,6 +24,15 @@
 #include <unistd.h>
 
 #include "source.h"
+#include "crc32c.h"
+
+/* Fuzzers (built with FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION, as
+ * OSS-Fuzz does) look past the checksums, or they would test nothing else. */
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+#define GS_IGNORE_CHECKSUMS 1
+#else
+#define GS_IGNORE_CHECKSUMS 0
+#endif
 
 struct ncursor {
 	struct gs_thread_info info;
@@ -35,6 +45,7 @@ struct ncursor {
 	size_t bufcap;
 	const struct gs_record *cur, *end;
 	uint64_t rec_off;          /* file offset of the current chunk's records[0] */
+	uint64_t found_records;    /* in its chunks (open pass) */
 	uint64_t end_records, end_lost;
 	uint64_t key;              /* merge key of *cur: ts << 2 | rank */
 };
@@ -61,11 +72,18 @@ struct native_src {
 	uint64_t total_records;    /* records found in the chunks */
 	int complete, interrupted;
 	int newer_minor;           /* unknown event types are skipped, not errors */
+	unsigned version;          /* major version of the file */
+	size_t bh_size;            /* block header bytes: 8 (v1) or 16 (v2) */
+	unsigned char *scratch;    /* one whole block, for its checksum */
+	char cur_block[48];        /* "block 3 (CHUNK)" while indexing it */
+	size_t scratch_cap;
 	int failed;                /* next() reports the error after the last
 				      good event was delivered */
 	uint64_t end_ns;
 };
 
+struct native_src;
+static void note_block(struct native_src *s);
 static void seterr(char *err, size_t errlen, const char *path, uint64_t off,
 		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static void seterr(char *err, size_t errlen, const char *path, uint64_t off,
@@ -79,9 +97,31 @@ static void seterr(char *err, size_t errlen, const char *path, uint64_t off,
 	snprintf(err, errlen, "%s: offset %" PRIu64 ": %s", path, off, what);
 }
 
+/* Errors of the index pass also name the block: its number and type. */
 #define SRCERR(s, off, ...)                                                   \
-	seterr((s)->base.error, sizeof((s)->base.error), (s)->base.info.path,  \
-	       (off), __VA_ARGS__)
+	do {                                                                  \
+		seterr((s)->base.error, sizeof((s)->base.error),              \
+		       (s)->base.info.path, (off), __VA_ARGS__);              \
+		if ((s)->cur_block[0])                                        \
+			note_block((s));                                      \
+	} while (0)
+
+/* "FILE: offset N: what" -> "FILE: offset N: block K (TYPE): what" */
+static void note_block(struct native_src *s)
+{
+	char *e = s->base.error;
+	const char *p = strstr(e, ": offset ");
+	p = p ? strchr(p + 9, ':') : NULL;
+	if (!p)
+		return;
+	size_t at = (size_t)(p - e) + 1, len = strlen(e), add = strlen(s->cur_block) + 2;
+	if (len + add + 1 > sizeof(s->base.error))
+		return;
+	memmove(e + at + add, e + at, len - at + 1);
+	e[at] = ' ';
+	memcpy(e + at + 1, s->cur_block, add - 2);
+	e[at + add - 1] = ':';
+}
 
 /* Which of two events at the same nanosecond goes first: a release before
  * the acquire it enables, so equal clocks never fake two holders. */
@@ -196,8 +236,30 @@ static const char *block_name(uint32_t type)
 	case GS_BLOCK_CHUNK: return "CHUNK";
 	case GS_BLOCK_END: return "END";
 	}
-	return "?";
+	return (type & GS_BLOCK_TAG_MASK) == GS_BLOCK_TAG &&
+	       (type & GS_BLOCK_F_OPTIONAL) ? "optional" : "?";
 }
+
+/* The small enum argument of each event: values past these are corruption
+ * (the catalog, probes/gil_events.h, says what a8 means per event). */
+static const uint8_t a8_limit[256] = {
+	[GS_EV_thread_start] = GS_ROLE_MAX,
+	[GS_EV_thread_exit] = 1,
+	[GS_EV_acquire_request] = GS_WHY_MAX,
+	[GS_EV_acquired] = GS_WHY_MAX,
+	[GS_EV_release] = GS_RELEASE_MAX,
+	[GS_EV_drop_request] = 1,
+	[GS_EV_switch_wait_begin] = 1,
+	[GS_EV_switch_wait_end] = 1,
+	[GS_EV_blocking_begin] = GS_BLOCK_MAX,
+	[GS_EV_blocking_end] = GS_BLOCK_MAX,
+	[GS_EV_prio_boost] = 1,
+	[GS_EV_sched_switch_out] = GS_SCHED_STATE_MAX,
+	[GS_EV_sched_switch_in] = 1,
+	[GS_EV_sched_wakeup] = 1,
+	[GS_EV_lost] = 1,
+};
+_Static_assert(GS_EV_MAX == 16, "a new event needs its a8 limit above");
 
 /* ---- merge ---- */
 
@@ -251,10 +313,11 @@ static int load_chunk(struct native_src *s, struct ncursor *c)
 	while (c->next_chunk < c->nchunks) {
 		uint64_t off = c->chunks[c->next_chunk++];
 		struct {
-			struct gs_block_header bh;
+			struct gs_block_header_v1 bh;
 			struct gs_chunk_block cb;
 		} hd;
-		if (pread_full(s->fd, &hd, sizeof(hd), off)) {
+		if (pread_full(s->fd, &hd.bh, sizeof(hd.bh), off) ||
+		    pread_full(s->fd, &hd.cb, sizeof(hd.cb), off + s->bh_size)) {
 			SRCERR(s, off, "cannot read chunk: %s",
 			       errno ? strerror(errno) : "file shrank while reading");
 			return -1;
@@ -278,7 +341,7 @@ static int load_chunk(struct native_src *s, struct ncursor *c)
 			c->buf = b;
 			c->bufcap = need;
 		}
-		uint64_t roff = off + sizeof(hd);
+		uint64_t roff = off + s->bh_size + sizeof(hd.cb);
 		if (pread_full(s->fd, c->buf, need, roff)) {
 			SRCERR(s, roff, "cannot read chunk records: %s",
 			       errno ? strerror(errno) : "file shrank while reading");
@@ -313,6 +376,20 @@ static int load_chunk(struct native_src *s, struct ncursor *c)
 					continue;
 				SRCERR(s, ro, "corrupt record: event type %u (expected "
 				       "1..%u)", r[i].type, GS_EV_MAX - 1);
+				return -1;
+			}
+			if (r[i].a8 >= a8_limit[r[i].type]) {
+				SRCERR(s, ro, "corrupt record: %s with %s %u (expected "
+				       "0..%u)", gs_event_name(r[i].type),
+				       gs_event_arg_name(r[i].type, 0), r[i].a8,
+				       a8_limit[r[i].type] - 1);
+				return -1;
+			}
+			if (s->version >= 2 && s->complete &&
+			    r[i].ts_ns > s->end_ns) {
+				SRCERR(s, ro, "corrupt record: timestamp %" PRIu64
+				       " ns after the trace's end (END block: %"
+				       PRIu64 " ns)", r[i].ts_ns, s->end_ns);
 				return -1;
 			}
 			if (w + kept != r + i)
@@ -442,6 +519,7 @@ static void native_close(struct gs_source *src)
 		free(s->th[i].buf);
 	}
 	free(s->th);
+	free(s->scratch);
 	free(s->map);
 	free(s->heap);
 	free((char *)s->base.info.path);
@@ -483,18 +561,26 @@ static int read_header(struct native_src *s, uint64_t *data_off)
 	}
 	if (got < 16) {
 		SRCERR(s, got, "trace is truncated inside the header (%" PRIu64
-		       " bytes, expected at least %zu)", s->size, sizeof(h));
+		       " bytes, expected at least %u)", s->size,
+		       GS_FILE_HEADER_V1_SIZE);
 		return -1;
 	}
-	if (h.version_major != GS_TRACE_VERSION_MAJOR) {
+	if (h.version_major < GS_TRACE_VERSION_MAJOR_OLDEST ||
+	    h.version_major > GS_TRACE_VERSION_MAJOR) {
 		SRCERR(s, 8, "unsupported trace format version %u.%u (expected "
-		       "major version %u; a newer gilscope wrote this file?)",
-		       h.version_major, h.version_minor, GS_TRACE_VERSION_MAJOR);
+		       "major version %u to %u; a newer gilscope wrote this file?)",
+		       h.version_major, h.version_minor,
+		       GS_TRACE_VERSION_MAJOR_OLDEST, GS_TRACE_VERSION_MAJOR);
 		return -1;
 	}
-	if (h.header_size < sizeof(h) || h.header_size % 8 != 0) {
+	s->version = h.version_major;
+	uint32_t min_size = s->version == 1 ? GS_FILE_HEADER_V1_SIZE : sizeof(h);
+	s->bh_size = s->version == 1 ? sizeof(struct gs_block_header_v1)
+				     : sizeof(struct gs_block_header);
+	if (h.header_size < min_size || h.header_size % 8 != 0 ||
+	    h.header_size > 4096) {
 		SRCERR(s, 12, "corrupt header: header_size %u (expected a multiple "
-		       "of 8, at least %zu)", h.header_size, sizeof(h));
+		       "of 8, %u to 4096)", h.header_size, min_size);
 		return -1;
 	}
 	if (s->size < h.header_size) {
@@ -502,7 +588,34 @@ static int read_header(struct native_src *s, uint64_t *data_off)
 		       " bytes, expected %u)", s->size, h.header_size);
 		return -1;
 	}
-	s->newer_minor = h.version_minor > GS_TRACE_VERSION_MINOR;
+	if (s->version >= 2) {
+		unsigned char whole[4096];
+		if (pread_full(s->fd, whole, h.header_size, 0)) {
+			SRCERR(s, 0, "cannot read header: %s", strerror(errno));
+			return -1;
+		}
+		size_t at = offsetof(struct gs_file_header, header_crc32c);
+		memset(whole + at, 0, 4);
+		uint32_t crc = gs_crc32c(0, whole, h.header_size);
+		if (crc != h.header_crc32c && !GS_IGNORE_CHECKSUMS) {
+			SRCERR(s, 0, "corrupt header: checksum 0x%08x, computed "
+			       "0x%08x over its %u bytes (expected equal: the file "
+			       "is damaged)", h.header_crc32c, crc, h.header_size);
+			return -1;
+		}
+	}
+	if (h.clock != GS_CLOCK_MONOTONIC) {
+		SRCERR(s, 16, "corrupt header: clock %u (expected %u, "
+		       "CLOCK_MONOTONIC)", h.clock, GS_CLOCK_MONOTONIC);
+		return -1;
+	}
+	if (h.start_ns >= TS_LIMIT) {
+		SRCERR(s, 32, "corrupt header: start_ns %" PRIu64 " (expected "
+		       "< 2^62)", h.start_ns);
+		return -1;
+	}
+	s->newer_minor = h.version_minor > GS_TRACE_VERSION_MINOR &&
+			 s->version == GS_TRACE_VERSION_MAJOR;
 	struct gs_trace_info *in = &s->base.info;
 	in->source = h.source;
 	in->runtime = h.runtime;
@@ -521,102 +634,289 @@ static int read_header(struct native_src *s, uint64_t *data_off)
 	return 0;
 }
 
-static int index_end(struct native_src *s, uint64_t off, uint32_t size)
+/* Counts above this are not from a recording (2^48 events at the fastest
+ * rate any back end reaches, ~20 ns each, take two months). */
+#define COUNT_LIMIT ((uint64_t)1 << 48)
+
+static int index_end(struct native_src *s, uint64_t off, uint32_t size,
+		     const unsigned char *payload)
 {
 	struct gs_end_block eb;
 	if (size < sizeof(eb)) {
-		SRCERR(s, off, "corrupt END block: size %u (expected at least %zu)",
-		       size, sizeof(eb));
+		SRCERR(s, off, "corrupt END block: size %u "
+		       "(expected at least %zu)", size, sizeof(eb));
 		return -1;
 	}
-	if (pread_full(s->fd, &eb, sizeof(eb), off + 8)) {
-		SRCERR(s, off, "cannot read END block: %s", strerror(errno));
-		return -1;
-	}
+	memcpy(&eb, payload, sizeof(eb));
 	uint64_t want = sizeof(eb) + (uint64_t)eb.nthreads * sizeof(struct gs_end_thread);
 	if (size != want) {
-		SRCERR(s, off, "corrupt END block: size %u for %u threads "
-		       "(expected %" PRIu64 ")", size, eb.nthreads, want);
+		SRCERR(s, off, "corrupt END block: size %u for "
+		       "%u threads (expected %" PRIu64 ")", size, eb.nthreads,
+		       want);
 		return -1;
 	}
-	uint64_t o = off + 8 + sizeof(eb);
-	for (uint32_t i = 0; i < eb.nthreads; i++, o += sizeof(struct gs_end_thread)) {
+	uint64_t pl = off + s->bh_size;
+	uint64_t sum_lost = 0, sum_records = 0, last_ns = 0;
+	for (size_t i = 0; i < s->nth; i++)
+		if (s->th[i].index_last_ns > last_ns)
+			last_ns = s->th[i].index_last_ns;
+	for (uint32_t i = 0; i < eb.nthreads; i++) {
 		struct gs_end_thread et;
-		if (pread_full(s->fd, &et, sizeof(et), o)) {
-			SRCERR(s, o, "cannot read END block: %s", strerror(errno));
+		uint64_t o = pl + sizeof(eb) + (uint64_t)i * sizeof(et);
+		memcpy(&et, payload + sizeof(eb) + (size_t)i * sizeof(et), sizeof(et));
+		struct ncursor *c = find_thread(s, et.tid);
+		if (!c) {
+			SRCERR(s, o, "corrupt END block: counts "
+			       "for tid %u, which has no THREAD block (expected "
+			       "only threads of the trace)", et.tid);
 			return -1;
 		}
-		struct ncursor *c = find_thread(s, et.tid);
-		if (c) {
-			c->end_records = et.records;
-			c->end_lost = et.lost;
+		if (et.lost >= COUNT_LIMIT || et.records >= COUNT_LIMIT) {
+			SRCERR(s, o, "corrupt END block: tid %u "
+			       "has %" PRIu64 " records and %" PRIu64 " lost "
+			       "(expected each < 2^48)", et.tid, et.records,
+			       et.lost);
+			return -1;
 		}
+		if (et.records != c->found_records) {
+			SRCERR(s, o, "END block counts %" PRIu64
+			       " records of tid %u but its chunks hold %" PRIu64
+			       " (expected equal: blocks lost or corrupt)",
+			       et.records, et.tid, c->found_records);
+			return -1;
+		}
+		c->end_records = et.records;
+		c->end_lost = et.lost;
+		sum_lost += et.lost;
+		sum_records += et.records;
+	}
+	if (eb.total_lost != sum_lost) {
+		SRCERR(s, pl + 16, "corrupt END block: total_lost "
+		       "%" PRIu64 " but the threads' lost counts add up to %"
+		       PRIu64 " (expected equal)", eb.total_lost, sum_lost);
+		return -1;
+	}
+	if (eb.total_records != s->total_records || sum_records != s->total_records) {
+		SRCERR(s, off, "END block counts %" PRIu64
+		       " records but the chunks hold %" PRIu64 " (expected equal: "
+		       "blocks lost or corrupt)", eb.total_records,
+		       s->total_records);
+		return -1;
+	}
+	/* version 1's gilscope record closed with the time it stopped
+	 * polling, before the ring's last events: only v2 promises this */
+	if (eb.end_ns >= TS_LIMIT ||
+	    (s->version >= 2 && (eb.end_ns < last_ns ||
+				 eb.end_ns < s->base.info.start_ns))) {
+		SRCERR(s, pl, "corrupt END block: end_ns %"
+		       PRIu64 " (expected at or after the last event, %" PRIu64
+		       " ns, and the start, %" PRIu64 " ns)", eb.end_ns,
+		       last_ns, s->base.info.start_ns);
+		return -1;
+	}
+	if (eb.flags & ~(uint32_t)GS_END_F_INTERRUPTED) {
+		SRCERR(s, pl + 28, "corrupt END block: flags "
+		       "0x%x (expected only 0x%x, interrupted)", eb.flags,
+		       GS_END_F_INTERRUPTED);
+		return -1;
 	}
 	s->lost = eb.total_lost;
 	s->end_ns = eb.end_ns;
 	s->interrupted = (eb.flags & GS_END_F_INTERRUPTED) != 0;
 	s->complete = 1;
-	if (eb.total_records != s->total_records) {
-		SRCERR(s, off, "END block counts %" PRIu64 " records but the chunks "
-		       "hold %" PRIu64 " (expected equal: blocks lost or corrupt)",
-		       eb.total_records, s->total_records);
+	return 0;
+}
+
+/* Reads the whole block at off into s->scratch and checks its CRC32C
+ * (version 2 on); the payload is then at s->scratch + s->bh_size. */
+static int read_block(struct native_src *s, uint64_t off, uint32_t type,
+		      uint32_t size, uint64_t seq)
+{
+	size_t whole = s->bh_size + (size_t)size;
+	if (whole > s->scratch_cap) {
+		unsigned char *b = realloc(s->scratch, whole);
+		if (!b) {
+			SRCERR(s, off, "out of memory for a %s "
+			       "block of %u bytes", block_name(type), size);
+			return -1;
+		}
+		s->scratch = b;
+		s->scratch_cap = whole;
+	}
+	if (pread_full(s->fd, s->scratch, whole, off)) {
+		SRCERR(s, off, "cannot read %s block: %s",
+		       block_name(type),
+		       errno ? strerror(errno) : "file shrank while reading");
+		return -1;
+	}
+	if (s->version < 2)
+		return 0;
+	struct gs_block_header bh;
+	memcpy(&bh, s->scratch, sizeof(bh));
+	uint32_t stored = bh.crc32c;
+	bh.crc32c = 0;
+	uint32_t crc = gs_crc32c(0, &bh, sizeof(bh));
+	crc = gs_crc32c(crc, s->scratch + sizeof(bh), size);
+	if (crc != stored && !GS_IGNORE_CHECKSUMS) {
+		SRCERR(s, off, "checksum 0x%08x, "
+		       "computed 0x%08x (expected equal: the file is damaged "
+		       "here)", stored, crc);
+		return -1;
+	}
+	if (bh.seq != (uint32_t)seq && !GS_IGNORE_CHECKSUMS) {
+		SRCERR(s, off, "sequence number %u (expected "
+		       "%" PRIu64 ": blocks are missing or repeated)", bh.seq, seq);
 		return -1;
 	}
 	return 0;
 }
 
+static int index_thread(struct native_src *s, uint64_t off, uint32_t size,
+			const unsigned char *payload)
+{
+	struct gs_thread_block tb;
+	if (size < sizeof(tb)) {
+		SRCERR(s, off, "corrupt THREAD block: size %u "
+		       "(expected at least %zu)", size, sizeof(tb));
+		return -1;
+	}
+	memcpy(&tb, payload, sizeof(tb));
+	if (tb.role >= GS_ROLE_MAX) {
+		SRCERR(s, off + s->bh_size + 4, "corrupt THREAD "
+		       "block: role %u for tid %u (expected 0..%u)", tb.role,
+		       tb.tid, GS_ROLE_MAX - 1);
+		return -1;
+	}
+	/* A repeated THREAD block updates the thread (a tracer that learnt
+	 * its name late): the last one wins. */
+	struct ncursor *known = find_thread(s, tb.tid);
+	if (known)
+		set_thread_info(known, &tb);
+	else if (!add_thread(s, &tb)) {
+		SRCERR(s, off, "out of memory for the thread table");
+		return -1;
+	}
+	return 0;
+}
+
+static int index_chunk(struct native_src *s, uint64_t off, uint32_t size,
+		       const unsigned char *payload)
+{
+	struct gs_chunk_block cb;
+	if (size < sizeof(cb)) {
+		SRCERR(s, off, "corrupt CHUNK block: size %u "
+		       "(expected at least %zu)", size, sizeof(cb));
+		return -1;
+	}
+	memcpy(&cb, payload, sizeof(cb));
+	uint64_t want = sizeof(cb) + (uint64_t)cb.nrecords * sizeof(struct gs_record);
+	if (size != want) {
+		SRCERR(s, off, "corrupt CHUNK block: %u records "
+		       "in %u bytes (expected %" PRIu64 " = 24 + 24 * %u)",
+		       cb.nrecords, size, want, cb.nrecords);
+		return -1;
+	}
+	struct ncursor *c = find_thread(s, cb.tid);
+	if (!c) {
+		SRCERR(s, off, "CHUNK of tid %u before any THREAD block for it "
+		       "(expected THREAD first)", cb.tid);
+		return -1;
+	}
+	if (!cb.nrecords)
+		return 0;
+	if (cb.first_ns > cb.last_ns) {
+		SRCERR(s, off, "unsorted chunk: first_ns %" PRIu64 " > last_ns %"
+		       PRIu64 " (expected a time-sorted chunk)", cb.first_ns,
+		       cb.last_ns);
+		return -1;
+	}
+	if (cb.first_ns < c->index_last_ns) {
+		SRCERR(s, off, "unsorted chunks: tid %u chunk starts at %" PRIu64
+		       " ns, before its previous chunk ended (%" PRIu64 " ns; "
+		       "expected time order per thread)", cb.tid, cb.first_ns,
+		       c->index_last_ns);
+		return -1;
+	}
+	c->index_last_ns = cb.last_ns;
+	if (c->nchunks == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		uint64_t *p = realloc(c->chunks, cap * sizeof(*p));
+		if (!p) {
+			SRCERR(s, off, "out of memory for the chunk index");
+			return -1;
+		}
+		c->chunks = p;
+		c->cap = cap;
+	}
+	c->chunks[c->nchunks++] = off;
+	c->found_records += cb.nrecords;
+	s->total_records += cb.nrecords;
+	return 0;
+}
+
+static int known_block(uint32_t type)
+{
+	return type == GS_BLOCK_THREAD || type == GS_BLOCK_CHUNK ||
+	       type == GS_BLOCK_END;
+}
+
 static int build_index(struct native_src *s, uint64_t off)
 {
 	int allow = s->base.allow_truncated;
-	for (;;) {
+	uint64_t seq = 0;
+	for (;; seq++) {
 		if (off == s->size)
 			break;
-		struct {
-			struct gs_block_header bh;
-			union {
-				struct gs_chunk_block cb;
-				struct gs_thread_block tb;
-			} u;
-		} hd;
-		if (s->size - off < sizeof(hd.bh)) {
+		struct gs_block_header_v1 bh;
+		snprintf(s->cur_block, sizeof(s->cur_block), "block %" PRIu64, seq);
+		if (s->size - off < s->bh_size) {
 			if (allow)
 				break;
-			SRCERR(s, off, "trace is truncated inside a block header "
-			       "(expected a THREAD, CHUNK or END block; use "
-			       "--allow-truncated to read what is there)");
+			SRCERR(s, off, "trace is truncated inside "
+			       "a block header (expected a THREAD, CHUNK or END "
+			       "block; use --allow-truncated to read what is there)");
 			return -1;
 		}
-		if (pread_full(s->fd, &hd.bh, sizeof(hd.bh), off)) {
+		if (pread_full(s->fd, &bh, sizeof(bh), off)) {
 			SRCERR(s, off, "cannot read block header: %s", strerror(errno));
 			return -1;
 		}
-		uint32_t type = hd.bh.type, size = hd.bh.size;
-		if (type != GS_BLOCK_THREAD && type != GS_BLOCK_CHUNK &&
-		    type != GS_BLOCK_END) {
-			SRCERR(s, off, "corrupt block: type 0x%08x (expected THREAD "
-			       "0x%08x, CHUNK 0x%08x or END 0x%08x)", type,
-			       GS_BLOCK_THREAD, GS_BLOCK_CHUNK, GS_BLOCK_END);
+		uint32_t type = bh.type, size = bh.size;
+		snprintf(s->cur_block, sizeof(s->cur_block), "block %" PRIu64
+			 " (%s)", seq, block_name(type));
+		int optional = s->version >= 2 &&
+			       (type & GS_BLOCK_TAG_MASK) == GS_BLOCK_TAG &&
+			       (type & GS_BLOCK_F_OPTIONAL);
+		if (!known_block(type) && !optional) {
+			SRCERR(s, off, "corrupt block: type 0x%08x "
+			       "(expected THREAD 0x%08x, CHUNK 0x%08x or END 0x%08x)", type, GS_BLOCK_THREAD, GS_BLOCK_CHUNK,
+			       GS_BLOCK_END);
 			return -1;
 		}
 		if (size % 8 != 0) {
-			SRCERR(s, off, "corrupt %s block: size %u (expected a "
-			       "multiple of 8)", block_name(type), size);
+			SRCERR(s, off, "corrupt %s block: size %u "
+			       "(expected a multiple of 8)", block_name(type),
+			       size);
 			return -1;
 		}
-		if (s->size - off - sizeof(hd.bh) < size) {
+		if (s->size - off - s->bh_size < size) {
 			if (allow)
 				break;
 			SRCERR(s, off, "trace is truncated: %s block of %u bytes "
 			       "but only %" PRIu64 " left in the file (expected the "
 			       "whole block; use --allow-truncated to read what is "
 			       "there)", block_name(type), size,
-			       s->size - off - sizeof(hd.bh));
+			       s->size - off - s->bh_size);
 			return -1;
 		}
+		if (read_block(s, off, type, size, seq))
+			return -1;
+		const unsigned char *payload = s->scratch + s->bh_size;
+		uint64_t after = off + s->bh_size + size;
 		if (type == GS_BLOCK_END) {
-			if (index_end(s, off, size))
+			if (index_end(s, off, size, payload))
 				return -1;
-			uint64_t after = off + sizeof(hd.bh) + size;
+			s->cur_block[0] = 0;
 			if (after != s->size) {
 				SRCERR(s, after, "%" PRIu64 " bytes after the END block "
 				       "(expected end of file)", s->size - after);
@@ -625,85 +925,16 @@ static int build_index(struct native_src *s, uint64_t off)
 			return 0;
 		}
 		if (type == GS_BLOCK_THREAD) {
-			if (size < sizeof(hd.u.tb)) {
-				SRCERR(s, off, "corrupt THREAD block: size %u (expected "
-				       "at least %zu)", size, sizeof(hd.u.tb));
+			if (index_thread(s, off, size, payload))
 				return -1;
-			}
-			if (pread_full(s->fd, &hd.u.tb, sizeof(hd.u.tb), off + 8)) {
-				SRCERR(s, off, "cannot read THREAD block: %s",
-				       strerror(errno));
+		} else if (type == GS_BLOCK_CHUNK) {
+			if (index_chunk(s, off, size, payload))
 				return -1;
-			}
-			/* A repeated THREAD block updates the thread (a tracer
-			 * that learnt its name late): the last one wins. */
-			struct ncursor *known = find_thread(s, hd.u.tb.tid);
-			if (known)
-				set_thread_info(known, &hd.u.tb);
-			else if (!add_thread(s, &hd.u.tb)) {
-				SRCERR(s, off, "out of memory for the thread table");
-				return -1;
-			}
-		} else {
-			if (size < sizeof(hd.u.cb)) {
-				SRCERR(s, off, "corrupt CHUNK block: size %u (expected "
-				       "at least %zu)", size, sizeof(hd.u.cb));
-				return -1;
-			}
-			if (pread_full(s->fd, &hd.u.cb, sizeof(hd.u.cb), off + 8)) {
-				SRCERR(s, off, "cannot read CHUNK block: %s",
-				       strerror(errno));
-				return -1;
-			}
-			const struct gs_chunk_block *cb = &hd.u.cb;
-			uint64_t want = sizeof(*cb) +
-					(uint64_t)cb->nrecords * sizeof(struct gs_record);
-			if (size != want) {
-				SRCERR(s, off, "corrupt CHUNK block: %u records in %u "
-				       "bytes (expected %" PRIu64 " = 24 + 24 * %u)",
-				       cb->nrecords, size, want, cb->nrecords);
-				return -1;
-			}
-			struct ncursor *c = find_thread(s, cb->tid);
-			if (!c) {
-				SRCERR(s, off, "CHUNK of tid %u before any THREAD block "
-				       "for it (expected THREAD first)", cb->tid);
-				return -1;
-			}
-			if (cb->nrecords) {
-				if (cb->first_ns > cb->last_ns) {
-					SRCERR(s, off, "unsorted chunk: first_ns %" PRIu64
-					       " > last_ns %" PRIu64 " (expected a "
-					       "time-sorted chunk)", cb->first_ns,
-					       cb->last_ns);
-					return -1;
-				}
-				if (cb->first_ns < c->index_last_ns) {
-					SRCERR(s, off, "unsorted chunks: tid %u chunk starts "
-					       "at %" PRIu64 " ns, before its previous "
-					       "chunk ended (%" PRIu64 " ns; expected "
-					       "time order per thread)", cb->tid,
-					       cb->first_ns, c->index_last_ns);
-					return -1;
-				}
-				c->index_last_ns = cb->last_ns;
-				if (c->nchunks == c->cap) {
-					size_t cap = c->cap ? c->cap * 2 : 16;
-					uint64_t *p = realloc(c->chunks, cap * sizeof(*p));
-					if (!p) {
-						SRCERR(s, off, "out of memory for the "
-						       "chunk index");
-						return -1;
-					}
-					c->chunks = p;
-					c->cap = cap;
-				}
-				c->chunks[c->nchunks++] = off;
-				s->total_records += cb->nrecords;
-			}
 		}
-		off += sizeof(hd.bh) + size;
+		/* else: an optional block this reader does not know, skipped */
+		off = after;
 	}
+	s->cur_block[0] = 0;
 	if (!allow) {
 		SRCERR(s, off, "trace is truncated: no END block (expected one "
 		       "at the end; the writer did not finish. Use "

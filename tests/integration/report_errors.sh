@@ -29,10 +29,10 @@ printf '\x07\x00' | dd of="$WORK/major.gst" bs=1 seek=8 conv=notrunc status=none
 expect 1 "$WORK/major.gst: offset 8: unsupported trace format version 7.0" \
   "$GILSCOPE" report "$WORK/major.gst"
 
-# A block header overwritten: the first block after the 144-byte header.
+# A block header overwritten: the first block after the 152-byte header.
 cp "$WORK/good.gst" "$WORK/corrupt.gst"
-printf 'JUNK' | dd of="$WORK/corrupt.gst" bs=1 seek=144 conv=notrunc status=none
-expect 1 "$WORK/corrupt.gst: offset 144: corrupt block: type 0x4b4e554a" \
+printf 'JUNK' | dd of="$WORK/corrupt.gst" bs=1 seek=152 conv=notrunc status=none
+expect 1 "$WORK/corrupt.gst: offset 152: block 0 (?): corrupt block: type 0x4b4e554a" \
   "$GILSCOPE" report "$WORK/corrupt.gst"
 
 # Cut inside the END block: truncated, unless allowed (then partial).

@@ -15,7 +15,8 @@ import struct
 import sys
 
 HDR = struct.Struct("<8sHHIIIIIQQIIII16s64s")
-BLK = struct.Struct("<II")
+BLK = struct.Struct("<II")          # version 1
+BLK2 = struct.Struct("<IIII")       # version 2: type, size, crc32c, seq
 THREAD = struct.Struct("<IIiiQ32s")
 CHUNK = struct.Struct("<IIQQ")
 REC = struct.Struct("<QIHBBII")
@@ -27,6 +28,27 @@ EV = {1: "thread_start", 2: "thread_exit", 3: "acquire_request", 4: "acquired",
       8: "switch_wait_end", 9: "blocking_begin", 10: "blocking_end",
       11: "prio_boost", 12: "sched_switch_out", 13: "sched_switch_in",
       14: "sched_wakeup", 15: "lost"}
+
+
+def _crc_table():
+    t = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        t.append(c)
+    return t
+
+
+CRC_TABLE = _crc_table()
+
+
+def crc32c(data, crc=0):
+    """CRC32C written from its definition, to check the writer's."""
+    crc ^= 0xFFFFFFFF
+    for b in data:
+        crc = CRC_TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
 
 
 def die(msg):
@@ -47,16 +69,32 @@ def parse(path):
                policy_name=h[14].rstrip(b"\0").decode(),
                command=h[15].rstrip(b"\0").decode(errors="replace"))
     off = h[3]
+    blk = BLK2 if h[1] >= 2 else BLK
+    if h[1] >= 2:
+        hb = bytearray(data[:h[3]])
+        stored = struct.unpack_from("<I", hb, 144)[0]
+        hb[144:148] = b"\0\0\0\0"
+        if crc32c(bytes(hb)) != stored:
+            die("%s: offset 0: header checksum mismatch" % path)
     threads, records, end = {}, [], None
+    seq = 0
     while off < len(data):
-        if off + BLK.size > len(data):
+        if off + blk.size > len(data):
             die("%s: offset %d: truncated block header" % (path, off))
-        btype, size = BLK.unpack_from(data, off)
+        btype, size = blk.unpack_from(data, off)[:2]
         if btype & 0xFFFF0000 != TAG:
             die("%s: offset %d: not a block (type 0x%x)" % (path, off, btype))
-        p = off + BLK.size
+        p = off + blk.size
         if p + size > len(data):
             die("%s: offset %d: block of %d bytes runs past the end" % (path, off, size))
+        if blk is BLK2:
+            _, _, stored, bseq = BLK2.unpack_from(data, off)
+            want = crc32c(data[p:p + size],
+                          crc32c(BLK2.pack(btype, size, 0, bseq)))
+            if stored != want or bseq != seq:
+                die("%s: offset %d: block %d: checksum 0x%08x (computed 0x%08x), "
+                    "sequence %d" % (path, off, seq, stored, want, bseq))
+        seq += 1
         if btype == TAG | 1:
             tid, role, osp, gp, start, name = THREAD.unpack_from(data, p)
             threads[tid] = dict(tid=tid, role=role, os_prio=osp, gil_prio=gp,

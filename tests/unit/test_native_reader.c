@@ -2,6 +2,7 @@
 /* The native trace reader: merge order, offsets, and every bad-input message
  * (file, byte offset, what was expected). */
 #define _GNU_SOURCE
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,9 +12,10 @@
 #include "source.h"
 #include "test_analysis_build.h"
 
-#define HDR 144L                 /* sizeof(struct gs_file_header) */
-#define THREAD_BLK 64L           /* 8 + 56 */
-#define CHUNK_BLK(n) (32L + 24L * (n))
+#define HDR 152L                 /* sizeof(struct gs_file_header) */
+#define BH 16L                   /* sizeof(struct gs_block_header) */
+#define THREAD_BLK (BH + 56L)
+#define CHUNK_BLK(n) (BH + 24L + 24L * (n))
 
 static struct gs_source *open_ok(const char *path, int allow)
 {
@@ -135,7 +137,7 @@ static void test_layout_assumption(void **state)
 	(void)state;
 	struct tb t;
 	small_trace(&t, "layout");
-	assert_int_equal(tb_size(t.path), END_OFF + 8 + 32 + 2 * 24);
+	assert_int_equal(tb_size(t.path), END_OFF + BH + 32 + 2 * 24);
 	unlink(t.path);
 }
 
@@ -157,10 +159,10 @@ static void test_unknown_major(void **state)
 	(void)state;
 	struct tb t;
 	small_trace(&t, "major");
-	uint16_t v = 2;
+	uint16_t v = 3;
 	tb_patch(t.path, 8, &v, 2);
-	open_fails(t.path, 0, ": offset 8: unsupported trace format version 2.0",
-		   "expected major version 1");
+	open_fails(t.path, 0, ": offset 8: unsupported trace format version 3.0",
+		   "expected major version 1 to 2");
 	unlink(t.path);
 }
 
@@ -171,7 +173,7 @@ static void test_truncated(void **state)
 	small_trace(&t, "trunc");
 	/* END gone: the writer died after the chunks */
 	assert_int_equal(truncate(t.path, END_OFF), 0);
-	char frag[64];
+	char frag[128];
 	snprintf(frag, sizeof(frag), ": offset %ld: trace is truncated", END_OFF);
 	open_fails(t.path, 0, frag, "no END block");
 
@@ -188,9 +190,9 @@ static void test_truncated(void **state)
 	gs_source_close(s);
 
 	/* cut inside the second chunk: the block is reported where it starts */
-	assert_int_equal(truncate(t.path, CHUNK2_OFF + 40), 0);
-	snprintf(frag, sizeof(frag), ": offset %ld: trace is truncated: CHUNK block",
-		 CHUNK2_OFF);
+	assert_int_equal(truncate(t.path, CHUNK2_OFF + BH + 40), 0);
+	snprintf(frag, sizeof(frag), ": offset %ld: block 3 (CHUNK): trace is "
+		 "truncated: CHUNK block", CHUNK2_OFF);
 	open_fails(t.path, 0, frag, "expected the whole block");
 	s = open_ok(t.path, 1);
 	n = 0;
@@ -202,7 +204,7 @@ static void test_truncated(void **state)
 	/* cut inside the header */
 	assert_int_equal(truncate(t.path, 100), 0);
 	open_fails(t.path, 0, ": offset 100: trace is truncated inside the header",
-		   "expected 144");
+		   "expected 152");
 	unlink(t.path);
 }
 
@@ -213,9 +215,9 @@ static void test_corrupt_block(void **state)
 	small_trace(&t, "corrupt");
 	uint32_t junk = 0xdeadbeef;
 	tb_patch(t.path, CHUNK2_OFF, &junk, 4);
-	char frag[80];
-	snprintf(frag, sizeof(frag), ": offset %ld: corrupt block: type 0xdeadbeef",
-		 CHUNK2_OFF);
+	char frag[128];
+	snprintf(frag, sizeof(frag), ": offset %ld: block 3 (?): corrupt block: "
+		 "type 0xdeadbeef", CHUNK2_OFF);
 	open_fails(t.path, 0, frag, "expected THREAD 0x47530001");
 	unlink(t.path);
 }
@@ -226,16 +228,16 @@ static void test_corrupt_record_at_open(void **state)
 	struct tb t;
 	small_trace(&t, "badrec");
 	uint32_t tid = 9;
-	long rec1 = CHUNK1_OFF + 32 + 24;
-	tb_patch(t.path, rec1 + 8, &tid, 4);
-	char frag[80];
+	long rec1 = CHUNK1_OFF + BH + 24 + 24;
+	tb_patch_sealed(t.path, CHUNK1_OFF, rec1 + 8, &tid, 4);
+	char frag[128];
 	snprintf(frag, sizeof(frag), ": offset %ld: corrupt record: tid 9", rec1);
 	open_fails(t.path, 0, frag, "expected 1");
 	unlink(t.path);
 
 	small_trace(&t, "badtype");
 	uint8_t type = 200;
-	tb_patch(t.path, rec1 + 14, &type, 1);
+	tb_patch_sealed(t.path, CHUNK1_OFF, rec1 + 14, &type, 1);
 	snprintf(frag, sizeof(frag), ": offset %ld: corrupt record: event type 200",
 		 rec1);
 	open_fails(t.path, 0, frag, "expected 1..15");
@@ -266,8 +268,8 @@ static void test_unsorted_chunk(void **state)
 		n++;
 	assert_int_equal(rc, -1);
 	assert_int_equal(n, 2);
-	long bad = HDR + THREAD_BLK + CHUNK_BLK(2) + 32 + 2 * 24;
-	char frag[80];
+	long bad = HDR + THREAD_BLK + CHUNK_BLK(2) + BH + 24 + 2 * 24;
+	char frag[128];
 	snprintf(frag, sizeof(frag), ": offset %ld: records not in time order", bad);
 	if (!strstr(gs_source_error(s), frag))
 		fail_msg("got '%s', expected '%s'", gs_source_error(s), frag);
@@ -280,7 +282,7 @@ static void test_unsorted_chunk(void **state)
 	write_chunk(&t, 1, (uint64_t[]){ 50, 60 }, NULL, 2);
 	write_chunk(&t, 1, (uint64_t[]){ 10, 20 }, NULL, 2);
 	tb_close(&t, 100);
-	snprintf(frag, sizeof(frag), ": offset %ld: unsorted chunks: tid 1",
+	snprintf(frag, sizeof(frag), ": offset %ld: block 2 (CHUNK): unsorted chunks: tid 1",
 		 HDR + THREAD_BLK + CHUNK_BLK(2));
 	open_fails(t.path, 0, frag, "expected time order");
 	unlink(t.path);
@@ -294,10 +296,10 @@ static void test_chunk_before_thread(void **state)
 	/* turn the second THREAD block into a padding-free bogus THREAD for
 	 * tid 5: tid 2's chunk then has no THREAD before it */
 	uint32_t tid = 5;
-	tb_patch(t.path, HDR + THREAD_BLK + 8, &tid, 4);
-	char frag[96];
-	snprintf(frag, sizeof(frag), ": offset %ld: CHUNK of tid 2 before any THREAD",
-		 CHUNK2_OFF);
+	tb_patch_sealed(t.path, HDR + THREAD_BLK, HDR + THREAD_BLK + BH, &tid, 4);
+	char frag[128];
+	snprintf(frag, sizeof(frag), ": offset %ld: block 3 (CHUNK): CHUNK of tid 2 "
+		 "before any THREAD", CHUNK2_OFF);
 	open_fails(t.path, 0, frag, "expected THREAD first");
 	unlink(t.path);
 }
@@ -309,7 +311,7 @@ static void test_empty(void **state)
 	tb_open(&t, "empty", 5000, 0);
 	tb_thread(&t, 1, "one", 0, 20, 0);
 	tb_close(&t, 100);
-	char frag[64];
+	char frag[128];
 	snprintf(frag, sizeof(frag), ": offset %ld: the trace holds no events", HDR);
 	open_fails(t.path, 0, frag, "expected at least one CHUNK");
 	assert_int_equal(truncate(t.path, 0), 0);
@@ -325,7 +327,7 @@ static void test_data_after_end(void **state)
 	long sz = tb_size(t.path);
 	uint64_t junk = 0;
 	tb_patch(t.path, sz, &junk, 8);
-	char frag[80];
+	char frag[128];
 	snprintf(frag, sizeof(frag), ": offset %ld: 8 bytes after the END block", sz);
 	open_fails(t.path, 0, frag, "expected end of file");
 	unlink(t.path);
@@ -474,6 +476,243 @@ static void test_open_any_detects_text(void **state)
 	unlink(path);
 }
 
+/* ---- integrity (format version 2) ---- */
+
+static void test_crc32c_vectors(void **state)
+{
+	(void)state;
+	/* RFC 3720, B.4 */
+	assert_int_equal(gs_crc32c(0, "123456789", 9), 0xE3069283u);
+	unsigned char zeros[32] = { 0 }, ones[32];
+	memset(ones, 0xff, sizeof(ones));
+	assert_int_equal(gs_crc32c(0, zeros, 32), 0x8A9136AAu);
+	assert_int_equal(gs_crc32c(0, ones, 32), 0x62A8AB43u);
+	/* the CPU path and the tables agree, at every alignment and length,
+	 * and a CRC continues across pieces */
+	unsigned char buf[300];
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (unsigned char)(i * 7 + 3);
+	for (size_t a = 0; a < 8; a++)
+		for (size_t n = 0; n + a <= sizeof(buf); n += 13) {
+			uint32_t hw = gs_crc32c(0, buf + a, n);
+			assert_int_equal(hw, gs_crc32c_portable(0, buf + a, n));
+			uint32_t two = gs_crc32c(gs_crc32c(0, buf + a, n / 2),
+						 buf + a + n / 2, n - n / 2);
+			assert_int_equal(hw, two);
+		}
+}
+
+/* Reads a trace to the end: 0 when every event came through, -1 on error. */
+static int read_all(const char *path, uint64_t *events, char *err, size_t errlen)
+{
+	struct gs_source *s = gs_source_native_open(path, 0, err, errlen);
+	if (!s)
+		return -1;
+	struct gs_event ev;
+	int rc;
+	*events = 0;
+	while ((rc = gs_source_next(s, &ev)) == 1)
+		(*events)++;
+	if (rc < 0)
+		snprintf(err, errlen, "%s", gs_source_error(s));
+	gs_source_close(s);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Any one flipped bit or byte, anywhere in the file, is an error that names
+ * the file and an offset: never a trace that reads with other values. */
+static void test_every_byte_flip_detected(void **state)
+{
+	(void)state;
+	struct tb t;
+	small_trace(&t, "flip");
+	long size = tb_size(t.path);
+	FILE *f = fopen(t.path, "rb");
+	unsigned char *orig = malloc((size_t)size);
+	assert_int_equal(fread(orig, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+	uint64_t n;
+	char err[512];
+	assert_int_equal(read_all(t.path, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 5);
+	static const unsigned char masks[] = { 0x01, 0x80, 0xff };
+	for (long off = 0; off < size; off++) {
+		for (size_t m = 0; m < sizeof(masks); m++) {
+			unsigned char b = orig[off] ^ masks[m];
+			tb_patch(t.path, off, &b, 1);
+			err[0] = 0;
+			if (read_all(t.path, &n, err, sizeof(err)) == 0)
+				fail_msg("byte %ld ^ 0x%02x: read %" PRIu64 " events "
+					 "without an error", off, masks[m], n);
+			if (strncmp(err, t.path, strlen(t.path)) != 0 ||
+			    !strstr(err, ": offset "))
+				fail_msg("byte %ld: message '%s' does not name the "
+					 "file and an offset", off, err);
+			tb_patch(t.path, off, &orig[off], 1);
+		}
+	}
+	free(orig);
+	unlink(t.path);
+}
+
+static void test_checksum_names_block(void **state)
+{
+	(void)state;
+	struct tb t;
+	small_trace(&t, "crcmsg");
+	uint64_t ts = 12;
+	tb_patch(t.path, CHUNK1_OFF + BH + 24, &ts, 8);
+	char frag[128];
+	snprintf(frag, sizeof(frag), ": offset %ld: block 2 (CHUNK): checksum 0x",
+		 CHUNK1_OFF);
+	open_fails(t.path, 0, frag, "the file is damaged");
+	/* --allow-truncated does not excuse a damaged block */
+	open_fails(t.path, 1, frag, NULL);
+	unlink(t.path);
+
+	small_trace(&t, "hdrcrc");
+	uint32_t pid = 77;
+	tb_patch(t.path, 28, &pid, 4);
+	open_fails(t.path, 0, ": offset 0: corrupt header: checksum", NULL);
+	unlink(t.path);
+}
+
+/* A whole block removed, or one repeated, keeps every CRC right: the
+ * sequence numbers catch it. */
+static void test_missing_block(void **state)
+{
+	(void)state;
+	struct tb t;
+	small_trace(&t, "gap");
+	long size = tb_size(t.path);
+	FILE *f = fopen(t.path, "rb");
+	unsigned char *all = malloc((size_t)size);
+	assert_int_equal(fread(all, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+	f = fopen(t.path, "wb");
+	fwrite(all, 1, (size_t)CHUNK1_OFF, f);                /* header, THREADs */
+	fwrite(all + CHUNK2_OFF, 1, (size_t)(size - CHUNK2_OFF), f); /* no CHUNK 1 */
+	fclose(f);
+	char frag[128];
+	snprintf(frag, sizeof(frag), ": offset %ld: block 2 (CHUNK): sequence number 3",
+		 CHUNK1_OFF);
+	open_fails(t.path, 1, frag, "blocks are missing or repeated");
+	free(all);
+	unlink(t.path);
+}
+
+/* Values the checksum cannot vouch for (a writer's bug, a version 1 file)
+ * are checked against each other. */
+static void test_end_block_sanity(void **state)
+{
+	(void)state;
+	struct tb t;
+	small_trace(&t, "lost");
+	uint64_t huge = (uint64_t)1 << 63;
+	/* END payload: end_ns, total_records, total_lost, nthreads, flags,
+	 * then per thread tid, reserved, records, lost */
+	tb_patch_sealed(t.path, END_OFF, END_OFF + BH + 16, &huge, 8);
+	open_fails(t.path, 0, "corrupt END block: total_lost 9223372036854775808",
+		   "expected equal");
+	unlink(t.path);
+
+	small_trace(&t, "lost2");
+	tb_patch_sealed(t.path, END_OFF, END_OFF + BH + 16, &huge, 8);
+	tb_patch_sealed(t.path, END_OFF, END_OFF + BH + 32 + 16, &huge, 8);
+	open_fails(t.path, 0, "has 3 records and 9223372036854775808 lost",
+		   "expected each < 2^48");
+	unlink(t.path);
+
+	small_trace(&t, "endns");
+	uint64_t early = 29; /* tid 1's last event is at 30 */
+	tb_patch_sealed(t.path, END_OFF, END_OFF + BH, &early, 8);
+	open_fails(t.path, 0, "block 4 (END): corrupt END block: end_ns 29",
+		   "at or after the last event, 30 ns");
+	unlink(t.path);
+
+	small_trace(&t, "arg");
+	uint8_t reason = 9;
+	tb_patch_sealed(t.path, CHUNK1_OFF, CHUNK1_OFF + BH + 24 + 15, &reason, 1);
+	uint8_t type = GS_EV_release;
+	tb_patch_sealed(t.path, CHUNK1_OFF, CHUNK1_OFF + BH + 24 + 14, &type, 1);
+	open_fails(t.path, 0, "corrupt record: release with reason 9",
+		   "expected 0..4");
+	unlink(t.path);
+}
+
+/* New block types: optional ones are skipped by readers that do not know
+ * them, others refused. */
+static void test_block_types(void **state)
+{
+	(void)state;
+	struct tb t;
+	uint64_t payload[3] = { 1, 2, 3 };
+	tb_open(&t, "optional", 5000, 0);
+	tb_thread(&t, 1, "one", 0, 20, 0);
+	assert_int_equal(gs_writer_block(t.w, GS_BLOCK_TAG | GS_BLOCK_F_OPTIONAL | 0x7f,
+					 payload, sizeof(payload)), 0);
+	write_chunk(&t, 1, (uint64_t[]){ 10, 20 }, NULL, 2);
+	tb_close(&t, 100);
+	uint64_t n;
+	char err[512];
+	if (read_all(t.path, &n, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(n, 2);
+	unlink(t.path);
+
+	tb_open(&t, "required", 5000, 0);
+	tb_thread(&t, 1, "one", 0, 20, 0);
+	assert_int_equal(gs_writer_block(t.w, GS_BLOCK_TAG | 0x7f, payload,
+					 sizeof(payload)), 0);
+	write_chunk(&t, 1, (uint64_t[]){ 10, 20 }, NULL, 2);
+	tb_close(&t, 100);
+	open_fails(t.path, 0, "corrupt block: type 0x4753007f", NULL);
+	unlink(t.path);
+}
+
+/* What a writer killed at any moment leaves: every prefix of a streamed
+ * file reads (allowed truncated) as the events of its whole blocks. */
+static void test_every_prefix_readable(void **state)
+{
+	(void)state;
+	struct tb t;
+	small_trace(&t, "prefix");
+	long size = tb_size(t.path);
+	char cut[300];
+	snprintf(cut, sizeof(cut), "%s.cut", t.path);
+	FILE *f = fopen(t.path, "rb");
+	unsigned char *all = malloc((size_t)size);
+	assert_int_equal(fread(all, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+	for (long len = HDR; len <= size; len++) {
+		f = fopen(cut, "wb");
+		fwrite(all, 1, (size_t)len, f);
+		fclose(f);
+		char err[512] = "";
+		struct gs_source *s = gs_source_native_open(cut, 1, err, sizeof(err));
+		uint64_t want = len >= CHUNK2_OFF + CHUNK_BLK(2) ? 5
+			      : len >= CHUNK1_OFF + CHUNK_BLK(3) ? 3 : 0;
+		if (!want) {
+			/* nothing to read yet: an error, not an empty report */
+			if (s)
+				fail_msg("cut at %ld: opened with no events", len);
+			assert_non_null(strstr(err, "no events"));
+			continue;
+		}
+		if (!s)
+			fail_msg("cut at %ld: %s", len, err);
+		struct gs_event ev;
+		uint64_t n = 0;
+		while (gs_source_next(s, &ev) == 1)
+			n++;
+		assert_int_equal(n, want);
+		gs_source_close(s);
+	}
+	free(all);
+	unlink(cut);
+	unlink(t.path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -491,6 +730,13 @@ int main(void)
 		cmocka_unit_test(test_open_any_detects_text),
 		cmocka_unit_test(test_thread_redeclared),
 		cmocka_unit_test(test_merge_many_threads),
+		cmocka_unit_test(test_crc32c_vectors),
+		cmocka_unit_test(test_every_byte_flip_detected),
+		cmocka_unit_test(test_checksum_names_block),
+		cmocka_unit_test(test_missing_block),
+		cmocka_unit_test(test_end_block_sanity),
+		cmocka_unit_test(test_block_types),
+		cmocka_unit_test(test_every_prefix_readable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

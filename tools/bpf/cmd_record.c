@@ -232,7 +232,10 @@ int cmd_record(int argc, char **argv)
 	size_t nthreads = 0;
 	for (size_t i = 0; i < d.nthreads; i++)
 		nthreads += d.threads[i].declared;
-	int wr = gs_writer_close(w, t1, interrupted ? GS_END_F_INTERRUPTED : 0, err,
+	/* END's time is when the trace closed: after the ring's last events,
+	 * which may be later than t1 (readers check end_ns >= every event) */
+	int wr = gs_writer_close(w, gs_now_ns(),
+				 interrupted ? GS_END_F_INTERRUPTED : 0, err,
 				 sizeof(err));
 	gs_demux_free(&d);
 	if (wr) {

@@ -12,7 +12,8 @@ import struct
 import sys
 
 HDR = struct.Struct("<8sHHIIIIIQQIIII16s64s")
-BLK = struct.Struct("<II")
+BLK = struct.Struct("<II")        # version 1
+BLK2 = struct.Struct("<IIII")     # version 2: type, size, crc32c, seq
 THREAD = struct.Struct("<IIiiQ32s")
 CHUNK = struct.Struct("<IIQQ")
 REC = struct.Struct("<QIHBBII")
@@ -35,11 +36,12 @@ def read(path):
                flags=h[13], policy=h[14].rstrip(b"\0").decode(),
                command=h[15].rstrip(b"\0").decode())
     off = h[3]
+    blk = BLK2 if h[1] >= 2 else BLK
     threads, recs, end = {}, [], None
     last_ts = {}
     while off < len(data):
-        btype, size = BLK.unpack_from(data, off)
-        off += BLK.size
+        btype, size = blk.unpack_from(data, off)[:2]
+        off += blk.size
         p = data[off:off + size]
         if btype == 0x47530001:
             t = THREAD.unpack_from(p, 0)
