@@ -23,7 +23,7 @@
 
 #define GS_TRACE_MAGIC "GILSCOPE"   /* 8 bytes, no terminator in the file */
 #define GS_TRACE_VERSION_MAJOR 2    /* readers refuse majors they do not know */
-#define GS_TRACE_VERSION_MINOR 0    /* readers accept newer minors */
+#define GS_TRACE_VERSION_MINOR 1    /* readers accept newer minors */
 #define GS_TRACE_VERSION_MAJOR_OLDEST 1 /* still read: no checksums, 8-byte
 					   block headers, 144-byte header */
 
@@ -91,8 +91,10 @@ enum gs_block_type {
 	GS_BLOCK_THREAD = GS_BLOCK_TAG | 1,
 	GS_BLOCK_CHUNK = GS_BLOCK_TAG | 2,
 	GS_BLOCK_END = GS_BLOCK_TAG | 3,
-	/* next free: GS_BLOCK_TAG | 4 (required) or
-	 * GS_BLOCK_TAG | GS_BLOCK_F_OPTIONAL | 4 (skippable) */
+	/* 2.1: where the tracer's probes sat (struct gs_probes_block) */
+	GS_BLOCK_PROBES = GS_BLOCK_TAG | GS_BLOCK_F_OPTIONAL | 4,
+	/* next free: GS_BLOCK_TAG | 5 (required) or
+	 * GS_BLOCK_TAG | GS_BLOCK_F_OPTIONAL | 5 (skippable) */
 };
 
 struct gs_block_header {
@@ -163,5 +165,64 @@ _Static_assert(sizeof(struct gs_thread_block) == 56, "thread block layout");
 _Static_assert(sizeof(struct gs_chunk_block) == 24, "chunk block layout");
 _Static_assert(sizeof(struct gs_end_block) == 32, "end block layout");
 _Static_assert(sizeof(struct gs_end_thread) == 24, "end thread layout");
+
+/* How a tracer found the address it probes (PROBES block, `record -v`). */
+enum gs_placement {
+	GS_PLACE_SYMTAB = 1,       /* the object's own .symtab */
+	GS_PLACE_DYNSYM = 2,       /* exported symbol (.dynsym) */
+	GS_PLACE_DEBUG_FILE = 3,   /* .symtab of a detached debug file found by
+				      build id or .gnu_debuglink */
+	GS_PLACE_DEBUGINFOD = 4,   /* debug file fetched through debuginfod */
+	GS_PLACE_DWARF_INLINE = 5, /* entry of a DW_TAG_inlined_subroutine */
+	GS_PLACE_SYMBOL_FREE = 6,  /* found without symbols (docs/symbol-free.md) */
+	GS_PLACE_USDT = 7,         /* a USDT note (.note.stapsdt) */
+	GS_PLACE_MAX
+};
+
+enum gs_probe_kind {
+	GS_PROBE_ENTRY = 1,        /* uprobe at the address */
+	GS_PROBE_RETURN = 2,       /* uretprobe on the function at the address */
+	GS_PROBE_USDT_SITE = 3,
+};
+
+/* One probed address. A PROBES block holds a u32 count, a u32 reserved (0)
+ * and that many sites; at most one PROBES block, before the first CHUNK. */
+struct gs_probe_site {
+	uint64_t vaddr;           /* address in the object (ELF st_value) */
+	uint64_t file_offset;     /* what the uprobe was given */
+	uint32_t method;          /* enum gs_placement */
+	uint32_t kind;            /* enum gs_probe_kind */
+	char what[40];            /* "drop_gil", "drop_gil@PyEval_SaveThread" */
+	char object[64];          /* file the address is in (its last 63 bytes) */
+};
+
+static inline const char *gs_placement_name(uint32_t method)
+{
+	static const char *const names[GS_PLACE_MAX] = {
+		[GS_PLACE_SYMTAB] = "symbol table",
+		[GS_PLACE_DYNSYM] = "dynamic symbol",
+		[GS_PLACE_DEBUG_FILE] = "debug file",
+		[GS_PLACE_DEBUGINFOD] = "debuginfod",
+		[GS_PLACE_DWARF_INLINE] = "DWARF inline site",
+		[GS_PLACE_SYMBOL_FREE] = "symbol-free",
+		[GS_PLACE_USDT] = "USDT note",
+	};
+	return method < GS_PLACE_MAX && names[method] ? names[method] : "unknown";
+}
+
+static inline const char *gs_probe_kind_name(uint32_t kind)
+{
+	return kind == GS_PROBE_ENTRY ? "entry" : kind == GS_PROBE_RETURN ? "return"
+	     : kind == GS_PROBE_USDT_SITE ? "usdt" : "unknown";
+}
+
+struct gs_probes_block {
+	uint32_t nsites;
+	uint32_t reserved;
+	/* struct gs_probe_site sites[nsites]; */
+};
+
+_Static_assert(sizeof(struct gs_probe_site) == 128, "probe site layout");
+_Static_assert(sizeof(struct gs_probes_block) == 8, "probes block layout");
 
 #endif

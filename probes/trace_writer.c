@@ -224,6 +224,14 @@ int gs_writer_thread_update(struct gs_writer *w, const struct gs_thread_block *t
 	return put_block(w, GS_BLOCK_THREAD, tb, sizeof(*tb), NULL, 0);
 }
 
+int gs_writer_probes(struct gs_writer *w, const struct gs_probe_site *sites,
+		     size_t n)
+{
+	struct gs_probes_block pb = { .nsites = (uint32_t)n };
+	return put_block(w, GS_BLOCK_PROBES, &pb, sizeof(pb), sites,
+			 n * sizeof(*sites));
+}
+
 static struct writer_thread *thread_or_anon(struct gs_writer *w, uint32_t tid)
 {
 	struct writer_thread *t = find_thread(w, tid);

@@ -40,6 +40,11 @@ int gs_writer_thread(struct gs_writer *w, const struct gs_thread_block *t);
  * its first records); readers keep the last THREAD block of a tid. */
 int gs_writer_thread_update(struct gs_writer *w, const struct gs_thread_block *t);
 
+/* Writes the PROBES block (where the tracer's probes sit); call it before
+ * the first record. */
+int gs_writer_probes(struct gs_writer *w, const struct gs_probe_site *sites,
+		     size_t n);
+
 /* Appends records of one thread, in time order for that thread. */
 int gs_writer_records(struct gs_writer *w, uint32_t tid,
 		      const struct gs_record *recs, size_t n);

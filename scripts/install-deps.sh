@@ -14,6 +14,7 @@ PACKAGES=(
   chromium nodejs protobuf-compiler
   python3
   libdw-dev libdebuginfod-dev elfutils libcapstone-dev patchelf prometheus
+  debuginfod
 )
 
 missing=()

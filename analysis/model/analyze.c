@@ -2,6 +2,7 @@
 #include "analyze.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -81,6 +82,17 @@ int gs_analyze(const char *path, const struct gs_analyze_opts *opts,
 		src->ops->totals(src, &out->totals);
 	out->info = src->info;
 	out->info.path = path;
+	out->info.probes = NULL;
+	out->info.nprobes = 0;
+	if (src->info.nprobes) {
+		size_t bytes = src->info.nprobes * sizeof(*src->info.probes);
+		struct gs_probe_site *copy = malloc(bytes);
+		if (copy) {
+			memcpy(copy, src->info.probes, bytes);
+			out->info.probes = copy;
+			out->info.nprobes = src->info.nprobes;
+		}
+	}
 	if (!end && src->info.end_ns && src->info.end_ns <= to)
 		end = src->info.end_ns;
 	gs_state_finish(st, end);
@@ -102,6 +114,9 @@ void gs_analysis_free(struct gs_analysis *a)
 {
 	gs_metrics_free(a->metrics);
 	gs_state_free(a->state);
+	free((void *)a->info.probes);
+	a->info.probes = NULL;
+	a->info.nprobes = 0;
 	a->metrics = NULL;
 	a->state = NULL;
 }

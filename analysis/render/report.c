@@ -282,6 +282,39 @@ static void text_findings(FILE *out, const struct gs_analysis *a,
 			"battle)\n");
 }
 
+/* One line per probed function, placement method and kind, with its first
+ * addresses: an LTO build has dozens of inline sites. */
+static void text_probes(FILE *out, const struct gs_trace_info *in)
+{
+	if (!in->nprobes)
+		return;
+	fprintf(out, "probes (%u sites):\n", in->nprobes);
+	char *done = calloc(in->nprobes, 1);
+	if (!done)
+		return;
+	for (uint32_t i = 0; i < in->nprobes; i++) {
+		if (done[i])
+			continue;
+		const struct gs_probe_site *p = &in->probes[i];
+		uint32_t n = 0;
+		fprintf(out, "  %s %s, %s, in %s:", p->what, gs_probe_kind_name(p->kind),
+			gs_placement_name(p->method), p->object);
+		for (uint32_t k = i; k < in->nprobes; k++) {
+			const struct gs_probe_site *q = &in->probes[k];
+			if (done[k] || q->method != p->method || q->kind != p->kind ||
+			    strcmp(q->what, p->what) || strcmp(q->object, p->object))
+				continue;
+			done[k] = 1;
+			if (n++ < 6)
+				fprintf(out, " 0x%" PRIx64, q->vaddr);
+		}
+		if (n > 6)
+			fprintf(out, " ... (%u sites)", n);
+		fputc('\n', out);
+	}
+	free(done);
+}
+
 void gs_report_text(FILE *out, const struct gs_analysis *a,
 		    const struct gs_report_opts *o)
 {
@@ -299,6 +332,7 @@ void gs_report_text(FILE *out, const struct gs_analysis *a,
 	fprintf(out, ")\n");
 	if (in->command[0])
 		fprintf(out, "command: %s\n", in->command);
+	text_probes(out, in);
 	fprintf(out, "window: %s from the first event, %" PRIu64 " events, %"
 		PRIu64 " lost, %zu threads%s\n",
 		D(m->span_ns), a->totals.events, a->totals.lost, m->nth,
@@ -478,6 +512,19 @@ void gs_report_json(FILE *out, const struct gs_analysis *a,
 	json_bool(&j, "complete", a->totals.complete);
 	json_bool(&j, "interrupted", a->totals.interrupted);
 	json_bool(&j, "sched_events", m->have_sched);
+	json_begin_array(&j, "probes");
+	for (uint32_t i = 0; i < in->nprobes; i++) {
+		const struct gs_probe_site *p = &in->probes[i];
+		json_begin_object(&j, NULL);
+		json_string(&j, "what", p->what);
+		json_string(&j, "kind", gs_probe_kind_name(p->kind));
+		json_string(&j, "method", gs_placement_name(p->method));
+		json_uint(&j, "vaddr", p->vaddr);
+		json_uint(&j, "file_offset", p->file_offset);
+		json_string(&j, "object", p->object);
+		json_end(&j);
+	}
+	json_end(&j);
 	json_end(&j);
 
 	json_begin_object(&j, "window");

@@ -41,6 +41,10 @@ struct gs_trace_info {
 	char policy_name[32];
 	char command[64];
 	char format[16];        /* "native", "ctf", "perf-script", ... */
+	/* Where the tracer's probes sat (native PROBES block), owned by the
+	 * source; gs_analyze() keeps a copy. */
+	const struct gs_probe_site *probes;
+	uint32_t nprobes;
 };
 
 struct gs_thread_info {

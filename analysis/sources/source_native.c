@@ -80,6 +80,7 @@ struct native_src {
 	int failed;                /* next() reports the error after the last
 				      good event was delivered */
 	uint64_t end_ns;
+	struct gs_probe_site *probes; /* PROBES block: info.probes */
 };
 
 struct native_src;
@@ -235,6 +236,7 @@ static const char *block_name(uint32_t type)
 	case GS_BLOCK_THREAD: return "THREAD";
 	case GS_BLOCK_CHUNK: return "CHUNK";
 	case GS_BLOCK_END: return "END";
+	case GS_BLOCK_PROBES: return "PROBES";
 	}
 	return (type & GS_BLOCK_TAG_MASK) == GS_BLOCK_TAG &&
 	       (type & GS_BLOCK_F_OPTIONAL) ? "optional" : "?";
@@ -522,6 +524,7 @@ static void native_close(struct gs_source *src)
 	free(s->scratch);
 	free(s->map);
 	free(s->heap);
+	free(s->probes);
 	free((char *)s->base.info.path);
 	free(s);
 }
@@ -799,6 +802,51 @@ static int index_thread(struct native_src *s, uint64_t off, uint32_t size,
 	return 0;
 }
 
+static int index_probes(struct native_src *s, uint64_t off, uint32_t size,
+			const unsigned char *payload)
+{
+	struct gs_probes_block pb;
+	if (size < sizeof(pb)) {
+		SRCERR(s, off, "corrupt PROBES block: size %u (expected at "
+		       "least %zu)", size, sizeof(pb));
+		return -1;
+	}
+	memcpy(&pb, payload, sizeof(pb));
+	uint64_t want = sizeof(pb) + (uint64_t)pb.nsites * sizeof(struct gs_probe_site);
+	if (size != want) {
+		SRCERR(s, off, "corrupt PROBES block: %u sites in %u bytes "
+		       "(expected %" PRIu64 " = 8 + 128 * %u)", pb.nsites, size,
+		       want, pb.nsites);
+		return -1;
+	}
+	if (s->probes) {
+		SRCERR(s, off, "second PROBES block (expected at most one)");
+		return -1;
+	}
+	s->probes = calloc(pb.nsites ? pb.nsites : 1, sizeof(*s->probes));
+	if (!s->probes) {
+		SRCERR(s, off, "out of memory for %u probe sites", pb.nsites);
+		return -1;
+	}
+	memcpy(s->probes, payload + sizeof(pb), size - sizeof(pb));
+	for (uint32_t i = 0; i < pb.nsites; i++) {
+		struct gs_probe_site *p = &s->probes[i];
+		p->what[sizeof(p->what) - 1] = 0;
+		p->object[sizeof(p->object) - 1] = 0;
+		if (!p->method || p->method >= GS_PLACE_MAX || !p->kind ||
+		    p->kind > GS_PROBE_USDT_SITE) {
+			SRCERR(s, off + s->bh_size + sizeof(pb) + i * sizeof(*p) + 16,
+			       "corrupt PROBES block: site %u has method %u, kind %u "
+			       "(expected 1..%u and 1..%u)", i, p->method, p->kind,
+			       GS_PLACE_MAX - 1, GS_PROBE_USDT_SITE);
+			return -1;
+		}
+	}
+	s->base.info.probes = s->probes;
+	s->base.info.nprobes = pb.nsites;
+	return 0;
+}
+
 static int index_chunk(struct native_src *s, uint64_t off, uint32_t size,
 		       const unsigned char *payload)
 {
@@ -929,6 +977,9 @@ static int build_index(struct native_src *s, uint64_t off)
 				return -1;
 		} else if (type == GS_BLOCK_CHUNK) {
 			if (index_chunk(s, off, size, payload))
+				return -1;
+		} else if (type == GS_BLOCK_PROBES) {
+			if (index_probes(s, off, size, payload))
 				return -1;
 		}
 		/* else: an optional block this reader does not know, skipped */

@@ -26,7 +26,7 @@ expect 1 "$WORK/magic.gst: offset 0: bad magic \"NOTATRAC\" (expected \"GILSCOPE
 
 cp "$WORK/good.gst" "$WORK/major.gst"
 printf '\x07\x00' | dd of="$WORK/major.gst" bs=1 seek=8 conv=notrunc status=none
-expect 1 "$WORK/major.gst: offset 8: unsupported trace format version 7.0" \
+expect 1 "$WORK/major.gst: offset 8: unsupported trace format version 7." \
   "$GILSCOPE" report "$WORK/major.gst"
 
 # A block header overwritten: the first block after the 152-byte header.

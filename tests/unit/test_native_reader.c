@@ -642,6 +642,54 @@ static void test_end_block_sanity(void **state)
 
 /* New block types: optional ones are skipped by readers that do not know
  * them, others refused. */
+/* The PROBES block is read back whole, and a damaged one (checksum right,
+ * contents wrong) is an error naming its offset. */
+static void test_probes_block(void **state)
+{
+	(void)state;
+	struct tb t;
+	tb_open(&t, "probes", 5000, 0);
+	struct gs_probe_site sites[2] = {
+		{ .vaddr = 0x24f7b0, .file_offset = 0x24f7b0, .method = GS_PLACE_SYMTAB,
+		  .kind = GS_PROBE_ENTRY, .what = "take_gil", .object = "libpython3.11.so" },
+		{ .vaddr = 0x1234, .file_offset = 0x234, .method = GS_PLACE_DWARF_INLINE,
+		  .kind = GS_PROBE_ENTRY, .what = "drop_gil@PyEval_SaveThread",
+		  .object = "python3.11" },
+	};
+	assert_int_equal(gs_writer_probes(t.w, sites, 2), 0);
+	tb_thread(&t, 1, "one", 0, 20, 0);
+	write_chunk(&t, 1, (uint64_t[]){ 100, 200 }, NULL, 2);
+	tb_close(&t, 300);
+
+	struct gs_source *s = open_ok(t.path, 0);
+	assert_int_equal(s->info.nprobes, 2);
+	assert_string_equal(s->info.probes[1].what, "drop_gil@PyEval_SaveThread");
+	assert_int_equal(s->info.probes[1].method, GS_PLACE_DWARF_INLINE);
+	assert_int_equal(s->info.probes[0].vaddr, 0x24f7b0);
+	assert_string_equal(gs_placement_name(s->info.probes[1].method),
+			    "DWARF inline site");
+	struct gs_event ev;
+	int n = 0;
+	while (gs_source_next(s, &ev) == 1)
+		n++;
+	assert_int_equal(n, 2);
+	gs_source_close(s);
+	unlink(t.path);
+
+	/* three sites announced, one written */
+	struct { struct gs_probes_block pb; struct gs_probe_site site; } bad = {
+		.pb = { .nsites = 3 }, .site = sites[0],
+	};
+	tb_open(&t, "probes-bad", 5000, 0);
+	assert_int_equal(gs_writer_block(t.w, GS_BLOCK_PROBES, &bad, sizeof(bad)), 0);
+	tb_close(&t, 300);
+	char frag[80];
+	snprintf(frag, sizeof(frag), ": offset %ld", HDR);
+	open_fails(t.path, 0, frag, "corrupt PROBES block: 3 sites in 136 bytes "
+		   "(expected 392 = 8 + 128 * 3)");
+	unlink(t.path);
+}
+
 static void test_block_types(void **state)
 {
 	(void)state;
@@ -736,6 +784,7 @@ int main(void)
 		cmocka_unit_test(test_missing_block),
 		cmocka_unit_test(test_end_block_sanity),
 		cmocka_unit_test(test_block_types),
+		cmocka_unit_test(test_probes_block),
 		cmocka_unit_test(test_every_prefix_readable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -150,8 +150,10 @@ int cmd_record(int argc, char **argv)
 		unlink(output);
 		return 1;
 	}
-	if (so.verbose)
+	if (so.verbose) {
 		gs_session_describe(&s, stderr);
+		gs_session_describe_sites(&s, stderr);
+	}
 
 	struct gs_file_header h = { 0 };
 	h.source = GS_SOURCE_EBPF;
@@ -180,6 +182,8 @@ int cmd_record(int argc, char **argv)
 		gs_session_end(&s, 1);
 		return 1;
 	}
+	if (s.nsites && gs_writer_probes(w, s.sites, s.nsites))
+		fprintf(stderr, "%s: %s: %s\n", so.prog, output, gs_writer_error(w));
 	struct gs_demux d;
 	struct ring_buffer *rb = NULL;
 	if (gs_demux_init(&d, w, (uint32_t)s.pid) ||

@@ -477,6 +477,8 @@ int cmd_top(int argc, char **argv)
 	if (gs_session_start(&s, &so))
 		return 1;
 	gs_session_describe(&s, stderr);
+	if (so.verbose)
+		gs_session_describe_sites(&s, stderr);
 
 	struct top_state t = { .sess = &s };
 	t.rb = ring_buffer__new(bpf_map__fd(s.skel->maps.rb), on_name, &t, NULL);

@@ -10,6 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "debugfile.h"
+#include "dwarf_inline.h"
+#include "symname.h"
+#include "trace_format.h"
+
 int gs_insn_emulated(const unsigned char *b, size_t n)
 {
 	if (n < 1)
@@ -52,46 +57,24 @@ static int vaddr_to_offset(Elf *e, uint64_t vaddr, uint64_t *off)
 	return -1;
 }
 
-static int build_id_debug_path(Elf *e, char *out, size_t outlen)
+static void add_site(struct gs_elf_sym *o, uint64_t vaddr, int method,
+		     int inlined, const char *caller)
 {
-	Elf_Scn *scn = NULL;
-	size_t shstrndx;
-	if (elf_getshdrstrndx(e, &shstrndx))
-		return -1;
-	while ((scn = elf_nextscn(e, scn))) {
-		GElf_Shdr sh;
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
-			continue;
-		Elf_Data *d = elf_getdata(scn, NULL);
-		size_t off = 0, name_off, desc_off;
-		GElf_Nhdr nh;
-		while (d && (off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
-			if (nh.n_type != NT_GNU_BUILD_ID || nh.n_descsz < 2 ||
-			    strcmp((char *)d->d_buf + name_off, "GNU"))
-				continue;
-			const unsigned char *id = (unsigned char *)d->d_buf + desc_off;
-			int w = snprintf(out, outlen, "/usr/lib/debug/.build-id/%02x/", id[0]);
-			for (size_t i = 1; i < nh.n_descsz && w > 0 && (size_t)w < outlen; i++)
-				w += snprintf(out + w, outlen - (size_t)w, "%02x", id[i]);
-			if (w > 0 && (size_t)w < outlen)
-				snprintf(out + w, outlen - (size_t)w, ".debug");
-			return 0;
-		}
+	for (int j = 0; j < o->found; j++)
+		if (o->vaddr[j] == vaddr)
+			return;
+	if (o->found >= GS_ELF_MAX_SITES) {
+		o->dropped++;
+		return;
 	}
-	return -1;
+	o->vaddr[o->found] = vaddr;
+	o->method[o->found] = (uint8_t)method;
+	o->inlined[o->found] = (uint8_t)inlined;
+	snprintf(o->caller[o->found], sizeof(o->caller[0]), "%s", caller ? caller : "");
+	o->found++;
 }
 
-static int match_name(const char *sym, const char *want)
-{
-	size_t n = strlen(want);
-	/* GCC clones: take_gil.constprop.0, drop_gil.isra.0 (not .part: those
-	 * start in the middle of the original function). */
-	return !strncmp(sym, want, n) &&
-	       (sym[n] == 0 || (sym[n] == '.' && strncmp(sym + n, ".part", 5) &&
-				strncmp(sym + n, ".cold", 5)));
-}
-
-static void scan_symbols(Elf *e, int type, const char *const *names,
+static void scan_symbols(Elf *e, int type, int method, const char *const *names,
 			 size_t nnames, struct gs_elf_sym *out)
 {
 	Elf_Scn *scn = NULL;
@@ -111,17 +94,9 @@ static void scan_symbols(Elf *e, int type, const char *const *names,
 			const char *nm = elf_strptr(e, sh.sh_link, s.st_name);
 			if (!nm)
 				continue;
-			for (size_t k = 0; k < nnames; k++) {
-				if (!match_name(nm, names[k]))
-					continue;
-				struct gs_elf_sym *o = &out[k];
-				int dup = 0;
-				for (int j = 0; j < o->found; j++)
-					dup |= o->vaddr[j] == s.st_value;
-				/* exact name first: it is the one callers use */
-				if (!dup && o->found < GS_ELF_MAX_CLONES)
-					o->vaddr[o->found++] = s.st_value;
-			}
+			for (size_t k = 0; k < nnames; k++)
+				if (gs_symname_is_entry(nm, names[k]))
+					add_site(&out[k], s.st_value, method, 0, NULL);
 		}
 	}
 }
@@ -183,9 +158,47 @@ static int has_section_type(Elf *e, int type)
 	return 0;
 }
 
+struct inline_ctx {
+	struct gs_elf_sym *out;
+	const int *want;
+};
+
+static void on_inline_site(void *arg, size_t which, uint64_t entry,
+			   const char *caller)
+{
+	struct inline_ctx *c = arg;
+	if (c->want[which])
+		add_site(&c->out[which], entry, GS_PLACE_DWARF_INLINE, 1, caller);
+}
+
+static int has_section_named(Elf *e, const char *name)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+	if (elf_getshdrstrndx(e, &shstrndx))
+		return 0;
+	while ((scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		const char *sn;
+		if (gelf_getshdr(scn, &sh) && sh.sh_type != SHT_NOBITS &&
+		    (sn = elf_strptr(e, shstrndx, sh.sh_name)) && !strcmp(sn, name))
+			return 1;
+	}
+	return 0;
+}
+
 int gs_elf_lookup(const char *path, const char *const *names, size_t nnames,
 		  struct gs_elf_sym *out, struct gs_elf_info *info,
 		  char *msg, size_t msglen)
+{
+	return gs_elf_lookup_in(path, "", names, NULL, nnames, out, info, msg,
+				msglen);
+}
+
+int gs_elf_lookup_in(const char *path, const char *root,
+		     const char *const *names, const int *want_inline,
+		     size_t nnames, struct gs_elf_sym *out,
+		     struct gs_elf_info *info, char *msg, size_t msglen)
 {
 	int fd, dfd = -1;
 	Elf *e, *de = NULL;
@@ -205,19 +218,36 @@ int gs_elf_lookup(const char *path, const char *const *names, size_t nnames,
 		return -err;
 	}
 	scan_usdt(e, info);
+	int method = GS_PLACE_SYMTAB;
 	if (has_section_type(e, SHT_SYMTAB)) {
 		info->has_symtab = 1;
 		snprintf(info->symtab_from, sizeof(info->symtab_from), "%s", path);
 	} else {
 		char dbg[4096];
-		if (!build_id_debug_path(e, dbg, sizeof(dbg)) &&
+		if (!gs_debugfile_find(e, path, root, dbg, sizeof(dbg), &method,
+				       info->debug_tried, sizeof(info->debug_tried)) &&
 		    (de = open_elf(dbg, &dfd)) && has_section_type(de, SHT_SYMTAB)) {
 			info->has_symtab = 1;
 			snprintf(info->symtab_from, sizeof(info->symtab_from), "%s", dbg);
 		}
 	}
-	scan_symbols(e, SHT_DYNSYM, names, nnames, out);
-	scan_symbols(de ? de : e, SHT_SYMTAB, names, nnames, out);
+	info->symtab_method = info->has_symtab ? method : 0;
+	/* .symtab first: it names the static functions; an exported one found
+	 * again in .dynsym keeps the first method */
+	if (info->has_symtab)
+		scan_symbols(de ? de : e, SHT_SYMTAB, info->symtab_method, names,
+			     nnames, out);
+	scan_symbols(e, SHT_DYNSYM, GS_PLACE_DYNSYM, names, nnames, out);
+	int any_inline = 0;
+	for (size_t k = 0; want_inline && k < nnames; k++)
+		any_inline |= want_inline[k];
+	Elf *dwarf_elf = de && has_section_named(de, ".debug_info") ? de
+		       : has_section_named(e, ".debug_info") ? e : NULL;
+	if (any_inline && dwarf_elf) {
+		struct inline_ctx c = { out, want_inline };
+		info->has_dwarf = gs_dwarf_inline_sites(dwarf_elf, names, nnames,
+							on_inline_site, &c) >= 0;
+	}
 
 	for (size_t k = 0; k < nnames; k++) {
 		struct gs_elf_sym *o = &out[k];
@@ -229,6 +259,9 @@ int gs_elf_lookup(const char *path, const char *const *names, size_t nnames,
 				continue;   /* data symbols in .bss have no file bytes */
 			ssize_t n = pread(fd, b, sizeof(b), (off_t)off);
 			o->vaddr[kept] = o->vaddr[j];
+			o->method[kept] = o->method[j];
+			o->inlined[kept] = o->inlined[j];
+			memmove(o->caller[kept], o->caller[j], sizeof(o->caller[0]));
 			o->offset[kept] = off;
 			o->single_step[kept] = !gs_insn_emulated(b, n > 0 ? (size_t)n : 0);
 			snprintf(o->insn[kept], sizeof(o->insn[kept]), "%02x %02x %02x %02x",

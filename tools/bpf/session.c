@@ -222,6 +222,47 @@ static int add_link(struct gs_session *s, struct bpf_link *l, const char *what,
 	return 0;
 }
 
+static const char *const sym_label[GS_SYM_MAX] = {
+	[GS_SYM_TAKE_GIL] = "take_gil",
+	[GS_SYM_DROP_GIL] = "drop_gil",
+	[GS_SYM_SAVE_THREAD] = "PyEval_SaveThread",
+	[GS_SYM_RESTORE_THREAD] = "PyEval_RestoreThread",
+	[GS_SYM_ACQUIRE_LOCK] = "PyThread_acquire_lock",
+	[GS_SYM_RELEASE_LOCK] = "PyThread_release_lock",
+	[GS_SYM_INTERPRETER_LOCK] = "interpreter_lock",
+	[GS_SYM_GIL_CREATE] = "gil_create",
+};
+
+/* The file name's tail: its end says which library it is. */
+static void set_object(struct gs_probe_site *p, const char *obj)
+{
+	size_t len = strlen(obj), room = sizeof(p->object) - 1;
+	const char *from = len > room ? obj + len - room : obj;
+	size_t n = len > room ? room : len;
+	memcpy(p->object, from, n);
+	p->object[n] = 0;
+}
+
+static void note_site(struct gs_session *s, const struct gs_elf_sym *e, int i,
+		      int sym, int kind)
+{
+	struct gs_probe_site *n = realloc(s->sites, (s->nsites + 1) * sizeof(*n));
+	if (!n)
+		return;
+	s->sites = n;
+	struct gs_probe_site *p = &n[s->nsites++];
+	memset(p, 0, sizeof(*p));
+	p->vaddr = e->vaddr[i];
+	p->file_offset = e->offset[i];
+	p->method = e->method[i];
+	p->kind = (uint32_t)kind;
+	if (e->inlined[i])
+		snprintf(p->what, sizeof(p->what), "%s@%s", sym_label[sym], e->caller[i]);
+	else
+		snprintf(p->what, sizeof(p->what), "%s", sym_label[sym]);
+	set_object(p, s->target.shown[0] ? s->target.shown : s->target.path);
+}
+
 static int attach_uprobes(struct gs_session *s, struct bpf_program *p, int ret,
 			  int sym, int hit_slot, int required)
 {
@@ -238,12 +279,21 @@ static int attach_uprobes(struct gs_session *s, struct bpf_program *p, int ret,
 		return -1;
 	}
 	for (int i = 0; i < e->found; i++) {
+		/* An inline copy of take_gil has no return to probe, and its
+		 * entry alone would leave every request unanswered. */
+		if (e->inlined[i] && (ret || sym == GS_SYM_TAKE_GIL)) {
+			s->skipped_inline_take += !ret;
+			continue;
+		}
 		snprintf(what, sizeof(what), "%s %s:0x%llx", ret ? "uretprobe" : "uprobe",
 			 t->path, (unsigned long long)e->offset[i]);
 		struct bpf_link *l = bpf_program__attach_uprobe(p, ret, pid, t->path,
 								e->offset[i]);
-		if (add_link(s, l, what, required))
+		if (add_link(s, l, what, required && !e->inlined[i]))
 			return -1;
+		if (!l)
+			continue; /* an inline site the kernel refused: said by -v */
+		note_site(s, e, i, sym, ret ? GS_PROBE_RETURN : GS_PROBE_ENTRY);
 		if (e->single_step[i])
 			s->single_step[hit_slot] = 1;
 	}
@@ -282,8 +332,20 @@ static int attach_usdt(struct gs_session *s)
 		struct bpf_link *l = bpf_program__attach_usdt(prog, pid, s->target.path,
 							      "gil", usdt_probes[i].name,
 							      NULL);
-		if (l)
+		if (l) {
 			attached++;
+			struct gs_probe_site site = { .method = GS_PLACE_USDT,
+						      .kind = GS_PROBE_USDT_SITE };
+			snprintf(site.what, sizeof(site.what), "gil:%s", usdt_probes[i].name);
+			set_object(&site, s->target.shown[0] ? s->target.shown
+							      : s->target.path);
+			struct gs_probe_site *n = realloc(s->sites, (s->nsites + 1) *
+								     sizeof(*n));
+			if (n) {
+				s->sites = n;
+				s->sites[s->nsites++] = site;
+			}
+		}
 		if (add_link(s, l, what, required))
 			return -1;
 	}
@@ -485,11 +547,19 @@ int gs_session_start(struct gs_session *s, const struct gs_session_opts *o)
 			fclose(f);
 		}
 	}
-	if (o->verbose)
-		fprintf(stderr, "%s: %s GIL in %s (symbols from %s)\n", o->prog,
-			s->target.policy_name, s->target.path,
-			s->target.info.symtab_from[0] ? s->target.info.symtab_from
-						      : "dynamic symbols");
+	if (o->verbose) {
+		const struct gs_target *t = &s->target;
+		fprintf(stderr, "%s: %s GIL in %s%s%s%s (symbols from %s%s%s%s)\n",
+			o->prog, t->policy_name, t->shown,
+			strcmp(t->shown, t->path) ? " (opened as " : "",
+			strcmp(t->shown, t->path) ? t->path : "",
+			strcmp(t->shown, t->path) ? ")" : "",
+			t->info.symtab_from[0] ? t->info.symtab_from : "dynamic symbols",
+			t->info.symtab_method ? ", " : "",
+			t->info.symtab_method ? gs_placement_name((uint32_t)t->info.symtab_method)
+					      : "",
+			t->info.has_dwarf ? ", DWARF inline sites" : "");
+	}
 
 	int r = open_and_load(s, 0);
 	if (r > 0) {
@@ -545,6 +615,46 @@ double gs_session_cost_ns(struct gs_session *s, const uint64_t c[GSB_CNT_MAX])
 		ns += per * (double)c[k];
 	}
 	return ns;
+}
+
+void gs_session_describe_sites(struct gs_session *s, FILE *out)
+{
+	char *done = calloc(s->nsites ? s->nsites : 1, 1);
+	if (!done)
+		return;
+	for (size_t i = 0; i < s->nsites; i++) {
+		if (done[i])
+			continue;
+		const struct gs_probe_site *p = &s->sites[i];
+		const char *base = p->what;
+		size_t blen = strcspn(base, "@");
+		size_t n = 0;
+		fprintf(out, "%s: %.*s %s (%s):", s->opts->prog, (int)blen, base,
+			gs_probe_kind_name(p->kind), gs_placement_name(p->method));
+		for (size_t k = i; k < s->nsites; k++) {
+			const struct gs_probe_site *q = &s->sites[k];
+			if (done[k] || q->method != p->method || q->kind != p->kind ||
+			    strncmp(q->what, base, blen) ||
+			    (q->what[blen] && q->what[blen] != '@'))
+				continue;
+			done[k] = 1;
+			n++;
+			fprintf(out, " 0x%llx%s%s", (unsigned long long)q->vaddr,
+				q->what[blen] ? " in " : "",
+				q->what[blen] ? q->what + blen + 1 : "");
+		}
+		fprintf(out, " [%zu]\n", n);
+	}
+	free(done);
+	for (int k = 0; k < GS_SYM_MAX; k++)
+		if (s->target.sym[k].dropped)
+			fprintf(out, "%s: %d more sites of %s not probed (over %d)\n",
+				s->opts->prog, s->target.sym[k].dropped, sym_label[k],
+				GS_ELF_MAX_SITES);
+	if (s->skipped_inline_take)
+		fprintf(out, "%s: %d inlined copies of take_gil not probed (no return "
+			"to probe there): acquisitions through them are missed\n",
+			s->opts->prog, s->skipped_inline_take);
 }
 
 void gs_session_describe(struct gs_session *s, FILE *out)
@@ -605,6 +715,9 @@ int gs_session_end(struct gs_session *s, int kill_child)
 		gilscope_bpf__destroy(s->skel);
 		s->skel = NULL;
 	}
+	free(s->sites);
+	s->sites = NULL;
+	s->nsites = 0;
 	if (s->child_gate >= 0) {
 		close(s->child_gate); /* a child still waiting exits 127 */
 		s->child_gate = -1;

@@ -17,6 +17,7 @@
 
 #include "gilscope_bpf.h"
 #include "target.h"
+#include "trace_format.h"
 
 enum gs_probe_set {
 	GS_PROBES_LIGHT = 0, /* fewest, cheapest probes that give every metric */
@@ -36,7 +37,8 @@ struct gs_session_opts {
 	const char *prog;       /* "gilscope record" for messages */
 };
 
-#define GS_MAX_LINKS 64
+/* an LTO build has dozens of inline sites per function */
+#define GS_MAX_LINKS 512
 
 struct gs_session {
 	struct gilscope_bpf *skel;
@@ -54,6 +56,10 @@ struct gs_session {
 	int single_step[GSB_CNT_MAX]; /* per hit slot: first insn single-stepped */
 	char command[256];
 	const struct gs_session_opts *opts;
+	/* where each probe went and how it was found (PROBES block, -v) */
+	struct gs_probe_site *sites;
+	size_t nsites;
+	int skipped_inline_take; /* inline take_gil copies: no return to probe */
 };
 
 /* Set by SIGINT/SIGTERM (gs_session_signals); the drain loops poll it. */
@@ -71,6 +77,8 @@ int gs_session_alive(struct gs_session *s);
 void gs_session_counters(struct gs_session *s, uint64_t out[GSB_CNT_MAX]);
 /* Estimated probe cost in ns for these counters (docs/observer-effect.md). */
 double gs_session_cost_ns(struct gs_session *s, const uint64_t cnt[GSB_CNT_MAX]);
+/* The probes' placement, one line per function and method, for -v. */
+void gs_session_describe_sites(struct gs_session *s, FILE *out);
 /* One line naming the probes in use and what they cost, for stderr. */
 void gs_session_describe(struct gs_session *s, FILE *out);
 /* Detaches everything, frees the skeleton; terminates a `-- CMD` child that

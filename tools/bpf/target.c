@@ -31,18 +31,37 @@ static const char *const sym_names[GS_SYM_MAX] = {
 #define MAX_CANDIDATES 64
 
 struct candidates {
-	char path[MAX_CANDIDATES][PATH_MAX];
+	char path[MAX_CANDIDATES][PATH_MAX];  /* as we open it */
+	char shown[MAX_CANDIDATES][PATH_MAX]; /* as the process sees it */
+	char root[64];                        /* "" or /proc/PID/root */
 	int n;
 };
 
-static void add_candidate(struct candidates *c, const char *path)
+static void add_candidate_as(struct candidates *c, const char *path,
+			     const char *shown)
 {
 	for (int i = 0; i < c->n; i++)
-		if (!strcmp(c->path[i], path))
+		if (!strcmp(c->shown[i], shown))
 			return;
-	if (c->n < MAX_CANDIDATES)
-		snprintf(c->path[c->n++], PATH_MAX, "%s", path);
+	if (c->n < MAX_CANDIDATES) {
+		snprintf(c->path[c->n], PATH_MAX, "%s", path);
+		snprintf(c->shown[c->n++], PATH_MAX, "%s", shown);
+	}
 }
+
+static void add_candidate(struct candidates *c, const char *path)
+{
+	add_candidate_as(c, path, path);
+}
+
+/* Inline copies matter for what is probed at entry only; take_gil's are
+ * collected to be reported (its return cannot be probed in a copy). */
+static const int want_inline[GS_SYM_MAX] = {
+	[GS_SYM_TAKE_GIL] = 1,
+	[GS_SYM_DROP_GIL] = 1,
+	[GS_SYM_SAVE_THREAD] = 1,
+	[GS_SYM_RESTORE_THREAD] = 1,
+};
 
 /* python3.11, libpython3.11.so.1.0, libpython3.6m.so, python2.7 */
 static int python_version(const char *path, int *major, int *minor)
@@ -76,15 +95,19 @@ static int looks_like_libgil(const char *path)
 
 /* Tries one file; 1 when it holds a GIL we can probe, 0 when not, -1 when it
  * is a CPython whose GIL functions cannot be found (msg says why). */
-static int try_file(const char *path, struct gs_target *t, char *msg, size_t msglen)
+static int try_file(const char *path, const char *shown, const char *root,
+		    struct gs_target *t, char *msg, size_t msglen)
 {
-	struct gs_elf_sym sym[GS_SYM_MAX];
-	struct gs_elf_info info;
+	static struct gs_elf_sym sym[GS_SYM_MAX];
+	static struct gs_elf_info info;
 	char err[512];
 
-	if (gs_elf_lookup(path, sym_names, GS_SYM_MAX, sym, &info, err, sizeof(err)))
+	/* 2.7 has no inlined GIL functions we probe; 3.x has */
+	if (gs_elf_lookup_in(path, root, sym_names,
+			     looks_like_python(shown) ? want_inline : NULL,
+			     GS_SYM_MAX, sym, &info, err, sizeof(err)))
 		return 0;
-	int is_py = looks_like_python(path);
+	int is_py = looks_like_python(shown);
 	int rt = 0;
 	if (sym[GS_SYM_TAKE_GIL].found && sym[GS_SYM_DROP_GIL].found)
 		rt = GSB_RT_CPYTHON3;
@@ -96,17 +119,19 @@ static int try_file(const char *path, struct gs_target *t, char *msg, size_t msg
 	if (!rt) {
 		if (is_py && sym[GS_SYM_SAVE_THREAD].found) {
 			int maj = 0, min = 0;
-			python_version(path, &maj, &min);
+			python_version(shown, &maj, &min);
 			snprintf(msg, msglen,
 				 "%s is CPython%s%.0d%s%.0d but its GIL functions (%s) are not in "
 				 "its symbol table%s: this build is stripped. Install its debug "
 				 "symbols for the installed version (Debian: python%d.%d-dbg, "
-				 "read from /usr/lib/debug/.build-id/) or use an unstripped "
-				 "build (pyenv builds keep .symtab)",
-				 path, maj ? " " : "", maj, maj ? "." : "", min,
+				 "read from /usr/lib/debug/.build-id/), point DEBUGINFOD_URLS "
+				 "at a debuginfod server that has them, or use an unstripped "
+				 "build (pyenv builds keep .symtab). Looked in: %s",
+				 shown, maj ? " " : "", maj, maj ? "." : "", min,
 				 maj == 2 ? "interpreter_lock" : "take_gil/drop_gil",
 				 info.has_symtab ? "" : " (no .symtab)",
-				 maj ? maj : 3, maj ? min : 11);
+				 maj ? maj : 3, maj ? min : 11,
+				 info.debug_tried[0] ? info.debug_tried : "nowhere");
 			return -1;
 		}
 		return 0;
@@ -114,12 +139,13 @@ static int try_file(const char *path, struct gs_target *t, char *msg, size_t msg
 	memset(t, 0, sizeof(*t));
 	t->runtime = rt;
 	snprintf(t->path, sizeof(t->path), "%s", path);
+	snprintf(t->shown, sizeof(t->shown), "%s", shown);
 	memcpy(t->sym, sym, sizeof(sym));
 	t->info = info;
 	if (rt == GSB_RT_LIBGIL) {
 		snprintf(t->policy_name, sizeof(t->policy_name), "libgil");
 	} else {
-		if (!python_version(path, &t->py_major, &t->py_minor)) {
+		if (!python_version(shown, &t->py_major, &t->py_minor)) {
 			t->py_major = rt == GSB_RT_CPYTHON2 ? 2 : 3;
 			t->py_minor = -1;
 		}
@@ -140,11 +166,12 @@ static int pick(struct candidates *c, struct gs_target *t, const char *what,
 	/* CPython first: a Python process that also maps libgil is a Python. */
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < c->n; i++) {
-			const char *p = c->path[i];
+			const char *p = c->shown[i];
 			int want = pass == 0 ? looks_like_python(p) : !looks_like_python(p);
 			if (!want)
 				continue;
-			int r = try_file(p, t, stripped[0] ? msg : stripped,
+			int r = try_file(c->path[i], p, c->root, t,
+					 stripped[0] ? msg : stripped,
 					 stripped[0] ? msglen : sizeof(stripped));
 			if (r > 0)
 				return 0;
@@ -160,6 +187,24 @@ static int pick(struct candidates *c, struct gs_target *t, const char *what,
 		 "file%s: the program and its libpython/libgil)",
 		 what, c->n, c->n == 1 ? "" : "s");
 	return -ENOENT;
+}
+
+/* A path to a file a process has mapped that opens the same file from our
+ * mount namespace: its own path when that is the same inode, else through
+ * the process's root, else the mapping itself (map_files: also a file since
+ * deleted or replaced on disk). */
+void gs_proc_file_path(pid_t pid, const char *path, const char *range,
+		       unsigned long long ino, char *out, size_t outlen)
+{
+	struct stat st;
+	if (!stat(path, &st) && (unsigned long long)st.st_ino == ino) {
+		snprintf(out, outlen, "%s", path);
+		return;
+	}
+	snprintf(out, outlen, "/proc/%d/root%s", (int)pid, path);
+	if (!stat(out, &st) && (unsigned long long)st.st_ino == ino)
+		return;
+	snprintf(out, outlen, "/proc/%d/map_files/%s", (int)pid, range);
 }
 
 int gs_target_from_pid(pid_t pid, struct gs_target *t, char *msg, size_t msglen)
@@ -179,7 +224,7 @@ int gs_target_from_pid(pid_t pid, struct gs_target *t, char *msg, size_t msglen)
 		return -(err == ENOENT ? ESRCH : err);
 	}
 	exe[n] = 0;
-	add_candidate(c, exe);
+	snprintf(c->root, sizeof(c->root), "/proc/%d/root", (int)pid);
 
 	snprintf(p, sizeof(p), "/proc/%d/maps", (int)pid);
 	FILE *f = fopen(p, "re");
@@ -189,13 +234,26 @@ int gs_target_from_pid(pid_t pid, struct gs_target *t, char *msg, size_t msglen)
 		free(c);
 		return -err;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		char *path = strchr(line, '/');
-		if (!path)
-			continue;
-		path[strcspn(path, "\n")] = 0;
-		if (looks_like_python(path) || looks_like_libgil(path))
-			add_candidate(c, path);
+	/* the program first, then its libraries in load order */
+	for (int pass = 0; pass < 2; pass++) {
+		rewind(f);
+		while (fgets(line, sizeof(line), f)) {
+			char range[64];
+			unsigned long long ino;
+			unsigned maj, min;
+			char *path = strchr(line, '/');
+			if (!path || sscanf(line, "%63s %*s %*s %x:%x %llu", range, &maj,
+					    &min, &ino) != 4)
+				continue;
+			path[strcspn(path, "\n")] = 0;
+			if (pass == 0 ? strcmp(path, exe)
+				      : !(looks_like_python(path) || looks_like_libgil(path)))
+				continue;
+			char access_path[PATH_MAX];
+			gs_proc_file_path(pid, path, range, ino, access_path,
+					  sizeof(access_path));
+			add_candidate_as(c, access_path, path);
+		}
 	}
 	fclose(f);
 	char what[PATH_MAX + 64];

@@ -2,8 +2,10 @@
 /*
  * What to probe in a process: finds which GIL runs there (libgil USDT,
  * CPython 3.x take_gil/drop_gil, CPython 2.7 interpreter_lock) and where its
- * symbols are, from a live PID (/proc/PID/maps) or from a program about to
- * be started (its ELF file and the libraries the dynamic loader would map).
+ * symbols are, from a live PID (/proc/PID/maps, its files opened through
+ * /proc/PID/root or /proc/PID/map_files so a process in a container or
+ * another mount namespace is found too) or from a program about to be
+ * started (its ELF file and the libraries the dynamic loader would map).
  */
 #ifndef GILSCOPE_BPF_TARGET_H
 #define GILSCOPE_BPF_TARGET_H
@@ -27,7 +29,11 @@ enum gs_py_sym {
 struct gs_target {
 	int runtime;            /* enum gsb_runtime, 0 when none found */
 	int py_major, py_minor; /* CPython version (from the file name) */
-	char path[4096];        /* file the probes go into */
+	char path[4096];        /* file the probes go into, as we open it: the
+				   process's own path, or through
+				   /proc/PID/root or /proc/PID/map_files when
+				   it lives in another mount namespace */
+	char shown[4096];       /* the same file as the process sees it */
 	char policy_name[32];   /* "cpython-3.11", "cpython-2.7", "libgil" */
 	struct gs_elf_sym sym[GS_SYM_MAX];
 	struct gs_elf_info info;
@@ -35,6 +41,11 @@ struct gs_target {
 
 /* Finds the GIL of running process pid. 0, or -errno with msg set. */
 int gs_target_from_pid(pid_t pid, struct gs_target *t, char *msg, size_t msglen);
+
+/* A path that opens, from our mount namespace, the file pid has mapped at
+ * range ("7f..-7f..", from /proc/PID/maps) as path with inode ino. */
+void gs_proc_file_path(pid_t pid, const char *path, const char *range,
+		       unsigned long long ino, char *out, size_t outlen);
 
 /* Same for a program not started yet: exe is a path (already resolved
  * through PATH) whose libraries are listed by the dynamic loader. */
