@@ -19,6 +19,11 @@ CHUNK = struct.Struct("<IIQQ")
 REC = struct.Struct("<QIHBBII")
 END = struct.Struct("<QQQII")
 ENDT = struct.Struct("<IIQQ")
+PROBES = struct.Struct("<II")
+SITE = struct.Struct("<QQII40s64s")
+METHODS = {1: "symbol table", 2: "dynamic symbol", 3: "debug file",
+           4: "debuginfod", 5: "DWARF inline site", 6: "symbol-free",
+           7: "USDT note"}
 REASONS = {0: "blocking", 1: "interval", 2: "forced", 3: "exit", 4: "unknown"}
 NAMES = {1: "thread_start", 2: "thread_exit", 3: "acquire_request",
          4: "acquired", 5: "release", 6: "drop_request", 7: "switch_wait_begin",
@@ -38,6 +43,7 @@ def read(path):
     off = h[3]
     blk = BLK2 if h[1] >= 2 else BLK
     threads, recs, end = {}, [], None
+    hdr["probes"] = []
     last_ts = {}
     while off < len(data):
         btype, size = blk.unpack_from(data, off)[:2]
@@ -59,6 +65,15 @@ def read(path):
         elif btype == 0x47530003:
             e = END.unpack_from(p, 0)
             end = dict(total_records=e[1], total_lost=e[2], flags=e[4])
+        elif btype == 0x47530004:
+            n = PROBES.unpack_from(p, 0)[0]
+            for i in range(n):
+                v, fo, m, k, what, obj = SITE.unpack_from(p, PROBES.size + i * SITE.size)
+                hdr["probes"].append(dict(
+                    vaddr=v, file_offset=fo, method=METHODS.get(m, str(m)),
+                    kind={1: "entry", 2: "return", 3: "usdt"}.get(k, str(k)),
+                    what=what.rstrip(b"\0").decode(),
+                    object=obj.rstrip(b"\0").decode()))
         else:
             raise SystemExit("bad block 0x%x at %d" % (btype, off))
         off += size
