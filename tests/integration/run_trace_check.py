@@ -103,8 +103,6 @@ def parse(path):
             tid, n, first, last = CHUNK.unpack_from(data, p)
             for i in range(n):
                 records.append(REC.unpack_from(data, p + CHUNK.size + i * REC.size))
-        elif btype == TAG | 4:
-            pass  # PROBES: where a tracer's probes sat (docs/trace-format.md)
         elif btype == TAG | 3:
             e = END.unpack_from(data, p)
             end = dict(end_ns=e[0], total_records=e[1], total_lost=e[2],

@@ -161,7 +161,7 @@ static void test_unknown_major(void **state)
 	small_trace(&t, "major");
 	uint16_t v = 3;
 	tb_patch(t.path, 8, &v, 2);
-	open_fails(t.path, 0, ": offset 8: unsupported trace format version 3.0",
+	open_fails(t.path, 0, ": offset 8: unsupported trace format version 3.",
 		   "expected major version 1 to 2");
 	unlink(t.path);
 }

@@ -65,7 +65,7 @@ def read(path):
         elif btype == 0x47530003:
             e = END.unpack_from(p, 0)
             end = dict(total_records=e[1], total_lost=e[2], flags=e[4])
-        elif btype == 0x47530004:
+        elif btype == 0x47538004:  # PROBES (optional)
             n = PROBES.unpack_from(p, 0)[0]
             for i in range(n):
                 v, fo, m, k, what, obj = SITE.unpack_from(p, PROBES.size + i * SITE.size)
