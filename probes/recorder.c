@@ -379,7 +379,7 @@ int gs_recorder_start(const struct gs_recorder_opts *o, char *err, size_t errlen
 	h.flags = o->header_flags;
 	snprintf(h.policy_name, sizeof(h.policy_name), "%s",
 		 o->policy_name ? o->policy_name : "");
-	snprintf(h.command, sizeof(h.command), "%s", o->command ? o->command : "");
+	gs_header_set_command(&h, o->command);
 	R.writer = gs_writer_open(o->path, &h);
 	if (!R.writer) {
 		snprintf(err, errlen, "cannot create trace %s: %s", o->path,

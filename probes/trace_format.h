@@ -19,6 +19,7 @@
 #ifndef GILSCOPE_TRACE_FORMAT_H
 #define GILSCOPE_TRACE_FORMAT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define GS_TRACE_MAGIC "GILSCOPE"   /* 8 bytes, no terminator in the file */
@@ -70,6 +71,23 @@ struct gs_file_header {
 	uint32_t reserved;        /* 0 */
 };
 #define GS_FILE_HEADER_V1_SIZE 144u
+
+/* Fills the header's command: a command line longer than the field keeps
+ * its start and ends in "...", so a reader never takes a cut value
+ * ("--units 1500" for "--units 150000000") for the real one. */
+static inline void gs_header_set_command(struct gs_file_header *h,
+					 const char *cmd)
+{
+	size_t n = 0, cap = sizeof(h->command);
+	while (cmd && cmd[n] && n < cap)
+		n++;
+	for (size_t i = 0; i < cap; i++)
+		h->command[i] = i < n ? cmd[i] : 0;
+	if (n == cap) {
+		h->command[cap - 4] = h->command[cap - 3] = h->command[cap - 2] = '.';
+		h->command[cap - 1] = 0;
+	}
+}
 
 #define GS_HDR_F_SCHED_EVENTS 0x1u /* scheduler events were recorded */
 #define GS_HDR_F_SEM_LOCK 0x2u     /* legacy policy on a sem_t */

@@ -31,8 +31,9 @@ int gs_analyze(const char *path, const struct gs_analyze_opts *opts,
 		return -1;
 	}
 	struct gs_metrics_opts mo = opts->metrics;
+	uint64_t base = 0;
 	if (opts->window_relative) {
-		uint64_t base = src->info.start_ns;
+		base = src->info.start_ns;
 		if (!base || (rc == 1 && ev.ts_ns < base))
 			base = rc == 1 ? ev.ts_ns : 0;
 		mo.from_ns += base;
@@ -57,13 +58,16 @@ int gs_analyze(const char *path, const struct gs_analyze_opts *opts,
 	if (opts->progress && stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
 		size = (double)sb.st_size;
 	uint64_t to = mo.to_ns ? mo.to_ns : UINT64_MAX;
-	uint64_t end = 0;
+	uint64_t end = 0, last_ts = 0;
+	int cut_at_to = 0;
 	uint64_t n = 0;
 	for (; rc == 1; rc = gs_source_next(src, &ev)) {
 		if (__builtin_expect(ev.ts_ns > to, 0)) {
 			end = to;
+			cut_at_to = 1;
 			break;
 		}
+		last_ts = ev.ts_ns;
 		if (opts->before_event)
 			opts->before_event(opts->before_event_ctx, &ev, st);
 		if (__builtin_expect(gs_state_feed(st, &ev) != 0, 0)) {
@@ -78,6 +82,8 @@ int gs_analyze(const char *path, const struct gs_analyze_opts *opts,
 		snprintf(err, errlen, "%s", gs_source_error(src));
 		goto fail;
 	}
+	if (opts->progress)
+		opts->progress(opts->progress_ctx, 1.0);
 	if (src->ops->totals)
 		src->ops->totals(src, &out->totals);
 	out->info = src->info;
@@ -95,6 +101,16 @@ int gs_analyze(const char *path, const struct gs_analyze_opts *opts,
 	}
 	if (!end && src->info.end_ns && src->info.end_ns <= to)
 		end = src->info.end_ns;
+	/* A window that opens after the last event would report zeros as if
+	 * they were measured: refuse it, and say where the trace ends. */
+	uint64_t trace_end = src->info.end_ns > last_ts ? src->info.end_ns : last_ts;
+	if (mo.from_ns && !cut_at_to && mo.from_ns >= trace_end) {
+		snprintf(err, errlen, "%s: the window starts at %.6g s but the "
+			 "trace ends at %.6g s (times from the trace start): "
+			 "nothing to report", path, (double)(mo.from_ns - base) / 1e9,
+			 trace_end > base ? (double)(trace_end - base) / 1e9 : 0.0);
+		goto fail;
+	}
 	gs_state_finish(st, end);
 	m->info.end_ns = end;
 	gs_metrics_finish(m, st);

@@ -112,7 +112,7 @@ void gs_hist_print_log2(FILE *out, const struct gs_hist *h, uint64_t divisor,
 			const char *unit)
 {
 	uint64_t slots[64] = { 0 };
-	int top = -1;
+	int top = -1, bottom = 64;
 	if (!divisor)
 		divisor = 1;
 	if (!h->count || !h->b) {
@@ -129,6 +129,8 @@ void gs_hist_print_log2(FILE *out, const struct gs_hist *h, uint64_t divisor,
 		slots[s] += h->b[i];
 		if (s > top)
 			top = s;
+		if (s < bottom)
+			bottom = s;
 	}
 	uint64_t max = 0;
 	for (int s = 0; s <= top; s++)
@@ -139,7 +141,9 @@ void gs_hist_print_log2(FILE *out, const struct gs_hist *h, uint64_t divisor,
 	int width = idx_max <= 32 ? 10 : 20;
 	fprintf(out, "%*s%-*s : count    distribution\n", idx_max <= 32 ? 5 : 15,
 		"", idx_max <= 32 ? 19 : 29, unit);
-	for (int s = 0; s <= idx_max; s++) {
+	/* from the first non-empty row: leading empty rows only push the
+	 * shape off the screen */
+	for (int s = bottom; s <= idx_max; s++) {
 		/* rows as libbpf-tools prints them: 0 -> 1, 2 -> 3, 4 -> 7 */
 		uint64_t low = (uint64_t)1 << s;
 		uint64_t high = s == 63 ? UINT64_MAX : ((uint64_t)1 << (s + 1)) - 1;

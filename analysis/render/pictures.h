@@ -18,6 +18,7 @@ struct gs_pictures_req {
 	unsigned svg_width;
 	const char *report_json; /* shown in the HTML page, may be NULL */
 	int quiet;
+	int verbose;  /* progress and steps on stderr even when it is no tty */
 };
 
 /* Analyses trace and writes the requested outputs. Returns an exit code:

@@ -333,7 +333,9 @@ void gs_report_text(FILE *out, const struct gs_analysis *a,
 	if (in->command[0])
 		fprintf(out, "command: %s\n", in->command);
 	text_probes(out, in);
-	fprintf(out, "window: %s from the first event, %" PRIu64 " events, %"
+	/* Not the recording's length (record prints that): scheduler events
+	 * of a thread can predate an attach. */
+	fprintf(out, "window: %s from the first event to the end, %" PRIu64 " events, %"
 		PRIu64 " lost, %zu threads%s\n",
 		D(m->span_ns), a->totals.events, a->totals.lost, m->nth,
 		m->have_sched ? ", scheduler events" : "");
@@ -359,7 +361,7 @@ void gs_report_text(FILE *out, const struct gs_analysis *a,
 	if (sec & GS_REPORT_THREADS)
 		text_threads(out, a, o);
 	text_findings(out, a, o);
-	if (sec & GS_REPORT_SUMMARY) {
+	if ((sec & GS_REPORT_SUMMARY) && (sec & GS_REPORT_HISTOGRAMS)) {
 		fprintf(out, "\nGIL wait\n");
 		gs_hist_print_log2(out, &g.wait_all, 1000, "usecs");
 		fprintf(out, "\nGIL hold\n");

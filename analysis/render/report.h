@@ -16,7 +16,8 @@
 
 #define GS_REPORT_SUMMARY 0x1u
 #define GS_REPORT_THREADS 0x2u
-#define GS_REPORT_ALL (GS_REPORT_SUMMARY | GS_REPORT_THREADS)
+#define GS_REPORT_HISTOGRAMS 0x4u  /* text: the log2 histograms of the summary */
+#define GS_REPORT_ALL (GS_REPORT_SUMMARY | GS_REPORT_THREADS | GS_REPORT_HISTOGRAMS)
 
 struct gs_report_opts {
 	unsigned sections;        /* GS_REPORT_*; 0 = all */

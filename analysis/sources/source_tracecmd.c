@@ -11,7 +11,8 @@
  * The clock is whatever the instance used: the helper sets trace_clock to
  * "mono" so timestamps are CLOCK_MONOTONIC like the native recorder's.
  * Event mapping: source_text.h. "[LOST N EVENTS]" lines go to totals.lost
- * ("[LOST EVENTS]" without a count counts as 1).
+ * as do "[N EVENTS DROPPED]" (pages the ring overwrote); a line without a
+ * count ("[LOST EVENTS]", "[EVENTS DROPPED]") counts as 1.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -74,12 +75,15 @@ static int tracecmd_parse(struct gs_text_source *s, char *line,
 		p++;
 	if (*p == '\0' || header_line(p))
 		return 0;
-	const char *lost = strstr(p, "[LOST");
-	if (lost && strncmp(p, "CPU:", 4) == 0) {
+	/* "CPU:N [LOST 42 EVENTS]", or "[36068 EVENTS DROPPED]" when the
+	 * ring overwrote pages, after the instance's "BUFFER: " if any; no
+	 * count counts as 1 */
+	const char *cpu = strncmp(p, "CPU:", 4) == 0 ? p : strstr(p, ": CPU:");
+	const char *br = cpu ? strchr(cpu, '[') : NULL;
+	if (br && (strstr(br, "[LOST") == br || strstr(br, "EVENTS DROPPED]"))) {
+		const char *n = br + (br[1] == 'L' ? 6 : 1);
 		out->lost_only = 1;
-		out->lost = isdigit((unsigned char)lost[6])
-				    ? strtoull(lost + 6, NULL, 10)
-				    : 1;
+		out->lost = isdigit((unsigned char)*n) ? strtoull(n, NULL, 10) : 1;
 		return 1;
 	}
 	char *rest;

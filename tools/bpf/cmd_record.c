@@ -172,8 +172,7 @@ int cmd_record(int argc, char **argv)
 			   ? GS_HDR_F_INFERRED : 0);
 	snprintf(h.policy_name, sizeof(h.policy_name), "%.*s",
 		 (int)sizeof(h.policy_name) - 1, s.target.policy_name);
-	snprintf(h.command, sizeof(h.command), "%.*s", (int)sizeof(h.command) - 1,
-		 s.command);
+	gs_header_set_command(&h, s.command);
 
 	struct gs_writer *w = gs_writer_fdopen(fd, output, &h);
 	if (!w) {
@@ -250,7 +249,8 @@ int cmd_record(int argc, char **argv)
 	double secs = (double)(t1 - t0) / 1e9;
 	double cost_ms = gs_session_cost_ns(&s, cnt) / 1e6;
 	fprintf(stderr,
-		"%s: %llu events from %zu threads in %.2f s written to %s (%llu lost)\n",
+		"%s: %llu events from %zu threads in %.2f s of recording (attach to "
+		"stop) written to %s (%llu lost)\n",
 		so.prog, (unsigned long long)total, nthreads, secs, output,
 		(unsigned long long)lost);
 	fprintf(stderr,

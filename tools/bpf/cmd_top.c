@@ -260,21 +260,26 @@ static void delta(const struct tsample *c, const struct tsample *p,
 	}
 }
 
-/* The layout of libbpf-tools' print_log2_hist; slot 0 is "under 1 us". */
+/* The layout of libbpf-tools' print_log2_hist; slot 0 is "under 1 us".
+ * Rows from the first to the last non-empty slot only: GIL holds of 4-8 ms
+ * would otherwise come under 13 empty rows. */
 static void print_log2_hist(const __u32 *vals, const char *title)
 {
-	int last = -1;
+	int first = -1, last = -1;
 	__u32 max = 0;
 	for (int i = 0; i < GSB_HIST_SLOTS; i++) {
-		if (vals[i])
+		if (vals[i]) {
+			if (first < 0)
+				first = i;
 			last = i;
+		}
 		if (vals[i] > max)
 			max = vals[i];
 	}
 	if (last < 0)
 		return;
 	printf("%*s%-*s : count    distribution\n", 5, "", 19, title);
-	for (int i = 0; i <= last; i++) {
+	for (int i = first; i <= last; i++) {
 		unsigned long long lo = i ? 1ull << (i - 1) : 0;
 		unsigned long long hi = i ? (1ull << i) - 1 : 0;
 		int width = max ? (int)((uint64_t)vals[i] * 40 / max) : 0;

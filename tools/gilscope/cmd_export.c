@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_suggest.h"
 #include "commands.h"
 #include "pictures.h"
 
@@ -28,7 +29,9 @@ static void usage(FILE *out)
 		"      --to TIME        window end (default: the end of the trace)\n"
 		"  -w, --width PX       SVG width in pixels (default 1200)\n"
 		"      --allow-truncated  read a trace that was cut short (no end block)\n"
-		"  -q, --quiet          no 'wrote FILE' message\n"
+		"  -q, --quiet          no 'wrote FILE' message, no progress\n"
+		"  -v, --verbose        progress on stderr also when it is not a terminal\n"
+		"                       (on a terminal it is always shown)\n"
 		"  -h, --help           this help\n\n"
 		"Chrome JSON above ~256 MB does not open in its viewers: export prints a\n"
 		"window that fits, or use -f perfetto.\n"
@@ -50,6 +53,7 @@ int cmd_export(int argc, char **argv)
 		{ "width", required_argument, NULL, 'w' },
 		{ "allow-truncated", no_argument, NULL, 'A' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -57,7 +61,7 @@ int cmd_export(int argc, char **argv)
 	const char *format = NULL, *out = NULL;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:o:w:qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:o:w:qvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			format = optarg;
@@ -88,6 +92,9 @@ int cmd_export(int argc, char **argv)
 		case 'q':
 			req.quiet = 1;
 			break;
+		case 'v':
+			req.verbose = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -109,8 +116,13 @@ int cmd_export(int argc, char **argv)
 		if (!strcmp(format, formats[i]))
 			which = i;
 	if (which < 0) {
-		fprintf(stderr, "gilscope export: unknown format '%s' "
-			"(chrome-json, perfetto, svg, html)\n", format);
+		const char *near = cli_suggest(format, formats, 4);
+		if (near)
+			fprintf(stderr, "gilscope export: unknown format '%s'; did "
+				"you mean '%s'?\n", format, near);
+		else
+			fprintf(stderr, "gilscope export: unknown format '%s' "
+				"(chrome-json, perfetto, svg, html)\n", format);
 		return 2;
 	}
 	if (req.has_from && req.has_to && req.to <= req.from) {

@@ -24,6 +24,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 "Usage: gilscope report [OPTIONS] TRACE\n"
+"       ... | gilscope report [OPTIONS] -     (a trace on standard input)\n"
 "\n"
 "Rebuilds who held the GIL, who waited and why, from a trace: a gilscope\n"
 "native trace (gilscope run/record -o), an LTTng/CTF directory, perf script\n"
@@ -94,6 +95,35 @@ static int is_number(const char *s)
 	return 1;
 }
 
+/* Copies standard input to a new file in $TMPDIR, whose path goes to BUF.
+ * Returns 0, or -1 after a message. */
+static int copy_stdin(char *buf, size_t len)
+{
+	const char *dir = getenv("TMPDIR");
+	snprintf(buf, len, "%s/gilscope-stdin.XXXXXX", dir && *dir ? dir : "/tmp");
+	int fd = mkstemp(buf);
+	if (fd < 0) {
+		fprintf(stderr, "gilscope report: cannot make a file for standard "
+			"input (%s): %s\n", buf, strerror(errno));
+		return -1;
+	}
+	char chunk[1 << 16];
+	ssize_t n;
+	while ((n = read(STDIN_FILENO, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || write(fd, chunk, (size_t)n) != n) {
+			fprintf(stderr, "gilscope report: copying standard input to "
+				"%s: %s\n", buf, strerror(errno));
+			close(fd);
+			unlink(buf);
+			return -1;
+		}
+	}
+	close(fd);
+	return 0;
+}
+
 static int progress_shown;
 
 static void progress(void *ctx, double fraction)
@@ -139,8 +169,16 @@ int cmd_report(int argc, char **argv)
 		switch (c) {
 		case 'j': json = 1; break;
 		case OPT_CSV: csv = 1; break;
-		case 'P': sections = GS_REPORT_THREADS; break;
-		case 's': sections = GS_REPORT_SUMMARY; break;
+		case 'P':
+		case 's':
+			if (sections) {
+				fprintf(stderr, "gilscope report: --summary and "
+					"--per-thread exclude each other (without "
+					"either, the report has both)\n");
+				return 2;
+			}
+			sections = c == 's' ? GS_REPORT_SUMMARY : GS_REPORT_THREADS;
+			break;
 		case 'o': outpath = optarg; break;
 		case 'q': quiet = 1; break;
 		case OPT_HTML: html = optarg; break;
@@ -225,6 +263,14 @@ int cmd_report(int argc, char **argv)
 		return 2;
 	}
 	const char *path = argv[optind];
+	char stdin_copy[4096] = "";
+	if (!strcmp(path, "-")) {
+		/* The readers seek and map files: keep standard input in an
+		 * unlinked temporary file first. */
+		if (copy_stdin(stdin_copy, sizeof(stdin_copy)))
+			return 1;
+		path = stdin_copy;
+	}
 	if (!quiet && isatty(STDERR_FILENO)) {
 		ao.progress = progress;
 		ao.progress_ctx = (void *)path;
@@ -234,6 +280,11 @@ int cmd_report(int argc, char **argv)
 	char err[600];
 	struct gs_report_pictures *pics = gs_report_pictures_begin(&ao, html, svg);
 	int rc = gs_analyze(path, &ao, &a, err, sizeof(err));
+	if (stdin_copy[0]) {
+		unlink(stdin_copy);
+		if (!rc)
+			a.info.path = "-";
+	}
 	if (gs_report_pictures_end(pics, rc ? NULL : &a) && !rc) {
 		gs_analysis_free(&a);
 		return 1;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_suggest.h"
 #include "commands.h"
 #include "gil_events.h"
 #include "json_writer.h"
@@ -98,6 +99,97 @@ enum {
 	OPT_SCHED, OPT_PIN, OPT_HOG_BUSY, OPT_HOG_SLEEP, OPT_IO_SIZE,
 	OPT_IO_CPU, OPT_FSYNC, OPT_DIR, OPT_THINK, OPT_ROUNDS,
 };
+
+/* Which scenarios a workload option means something to (bit 1 << kind), so
+ * that an option the chosen scenario would ignore is refused, not dropped. */
+#define SCN(k) (1u << (k))
+static const struct {
+	int opt;
+	const char *name, *hint;
+	unsigned scenarios;
+} scenario_options[] = {
+	{ 't', "threads", NULL, SCN(GS_SCN_COUNTDOWN) | SCN(GS_SCN_IO) },
+	{ 'k', "cpu-threads", "countdown's threads are all CPU-bound: --threads",
+	  SCN(GS_SCN_CONVOY) | SCN(GS_SCN_PRIORITY) | SCN(GS_SCN_IO) },
+	{ 'd', "duration", "countdown runs until its work is done: --units",
+	  SCN(GS_SCN_CONVOY) | SCN(GS_SCN_PRIORITY) | SCN(GS_SCN_IO) },
+	{ OPT_UNITS, "units", NULL, SCN(GS_SCN_COUNTDOWN) },
+	{ OPT_MSG, "msg-size", NULL, SCN(GS_SCN_CONVOY) },
+	{ OPT_SERVER_UNITS, "server-units", NULL, SCN(GS_SCN_CONVOY) },
+	{ OPT_NBFIRST, "nonblocking-first", NULL, SCN(GS_SCN_CONVOY) },
+	{ OPT_THINK, "think-us", NULL, SCN(GS_SCN_CONVOY) },
+	{ OPT_ROUNDS, "rounds", NULL, SCN(GS_SCN_CONVOY) },
+	{ OPT_PERIOD, "period-us", NULL, SCN(GS_SCN_PRIORITY) },
+	{ OPT_HP_UNITS, "hp-units", NULL, SCN(GS_SCN_PRIORITY) },
+	{ OPT_SCHED, "sched", NULL, SCN(GS_SCN_PRIORITY) },
+	{ OPT_PIN, "pin", NULL, SCN(GS_SCN_PRIORITY) },
+	{ OPT_HOG_BUSY, "hog-busy-us", NULL, SCN(GS_SCN_PRIORITY) },
+	{ OPT_HOG_SLEEP, "hog-sleep-us", NULL, SCN(GS_SCN_PRIORITY) },
+	{ OPT_IO_SIZE, "io-size", NULL, SCN(GS_SCN_IO) },
+	{ OPT_IO_CPU, "io-cpu-units", NULL, SCN(GS_SCN_IO) },
+	{ OPT_FSYNC, "fsync-every", NULL, SCN(GS_SCN_IO) },
+	{ OPT_DIR, "dir", NULL, SCN(GS_SCN_IO) },
+};
+
+/* Returns 0, or prints why an option given does not fit SCENARIO or the
+ * policy and returns -1. GIVEN is indexed by getopt's return value. */
+static int refuse_ignored(const unsigned char *given, int kind, int policy,
+			  int hog_set)
+{
+	const char *scn = gs_scenario_name((enum gs_scenario_kind)kind);
+	for (size_t i = 0; i < sizeof(scenario_options) / sizeof(scenario_options[0]); i++) {
+		if (!given[scenario_options[i].opt] ||
+		    (scenario_options[i].scenarios & SCN(kind)))
+			continue;
+		fprintf(stderr, "gilscope run %s: --%s does not apply to %s "
+			"(it is for", scn, scenario_options[i].name, scn);
+		const char *sep = " ";
+		for (int k = 0; k < GS_SCN_MAX; k++)
+			if (scenario_options[i].scenarios & SCN(k)) {
+				fprintf(stderr, "%s%s", sep,
+					gs_scenario_name((enum gs_scenario_kind)k));
+				sep = ", ";
+			}
+		fprintf(stderr, ")%s%s\n", scenario_options[i].hint &&
+			kind == GS_SCN_COUNTDOWN ? "; " : "",
+			scenario_options[i].hint && kind == GS_SCN_COUNTDOWN
+				? scenario_options[i].hint : "");
+		return -1;
+	}
+	if (hog_set && !given[OPT_PIN]) {
+		fprintf(stderr, "gilscope run %s: --hog-busy-us and --hog-sleep-us "
+			"shape the hog that --pin adds; add --pin\n", scn);
+		return -1;
+	}
+	static const struct {
+		int opt;
+		const char *name;
+		int policy; /* the one it applies to, or -1: all but legacy */
+	} policy_options[] = {
+		{ OPT_TICKS, "check-ticks", GIL_POLICY_LEGACY },
+		{ OPT_SEM, "sem", GIL_POLICY_LEGACY },
+		{ OPT_NO_INHERIT, "no-inherit", GIL_POLICY_PRIO },
+		{ OPT_INTERVAL, "interval-us", -1 },
+	};
+	for (size_t i = 0; i < sizeof(policy_options) / sizeof(policy_options[0]); i++) {
+		int p = policy_options[i].policy;
+		if (!given[policy_options[i].opt] ||
+		    (p >= 0 ? policy == p : policy != GIL_POLICY_LEGACY))
+			continue;
+		if (p >= 0)
+			fprintf(stderr, "gilscope run: --%s applies to the %s policy "
+				"only (this run: --policy %s)\n",
+				policy_options[i].name,
+				gil_policy_name((enum gil_policy)p),
+				gil_policy_name((enum gil_policy)policy));
+		else
+			fprintf(stderr, "gilscope run: --%s does not apply to the "
+				"legacy policy, which switches every --check-ticks "
+				"checks\n", policy_options[i].name);
+		return -1;
+	}
+	return 0;
+}
 
 static int parse_u64(const char *opt, const char *s, uint64_t max,
 		     uint64_t *out)
@@ -445,6 +537,7 @@ int cmd_run(int argc, char **argv)
 	gs_scenario_opts_default(&set, GS_SCN_COUNTDOWN);
 	int json = 0, opt;
 	uint64_t u64;
+	unsigned char given[OPT_ROUNDS + 1] = { 0 };
 
 	/* Before getopt_long permutes argv. */
 	char command[256];
@@ -454,12 +547,21 @@ int cmd_run(int argc, char **argv)
 	opterr = 1;
 	while ((opt = getopt_long(argc, argv, "P:t:k:d:o:jvh", longopts,
 				  NULL)) != -1) {
+		if (opt > 0 && opt <= OPT_ROUNDS)
+			given[opt] = 1;
 		switch (opt) {
 		case 'P':
 			pol.policy = gil_policy_from_name(optarg);
 			if (pol.policy < 0) {
-				fprintf(stderr, "gilscope run: unknown policy '%s' "
-					"(legacy, cpython, fifo, prio)\n", optarg);
+				static const char *const names[] = {
+					"legacy", "cpython", "fifo", "prio" };
+				const char *near = cli_suggest(optarg, names, 4);
+				fprintf(stderr, "gilscope run: unknown policy '%s'",
+					optarg);
+				if (near)
+					fprintf(stderr, "; did you mean '%s'?\n", near);
+				else
+					fprintf(stderr, " (legacy, cpython, fifo, prio)\n");
 				return 2;
 			}
 			break;
@@ -606,10 +708,21 @@ int cmd_run(int argc, char **argv)
 	}
 	kind = gs_scenario_lookup(argv[optind]);
 	if (kind < 0) {
-		fprintf(stderr, "gilscope run: unknown scenario '%s' (countdown, "
-				"convoy, priority, io)\n", argv[optind]);
+		const char *names[GS_SCN_MAX];
+		for (int k = 0; k < GS_SCN_MAX; k++)
+			names[k] = gs_scenario_name((enum gs_scenario_kind)k);
+		const char *near = cli_suggest(argv[optind], names, GS_SCN_MAX);
+		fprintf(stderr, "gilscope run: unknown scenario '%s'", argv[optind]);
+		if (near)
+			fprintf(stderr, "; did you mean '%s'?\n", near);
+		else
+			fprintf(stderr, " (countdown, convoy, priority, io)\n");
 		return 2;
 	}
+
+	if (refuse_ignored(given, kind, pol.policy,
+			   given[OPT_HOG_BUSY] || given[OPT_HOG_SLEEP]))
+		return 2;
 
 	/* Options were parsed before the scenario was known: the two defaults
 	 * that differ by scenario apply unless given. */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli_suggest.h"
 #include "commands.h"
 
 struct command {
@@ -77,6 +78,17 @@ int main(int argc, char **argv)
 	}
 	const struct command *c = find(name);
 	if (!c) {
+		const char *names[NCOMMANDS + 1];
+		for (size_t i = 0; i < NCOMMANDS; i++)
+			names[i] = commands[i].name;
+		names[NCOMMANDS] = "help";
+		const char *near = cli_suggest(name, names, NCOMMANDS + 1);
+		if (near) {
+			fprintf(stderr, "gilscope: unknown command '%s'; did you mean "
+				"'%s'?\nTry 'gilscope %s --help'.\n", name, near,
+				near);
+			return 2;
+		}
 		fprintf(stderr, "gilscope: unknown command '%s'\n\n", name);
 		usage(stderr);
 		return 2;
