@@ -35,6 +35,11 @@
 
 int gs_recorder_enabled;
 
+/* How often the collector puts everything recorded so far in the file
+ * (docs/trace-format.md, "Streaming"): a recorder killed at any moment
+ * loses at most this much. */
+#define CHECKPOINT_NS 500000000ull
+
 struct rec_chunk {
 	_Atomic uint32_t count;      /* records published in this chunk */
 	struct gs_record *recs;
@@ -62,6 +67,8 @@ struct rec_tbuf {
 
 	/* Collector side. */
 	_Atomic uint64_t consumed;
+	uint32_t partial;            /* records of chunk `consumed` already
+					written by a checkpoint */
 	int thread_written;
 
 	/* Thread metadata from the thread_start event. */
@@ -152,6 +159,7 @@ static struct rec_tbuf *alloc_tbuf(void)
 	atomic_store(&b->produced, 0);
 	atomic_store(&b->lost, 0);
 	atomic_store(&b->consumed, 0);
+	b->partial = 0;
 	b->thread_written = 0;
 	atomic_store(&b->have_info, 0);
 	memset(&b->info, 0, sizeof(b->info));
@@ -261,8 +269,26 @@ static void write_thread_block(struct rec_tbuf *b)
 	b->thread_written = 1;
 }
 
-/* Writes every full chunk; with final, also the open chunk and lost counts. */
-static void drain(int final)
+enum drain_mode {
+	DRAIN_FULL,        /* full chunks only */
+	DRAIN_CHECKPOINT,  /* also the records published so far in the chunk
+			      each thread is filling: the file then holds
+			      everything up to now, should the process die */
+	DRAIN_FINAL,       /* everything, and the lost counts */
+};
+
+/* Writes [b->partial, n) of chunk ch and remembers how far it got. */
+static void write_from_partial(struct rec_tbuf *b, struct rec_chunk *ch, uint32_t n)
+{
+	if (n > b->partial)
+		gs_writer_chunk(R.writer, b->tid, ch->recs + b->partial, n - b->partial);
+	b->partial = n;
+}
+
+/* The producer never waits for this: it publishes records with release
+ * stores of a chunk's count, and a checkpoint only reads up to that count,
+ * so the hot path stays free of locks and system calls. */
+static void drain(enum drain_mode mode)
 {
 	for (struct rec_tbuf *b = atomic_load(&R.all); b; b = b->next) {
 		if (!atomic_load_explicit(&b->listed, memory_order_acquire))
@@ -272,17 +298,25 @@ static void drain(int final)
 		for (; c < produced; c++) {
 			struct rec_chunk *ch = &b->chunks[c % b->nchunks];
 			write_thread_block(b);
-			gs_writer_chunk(R.writer, b->tid, ch->recs, b->chunk_records);
+			write_from_partial(b, ch, b->chunk_records);
+			b->partial = 0;
 			atomic_store_explicit(&ch->count, 0, memory_order_relaxed);
 			atomic_store_explicit(&b->consumed, c + 1, memory_order_release);
 		}
-		if (!final)
+		if (mode == DRAIN_FULL)
 			continue;
+		/* Slot `produced` is the chunk being filled (or, if the
+		 * producer has not opened it yet, a consumed one whose count
+		 * is back at 0): its first `count` records are published. */
 		struct rec_chunk *open = &b->chunks[produced % b->nchunks];
 		uint32_t n = atomic_load_explicit(&open->count, memory_order_acquire);
+		if (n > b->partial) {
+			write_thread_block(b);
+			write_from_partial(b, open, n);
+		}
+		if (mode != DRAIN_FINAL)
+			continue;
 		write_thread_block(b);
-		if (n)
-			gs_writer_chunk(R.writer, b->tid, open->recs, n);
 		uint64_t lost = atomic_load_explicit(&b->lost, memory_order_relaxed);
 		if (lost)
 			gs_writer_lost(R.writer, b->tid, lost);
@@ -296,6 +330,7 @@ static void *collector_main(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	struct pollfd pfd = { .fd = R.wakefd, .events = POLLIN };
+	uint64_t last_checkpoint = now_ns();
 	while (!atomic_load(&R.stopping) && !R.signal_seen) {
 		if (poll(&pfd, 1, (int)R.flush_ms) > 0) {
 			uint64_t v;
@@ -305,7 +340,15 @@ static void *collector_main(void *arg)
 		pthread_mutex_lock(&R.sync_lock);
 		uint64_t req = R.sync_req;
 		pthread_mutex_unlock(&R.sync_lock);
-		drain(0);
+		uint64_t now = now_ns();
+		/* a gs_recorder_sync() caller asks for a checkpoint too */
+		if (now - last_checkpoint >= CHECKPOINT_NS || req != R.sync_done) {
+			drain(DRAIN_CHECKPOINT);
+			gs_writer_flush(R.writer);
+			last_checkpoint = now;
+		} else {
+			drain(DRAIN_FULL);
+		}
 		pthread_mutex_lock(&R.sync_lock);
 		R.sync_done = req;
 		pthread_cond_broadcast(&R.sync_cond);
@@ -323,7 +366,7 @@ static void *collector_main(void *arg)
 	/* Stop producers registering; those mid-emit finish in their own
 	 * buffers and are simply past the end of the trace. */
 	__atomic_store_n(&gs_recorder_enabled, 0, __ATOMIC_RELAXED);
-	drain(1);
+	drain(DRAIN_FINAL);
 	gs_writer_flush(R.writer); /* so the counts below are what reached the file */
 	R.written = gs_writer_total_records(R.writer);
 	R.dropped = gs_writer_total_lost(R.writer);

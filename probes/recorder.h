@@ -5,7 +5,10 @@
  *
  * Hot path (gs_recorder_emit): per-thread ring of chunks, no lock, no
  * syscall; a full ring drops the event and counts it, it never waits.
- * A collector thread writes full chunks to the file every flush interval;
+ * A collector thread writes full chunks to the file every flush interval,
+ * and twice a second everything recorded so far (the records published in
+ * the chunks being filled too), so a process killed at any moment leaves a
+ * trace readable up to half a second before its death (--allow-truncated);
  * gs_recorder_stop() writes the rest and the END block with lost counts.
  */
 #ifndef GILSCOPE_RECORDER_H
@@ -45,9 +48,11 @@ int gs_recorder_start(const struct gs_recorder_opts *opts, char *err,
  * 0, or -1 when the file could not be written completely (res->error). */
 int gs_recorder_stop(uint32_t end_flags, struct gs_recorder_result *res);
 int gs_recorder_running(void);
-/* Waits until the collector has taken every chunk filled before the call
- * (into the writer; not necessarily on disk). For embedders that want a
- * checkpoint and for tests. 0, or -1 when no recorder runs. */
+/* Waits until the collector has written every event recorded before the
+ * call to the file (a checkpoint: the file, read with --allow-truncated,
+ * then holds them; not necessarily on the disk, fsync is not called). For
+ * embedders that want a checkpoint and for tests. 0, or -1 when no
+ * recorder runs. */
 int gs_recorder_sync(void);
 
 #endif

@@ -268,20 +268,6 @@ static __always_inline void usdt_args(struct pt_regs *ctx, long *out, int n)
 GS_EVENT_CATALOG(GSB_X_USDT_PROG)
 #undef GSB_X_USDT_PROG
 
-/* `gilscope record -- CMD` on a program whose libgil is a shared library:
- * libbpf can attach USDT probes to one process only once the library is
- * mapped, so the first gil_create() of the child stops it (SIGSTOP) and
- * the loader attaches then and lets it continue. Attaching system-wide
- * instead would enable the probes of every libgil process on the machine. */
-SEC("uprobe")
-int BPF_KPROBE(libgil_hold)
-{
-	__u32 tid;
-	if (current_is_target(&tid))
-		bpf_send_signal(19 /* SIGSTOP */);
-	return 0;
-}
-
 /* ---- CPython 3.x: take_gil / drop_gil ----------------------------------- */
 
 SEC("uprobe")

@@ -687,6 +687,53 @@ static struct gs_record *load_records(const char *path, size_t *n)
 	return all;
 }
 
+/* ---- streaming: a checkpoint puts every event so far in the file ------- */
+
+static size_t count_type(const struct gs_record *r, size_t n, unsigned type)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += r[i].type == type;
+	return k;
+}
+
+/* While recording, the file holds whole blocks with every event up to the
+ * last checkpoint, including those of a chunk still being filled, each
+ * once: what a SIGKILL at that moment would leave. */
+static void test_checkpoint_streams(void **state)
+{
+	(void)state;
+	char path[128], err[256];
+	trace_path(path, sizeof(path), "stream.gst");
+	struct gs_recorder_opts o = { .path = path, .chunk_records = 64 };
+	assert_int_equal(gs_recorder_start(&o, err, sizeof(err)), 0);
+	gs_recorder_emit(GS_EV_thread_start, GS_ROLE_MAIN, 20, 0, "streamer");
+	for (uint32_t i = 0; i < 5; i++)
+		gs_recorder_emit(GS_EV_acquired, 0, i, 0, NULL);
+	assert_int_equal(gs_recorder_sync(), 0);
+	size_t n;
+	struct gs_record *r = load_records(path, &n);
+	assert_int_equal(n, 6);
+	assert_int_equal(count_type(r, n, GS_EV_acquired), 5);
+	free(r);
+	/* the rest of the same chunk, then past its end (64 records) */
+	for (uint32_t i = 5; i < 100; i++)
+		gs_recorder_emit(GS_EV_acquired, 0, i, 0, NULL);
+	assert_int_equal(gs_recorder_sync(), 0);
+	r = load_records(path, &n);
+	assert_int_equal(n, 101);
+	for (size_t i = 1; i < n; i++)
+		assert_int_equal(r[i].a0, i - 1); /* each once, in order */
+	free(r);
+	struct gs_recorder_result res;
+	assert_int_equal(gs_recorder_stop(0, &res), 0);
+	assert_int_equal(res.records, 101);
+	r = load_records(path, &n);
+	assert_int_equal(n, 101);
+	free(r);
+	unlink(path);
+}
+
 /* Time order; a release sorts before an acquired of the same instant,
  * since the release is emitted before the lock is given up. */
 static int by_time(const void *a, const void *b)
@@ -785,6 +832,7 @@ int main(void)
 		cmocka_unit_test(test_libgil_events_match_counters),
 		cmocka_unit_test(test_prio_inheritance_events),
 		cmocka_unit_test(test_cpython_forced_release_trace),
+		cmocka_unit_test(test_checkpoint_streams),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

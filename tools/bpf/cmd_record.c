@@ -207,6 +207,9 @@ int cmd_record(int argc, char **argv)
 		gs_demux_scan(&d);
 		ring_buffer__consume(rb);
 		gs_demux_flush(&d, 0);
+		/* streamed: a record killed at any moment leaves a readable file */
+		if (gs_writer_tick(w, gs_now_ns()))
+			break; /* the write error is reported at close */
 		if (!gs_session_alive(&s))
 			break;
 		if (deadline && gs_now_ns() >= deadline) {

@@ -142,9 +142,16 @@ static int start_child(struct gs_session *s, char **cmd)
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
-		/* wait until the probes are in; EOF means the tracer gave up */
-		if (read(gate[0], &c, 1) != 1)
-			_exit(127);
+		/* Wait until the probes are in. EOF: the tracer died or gave
+		 * up before that; the command runs anyway, untraced, since a
+		 * tracer's death must never stop or kill what it traces. */
+		ssize_t got;
+		do
+			got = read(gate[0], &c, 1);
+		while (got < 0 && errno == EINTR);
+		if (got != 1)
+			fprintf(stderr, "%s: the tracer is gone; running %s "
+				"untraced\n", s->opts->prog, cmd[0]);
 		close(gate[0]);
 		execvp(cmd[0], cmd);
 		fprintf(stderr, "%s: exec %s: %s\n", s->opts->prog, cmd[0],
@@ -170,28 +177,13 @@ void gs_session_go(struct gs_session *s)
 	}
 }
 
-static int attach_usdt(struct gs_session *s);
-
 int gs_session_alive(struct gs_session *s)
 {
 	if (s->child) {
 		if (s->child_exited)
 			return 0;
 		int st;
-		pid_t r = waitpid(s->pid, &st, WNOHANG | (s->usdt_late ? WUNTRACED : 0));
-		if (r == s->pid && WIFSTOPPED(st) && s->usdt_late) {
-			/* held at gil_create(): libgil is mapped now */
-			s->usdt_late = 0;
-			bpf_link__destroy(s->hold);
-			s->hold = NULL;
-			int err = attach_usdt(s);
-			kill(s->pid, SIGCONT);
-			if (err) {
-				gs_session_stop = 1;
-				return 0;
-			}
-			return 1;
-		}
+		pid_t r = waitpid(s->pid, &st, WNOHANG);
 		if (r == s->pid && (WIFEXITED(st) || WIFSIGNALED(st))) {
 			s->child_exited = 1;
 			s->child_status = st;
@@ -370,8 +362,6 @@ static void set_autoload(struct gilscope_bpf *k, int rt, int sched, int raw,
 			on = rt == GSB_RT_CPYTHON2 && full;
 		else if (!strncmp(n, "py2_", 4))
 			on = rt == GSB_RT_CPYTHON2;
-		else if (!strcmp(n, "libgil_hold"))
-			on = rt == GSB_RT_LIBGIL;
 		else if (!strcmp(n, "py_restore_thread"))
 			on = rt != GSB_RT_LIBGIL && full;
 		else if (!strncmp(n, "tp_sched", 8))
@@ -434,21 +424,13 @@ static int attach_all(struct gs_session *s)
 
 	switch (t->runtime) {
 	case GSB_RT_LIBGIL:
-		/* a library the child has not mapped yet: hold the child at
-		 * its first gil_create() and attach then (gs_session_alive) */
-		if (s->child && strstr(t->path, ".so") &&
-		    t->sym[GS_SYM_GIL_CREATE].found) {
-			s->hold = bpf_program__attach_uprobe(k->progs.libgil_hold, 0, s->pid,
-							     t->path,
-							     t->sym[GS_SYM_GIL_CREATE].offset[0]);
-			if (!s->hold) {
-				fprintf(stderr, "%s: uprobe on gil_create in %s: %s\n",
-					s->opts->prog, t->path, strerror(errno));
-				return -1;
-			}
-			s->usdt_late = 1;
-			break;
-		}
+		/* -- CMD with libgil as a shared library: the child has not
+		 * mapped it yet (it waits before exec), yet the probes attach
+		 * to it alone: with BPF cookies libbpf needs no address in the
+		 * process, and the kernel inserts the probes and sets the
+		 * semaphores when the child maps the library. Nothing ever
+		 * stops the child, so the recorder's death cannot leave it
+		 * stopped (tests/integration/record_sigkill.sh). */
 		if (attach_usdt(s))
 			return -1;
 		break;
@@ -702,12 +684,6 @@ void gs_session_describe(struct gs_session *s, FILE *out)
 int gs_session_end(struct gs_session *s, int kill_child)
 {
 	/* Links first: the probes leave the target before anything else. */
-	if (s->hold) {
-		bpf_link__destroy(s->hold);
-		s->hold = NULL;
-		if (s->child && !s->child_exited)
-			kill(s->pid, SIGCONT); /* in case it was held */
-	}
 	for (int i = s->nlinks - 1; i >= 0; i--)
 		bpf_link__destroy(s->links[i]);
 	s->nlinks = 0;

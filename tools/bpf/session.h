@@ -51,8 +51,6 @@ struct gs_session {
 	struct bpf_link *links[GS_MAX_LINKS];
 	int nlinks;
 	int sched_raw_tp;       /* fell back from tp_btf */
-	struct bpf_link *hold;  /* libgil child held at gil_create (usdt_late) */
-	int usdt_late;          /* USDT attach waits for that stop */
 	int single_step[GSB_CNT_MAX]; /* per hit slot: first insn single-stepped */
 	char command[256];
 	const struct gs_session_opts *opts;

@@ -22,7 +22,7 @@ enum gs_py_sym {
 	GS_SYM_ACQUIRE_LOCK,
 	GS_SYM_RELEASE_LOCK,
 	GS_SYM_INTERPRETER_LOCK,
-	GS_SYM_GIL_CREATE,      /* libgil: where a `-- CMD` child is held */
+	GS_SYM_GIL_CREATE,      /* libgil: its entry point, found to recognise it */
 	GS_SYM_MAX
 };
 
