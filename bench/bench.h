@@ -73,7 +73,6 @@ void bench_row_ratio(struct bench_row *row, const struct bench_row *floor,
 #define BENCH_CPU_RELAX() ((void)0)
 #endif
 
-uint64_t bench_now_ns(void);
 /* Busy-waits for ns nanoseconds (off the measured path). */
 void bench_spin_ns(uint64_t ns);
 

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+
 struct bench_row *bench_add_row(struct bench_report *r, int item,
 				const char *name, const char *unit)
 {
@@ -114,17 +116,10 @@ void bench_row_ratio(struct bench_row *row, const struct bench_row *floor,
 	}
 }
 
-uint64_t bench_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void bench_spin_ns(uint64_t ns)
 {
-	uint64_t end = bench_now_ns() + ns;
-	while (bench_now_ns() < end)
+	uint64_t end = gs_now_ns() + ns;
+	while (gs_now_ns() < end)
 		BENCH_CPU_RELAX();
 }
 

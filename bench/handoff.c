@@ -19,6 +19,7 @@
  * counted. Stamps are CLOCK_MONOTONIC, which is one clock across CPUs.
  */
 #define _GNU_SOURCE
+#include "clock.h"
 #include "bench.h"
 
 #include <errno.h>
@@ -60,7 +61,7 @@ static long futex(_Atomic uint32_t *addr, int op, uint32_t val)
 static long futex_wait_deadline(_Atomic uint32_t *addr, uint32_t val,
 				uint64_t timeout_ns)
 {
-	uint64_t at = bench_now_ns() + timeout_ns;
+	uint64_t at = gs_now_ns() + timeout_ns;
 	struct timespec ts = { .tv_sec = (time_t)(at / 1000000000u),
 			       .tv_nsec = (long)(at % 1000000000u) };
 	return syscall(SYS_futex, (uint32_t *)addr,
@@ -71,9 +72,9 @@ static long futex_wait_deadline(_Atomic uint32_t *addr, uint32_t val,
 /* Spins (yielding after a while, so a loaded machine can run the waiter). */
 static void wait_until_seq_moves(struct pingpong *pp, unsigned long seq)
 {
-	uint64_t start = bench_now_ns();
+	uint64_t start = gs_now_ns();
 	while (atomic_load_explicit(&pp->seq, memory_order_acquire) == seq) {
-		if (pp->cpu >= 0 || bench_now_ns() - start > 50000)
+		if (pp->cpu >= 0 || gs_now_ns() - start > 50000)
 			sched_yield();
 		else
 			BENCH_CPU_RELAX();
@@ -82,9 +83,9 @@ static void wait_until_seq_moves(struct pingpong *pp, unsigned long seq)
 
 static void wait_until_armed(struct pingpong *pp)
 {
-	uint64_t start = bench_now_ns();
+	uint64_t start = gs_now_ns();
 	while (!atomic_exchange_explicit(&pp->armed, 0, memory_order_acq_rel)) {
-		if (bench_now_ns() - start > 50000)
+		if (gs_now_ns() - start > 50000)
 			sched_yield();
 		else
 			BENCH_CPU_RELAX();
@@ -112,7 +113,7 @@ static int give(struct pingpong *pp, gil_thread *t)
 		return 1;
 	wait_until_armed(pp);
 	bench_spin_ns(pp->settle_ns);
-	atomic_store_explicit(&pp->stamp, bench_now_ns(), memory_order_relaxed);
+	atomic_store_explicit(&pp->stamp, gs_now_ns(), memory_order_relaxed);
 	if (t) {
 		gil_blocking_begin(t, GIL_BLOCK_OTHER);
 	} else {
@@ -131,7 +132,7 @@ static void take(struct pingpong *pp, gil_thread *t)
 		gil_thread_stats(t, &before);
 		atomic_store_explicit(&pp->armed, 1, memory_order_release);
 		gil_blocking_end(t, 0);
-		uint64_t t1 = bench_now_ns();
+		uint64_t t1 = gs_now_ns();
 		gil_thread_stats(t, &after);
 		record(pp, t1, after.contended > before.contended);
 		return;
@@ -144,7 +145,7 @@ static void take(struct pingpong *pp, gil_thread *t)
 		if (rc == 0)
 			slept = 1;
 	}
-	uint64_t t1 = bench_now_ns();
+	uint64_t t1 = gs_now_ns();
 	atomic_store_explicit(&pp->word, 0, memory_order_relaxed);
 	record(pp, t1, slept);
 }
@@ -178,7 +179,7 @@ static void *play(void *arg)
 			atomic_store_explicit(&pp->armed, 1,
 					      memory_order_release);
 			t = gil_attach(pp->rt, "bench-b", GIL_ROLE_OTHER, 0);
-			record(pp, bench_now_ns(), 1);
+			record(pp, gs_now_ns(), 1);
 		} else {
 			take(pp, NULL);
 		}

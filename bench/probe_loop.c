@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "gil.h"
 #ifndef BENCH_NO_PROBES
 #include "recorder.h"
@@ -25,13 +26,6 @@
 
 #define EVENTS_PER_PAIR 5
 #define WARM_PAIRS 1000
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static int cmp(const void *a, const void *b)
 {
@@ -133,12 +127,12 @@ int main(int argc, char **argv)
 	}
 	double ns[1000];
 	for (unsigned r = 0; r < reps; r++) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = gs_now_ns();
 		for (unsigned long i = 0; i < pairs; i++) {
 			gil_blocking_begin(t, GIL_BLOCK_OTHER);
 			gil_blocking_end(t, 0);
 		}
-		ns[r] = (double)(now_ns() - t0) / (double)pairs;
+		ns[r] = (double)(gs_now_ns() - t0) / (double)pairs;
 		printf("ns_rep=%.3f\n", ns[r]);
 	}
 	gil_detach(t);

@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 extern char **environ;
 
 int bench_run(char *const argv[], char *const env[], char *out, size_t outlen,
@@ -52,12 +54,12 @@ int bench_run(char *const argv[], char *const env[], char *out, size_t outlen,
 	}
 	close(pfd[1]);
 	size_t used = 0;
-	uint64_t deadline = timeout_s ? bench_now_ns() + timeout_s * 1000000000ull : 0;
+	uint64_t deadline = timeout_s ? gs_now_ns() + timeout_s * 1000000000ull : 0;
 	int timed_out = 0;
 	for (;;) {
 		int wait_ms = -1;
 		if (deadline) {
-			uint64_t now = bench_now_ns();
+			uint64_t now = gs_now_ns();
 			if (now >= deadline) {
 				timed_out = 1;
 				break;

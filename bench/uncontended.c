@@ -9,6 +9,7 @@
  * it returns without releasing, so it would time a relaxed load.
  */
 #define _GNU_SOURCE
+#include "clock.h"
 #include "bench.h"
 
 #include <errno.h>
@@ -35,12 +36,12 @@ static double mutex_ns_per_pair(unsigned long n)
 		pthread_mutex_lock(&m);
 		pthread_mutex_unlock(&m);
 	}
-	uint64_t t0 = bench_now_ns();
+	uint64_t t0 = gs_now_ns();
 	for (unsigned long i = 0; i < n; i++) {
 		pthread_mutex_lock(&m);
 		pthread_mutex_unlock(&m);
 	}
-	uint64_t t1 = bench_now_ns();
+	uint64_t t1 = gs_now_ns();
 	pthread_mutex_destroy(&m);
 	return (double)(t1 - t0) / (double)n;
 }
@@ -62,12 +63,12 @@ static double gil_ns_per_pair(enum gil_policy pol, unsigned long n)
 		gil_blocking_begin(t, GIL_BLOCK_OTHER);
 		gil_blocking_end(t, 0);
 	}
-	uint64_t t0 = bench_now_ns();
+	uint64_t t0 = gs_now_ns();
 	for (unsigned long i = 0; i < n; i++) {
 		gil_blocking_begin(t, GIL_BLOCK_OTHER);
 		gil_blocking_end(t, 0);
 	}
-	uint64_t t1 = bench_now_ns();
+	uint64_t t1 = gs_now_ns();
 	gil_detach(t);
 	gil_destroy(rt);
 	return (double)(t1 - t0) / (double)n;

@@ -12,6 +12,7 @@
  * the next recording instead.
  */
 #define _GNU_SOURCE
+#include "clock.h"
 #include "recorder.h"
 
 #include <errno.h>
@@ -110,13 +111,6 @@ static const int flush_signals[4] = { SIGINT, SIGTERM, SIGHUP, SIGABRT };
 static __thread struct rec_tbuf *tls_buf;
 static __thread unsigned tls_generation;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static struct rec_tbuf *alloc_tbuf(void)
 {
 	struct rec_tbuf *b = NULL, **pp = &R.free_list;
@@ -175,7 +169,7 @@ static struct rec_tbuf *register_thread(void)
 		b = alloc_tbuf();
 		if (b) {
 			b->tid = (uint32_t)syscall(SYS_gettid);
-			b->registered_ns = now_ns();
+			b->registered_ns = gs_now_ns();
 			atomic_store_explicit(&b->listed, 1, memory_order_release);
 		}
 	}
@@ -194,7 +188,7 @@ static int open_next_chunk(struct rec_tbuf *b)
 	b->n_local = 0;
 	if (b->pending_lost) {
 		struct gs_record *r = &b->cur->recs[0];
-		r->ts_ns = now_ns();
+		r->ts_ns = gs_now_ns();
 		r->tid = b->tid;
 		r->cpu = (uint16_t)sched_getcpu();
 		r->type = GS_EV_lost;
@@ -225,7 +219,7 @@ void gs_recorder_emit(unsigned type, unsigned a8, uint32_t a0, uint32_t a1,
 		b->info.role = a8;
 		b->info.os_prio = (int32_t)a0;
 		b->info.gil_prio = (int32_t)a1;
-		b->info.start_ns = now_ns();
+		b->info.start_ns = gs_now_ns();
 		snprintf(b->info.name, sizeof(b->info.name), "%s", name);
 		atomic_store_explicit(&b->have_info, 1, memory_order_release);
 	}
@@ -237,7 +231,7 @@ void gs_recorder_emit(unsigned type, unsigned a8, uint32_t a0, uint32_t a1,
 		return;
 	}
 	struct gs_record *r = &b->cur->recs[b->n_local];
-	r->ts_ns = now_ns();
+	r->ts_ns = gs_now_ns();
 	r->tid = b->tid;
 	r->cpu = (uint16_t)sched_getcpu();
 	r->type = (uint8_t)type;
@@ -370,7 +364,7 @@ static void *collector_main(void *arg)
 	gs_writer_flush(R.writer); /* so the counts below are what reached the file */
 	R.written = gs_writer_total_records(R.writer);
 	R.dropped = gs_writer_total_lost(R.writer);
-	R.rc = gs_writer_close(R.writer, now_ns(), flags, R.error, sizeof(R.error));
+	R.rc = gs_writer_close(R.writer, gs_now_ns(), flags, R.error, sizeof(R.error));
 	R.writer = NULL;
 	if (sig) {
 		sem_post(&R.flushed);
@@ -414,7 +408,7 @@ int gs_recorder_start(const struct gs_recorder_opts *o, char *err, size_t errlen
 	h.source = GS_SOURCE_LIBGIL;
 	h.runtime = GS_RUNTIME_LIBGIL;
 	h.pid = (uint32_t)getpid();
-	h.start_ns = now_ns();
+	h.start_ns = gs_now_ns();
 	h.start_realtime_ns = gs_realtime_ns();
 	h.policy = o->policy;
 	h.interval_us = o->interval_us;
@@ -433,7 +427,7 @@ int gs_recorder_start(const struct gs_recorder_opts *o, char *err, size_t errlen
 	R.wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (R.wakefd < 0) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
-		gs_writer_close(R.writer, now_ns(), 0, NULL, 0);
+		gs_writer_close(R.writer, gs_now_ns(), 0, NULL, 0);
 		pthread_mutex_unlock(&R.lock);
 		return -1;
 	}
@@ -461,7 +455,7 @@ int gs_recorder_start(const struct gs_recorder_opts *o, char *err, size_t errlen
 		snprintf(err, errlen, "cannot start the recorder thread");
 		close(R.wakefd);
 		R.wakefd = -1;
-		gs_writer_close(R.writer, now_ns(), 0, NULL, 0);
+		gs_writer_close(R.writer, gs_now_ns(), 0, NULL, 0);
 		pthread_mutex_unlock(&R.lock);
 		return -1;
 	}

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "crc32c.h"
 
 #define OUT_BUF_BYTES (1u << 20)
@@ -40,20 +41,6 @@ struct gs_writer {
 	uint32_t seq;             /* of the next block */
 	uint64_t last_flush_ns;
 };
-
-uint64_t gs_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t gs_realtime_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void set_error(struct gs_writer *w, int err, const char *what)
 {

@@ -77,8 +77,4 @@ const char *gs_writer_error(const struct gs_writer *w);
 uint64_t gs_writer_total_records(const struct gs_writer *w);
 uint64_t gs_writer_total_lost(const struct gs_writer *w);
 
-/* CLOCK_MONOTONIC / CLOCK_REALTIME in ns. */
-uint64_t gs_now_ns(void);
-uint64_t gs_realtime_ns(void);
-
 #endif

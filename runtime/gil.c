@@ -14,14 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "gil_internal.h"
-
-uint64_t gil_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 void gil_cond_init_monotonic(pthread_cond_t *c)
 {
@@ -172,11 +166,11 @@ void gil_acquire(gil_thread *t, enum gs_acquire_why why)
 	int queued = atomic_fetch_add(&rt->waiters, 1);
 	GS_PROBE(acquire_request, why, queued,
 		 atomic_load_explicit(&rt->holder_tid, memory_order_relaxed), NULL);
-	uint64_t t0 = gil_now_ns();
+	uint64_t t0 = gs_now_ns();
 
 	int waited = rt->ops->take(rt, t);
 
-	uint64_t t1 = gil_now_ns();
+	uint64_t t1 = gs_now_ns();
 	int still_waiting = atomic_fetch_sub(&rt->waiters, 1) - 1;
 	t->holding = 1;
 	t->acquired_at_ns = t1;
@@ -210,7 +204,7 @@ void gil_acquire(gil_thread *t, enum gs_acquire_why why)
 void gil_release(gil_thread *t, enum gs_release_reason reason)
 {
 	gil_runtime *rt = t->rt;
-	uint64_t now = gil_now_ns();
+	uint64_t now = gs_now_ns();
 	GIL_COUNT(t->n_hold_ns, now - t->acquired_at_ns);
 	switch (reason) {
 	case GS_RELEASE_BLOCKING: GIL_COUNT(t->n_rel_blocking, 1); break;

@@ -109,7 +109,6 @@ void gil_acquire(gil_thread *t, enum gs_acquire_why why);
 void gil_release(gil_thread *t, enum gs_release_reason reason);
 
 /* Shared by the policies. */
-uint64_t gil_now_ns(void);
 pid_t gil_gettid(void);
 /* Effective OS priority of the calling thread: higher = more important
  * (SCHED_FIFO/RR p -> 100 + p; SCHED_OTHER nice n -> 20 - n). */

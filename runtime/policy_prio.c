@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 
+#include "clock.h"
 #include "gil_internal.h"
 
 /* A CPU-class waiter older than this many intervals goes before I/O class. */
@@ -254,7 +255,7 @@ static int prio_take(gil_runtime *rt, gil_thread *t)
 		return 0;
 	}
 	p->seq = ++g->seq;
-	p->enq_ns = gil_now_ns();
+	p->enq_ns = gs_now_ns();
 	gil_thread *h = g->owner;
 	if (h && h != t && preempts(g, t, h)) {
 		if (!g->owner_resumed) {
@@ -315,7 +316,7 @@ static void prio_drop(gil_runtime *rt, gil_thread *t, enum gs_release_reason why
 	p->boosted = 0;
 
 	atomic_store(&rt->eval_breaker, 0);
-	uint64_t now = gil_now_ns();
+	uint64_t now = gs_now_ns();
 	gil_thread *best = NULL;
 	for (gil_thread *w = g->waiters; w; w = w->next_waiter)
 		if (!best || serve_before(rt, w, best, now))

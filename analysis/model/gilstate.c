@@ -17,13 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tidmap.h"
+
 #define MAX_LISTENERS 8
 
 struct gs_state {
 	struct gs_thread_state *th;
 	size_t nth, cap;
-	uint32_t *map;        /* tid -> index + 1, open addressing */
-	size_t mapmask;
+	struct gs_tidmap map; /* tid -> index in th */
 	/* direct-mapped by the tid's low bits, in front of the map: the
 	 * per-event lookup is a mask and a compare */
 	uint32_t cache_tid[64], cache_idx[64];
@@ -96,12 +97,6 @@ struct gs_state *gs_state_new(const struct gs_trace_info *info, int lossy)
 	st->recorded = info && info->runtime == GS_RUNTIME_LIBGIL;
 	for (int i = 0; i < 64; i++)
 		st->cache_idx[i] = GS_NO_THREAD;
-	st->mapmask = 63;
-	st->map = calloc(st->mapmask + 1, sizeof(*st->map));
-	if (!st->map) {
-		free(st);
-		return NULL;
-	}
 	return st;
 }
 
@@ -110,7 +105,7 @@ void gs_state_free(struct gs_state *st)
 	if (!st)
 		return;
 	free(st->th);
-	free(st->map);
+	gs_tidmap_free(&st->map);
 	free(st);
 }
 
@@ -156,44 +151,10 @@ int gs_state_prio_cmp(const struct gs_thread_state *a,
 	return 0;
 }
 
-static inline uint32_t hash_tid(uint32_t tid)
-{
-	return tid * 2654435761u;
-}
-
 uint32_t gs_state_lookup(const struct gs_state *st, uint32_t tid)
 {
-	for (size_t i = hash_tid(tid) & st->mapmask;; i = (i + 1) & st->mapmask) {
-		uint32_t v = st->map[i];
-		if (!v)
-			return GS_NO_THREAD;
-		if (st->th[v - 1].tid == tid)
-			return v - 1;
-	}
-}
-
-static int map_insert(struct gs_state *st, uint32_t tid, uint32_t idx)
-{
-	if ((st->nth + 1) * 2 > st->mapmask + 1) {
-		size_t slots = (st->mapmask + 1) * 2;
-		uint32_t *m = calloc(slots, sizeof(*m));
-		if (!m)
-			return -1;
-		free(st->map);
-		st->map = m;
-		st->mapmask = slots - 1;
-		for (uint32_t k = 0; k < idx; k++) {
-			size_t i = hash_tid(st->th[k].tid) & st->mapmask;
-			while (m[i])
-				i = (i + 1) & st->mapmask;
-			m[i] = k + 1;
-		}
-	}
-	size_t i = hash_tid(tid) & st->mapmask;
-	while (st->map[i])
-		i = (i + 1) & st->mapmask;
-	st->map[i] = idx + 1;
-	return 0;
+	uint32_t idx = gs_tidmap_get(&st->map, tid);
+	return idx == GS_TIDMAP_NONE ? GS_NO_THREAD : idx;
 }
 
 /* Inversions need two threads of different priority; most traces have
@@ -219,7 +180,7 @@ static uint32_t new_thread(struct gs_state *st, uint32_t tid, uint64_t ts)
 		st->cap = cap;
 	}
 	uint32_t idx = (uint32_t)st->nth;
-	if (map_insert(st, tid, idx))
+	if (gs_tidmap_put(&st->map, tid, idx))
 		return GS_NO_THREAD;
 	st->nth++;
 	struct gs_thread_state *t = &st->th[idx];

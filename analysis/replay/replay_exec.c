@@ -15,15 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "recorder.h"
 #include "trace_format.h"
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* The work itself: a dependent multiply chain the compiler cannot fold. */
 static uint64_t spin(uint64_t iters, uint64_t seed)
@@ -40,10 +34,10 @@ double replay_calibrate(void)
 	const uint64_t iters = 2000000;
 	double best = 0;
 	for (int i = 0; i < 7; i++) {
-		uint64_t t0 = mono_ns();
+		uint64_t t0 = gs_now_ns();
 		volatile uint64_t sink = spin(iters, (uint64_t)i);
 		(void)sink;
-		double per = (double)(mono_ns() - t0) / (double)iters;
+		double per = (double)(gs_now_ns() - t0) / (double)iters;
 		if (best == 0 || per < best)
 			best = per;
 	}
@@ -99,7 +93,7 @@ static void sleep_until(uint64_t deadline_ns)
  */
 static void block_for(uint64_t ns, uint64_t wake_latency_ns)
 {
-	uint64_t start = mono_ns();
+	uint64_t start = gs_now_ns();
 	if (ns > wake_latency_ns)
 		sleep_until(start + ns - wake_latency_ns);
 	else
@@ -118,9 +112,9 @@ uint64_t replay_calibrate_wakeup(void)
 	uint64_t late[N];
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	for (int i = 0; i < N; i++) {
-		uint64_t want = mono_ns() + 50000;
+		uint64_t want = gs_now_ns() + 50000;
 		sleep_until(want);
-		late[i] = mono_ns() - want;
+		late[i] = gs_now_ns() - want;
 	}
 	qsort(late, N, sizeof(late[0]), cmp_u64);
 	return late[N / 2];
@@ -185,16 +179,16 @@ static void *worker_main(void *arg)
 			 * preempted holder still holds), so that is what is
 			 * replayed: work units until the held time adds up,
 			 * not counting the time gil_check() gave the GIL away. */
-			uint64_t left = ph->ns, from = mono_ns();
+			uint64_t left = ph->ns, from = gs_now_ns();
 			for (;;) {
 				seed = spin(sh->iters_per_unit, seed);
-				uint64_t now = mono_ns(), done = now - from;
+				uint64_t now = gs_now_ns(), done = now - from;
 				if (done >= left)
 					break;
 				left -= done;
 				start_children(w, progress + ph->ns - left);
 				gil_check(t);
-				from = mono_ns();
+				from = gs_now_ns();
 			}
 		} else {
 			gil_blocking_begin(t, (enum gil_block_kind)ph->block_kind);
@@ -329,14 +323,14 @@ int replay_run(const struct gs_phase_program *prog, const struct replay_opts *o,
 		snprintf(err, errlen, "cannot start thread %zu of %zu: %s",
 			 started + 1, n, strerror(errno));
 	pthread_mutex_lock(&sh.lock);
-	sh.t0 = mono_ns() + 2000000; /* every thread is awake by then */
+	sh.t0 = gs_now_ns() + 2000000; /* every thread is awake by then */
 	sh.go = started == n ? 1 : -1;
 	pthread_cond_broadcast(&sh.go_cond);
 	pthread_mutex_unlock(&sh.lock);
 	uint64_t t0 = sh.t0;
 	for (size_t i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
-	res->wall_s = (double)(mono_ns() - t0) / 1e9;
+	res->wall_s = (double)(gs_now_ns() - t0) / 1e9;
 
 	struct gs_recorder_result rr;
 	int rc = gs_recorder_stop(0, &rr);

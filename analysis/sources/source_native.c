@@ -23,8 +23,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "source.h"
 #include "crc32c.h"
+#include "source.h"
+#include "tidmap.h"
 
 /* Fuzzers (built with FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION, as
  * OSS-Fuzz does) look past the checksums, or they would test nothing else. */
@@ -56,8 +57,7 @@ struct native_src {
 	uint64_t size;
 	struct ncursor *th;
 	size_t nth, cap;
-	uint32_t *map;             /* open addressing: tid -> index+1 */
-	size_t mapmask;
+	struct gs_tidmap tids;     /* tid -> index in th */
 	uint32_t *heap;
 	size_t nheap;
 	uint32_t second;           /* cursor with the 2nd smallest key (nheap > 1):
@@ -157,11 +157,6 @@ static int pread_full(int fd, void *buf, size_t n, uint64_t off)
 	return 0;
 }
 
-static uint32_t hash_tid(uint32_t tid)
-{
-	return tid * 2654435761u;
-}
-
 static void set_thread_info(struct ncursor *c, const struct gs_thread_block *tb)
 {
 	c->info.tid = tb->tid;
@@ -176,32 +171,8 @@ static void set_thread_info(struct ncursor *c, const struct gs_thread_block *tb)
 
 static struct ncursor *find_thread(struct native_src *s, uint32_t tid)
 {
-	if (!s->map)
-		return NULL;
-	for (size_t i = hash_tid(tid) & s->mapmask;; i = (i + 1) & s->mapmask) {
-		uint32_t v = s->map[i];
-		if (!v)
-			return NULL;
-		if (s->th[v - 1].info.tid == tid)
-			return &s->th[v - 1];
-	}
-}
-
-static int rehash(struct native_src *s, size_t slots)
-{
-	uint32_t *m = calloc(slots, sizeof(*m));
-	if (!m)
-		return -1;
-	free(s->map);
-	s->map = m;
-	s->mapmask = slots - 1;
-	for (size_t k = 0; k < s->nth; k++) {
-		size_t i = hash_tid(s->th[k].info.tid) & s->mapmask;
-		while (m[i])
-			i = (i + 1) & s->mapmask;
-		m[i] = (uint32_t)k + 1;
-	}
-	return 0;
+	uint32_t idx = gs_tidmap_get(&s->tids, tid);
+	return idx == GS_TIDMAP_NONE ? NULL : &s->th[idx];
 }
 
 static struct ncursor *add_thread(struct native_src *s,
@@ -218,15 +189,8 @@ static struct ncursor *add_thread(struct native_src *s,
 	struct ncursor *c = &s->th[s->nth++];
 	memset(c, 0, sizeof(*c));
 	set_thread_info(c, tb);
-	if (s->nth * 2 > s->mapmask + 1 || !s->map) {
-		if (rehash(s, s->map ? (s->mapmask + 1) * 2 : 64))
-			return NULL;
-	} else {
-		size_t i = hash_tid(tb->tid) & s->mapmask;
-		while (s->map[i])
-			i = (i + 1) & s->mapmask;
-		s->map[i] = (uint32_t)s->nth;
-	}
+	if (gs_tidmap_put(&s->tids, tb->tid, (uint32_t)(s->nth - 1)))
+		return NULL;
 	return c;
 }
 
@@ -522,7 +486,7 @@ static void native_close(struct gs_source *src)
 	}
 	free(s->th);
 	free(s->scratch);
-	free(s->map);
+	gs_tidmap_free(&s->tids);
 	free(s->heap);
 	free(s->probes);
 	free((char *)s->base.info.path);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "recorder.h"
 #include "scenario_internal.h"
 #include "trace_format.h"
@@ -51,13 +52,6 @@ const char *gs_scenario_name(enum gs_scenario_kind kind)
 const char *gs_scenario_traced_phase(enum gs_scenario_kind kind)
 {
 	return (unsigned)kind < GS_SCN_MAX ? traced_phases[kind] : "unknown";
-}
-
-uint64_t gs_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 void gs_errf(char *err, size_t errlen, const char *fmt, ...)

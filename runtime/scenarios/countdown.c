@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "scenario_internal.h"
 
 /* Start line: workers wait unattached until every one exists, so the

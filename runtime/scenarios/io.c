@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "scenario_internal.h"
 
 #define IO_FILE_WRAP (16u << 20)

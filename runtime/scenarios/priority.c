@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "scenario_internal.h"
 
 #define HP_GIL_PRIO 10

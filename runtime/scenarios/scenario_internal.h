@@ -47,7 +47,6 @@ void gs_phase_wait(struct gs_phase *ph, double seconds);
  * and SIGTERM reach the main thread (gilscope run's handler). */
 int gs_spawn(pthread_t *th, void *(*fn)(void *), void *arg);
 
-uint64_t gs_now_ns(void);
 void gs_errf(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

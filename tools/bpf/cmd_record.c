@@ -17,6 +17,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "clock.h"
 #include "cli_common.h"
 #include "demux.h"
 #include "gilscope.skel.h"

@@ -18,6 +18,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "clock.h"
 #include "cli_common.h"
 #include "gil_events.h"
 #include "gilscope.skel.h"
@@ -380,7 +381,7 @@ static void print_json(struct top_state *t, struct tdelta *d, size_t n,
 
 static void report(struct top_state *t, int json, int hist, int per_thread)
 {
-	uint64_t now = gs_mono_ns();
+	uint64_t now = gs_now_ns();
 	if (sample(t, now))
 		return;
 	double interval_ns = (double)(now - t->prev_ns);
@@ -487,7 +488,7 @@ int cmd_top(int argc, char **argv)
 
 	struct top_state t = { .sess = &s };
 	t.rb = ring_buffer__new(bpf_map__fd(s.skel->maps.rb), on_name, &t, NULL);
-	t.prev_ns = gs_mono_ns();
+	t.prev_ns = gs_now_ns();
 	uint64_t deadline = duration > 0 ? t.prev_ns + (uint64_t)(duration * 1e9) : 0;
 	uint64_t next = t.prev_ns + (uint64_t)(interval * 1e9);
 	gs_session_go(&s);
@@ -496,7 +497,7 @@ int cmd_top(int argc, char **argv)
 	while (!gs_session_stop) {
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
-		uint64_t now = gs_mono_ns();
+		uint64_t now = gs_now_ns();
 		scan_threads(&t);
 		alive = gs_session_alive(&s);
 		if (deadline && now >= deadline)

@@ -21,35 +21,6 @@ int gs_demux_init(struct gs_demux *d, struct gs_writer *w, uint32_t pid)
 	memset(d, 0, sizeof(*d));
 	d->w = w;
 	d->pid = pid;
-	d->index_cap = 1024;
-	d->index = malloc(d->index_cap * sizeof(int));
-	if (!d->index)
-		return -ENOMEM;
-	memset(d->index, -1, d->index_cap * sizeof(int));
-	return 0;
-}
-
-static size_t slot_of(const struct gs_demux *d, uint32_t tid)
-{
-	return (tid * 2654435761u) & (d->index_cap - 1);
-}
-
-static int rehash(struct gs_demux *d)
-{
-	size_t cap = d->index_cap * 2;
-	int *idx = malloc(cap * sizeof(int));
-	if (!idx)
-		return -ENOMEM;
-	memset(idx, -1, cap * sizeof(int));
-	free(d->index);
-	d->index = idx;
-	d->index_cap = cap;
-	for (size_t i = 0; i < d->nthreads; i++) {
-		size_t s = slot_of(d, d->threads[i].tid);
-		while (d->index[s] >= 0)
-			s = (s + 1) & (cap - 1);
-		d->index[s] = (int)i;
-	}
 	return 0;
 }
 
@@ -97,18 +68,9 @@ static int32_t read_os_prio(uint32_t pid, uint32_t tid, int32_t fallback)
 static struct gs_demux_thread *thread_of(struct gs_demux *d, uint32_t tid,
 					 uint64_t ts)
 {
-	size_t s = slot_of(d, tid);
-	while (d->index[s] >= 0) {
-		struct gs_demux_thread *t = &d->threads[d->index[s]];
-		if (t->tid == tid)
-			return t;
-		s = (s + 1) & (d->index_cap - 1);
-	}
-	if ((d->nthreads + 1) * 2 > d->index_cap) {
-		if (rehash(d))
-			return NULL;
-		return thread_of(d, tid, ts);
-	}
+	uint32_t idx = gs_tidmap_get(&d->index, tid);
+	if (idx != GS_TIDMAP_NONE)
+		return &d->threads[idx];
 	if (d->nthreads == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 16;
 		void *p = realloc(d->threads, cap * sizeof(*d->threads));
@@ -125,7 +87,9 @@ static struct gs_demux_thread *thread_of(struct gs_demux *d, uint32_t tid,
 	t->tb.role = tid == d->pid ? GS_ROLE_MAIN : GS_ROLE_OTHER;
 	read_comm(d->pid, tid, t->tb.name, sizeof(t->tb.name));
 	t->tb.os_prio = read_os_prio(d->pid, tid, 20);
-	d->index[s] = (int)d->nthreads++;
+	if (gs_tidmap_put(&d->index, tid, (uint32_t)d->nthreads))
+		return NULL;
+	d->nthreads++;
 	return t;
 }
 
@@ -263,6 +227,6 @@ void gs_demux_free(struct gs_demux *d)
 	for (size_t i = 0; i < d->nthreads; i++)
 		free(d->threads[i].buf);
 	free(d->threads);
-	free(d->index);
+	gs_tidmap_free(&d->index);
 	memset(d, 0, sizeof(*d));
 }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tidmap.h"
 #include "trace_writer.h"
 
 #define GS_DEMUX_HOLDBACK_NS 2000000ull
@@ -35,8 +36,7 @@ struct gs_demux {
 	uint32_t pid;
 	struct gs_demux_thread *threads;
 	size_t nthreads, cap;
-	int *index;             /* open addressing on tid -> threads[] */
-	size_t index_cap;
+	struct gs_tidmap index; /* tid -> threads[] */
 	uint64_t records, reordered;
 };
 

@@ -22,13 +22,6 @@
 volatile sig_atomic_t gs_session_stop;
 static int libbpf_verbose;
 
-uint64_t gs_mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void on_signal(int sig)
 {
 	(void)sig;

@@ -97,6 +97,5 @@ int gs_session_end(struct gs_session *s, int kill_child);
 #define GS_COST_URETPROBE_SS_NS 250.0
 #define GS_COST_SCHED_NS 60.0
 
-uint64_t gs_mono_ns(void);
 
 #endif

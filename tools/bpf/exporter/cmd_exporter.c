@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "cli_common.h"
 #include "exposition.h"
 #include "hostwide.h"
@@ -193,7 +194,7 @@ int cmd_exporter(int argc, char **argv)
 	fprintf(stderr, "%s: serving http://%s/metrics (%zu processes, %zu probed files)\n",
 		prog, listen_spec, hw.nprocs, hw.nbins);
 
-	uint64_t t0 = gs_hw_now_ns(), last_refresh = t0;
+	uint64_t t0 = gs_now_ns(), last_refresh = t0;
 	while (!stop) {
 		struct pollfd pf[2] = {
 			{ .fd = lfd, .events = POLLIN },
@@ -203,7 +204,7 @@ int cmd_exporter(int argc, char **argv)
 		if (r < 0 && errno != EINTR)
 			break;
 		gs_hw_poll(&hw);
-		uint64_t now = gs_hw_now_ns();
+		uint64_t now = gs_now_ns();
 		if (duration > 0 && now - t0 >= (uint64_t)(duration * 1e9))
 			break;
 		if (r > 0 && (pf[0].revents & POLLIN)) {

@@ -17,6 +17,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "clock.h"
 #include "gil_events.h"
 #include "gilagg.skel.h"
 #include "gilscope_bpf.h"
@@ -27,13 +28,6 @@
  * maps libpython after the exec tracepoint), then again twice */
 #define PENDING_FIRST_NS 50000000ull
 #define PENDING_TRIES 3
-
-uint64_t gs_hw_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void *grow(void *p, size_t *cap, size_t need, size_t size)
 {
@@ -427,7 +421,7 @@ static void scan_proc(struct gs_hw *hw)
 		discover(hw, (pid_t)atoi(de->d_name), 1);
 	}
 	closedir(d);
-	hw->last_scan_ns = gs_hw_now_ns();
+	hw->last_scan_ns = gs_now_ns();
 }
 
 /* ---- exits ---------------------------------------------------------------- */
@@ -489,14 +483,14 @@ static void close_proc(struct gs_hw *hw, struct gs_hw_proc *p)
 	for (size_t i = 0; i < p->nth; i++)
 		p->th[i].live = 0;
 	p->exited = 1;
-	p->exited_ns = gs_hw_now_ns();
+	p->exited_ns = gs_now_ns();
 }
 
 static void want_look(struct gs_hw *hw, pid_t pid)
 {
 	for (size_t i = 0; i < hw->npending; i++)
 		if (hw->pending[i].pid == pid) {
-			hw->pending[i].due_ns = gs_hw_now_ns() + PENDING_FIRST_NS;
+			hw->pending[i].due_ns = gs_now_ns() + PENDING_FIRST_NS;
 			hw->pending[i].tries = 0;
 			return;
 		}
@@ -505,7 +499,7 @@ static void want_look(struct gs_hw *hw, pid_t pid)
 		return;
 	hw->pending = n;
 	hw->pending[hw->npending].pid = pid;
-	hw->pending[hw->npending].due_ns = gs_hw_now_ns() + PENDING_FIRST_NS;
+	hw->pending[hw->npending].due_ns = gs_now_ns() + PENDING_FIRST_NS;
 	hw->pending[hw->npending++].tries = 0;
 }
 
@@ -569,7 +563,7 @@ static void read_thread(struct gs_hw *hw, struct gs_hw_proc *p, __u32 tid,
 		snprintf(path, sizeof(path), "/proc/%d/task/%u", (int)p->pid, tid);
 		if (access(path, F_OK)) {
 			t->live = 0; /* gone since: its counters are final */
-			t->died_ns = gs_hw_now_ns();
+			t->died_ns = gs_now_ns();
 		}
 	}
 }
@@ -607,7 +601,7 @@ void gs_hw_refresh(struct gs_hw *hw)
 	int tfd = bpf_map__fd(hw->skel->maps.tstats);
 	struct gsa_thread_key key, next, *prev = NULL;
 	struct gsa_thread v;
-	uint64_t now = gs_hw_now_ns();
+	uint64_t now = gs_now_ns();
 
 	while (!bpf_map_get_next_key(tfd, prev, &next)) {
 		key = next;
@@ -646,7 +640,7 @@ void gs_hw_refresh(struct gs_hw *hw)
 void gs_hw_poll(struct gs_hw *hw)
 {
 	ring_buffer__consume(hw->notices);
-	uint64_t now = gs_hw_now_ns();
+	uint64_t now = gs_now_ns();
 	for (size_t i = 0; i < hw->npending; i++) {
 		if (hw->pending[i].due_ns > now)
 			continue;

@@ -112,6 +112,5 @@ void gs_hw_stop(struct gs_hw *hw);
 /* a += b, field by field. */
 void gs_hw_add(struct gsa_thread *a, const struct gsa_thread *b);
 
-uint64_t gs_hw_now_ns(void);
 
 #endif
