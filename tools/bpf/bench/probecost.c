@@ -35,6 +35,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "clock.h"
 #include "elfsym.h"
 #include "gilscope.skel.h"
 #include "probecost.skel.h"
@@ -69,18 +70,11 @@ __attribute__((noinline)) void gs_site_usdt5(unsigned a)
 
 enum site { S_USDT5, S_USDT1, S_PUSH, S_SUB };
 
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
 static double loop_ns(enum site s, long n, int reps)
 {
 	double best = 1e30;
 	for (int r = 0; r < reps; r++) {
-		double t0 = now_ns();
+		uint64_t t0 = gs_now_ns();
 		for (long i = 0; i < n; i++) {
 			switch (s) {
 			case S_USDT5: gs_site_usdt5((unsigned)i); break;
@@ -89,7 +83,7 @@ static double loop_ns(enum site s, long n, int reps)
 			case S_SUB: gs_fn_sub(); break;
 			}
 		}
-		double per = (now_ns() - t0) / (double)n;
+		double per = (double)(gs_now_ns() - t0) / (double)n;
 		if (per < best)
 			best = per;
 	}
