@@ -324,7 +324,7 @@ static void *collector_main(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	struct pollfd pfd = { .fd = R.wakefd, .events = POLLIN };
-	uint64_t last_checkpoint = now_ns();
+	uint64_t last_checkpoint = gs_now_ns();
 	while (!atomic_load(&R.stopping) && !R.signal_seen) {
 		if (poll(&pfd, 1, (int)R.flush_ms) > 0) {
 			uint64_t v;
@@ -334,7 +334,7 @@ static void *collector_main(void *arg)
 		pthread_mutex_lock(&R.sync_lock);
 		uint64_t req = R.sync_req;
 		pthread_mutex_unlock(&R.sync_lock);
-		uint64_t now = now_ns();
+		uint64_t now = gs_now_ns();
 		/* a gs_recorder_sync() caller asks for a checkpoint too */
 		if (now - last_checkpoint >= CHECKPOINT_NS || req != R.sync_done) {
 			drain(DRAIN_CHECKPOINT);
