@@ -313,7 +313,7 @@ void gs_expo_write(struct gs_expo *e, struct gs_hw *hw, int om, struct gs_buf *b
 		"GIL wait times (request to acquired)." };
 
 	build_groups(e, hw);
-	e->scrapes++;
+	e->scrapes[om ? 1 : 0]++;
 
 	/* the folded set: what is folded now plus what was folded and is gone */
 	struct gs_expo_group folded;
@@ -407,6 +407,8 @@ void gs_expo_write(struct gs_expo *e, struct gs_hw *hw, int om, struct gs_buf *b
 		"Thread groups folded into thread=\"_folded\" now (over the series cap)." };
 	static const struct family c_folded = { "gilscope_exporter_folded_groups_total", "counter", NULL,
 		"Thread groups ever folded into thread=\"_folded\"." };
+	static const struct family c_scrapes = { "gilscope_exporter_scrapes_total", "counter", NULL,
+		"Pages served, by format (Prometheus asks for OpenMetrics by default)." };
 	static const struct family c_gone = { "gilscope_exporter_processes_removed_total", "counter", NULL,
 		"Exited processes whose series were removed after the grace period." };
 	header(b, &g_procs, om);
@@ -447,6 +449,10 @@ void gs_expo_write(struct gs_expo *e, struct gs_hw *hw, int om, struct gs_buf *b
 	header(b, &c_gone, om);
 	gs_buf_printf(b, "gilscope_exporter_processes_removed_total %llu\n",
 		      (unsigned long long)hw->removed);
+	header(b, &c_scrapes, om);
+	gs_buf_printf(b, "gilscope_exporter_scrapes_total{format=\"text\"} %llu\n"
+		      "gilscope_exporter_scrapes_total{format=\"openmetrics\"} %llu\n",
+		      (unsigned long long)e->scrapes[0], (unsigned long long)e->scrapes[1]);
 	if (om)
 		gs_buf_printf(b, "# EOF\n");
 	free(gl);

@@ -37,7 +37,7 @@ struct gs_expo {
 	struct gsa_thread folded_retired; /* folded groups that are gone */
 	uint64_t folded_total;       /* groups ever folded */
 	uint64_t epoch;
-	uint64_t scrapes;
+	uint64_t scrapes[2];         /* text, openmetrics */
 };
 
 struct gs_buf {

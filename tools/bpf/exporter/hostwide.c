@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -258,6 +259,10 @@ static int bin_for(struct gs_hw *hw, const struct gs_target *t)
 	b->dev = st.st_dev;
 	b->ino = st.st_ino;
 	snprintf(b->path, sizeof(b->path), "%s", t->path);
+	if (t->runtime != GSB_RT_LIBGIL && t->py_minor >= 0)
+		snprintf(b->python, sizeof(b->python), "%d.%d", t->py_major, t->py_minor);
+	else if (t->runtime != GSB_RT_LIBGIL)
+		snprintf(b->python, sizeof(b->python), "%d", t->py_major);
 	struct gsa_bin kb = { 0 };
 	struct gilagg_bpf *k = hw->skel;
 	int err = 0;
@@ -315,18 +320,33 @@ static int in_pid_filter(struct gs_hw *hw, pid_t pid)
 	return 0;
 }
 
-static int maps_mention_gil(pid_t pid)
+/* Reads the process's mappings: whether a file named like a Python or
+ * libgil is mapped, and which already probed file it maps (-1: none), so
+ * that only the first process of each file pays for the ELF look-up. */
+static int maps_scan(struct gs_hw *hw, pid_t pid, int *known_bin)
 {
 	char p[64], line[4096 + 256];
+	*known_bin = -1;
 	snprintf(p, sizeof(p), "/proc/%d/maps", (int)pid);
 	FILE *f = fopen(p, "re");
 	if (!f)
 		return 0;
 	int found = 0;
-	while (!found && fgets(line, sizeof(line), f)) {
-		char *path = strrchr(line, '/');
-		if (path && (strstr(path, "python") || !strncmp(path, "/libgil", 7)))
-			found = 1;
+	while (fgets(line, sizeof(line), f)) {
+		char *path = strchr(line, '/'), *base = strrchr(line, '/');
+		unsigned maj, min;
+		unsigned long long ino;
+		if (!path || !(strstr(base, "python") || !strncmp(base, "/libgil", 7)))
+			continue;
+		found = 1;
+		if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min, &ino) != 3)
+			continue;
+		for (size_t i = 0; i < hw->nbins && *known_bin < 0; i++)
+			if (hw->bins[i].ino == (ino_t)ino &&
+			    hw->bins[i].dev == makedev(maj, min))
+				*known_bin = (int)i;
+		if (*known_bin >= 0)
+			break;
 	}
 	fclose(f);
 	return found;
@@ -341,6 +361,23 @@ static int exe_known_nogil(struct gs_hw *hw, const struct stat *st)
 }
 
 static void close_proc(struct gs_hw *hw, struct gs_hw_proc *p);
+
+static struct gs_hw_proc *list_proc(struct gs_hw *hw, pid_t pid, int bin,
+				    const char *runtime, const char *python)
+{
+	struct gs_hw_proc *np = add_proc(hw, pid, runtime, python);
+	if (np && hw->o.n_pids) {
+		/* -p: the kernel side counts only what is listed in procs */
+		struct gsa_proc kp = { .flags = GSA_PROC_TRACED, .bin = (__u32)bin };
+		__u32 key = (__u32)pid;
+		bpf_map_update_elem(bpf_map__fd(hw->skel->maps.procs), &key, &kp,
+				    BPF_NOEXIST);
+	}
+	if (np && hw->o.verbose)
+		fprintf(stderr, "%s: tracing PID %d (%s, %s %s)\n", hw->o.prog, (int)pid,
+			np->comm, np->runtime, np->python);
+	return np;
+}
 
 /* Looks at one process: when it has a GIL, probes its file and lists it.
  * Returns 1 when listed (or already), 0 when not a GIL process. */
@@ -360,9 +397,15 @@ static int discover(struct gs_hw *hw, pid_t pid, int quiet)
 	snprintf(p, sizeof(p), "/proc/%d/exe", (int)pid);
 	if (stat(p, &st))
 		return 0; /* kernel thread or gone */
-	int mentions = maps_mention_gil(pid);
+	int bin = -1;
+	int mentions = maps_scan(hw, pid, &bin);
 	if (!mentions && exe_known_nogil(hw, &st))
 		return 0;
+	if (bin >= 0) {
+		const struct gs_hw_bin *b = &hw->bins[bin];
+		return list_proc(hw, pid, bin, b->runtime == GSA_RT_LIBGIL ? "libgil" : "cpython",
+				 b->python) != NULL;
+	}
 	struct gs_target *t = calloc(1, sizeof(*t));
 	if (!t)
 		return 0;
@@ -383,30 +426,13 @@ static int discover(struct gs_hw *hw, pid_t pid, int quiet)
 		free(t);
 		return 0;
 	}
-	int bin = bin_for(hw, t);
-	if (bin < 0) {
-		free(t);
-		return 0;
-	}
-	char python[16] = "";
-	if (t->runtime != GSB_RT_LIBGIL && t->py_minor >= 0)
-		snprintf(python, sizeof(python), "%d.%d", t->py_major, t->py_minor);
-	else if (t->runtime != GSB_RT_LIBGIL)
-		snprintf(python, sizeof(python), "%d", t->py_major);
-	struct gs_hw_proc *np = add_proc(hw, pid, t->runtime == GSB_RT_LIBGIL ? "libgil"
-								   : "cpython", python);
-	if (np && hw->o.n_pids) {
-		/* -p: the kernel side counts only what is listed in procs */
-		struct gsa_proc kp = { .flags = GSA_PROC_TRACED, .bin = (__u32)bin };
-		__u32 key = (__u32)pid;
-		bpf_map_update_elem(bpf_map__fd(hw->skel->maps.procs), &key, &kp,
-				    BPF_NOEXIST);
-	}
-	if (np && hw->o.verbose)
-		fprintf(stderr, "%s: tracing PID %d (%s, %s %s)\n", hw->o.prog, (int)pid,
-			np->comm, np->runtime, np->python);
+	bin = bin_for(hw, t);
 	free(t);
-	return np != NULL;
+	if (bin < 0)
+		return 0;
+	const struct gs_hw_bin *b = &hw->bins[bin];
+	return list_proc(hw, pid, bin, b->runtime == GSA_RT_LIBGIL ? "libgil" : "cpython",
+			 b->python) != NULL;
 }
 
 static void scan_proc(struct gs_hw *hw)
@@ -521,6 +547,9 @@ static int on_notice(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	hw->execs++;
+	if (hw->o.verbose > 1)
+		fprintf(stderr, "%s: exec in PID %u (%s)\n", hw->o.prog, n->tgid,
+			p ? p->comm : "not listed");
 	if (p)
 		close_proc(hw, p); /* the old image's series end here */
 	else {

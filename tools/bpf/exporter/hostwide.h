@@ -66,6 +66,7 @@ struct gs_hw_bin {
 	ino_t ino;
 	char path[4096];
 	int runtime;             /* enum gsa_runtime */
+	char python[16];         /* "3.11", "2.7", "" (libgil) */
 	int single_step[GSA_HIT_MAX];
 	int nlinks;
 };

@@ -1,0 +1,208 @@
+#!/bin/bash
+# gilscope exporter scraped by a real Prometheus (started here on 127.0.0.1
+# with a generated config, a temporary TSDB and a 1 s scrape interval) while
+# real workloads run: an echo server beside a CPU thread (CPython 3.11), a
+# two-thread countdown on CPython 3.12 and on 2.7, and a libgil program
+# (gilscope run countdown). Each workload is also recorded by
+# `gilscope record` at the same time; the PromQL results must agree with
+# `gilscope report` on those traces within 5 %. Sleepers of each CPython
+# start before the exporter (found by the /proc scan); the workloads start
+# after it (found at their exec). Then: promtool check metrics on the page,
+# promtool check rules on the shipped rules (loaded into this Prometheus
+# too), the OpenMetrics page, and kill -9: no BPF program of the dead
+# exporter may remain.
+. "$(dirname "$0")/lib.sh"
+require_root
+require_cmd prometheus promtool curl bpftool
+[ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
+PYDIR="$GILSCOPE_SRC/tests/integration/python"
+RULES="$GILSCOPE_SRC/docs/prometheus/gilscope-rules.yml"
+py311=$(find_python 3.11)
+py312=$(find_python 3.12)
+py27=$(find_python 2.7)
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+EPORT=$(free_port)
+PPORT=$(free_port)
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# Sleepers: their interpreters' files get probed at the exporter's start.
+for py in "$py311" "$py312" "$py27"; do
+  "$py" -c 'import time; time.sleep(120)' & pids+=($!)
+done
+sleepers=("${pids[@]}")
+
+"$GILSCOPE" exporter --listen "127.0.0.1:$EPORT" --grace 120 -v \
+  > "$WORK/exporter.out" 2> "$WORK/exporter.err" &
+EXPORTER=$!
+pids+=($EXPORTER)
+for _ in $(seq 100); do
+  curl -sf "http://127.0.0.1:$EPORT/metrics" > /dev/null 2>&1 && break
+  kill -0 $EXPORTER 2>/dev/null || { cat "$WORK/exporter.err" >&2; fail "exporter died"; }
+  sleep 0.1
+done
+for p in "${sleepers[@]}"; do
+  grep -q "tracing PID $p " "$WORK/exporter.err" \
+    || { cat "$WORK/exporter.err" >&2; fail "the /proc scan did not find sleeper $p"; }
+done
+
+cat > "$WORK/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files: ["$RULES"]
+scrape_configs:
+  - job_name: gilscope
+    static_configs:
+      - targets: ["127.0.0.1:$EPORT"]
+EOF
+prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/tsdb" \
+  --web.listen-address="127.0.0.1:$PPORT" --log.level=warn \
+  > "$WORK/prometheus.log" 2>&1 &
+pids+=($!)
+PROM=$!
+for _ in $(seq 150); do
+  curl -sf "http://127.0.0.1:$PPORT/-/ready" > /dev/null 2>&1 && break
+  kill -0 $PROM 2>/dev/null || { cat "$WORK/prometheus.log" >&2; fail "prometheus died"; }
+  sleep 0.2
+done
+curl -sf "http://127.0.0.1:$PPORT/-/ready" > /dev/null || fail "prometheus not ready"
+# ready is not scraping yet: wait for the first scrape of the exporter
+for _ in $(seq 100); do
+  curl -sf "http://127.0.0.1:$PPORT/api/v1/query" --data-urlencode 'query=up{job="gilscope"} == 1' \
+    | grep -q '"value"' && break
+  sleep 0.2
+done
+
+# The workloads, each recorded at the same time, started after the exporter.
+"$GILSCOPE" record -o "$WORK/echo.gst" -- "$py311" "$GILSCOPE_SRC/docs/examples/echo_service.py" 4 1 \
+  > "$WORK/echo.out" 2> "$WORK/echo.err" & w1=$!
+"$GILSCOPE" record -o "$WORK/cd312.gst" -- "$py312" "$PYDIR/countdown.py" 20000000 2 \
+  > /dev/null 2> "$WORK/cd312.err" & w2=$!
+"$GILSCOPE" record -o "$WORK/cd27.gst" -- "$py27" "$PYDIR/countdown.py" 1500000 2 \
+  > /dev/null 2> "$WORK/cd27.err" & w3=$!
+"$GILSCOPE" record -o "$WORK/libgil.gst" -- "$GILSCOPE" run countdown --threads 2 --units 4000000 \
+  > /dev/null 2> "$WORK/libgil.err" & w4=$!
+for w in $w1 $w2 $w3 $w4; do
+  wait $w || { cat "$WORK"/*.err >&2; fail "a recorded workload failed"; }
+done
+for t in echo cd312 cd27 libgil; do
+  "$GILSCOPE" report --json -q "$WORK/$t.gst" > "$WORK/$t.json" || fail "report $t failed"
+done
+sleep 3 # the exporter keeps exited processes' series: two more scrapes
+
+curl -sf "http://127.0.0.1:$EPORT/metrics" > "$WORK/metrics.txt" || fail "GET /metrics failed"
+promtool check metrics < "$WORK/metrics.txt" || fail "promtool check metrics"
+promtool check rules "$RULES" || fail "promtool check rules"
+curl -sf -D "$WORK/om.headers" -H 'Accept: application/openmetrics-text; version=1.0.0' \
+  "http://127.0.0.1:$EPORT/metrics" > "$WORK/metrics.om" || fail "GET /metrics (OpenMetrics)"
+grep -qi '^content-type: application/openmetrics-text' "$WORK/om.headers" \
+  || fail "no OpenMetrics content type"
+[ "$(tail -n 1 "$WORK/metrics.om")" = "# EOF" ] || fail "OpenMetrics page does not end with # EOF"
+grep -q '^# TYPE gilscope_gil_handoffs counter$' "$WORK/metrics.om" || fail "OpenMetrics counter family"
+grep -q '^# UNIT gilscope_gil_convoy_loss_seconds seconds$' "$WORK/metrics.om" || fail "OpenMetrics unit"
+
+python3 - "$WORK" "$PPORT" <<'PY' || fail "Prometheus and gilscope report disagree"
+import json, sys, urllib.parse, urllib.request
+work, port = sys.argv[1], sys.argv[2]
+
+def q(expr):
+    url = "http://127.0.0.1:%s/api/v1/query?%s" % (port, urllib.parse.urlencode({"query": expr}))
+    d = json.load(urllib.request.urlopen(url))
+    assert d["status"] == "success", d
+    return d["data"]["result"]
+
+def scalar(expr):
+    r = q(expr)
+    return float(r[0]["value"][1]) if r else None
+
+errors = []
+def agree(what, prom, report, floor):
+    ok = prom is not None and abs(prom - report) <= max(0.05 * abs(report), floor)
+    print("%-48s prometheus %-14s report %-14s %s" % (what, "%.6g" % prom if prom is not None else "none",
+                                                     "%.6g" % report, "ok" if ok else "DISAGREE"))
+    if not ok:
+        errors.append(what)
+
+if scalar('up{job="gilscope"}') != 1:
+    sys.exit("the gilscope target is not up")
+om = scalar('max(gilscope_exporter_scrapes_total{format="openmetrics"})')
+print("scrapes in OpenMetrics: %s" % om)
+if not om:
+    errors.append("Prometheus did not scrape OpenMetrics")
+
+for t in ("echo", "cd312", "cd27", "libgil"):
+    rep = json.load(open("%s/%s.json" % (work, t)))
+    pid = rep["trace"]["pid"]
+    sel = 'pid="%d"' % pid
+    acq = sum(th["acquisitions"] for th in rep["threads"])
+    wait = sum(th["wait_ns"] for th in rep["threads"]) / 1e9
+    agree("%s pid %d acquisitions" % (t, pid),
+          scalar('sum(max_over_time(gilscope_gil_acquisitions_total{%s}[10m]))' % sel), acq, 3)
+    agree("%s pid %d wait seconds" % (t, pid),
+          scalar('sum(max_over_time(gilscope_gil_wait_seconds_total{%s}[10m]))' % sel), wait, 0.002)
+    if t == "echo":
+        # the trace names threads as they were when first seen (before
+        # echo_service.py renamed them): the server is the thread other
+        # than the main one with the most blocking releases; the
+        # exporter's series follow the rename
+        s = max((th for th in rep["threads"] if th["tid"] != pid),
+                key=lambda th: th["releases"]["blocking"])
+        ssel = sel + ',thread="server"'
+        agree("echo server thread: wait after blocking (s)",
+              scalar('max_over_time(gilscope_gil_wait_seconds_total{%s,why="after_blocking"}[10m])' % ssel),
+              s["wait_by_why"]["after_blocking"]["ns"] / 1e9, 0.002)
+        agree("echo server thread: acquisitions",
+              scalar('max_over_time(gilscope_gil_acquisitions_total{%s}[10m])' % ssel),
+              s["acquisitions"], 3)
+        agree("echo server thread: hold seconds",
+              scalar('max_over_time(gilscope_gil_hold_seconds_total{%s}[10m])' % ssel),
+              s["hold_ns"] / 1e9, 0.002)
+        agree("echo server thread: failed handoffs",
+              scalar('max_over_time(gilscope_gil_handoffs_failed_total{%s}[10m])' % ssel),
+              s["handoffs"]["failed"], 3)
+        # the recording rules ran on this data
+        r = q('gilscope_thread:gil_reacquire_after_io_share:rate1m{%s}' % ssel)
+        r = r or q('max_over_time(gilscope_thread:gil_reacquire_after_io_share:rate1m{%s}[10m])' % ssel)
+        print("recording rule: server thread re-acquire share %s" % (r[0]["value"][1] if r else "none"))
+        if not r:
+            rules = json.load(urllib.request.urlopen("http://127.0.0.1:%s/api/v1/rules" % port))
+            for g in rules["data"]["groups"]:
+                for r_ in g["rules"]:
+                    print(r_.get("name"), r_.get("health"), r_.get("lastError"), r_.get("lastEvaluation"))
+            errors.append("recording rule gilscope_thread:gil_reacquire_after_io_share:rate1m has no series")
+        p99 = q('max_over_time(gilscope_process:gil_wait_seconds:p99_1m{%s}[10m])' % sel)
+        print("recording rule: p99 wait of the echo process %s s" % (p99[0]["value"][1] if p99 else "none"))
+        if not p99:
+            errors.append("recording rule gilscope_process:gil_wait_seconds:p99_1m has no series")
+if errors:
+    sys.exit("disagree: %s" % ", ".join(errors))
+PY
+
+# kill -9: the kernel drops the exporter's links and programs with its fds.
+# its programs, from the prog_id of its BPF fds (programs and links)
+progs=$(cat /proc/$EXPORTER/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -u)
+[ -n "$progs" ] || fail "no BPF program owned by the exporter found"
+kill -9 $EXPORTER
+wait $EXPORTER 2>/dev/null || true
+left=""
+for _ in $(seq 50); do
+  left=""
+  for id in $progs; do
+    bpftool prog show id "$id" > /dev/null 2>&1 && left="$left $id"
+  done
+  [ -z "$left" ] && break
+  sleep 0.1
+done
+[ -z "$left" ] || fail "BPF programs of the killed exporter still loaded:$left"
+echo "kill -9: the exporter's $(echo $progs | wc -w) BPF programs are gone"
+echo PASS
