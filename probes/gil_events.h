@@ -56,7 +56,9 @@
 	X(14, sched_wakeup, unused8, waker_tid, target_cpu, 0, sched,          \
 	  "scheduler makes the thread runnable")                               \
 	X(15, lost, unused8, count, unused1, 0, recorder,                      \
-	  "the recorder dropped this many of the thread's events just before")
+	  "the recorder dropped this many of the thread's events just before") \
+	X(16, stack, at, stack_id, native_stack_id, 0, recorder,               \
+	  "the thread's code location at its next request/release (ids into the trace's STACK blocks)")
 
 enum gs_event_type {
 	GS_EV_NONE = 0,
@@ -107,6 +109,13 @@ enum gs_blocking_kind {
 	GS_BLOCK_FSYNC = 6,
 	GS_BLOCK_ACCEPT = 7,
 	GS_BLOCK_MAX
+};
+
+/* Which GIL event a `stack` event describes: the thread's next one. */
+enum gs_stack_at {
+	GS_STACK_AT_REQUEST = 0, /* the acquire_request that follows */
+	GS_STACK_AT_RELEASE = 1, /* the release that follows */
+	GS_STACK_AT_MAX
 };
 
 enum gs_thread_role {

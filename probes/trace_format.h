@@ -24,7 +24,8 @@
 
 #define GS_TRACE_MAGIC "GILSCOPE"   /* 8 bytes, no terminator in the file */
 #define GS_TRACE_VERSION_MAJOR 2    /* readers refuse majors they do not know */
-#define GS_TRACE_VERSION_MINOR 1    /* readers accept newer minors */
+#define GS_TRACE_VERSION_MINOR 2    /* readers accept newer minors;
+					1: PROBES blocks; 2: STACK blocks, `stack` events */
 #define GS_TRACE_VERSION_MAJOR_OLDEST 1 /* still read: no checksums, 8-byte
 					   block headers, 144-byte header */
 
@@ -111,8 +112,10 @@ enum gs_block_type {
 	GS_BLOCK_END = GS_BLOCK_TAG | 3,
 	/* 2.1: where the tracer's probes sat (struct gs_probes_block) */
 	GS_BLOCK_PROBES = GS_BLOCK_TAG | GS_BLOCK_F_OPTIONAL | 4,
-	/* next free: GS_BLOCK_TAG | 5 (required) or
-	 * GS_BLOCK_TAG | GS_BLOCK_F_OPTIONAL | 5 (skippable) */
+	/* 2.2: code locations `stack` events name (trace_stacks.h) */
+	GS_BLOCK_STACK = GS_BLOCK_TAG | GS_BLOCK_F_OPTIONAL | 5,
+	/* next free: GS_BLOCK_TAG | 6 (required) or
+	 * GS_BLOCK_TAG | GS_BLOCK_F_OPTIONAL | 6 (skippable) */
 };
 
 struct gs_block_header {

@@ -52,6 +52,7 @@ int gs_writer_records(struct gs_writer *w, uint32_t tid,
  * (which is flushed first so the thread's order is kept). */
 int gs_writer_chunk(struct gs_writer *w, uint32_t tid,
 		    const struct gs_record *recs, size_t n);
+
 /* Adds to the lost count of tid (events the producer had to drop). */
 void gs_writer_lost(struct gs_writer *w, uint32_t tid, uint64_t n);
 

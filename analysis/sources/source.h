@@ -81,6 +81,9 @@ struct gs_source {
 	char error[512];
 	/* Sources that can continue past a truncation do so when set. */
 	int allow_truncated;
+	/* Code locations `stack` events name (native STACK blocks), or NULL;
+	 * owned by the source unless taken (set to NULL). */
+	struct gs_stacktab *stacks;
 };
 
 /* Opens a native trace file. NULL on failure, with *err filled (file name,

@@ -26,6 +26,7 @@
 #include "crc32c.h"
 #include "source.h"
 #include "tidmap.h"
+#include "stacktab.h"
 
 /* Fuzzers (built with FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION, as
  * OSS-Fuzz does) look past the checksums, or they would test nothing else. */
@@ -128,7 +129,7 @@ static void note_block(struct native_src *s)
  * the acquire it enables, so equal clocks never fake two holders. */
 static const uint8_t type_rank[256] = {
 	[GS_EV_release] = 0, [GS_EV_blocking_begin] = 0, [GS_EV_thread_exit] = 0,
-	[GS_EV_sched_switch_out] = 0, [GS_EV_lost] = 0,
+	[GS_EV_sched_switch_out] = 0, [GS_EV_lost] = 0, [GS_EV_stack] = 0,
 	[GS_EV_thread_start] = 1, [GS_EV_acquire_request] = 1,
 	[GS_EV_drop_request] = 1, [GS_EV_switch_wait_begin] = 1,
 	[GS_EV_switch_wait_end] = 1, [GS_EV_blocking_end] = 1,
@@ -201,6 +202,7 @@ static const char *block_name(uint32_t type)
 	case GS_BLOCK_CHUNK: return "CHUNK";
 	case GS_BLOCK_END: return "END";
 	case GS_BLOCK_PROBES: return "PROBES";
+	case GS_BLOCK_STACK: return "STACK";
 	}
 	return (type & GS_BLOCK_TAG_MASK) == GS_BLOCK_TAG &&
 	       (type & GS_BLOCK_F_OPTIONAL) ? "optional" : "?";
@@ -489,6 +491,7 @@ static void native_close(struct gs_source *src)
 	gs_tidmap_free(&s->tids);
 	free(s->heap);
 	free(s->probes);
+	gs_stacktab_free(s->base.stacks);
 	free((char *)s->base.info.path);
 	free(s);
 }
@@ -866,6 +869,21 @@ static int index_chunk(struct native_src *s, uint64_t off, uint32_t size,
 	return 0;
 }
 
+static int index_stack(struct native_src *s, uint64_t off, uint32_t size,
+		       const unsigned char *payload)
+{
+	const char *why = NULL;
+	if (!s->base.stacks && !(s->base.stacks = gs_stacktab_new())) {
+		SRCERR(s, off, "out of memory for the stack table");
+		return -1;
+	}
+	if (gs_stacktab_add(s->base.stacks, payload, size, &why)) {
+		SRCERR(s, off, "corrupt STACK block: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
 static int known_block(uint32_t type)
 {
 	return type == GS_BLOCK_THREAD || type == GS_BLOCK_CHUNK ||
@@ -944,6 +962,9 @@ static int build_index(struct native_src *s, uint64_t off)
 				return -1;
 		} else if (type == GS_BLOCK_PROBES) {
 			if (index_probes(s, off, size, payload))
+				return -1;
+		} else if (type == GS_BLOCK_STACK) {
+			if (index_stack(s, off, size, payload))
 				return -1;
 		}
 		/* else: an optional block this reader does not know, skipped */

@@ -25,6 +25,7 @@
 #include "gil_events.h"
 #include "gilscope_bpf.h"
 #include "gil_state.bpf.h"
+#include "pystack.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -288,6 +289,9 @@ int BPF_KPROBE(py3_take_gil)
 		emit(st, tid, ts, GS_EV_blocking_end, GS_BLOCK_OTHER, 0, 0);
 	__u8 why = why_from_last(st);
 	struct req_args a = gil_request(g, st, ts, why);
+	if (want_pystacks)
+		emit(st, tid, ts, GS_EV_stack, GS_STACK_AT_REQUEST,
+		     pystack_id(ctx, tid, pyoff.take_tstate_arg), 0);
 	emit(st, tid, ts, GS_EV_acquire_request, why, a.queued, a.holder);
 	return 0;
 }
@@ -342,6 +346,9 @@ int BPF_KPROBE(py3_drop_gil)
 		reason = GS_RELEASE_UNKNOWN;
 	st->in_save = 0;
 	__u32 waiting = gil_release(g, st, tid, ts, reason);
+	if (want_pystacks)
+		emit(st, tid, ts, GS_EV_stack, GS_STACK_AT_RELEASE,
+		     pystack_id(ctx, tid, pyoff.drop_tstate_arg), 0);
 	emit(st, tid, ts, GS_EV_release, reason, waiting,
 	     reason == GS_RELEASE_FORCED);
 	return 0;

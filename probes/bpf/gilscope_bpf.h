@@ -7,6 +7,8 @@
 #ifndef GILSCOPE_BPF_H
 #define GILSCOPE_BPF_H
 
+#include "pystack.h" /* the skeleton's rodata holds struct gsb_py_offsets */
+
 /* Which GIL implementation the probes sit on (selects the programs). */
 enum gsb_runtime {
 	GSB_RT_LIBGIL = 1,   /* libgil USDT probes gil:* */

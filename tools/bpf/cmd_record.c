@@ -20,7 +20,9 @@
 #include "clock.h"
 #include "cli_common.h"
 #include "demux.h"
+#include "gilscope_bpf.h" /* before the skeleton: its rodata types */
 #include "gilscope.skel.h"
+#include "pystack_load.h"
 #include "session.h"
 #include "trace_writer.h"
 
@@ -45,6 +47,9 @@ static void usage(FILE *out)
 "                       releases inferred; full: also PyEval_RestoreThread and\n"
 "                       PyThread_release_lock (costlier, exact times)\n"
 "  -b, --buffer MIB     ring buffer size (default 16; power of two)\n"
+"      --stacks         the Python stack (function, file, line) of each thread\n"
+"                       at every GIL request and release (CPython 3.6-3.13):\n"
+"                       report --folded, --top-code\n"
 "  -v, --verbose        libbpf debug output and probe placement\n"
 "  -h, --help           this help\n"
 "\n"
@@ -82,6 +87,7 @@ int cmd_record(int argc, char **argv)
 		{ "no-sched", no_argument, NULL, 'S' },
 		{ "probes", required_argument, NULL, 'P' },
 		{ "buffer", required_argument, NULL, 'b' },
+		{ "stacks", no_argument, NULL, 'K' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -107,6 +113,7 @@ int cmd_record(int argc, char **argv)
 				return 2;
 			break;
 		case 'S': so.sched = 0; break;
+		case 'K': so.pystacks = 1; break;
 		case 'P':
 			if (gs_parse_probe_set(so.prog, optarg, &so.probes))
 				return 2;
@@ -232,6 +239,9 @@ int cmd_record(int argc, char **argv)
 		;
 	gs_demux_flush(&d, 1);
 	ring_buffer__free(rb);
+	struct gs_pystack_totals pt = { 0 };
+	if (so.pystacks && gs_pystack_write(s.skel, w, &pt))
+		fprintf(stderr, "%s: writing the stack table failed\n", so.prog);
 	int child_code = gs_session_end(&s, interrupted || timed_out);
 
 	char err[512] = "";
@@ -267,6 +277,11 @@ int cmd_record(int argc, char **argv)
 				     cnt[GSB_HIT_ACQ2_ENTRY] + cnt[GSB_HIT_ACQ2_RET] +
 				     cnt[GSB_HIT_REL2]),
 		(unsigned long long)cnt[GSB_HIT_SCHED]);
+	if (so.pystacks)
+		fprintf(stderr, "%s: %llu Python stacks (%llu frames, %llu with their "
+			"current line; %llu code objects)\n", so.prog,
+			(unsigned long long)pt.stacks, (unsigned long long)pt.frames,
+			(unsigned long long)pt.lines, (unsigned long long)pt.codes);
 	if (so.cmd && child_code && !interrupted && !timed_out)
 		fprintf(stderr, "%s: %s exited with status %d\n", so.prog, so.cmd[0],
 			child_code);

@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "cli_common.h"
 #include "gil_events.h"
+#include "gilscope_bpf.h" /* before the skeleton: its rodata types */
 #include "gilscope.skel.h"
 #include "json_writer.h"
 #include "session.h"

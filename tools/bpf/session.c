@@ -18,6 +18,7 @@
 
 #include "gil_events.h"
 #include "gilscope.skel.h"
+#include "pystack_load.h"
 
 volatile sig_atomic_t gs_session_stop;
 static int libbpf_verbose;
@@ -395,6 +396,13 @@ static int open_and_load(struct gs_session *s, int raw)
 	/* top streams only libgil's thread_start (names): 64 KiB is plenty */
 	bpf_map__set_max_entries(k->maps.rb, o->events ? (__u32)o->ringbuf_bytes
 						       : 64u << 10);
+	if (o->pystacks) {
+		char why[512];
+		if (gs_pystack_setup(k, t, why, sizeof(why))) {
+			fprintf(stderr, "%s: --stacks: %s\n", o->prog, why);
+			return -1;
+		}
+	}
 	set_autoload(k, t->runtime, o->sched, raw, full);
 	int err = gilscope_bpf__load(k);
 	if (err) {

@@ -32,6 +32,7 @@ struct gs_session_opts {
 	int probes;             /* enum gs_probe_set */
 	int events;             /* fill the ring buffer (record) */
 	int stats;              /* in-kernel per-thread statistics (top) */
+	int pystacks;           /* Python stack on each request and release */
 	uint64_t ringbuf_bytes;
 	uint64_t convoy_ns;
 	const char *prog;       /* "gilscope record" for messages */

@@ -37,6 +37,7 @@
 
 #include "clock.h"
 #include "elfsym.h"
+#include "gilscope_bpf.h" /* before the skeleton: its rodata types */
 #include "gilscope.skel.h"
 #include "probecost.skel.h"
 

@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: (MIT OR GPL-2.0) */
+/*
+ * The Python frame walker: pystack_id() returns the stack id of the
+ * calling thread's Python stack (0 when there is none), for the GIL probes
+ * to put on a `stack` event next to the request or release.
+ *
+ * The thread state comes from the probed function's argument (take_gil and
+ * drop_gil take the PyThreadState *; which argument depends on the version,
+ * pystack.h) and is remembered per thread, so a probe that has no argument
+ * to read still finds it. Frames are walked innermost first, at most
+ * GSB_PY_MAX_DEPTH; each stack is stored once in `pystacks` under a hash of
+ * its (code object, offset) pairs, each code object once in `pycodes` with
+ * its strings and line table (read with bpf_probe_read_user_str into the
+ * map value, never on the BPF stack). A hash collision would merge two
+ * stacks under one id: with 32-bit ids and the thousands of stacks a
+ * program shows, about one chance in a million per pair.
+ *
+ * Include once, from gilscope.bpf.c (it defines maps).
+ */
+#ifndef GILSCOPE_PYSTACK_BPF_H
+#define GILSCOPE_PYSTACK_BPF_H
+
+#include "pystack.h"
+
+const volatile __u8 want_pystacks = 0;
+const volatile struct gsb_py_offsets pyoff = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, struct gsb_py_stack);
+} pystacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, struct gsb_py_code);
+} pycodes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u64);
+} pytstate SEC(".maps");
+
+/* Scratch: a stack and a code entry are too big for the BPF stack. */
+struct pystack_scratch {
+	struct gsb_py_stack stack;
+	struct gsb_py_code code;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pystack_scratch);
+} pyscratch SEC(".maps");
+
+static __always_inline __u64 pystack_arg(struct pt_regs *ctx, __u32 n)
+{
+	/* each register read at its own constant offset: the verifier
+	 * refuses a ctx access at a computed one */
+	volatile __u64 a1 = PT_REGS_PARM1(ctx), a2 = PT_REGS_PARM2(ctx),
+		       a3 = PT_REGS_PARM3(ctx), a4 = PT_REGS_PARM4(ctx);
+	return n == 1 ? a1 : n == 2 ? a2 : n == 3 ? a3 : n == 4 ? a4 : 0;
+}
+
+/* The thread state of tid: from argument `arg` when the probe has one,
+ * else the last one this thread showed. */
+static __always_inline __u64 pystack_tstate(struct pt_regs *ctx, __u32 tid,
+					    __u32 arg)
+{
+	__u64 ts = arg ? pystack_arg(ctx, arg) : 0;
+	if (ts) {
+		__u64 *old = bpf_map_lookup_elem(&pytstate, &tid);
+		if (!old || *old != ts)
+			bpf_map_update_elem(&pytstate, &tid, &ts, BPF_ANY);
+		return ts;
+	}
+	__u64 *p = bpf_map_lookup_elem(&pytstate, &tid);
+	return p ? *p : 0;
+}
+
+static __always_inline __u64 read_ptr(__u64 base, __u32 off)
+{
+	__u64 v = 0;
+	bpf_probe_read_user(&v, sizeof(v), (const void *)(base + off));
+	return v;
+}
+
+/* A str object's characters: compact ASCII strings (all identifiers and
+ * nearly all paths) keep them right after the PyASCIIObject header,
+ * other compact ones after the PyCompactUnicodeObject header. */
+static __always_inline __u8 read_pystr(__u64 obj, char *dst, __u32 len)
+{
+	__u32 state = 0;
+	dst[0] = 0;
+	if (!obj || bpf_probe_read_user(&state, sizeof(state),
+					(const void *)(obj + pyoff.str_state)))
+		return 0;
+	__u8 kind = (state >> 2) & 7, compact = (state >> 5) & 1,
+	     ascii = (state >> 6) & 1;
+	if (!compact)
+		return 0;
+	__u64 data = obj + (ascii ? pyoff.str_ascii_data : pyoff.str_compact_data);
+	if (kind == 1)
+		bpf_probe_read_user_str(dst, len, (const void *)data);
+	else
+		bpf_probe_read_user(dst, len, (const void *)data);
+	return kind;
+}
+
+static __always_inline void pystack_learn_code(__u64 code,
+					       struct gsb_py_code *c)
+{
+	if (bpf_map_lookup_elem(&pycodes, &code))
+		return;
+	__s32 first = 0;
+	bpf_probe_read_user(&first, sizeof(first),
+			    (const void *)(code + pyoff.code_firstlineno));
+	c->firstlineno = (__u32)first;
+	c->name_kind = read_pystr(read_ptr(code, pyoff.code_name), c->name,
+				  sizeof(c->name));
+	c->file_kind = read_pystr(read_ptr(code, pyoff.code_filename), c->file,
+				  sizeof(c->file));
+	__u64 table = read_ptr(code, pyoff.code_linetable);
+	__s64 size = table ? (__s64)read_ptr(table, pyoff.bytes_size) : 0;
+	c->linetable_len = 0;
+	c->linetable_truncated = 0;
+	if (size > 0) {
+		__u32 n = size > GSB_PY_LINETABLE_LEN ? GSB_PY_LINETABLE_LEN
+						      : (__u32)size;
+		c->linetable_truncated = size > GSB_PY_LINETABLE_LEN;
+		n &= GSB_PY_LINETABLE_LEN * 2 - 1;
+		if (n && n <= GSB_PY_LINETABLE_LEN &&
+		    !bpf_probe_read_user(c->linetable, n,
+					 (const void *)(table + pyoff.bytes_data)))
+			c->linetable_len = (__u16)n;
+	}
+	bpf_map_update_elem(&pycodes, &code, c, BPF_NOEXIST);
+}
+
+/* The innermost frame of thread state ts, or 0. */
+static __always_inline __u64 pystack_top(__u64 ts)
+{
+	__u64 f = read_ptr(ts, pyoff.tstate_frame);
+	if (pyoff.layout == GSB_PY_CFRAME && f)
+		f = read_ptr(f, pyoff.cframe_current);
+	return f;
+}
+
+/* Byte offset of the frame's current instruction in its code, -1 when
+ * the frame has not started. */
+static __always_inline __s32 pystack_offset(__u64 f, __u64 code)
+{
+	if (pyoff.lasti_kind == GSB_LASTI_POINTER) {
+		__u64 ip = read_ptr(f, pyoff.frame_lasti);
+		__u64 start = code + pyoff.code_adaptive;
+		return ip >= start && ip - start < (1u << 30) ? (__s32)(ip - start) : -1;
+	}
+	__s32 lasti = -1;
+	bpf_probe_read_user(&lasti, sizeof(lasti),
+			    (const void *)(f + pyoff.frame_lasti));
+	if (lasti < 0)
+		return -1;
+	return pyoff.lasti_kind == GSB_LASTI_UNITS ? lasti * 2 : lasti;
+}
+
+static __always_inline __u32 pystack_hash(__u32 h, __u64 v)
+{
+	h ^= (__u32)v;
+	h *= 16777619u;
+	h ^= (__u32)(v >> 32);
+	h *= 16777619u;
+	return h;
+}
+
+struct pystack_walk {
+	struct pystack_scratch *s;
+	__u64 f;                  /* next frame to look at */
+	__u32 n;                  /* frames stored */
+	__u32 h;                  /* hash so far */
+};
+
+/* One frame per call (bpf_loop): the verifier checks the body once. */
+static long pystack_step(__u32 i, void *data)
+{
+	struct pystack_walk *w = data;
+	__u64 cur = w->f;
+	if (!cur)
+		return 1;
+	w->f = read_ptr(cur, pyoff.frame_back);
+	if (pyoff.frame_owner) {
+		__u8 owner = 0;
+		bpf_probe_read_user(&owner, 1, (const void *)(cur + pyoff.frame_owner));
+		if (owner == 3 /* FRAME_OWNED_BY_CSTACK: a C entry shim */)
+			return 0;
+	}
+	__u64 code = read_ptr(cur, pyoff.frame_code);
+	if (!code)
+		return 0;
+	if (w->n >= GSB_PY_MAX_DEPTH) {
+		w->s->stack.truncated = 1;
+		return 1;
+	}
+	__s32 off = pystack_offset(cur, code);
+	__u32 k = w->n & (GSB_PY_MAX_DEPTH - 1);
+	w->s->stack.code[k] = code;
+	w->s->stack.offset[k] = off;
+	w->h = pystack_hash(w->h, code);
+	w->h = pystack_hash(w->h, (__u64)(__u32)off);
+	w->n++;
+	return 0;
+}
+
+static long pystack_learn_step(__u32 i, void *data)
+{
+	struct pystack_walk *w = data;
+	if (i >= w->n)
+		return 1;
+	pystack_learn_code(w->s->stack.code[i & (GSB_PY_MAX_DEPTH - 1)],
+			   &w->s->code);
+	return 0;
+}
+
+/* Stack id of tid's current Python stack (0: none). arg: which argument
+ * of the probed function is the PyThreadState * (0: none, use the last
+ * one the thread showed). */
+static __always_inline __u32 pystack_id(struct pt_regs *ctx, __u32 tid,
+					__u32 arg)
+{
+	__u32 zero = 0;
+	if (!want_pystacks)
+		return 0;
+	__u64 ts = pystack_tstate(ctx, tid, arg);
+	if (!ts)
+		return 0;
+	struct pystack_walk w = { 0 };
+	w.s = bpf_map_lookup_elem(&pyscratch, &zero);
+	if (!w.s)
+		return 0;
+	w.h = 2166136261u;
+	w.f = pystack_top(ts);
+	w.s->stack.truncated = 0;
+	/* twice the depth: 3.12+ shim frames do not count */
+	bpf_loop(GSB_PY_MAX_DEPTH * 2, pystack_step, &w, 0);
+	w.s->stack.depth = w.n;
+	if (!w.n)
+		return 0;
+	__u32 h = w.h ? w.h : 1;
+	if (bpf_map_lookup_elem(&pystacks, &h))
+		return h;
+	/* a new stack: its code objects are read now, once each */
+	if (bpf_map_update_elem(&pystacks, &h, &w.s->stack, BPF_NOEXIST))
+		/* another CPU stored it first, or the table is full */
+		return bpf_map_lookup_elem(&pystacks, &h) ? h : 0;
+	bpf_loop(GSB_PY_MAX_DEPTH, pystack_learn_step, &w, 0);
+	return h;
+}
+
+#endif

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+#include "pystack_load.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "gilscope_bpf.h"
+#include "gilscope.skel.h"
+#include "pylines.h"
+#include "pyoffsets.h"
+#include "target.h"
+#include "trace_stacks.h"
+#include "trace_writer.h"
+
+int gs_pystack_setup(struct gilscope_bpf *skel, const struct gs_target *t,
+		     char *msg, size_t msglen)
+{
+	struct gsb_py_offsets o;
+	if (t->runtime != GSB_RT_CPYTHON3) {
+		snprintf(msg, msglen, "Python stacks need CPython 3.6-3.13 (this "
+			 "target is %s)", t->policy_name);
+		return -1;
+	}
+	if (gs_py_offsets(t->py_major, t->py_minor, t->path, &o, msg, msglen))
+		return -1;
+	memcpy((void *)&skel->rodata->pyoff, &o, sizeof(o));
+	skel->rodata->want_pystacks = 1;
+	return 0;
+}
+
+/* Code object strings are str objects' bytes: kind 1 is Latin-1 (ASCII
+ * included), turned into UTF-8 here; kinds 2 and 4 are not decoded. */
+static void to_utf8(const char *in, size_t inlen, unsigned kind, char *out,
+		    size_t outlen)
+{
+	size_t o = 0;
+	if (kind != 1) {
+		snprintf(out, outlen, "<non-Latin-1 name>");
+		return;
+	}
+	for (size_t i = 0; i < inlen && in[i] && o + 3 < outlen; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (c < 0x80) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = (char)(0xc0 | c >> 6);
+			out[o++] = (char)(0x80 | (c & 0x3f));
+		}
+	}
+	out[o] = 0;
+}
+
+int gs_pystack_write(struct gilscope_bpf *skel, struct gs_writer *w,
+		     struct gs_pystack_totals *out)
+{
+	int sfd = bpf_map__fd(skel->maps.pystacks);
+	int cfd = bpf_map__fd(skel->maps.pycodes);
+	int kind = (int)skel->rodata->pyoff.lasti_kind;
+	struct gsb_py_stack st;
+	struct gsb_py_code *code = malloc(sizeof(*code));
+	struct gs_frame *frames = calloc(GSB_PY_MAX_DEPTH, sizeof(*frames));
+	char (*names)[GSB_PY_NAME_LEN * 2] = calloc(GSB_PY_MAX_DEPTH, sizeof(*names));
+	char (*files)[GSB_PY_FILE_LEN * 2] = calloc(GSB_PY_MAX_DEPTH, sizeof(*files));
+	__u32 key, next, *prev = NULL;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!code || !frames || !names || !files) {
+		rc = -ENOMEM;
+		goto done;
+	}
+	while (!rc && !bpf_map_get_next_key(sfd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(sfd, &key, &st))
+			continue;
+		size_t n = st.depth < GSB_PY_MAX_DEPTH ? st.depth : GSB_PY_MAX_DEPTH;
+		for (size_t i = 0; i < n; i++) {
+			struct gs_frame *f = &frames[i];
+			memset(f, 0, sizeof(*f));
+			snprintf(names[i], sizeof(names[i]), "?");
+			snprintf(files[i], sizeof(files[i]), "?");
+			f->func = names[i];
+			f->file = files[i];
+			if (bpf_map_lookup_elem(cfd, &st.code[i], code))
+				continue; /* the code map was full */
+			to_utf8(code->name, sizeof(code->name), code->name_kind,
+				names[i], sizeof(names[i]));
+			to_utf8(code->file, sizeof(code->file), code->file_kind,
+				files[i], sizeof(files[i]));
+			f->first_line = code->firstlineno;
+			uint32_t line;
+			if (gs_py_addr2line(kind, code->linetable, code->linetable_len,
+					    code->linetable_truncated,
+					    code->firstlineno, st.offset[i], &line)) {
+				f->line = line;
+				f->flags = GS_FRAME_F_LINE;
+				out->lines++;
+			}
+		}
+		unsigned char *buf;
+		size_t len;
+		rc = gs_stack_encode(key, GS_STACK_PYTHON,
+				     st.truncated ? GS_STACK_F_TRUNCATED : 0, frames, n,
+				     &buf, &len);
+		if (rc)
+			break;
+		rc = gs_writer_block(w, GS_BLOCK_STACK, buf, len);
+		free(buf);
+		out->stacks++;
+		out->frames += n;
+	}
+	prev = NULL;
+	__u64 ck, cn, *cp = NULL;
+	while (!bpf_map_get_next_key(cfd, cp, &cn)) {
+		ck = cn;
+		cp = &ck;
+		out->codes++;
+	}
+done:
+	free(code);
+	free(frames);
+	free(names);
+	free(files);
+	return rc;
+}
