@@ -35,7 +35,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192);
-	__type(key, __u64);
+	__type(key, struct gsb_py_code_key);
 	__type(value, struct gsb_py_code);
 } pycodes SEC(".maps");
 
@@ -113,10 +113,11 @@ static __always_inline __u8 read_pystr(__u64 obj, char *dst, __u32 len)
 	return kind;
 }
 
-static __always_inline void pystack_learn_code(__u64 code,
+static __always_inline void pystack_learn_code(__u64 code, __u64 ident,
 					       struct gsb_py_code *c)
 {
-	if (bpf_map_lookup_elem(&pycodes, &code))
+	struct gsb_py_code_key key = { code, ident };
+	if (bpf_map_lookup_elem(&pycodes, &key))
 		return;
 	__s32 first = 0;
 	bpf_probe_read_user(&first, sizeof(first),
@@ -140,7 +141,7 @@ static __always_inline void pystack_learn_code(__u64 code,
 					 (const void *)(table + pyoff.bytes_data)))
 			c->linetable_len = (__u16)n;
 	}
-	bpf_map_update_elem(&pycodes, &code, c, BPF_NOEXIST);
+	bpf_map_update_elem(&pycodes, &key, c, BPF_NOEXIST);
 }
 
 /* The innermost frame of thread state ts, or 0. */
@@ -207,10 +208,14 @@ static long pystack_step(__u32 i, void *data)
 		return 1;
 	}
 	__s32 off = pystack_offset(cur, code);
+	__u64 ident = read_ptr(code, pyoff.code_name) * 31 +
+		      read_ptr(code, pyoff.code_filename);
 	__u32 k = w->n & (GSB_PY_MAX_DEPTH - 1);
 	w->s->stack.code[k] = code;
+	w->s->stack.ident[k] = ident;
 	w->s->stack.offset[k] = off;
 	w->h = pystack_hash(w->h, code);
+	w->h = pystack_hash(w->h, ident);
 	w->h = pystack_hash(w->h, (__u64)(__u32)off);
 	w->n++;
 	return 0;
@@ -221,8 +226,8 @@ static long pystack_learn_step(__u32 i, void *data)
 	struct pystack_walk *w = data;
 	if (i >= w->n)
 		return 1;
-	pystack_learn_code(w->s->stack.code[i & (GSB_PY_MAX_DEPTH - 1)],
-			   &w->s->code);
+	__u32 k = i & (GSB_PY_MAX_DEPTH - 1);
+	pystack_learn_code(w->s->stack.code[k], w->s->stack.ident[k], &w->s->code);
 	return 0;
 }
 

@@ -65,7 +65,16 @@ struct gsb_py_stack {
 	__u32 depth;
 	__u32 truncated;          /* deeper than GSB_PY_MAX_DEPTH */
 	__u64 code[GSB_PY_MAX_DEPTH];
+	__u64 ident[GSB_PY_MAX_DEPTH];  /* the code's name and file pointers */
 	__s32 offset[GSB_PY_MAX_DEPTH]; /* instruction byte offset, -1 unknown */
+};
+
+/* Code objects are freed and their addresses reused (a module's <module>
+ * code after the import, exec'd code): the name and file pointers tell a
+ * new code object at an old address from the old one. */
+struct gsb_py_code_key {
+	__u64 code;
+	__u64 ident;
 };
 
 /* A code object, read once the first time a stack shows it. */

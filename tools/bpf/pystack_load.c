@@ -87,7 +87,8 @@ int gs_pystack_write(struct gilscope_bpf *skel, struct gs_writer *w,
 			snprintf(files[i], sizeof(files[i]), "?");
 			f->func = names[i];
 			f->file = files[i];
-			if (bpf_map_lookup_elem(cfd, &st.code[i], code))
+			struct gsb_py_code_key ck = { st.code[i], st.ident[i] };
+			if (bpf_map_lookup_elem(cfd, &ck, code))
 				continue; /* the code map was full */
 			to_utf8(code->name, sizeof(code->name), code->name_kind,
 				names[i], sizeof(names[i]));
@@ -116,7 +117,7 @@ int gs_pystack_write(struct gilscope_bpf *skel, struct gs_writer *w,
 		out->frames += n;
 	}
 	prev = NULL;
-	__u64 ck, cn, *cp = NULL;
+	struct gsb_py_code_key ck, cn, *cp = NULL;
 	while (!bpf_map_get_next_key(cfd, cp, &cn)) {
 		ck = cn;
 		cp = &ck;
