@@ -226,8 +226,9 @@ static const uint8_t a8_limit[256] = {
 	[GS_EV_sched_switch_in] = 1,
 	[GS_EV_sched_wakeup] = 1,
 	[GS_EV_lost] = 1,
+	[GS_EV_stack] = GS_STACK_AT_MAX,
 };
-_Static_assert(GS_EV_MAX == 16, "a new event needs its a8 limit above");
+_Static_assert(GS_EV_MAX == 17, "a new event needs its a8 limit above");
 
 /* ---- merge ---- */
 
