@@ -27,11 +27,13 @@
 #include "session.h"
 
 int cmd_top(int argc, char **argv);
+int gs_top_all(int argc, char **argv); /* exporter/cmd_top_all.c: top -a */
 
 static void usage(FILE *out)
 {
 	fprintf(out,
 "Usage: gilscope top [-p PID | -- CMD [ARGS...]] [OPTIONS]\n"
+"       gilscope top -a [FILTERS] [OPTIONS]   (every process: top -a --help)\n"
 "\n"
 "Live per-thread view of the GIL of a libgil program or an unmodified\n"
 "CPython (2.7, 3.2-3.13), refreshed every interval: share of the interval\n"
@@ -436,6 +438,10 @@ int cmd_top(int argc, char **argv)
 	};
 	double interval = 1, duration = 0;
 	int json = 0, hist = 1, per_thread = 0, c;
+
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "-a") || !strcmp(argv[i], "--all"))
+			return gs_top_all(argc, argv);
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+p:i:d:Hvh", opts, NULL)) != -1) {

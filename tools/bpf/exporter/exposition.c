@@ -175,7 +175,7 @@ static void build_groups(struct gs_expo *e, struct gs_hw *hw)
 			g->proc = p;
 			g->tid = t->tid;
 			snprintf(g->name, sizeof(g->name), "%s", t->name);
-			gs_hw_add(&g->v, &t->v);
+			gs_hw_add_thread(&g->v, t);
 			if (t->live && !p->exited)
 				g->live_threads++;
 		}
@@ -283,7 +283,7 @@ void gs_expo_write(struct gs_expo *e, struct gs_hw *hw, int om, struct gs_buf *b
 {
 	static const struct family scalars[] = {
 		[V_HOLD] = { "gilscope_gil_hold_seconds_total", "counter", "seconds",
-			     "Time threads held the GIL (completed holds)." },
+			     "Time threads held the GIL (a hold in progress counts up to the scrape)." },
 		[V_ACQ] = { "gilscope_gil_acquisitions_total", "counter", NULL,
 			    "GIL acquisitions." },
 		[V_CONT] = { "gilscope_gil_contended_acquisitions_total", "counter", NULL,
@@ -304,7 +304,7 @@ void gs_expo_write(struct gs_expo *e, struct gs_hw *hw, int om, struct gs_buf *b
 				"Live threads in the series set (threads of this name in the process)." },
 	};
 	static const struct family wait_f = { "gilscope_gil_wait_seconds_total", "counter", "seconds",
-		"Time threads waited for the GIL (request to acquired), by why they asked." };
+		"Time threads waited for the GIL (request to acquired, a wait in progress up to the scrape), by why they asked." };
 	static const struct family rel_f = { "gilscope_gil_releases_total", "counter", NULL,
 		"GIL releases by reason." };
 	static const struct family hold_h = { "gilscope_gil_hold_seconds", "histogram", "seconds",

@@ -68,6 +68,13 @@ void gs_hw_add(struct gsa_thread *a, const struct gsa_thread *b)
 	}
 }
 
+void gs_hw_add_thread(struct gsa_thread *a, const struct gs_hw_thread *t)
+{
+	gs_hw_add(a, &t->v);
+	a->hold_ns += t->open_hold_ns;
+	a->wait_ns[t->open_why & (GSA_WHY_MAX - 1)] += t->open_wait_ns;
+}
+
 static int read_small(const char *path, char *buf, size_t len)
 {
 	FILE *f = fopen(path, "re");
@@ -506,8 +513,15 @@ static void close_proc(struct gs_hw *hw, struct gs_hw_proc *p)
 	free(del);
 	forget_gils(hw, tgid);
 	bpf_map_delete_elem(bpf_map__fd(hw->skel->maps.procs), &tgid);
-	for (size_t i = 0; i < p->nth; i++)
-		p->th[i].live = 0;
+	for (size_t i = 0; i < p->nth; i++) {
+		/* a hold or wait cut by the exit ends here (as the report
+		 * of a trace clips it at the trace's end) */
+		struct gs_hw_thread *t = &p->th[i];
+		t->v.hold_ns += t->open_hold_ns;
+		t->v.wait_ns[t->open_why & (GSA_WHY_MAX - 1)] += t->open_wait_ns;
+		t->open_hold_ns = t->open_wait_ns = 0;
+		t->live = 0;
+	}
 	p->exited = 1;
 	p->exited_ns = gs_now_ns();
 }
@@ -566,7 +580,6 @@ static int on_notice(void *ctx, void *data, size_t size)
 static void read_thread(struct gs_hw *hw, struct gs_hw_proc *p, __u32 tid,
 			const struct gsa_thread *v)
 {
-	(void)hw;
 	struct gs_hw_thread *t = NULL;
 	for (size_t i = 0; i < p->nth; i++)
 		if (p->th[i].tid == tid) {
@@ -585,6 +598,19 @@ static void read_thread(struct gs_hw *hw, struct gs_hw_proc *p, __u32 tid,
 		snprintf(t->name, sizeof(t->name), "%.*s", GSA_COMM_LEN - 1, v->comm);
 	}
 	t->v = *v;
+	/* in progress: gil_state.bpf.h's thread state, same clock as ours */
+	struct gsb_thread_state st;
+	uint64_t now = gs_now_ns();
+	t->open_hold_ns = t->open_wait_ns = 0;
+	if (!p->exited &&
+	    !bpf_map_lookup_elem(bpf_map__fd(hw->skel->maps.threads), &tid, &st)) {
+		if (st.acq_ts && now > st.acq_ts)
+			t->open_hold_ns = now - st.acq_ts;
+		if (st.req_ts && now > st.req_ts) {
+			t->open_wait_ns = now - st.req_ts;
+			t->open_why = st.why;
+		}
+	}
 	if (v->comm[0])
 		snprintf(t->name, sizeof(t->name), "%.*s", GSA_COMM_LEN - 1, v->comm);
 	if (t->live && !p->exited) {

@@ -44,7 +44,10 @@ struct gs_hw_thread {
 	char name[GSA_COMM_LEN];
 	int live;                /* still in /proc */
 	uint64_t died_ns;        /* when it was found gone */
-	struct gsa_thread v;     /* counters, last read */
+	struct gsa_thread v;     /* counters, last read (completed holds/waits) */
+	uint64_t open_hold_ns;   /* hold in progress at the last read */
+	uint64_t open_wait_ns;   /* wait in progress at the last read ... */
+	int open_why;            /* ... and why it asked */
 };
 
 struct gs_hw_proc {
@@ -112,6 +115,9 @@ void gs_hw_stop(struct gs_hw *hw);
 
 /* a += b, field by field. */
 void gs_hw_add(struct gsa_thread *a, const struct gsa_thread *b);
+/* a += t's counters with its hold/wait in progress counted in: totals that
+ * grow smoothly (a long hold does not land in one interval at its end). */
+void gs_hw_add_thread(struct gsa_thread *a, const struct gs_hw_thread *t);
 
 
 #endif
