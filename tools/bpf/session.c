@@ -154,6 +154,7 @@ static int start_child(struct gs_session *s, char **cmd)
 	}
 	close(gate[0]);
 	s->pid = pid;
+	s->child_pid = pid;
 	s->child = 1;
 	s->child_gate = gate[1];
 	return 0;
@@ -161,6 +162,10 @@ static int start_child(struct gs_session *s, char **cmd)
 
 void gs_session_go(struct gs_session *s)
 {
+	if (s->following) {
+		gs_exec_follow_release(&s->follow);
+		return;
+	}
 	if (s->child_gate > 0) {
 		char c = 'g';
 		if (write(s->child_gate, &c, 1) != 1)
@@ -177,8 +182,8 @@ int gs_session_alive(struct gs_session *s)
 		if (s->child_exited)
 			return 0;
 		int st;
-		pid_t r = waitpid(s->pid, &st, WNOHANG);
-		if (r == s->pid && (WIFEXITED(st) || WIFSIGNALED(st))) {
+		pid_t r = waitpid(s->child_pid, &st, WNOHANG);
+		if (r == s->child_pid && (WIFEXITED(st) || WIFSIGNALED(st))) {
 			s->child_exited = 1;
 			s->child_status = st;
 			return 0;
@@ -503,12 +508,36 @@ int gs_session_start(struct gs_session *s, const struct gs_session_opts *o)
 			fprintf(stderr, "%s: %s: command not found\n", o->prog, o->cmd[0]);
 			return 1;
 		}
-		if (gs_target_from_exe(exe, &s->target, msg, sizeof(msg))) {
-			fprintf(stderr, "%s: %s\n", o->prog, msg);
-			return 1;
-		}
 		if (start_child(s, o->cmd))
 			return 1;
+		int fr = gs_exec_follow(&s->follow, s->child_pid, s->child_gate,
+					&s->target, o->verbose, o->prog, msg, sizeof(msg));
+		if (fr == -2) {
+			/* no ptrace here: CMD (or its #! interpreter) must be
+			 * the GIL program itself; the child waits at the gate */
+			if (o->verbose)
+				fprintf(stderr, "%s: ptrace refused (%s): not following "
+					"execs; probing %s\n", o->prog, strerror(errno), exe);
+			if (gs_target_from_exe(exe, &s->target, msg, sizeof(msg))) {
+				fprintf(stderr, "%s: %s\n", o->prog, msg);
+				gs_session_end(s, 1);
+				return 1;
+			}
+		} else {
+			close(s->child_gate); /* used: the command has started */
+			s->child_gate = -1;
+			if (fr) {
+				fprintf(stderr, "%s: %s\n", o->prog, msg);
+				if (s->follow.child_exited) {
+					s->child_exited = 1;
+					s->child_status = s->follow.child_status;
+				}
+				gs_session_end(s, 1);
+				return 1;
+			}
+			s->following = 1;
+			s->pid = s->follow.target;
+		}
 	} else {
 		char p[64];
 		s->pid = o->pid;
@@ -700,12 +729,17 @@ int gs_session_end(struct gs_session *s, int kill_child)
 		s->child_gate = -1;
 	}
 	int code = 0;
+	if (s->following)
+		gs_exec_follow_release(&s->follow); /* never left stopped */
 	if (s->child) {
-		if (!s->child_exited && kill_child)
-			kill(s->pid, SIGTERM);
+		if (!s->child_exited && kill_child) {
+			kill(s->child_pid, SIGTERM);
+			if (s->pid != s->child_pid)
+				kill(s->pid, SIGTERM); /* run by a wrapper */
+		}
 		if (!s->child_exited) {
 			int st;
-			if (waitpid(s->pid, &st, 0) == s->pid) {
+			if (waitpid(s->child_pid, &st, 0) == s->child_pid) {
 				s->child_exited = 1;
 				s->child_status = st;
 			}

@@ -16,6 +16,7 @@
 #include <linux/types.h>
 
 #include "gilscope_bpf.h"
+#include "execfollow.h"
 #include "target.h"
 #include "trace_format.h"
 
@@ -44,8 +45,11 @@ struct gs_session_opts {
 struct gs_session {
 	struct gilscope_bpf *skel;
 	struct gs_target target;
-	pid_t pid;
-	int child;              /* we started pid */
+	pid_t pid;              /* the traced process */
+	int child;              /* we started the command */
+	pid_t child_pid;        /* its first process: pid, or a wrapper of it */
+	int following;          /* pid found by following execs (ptrace) */
+	struct gs_exec_follow follow;
 	int child_gate;         /* write end of the pipe the child waits on */
 	int child_exited;
 	int child_status;

@@ -179,7 +179,7 @@ static int pick(struct candidates *c, struct gs_target *t, const char *what,
 	}
 	if (stripped[0]) {
 		snprintf(msg, msglen, "%s", stripped);
-		return -ENOENT;
+		return -EPROTO; /* a CPython, but its GIL is not found */
 	}
 	snprintf(msg, msglen,
 		 "%s: no GIL found (looked for libgil's gil:* USDT probes, CPython "

@@ -39,7 +39,8 @@ struct gs_target {
 	struct gs_elf_info info;
 };
 
-/* Finds the GIL of running process pid. 0, or -errno with msg set. */
+/* Finds the GIL of running process pid. 0, or -errno with msg set:
+ * -EPROTO for a CPython whose GIL was not found, -ENOENT for no GIL. */
 int gs_target_from_pid(pid_t pid, struct gs_target *t, char *msg, size_t msglen);
 
 /* A path that opens, from our mount namespace, the file pid has mapped at
