@@ -9,7 +9,7 @@
  *     CPU threads on the GIL and the no-GIL ceiling (the same CPU work off
  *     the GIL: detached threads in C, separate processes in Python); the
  *     ratio is req/s over the ceiling, per repetition.
- *  5. countdown: `gilscope run countdown -P POLICY -t N --json` and
+ *  5. countdown: `gilscope run countdown -P POLICY -T N --json` and
  *     bench/python/countdown.py on CPython 2.7 and 3.11: the wall time of a
  *     fixed amount of CPU work split over N threads over the same work on
  *     one thread, per repetition.

@@ -13,28 +13,6 @@
 #include "report.h"
 #include "timeline_build.h"
 
-int gs_parse_time(const char *s, uint64_t *ns)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (end == s || errno || v < 0)
-		return -1;
-	double mul = 1;
-	if (!*end || !strcmp(end, "ns"))
-		mul = 1;
-	else if (!strcmp(end, "us"))
-		mul = 1e3;
-	else if (!strcmp(end, "ms"))
-		mul = 1e6;
-	else if (!strcmp(end, "s"))
-		mul = 1e9;
-	else
-		return -1;
-	*ns = (uint64_t)(v * mul + 0.5);
-	return 0;
-}
-
 static FILE *open_out(const char *prog, const char *path)
 {
 	if (!strcmp(path, "-"))

@@ -45,7 +45,5 @@ struct gs_report_pictures *gs_report_pictures_begin(struct gs_analyze_opts *ao,
 int gs_report_pictures_end(struct gs_report_pictures *p,
 			   const struct gs_analysis *a);
 
-/* "250ms", "1.5s", "800us", "42ns", "1000" (ns) -> ns. 0 ok, -1 bad. */
-int gs_parse_time(const char *s, uint64_t *ns);
 
 #endif

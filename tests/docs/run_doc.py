@@ -175,8 +175,9 @@ def missing_prerequisites(requires):
             try:
                 root = subprocess.run(["pyenv", "root"], capture_output=True,
                                       text=True).stdout.strip()
-            except OSError:
-                root = ""
+            except OSError:  # as tests/integration/lib.sh: the default root
+                root = os.environ.get("PYENV_ROOT",
+                                      os.path.expanduser("~/.pyenv"))
             vdir = os.path.join(root, "versions") if root else ""
             ok = vdir and any(v == want or v.startswith(want + ".")
                               for v in (os.listdir(vdir) if os.path.isdir(vdir) else []))

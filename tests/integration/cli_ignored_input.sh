@@ -29,7 +29,7 @@ expect 2 "did you mean 'record'" $G recod
 $G run countdown --units 2000000 -o "$WORK/cd.gst" > /dev/null
 expect 1 "window starts at 5 s but the trace ends at" $G report --from 5s "$WORK/cd.gst"
 expect 1 "window starts at" $G report --window 100s: "$WORK/cd.gst"
-expect 2 "exclude each other" $G report -s -P "$WORK/cd.gst"
+expect 2 "exclude each other" $G report -s --per-thread "$WORK/cd.gst"
 expect 2 "exclude each other" $G report --per-thread --summary "$WORK/cd.gst"
 
 $G report --summary "$WORK/cd.gst" > "$WORK/s.txt"

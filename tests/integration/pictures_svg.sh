@@ -7,7 +7,7 @@
 need_browser
 record_convoy "$WORK/convoy.gst"
 
-"$GILSCOPE" export -q -f svg --from 50ms --to 250ms -w 1000 "$WORK/convoy.gst" \
+"$GILSCOPE" export -q -f svg --from 50ms --to 250ms --width 1000 "$WORK/convoy.gst" \
   -o "$WORK/convoy.svg" || fail "export -f svg failed"
 python3 - "$WORK/convoy.svg" <<'PY' || fail "SVG structure"
 import sys, xml.etree.ElementTree as ET

@@ -5,7 +5,7 @@
 # format version (1, no checksums) still read.
 source "$(dirname "$0")/lib.sh"
 
-"$GILSCOPE" run countdown --threads 4 --units 600000 --interval 100 -o "$WORK/t.gst" >/dev/null \
+"$GILSCOPE" run countdown --threads 4 --units 600000 --interval-us 100 -o "$WORK/t.gst" >/dev/null \
   || fail "gilscope run"
 "$GILSCOPE" report --json "$WORK/t.gst" > "$WORK/good.json" || fail "report of the good trace"
 size=$(stat -c %s "$WORK/t.gst")

@@ -1,41 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 #include "cli_common.h"
 
-#include <errno.h>
-#include <limits.h>
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "cli_parse.h"
 #include "session.h"
+
+/* "gilscope record" -> "record": lib/cli_parse.c names the command itself. */
+static const char *command_of(const char *prog)
+{
+	return strncmp(prog, "gilscope ", 9) ? prog : prog + 9;
+}
 
 int gs_parse_pid(const char *prog, const char *arg, pid_t *pid)
 {
-	char *end;
-	errno = 0;
-	long v = strtol(arg, &end, 10);
-	if (errno || *end || v <= 0 || v > INT_MAX) {
-		fprintf(stderr, "%s: -p %s: not a process id\n", prog, arg);
-		return -1;
-	}
-	*pid = (pid_t)v;
-	return 0;
+	return cli_parse_pid(command_of(prog), "-p", arg, pid);
 }
 
 int gs_parse_seconds(const char *prog, const char *opt, const char *arg,
 		     double *secs)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(arg, &end);
-	if (errno || *end || !isfinite(v) || v <= 0) {
-		fprintf(stderr, "%s: %s %s: want a positive number of seconds\n",
-			prog, opt, arg);
-		return -1;
-	}
-	*secs = v;
-	return 0;
+	return cli_parse_seconds(command_of(prog), opt, arg, 0, 1e15, secs);
 }
 
 int gs_parse_probe_set(const char *prog, const char *arg, int *set)
@@ -45,7 +31,8 @@ int gs_parse_probe_set(const char *prog, const char *arg, int *set)
 	else if (!strcmp(arg, "full"))
 		*set = GS_PROBES_FULL;
 	else {
-		fprintf(stderr, "%s: --probes %s: want light or full\n", prog, arg);
+		fprintf(stderr, "%s: --probes wants light or full, not '%s'\n",
+			prog, arg);
 		return -1;
 	}
 	return 0;

@@ -19,6 +19,7 @@
 
 #include "clock.h"
 #include "cli_common.h"
+#include "cli_parse.h"
 #include "demux.h"
 #include "gilscope_bpf.h" /* before the skeleton: its rodata types */
 #include "gilscope.skel.h"
@@ -41,7 +42,8 @@ static void usage(FILE *out)
 "  -p, --pid PID        attach to a running process\n"
 "  -- CMD [ARGS...]     start CMD with the probes already in; stop when it exits\n"
 "  -o, --output TRACE   trace file to write (required)\n"
-"  -d, --duration SEC   stop after SEC seconds (a started CMD gets SIGTERM)\n"
+"  -d, --duration TIME  stop after TIME: 2 (seconds), 500ms, 1.5s (a started\n"
+"                       CMD gets SIGTERM)\n"
 "      --no-sched       no scheduler events (sched_switch/sched_wakeup)\n"
 "      --probes SET     light (default): fewest probes, blocking_end and 2.7's\n"
 "                       releases inferred; full: also PyEval_RestoreThread and\n"
@@ -53,9 +55,10 @@ static void usage(FILE *out)
 "  -v, --verbose        libbpf debug output and probe placement\n"
 "  -h, --help           this help\n"
 "\n"
-"Needs root (or CAP_BPF + CAP_PERFMON) and a kernel with BTF. SIGINT stops\n"
-"the recording and leaves a complete trace. Prints the probes' estimated\n"
-"cost (docs/observer-effect.md). Exit: 0 ok, 1 error, 2 usage.\n");
+"Needs root (or CAP_BPF + CAP_PERFMON) and a kernel with BTF. SIGINT or\n"
+"SIGTERM stops the recording and leaves a complete trace flagged\n"
+"interrupted: exit 0. Prints the probes' estimated cost\n"
+"(docs/observer-effect.md). Exit: 0 ok, 1 error, 2 usage (docs/cli.md).\n");
 }
 
 static int on_sample(void *ctx, void *data, size_t size)
@@ -101,6 +104,7 @@ int cmd_record(int argc, char **argv)
 	int c;
 
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+p:o:d:b:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -119,19 +123,21 @@ int cmd_record(int argc, char **argv)
 				return 2;
 			break;
 		case 'b': {
-			char *end;
-			unsigned long mib = strtoul(optarg, &end, 10);
-			if (*end || !mib || mib > 1024 || (mib & (mib - 1))) {
-				fprintf(stderr, "%s: -b %s: a power of two from 1 to 1024 (MiB)\n",
-					so.prog, optarg);
+			uint64_t mib;
+			if (cli_parse_u64("record", "-b", optarg, 1, 1024,
+					  "a power of two from 1 to 1024 (MiB)", &mib))
+				return 2;
+			if (mib & (mib - 1)) {
+				fprintf(stderr, "gilscope record: -b wants a power of two "
+					"from 1 to 1024 (MiB), not '%s'\n", optarg);
 				return 2;
 			}
-			so.ringbuf_bytes = (uint64_t)mib << 20;
+			so.ringbuf_bytes = mib << 20;
 			break;
 		}
 		case 'v': so.verbose = 1; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default: return cli_bad_option("record", argv, opts, NULL);
 		}
 	}
 	if (optind < argc)

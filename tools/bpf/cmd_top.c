@@ -20,6 +20,7 @@
 
 #include "clock.h"
 #include "cli_common.h"
+#include "cli_parse.h"
 #include "gil_events.h"
 #include "gilscope_bpf.h" /* before the skeleton: its rodata types */
 #include "gilscope.skel.h"
@@ -44,18 +45,20 @@ static void usage(FILE *out)
 "\n"
 "  -p, --pid PID          attach to a running process\n"
 "  -- CMD [ARGS...]       start CMD with the probes in; stop when it exits\n"
-"  -i, --interval SEC     refresh interval (default 1)\n"
-"  -d, --duration SEC     stop after SEC seconds (a started CMD gets SIGTERM)\n"
+"  -i, --interval TIME    refresh interval (default 1s; 500ms, 2 = 2s)\n"
+"  -d, --duration TIME    stop after TIME (a started CMD gets SIGTERM)\n"
 "  -H, --thread-hist      histograms per thread (default: all threads)\n"
 "      --no-hist          no histograms\n"
-"      --convoy-us US     convoy threshold (default 2500: half of 5 ms)\n"
+"      --convoy-us US     convoy threshold in us, or a time (default 2500:\n"
+"                         half of 5 ms)\n"
 "      --probes SET       light (default) or full (see gilscope record)\n"
-"      --json             one JSON object per interval, one per line\n"
+"  -j, --json             one JSON object per interval, one per line\n"
 "  -v, --verbose          libbpf debug output and probe placement\n"
 "  -h, --help             this help\n"
 "\n"
 "Needs root (or CAP_BPF + CAP_PERFMON) and a kernel with BTF.\n"
-"Exit: 0 ok, 1 error, 2 usage.\n");
+"Ctrl-C (SIGINT) or SIGTERM ends it after a last report: exit 0.\n"
+"Exit: 0 ok, 1 error, 2 usage (docs/cli.md).\n");
 }
 
 struct tsample {
@@ -428,7 +431,7 @@ int cmd_top(int argc, char **argv)
 		{ "no-hist", no_argument, NULL, 'N' },
 		{ "convoy-us", required_argument, NULL, 'C' },
 		{ "probes", required_argument, NULL, 'P' },
-		{ "json", no_argument, NULL, 'J' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -444,7 +447,8 @@ int cmd_top(int argc, char **argv)
 			return gs_top_all(argc, argv);
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+p:i:d:Hvh", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+p:i:d:Hjvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (gs_parse_pid(so.prog, optarg, &so.pid))
@@ -460,21 +464,19 @@ int cmd_top(int argc, char **argv)
 			break;
 		case 'H': per_thread = 1; break;
 		case 'N': hist = 0; break;
-		case 'C': {
-			double us;
-			if (gs_parse_seconds(so.prog, "--convoy-us", optarg, &us))
+		case 'C':
+			if (cli_parse_time("top", "--convoy-us", optarg, CLI_US, 1,
+					   UINT64_MAX, &so.convoy_ns))
 				return 2;
-			so.convoy_ns = (uint64_t)(us * 1000);
 			break;
-		}
 		case 'P':
 			if (gs_parse_probe_set(so.prog, optarg, &so.probes))
 				return 2;
 			break;
-		case 'J': json = 1; break;
+		case 'j': json = 1; break;
 		case 'v': so.verbose = 1; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default: return cli_bad_option("top", argv, opts, NULL);
 		}
 	}
 	if (optind < argc)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "cli_parse.h"
 #include "commands.h"
 #include "json_writer.h"
 
@@ -54,10 +55,10 @@ static void usage(FILE *out)
 		"tables show the median of the repetitions, their min-max and the ratio\n"
 		"to the floor: of the medians (items 1-3), or the median of the\n"
 		"per-repetition ratios where one invocation measures both (4, 5, 7).\n\n"
-		"  -q, --quick        fewer, shorter repetitions (a smoke run)\n"
+		"      --quick        fewer, shorter repetitions (a smoke run)\n"
 		"  -j, --json         print the results as JSON on stdout\n"
-		"  -o, --only ITEMS   run only these items (numbers or names)\n"
-		"  -n, --nice N       run at nice value N, e.g. -5 on a machine shared\n"
+		"      --only ITEMS   run only these items (numbers or names)\n"
+		"      --nice N       run at nice value N, e.g. -5 on a machine shared\n"
 		"                     with other work (threads and children inherit it)\n"
 		"  -v, --verbose      progress on stderr\n"
 		"  -h, --help         this help\n\nItems:\n");
@@ -67,7 +68,8 @@ static void usage(FILE *out)
 	fprintf(out, "  (item 6, analyzer throughput, is measured with gilscope "
 		     "report: see docs/performance.md)\n"
 		     "\nThe numbers are noisy on shared machines: compare ratios, "
-		     "not absolute times.\nExit: 0 ok, 1 an item failed, 2 usage.\n");
+		     "not absolute times.\nExit: 0 ok, 1 an item failed, 2 usage "
+		     "(docs/cli.md).\n");
 }
 
 /* Marks the items named in a comma list; -1 on an unknown one. */
@@ -307,12 +309,19 @@ static void find_build_dir(char *self, size_t selflen, char *build, size_t len)
 
 int cmd_bench(int argc, char **argv)
 {
+	enum { OPT_QUICK = 256, OPT_ONLY, OPT_NICE };
+	static const struct cli_renamed renamed[] = {
+		{ 'q', "--quick (-q is --quiet)", "--quick" },
+		{ 'o', "--only (-o is --output)", "--only ITEMS" },
+		{ 'n', "--nice", "--nice N" },
+		{ 0 },
+	};
 	static const struct option longopts[] = {
-		{ "quick", no_argument, NULL, 'q' },
+		{ "quick", no_argument, NULL, OPT_QUICK },
 		{ "json", no_argument, NULL, 'j' },
-		{ "only", required_argument, NULL, 'o' },
+		{ "only", required_argument, NULL, OPT_ONLY },
 		{ "verbose", no_argument, NULL, 'v' },
-		{ "nice", required_argument, NULL, 'n' },
+		{ "nice", required_argument, NULL, OPT_NICE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -326,30 +335,28 @@ int cmd_bench(int argc, char **argv)
 	}
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "qjo:vn:h", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "jvh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'q': o.quick = 1; break;
+		case OPT_QUICK: o.quick = 1; break;
 		case 'j': json = 1; break;
-		case 'o':
+		case OPT_ONLY:
 			only = 1;
 			if (parse_only(optarg, selected) < 0)
 				return 2;
 			break;
 		case 'v': o.verbose = 1; break;
-		case 'n': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*end || v < -20 || v > 19) {
-				fprintf(stderr, "gilscope bench: --nice wants -20..19, "
-						"not '%s'\n", optarg);
+		case OPT_NICE: {
+			long v;
+			if (cli_parse_long("bench", "--nice", optarg, -20, 19,
+					   "-20..19", &v))
 				return 2;
-			}
 			nice_value = (int)v;
 			set_nice = 1;
 			break;
 		}
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default: return cli_bad_option("bench", argv, longopts, renamed);
 		}
 	}
 	if (optind < argc) {

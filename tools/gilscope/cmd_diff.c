@@ -25,9 +25,10 @@ static void usage(FILE *out)
 		"Options:\n"
 		"  -n, --rows N         show the N largest changes (default 30)\n"
 		"  -a, --all            show every row\n"
-		"      --json           JSON output (schema: docs/replay.md)\n"
+		"  -j, --json           JSON output (schema: docs/replay.md)\n"
 		"      --allow-truncated  analyse traces that were cut short\n"
 		"  -h, --help           this help\n\n"
+		"Exit: 0 ok, 1 a trace could not be read, 2 usage (docs/cli.md).\n"
 		"Example:\n"
 		"  gilscope diff convoy-cpython.gst convoy-prio.gst\n");
 }
@@ -71,13 +72,15 @@ int cmd_diff(int argc, char **argv)
 		{ "rows", required_argument, NULL, 'n' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "json", no_argument, NULL, 'j' },
-		{ "allow-truncated", no_argument, NULL, 'T' },
+		{ "allow-truncated", no_argument, NULL, 256 },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	size_t rows = 30;
 	int json = 0, allow_truncated = 0, c;
-	while ((c = getopt_long(argc, argv, "n:ah", long_opts, NULL)) != -1) {
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "n:ajh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'n': {
 			long v;
@@ -89,9 +92,9 @@ int cmd_diff(int argc, char **argv)
 		}
 		case 'a': rows = 0; break;
 		case 'j': json = 1; break;
-		case 'T': allow_truncated = 1; break;
+		case 256: allow_truncated = 1; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default: return cli_bad_option("diff", argv, long_opts, NULL);
 		}
 	}
 	if (argc - optind != 2) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_parse.h"
 #include "cli_suggest.h"
 #include "commands.h"
 #include "pictures.h"
@@ -27,7 +28,8 @@ static void usage(FILE *out)
 		"      --from TIME      window start, counted from the trace's first event:\n"
 		"                       250ms, 1.5s, 800us, 1200ns or plain nanoseconds\n"
 		"      --to TIME        window end (default: the end of the trace)\n"
-		"  -w, --width PX       SVG width in pixels (default 1200)\n"
+		"  -w, --window FROM:TO both at once, as in report (1s:2s, :500ms)\n"
+		"      --width PX       SVG width in pixels (default 1200)\n"
 		"      --allow-truncated  read a trace that was cut short (no end block)\n"
 		"  -q, --quiet          no 'wrote FILE' message, no progress\n"
 		"  -v, --verbose        progress on stderr also when it is not a terminal\n"
@@ -50,7 +52,8 @@ int cmd_export(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "from", required_argument, NULL, 'F' },
 		{ "to", required_argument, NULL, 'T' },
-		{ "width", required_argument, NULL, 'w' },
+		{ "window", required_argument, NULL, 'w' },
+		{ "width", required_argument, NULL, 'W' },
 		{ "allow-truncated", no_argument, NULL, 'A' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -61,6 +64,7 @@ int cmd_export(int argc, char **argv)
 	const char *format = NULL, *out = NULL;
 	int c;
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "f:o:w:qvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
@@ -71,21 +75,33 @@ int cmd_export(int argc, char **argv)
 			break;
 		case 'F':
 		case 'T':
-			if (gs_parse_time(optarg, c == 'F' ? &req.from : &req.to)) {
-				fprintf(stderr, "gilscope export: bad time '%s' for --%s "
-					"(examples: 250ms, 1.5s, 800us, 1200)\n",
-					optarg, c == 'F' ? "from" : "to");
+			if (cli_parse_time("export", c == 'F' ? "--from" : "--to", optarg,
+					   CLI_NS, 0, UINT64_MAX,
+					   c == 'F' ? &req.from : &req.to))
 				return 2;
-			}
 			*(c == 'F' ? &req.has_from : &req.has_to) = 1;
 			break;
-		case 'w':
-			req.svg_width = (unsigned)strtoul(optarg, NULL, 10);
-			if (req.svg_width < 300 || req.svg_width > 20000) {
-				fprintf(stderr, "gilscope export: --width wants 300..20000 pixels\n");
+		case 'w': {
+			if (*optarg && strspn(optarg, "0123456789") == strlen(optarg)) {
+				fprintf(stderr, "gilscope export: -w is --window FROM:TO "
+					"now, as in report; the SVG width is --width %s\n",
+					optarg);
 				return 2;
 			}
+			if (cli_parse_window("export", "--window", optarg, CLI_NS,
+					     &req.from, &req.to, &req.has_from,
+					     &req.has_to))
+				return 2;
 			break;
+		}
+		case 'W': {
+			long px;
+			if (cli_parse_long("export", "--width", optarg, 300, 20000,
+					   "300..20000 pixels", &px))
+				return 2;
+			req.svg_width = (unsigned)px;
+			break;
+		}
 		case 'A':
 			req.allow_truncated = 1;
 			break;
@@ -99,8 +115,7 @@ int cmd_export(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return cli_bad_option("export", argv, opts, NULL);
 		}
 	}
 	if (optind != argc - 1 || !format) {

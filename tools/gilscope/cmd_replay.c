@@ -38,7 +38,8 @@ static void usage(FILE *out)
 		"original.\n\n"
 		"Options:\n"
 		"  -P, --policy P         what-if policy: legacy, cpython, fifo, prio\n"
-		"  -I, --interval-us U    what-if switch interval in microseconds\n"
+		"  -i, --interval TIME    what-if switch interval: 1ms, 500us, 0.001 (s)\n"
+		"      --interval-us U    the same in microseconds\n"
 		"      --check-ticks N    what-if legacy check interval\n"
 		"  -o, --output FILE      write the what-if replay's trace here\n"
 		"                         (default replay.gst); the self-check's goes\n"
@@ -47,15 +48,15 @@ static void usage(FILE *out)
 		"      --tolerance PCT    self-check tolerance in percent (default 15)\n"
 		"      --unit-ns N        work between two eval-breaker checks (200)\n"
 		"      --os-prio          also set each thread's recorded nice/SCHED_FIFO\n"
-		"      --json             JSON output (schema: docs/replay.md)\n"
+		"  -j, --json             JSON output (schema: docs/replay.md)\n"
 		"      --allow-truncated  replay a trace that was cut short\n"
 		"  -h, --help             this help\n\n"
 		"Exit status: 0 done (and the self-check passed), 1 error, 2 usage,\n"
 		"3 the self-check missed its tolerance (what-if results are printed\n"
-		"but should not be trusted).\n\n"
+		"but should not be trusted; docs/cli.md).\n\n"
 		"Examples:\n"
 		"  gilscope replay service.gst                      # self-check only\n"
-		"  gilscope replay service.gst --interval-us 1000   # sys.setswitchinterval(0.001)?\n"
+		"  gilscope replay service.gst -i 1ms               # sys.setswitchinterval(0.001)?\n"
 		"  gilscope replay service.gst --policy prio -o prio.gst\n");
 }
 
@@ -240,18 +241,23 @@ static void json_run(struct json_writer *j, const char *key, const struct run *r
 
 int cmd_replay(int argc, char **argv)
 {
-	enum { OPT_TICKS = 256, OPT_NOSELF, OPT_TOL, OPT_UNIT, OPT_OSPRIO, OPT_JSON,
-	       OPT_TRUNC };
+	enum { OPT_TICKS = 256, OPT_NOSELF, OPT_TOL, OPT_UNIT, OPT_OSPRIO,
+	       OPT_TRUNC, OPT_INTERVAL_US };
+	static const struct cli_renamed renamed[] = {
+		{ 'I', "--interval-us", "-i TIME (-i 1ms) or --interval-us N" },
+		{ 0 },
+	};
 	static const struct option long_opts[] = {
 		{ "policy", required_argument, NULL, 'P' },
-		{ "interval-us", required_argument, NULL, 'I' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "interval-us", required_argument, NULL, OPT_INTERVAL_US },
 		{ "check-ticks", required_argument, NULL, OPT_TICKS },
 		{ "output", required_argument, NULL, 'o' },
 		{ "no-self-check", no_argument, NULL, OPT_NOSELF },
 		{ "tolerance", required_argument, NULL, OPT_TOL },
 		{ "unit-ns", required_argument, NULL, OPT_UNIT },
 		{ "os-prio", no_argument, NULL, OPT_OSPRIO },
-		{ "json", no_argument, NULL, OPT_JSON },
+		{ "json", no_argument, NULL, 'j' },
 		{ "allow-truncated", no_argument, NULL, OPT_TRUNC },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -260,14 +266,21 @@ int cmd_replay(int argc, char **argv)
 	long interval_us = 0, check_ticks = 0, unit_ns = 200;
 	double tolerance = 15;
 	int self_check = 1, os_prio = 0, json = 0, allow_truncated = 0, c;
-	while ((c = getopt_long(argc, argv, "P:I:o:h", long_opts, NULL)) != -1) {
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "P:i:o:jh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'P': policy = optarg; break;
-		case 'I':
-			if (cli_parse_long("replay", "interval-us", optarg, 1,
-					   10000000, "1..10000000", &interval_us))
+		case 'i':
+		case OPT_INTERVAL_US: {
+			uint64_t ns;
+			if (cli_parse_time("replay", c == 'i' ? "--interval" : "--interval-us",
+					   optarg, c == 'i' ? CLI_S : CLI_US, 1000,
+					   10 * CLI_S, &ns))
 				return 2;
+			interval_us = (long)(ns / 1000);
 			break;
+		}
 		case OPT_TICKS:
 			if (cli_parse_long("replay", "check-ticks", optarg, 1,
 					   1000000000, "a positive number",
@@ -287,10 +300,10 @@ int cmd_replay(int argc, char **argv)
 				return 2;
 			break;
 		case OPT_OSPRIO: os_prio = 1; break;
-		case OPT_JSON: json = 1; break;
+		case 'j': json = 1; break;
 		case OPT_TRUNC: allow_truncated = 1; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default: return cli_bad_option("replay", argv, long_opts, renamed);
 		}
 	}
 	if (argc - optind != 1) {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "analyze.h"
+#include "cli_parse.h"
 #include "pictures.h"
 #include "report.h"
 
@@ -35,7 +36,7 @@ static void usage(FILE *out)
 "Output:\n"
 "  -j, --json               JSON document (schema gilscope-report/1, docs/report.md)\n"
 "      --csv                per-thread rows as CSV\n"
-"  -P, --per-thread         per-thread tables only (with per-thread histograms)\n"
+"      --per-thread         per-thread tables only (with per-thread histograms)\n"
 "  -s, --summary            summary and findings only\n"
 "  -o, --output FILE        write to FILE instead of stdout\n"
 "      --html FILE          also write the HTML timeline report (docs/pictures.md)\n"
@@ -46,43 +47,22 @@ static void usage(FILE *out)
 "      --from TIME          start of the window, from the trace start\n"
 "      --to TIME            end of the window, from the trace start\n"
 "  -w, --window FROM:TO     the same in one option (either side may be empty)\n"
-"                           TIME: a number with ns (default), us, ms or s\n"
+"                           TIME: 250us, 10ms, 1.5s; a bare number is ns\n"
 "Input:\n"
 "      --allow-truncated    analyse a trace cut short (no END block); the\n"
 "                           report is then marked partial\n"
-"  -i, --interval-us N      reference switch interval for the convoy finding\n"
-"                           (default: the trace's)\n"
+"  -i, --interval TIME      reference switch interval for the convoy finding\n"
+"                           (5ms, 1000us; default: the trace's)\n"
+"      --interval-us N      the same in microseconds\n"
 "  -q, --quiet              no progress indicator\n"
 "  -h, --help               this help\n"
 "\n"
-"Exit status: 0 ok, 1 bad or unreadable trace, 2 usage error.\n"
+"Exit status: 0 ok, 1 bad or unreadable trace (or a window past its end),\n"
+"2 usage error (docs/cli.md).\n"
 "Examples:\n"
 "  gilscope run convoy -o convoy.gst && gilscope report convoy.gst\n"
 "  gilscope report --json -t io convoy.gst | jq .threads[0].io\n"
 "  gilscope report -w 1s:2s --summary trace.gst\n");
-}
-
-/* "1500", "1500ns", "2.5us", "10ms", "1s" -> ns */
-static int parse_time(const char *s, uint64_t *out)
-{
-	errno = 0;
-	char *end;
-	double v = strtod(s, &end);
-	if (end == s || errno || v < 0)
-		return -1;
-	double mult = 1;
-	if (!*end || !strcmp(end, "ns"))
-		mult = 1;
-	else if (!strcmp(end, "us"))
-		mult = 1e3;
-	else if (!strcmp(end, "ms"))
-		mult = 1e6;
-	else if (!strcmp(end, "s"))
-		mult = 1e9;
-	else
-		return -1;
-	*out = (uint64_t)(v * mult + 0.5);
-	return 0;
 }
 
 static int is_number(const char *s)
@@ -138,11 +118,16 @@ static void progress(void *ctx, double fraction)
 
 int cmd_report(int argc, char **argv)
 {
-	enum { OPT_CSV = 256, OPT_FROM, OPT_TO, OPT_TRUNC, OPT_HTML, OPT_SVG };
+	enum { OPT_CSV = 256, OPT_FROM, OPT_TO, OPT_TRUNC, OPT_HTML, OPT_SVG,
+	       OPT_PER_THREAD, OPT_INTERVAL_US };
+	static const struct cli_renamed renamed[] = {
+		{ 'P', "--per-thread (-P is --policy)", "--per-thread" },
+		{ 0 },
+	};
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "csv", no_argument, NULL, OPT_CSV },
-		{ "per-thread", no_argument, NULL, 'P' },
+		{ "per-thread", no_argument, NULL, OPT_PER_THREAD },
 		{ "summary", no_argument, NULL, 's' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "thread", required_argument, NULL, 't' },
@@ -150,7 +135,8 @@ int cmd_report(int argc, char **argv)
 		{ "to", required_argument, NULL, OPT_TO },
 		{ "window", required_argument, NULL, 'w' },
 		{ "allow-truncated", no_argument, NULL, OPT_TRUNC },
-		{ "interval-us", required_argument, NULL, 'i' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "interval-us", required_argument, NULL, OPT_INTERVAL_US },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "html", required_argument, NULL, OPT_HTML },
 		{ "svg", required_argument, NULL, OPT_SVG },
@@ -165,11 +151,12 @@ int cmd_report(int argc, char **argv)
 	struct gs_analyze_opts ao = { .window_relative = 1 };
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "jPso:t:w:i:qh", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "jso:t:w:i:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = 1; break;
 		case OPT_CSV: csv = 1; break;
-		case 'P':
+		case OPT_PER_THREAD:
 		case 's':
 			if (sections) {
 				fprintf(stderr, "gilscope report: --summary and "
@@ -193,58 +180,46 @@ int cmd_report(int argc, char **argv)
 			thread_args[nthread_args++] = optarg;
 			break;
 		case OPT_FROM:
-			if (parse_time(optarg, &ao.metrics.from_ns)) {
-				fprintf(stderr, "gilscope report: bad --from '%s' "
-					"(expected e.g. 1500000, 250us, 10ms, 1.5s)\n",
-					optarg);
-				return 2;
-			}
-			break;
 		case OPT_TO:
-			if (parse_time(optarg, &ao.metrics.to_ns)) {
-				fprintf(stderr, "gilscope report: bad --to '%s' "
-					"(expected e.g. 1500000, 250us, 10ms, 1.5s)\n",
-					optarg);
+			if (cli_parse_time("report", c == OPT_FROM ? "--from" : "--to",
+					   optarg, CLI_NS, 0, UINT64_MAX,
+					   c == OPT_FROM ? &ao.metrics.from_ns
+							 : &ao.metrics.to_ns))
 				return 2;
-			}
 			break;
 		case 'w': {
-			char buf[128];
-			snprintf(buf, sizeof(buf), "%s", optarg);
-			char *colon = strchr(buf, ':');
-			if (!colon) {
-				fprintf(stderr, "gilscope report: bad --window '%s' "
-					"(expected FROM:TO, e.g. 1s:2s or :500ms)\n",
-					optarg);
+			int hf = 0, ht = 0;
+			if (cli_parse_window("report", "--window", optarg, CLI_NS,
+					     &ao.metrics.from_ns, &ao.metrics.to_ns,
+					     &hf, &ht))
 				return 2;
-			}
-			*colon = 0;
-			if ((buf[0] && parse_time(buf, &ao.metrics.from_ns)) ||
-			    (colon[1] && parse_time(colon + 1, &ao.metrics.to_ns))) {
-				fprintf(stderr, "gilscope report: bad --window '%s' "
-					"(expected FROM:TO, e.g. 1s:2s or :500ms)\n",
-					optarg);
-				return 2;
-			}
 			break;
 		}
-		case 'i': {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (*end || !v || v > 100000000) {
-				fprintf(stderr, "gilscope report: bad --interval-us "
-					"'%s' (expected microseconds > 0)\n", optarg);
+		case 'i':
+		case OPT_INTERVAL_US: {
+			/* -i took microseconds before it meant a time like every
+			 * -i: a bare number is refused rather than read 10^6 times
+			 * longer. */
+			uint64_t ns;
+			if (c == 'i' && !cli_time_ns(optarg, CLI_US, &ns) &&
+			    cli_time_ns(optarg, 0, &ns)) {
+				fprintf(stderr, "gilscope report: -i wants a time with "
+					"its unit now (%sus, or --interval-us %s)\n",
+					optarg, optarg);
 				return 2;
 			}
-			ao.metrics.interval_us = (uint32_t)v;
+			if (cli_parse_time("report", c == 'i' ? "--interval" : "--interval-us",
+					   optarg, c == 'i' ? 0 : CLI_US, 1000,
+					   100 * CLI_S, &ns))
+				return 2;
+			ao.metrics.interval_us = (uint32_t)(ns / 1000);
 			break;
 		}
 		case 'h':
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return cli_bad_option("report", argv, longopts, renamed);
 		}
 	}
 	if (optind != argc - 1) {

@@ -33,7 +33,9 @@ static void usage(FILE *out)
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(out, "  %-8s %s%s\n", commands[i].name, commands[i].summary,
 			commands[i].fn ? "" : " (not in this build)");
-	fprintf(out, "\nRun 'gilscope COMMAND --help' for a command's options.\n"
+	fprintf(out, "\nRun 'gilscope COMMAND --help' for a command's options; every\n"
+		     "option, the letters shared by all commands and the exit\n"
+		     "statuses: docs/cli.md.\n"
 		     "Documentation: docs/ (start with docs/README.md).\n");
 }
 
