@@ -54,9 +54,9 @@ static void usage(FILE *out)
 "      --cgroup PATH      only processes in this cgroup v2 (a container)\n"
 "  -i, --interval SEC     refresh interval (default 1)\n"
 "  -d, --duration SEC     stop after SEC seconds\n"
-"  -n, --lines N          at most N processes per refresh (default 20)\n"
+"  -n, --rows N           at most N processes per refresh (default 20)\n"
 "      --convoy-us US     convoy threshold (default 2500: half of 5 ms)\n"
-"      --json             one JSON object per interval, one per line\n"
+"  -j, --json             one JSON object per interval, one per line\n"
 "  -v, --verbose          processes found, probe placement\n"
 "  -h, --help             this help\n"
 "\n"
@@ -229,15 +229,16 @@ int gs_top_all(int argc, char **argv)
 		{ "cgroup", required_argument, NULL, O_CGROUP },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "duration", required_argument, NULL, 'd' },
+		{ "rows", required_argument, NULL, 'n' }, /* as diff's -n */
 		{ "lines", required_argument, NULL, 'n' },
 		{ "convoy-us", required_argument, NULL, O_CONVOY },
-		{ "json", no_argument, NULL, O_JSON },
+		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "ap:i:d:n:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "ap:i:d:n:jvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a': break;
 		case 'p':
@@ -275,7 +276,7 @@ int gs_top_all(int argc, char **argv)
 			ho.convoy_ns = (uint64_t)v * 1000;
 			break;
 		}
-		case O_JSON: json = 1; break;
+		case 'j': json = 1; break;
 		case 'v': ho.verbose++; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
