@@ -10,6 +10,7 @@
 #     the recorder alive).
 source "$(dirname "$0")/lib.sh"
 require_root
+require_cmd bpftool
 
 # Waits until FILE has at least BYTES bytes (the traced phase has begun).
 wait_size() { # FILE BYTES
@@ -59,8 +60,19 @@ wait_size "$WORK/rec-builtin.gst" 152
 child=$(pgrep -P "$rec" -x gilscope || true)
 [ -n "$child" ] || fail "record: no child process"
 sleep 1
+# its BPF programs, by id (/proc/PID/fdinfo of a BPF program fd: prog_id)
+progs=$(cat /proc/"$rec"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -u)
+[ -n "$progs" ] || fail "record: no BPF program found in its file descriptors"
 kill -9 "$rec"; wait "$rec" 2>/dev/null || true
 wait_gone_never_stopped "$child" "record killed mid-run"
+# the kernel freed them with the process: nothing probes the program now
+for id in $progs; do
+  for _ in $(seq 100); do
+    bpftool prog show id "$id" > /dev/null 2>&1 || break
+    sleep 0.05
+  done
+  bpftool prog show id "$id" > /dev/null 2>&1 && fail "record: BPF program $id outlived its killed loader"
+done
 "$GILSCOPE" report "$WORK/rec-builtin.gst" > /dev/null \
   || fail "record killed mid-run: the traced program did not finish its work"
 n=$(events_of "$WORK/rec.gst")

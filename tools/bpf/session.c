@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE
 #include "session.h"
+#include "stale_probes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -496,6 +497,7 @@ int gs_session_start(struct gs_session *s, const struct gs_session_opts *o)
 
 	if (check_environment(o))
 		return 1;
+	gs_reap_stale_probes(o->prog);
 
 	if (o->cmd) {
 		char exe[4096];

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Each tracing helper killed with SIGKILL (no clean-up can run) leaves its
+# kernel and file-system state behind; the next run of the helper finds
+# what belongs to dead owners, removes it and says so -- and never touches
+# a live run's (docs/reliability.md, "Clean-up after a killed helper").
+#   gilscope-tracefs: tracing instance and uprobe group gilscope_PID
+#   gilscope-perf:    uprobe group gilscope_PID, its gilscope-perf.PID.* dir
+#   gilscope-lttng:   its session daemon and gilscope-lttng.PID.* dir
+#   eBPF tools:       libbpf's legacy uprobe events (uprobes/libbpf_PID_*);
+#                     everything else is fd-owned and gone with the process
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/adapters_common.bash"
+require_root
+require_cmd trace-cmd perf lttng lttng-sessiond readelf
+[ -e "$GILSCOPE_BUILD/probes/liblttng-gil.so" ] ||
+	skip "built without LTTng (GILSCOPE_WITH_LTTNG=OFF)"
+build_adapter_tools
+T=/sys/kernel/tracing
+export TMPDIR="$WORK"   # the helpers' directories, private to this test
+
+# start_killed HELPER_ARGS...: starts a helper on a 20 s workload, waits
+# until it has set up (WAIT_FOR exists), then SIGKILLs it and its workload.
+start_killed() { # WAIT_FOR_GLOB HELPER ARGS...
+	local want=$1
+	shift
+	"$@" -- "$WORK/wl" -d 20000 >/dev/null 2>"$WORK/killed.err" &
+	hp=$!
+	for _ in $(seq 300); do
+		# shellcheck disable=SC2086
+		compgen -G "${want//PID/$hp}" >/dev/null && break
+		sleep 0.1
+	done
+	compgen -G "${want//PID/$hp}" >/dev/null ||
+		{ cat "$WORK/killed.err" >&2; fail "$2 never set up (${want//PID/$hp})"; }
+	sleep 0.5
+	local kids
+	kids=$(descendants "$hp")
+	kill -9 "$hp"
+	wait "$hp" 2>/dev/null || true
+	# the workload (and perf, lttng's daemons stay) is orphaned: end it
+	for k in $kids; do
+		case "$(cat "/proc/$k/comm" 2>/dev/null)" in
+		lttng-sessiond|lttng-consumerd) ;;  # what the next run must clean
+		*) kill -9 "$k" 2>/dev/null || true ;;
+		esac
+	done
+	for k in $kids; do  # gone, not exiting (perf holds its events until then)
+		for _ in $(seq 100); do
+			case "$(cat "/proc/$k/comm" 2>/dev/null)" in
+			""|lttng-sessiond|lttng-consumerd) break ;;
+			esac
+			sleep 0.05
+		done
+	done
+}
+descendants() { # PID: its children, theirs, ...
+	local c
+	for c in $(pgrep -P "$1" || true); do
+		echo "$c"
+		descendants "$c"
+	done
+}
+expect_msg() { # FILE PATTERN WHAT
+	grep -qE "$2" "$1" || { cat "$1" >&2; fail "$3: no message matching '$2'"; }
+}
+
+# --- gilscope-tracefs -------------------------------------------------------
+# A live helper's state must survive the clean-up: one runs meanwhile.
+"$TOOLS/tracefs/gilscope-tracefs" -L "$LIBGIL" -o "$WORK/live" -- "$WORK/wl" -d 30000 \
+	>/dev/null 2>"$WORK/live.err" &
+live=$!
+for _ in $(seq 100); do [ -d "$T/instances/gilscope_$live" ] && break; sleep 0.1; done
+start_killed "$T/instances/gilscope_PID" "$TOOLS/tracefs/gilscope-tracefs" -L "$LIBGIL" -o "$WORK/tf1"
+old=$hp
+[ -d "$T/instances/gilscope_$old" ] || fail "tracefs: SIGKILL left no instance (test is wrong)"
+grep -q "^p:gilscope_$old/" "$T/uprobe_events" || fail "tracefs: SIGKILL left no uprobe events"
+"$TOOLS/tracefs/gilscope-tracefs" -L "$LIBGIL" -o "$WORK/tf2" -- "$WORK/wl" -d 100 \
+	>/dev/null 2>"$WORK/tf2.err" || { cat "$WORK/tf2.err" >&2; fail "tracefs: second run failed"; }
+expect_msg "$WORK/tf2.err" "removed tracing instance gilscope_$old left by a killed helper \\(process $old is gone\\)" tracefs
+expect_msg "$WORK/tf2.err" "removed [0-9]+ uprobe event\\(s\\) of group gilscope_$old" tracefs
+no_leftovers "gilscope_$old"
+[ -d "$T/instances/gilscope_$live" ] || { cat "$WORK/live.err" >&2;
+	fail "tracefs: the clean-up removed a live run's instance"; }
+kill -TERM "$live"
+rc=0; wait "$live" || rc=$?
+[ "$rc" = 143 ] || { cat "$WORK/live.err" >&2; fail "tracefs: the live run exited $rc"; }
+no_leftovers "gilscope_$live"
+
+# --- gilscope-perf ----------------------------------------------------------
+start_killed "$WORK/gilscope-perf.PID.*" "$TOOLS/perf/gilscope-perf" -L "$LIBGIL" -o "$WORK/pf1"
+old=$hp
+grep -q "^p:gilscope_$old/" "$T/uprobe_events" || fail "perf: SIGKILL left no uprobe events (test is wrong)"
+"$TOOLS/perf/gilscope-perf" -L "$LIBGIL" -o "$WORK/pf2" -- "$WORK/wl" -d 100 \
+	>/dev/null 2>"$WORK/pf2.err" || { cat "$WORK/pf2.err" >&2; fail "perf: second run failed"; }
+expect_msg "$WORK/pf2.err" "removed [0-9]+ uprobe event\\(s\\) of group gilscope_$old" perf
+no_leftovers "gilscope_$old"
+compgen -G "$WORK/gilscope-perf.$old.*" >/dev/null && fail "perf: the killed run's directory is still there"
+
+# --- gilscope-lttng ---------------------------------------------------------
+lttng_daemons() { # OWNER: pids of session/consumer daemons of that run
+	local env pid
+	for env in /proc/[0-9]*/environ; do
+		{ tr '\0' '\n' <"$env"; } 2>/dev/null | grep -q "^LTTNG_HOME=$WORK/gilscope-lttng\\.$1\\." || continue
+		pid=${env#/proc/}; echo "${pid%/environ}"
+	done
+}
+start_killed "$WORK/gilscope-lttng.PID.*/sessiond.log" "$TOOLS/lttng/gilscope-lttng" \
+	-P "$GILSCOPE_BUILD/probes/liblttng-gil.so" -o "$WORK/lt1"
+old=$hp
+for _ in $(seq 50); do [ -n "$(lttng_daemons "$old")" ] && break; sleep 0.1; done
+[ -n "$(lttng_daemons "$old")" ] || fail "lttng: SIGKILL left no daemon (test is wrong)"
+"$TOOLS/lttng/gilscope-lttng" -P "$GILSCOPE_BUILD/probes/liblttng-gil.so" -o "$WORK/lt2" \
+	-- "$WORK/wl" -d 100 >/dev/null 2>"$WORK/lt2.err" || { cat "$WORK/lt2.err" >&2; fail "lttng: second run failed"; }
+expect_msg "$WORK/lt2.err" "stopped lttng-sessiond \\(pid [0-9]+\\) left by a killed run \\(process $old is gone\\)" lttng
+for _ in $(seq 100); do [ -z "$(lttng_daemons "$old")" ] && break; sleep 0.1; done
+[ -z "$(lttng_daemons "$old")" ] || fail "lttng: the killed run's daemons still run: $(lttng_daemons "$old")"
+compgen -G "$WORK/gilscope-lttng.$old.*" >/dev/null && fail "lttng: the killed run's directory is still there"
+
+# --- eBPF tools: libbpf's legacy uprobe events of a dead tool ---------------
+true & dead=$!; wait "$dead"
+off=$(readelf -Ws "$LIBGIL" | awk '$8 == "gil_create" && !o { o = $2 } END { print o }')  # no early exit: SIGPIPE under pipefail
+ev="libbpf_${dead}_gilscope_test_0x${off#0000000000}"
+echo "p:uprobes/$ev $LIBGIL:0x$off" >> "$T/uprobe_events" || fail "cannot add a legacy-style uprobe event"
+"$GILSCOPE" record -d 0.2 -o "$WORK/r.gst" -- "$WORK/wl" -d 50 >/dev/null 2>"$WORK/rec.err" ||
+	{ cat "$WORK/rec.err" >&2; fail "record failed"; }
+expect_msg "$WORK/rec.err" "removed 1 uprobe event\\(s\\) libbpf left" "record"
+grep -q "uprobes/$ev " "$T/uprobe_events" && fail "record: the dead tool's libbpf event is still there"
+echo ok
