@@ -330,8 +330,9 @@ static void loader_list(const char *exe, struct candidates *c)
 			continue;
 		char *p = arrow + 3;
 		p[strcspn(p, " (\n")] = 0;
+		char real[PATH_MAX];
 		if (*p == '/' && (looks_like_python(p) || looks_like_libgil(p)))
-			add_candidate(c, p);
+			add_candidate(c, realpath(p, real) ? real : p); /* $ORIGIN/../lib */
 	}
 	pclose(f);
 }
