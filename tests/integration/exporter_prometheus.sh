@@ -111,7 +111,8 @@ grep -qi '^content-type: application/openmetrics-text' "$WORK/om.headers" \
 grep -q '^# TYPE gilscope_gil_handoffs counter$' "$WORK/metrics.om" || fail "OpenMetrics counter family"
 grep -q '^# UNIT gilscope_gil_convoy_loss_seconds seconds$' "$WORK/metrics.om" || fail "OpenMetrics unit"
 
-python3 - "$WORK" "$PPORT" <<'PY' || fail "Prometheus and gilscope report disagree"
+python3 - "$WORK" "$PPORT" "$GILSCOPE_SRC/docs/grafana/gilscope-dashboard.json" <<'PY' \
+  || fail "Prometheus and gilscope report disagree (or a dashboard query failed)"
 import json, sys, urllib.parse, urllib.request
 work, port = sys.argv[1], sys.argv[2]
 
@@ -184,6 +185,17 @@ for t in ("echo", "cd312", "cd27", "libgil"):
         print("recording rule: p99 wait of the echo process %s s" % (p99[0]["value"][1] if p99 else "none"))
         if not p99:
             errors.append("recording rule gilscope_process:gil_wait_seconds:p99_1m has no series")
+# every query of the shipped Grafana dashboard parses and runs here
+dash = json.load(open(sys.argv[3]))
+for panel in dash["panels"]:
+    for t in panel["targets"]:
+        expr = t["expr"].replace("$__rate_interval", "1m")
+        for v in ("$instance", "$comm", "$pid"):
+            expr = expr.replace(v, ".*")
+        try:
+            q(expr)
+        except Exception as e:
+            errors.append("dashboard panel %r: %s" % (panel["title"], e))
 if errors:
     sys.exit("disagree: %s" % ", ".join(errors))
 PY

@@ -28,11 +28,13 @@
 #include "trace_writer.h"
 
 int cmd_record(int argc, char **argv);
+int gs_record_all(int argc, char **argv); /* exporter/cmd_record_all.c: record -a */
 
 static void usage(FILE *out)
 {
 	fprintf(out,
 "Usage: gilscope record [-p PID | -- CMD [ARGS...]] -o TRACE [OPTIONS]\n"
+"       gilscope record -a -o DIR [FILTERS] [OPTIONS]   (every process: record -a --help)\n"
 "\n"
 "Record what the GIL of a process does, with eBPF: libgil programs through\n"
 "their gil:* USDT probes, unmodified CPython 3.2-3.13 through uprobes on\n"
@@ -103,6 +105,9 @@ int cmd_record(int argc, char **argv)
 	double duration = 0;
 	int c;
 
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "-a") || !strcmp(argv[i], "--all"))
+			return gs_record_all(argc, argv);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+p:o:d:b:vh", opts, NULL)) != -1) {

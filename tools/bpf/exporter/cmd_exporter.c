@@ -121,10 +121,10 @@ int cmd_exporter(int argc, char **argv)
 			char *end;
 			errno = 0;
 			unsigned long long v = strtoull(optarg, &end, 10);
-			if (errno || *end || v < GS_EXPO_SERIES_PER_GROUP) {
+			if (errno || *end || v < 2 * GS_EXPO_SERIES_PER_GROUP) {
 				fprintf(stderr, "%s: --max-series %s: want a number >= %d "
-					"(the series of one thread group)\n", prog, optarg,
-					GS_EXPO_SERIES_PER_GROUP);
+					"(the series of one thread group and of the folded "
+					"set)\n", prog, optarg, 2 * GS_EXPO_SERIES_PER_GROUP);
 				return 2;
 			}
 			eo.max_series = (size_t)v;

@@ -141,7 +141,8 @@ static struct gs_expo_group *group_for(struct gs_expo *e, const struct gs_hw_pro
  * retires the groups that are gone. */
 static void build_groups(struct gs_expo *e, struct gs_hw *hw)
 {
-	size_t max_groups = e->o.max_series / GS_EXPO_SERIES_PER_GROUP;
+	/* one set is kept for thread="_folded" */
+	size_t max_groups = e->o.max_series / GS_EXPO_SERIES_PER_GROUP - 1;
 	e->epoch++;
 	for (size_t i = 0; i < hw->nprocs; i++) {
 		const struct gs_hw_proc *p = &hw->procs[i];

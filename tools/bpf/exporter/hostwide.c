@@ -22,6 +22,7 @@
 #include "gil_events.h"
 #include "gilagg.skel.h"
 #include "gilscope_bpf.h"
+#include "hw_cli.h"
 #include "session.h"
 #include "target.h"
 
@@ -250,7 +251,8 @@ static int bin_for(struct gs_hw *hw, const struct gs_target *t)
 {
 	struct stat st;
 	if (stat(t->path, &st)) {
-		fprintf(stderr, "%s: %s: %s\n", hw->o.prog, t->path, strerror(errno));
+		if (errno != ENOENT || hw->o.verbose) /* ENOENT: the process is gone */
+			fprintf(stderr, "%s: %s: %s\n", hw->o.prog, t->path, strerror(errno));
 		return -1;
 	}
 	for (size_t i = 0; i < hw->nbins; i++)
@@ -273,7 +275,11 @@ static int bin_for(struct gs_hw *hw, const struct gs_target *t)
 	struct gsa_bin kb = { 0 };
 	struct gilagg_bpf *k = hw->skel;
 	int err = 0;
-	switch (t->runtime) {
+	switch (hw->o.discover_only ? 0 : t->runtime) {
+	case 0:
+		b->runtime = t->runtime == GSB_RT_LIBGIL ? GSA_RT_LIBGIL
+			   : t->runtime == GSB_RT_CPYTHON2 ? GSA_RT_CPYTHON2 : GSA_RT_CPYTHON3;
+		break;
 	case GSB_RT_LIBGIL:
 		b->runtime = GSA_RT_LIBGIL;
 		err = attach_usdt_all(hw, b);
@@ -299,7 +305,7 @@ static int bin_for(struct gs_hw *hw, const struct gs_target *t)
 	kb.runtime = (__u32)b->runtime;
 	__u32 idx = (__u32)hw->nbins;
 	bpf_map_update_elem(bpf_map__fd(k->maps.bins), &idx, &kb, BPF_ANY);
-	if (t->runtime == GSB_RT_CPYTHON2)
+	if (t->runtime == GSB_RT_CPYTHON2 && !hw->o.discover_only)
 		err = attach_sym(hw, b, t, k->progs.py2_acquire_lock, 0,
 				 GS_SYM_ACQUIRE_LOCK, GSA_HIT_ACQ2_ENTRY, 1) ||
 		      attach_sym(hw, b, t, k->progs.py2_acquire_lock_ret, 1,
@@ -811,16 +817,10 @@ int gs_hw_start(struct gs_hw *hw, const struct gs_hw_opts *o)
 		snprintf((char *)k->rodata->comm_filter, GSA_COMM_LEN, "%s", o->comm);
 	}
 	if (o->cgroup) {
-		char path[4096];
+		char path[4096], rel[4096];
 		struct stat st;
-		const char *c = o->cgroup;
-		if (!strncmp(c, "/sys/fs/cgroup", 14))
-			snprintf(path, sizeof(path), "%s", c);
-		else
-			snprintf(path, sizeof(path), "/sys/fs/cgroup%s%s", *c == '/' ? "" : "/", c);
-		if (stat(path, &st) || !S_ISDIR(st.st_mode)) {
-			fprintf(stderr, "%s: --cgroup %s: %s is not a cgroup v2 directory\n",
-				o->prog, o->cgroup, path);
+		if (gs_hw_cgroup_path(o->prog, o->cgroup, path, sizeof(path), rel, sizeof(rel)) ||
+		    stat(path, &st)) {
 			gs_hw_stop(hw);
 			return 1;
 		}

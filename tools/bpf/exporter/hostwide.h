@@ -36,6 +36,7 @@ struct gs_hw_opts {
 	uint64_t convoy_ns;      /* convoy loss threshold */
 	double grace_s;          /* exited processes stay this long */
 	double rescan_s;         /* full /proc scan interval */
+	int discover_only;       /* find processes, put no GIL probe (record -a) */
 	int verbose;
 };
 

@@ -3,6 +3,8 @@
 #include "hw_cli.h"
 
 #include <stdio.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,5 +34,68 @@ int gs_hw_parse_pids(const char *prog, const char *arg, pid_t **pids, size_t *n)
 		fprintf(stderr, "%s: -p %s: no process id\n", prog, arg);
 		return -1;
 	}
+	return 0;
+}
+
+#define CGROUP2_MAGIC 0x63677270
+
+static int is_cgroup2_dir(const char *path)
+{
+	struct statfs sf;
+	struct stat st;
+	return !stat(path, &st) && S_ISDIR(st.st_mode) && !statfs(path, &sf) &&
+	       (unsigned long)sf.f_type == CGROUP2_MAGIC;
+}
+
+/* The first cgroup2 mount point (/sys/fs/cgroup on a unified host). */
+static int cgroup2_mount(char *out, size_t len)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char mnt[4096], fstype[64];
+		const char *dash = strstr(line, " - ");
+		if (!dash || sscanf(dash + 3, "%63s", fstype) != 1 || strcmp(fstype, "cgroup2"))
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1) {
+			snprintf(out, len, "%s", mnt);
+			fclose(f);
+			return 0;
+		}
+	}
+	fclose(f);
+	return -1;
+}
+
+int gs_hw_cgroup_path(const char *prog, const char *arg, char *dir, size_t dirlen,
+		      char *rel, size_t rellen)
+{
+	char mnt[4096];
+	if (cgroup2_mount(mnt, sizeof(mnt))) {
+		fprintf(stderr, "%s: --cgroup %s: no cgroup v2 hierarchy is mounted "
+				"(mount -t cgroup2 none /sys/fs/cgroup/unified)\n", prog, arg);
+		return -1;
+	}
+	size_t m = strlen(mnt);
+	if (!strncmp(arg, mnt, m) && (arg[m] == '/' || !arg[m]) && is_cgroup2_dir(arg)) {
+		snprintf(dir, dirlen, "%s", arg);
+		snprintf(rel, rellen, "%s", arg[m] ? arg + m : "/");
+	} else {
+		const char *r = arg;
+		if (!strncmp(r, "/sys/fs/cgroup/", 15) && strcmp(mnt, "/sys/fs/cgroup"))
+			r += 14; /* a unified-host path on a hybrid host */
+		snprintf(dir, dirlen, "%s%s%s", mnt, *r == '/' ? "" : "/", r);
+		snprintf(rel, rellen, "%s%s", *r == '/' ? "" : "/", r);
+		if (!is_cgroup2_dir(dir)) {
+			fprintf(stderr, "%s: --cgroup %s: %s is not a cgroup v2 directory\n",
+				prog, arg, dir);
+			return -1;
+		}
+	}
+	size_t n = strlen(rel);
+	while (n > 1 && rel[n - 1] == '/')
+		rel[--n] = 0;
 	return 0;
 }

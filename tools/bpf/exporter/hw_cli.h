@@ -10,4 +10,13 @@
  * printed. */
 int gs_hw_parse_pids(const char *prog, const char *arg, pid_t **pids, size_t *n);
 
+/* --cgroup PATH: a directory of the cgroup v2 hierarchy, given as a full
+ * path under a cgroup2 mount (/sys/fs/cgroup/web.slice, or wherever
+ * cgroup2 is mounted on a hybrid host) or relative to its root
+ * (/web.slice, as /proc/PID/cgroup shows it). Fills dir (an existing
+ * directory: its inode is the cgroup id BPF sees) and rel (the path as in
+ * /proc/PID/cgroup). 0, or -1 with the message printed. */
+int gs_hw_cgroup_path(const char *prog, const char *arg, char *dir, size_t dirlen,
+		      char *rel, size_t rellen);
+
 #endif

@@ -1,0 +1,72 @@
+#!/bin/bash
+# gilscope record -a --cgroup: one trace per GIL process of a cgroup (a
+# container stand-in made here), for a process running before the recording
+# (CPython 3.12) and one started during it (CPython 2.7); a CPython outside
+# the cgroup is left alone. Each trace is a complete `record -p` trace that
+# gilscope report reads, with the right interpreter and GIL activity.
+. "$(dirname "$0")/lib.sh"
+require_root
+[ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
+PYDIR="$GILSCOPE_SRC/tests/integration/python"
+py312=$(find_python 3.12)
+py311=$(find_python 3.11)
+py27=$(find_python 2.7)
+# the cgroup v2 hierarchy: mounted at /sys/fs/cgroup on a unified host;
+# on a hybrid one (v1 controllers) it may be mounted nowhere: mount it here
+CG2=$(awk '$(NF-2) == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+MOUNTED=""
+if [ -z "$CG2" ]; then
+  mkdir -p "$WORK/cg2"
+  mount -t cgroup2 none "$WORK/cg2" || skip "cannot mount cgroup2"
+  CG2="$WORK/cg2"
+  MOUNTED=1
+fi
+NAME="gilscope-record-all-$$"
+CG="$CG2/$NAME"
+mkdir "$CG"
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rmdir "$CG" 2>/dev/null || true
+  [ -z "$MOUNTED" ] || umount "$CG2" || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+in_cg() { exec sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CG" "$@"; }
+
+in_cg "$py312" "$PYDIR/countdown.py" 30000000 2 & before=$!; pids+=($before)
+"$py311" "$PYDIR/countdown.py" 30000000 2 & outside=$!; pids+=($outside)
+sleep 0.3
+"$GILSCOPE" record -a --cgroup "/$NAME" -o "$WORK/traces" -d 6 --no-sched \
+  > "$WORK/rec.out" 2> "$WORK/rec.err" & rec=$!
+sleep 1.5
+# it idles first: its recorder needs a moment to find it and attach
+in_cg "$py27" -c 'import sys, time
+time.sleep(1.5)
+sys.argv = ["countdown.py", "3000000", "2"]
+execfile(sys.argv.pop(0) if False else "'"$PYDIR"'/countdown.py")' & later=$!; pids+=($later)
+wait $rec || { cat "$WORK/rec.err" >&2; fail "record -a failed"; }
+cat "$WORK/rec.err"
+ls "$WORK/traces"
+for p in $before $later; do
+  t=$(ls "$WORK/traces/$p-"*.gst 2>/dev/null | head -1)
+  [ -n "$t" ] || fail "no trace for PID $p"
+  "$GILSCOPE" report --json -q "$t" > "$WORK/$p.json" || fail "report on $t failed"
+done
+ls "$WORK/traces/$outside-"*.gst > /dev/null 2>&1 && fail "PID $outside (outside the cgroup) was recorded"
+python3 - "$WORK" "$before" "$later" <<'PY' || fail "wrong traces"
+import json, sys
+w, before, later = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for pid, policy in ((before, "cpython-3.12"), (later, "cpython-2.7")):
+    d = json.load(open("%s/%d.json" % (w, pid)))
+    acq = sum(t["acquisitions"] for t in d["threads"])
+    print("PID %d: %s, %d threads, %d acquisitions, %d lost" % (
+        pid, d["trace"]["policy"], len(d["threads"]), acq, d["trace"]["lost"]))
+    if d["trace"]["pid"] != pid or d["trace"]["policy"] != policy:
+        sys.exit("PID %d: trace of %s %s" % (pid, d["trace"]["pid"], d["trace"]["policy"]))
+    if acq < 10:
+        sys.exit("PID %d: %d acquisitions" % (pid, acq))
+PY
+echo PASS
