@@ -15,6 +15,7 @@ PACKAGES=(
   python3
   libdw-dev libdebuginfod-dev elfutils libcapstone-dev patchelf prometheus
   debuginfod
+  gdb
 )
 
 missing=()

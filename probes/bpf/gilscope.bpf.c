@@ -8,6 +8,9 @@
  *  - libgil: the gil:* USDT probes carry the events with their arguments;
  *  - CPython 3.2-3.13: take_gil entry/return and drop_gil entry, with
  *    PyEval_SaveThread / PyEval_RestoreThread marking blocking regions;
+ *  - CPython 3.x without symbols: libc's pthread_cond_signal/timedwait on
+ *    the GIL's own condition variables (found from _PyRuntime or when the
+ *    GIL is created);
  *  - CPython 2.7: PyThread_acquire_lock / PyThread_release_lock, kept only
  *    when the lock is the one interpreter_lock points to.
  * For CPython the arguments libgil would have given (waiters queued, holder,
@@ -334,7 +337,10 @@ int BPF_KPROBE(py3_drop_gil)
 	__u8 reason;
 	/* PyEval_SaveThread calls drop_gil at once; a stale mark (SaveThread
 	 * before the GIL existed, 3.2-3.6) must not class a later drop. */
-	if (st->in_save && ts - st->save_ts < SAVE_WINDOW_NS) {
+	if (st->exiting) {
+		reason = GS_RELEASE_EXIT;
+		st->exiting = 0;
+	} else if (st->in_save && ts - st->save_ts < SAVE_WINDOW_NS) {
 		reason = GS_RELEASE_BLOCKING;
 		/* blocking_begin only now: SaveThread releases nothing before
 		 * the GIL exists (3.6 creates it with the first thread) */
@@ -420,6 +426,229 @@ int BPF_KPROBE(py_restore_thread)
 	emit(st, tid, ts, GS_EV_blocking_end, GS_BLOCK_OTHER, 0, 0);
 	st->blocked = 0;
 	st->last_reason = GS_RELEASE_BLOCKING;
+	return 0;
+}
+
+/* ---- CPython 3.x without symbols: the GIL's pthread objects via libc ----
+ *
+ * Whatever the compiler inlined, every CPython 3.2-3.13 GIL goes through
+ * libc at fixed points (Python/ceval_gil.h, ceval_gil.c from 3.12), each
+ * under gil->mutex, so the probes see them in the GIL's own order:
+ *  - drop_gil: locked = 0, pthread_cond_signal(&gil->cond)      -> release
+ *  - take_gil, GIL busy: pthread_cond_timedwait(&gil->cond)     -> request
+ *    (an uncontended take_gil waits for nothing: its request is timed at
+ *    the acquisition);
+ *    timed out, still locked, no switch since: drop request set
+ *  - take_gil, got it: locked = 1, pthread_cond_signal(&gil->switch_cond)
+ *                                                               -> acquired
+ * A release is forced when a drop request was pending (CPython's own rule
+ * in drop_gil), blocking when PyEval_SaveThread was entered just before or
+ * no drop was requested (a voluntary release: a blocking call, or the
+ * thread's last release at exit).
+ *
+ * The GIL's conditions are in gil_conds: put there by the loader (a running
+ * process, found from _PyRuntime) or here, when a GIL is created:
+ * create_gil() initialises gil->cond, then gil->switch_cond, and take_gil()
+ * signals switch_cond next, on the same thread. */
+const volatile __u64 gil_cond_distance = 0; /* &switch_cond - &cond; 0: any */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct gsb_gil_key);
+	__type(value, struct gsb_gil_cond);
+} gil_conds SEC(".maps");
+
+static __always_inline struct gsb_gil_cond *
+gil_cond_lookup(__u32 tgid, __u64 addr, struct gsb_thread_state *st, int discover)
+{
+	struct gsb_gil_key k = { .tgid = tgid, .gil = addr };
+	struct gsb_gil_cond *c = bpf_map_lookup_elem(&gil_conds, &k);
+	if (c || !discover || !st)
+		return c;
+	__u64 first = st->cond_init[0];
+	if (addr != st->cond_init[1] || !first || first == addr)
+		return NULL;
+	if (gil_cond_distance && addr - first != gil_cond_distance)
+		return NULL;
+	struct gsb_gil_cond v = { .gil = first, .role = GSB_COND_GIL };
+	k.gil = first;
+	bpf_map_update_elem(&gil_conds, &k, &v, BPF_ANY);
+	v.role = GSB_COND_SWITCH;
+	k.gil = addr;
+	bpf_map_update_elem(&gil_conds, &k, &v, BPF_ANY);
+	st->cond_init[0] = st->cond_init[1] = 0;
+	count(GSB_CNT_GILS_FOUND);
+	return bpf_map_lookup_elem(&gil_conds, &k);
+}
+
+/* The thread now waits for (or, uncontended, is about to get) GIL gil. */
+static __always_inline void pyc_request(struct gsb_gil_state *g,
+					struct gsb_thread_state *st, __u32 tid,
+					__u64 gil, __u64 ts)
+{
+	if (st->req_ts && st->gil == gil)
+		return;
+	st->in_save = 0;
+	if (st->blocked && infer_blocking_end)
+		emit(st, tid, ts, GS_EV_blocking_end, GS_BLOCK_OTHER, 0, 0);
+	__u8 why = why_from_last(st);
+	struct req_args a = gil_request(g, st, ts, why);
+	st->gil = gil;
+	emit(st, tid, ts, GS_EV_acquire_request, why, a.queued, a.holder);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(pyc_cond_init, void *cond)
+{
+	__u32 tid;
+
+	count(GSB_HIT_COND_INIT);
+	if (!current_is_target(&tid))
+		return 0;
+	struct gsb_thread_state *st = thread_state(tid);
+	if (!st)
+		return 0;
+	st->cond_init[0] = st->cond_init[1];
+	st->cond_init[1] = (__u64)cond;
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(pyc_cond_signal, void *cond)
+{
+	__u32 tid;
+
+	count(GSB_HIT_COND_SIGNAL);
+	if (!current_is_target(&tid))
+		return 0;
+	__u64 ts = bpf_ktime_get_ns();
+	__u32 tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
+	struct gsb_thread_state *st = bpf_map_lookup_elem(&threads, &tid);
+	struct gsb_gil_cond *c = gil_cond_lookup(tgid, (__u64)cond, st, 1);
+	if (!c)
+		return 0;
+	__u64 gil = c->gil;
+	__u32 role = c->role;
+	if (!st)
+		st = thread_state(tid);
+	struct gsb_gil_state *g = gil_state(tgid, gil);
+	if (!st || !g)
+		return 0;
+
+	if (role == GSB_COND_SWITCH) {
+		pyc_request(g, st, tid, gil, ts);
+		__u8 why = st->why;
+		struct acq_args a = gil_acquired(g, st, tid, ts);
+		emit(st, tid, ts, GS_EV_acquired, why, a.still_waiting, a.prev);
+		return 0;
+	}
+	__u32 dropreq = g->drop_request;
+	__u8 reason;
+	if (st->exiting) {
+		reason = GS_RELEASE_EXIT;
+		st->exiting = 0;
+	} else if (st->in_save && ts - st->save_ts < SAVE_WINDOW_NS) {
+		reason = GS_RELEASE_BLOCKING;
+		emit(st, tid, st->save_ts, GS_EV_blocking_begin, GS_BLOCK_OTHER, 0, 0);
+	} else if (dropreq) {
+		reason = GS_RELEASE_FORCED;
+	} else {
+		reason = GS_RELEASE_BLOCKING;
+		emit(st, tid, ts, GS_EV_blocking_begin, GS_BLOCK_OTHER, 0, 0);
+	}
+	st->in_save = 0;
+	__u32 waiting = gil_release(g, st, tid, ts, reason);
+	emit(st, tid, ts, GS_EV_release, reason, waiting, dropreq);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(pyc_cond_timedwait, void *cond)
+{
+	__u32 tid;
+
+	count(GSB_HIT_COND_WAIT);
+	if (!current_is_target(&tid))
+		return 0;
+	__u64 ts = bpf_ktime_get_ns();
+	__u32 tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
+	struct gsb_gil_cond *c = gil_cond_lookup(tgid, (__u64)cond, NULL, 0);
+	if (!c || c->role != GSB_COND_GIL)
+		return 0;
+	__u64 gil = c->gil;
+	struct gsb_thread_state *st = thread_state(tid);
+	struct gsb_gil_state *g = gil_state(tgid, gil);
+	if (!st || !g)
+		return 0;
+	pyc_request(g, st, tid, gil, ts);
+	st->wait_cond = (__u64)cond;
+	st->wait_switches = g->switches;
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(pyc_cond_timedwait_ret, int ret)
+{
+	__u32 tid;
+
+	count(GSB_HIT_COND_WAIT_RET);
+	if (!current_is_target(&tid))
+		return 0;
+	struct gsb_thread_state *st = bpf_map_lookup_elem(&threads, &tid);
+	if (!st || !st->wait_cond)
+		return 0;
+	st->wait_cond = 0;
+	/* take_gil: timed out while the GIL stayed with the same holder
+	 * (switch_number unchanged) -> SET_GIL_DROP_REQUEST */
+	struct gsb_gil_state *g = current_gil_state(st->gil);
+	if (!g || ret != 110 /* ETIMEDOUT */ || !g->holder ||
+	    g->switches != st->wait_switches || g->drop_request)
+		return 0;
+	g->drop_request = 1;
+	emit(st, tid, bpf_ktime_get_ns(), GS_EV_drop_request, 0, g->holder, 0);
+	return 0;
+}
+
+/* (_)PyThreadState_DeleteCurrent: the thread's next release is its last
+ * (thread exit). Exported in 2.7-3.13; where LTO inlined the call, exit
+ * releases are classed as the voluntary releases they also are. */
+SEC("uprobe")
+int BPF_KPROBE(py_thread_exit)
+{
+	__u32 tid;
+
+	count(GSB_HIT_THREAD_EXIT);
+	if (!current_is_target(&tid))
+		return 0;
+	struct gsb_thread_state *st = thread_state(tid);
+	if (st)
+		st->exiting = 1;
+	return 0;
+}
+
+/* 3.13+: _PyThreadState_DeleteCurrent is not exported, but thread_run()
+ * clears its own PyThreadState just before it: PyThreadState_Clear on the
+ * calling thread's own state (tstate->native_thread_id == tid) marks the
+ * exit too. Clearing another thread's state (finalisation) marks nothing. */
+const volatile __u64 tstate_native_tid_off = 0;
+
+SEC("uprobe")
+int BPF_KPROBE(py_tstate_clear, void *tstate)
+{
+	__u32 tid;
+	__u64 native = 0;
+
+	count(GSB_HIT_THREAD_EXIT);
+	if (!current_is_target(&tid) || !tstate_native_tid_off)
+		return 0;
+	if (bpf_probe_read_user(&native, sizeof(native),
+				(void *)tstate + tstate_native_tid_off) ||
+	    native != tid)
+		return 0;
+	struct gsb_thread_state *st = thread_state(tid);
+	if (st)
+		st->exiting = 1;
 	return 0;
 }
 

@@ -13,7 +13,7 @@
 enum gsb_runtime {
 	GSB_RT_LIBGIL = 1,   /* libgil USDT probes gil:* */
 	GSB_RT_CPYTHON2 = 2, /* PyThread_acquire/release_lock on interpreter_lock */
-	GSB_RT_CPYTHON3 = 3, /* take_gil / drop_gil */
+	GSB_RT_CPYTHON3 = 3, /* take_gil / drop_gil, or the GIL's pthread objects */
 };
 
 /* One event in the ring buffer. Same layout as struct gs_record
@@ -67,10 +67,27 @@ struct gsb_thread_state {
 	__u8 why;               /* gs_acquire_why of the pending request */
 	__u8 in_acquire;        /* 2.7: entry probe saw a GIL acquire */
 	__u8 seen;              /* thread has produced an event */
-	__u8 pad[2];
+	__u8 exiting;           /* in PyThreadState_DeleteCurrent: last release */
+	__u8 pad;
 	__u64 gil;              /* GIL of the pending request / last hold */
 	__u64 wait_switches;    /* libc method: gsb_gil_state.switches at the
 				 * timed wait's entry */
+	__u64 wait_cond;        /* libc method: GIL condition being waited on */
+	__u64 cond_init[2];     /* libc method: the thread's last two
+				 * pthread_cond_init() addresses (older first) */
+};
+
+/* Symbol-free CPython 3.x: a GIL's condition variables (map "gil_conds",
+ * keyed by struct gsb_gil_key with gil = the condition's address). */
+enum gsb_cond_role {
+	GSB_COND_GIL = 1,       /* gil->cond: signalled by every release */
+	GSB_COND_SWITCH = 2,    /* gil->switch_cond: signalled by every acquisition */
+};
+
+struct gsb_gil_cond {
+	__u64 gil;              /* the GIL's identity (address of gil->cond) */
+	__u32 role;             /* enum gsb_cond_role */
+	__u32 pad;
 };
 
 /* Which GIL: one state per (process, GIL), so one BPF object can follow
@@ -115,6 +132,12 @@ enum gsb_counter {
 	GSB_HIT_ACQ2_RET,       /* 2.7 PyThread_acquire_lock return */
 	GSB_HIT_REL2,           /* 2.7 PyThread_release_lock entry */
 	GSB_HIT_SCHED,          /* scheduler tracepoints (every task) */
+	GSB_HIT_COND_SIGNAL,    /* libc pthread_cond_signal entry */
+	GSB_HIT_COND_WAIT,      /* libc pthread_cond_timedwait entry */
+	GSB_HIT_COND_WAIT_RET,  /* libc pthread_cond_timedwait return */
+	GSB_HIT_COND_INIT,      /* libc pthread_cond_init entry */
+	GSB_CNT_GILS_FOUND,     /* GILs found at creation (cond_init pairs) */
+	GSB_HIT_THREAD_EXIT,    /* (_)PyThreadState_DeleteCurrent entry */
 	GSB_CNT_MAX,
 };
 

@@ -282,11 +282,7 @@ int cmd_record(int argc, char **argv)
 		"%s: estimated probe cost %.1f ms = %.2f%% of the run "
 		"(%llu GIL probe hits, %llu scheduler hits; docs/observer-effect.md)\n",
 		so.prog, cost_ms, secs > 0 ? cost_ms / 10 / secs : 0.0,
-		(unsigned long long)(cnt[GSB_HIT_USDT] + cnt[GSB_HIT_TAKE_ENTRY] +
-				     cnt[GSB_HIT_TAKE_RET] + cnt[GSB_HIT_DROP] +
-				     cnt[GSB_HIT_SAVE] + cnt[GSB_HIT_RESTORE] +
-				     cnt[GSB_HIT_ACQ2_ENTRY] + cnt[GSB_HIT_ACQ2_RET] +
-				     cnt[GSB_HIT_REL2]),
+		(unsigned long long)gs_session_gil_hits(cnt),
 		(unsigned long long)cnt[GSB_HIT_SCHED]);
 	if (so.pystacks)
 		fprintf(stderr, "%s: %llu Python stacks (%llu frames, %llu with their "

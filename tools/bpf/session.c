@@ -20,6 +20,7 @@
 #include "gil_events.h"
 #include "gilscope.skel.h"
 #include "pystack_load.h"
+#include "symfree.h"
 
 volatile sig_atomic_t gs_session_stop;
 static int libbpf_verbose;
@@ -177,8 +178,12 @@ void gs_session_go(struct gs_session *s)
 	}
 }
 
+static void report_new_gils(struct gs_session *s);
+
 int gs_session_alive(struct gs_session *s)
 {
+	if (s->opts->verbose && s->skel && s->target.symfree == GS_SYMFREE_GIL_PTHREAD)
+		report_new_gils(s);
 	if (s->child) {
 		if (s->child_exited)
 			return 0;
@@ -223,6 +228,9 @@ static const char *const sym_label[GS_SYM_MAX] = {
 	[GS_SYM_RELEASE_LOCK] = "PyThread_release_lock",
 	[GS_SYM_INTERPRETER_LOCK] = "interpreter_lock",
 	[GS_SYM_GIL_CREATE] = "gil_create",
+	[GS_SYM_DELETE_CURRENT] = "PyThreadState_DeleteCurrent",
+	[GS_SYM_DELETE_CURRENT_INTERNAL] = "_PyThreadState_DeleteCurrent",
+	[GS_SYM_TSTATE_CLEAR] = "PyThreadState_Clear",
 };
 
 /* The file name's tail: its end says which library it is. */
@@ -347,21 +355,30 @@ static int attach_usdt(struct gs_session *s)
 	return 0;
 }
 
-static void set_autoload(struct gilscope_bpf *k, int rt, int sched, int raw,
-			 int full)
+static void set_autoload(struct gilscope_bpf *k, int rt, int symfree, int sched,
+			 int raw, int full, int tstate_clear)
 {
 	struct bpf_program *p;
+	int libc = symfree == GS_SYMFREE_GIL_PTHREAD;
 	bpf_object__for_each_program(p, k->obj) {
 		const char *n = bpf_program__name(p);
 		int on;
 		if (!strncmp(n, "usdt_", 5))
 			on = rt == GSB_RT_LIBGIL;
-		else if (!strncmp(n, "py3_", 4))
+		else if (!strcmp(n, "py3_save_thread"))
 			on = rt == GSB_RT_CPYTHON3;
+		else if (!strncmp(n, "py3_", 4))
+			on = rt == GSB_RT_CPYTHON3 && !libc;
+		else if (!strncmp(n, "pyc_", 4))
+			on = rt == GSB_RT_CPYTHON3 && libc;
 		else if (!strcmp(n, "py2_release_lock"))
 			on = rt == GSB_RT_CPYTHON2 && full;
 		else if (!strncmp(n, "py2_", 4))
 			on = rt == GSB_RT_CPYTHON2;
+		else if (!strcmp(n, "py_thread_exit"))
+			on = rt == GSB_RT_CPYTHON3;
+		else if (!strcmp(n, "py_tstate_clear"))
+			on = rt == GSB_RT_CPYTHON3 && tstate_clear;
 		else if (!strcmp(n, "py_restore_thread"))
 			on = rt != GSB_RT_LIBGIL && full;
 		else if (!strncmp(n, "tp_sched", 8))
@@ -409,7 +426,13 @@ static int open_and_load(struct gs_session *s, int raw)
 			return -1;
 		}
 	}
-	set_autoload(k, t->runtime, o->sched, raw, full);
+	k->rodata->gil_cond_distance = gs_symfree_cond_distance(t->py_minor);
+	if (t->runtime == GSB_RT_CPYTHON3 && t->py_minor >= 13 &&
+	    t->sym[GS_SYM_TSTATE_CLEAR].found)
+		k->rodata->tstate_native_tid_off =
+			gs_symfree_tstate_native_tid_off(t->path);
+	set_autoload(k, t->runtime, t->symfree, o->sched, raw, full,
+		     k->rodata->tstate_native_tid_off != 0);
 	int err = gilscope_bpf__load(k);
 	if (err) {
 		if (o->sched && !raw)
@@ -420,6 +443,159 @@ static int open_and_load(struct gs_session *s, int raw)
 		return -1;
 	}
 	s->sched_raw_tp = raw;
+	return 0;
+}
+
+/* "libpython3.11.so.1.0+0x1234" (link-time address in the file, what
+ * nm/gdb show) or the runtime address of a GIL on the heap. */
+static void gil_where(struct gs_session *s, uint64_t addr, char *out, size_t len)
+{
+	uint64_t bias;
+	const char *base = strrchr(s->target.shown, '/');
+	base = base ? base + 1 : s->target.shown;
+	if (!gs_symfree_bias(s->pid, s->target.path, s->target.shown, &bias) &&
+	    addr > bias &&
+	    addr - bias < (64ull << 20))
+		snprintf(out, len, "%s+0x%llx", base, (unsigned long long)(addr - bias));
+	else
+		snprintf(out, len, "0x%llx (heap: a subinterpreter's own GIL)",
+			 (unsigned long long)addr);
+}
+
+/* -v: GILs the BPF side found when they were created (cond_init pairs). */
+static void report_new_gils(struct gs_session *s)
+{
+	struct gsb_gil_key key, next;
+	int fd = bpf_map__fd(s->skel->maps.gil_conds), first = 1;
+	while (!bpf_map_get_next_key(fd, first ? NULL : &key, &next)) {
+		struct gsb_gil_cond v;
+		first = 0;
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &v) || v.role != GSB_COND_GIL ||
+		    key.tgid != (__u32)s->pid)
+			continue;
+		int seen = 0;
+		for (int i = 0; i < s->nreported; i++)
+			seen |= s->reported[i] == key.gil;
+		if (seen || s->nreported >= GS_SYMFREE_MAX_GILS)
+			continue;
+		s->reported[s->nreported++] = key.gil;
+		char where[4200];
+		gil_where(s, key.gil - (s->target.py_minor >= 7 ? GS_GIL_OFF_COND : 0),
+			  where, sizeof(where));
+		fprintf(stderr, "%s: GIL %d found at its creation: %s%s\n", s->opts->prog,
+			s->nreported - 1, where,
+			s->target.py_minor >= 7 ? "" : " (3.6: gil_cond)");
+	}
+}
+
+static int attach_thread_exit(struct gs_session *s)
+{
+	struct bpf_program *p = s->skel->progs.py_thread_exit;
+	struct bpf_program *c = s->skel->progs.py_tstate_clear;
+	return attach_uprobes(s, p, 0, GS_SYM_DELETE_CURRENT, GSB_HIT_THREAD_EXIT, 0) ||
+	       attach_uprobes(s, p, 0, GS_SYM_DELETE_CURRENT_INTERNAL,
+			      GSB_HIT_THREAD_EXIT, 0) ||
+	       (bpf_program__autoload(c) &&
+		attach_uprobes(s, c, 0, GS_SYM_TSTATE_CLEAR, GSB_HIT_THREAD_EXIT, 0));
+}
+
+static int attach_libc(struct gs_session *s, struct bpf_program *p, int ret,
+		       uint64_t off, int ss, int slot, const char *fn)
+{
+	char what[4300];
+	snprintf(what, sizeof(what), "%s %s:0x%llx (%s)", ret ? "uretprobe" : "uprobe",
+		 s->symfree_libc.path, (unsigned long long)off, fn);
+	struct bpf_link *l = bpf_program__attach_uprobe(p, ret, s->pid,
+							s->symfree_libc.path, off);
+	if (add_link(s, l, what, 1))
+		return -1;
+	struct gs_probe_site *n = realloc(s->sites, (s->nsites + 1) * sizeof(*n));
+	if (n) {
+		struct gs_probe_site *site = &n[s->nsites++];
+		s->sites = n;
+		memset(site, 0, sizeof(*site));
+		site->vaddr = off; /* libc: file offset; its vaddr is not needed */
+		site->file_offset = off;
+		site->method = GS_PLACE_SYMBOL_FREE;
+		site->kind = ret ? GS_PROBE_RETURN : GS_PROBE_ENTRY;
+		snprintf(site->what, sizeof(site->what), "%s(GIL)", fn);
+		set_object(site, s->symfree_libc.path);
+	}
+	if (ss)
+		s->single_step[slot] = 1;
+	return 0;
+}
+
+/* Symbol-free CPython 3.x (docs/symbol-free.md): libc's condition-variable
+ * calls, filtered in the kernel to the GIL's own conditions; those of a
+ * running process are found now from _PyRuntime, later ones (and all of a
+ * `-- CMD` child's) when they are created. */
+static int attach_symfree(struct gs_session *s)
+{
+	struct gilscope_bpf *k = s->skel;
+	struct gs_target *t = &s->target;
+	struct gs_symfree_libc *lc = &s->symfree_libc;
+	int full = s->opts->probes == GS_PROBES_FULL;
+	char msg[1024];
+
+	if (!t->libc[0]) {
+		fprintf(stderr, "%s: %s: no C library found in the program's mappings "
+				"(the symbol-free method probes glibc's pthread_cond_*)\n",
+			s->opts->prog, t->path);
+		return -1;
+	}
+	if (gs_symfree_libc(t->libc, lc, msg, sizeof(msg))) {
+		fprintf(stderr, "%s: %s\n", s->opts->prog, msg);
+		return -1;
+	}
+	if (!s->child) {
+		struct gs_symfree_live *lv = &s->symfree_live;
+		if (gs_symfree_py3_live(s->pid, t->path, t->shown, t->py_minor, lv, msg,
+					sizeof(msg))) {
+			fprintf(stderr, "%s: %s\n", s->opts->prog, msg);
+			return -1;
+		}
+		int fd = bpf_map__fd(k->maps.gil_conds);
+		for (int i = 0; i < lv->ngils; i++) {
+			struct gsb_gil_key key = { .tgid = (__u32)s->pid };
+			struct gsb_gil_cond v = { .gil = lv->gil[i].cond,
+						  .role = GSB_COND_GIL };
+			key.gil = lv->gil[i].cond;
+			bpf_map_update_elem(fd, &key, &v, BPF_ANY);
+			key.gil = lv->gil[i].switch_cond;
+			v.role = GSB_COND_SWITCH;
+			bpf_map_update_elem(fd, &key, &v, BPF_ANY);
+		}
+		if (s->opts->verbose)
+			for (int i = 0; i < lv->ngils; i++) {
+				char where[4200];
+				gil_where(s, lv->gil[i].cond - GS_GIL_OFF_COND, where,
+					  sizeof(where));
+				fprintf(stderr, "%s: GIL %d at %s (%s; interval %llu us, "
+						"locked %d)\n", s->opts->prog, i, where, lv->how,
+					(unsigned long long)lv->gil[i].interval_us,
+					lv->gil[i].locked);
+			}
+		s->nreported = lv->ngils;
+		for (int i = 0; i < lv->ngils && i < GS_SYMFREE_MAX_GILS; i++)
+			s->reported[i] = lv->gil[i].cond;
+	}
+	if (attach_libc(s, k->progs.pyc_cond_signal, 0, lc->off_signal, lc->ss_signal,
+			GSB_HIT_COND_SIGNAL, "pthread_cond_signal") ||
+	    attach_libc(s, k->progs.pyc_cond_timedwait, 0, lc->off_timedwait,
+			lc->ss_timedwait, GSB_HIT_COND_WAIT, "pthread_cond_timedwait") ||
+	    attach_libc(s, k->progs.pyc_cond_timedwait_ret, 1, lc->off_timedwait,
+			lc->ss_timedwait, GSB_HIT_COND_WAIT_RET, "pthread_cond_timedwait") ||
+	    attach_libc(s, k->progs.pyc_cond_init, 0, lc->off_init, lc->ss_init,
+			GSB_HIT_COND_INIT, "pthread_cond_init") ||
+	    attach_uprobes(s, k->progs.py3_save_thread, 0, GS_SYM_SAVE_THREAD,
+			   GSB_HIT_SAVE, 0) ||
+	    attach_thread_exit(s))
+		return -1;
+	if (full && attach_uprobes(s, k->progs.py_restore_thread, 0,
+				   GS_SYM_RESTORE_THREAD, GSB_HIT_RESTORE, 0))
+		return -1;
 	return 0;
 }
 
@@ -442,6 +618,11 @@ static int attach_all(struct gs_session *s)
 			return -1;
 		break;
 	case GSB_RT_CPYTHON3:
+		if (t->symfree == GS_SYMFREE_GIL_PTHREAD) {
+			if (attach_symfree(s))
+				return -1;
+			break;
+		}
 		if (attach_uprobes(s, k->progs.py3_take_gil, 0, GS_SYM_TAKE_GIL,
 				   GSB_HIT_TAKE_ENTRY, 1) ||
 		    attach_uprobes(s, k->progs.py3_take_gil_ret, 1, GS_SYM_TAKE_GIL,
@@ -449,7 +630,8 @@ static int attach_all(struct gs_session *s)
 		    attach_uprobes(s, k->progs.py3_drop_gil, 0, GS_SYM_DROP_GIL,
 				   GSB_HIT_DROP, 1) ||
 		    attach_uprobes(s, k->progs.py3_save_thread, 0,
-				   GS_SYM_SAVE_THREAD, GSB_HIT_SAVE, 0))
+				   GS_SYM_SAVE_THREAD, GSB_HIT_SAVE, 0) ||
+		    attach_thread_exit(s))
 			return -1;
 		if (full && attach_uprobes(s, k->progs.py_restore_thread, 0,
 					   GS_SYM_RESTORE_THREAD, GSB_HIT_RESTORE, 0))
@@ -561,6 +743,10 @@ int gs_session_start(struct gs_session *s, const struct gs_session_opts *o)
 			fclose(f);
 		}
 	}
+	if (o->verbose && s->target.symfree == GS_SYMFREE_CALLER_CODE)
+		fprintf(stderr, "%s: interpreter_lock at 0x%llx (read off "
+				"PyEval_SaveThread's code)\n", o->prog,
+			(unsigned long long)s->target.sym[GS_SYM_INTERPRETER_LOCK].vaddr[0]);
 	if (o->verbose) {
 		const struct gs_target *t = &s->target;
 		fprintf(stderr, "%s: %s GIL in %s%s%s%s (symbols from %s%s%s%s)\n",
@@ -573,6 +759,9 @@ int gs_session_start(struct gs_session *s, const struct gs_session_opts *o)
 			t->info.symtab_method ? gs_placement_name((uint32_t)t->info.symtab_method)
 					      : "",
 			t->info.has_dwarf ? ", DWARF inline sites" : "");
+		if (t->symfree)
+			fprintf(stderr, "%s: GIL found %s\n", o->prog,
+				gs_symfree_name(t->symfree));
 	}
 
 	int r = open_and_load(s, 0);
@@ -610,6 +799,15 @@ void gs_session_counters(struct gs_session *s, uint64_t out[GSB_CNT_MAX])
 	free(vals);
 }
 
+uint64_t gs_session_gil_hits(const uint64_t c[GSB_CNT_MAX])
+{
+	uint64_t n = 0;
+	for (int k = GSB_HIT_USDT; k < GSB_CNT_MAX; k++)
+		if (k != GSB_HIT_SCHED && k != GSB_CNT_GILS_FOUND)
+			n += c[k];
+	return n;
+}
+
 double gs_session_cost_ns(struct gs_session *s, const uint64_t c[GSB_CNT_MAX])
 {
 	double ns = 0;
@@ -617,8 +815,10 @@ double gs_session_cost_ns(struct gs_session *s, const uint64_t c[GSB_CNT_MAX])
 		double per;
 		switch (k) {
 		case GSB_HIT_USDT: per = GS_COST_USDT_NS; break;
+		case GSB_CNT_GILS_FOUND: per = 0; break;
 		case GSB_HIT_TAKE_RET:
 		case GSB_HIT_ACQ2_RET:
+		case GSB_HIT_COND_WAIT_RET:
 			per = s->single_step[k] ? GS_COST_URETPROBE_SS_NS
 						: GS_COST_URETPROBE_NS;
 			break;
@@ -684,6 +884,11 @@ void gs_session_describe(struct gs_session *s, FILE *out)
 		[GSB_HIT_ACQ2_RET] = "PyThread_acquire_lock%return",
 		[GSB_HIT_REL2] = "PyThread_release_lock",
 		[GSB_HIT_SCHED] = "sched_switch/wakeup",
+		[GSB_HIT_COND_SIGNAL] = "libc:pthread_cond_signal",
+		[GSB_HIT_COND_WAIT] = "libc:pthread_cond_timedwait",
+		[GSB_HIT_COND_WAIT_RET] = "libc:pthread_cond_timedwait%return",
+		[GSB_HIT_COND_INIT] = "libc:pthread_cond_init",
+		[GSB_HIT_THREAD_EXIT] = "PyThreadState_DeleteCurrent",
 	};
 	struct gilscope_bpf *k = s->skel;
 	struct { struct bpf_program *p; int slot; } used[] = {
@@ -697,11 +902,17 @@ void gs_session_describe(struct gs_session *s, FILE *out)
 		{ k->progs.py2_acquire_lock, GSB_HIT_ACQ2_ENTRY },
 		{ k->progs.py2_acquire_lock_ret, GSB_HIT_ACQ2_RET },
 		{ k->progs.py2_release_lock, GSB_HIT_REL2 },
+		{ k->progs.pyc_cond_signal, GSB_HIT_COND_SIGNAL },
+		{ k->progs.pyc_cond_timedwait, GSB_HIT_COND_WAIT },
+		{ k->progs.pyc_cond_timedwait_ret, GSB_HIT_COND_WAIT_RET },
+		{ k->progs.pyc_cond_init, GSB_HIT_COND_INIT },
+		{ k->progs.py_thread_exit, GSB_HIT_THREAD_EXIT },
 		{ s->sched_raw_tp ? k->progs.raw_sched_switch : k->progs.tp_sched_switch,
 		  GSB_HIT_SCHED },
 	};
-	fprintf(out, "%s: %s GIL in %s; probes:", s->opts->prog,
-		s->target.policy_name, s->target.path);
+	fprintf(out, "%s: %s GIL in %s (%s); probes:", s->opts->prog,
+		s->target.policy_name, s->target.path,
+		gs_symfree_name(s->target.symfree));
 	for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++) {
 		if (!bpf_program__autoload(used[i].p))
 			continue;

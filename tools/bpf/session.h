@@ -17,6 +17,7 @@
 
 #include "gilscope_bpf.h"
 #include "execfollow.h"
+#include "symfree.h"
 #include "target.h"
 #include "trace_format.h"
 
@@ -57,6 +58,10 @@ struct gs_session {
 	int nlinks;
 	int sched_raw_tp;       /* fell back from tp_btf */
 	int single_step[GSB_CNT_MAX]; /* per hit slot: first insn single-stepped */
+	struct gs_symfree_libc symfree_libc;  /* symbol-free 3.x: libc probes */
+	struct gs_symfree_live symfree_live;  /* ... and a running process's GILs */
+	uint64_t reported[GS_SYMFREE_MAX_GILS]; /* GILs -v has named */
+	int nreported;
 	char command[256];
 	const struct gs_session_opts *opts;
 	/* where each probe went and how it was found (PROBES block, -v) */
@@ -78,6 +83,8 @@ void gs_session_go(struct gs_session *s);
 int gs_session_alive(struct gs_session *s);
 /* Sums the per-CPU counters. */
 void gs_session_counters(struct gs_session *s, uint64_t out[GSB_CNT_MAX]);
+/* Hits of the GIL probes (every slot but the scheduler's and the counts). */
+uint64_t gs_session_gil_hits(const uint64_t cnt[GSB_CNT_MAX]);
 /* Estimated probe cost in ns for these counters (docs/observer-effect.md). */
 double gs_session_cost_ns(struct gs_session *s, const uint64_t cnt[GSB_CNT_MAX]);
 /* The probes' placement, one line per function and method, for -v. */

@@ -16,6 +16,8 @@
 #include <linux/types.h>
 
 #include "gilscope_bpf.h"
+#include "symfree.h"
+#include "trace_format.h"
 
 static const char *const sym_names[GS_SYM_MAX] = {
 	[GS_SYM_TAKE_GIL] = "take_gil",
@@ -26,6 +28,9 @@ static const char *const sym_names[GS_SYM_MAX] = {
 	[GS_SYM_RELEASE_LOCK] = "PyThread_release_lock",
 	[GS_SYM_INTERPRETER_LOCK] = "interpreter_lock",
 	[GS_SYM_GIL_CREATE] = "gil_create",
+	[GS_SYM_DELETE_CURRENT] = "PyThreadState_DeleteCurrent",
+	[GS_SYM_DELETE_CURRENT_INTERNAL] = "_PyThreadState_DeleteCurrent",
+	[GS_SYM_TSTATE_CLEAR] = "PyThreadState_Clear",
 };
 
 #define MAX_CANDIDATES 64
@@ -86,6 +91,14 @@ static int looks_like_python(const char *path)
 	return strstr(base, "python") != NULL;
 }
 
+/* libc.so.6, libc-2.31.so */
+static int looks_like_libc(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	return !strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5);
+}
+
 static int looks_like_libgil(const char *path)
 {
 	const char *base = strrchr(path, '/');
@@ -116,13 +129,44 @@ static int try_file(const char *path, const char *shown, const char *root,
 		rt = GSB_RT_CPYTHON2;
 	else if (info.has_gil_usdt)
 		rt = GSB_RT_LIBGIL;
+	int symfree = GS_SYMFREE_NONE;
+	int maj = 0, min = 0;
+	python_version(shown, &maj, &min);
+	if (!rt && is_py && sym[GS_SYM_SAVE_THREAD].found) {
+		/* stripped: find the GIL without symbols (docs/symbol-free.md) */
+		if (maj == 3 && gs_symfree_free_threaded(path, shown)) {
+			snprintf(msg, msglen,
+				 "%s is a free-threaded CPython (built with "
+				 "Py_GIL_DISABLED): its threads run without a GIL, so "
+				 "there is no GIL to trace",
+				 shown);
+			return -1;
+		}
+		if (maj == 3 && min >= 6 && min <= 13) {
+			rt = GSB_RT_CPYTHON3;
+			symfree = GS_SYMFREE_GIL_PTHREAD;
+		} else if (maj == 2 && min == 7 && sym[GS_SYM_ACQUIRE_LOCK].found &&
+			   sym[GS_SYM_RELEASE_LOCK].found) {
+			char why[512];
+			uint64_t lock;
+			if (gs_symfree_py27_lock(path, &lock, why, sizeof(why))) {
+				snprintf(msg, msglen, "%s", why);
+				return -1;
+			}
+			sym[GS_SYM_INTERPRETER_LOCK].found = 1;
+			sym[GS_SYM_INTERPRETER_LOCK].vaddr[0] = lock;
+			sym[GS_SYM_INTERPRETER_LOCK].method[0] = GS_PLACE_SYMBOL_FREE;
+			rt = GSB_RT_CPYTHON2;
+			symfree = GS_SYMFREE_CALLER_CODE;
+		}
+	}
 	if (!rt) {
 		if (is_py && sym[GS_SYM_SAVE_THREAD].found) {
-			int maj = 0, min = 0;
-			python_version(shown, &maj, &min);
 			snprintf(msg, msglen,
 				 "%s is CPython%s%.0d%s%.0d but its GIL functions (%s) are not in "
-				 "its symbol table%s: this build is stripped. Install its debug "
+				 "its symbol table%s: this build is stripped, and the "
+				 "symbol-free method knows CPython 2.7 and 3.6-3.13 only "
+				 "(by the file name's version). Install its debug "
 				 "symbols for the installed version (Debian: python%d.%d-dbg, "
 				 "read from /usr/lib/debug/.build-id/), point DEBUGINFOD_URLS "
 				 "at a debuginfod server that has them, or use an unstripped "
@@ -138,6 +182,7 @@ static int try_file(const char *path, const char *shown, const char *root,
 	}
 	memset(t, 0, sizeof(*t));
 	t->runtime = rt;
+	t->symfree = symfree;
 	snprintf(t->path, sizeof(t->path), "%s", path);
 	snprintf(t->shown, sizeof(t->shown), "%s", shown);
 	memcpy(t->sym, sym, sizeof(sym));
@@ -209,7 +254,7 @@ void gs_proc_file_path(pid_t pid, const char *path, const char *range,
 
 int gs_target_from_pid(pid_t pid, struct gs_target *t, char *msg, size_t msglen)
 {
-	char p[64], exe[PATH_MAX], line[PATH_MAX + 256];
+	char p[64], exe[PATH_MAX], line[PATH_MAX + 256], libc[PATH_MAX] = "";
 	struct candidates *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
@@ -246,6 +291,9 @@ int gs_target_from_pid(pid_t pid, struct gs_target *t, char *msg, size_t msglen)
 					    &min, &ino) != 4)
 				continue;
 			path[strcspn(path, "\n")] = 0;
+			if (pass == 1 && looks_like_libc(path))
+				gs_proc_file_path(pid, path, range, ino, libc,
+						  sizeof(libc));
 			if (pass == 0 ? strcmp(path, exe)
 				      : !(looks_like_python(path) || looks_like_libgil(path)))
 				continue;
@@ -259,6 +307,8 @@ int gs_target_from_pid(pid_t pid, struct gs_target *t, char *msg, size_t msglen)
 	char what[PATH_MAX + 64];
 	snprintf(what, sizeof(what), "PID %d (%s)", (int)pid, exe);
 	int r = pick(c, t, what, msg, msglen);
+	if (!r)
+		snprintf(t->libc, sizeof(t->libc), "%s", libc);
 	free(c);
 	return r;
 }
@@ -293,7 +343,8 @@ int gs_which(const char *cmd, char *out, size_t outlen)
 
 /* Asks the program's own dynamic loader which libraries it would map
  * (what ldd does), so RUNPATH, LD_LIBRARY_PATH and ld.so.cache all count. */
-static void loader_list(const char *exe, struct candidates *c)
+static void loader_list(const char *exe, struct candidates *c, char *libc,
+			size_t libclen)
 {
 	char cmd[PATH_MAX * 2 + 64], interp[PATH_MAX] = "/lib64/ld-linux-x86-64.so.2";
 	FILE *f;
@@ -331,8 +382,13 @@ static void loader_list(const char *exe, struct candidates *c)
 		char *p = arrow + 3;
 		p[strcspn(p, " (\n")] = 0;
 		char real[PATH_MAX];
+		/* as /proc/PID/maps will name it ($ORIGIN/../lib/...) */
+		if (*p == '/' && realpath(p, real))
+			p = real;
 		if (*p == '/' && (looks_like_python(p) || looks_like_libgil(p)))
-			add_candidate(c, realpath(p, real) ? real : p); /* $ORIGIN/../lib */
+			add_candidate(c, p);
+		if (*p == '/' && looks_like_libc(p))
+			snprintf(libc, libclen, "%s", p);
 	}
 	pclose(f);
 }
@@ -346,9 +402,12 @@ int gs_target_from_exe(const char *exe, struct gs_target *t, char *msg,
 		return -ENOMEM;
 	if (!realpath(exe, real))
 		snprintf(real, sizeof(real), "%s", exe);
+	char libc[PATH_MAX] = "";
 	add_candidate(c, real);
-	loader_list(real, c);
+	loader_list(real, c, libc, sizeof(libc));
 	int r = pick(c, t, real, msg, msglen);
+	if (!r)
+		snprintf(t->libc, sizeof(t->libc), "%s", libc);
 	free(c);
 	return r;
 }

@@ -23,6 +23,9 @@ enum gs_py_sym {
 	GS_SYM_RELEASE_LOCK,
 	GS_SYM_INTERPRETER_LOCK,
 	GS_SYM_GIL_CREATE,      /* libgil: its entry point, found to recognise it */
+	GS_SYM_DELETE_CURRENT,  /* PyThreadState_DeleteCurrent: thread exit */
+	GS_SYM_DELETE_CURRENT_INTERNAL, /* _PyThreadState_DeleteCurrent (3.9+) */
+	GS_SYM_TSTATE_CLEAR,    /* PyThreadState_Clear: thread exit (3.13+) */
 	GS_SYM_MAX
 };
 
@@ -37,6 +40,9 @@ struct gs_target {
 	char policy_name[32];   /* "cpython-3.11", "cpython-2.7", "libgil" */
 	struct gs_elf_sym sym[GS_SYM_MAX];
 	struct gs_elf_info info;
+	int symfree;            /* enum gs_symfree_method (0: found by symbols) */
+	char libc[4096];        /* the C library the program maps (symbol-free 3.x) */
+	int free_threaded;      /* Py_GIL_DISABLED build: no GIL to trace */
 };
 
 /* Finds the GIL of running process pid. 0, or -errno with msg set:

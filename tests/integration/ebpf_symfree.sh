@@ -1,0 +1,99 @@
+#!/bin/bash
+# Symbol-free tracing (docs/symbol-free.md). Every pyenv CPython (2.7,
+# 3.6-3.13) is copied and stripped the way container images are
+# (strip --strip-all: no .symtab, no debug files) and traced beside the
+# original in one run, on a workload whose per-thread GIL counts are the same
+# on every run (threads one after another, each making N blocking calls):
+#  - each worker thread's acquisitions, requests and releases by reason agree
+#    exactly between the .symtab method (original) and the symbol-free one
+#    (stripped copy);
+#  - the addresses the symbol-free method finds (2.7: interpreter_lock; 3.x:
+#    the GIL struct) equal the original's symbols (nm, gdb on its DWARF);
+#  - on 3.7-3.13, `record -p` on a running stripped process finds the GIL
+#    from _PyRuntime at the same address (the per-version offsets).
+. "$(dirname "$0")/lib.sh"
+require_root
+require_cmd python3 strip patchelf gdb nm
+[ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
+PYDIR="$GILSCOPE_SRC/tests/integration/python"
+
+# make_stripped X.Y: a container-style stripped copy of pyenv CPython X.Y
+# (interpreter and libpython stripped, RUNPATH $ORIGIN/../lib, stdlib by
+# symlink); prints the interpreter's path.
+make_stripped() {
+  local ver=$1 dest="$WORK/strip-$1" real prefix l
+  real=$(readlink -f "$(find_python "$ver")"); prefix=$(dirname "$(dirname "$real")")
+  mkdir -p "$dest/bin" "$dest/lib"
+  cp "$real" "$dest/bin/python$ver"
+  for l in "$prefix"/lib/libpython"$ver"*.so*; do
+    if [ -L "$l" ]; then ln -s "$(readlink "$l")" "$dest/lib/$(basename "$l")"
+    else cp "$l" "$dest/lib/"; fi
+  done
+  ln -s "$prefix/lib/python$ver" "$dest/lib/python$ver"
+  strip --strip-all "$dest/bin/python$ver" "$dest"/lib/libpython*.so*
+  patchelf --set-rpath '$ORIGIN/../lib' "$dest/bin/python$ver"
+  echo "$dest/bin/python$ver"
+}
+
+# The file holding the GIL: libpython when the build has one, else the program.
+gil_file() {
+  local py=$1 lib
+  lib=$(ldd "$py" | awk '/libpython/ { print $3 }')
+  readlink -f "${lib:-$py}"
+}
+
+hexval() { printf '0x%x' "$(( $1 ))"; }
+
+check_version() {
+  local ver=$1 orig strip o s lib want got
+  orig=$(readlink -f "$(find_python "$ver")")
+  strip=$(make_stripped "$ver")
+  for run in orig strip; do
+    py=$orig; [ $run = strip ] && py=$strip
+    "$GILSCOPE" record -v -o "$WORK/$ver-$run.gst" -- "$py" "$PYDIR/blocking_threads.py" 40 3 \
+      > /dev/null 2> "$WORK/$ver-$run.err" || { cat "$WORK/$ver-$run.err" >&2; fail "$ver: record ($run) failed"; }
+    python3 "$PYDIR/thread_counts.py" "$WORK/$ver-$run.gst" > "$WORK/$ver-$run.json"
+  done
+  grep -q "GIL found symbol-free" "$WORK/$ver-orig.err" && fail "$ver: original traced symbol-free, not through its symbol table"
+  grep -q "GIL found symbol-free" "$WORK/$ver-strip.err" || fail "$ver: stripped copy not traced symbol-free"
+  o=$(cat "$WORK/$ver-orig.json"); s=$(cat "$WORK/$ver-strip.json")
+  [ "$o" = "$s" ] || fail "$ver: per-thread counts differ: symtab $o, symbol-free $s"
+  python3 -c 'import json,sys; t=json.load(open(sys.argv[1])); assert len(t) == 3 and all(x.get("release_blocking", 0) >= 40 for x in t), t' \
+    "$WORK/$ver-strip.json" || fail "$ver: expected 3 worker threads with >= 40 blocking releases each"
+
+  lib=$(gil_file "$orig")
+  case $ver in
+    2.7)
+      want=$(hexval "0x$(nm "$lib" | awk '$3 == "interpreter_lock" { print $1 }')")
+      got=$(sed -n 's/.*interpreter_lock at \(0x[0-9a-f]*\).*/\1/p' "$WORK/$ver-strip.err") ;;
+    3.6)
+      want=$(hexval "0x$(nm "$lib" | awk '$3 == "gil_cond" { print $1 }')")
+      got=$(sed -n 's/.*GIL 0 found at its creation: [^+]*+\(0x[0-9a-f]*\).*/\1/p' "$WORK/$ver-strip.err") ;;
+    3.7|3.8|3.9|3.10|3.11)
+      want=$(gdb -batch -ex 'p/x (long)&_PyRuntime.ceval.gil' "$lib" 2>/dev/null | sed -n 's/^\$1 = //p')
+      got=$(sed -n 's/.*GIL 0 found at its creation: [^+]*+\(0x[0-9a-f]*\).*/\1/p' "$WORK/$ver-strip.err") ;;
+    *)
+      want=$(gdb -batch -ex 'p/x (long)&_PyRuntime._main_interpreter._gil' "$lib" 2>/dev/null | sed -n 's/^\$1 = //p')
+      got=$(sed -n 's/.*GIL 0 found at its creation: [^+]*+\(0x[0-9a-f]*\).*/\1/p' "$WORK/$ver-strip.err") ;;
+  esac
+  [ -n "$want" ] && [ "$(hexval "$want")" = "$(hexval "${got:-0}")" ] \
+    || { cat "$WORK/$ver-strip.err" >&2; fail "$ver: found ${got:-nothing}, symbols say $want"; }
+
+  # -p: the GIL of a running stripped process, from _PyRuntime
+  if [ "$ver" != 2.7 ] && [ "$ver" != 3.6 ]; then
+    "$strip" -c 'import time; time.sleep(30)' & local target=$!
+    sleep 0.3
+    timeout 20 "$GILSCOPE" record -v -p "$target" -d 0.2 -o "$WORK/$ver-p.gst" \
+      > /dev/null 2> "$WORK/$ver-p.err" || true
+    kill "$target"; wait "$target" 2>/dev/null || true
+    got=$(sed -n 's/.*GIL 0 at [^+]*+\(0x[0-9a-f]*\) .*/\1/p' "$WORK/$ver-p.err")
+    [ "$(hexval "$want")" = "$(hexval "${got:-0}")" ] \
+      || { cat "$WORK/$ver-p.err" >&2; fail "$ver -p: found ${got:-nothing}, symbols say $want"; }
+  fi
+  echo "$ver: per-thread counts agree ($s); GIL at $want"
+}
+
+for ver in ${GS_SYMFREE_VERSIONS:-2.7 3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13}; do
+  check_version "$ver"
+done
+echo "PASS"

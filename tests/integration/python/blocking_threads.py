@@ -1,0 +1,26 @@
+# Threads run one after another, thread i making N + i blocking calls
+# (os.stat) while no other thread wants the GIL: each thread's GIL
+# acquisitions and releases are then the same on every run and on every
+# build of the same CPython (tests/integration/ebpf_symfree.sh).
+# Works on CPython 2.7 and 3.x. Usage: blocking_threads.py N THREADS
+import os
+import sys
+import threading
+import time
+
+
+def work(n):
+    time.sleep(0.05)  # the starter parks in join() first
+    for _ in range(n):
+        os.stat(".")
+
+
+def main():
+    n, k = int(sys.argv[1]), int(sys.argv[2])
+    for i in range(k):
+        t = threading.Thread(target=work, args=(n + i,))
+        t.start()
+        t.join()
+
+
+main()

@@ -1,0 +1,491 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+#include "symfree.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <capstone/capstone.h>
+#include <gelf.h>
+#include <libelf.h>
+
+#include "elfsym.h"
+
+struct elf_file {
+	int fd;
+	Elf *e;
+};
+
+static int elf_open(const char *path, struct elf_file *f)
+{
+	f->e = NULL;
+	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0)
+		return -errno;
+	if (elf_version(EV_CURRENT) == EV_NONE ||
+	    !(f->e = elf_begin(f->fd, ELF_C_READ_MMAP, NULL)) ||
+	    elf_kind(f->e) != ELF_K_ELF) {
+		if (f->e)
+			elf_end(f->e);
+		close(f->fd);
+		return -ENOEXEC;
+	}
+	return 0;
+}
+
+static void elf_close(struct elf_file *f)
+{
+	if (f->e)
+		elf_end(f->e);
+	if (f->fd >= 0)
+		close(f->fd);
+}
+
+static Elf_Scn *section_of_type(Elf *e, GElf_Word type, GElf_Shdr *sh)
+{
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(e, scn)))
+		if (gelf_getshdr(scn, sh) && sh->sh_type == type)
+			return scn;
+	return NULL;
+}
+
+/* A defined .dynsym symbol by name, its default version when the file has
+ * several (libc: pthread_cond_signal@GLIBC_2.2.5 is the old ABI). */
+static int dynsym_find(Elf *e, const char *name, GElf_Sym *out)
+{
+	GElf_Shdr sh, vsh;
+	Elf_Scn *scn = section_of_type(e, SHT_DYNSYM, &sh);
+	Elf_Scn *vscn = section_of_type(e, SHT_GNU_versym, &vsh);
+	if (!scn)
+		return -1;
+	Elf_Data *d = elf_getdata(scn, NULL);
+	Elf_Data *vd = vscn ? elf_getdata(vscn, NULL) : NULL;
+	size_t n = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
+	int found = 0;
+	for (size_t i = 0; d && i < n; i++) {
+		GElf_Sym s;
+		if (!gelf_getsym(d, (int)i, &s) || s.st_shndx == SHN_UNDEF || !s.st_value)
+			continue;
+		const char *nm = elf_strptr(e, sh.sh_link, s.st_name);
+		if (!nm || strcmp(nm, name))
+			continue;
+		GElf_Versym v = 0;
+		int hidden = vd && gelf_getversym(vd, (int)i, &v) && (v & 0x8000);
+		if (!found || !hidden) {
+			*out = s;
+			found = 1;
+			if (!hidden)
+				return 0;
+		}
+	}
+	return found ? 0 : -1;
+}
+
+static int vaddr_to_offset(Elf *e, uint64_t vaddr, uint64_t *off, uint64_t *avail)
+{
+	size_t n;
+	if (elf_getphdrnum(e, &n))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_filesz) {
+			*off = vaddr - ph.p_vaddr + ph.p_offset;
+			if (avail)
+				*avail = ph.p_vaddr + ph.p_filesz - vaddr;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int func_offset(struct elf_file *f, const char *name, uint64_t *off, int *ss)
+{
+	GElf_Sym s;
+	unsigned char b[8] = { 0 };
+	if (dynsym_find(f->e, name, &s) || vaddr_to_offset(f->e, s.st_value, off, NULL))
+		return -1;
+	ssize_t n = pread(f->fd, b, sizeof(b), (off_t)*off);
+	*ss = !gs_insn_emulated(b, n > 0 ? (size_t)n : 0);
+	return 0;
+}
+
+int gs_symfree_libc(const char *libc, struct gs_symfree_libc *out, char *msg,
+		    size_t msglen)
+{
+	struct elf_file f;
+	int err = elf_open(libc, &f);
+	memset(out, 0, sizeof(*out));
+	if (err) {
+		snprintf(msg, msglen, "%s: %s", libc, strerror(-err));
+		return err;
+	}
+	snprintf(out->path, sizeof(out->path), "%s", libc);
+	const char *miss = NULL;
+	if (func_offset(&f, "pthread_cond_signal", &out->off_signal, &out->ss_signal))
+		miss = "pthread_cond_signal";
+	else if (func_offset(&f, "pthread_cond_timedwait", &out->off_timedwait,
+			     &out->ss_timedwait))
+		miss = "pthread_cond_timedwait";
+	else if (func_offset(&f, "pthread_cond_init", &out->off_init, &out->ss_init))
+		miss = "pthread_cond_init";
+	elf_close(&f);
+	if (miss) {
+		snprintf(msg, msglen, "%s: no %s in its dynamic symbols (glibc expected)",
+			 libc, miss);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+uint64_t gs_symfree_cond_distance(int minor)
+{
+	return minor >= 7 ? GS_GIL_OFF_SWITCH_COND - GS_GIL_OFF_COND : 0;
+}
+
+/* Up to len bytes of the initial image of link-time address vaddr. */
+static ssize_t read_file_vaddr(struct elf_file *f, uint64_t vaddr, void *buf, size_t len)
+{
+	uint64_t off, avail;
+	if (vaddr_to_offset(f->e, vaddr, &off, &avail))
+		return -1;
+	return pread(f->fd, buf, len < avail ? len : (size_t)avail, (off_t)off);
+}
+
+int gs_symfree_free_threaded(const char *pyfile, const char *name)
+{
+	const char *base = strrchr(name, '/');
+	base = base ? base + 1 : name;
+	const char *p = strstr(base, "python3.");
+	if (p) {
+		p += 8;
+		while (*p >= '0' && *p <= '9')
+			p++;
+		if (*p == 't')
+			return 1;       /* python3.13t, libpython3.13t.so */
+	}
+	struct elf_file f;
+	GElf_Sym s;
+	unsigned char hdr[24];
+	int ft = 0;
+	if (elf_open(pyfile, &f))
+		return 0;
+	if (!dynsym_find(f.e, "_PyRuntime", &s) &&
+	    read_file_vaddr(&f, s.st_value, hdr, sizeof(hdr)) == (ssize_t)sizeof(hdr) &&
+	    !memcmp(hdr, "xdebugpy", 8)) {
+		uint64_t v;
+		memcpy(&v, hdr + 16, 8);
+		ft = v == 1;
+	}
+	elf_close(&f);
+	return ft;
+}
+
+uint64_t gs_symfree_tstate_native_tid_off(const char *pyfile)
+{
+	struct elf_file f;
+	GElf_Sym s;
+	unsigned char d[0xd0];
+	uint64_t off = 0;
+	if (elf_open(pyfile, &f))
+		return 0;
+	if (!dynsym_find(f.e, "_PyRuntime", &s) &&
+	    read_file_vaddr(&f, s.st_value, d, sizeof(d)) == (ssize_t)sizeof(d) &&
+	    !memcmp(d, "xdebugpy", 8))
+		memcpy(&off, d + 0xc8, 8);
+	elf_close(&f);
+	return off < 4096 ? off : 0;
+}
+
+static int read_mem(int memfd, uint64_t addr, void *buf, size_t len)
+{
+	return pread(memfd, buf, len, (off_t)addr) == (ssize_t)len ? 0 : -1;
+}
+
+static uint64_t rd64(int memfd, uint64_t addr, int *ok)
+{
+	uint64_t v = 0;
+	if (read_mem(memfd, addr, &v, sizeof(v)))
+		*ok = 0;
+	return v;
+}
+
+static int check_gil_fd(int memfd, uint64_t base, struct gs_symfree_gil *g)
+{
+	unsigned char b[GS_GIL_SIZE];
+	uint64_t interval;
+	int32_t locked, kind1, kind2, count1, count2;
+	if (read_mem(memfd, base, b, sizeof(b)))
+		return 0;
+	memcpy(&interval, b + GS_GIL_OFF_INTERVAL, 8);
+	memcpy(&locked, b + GS_GIL_OFF_LOCKED, 4);
+	/* glibc pthread_mutex_t: __lock, __count, __owner, __nusers, __kind */
+	memcpy(&count1, b + GS_GIL_OFF_MUTEX + 4, 4);
+	memcpy(&kind1, b + GS_GIL_OFF_MUTEX + 16, 4);
+	memcpy(&count2, b + GS_GIL_OFF_SWITCH_MUTEX + 4, 4);
+	memcpy(&kind2, b + GS_GIL_OFF_SWITCH_MUTEX + 16, 4);
+	if (interval < 1 || interval > 1000000000ull || (locked != 0 && locked != 1) ||
+	    kind1 != 0 || kind2 != 0 || count1 != 0 || count2 != 0)
+		return 0;
+	g->cond = base + GS_GIL_OFF_COND;
+	g->switch_cond = base + GS_GIL_OFF_SWITCH_COND;
+	g->interval_us = interval;
+	g->locked = locked;
+	return 1;
+}
+
+int gs_symfree_check_gil(pid_t pid, uint64_t base, struct gs_symfree_gil *g)
+{
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/%d/mem", (int)pid);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	int ok = check_gil_fd(fd, base, g);
+	close(fd);
+	return ok;
+}
+
+/* Load bias of pyfile in pid: where its first PT_LOAD was mapped minus its
+ * link-time address (0 for a non-PIE executable). */
+static int load_bias(pid_t pid, const char *name, Elf *e, uint64_t *bias)
+{
+	char p[64], line[4096 + 256];
+	uint64_t first = UINT64_MAX;
+	size_t n;
+	if (elf_getphdrnum(e, &n))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_LOAD &&
+		    ph.p_vaddr - ph.p_offset < first)
+			first = ph.p_vaddr - ph.p_offset;
+	}
+	snprintf(p, sizeof(p), "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(p, "re");
+	if (!f)
+		return -1;
+	int found = -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start, off;
+		char *path = strchr(line, '/');
+		if (!path || sscanf(line, "%llx-%*[0-9a-f] %*s %llx", &start, &off) != 2)
+			continue;
+		path[strcspn(path, "\n")] = 0;
+		if (strcmp(path, name) || off != 0)
+			continue;
+		*bias = start - first;
+		found = 0;
+		break;
+	}
+	fclose(f);
+	return found;
+}
+
+int gs_symfree_bias(pid_t pid, const char *pyfile, const char *name, uint64_t *bias)
+{
+	struct elf_file f;
+	if (elf_open(pyfile, &f))
+		return -1;
+	int r = load_bias(pid, name, f.e, bias);
+	elf_close(&f);
+	return r;
+}
+
+static void add_gil(struct gs_symfree_live *out, const struct gs_symfree_gil *g)
+{
+	for (int i = 0; i < out->ngils; i++)
+		if (out->gil[i].cond == g->cond)
+			return;
+	if (out->ngils < GS_SYMFREE_MAX_GILS)
+		out->gil[out->ngils++] = *g;
+}
+
+/* _PyRuntime.ceval.gil, 3.7-3.11, measured on the pyenv builds (and checked
+ * against their DWARF by the tests); every hit is checked in the process. */
+static const uint32_t runtime_gil_off[12] = {
+	[7] = 1264, [8] = 1152, [9] = 352, [10] = 352, [11] = 360,
+};
+
+/* Interpreter list walk, 3.12+: head, next and the ceval.gil pointer. */
+static void walk_interpreters(int memfd, uint64_t head, uint64_t off_next,
+			      uint64_t off_gil, struct gs_symfree_live *out)
+{
+	uint64_t interp = head;
+	for (int i = 0; interp && i < 64; i++) {
+		int ok = 1;
+		uint64_t gil = rd64(memfd, interp + off_gil, &ok);
+		struct gs_symfree_gil g;
+		if (ok && gil && check_gil_fd(memfd, gil, &g))
+			add_gil(out, &g);
+		interp = rd64(memfd, interp + off_next, &ok);
+		if (!ok)
+			break;
+	}
+}
+
+int gs_symfree_py3_live(pid_t pid, const char *pyfile, const char *name, int minor,
+			struct gs_symfree_live *out, char *msg, size_t msglen)
+{
+	struct elf_file f;
+	GElf_Sym rt;
+	uint64_t bias = 0;
+	char p[64];
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = elf_open(pyfile, &f))) {
+		snprintf(msg, msglen, "%s: %s", pyfile, strerror(-err));
+		return err;
+	}
+	if (dynsym_find(f.e, "_PyRuntime", &rt)) {
+		snprintf(msg, msglen, "%s: no _PyRuntime in its dynamic symbols", pyfile);
+		elf_close(&f);
+		return -ENOENT;
+	}
+	if (load_bias(pid, name, f.e, &bias)) {
+		snprintf(msg, msglen, "PID %d does not map %s", (int)pid, name);
+		elf_close(&f);
+		return -ENOENT;
+	}
+	elf_close(&f);
+	snprintf(p, sizeof(p), "/proc/%d/mem", (int)pid);
+	int memfd = open(p, O_RDONLY | O_CLOEXEC);
+	if (memfd < 0) {
+		err = -errno;
+		snprintf(msg, msglen, "%s: %s", p, strerror(errno));
+		return err;
+	}
+	uint64_t runtime = bias + rt.st_value;
+	struct gs_symfree_gil g;
+	int ok = 1;
+	if (minor >= 7 && minor <= 11) {
+		uint64_t base = runtime + runtime_gil_off[minor];
+		if (check_gil_fd(memfd, base, &g)) {
+			add_gil(out, &g);
+			snprintf(out->how, sizeof(out->how), "_PyRuntime+%u (3.%d table)",
+				 runtime_gil_off[minor], minor);
+		} else {
+			/* another patch release: scan _PyRuntime for the one
+			 * struct that passes every check */
+			for (uint64_t o = 0; o + GS_GIL_SIZE <= rt.st_size; o += 8) {
+				int ok2 = 1;
+				if (check_gil_fd(memfd, runtime + o, &g) &&
+				    rd64(memfd, runtime + o + 8, &ok2) && ok2) {
+					add_gil(out, &g);
+					snprintf(out->how, sizeof(out->how),
+						 "_PyRuntime+%" PRIu64 " (scan)", o);
+					break;
+				}
+			}
+		}
+	} else if (minor == 12) {
+		uint64_t head = rd64(memfd, runtime + 40, &ok);
+		if (ok)
+			walk_interpreters(memfd, head, 0, 384, out);
+		snprintf(out->how, sizeof(out->how),
+			 "_PyRuntime.interpreters (3.12 table): %d GIL%s", out->ngils,
+			 out->ngils == 1 ? "" : "s");
+	} else if (minor >= 13) {
+		unsigned char d[0x78];
+		if (!read_mem(memfd, runtime, d, sizeof(d)) && !memcmp(d, "xdebugpy", 8)) {
+			uint64_t off_head, off_next, off_gil;
+			memcpy(&off_head, d + 0x28, 8);
+			memcpy(&off_next, d + 0x40, 8);
+			memcpy(&off_gil, d + 0x70, 8);
+			uint64_t head = rd64(memfd, runtime + off_head, &ok);
+			if (ok)
+				walk_interpreters(memfd, head, off_next, off_gil, out);
+			snprintf(out->how, sizeof(out->how),
+				 "_Py_DebugOffsets: %d GIL%s", out->ngils,
+				 out->ngils == 1 ? "" : "s");
+		}
+	}
+	close(memfd);
+	if (!out->ngils) {
+		snprintf(msg, msglen,
+			 "PID %d (%s, CPython 3.%d): no GIL found from _PyRuntime%s",
+			 (int)pid, pyfile, minor,
+			 minor < 7 ? " (3.6 keeps its GIL in statics: start the program "
+				     "under gilscope with -- CMD instead, which finds "
+				     "the GIL when it is created)" : "");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int gs_symfree_py27_lock(const char *pyfile, uint64_t *vaddr, char *msg,
+			 size_t msglen)
+{
+	struct elf_file f;
+	GElf_Sym s;
+	unsigned char code[256];
+	int err;
+	if ((err = elf_open(pyfile, &f))) {
+		snprintf(msg, msglen, "%s: %s", pyfile, strerror(-err));
+		return err;
+	}
+	ssize_t n = -1;
+	if (!dynsym_find(f.e, "PyEval_SaveThread", &s)) {
+		size_t len = s.st_size && s.st_size < sizeof(code) ? s.st_size : sizeof(code);
+		n = read_file_vaddr(&f, s.st_value, code, len);
+	}
+	if (n <= 0) {
+		snprintf(msg, msglen, "%s: PyEval_SaveThread not found in its dynamic symbols",
+			 pyfile);
+		elf_close(&f);
+		return -ENOENT;
+	}
+	csh h;
+	cs_insn *insn = NULL;
+	size_t count = 0;
+	uint64_t lock = 0;
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) == CS_ERR_OK) {
+		cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
+		count = cs_disasm(h, code, (size_t)n, s.st_value, 0, &insn);
+		/* if (interpreter_lock) PyThread_release_lock(interpreter_lock):
+		 * the first 8-byte RIP-relative load into %rdi */
+		for (size_t i = 0; i < count && !lock; i++) {
+			cs_x86 *x = &insn[i].detail->x86;
+			if (insn[i].id != X86_INS_MOV || x->op_count != 2 ||
+			    x->operands[0].type != X86_OP_REG ||
+			    x->operands[0].reg != X86_REG_RDI ||
+			    x->operands[1].type != X86_OP_MEM ||
+			    x->operands[1].mem.base != X86_REG_RIP ||
+			    x->operands[1].size != 8)
+				continue;
+			lock = insn[i].address + insn[i].size +
+			       (uint64_t)x->operands[1].mem.disp;
+		}
+		if (count)
+			cs_free(insn, count);
+		cs_close(&h);
+	}
+	/* it must be a writable data object of the file */
+	int writable = 0;
+	Elf_Scn *scn = NULL;
+	while (lock && (scn = elf_nextscn(f.e, scn))) {
+		GElf_Shdr sh;
+		if (gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_WRITE) &&
+		    !(sh.sh_flags & SHF_EXECINSTR) && lock >= sh.sh_addr &&
+		    lock + 8 <= sh.sh_addr + sh.sh_size)
+			writable = 1;
+	}
+	elf_close(&f);
+	if (!lock || !writable) {
+		snprintf(msg, msglen,
+			 "%s: PyEval_SaveThread's code does not load interpreter_lock the "
+			 "way CPython 2.7 does (no RIP-relative load into %%rdi%s)",
+			 pyfile, lock ? " of a data object" : "");
+		return -ENOENT;
+	}
+	*vaddr = lock;
+	return 0;
+}
