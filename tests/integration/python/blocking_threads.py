@@ -17,6 +17,10 @@ def work(n):
 
 def main():
     n, k = int(sys.argv[1]), int(sys.argv[2])
+    if sys.version_info[0] == 2:
+        # 2.7's tick counter is shared by all threads: which thread's
+        # periodic release comes first depends on the OS scheduler
+        sys.setcheckinterval(1 << 30)
     for i in range(k):
         t = threading.Thread(target=work, args=(n + i,))
         t.start()
