@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "source.h"
+#include "ctf_dirs.h"
 
 #ifndef GS_HAVE_SOURCE_CTF
 extern __typeof__(gs_source_ctf_open) gs_source_ctf_open __attribute__((weak));
@@ -45,33 +46,6 @@ static struct gs_source *open_with(open_fn fn, const char *format,
 		return NULL;
 	}
 	return fn(path, allow_truncated, err, errlen);
-}
-
-/* An LTTng session directory nests the CTF trace a few levels down
- * (ust/uid/0/64-bit/metadata); look for a `metadata` file anywhere below. */
-static int has_ctf_metadata(const char *dir, int depth)
-{
-	char p[4096];
-	snprintf(p, sizeof(p), "%s/metadata", dir);
-	struct stat st;
-	if (stat(p, &st) == 0 && S_ISREG(st.st_mode))
-		return 1;
-	if (depth == 0)
-		return 0;
-	DIR *d = opendir(dir);
-	if (!d)
-		return 0;
-	int found = 0;
-	struct dirent *e;
-	while (!found && (e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-		if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
-			found = has_ctf_metadata(p, depth - 1);
-	}
-	closedir(d);
-	return found;
 }
 
 enum text_kind { TEXT_UNKNOWN, TEXT_PERF, TEXT_TRACECMD };
@@ -153,7 +127,13 @@ struct gs_source *gs_source_open_any(const char *path, int allow_truncated,
 		return NULL;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		if (has_ctf_metadata(path, 5))
+		/* an LTTng session directory nests the CTF trace a few levels
+		 * down (ust/uid/0/64-bit/metadata) */
+		struct gs_ctf_dirs walk = { 0 };
+		int found = gs_ctf_find_traces(path, 6, &walk, err, errlen);
+		if (found < 0)
+			return NULL;
+		if (found > 0)
 			return open_with(gs_source_ctf_open, "CTF (LTTng)",
 					 "install libbabeltrace2-dev with "
 					 "scripts/install-deps.sh and rebuild",

@@ -29,9 +29,12 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "source.h"
+#include "ctf_dirs.h"
+#include "text_escape.h"
 #include "source_common.h"
 
 struct qev {
@@ -285,41 +288,9 @@ static const struct gs_source_ops ctf_ops = {
 	.close = ctf_close,
 };
 
-/* Every directory under path (path included) with a "metadata" file is
- * one CTF trace (LTTng writes ust/uid/UID/64-bit/ per user and ABI);
- * source.ctf.fs wants each of them as an input. Returns how many. */
-static int find_traces(const char *path, int depth, bt_value *inputs)
+static int add_input(void *ctx, const char *dir)
 {
-	char sub[4096];
-	struct stat st;
-	snprintf(sub, sizeof(sub), "%s/metadata", path);
-	if (stat(sub, &st) == 0 && S_ISREG(st.st_mode)) {
-		if (inputs && bt_value_array_append_string_element(inputs, path))
-			return -1;
-		return 1;
-	}
-	if (depth == 0)
-		return 0;
-	DIR *d = opendir(path);
-	if (!d)
-		return 0;
-	struct dirent *de;
-	int found = 0;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-		if (stat(sub, &st) == 0 && S_ISDIR(st.st_mode)) {
-			int n = find_traces(sub, depth - 1, inputs);
-			if (n < 0) {
-				found = -1;
-				break;
-			}
-			found += n;
-		}
-	}
-	closedir(d);
-	return found;
+	return bt_value_array_append_string_element((bt_value *)ctx, dir) ? -1 : 0;
 }
 
 static const bt_plugin *find_plugin(const char *name)
@@ -352,8 +323,10 @@ static int build_graph(struct ctf_source *s, const char *path)
 	s->graph = bt_graph_create(0);
 	params = bt_value_map_create();
 	inputs = bt_value_array_create();
+	struct gs_ctf_dirs walk = { .on_trace = add_input, .ctx = inputs };
+	char werr[256];
 	if (!s->graph || !params || !inputs ||
-	    find_traces(path, 6, inputs) <= 0 ||
+	    gs_ctf_find_traces(path, 6, &walk, werr, sizeof(werr)) <= 0 ||
 	    bt_value_map_insert_entry(params, "inputs", inputs))
 		goto out;
 
@@ -417,14 +390,36 @@ static struct ctf_source *ctf_new(const char *path, int allow_truncated)
 
 /*
  * libbabeltrace2 2.0 asserts (abort()) on some malformed packets instead of
- * returning an error (tests/fuzz/known/): decode the whole trace once in a
- * child first, so that such a trace becomes an error message here rather
- * than the end of the process. Errors babeltrace2 does report are left for
- * the real reading, which says what they are. Costs one extra decode.
+ * returning an error (tests/fuzz/known/), and spins for ever on metadata
+ * cut short: decode the whole trace once in a child first, bounded in CPU
+ * time, wall time and memory, so that such a trace becomes an error
+ * message here rather than the end of the process or a hang. Errors
+ * babeltrace2 does report are left for the real reading, which says what
+ * they are. Costs one extra decode.
+ *
+ * Limits, proportional to the trace with a floor: CPU 2 s + 1 s per 16 MiB
+ * (babeltrace2 decodes ~60 MiB/s here; a loaded machine does not slow CPU
+ * time), wall time 3x that + 5 s (for a decoder blocked rather than
+ * spinning), address space 1 GiB + 16x the trace.
  */
-static int survives_decoding(const char *path, int allow_truncated, char *err,
-			     size_t errlen)
+struct decode_limits {
+	unsigned cpu_s, wall_s;
+	uint64_t as_bytes;
+};
+
+static struct decode_limits decode_limits(uint64_t bytes)
 {
+	struct decode_limits l;
+	l.cpu_s = 2 + (unsigned)(bytes >> 24);
+	l.wall_s = 3 * l.cpu_s + 5;
+	l.as_bytes = ((uint64_t)1 << 30) + 16 * bytes;
+	return l;
+}
+
+static int survives_decoding(const char *path, const struct gs_ctf_dirs *walk,
+			     int allow_truncated, char *err, size_t errlen)
+{
+	struct decode_limits lim = decode_limits(walk->bytes);
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0)
@@ -432,6 +427,10 @@ static int survives_decoding(const char *path, int allow_truncated, char *err,
 	if (pid == 0) {
 		struct rlimit no_core = { 0, 0 };
 		setrlimit(RLIMIT_CORE, &no_core); /* an abort here is expected */
+		struct rlimit cpu = { lim.cpu_s, lim.cpu_s + 1 };
+		setrlimit(RLIMIT_CPU, &cpu);
+		struct rlimit as = { lim.as_bytes, lim.as_bytes };
+		setrlimit(RLIMIT_AS, &as);
 		struct ctf_source *s = ctf_new(path, allow_truncated);
 		struct gs_event ev;
 		if (s && build_graph(s, path) == 0)
@@ -439,17 +438,52 @@ static int survives_decoding(const char *path, int allow_truncated, char *err,
 				;
 		_exit(0);
 	}
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
+	int status = 0, timed_out = 0;
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	long nap_us = 200;
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR)
 			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec >= (time_t)lim.wall_s) {
+			kill(pid, SIGKILL);
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+			timed_out = 1;
+			break;
+		}
+		struct timespec nap = { 0, nap_us * 1000 };
+		nanosleep(&nap, NULL);
+		if (nap_us < 20000)
+			nap_us *= 2;
+	}
+	char shown[1024];
+	gs_text_escape(walk->first_metadata, shown, sizeof(shown));
+	if (timed_out || (WIFSIGNALED(status) && (WTERMSIG(status) == SIGXCPU ||
+						  WTERMSIG(status) == SIGKILL))) {
+		snprintf(err, errlen,
+			 "%s: libbabeltrace2 did not finish decoding this CTF "
+			 "trace within %s (%u s for its %llu bytes); it was "
+			 "stopped. Its metadata (%s) is probably cut short or "
+			 "malformed: `babeltrace2 %s` hangs the same way",
+			 path, timed_out ? "the time allowed" : "the CPU time allowed",
+			 timed_out ? lim.wall_s : lim.cpu_s,
+			 (unsigned long long)walk->bytes, shown, path);
+		return -1;
+	}
 	if (WIFSIGNALED(status)) {
 		snprintf(err, errlen,
 			 "%s: libbabeltrace2 crashed (%s) decoding this CTF "
 			 "trace: it is malformed (e.g. a packet context whose "
-			 "content size disagrees with its packet size); "
+			 "content size disagrees with its packet size, or "
+			 "metadata (%s) that made it need more than %llu MiB); "
 			 "`babeltrace2 %s` shows the same", path,
-			 strsignal(WTERMSIG(status)), path);
+			 strsignal(WTERMSIG(status)), shown,
+			 (unsigned long long)(lim.as_bytes >> 20), path);
 		return -1;
 	}
 	return 0;
@@ -459,14 +493,18 @@ struct gs_source *gs_source_ctf_open(const char *path, int allow_truncated,
 				     char *err, size_t errlen)
 {
 	struct stat st;
+	struct gs_ctf_dirs walk = { 0 };
+	int found = 0;
 	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode) ||
-	    find_traces(path, 6, NULL) <= 0) {
+	    (found = gs_ctf_find_traces(path, 6, &walk, err, errlen)) <= 0) {
+		if (found < 0)
+			return NULL; /* err says which directory and why */
 		snprintf(err, errlen,
 			 "%s: not a CTF trace directory (no 'metadata' file "
 			 "in it or its subdirectories)", path);
 		return NULL;
 	}
-	if (survives_decoding(path, allow_truncated, err, errlen) != 0)
+	if (survives_decoding(path, &walk, allow_truncated, err, errlen) != 0)
 		return NULL;
 	struct ctf_source *s = ctf_new(path, allow_truncated);
 	if (!s) {
