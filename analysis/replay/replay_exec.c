@@ -62,6 +62,11 @@ struct replay_worker {
 	struct replay_shared *sh;
 	const struct gs_phase_thread *th;
 	uint32_t *tid_out;
+	/* the machine's errors, for struct replay_machine */
+	uint64_t *timer_late, *work_over;  /* one per phase of that kind */
+	size_t ntimer, nwork;
+	uint64_t runq_ns, life_ns, carried_ns;
+	int have_schedstat;
 	sem_t started;               /* posted by the creator (children only) */
 	struct replay_worker **children; /* sorted by creator_progress_ns */
 	size_t nchildren, next_child;
@@ -83,21 +88,34 @@ static void sleep_until(uint64_t deadline_ns)
 		;
 }
 
-/*
- * A blocking phase really blocks: a thread in recv() leaves its CPU, and the
- * thread woken to take the GIL can run there at once. Spinning out short
- * phases instead keeps the CPU busy and hands every race to the spinner.
- * The price is the wake-up latency of a timer (timer slack is 1 ns here):
- * the recorded duration already contains the original wake-up, so the
- * median latency measured at start is taken off each phase.
- */
-static void block_for(uint64_t ns, uint64_t wake_latency_ns)
+
+/* Time this thread spent runnable but not running, from the scheduler's
+ * own count (0 and *ok = 0 where the kernel has no schedstat). */
+static uint64_t run_queue_ns(int *ok)
 {
-	uint64_t start = gs_now_ns();
-	if (ns > wake_latency_ns)
-		sleep_until(start + ns - wake_latency_ns);
-	else
-		sched_yield();
+	FILE *f = fopen("/proc/thread-self/schedstat", "r");
+	unsigned long long run = 0, wait = 0;
+	*ok = f && fscanf(f, "%llu %llu", &run, &wait) == 2;
+	if (f)
+		fclose(f);
+	return *ok ? wait : 0;
+}
+
+/* Steal time of all CPUs so far, in ns (the "steal" column of /proc/stat). */
+static int steal_ns(uint64_t *out)
+{
+	FILE *f = fopen("/proc/stat", "r");
+	unsigned long long v[8] = { 0 };
+	int n = f ? fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu",
+			   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7])
+		  : 0;
+	if (f)
+		fclose(f);
+	long hz = sysconf(_SC_CLK_TCK);
+	if (n != 8 || hz <= 0)
+		return -1;
+	*out = v[7] * (1000000000ull / (uint64_t)hz);
+	return 0;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -169,7 +187,13 @@ static void *worker_main(void *arg)
 		return NULL;
 	}
 	*w->tid_out = (uint32_t)gil_thread_tid(t);
+	uint64_t runq0 = run_queue_ns(&w->have_schedstat), born = gs_now_ns();
 	uint64_t progress = 0; /* summed length of the phases done */
+	/* How far this thread's own timers and work have run past the phases'
+	 * ends so far: taken off the next blocking phase, so the machine's
+	 * lateness does not pile up along the thread's timeline. GIL waits are
+	 * the replay's result and are never compensated. */
+	uint64_t late = 0;
 	start_children(w, 0);
 	uint64_t seed = th->tid;
 	for (size_t i = 0; i < th->nphases; i++) {
@@ -183,8 +207,11 @@ static void *worker_main(void *arg)
 			for (;;) {
 				seed = spin(sh->iters_per_unit, seed);
 				uint64_t now = gs_now_ns(), done = now - from;
-				if (done >= left)
+				if (done >= left) {
+					w->work_over[w->nwork++] = done - left;
+					late += done - left;
 					break;
+				}
 				left -= done;
 				start_children(w, progress + ph->ns - left);
 				gil_check(t);
@@ -194,13 +221,43 @@ static void *worker_main(void *arg)
 			gil_blocking_begin(t, (enum gil_block_kind)ph->block_kind);
 			/* Threads started during a blocking phase start with it. */
 			start_children(w, progress + ph->ns);
-			block_for(ph->ns, sh->wake_latency_ns);
+			/* A blocking phase really blocks: a thread in recv() leaves its
+			 * CPU, and the thread woken to take the GIL can run there at once.
+			 * Spinning out short phases instead keeps the CPU busy and hands
+			 * every race to the spinner. The price is the wake-up latency of a
+			 * timer (timer slack is 1 ns here): the recorded duration already
+			 * contains the original wake-up, so the median latency measured at
+			 * start is taken off each phase, and what a wake-up or a work
+			 * phase overran beyond that is taken off the thread's next
+			 * blocking phase.
+			 */
+			/* at most half of a phase is taken, so that a phase is
+			 * never erased: it still blocks, and in its order */
+			uint64_t start = gs_now_ns();
+			uint64_t owed = late < ph->ns / 2 ? late : ph->ns / 2;
+			uint64_t want = ph->ns - owed;
+			if (want > sh->wake_latency_ns) {
+				uint64_t target = start + want - sh->wake_latency_ns;
+				sleep_until(target);
+				uint64_t woke = gs_now_ns();
+				w->timer_late[w->ntimer++] = woke > target ? woke - target : 0;
+			} else {
+				sched_yield();
+			}
+			uint64_t took = gs_now_ns() - start;
+			/* owed was paid back; what this phase overran is owed now */
+			late = late - owed + (took > want ? took - want : 0);
+			w->carried_ns += owed;
 			gil_blocking_end(t, 0);
 		}
 		progress += ph->ns;
 		start_children(w, progress);
 	}
 	start_children(w, UINT64_MAX);
+	int ok;
+	uint64_t runq1 = run_queue_ns(&ok);
+	w->runq_ns = ok && w->have_schedstat && runq1 >= runq0 ? runq1 - runq0 : 0;
+	w->life_ns = gs_now_ns() - born;
 	gil_detach(t);
 	return (void *)(uintptr_t)(seed & 1); /* keeps the work observable */
 }
@@ -249,6 +306,55 @@ static void unlink_children(struct replay_worker *workers, size_t n)
 		free(workers[i].children);
 		sem_destroy(&workers[i].started);
 	}
+}
+
+/* p-th quantile (0..1) of the N samples of every worker's array at OFF. */
+static uint64_t quantile(struct replay_worker *w, size_t n, int timers, double p,
+			 uint64_t *count)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += timers ? w[i].ntimer : w[i].nwork;
+	*count = total;
+	if (!total)
+		return 0;
+	uint64_t *all = malloc(total * sizeof(*all));
+	if (!all)
+		return 0;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t m = timers ? w[i].ntimer : w[i].nwork;
+		memcpy(all + k, timers ? w[i].timer_late : w[i].work_over,
+		       m * sizeof(*all));
+		k += m;
+	}
+	qsort(all, total, sizeof(*all), cmp_u64);
+	uint64_t v = all[(size_t)(p * (double)(total - 1) + 0.5)];
+	free(all);
+	return v;
+}
+
+static void machine_summary(struct replay_worker *w, size_t n, uint64_t steal,
+			    int have_steal, double wall_s,
+			    struct replay_machine *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->have_schedstat = 1;
+	for (size_t i = 0; i < n; i++) {
+		m->runq_ns += w[i].runq_ns;
+		m->thread_ns += w[i].life_ns;
+		m->carried_ns += w[i].carried_ns;
+		if (w[i].life_ns && !w[i].have_schedstat)
+			m->have_schedstat = 0;
+	}
+	m->have_steal = have_steal;
+	m->steal_ns = steal;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	m->cpu_ns = (uint64_t)(wall_s * 1e9 * (double)(ncpu > 0 ? ncpu : 1));
+	m->timer_p50_ns = quantile(w, n, 1, 0.50, &m->timer_n);
+	m->timer_p99_ns = quantile(w, n, 1, 0.99, &m->timer_n);
+	m->work_p50_ns = quantile(w, n, 0, 0.50, &m->work_n);
+	m->work_p99_ns = quantile(w, n, 0, 0.99, &m->work_n);
 }
 
 int replay_run(const struct gs_phase_program *prog, const struct replay_opts *o,
@@ -300,10 +406,20 @@ int replay_run(const struct gs_phase_program *prog, const struct replay_opts *o,
 	size_t n = prog->nthreads;
 	pthread_t *tids = calloc(n, sizeof(*tids));
 	struct replay_worker *workers = calloc(n, sizeof(*workers));
-	for (size_t i = 0; workers && i < n; i++)
-		workers[i] = (struct replay_worker){ .sh = &sh, .th = &prog->threads[i],
+	int nomem = 0;
+	for (size_t i = 0; workers && i < n; i++) {
+		const struct gs_phase_thread *th = &prog->threads[i];
+		workers[i] = (struct replay_worker){ .sh = &sh, .th = th,
 						     .tid_out = &res->tids[i] };
-	if (!tids || !workers || link_children(prog, workers, n) != 0) {
+		workers[i].timer_late = calloc(th->nphases + 1, sizeof(uint64_t));
+		workers[i].work_over = calloc(th->nphases + 1, sizeof(uint64_t));
+		nomem |= !workers[i].timer_late || !workers[i].work_over;
+	}
+	if (!tids || !workers || nomem || link_children(prog, workers, n) != 0) {
+		for (size_t i = 0; workers && i < n; i++) {
+			free(workers[i].timer_late);
+			free(workers[i].work_over);
+		}
 		free(tids);
 		free(workers);
 		gs_recorder_stop(0, NULL);
@@ -327,10 +443,14 @@ int replay_run(const struct gs_phase_program *prog, const struct replay_opts *o,
 	sh.go = started == n ? 1 : -1;
 	pthread_cond_broadcast(&sh.go_cond);
 	pthread_mutex_unlock(&sh.lock);
-	uint64_t t0 = sh.t0;
+	uint64_t t0 = sh.t0, steal0 = 0, steal1 = 0;
+	int have_steal = steal_ns(&steal0) == 0;
 	for (size_t i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
 	res->wall_s = (double)(gs_now_ns() - t0) / 1e9;
+	have_steal = have_steal && steal_ns(&steal1) == 0 && steal1 >= steal0;
+	machine_summary(workers, n, have_steal ? steal1 - steal0 : 0, have_steal,
+			res->wall_s, &res->machine);
 
 	struct gs_recorder_result rr;
 	int rc = gs_recorder_stop(0, &rr);
@@ -341,6 +461,10 @@ int replay_run(const struct gs_phase_program *prog, const struct replay_opts *o,
 	pthread_mutex_destroy(&sh.lock);
 	free(tids);
 	unlink_children(workers, n);
+	for (size_t i = 0; i < n; i++) {
+		free(workers[i].timer_late);
+		free(workers[i].work_over);
+	}
 	free(workers);
 	gil_destroy(sh.rt);
 	if (started < n)

@@ -26,7 +26,26 @@ struct replay_opts {
 	uint64_t wake_latency_ns;  /* timer wake-up latency; 0 = measure now */
 };
 
+/* What this machine did to the replay while it ran: the replay reproduces
+ * recorded behaviour, so its own delays are errors, measured here so the
+ * self-check can say what limited it (cmd_replay, docs/replay.md). */
+struct replay_machine {
+	uint64_t runq_ns;          /* replay threads runnable but not running
+				      (/proc/thread-self/schedstat), summed */
+	uint64_t thread_ns;        /* their lifetimes, summed */
+	uint64_t steal_ns;         /* CPU time the hypervisor took (all CPUs) */
+	uint64_t cpu_ns;           /* wall time x CPUs over the run */
+	uint64_t timer_n;          /* blocking phases that slept */
+	uint64_t timer_p50_ns, timer_p99_ns; /* how late they woke */
+	uint64_t work_n;           /* CPU phases */
+	uint64_t work_p50_ns, work_p99_ns;   /* how far past their end they ran */
+	uint64_t carried_ns;       /* lateness carried into later phases
+				      (compensated), summed */
+	int have_schedstat, have_steal;
+};
+
 struct replay_result {
+	struct replay_machine machine;
 	double wall_s;
 	double ns_per_iter;        /* calibration used */
 	uint64_t wake_latency_ns;  /* taken off every blocking phase */

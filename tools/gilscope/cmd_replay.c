@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,10 @@ static void usage(FILE *out)
 		"      --tolerance PCT    self-check tolerance in percent (default 15)\n"
 		"      --unit-ns N        work between two eval-breaker checks (200)\n"
 		"      --os-prio          also set each thread's recorded nice/SCHED_FIFO\n"
+		"      --rt               run at SCHED_FIFO 1, so that other work cannot\n"
+		"                         delay the replay (the default when permitted;\n"
+		"                         with --rt, an error when not)\n"
+		"      --no-rt            run at the normal SCHED_OTHER\n"
 		"  -j, --json             JSON output (schema: docs/replay.md)\n"
 		"      --allow-truncated  replay a trace that was cut short\n"
 		"  -h, --help             this help\n\n"
@@ -222,6 +227,90 @@ static void json_params(struct json_writer *j, const char *key,
 	json_end(j);
 }
 
+static double share(uint64_t part, uint64_t whole)
+{
+	return whole ? (double)part / (double)whole : 0;
+}
+
+/*
+ * What the machine did to a replay, and, when its self-check missed, which
+ * of those most likely limited it. The thresholds are where, on our 2-vCPU
+ * machines, a replay stopped reproducing a convoy recording (docs/replay.md,
+ * "When the self-check fails").
+ */
+static const char *limited_by(const struct replay_machine *m, char *buf,
+			      size_t len)
+{
+	double steal = share(m->steal_ns, m->cpu_ns);
+	double runq = share(m->runq_ns, m->thread_ns);
+	if (m->have_steal && steal >= 0.05)
+		snprintf(buf, len, "the hypervisor: it took %.0f%% of the CPUs' time "
+			 "(steal) while the replay ran; retry when the host is quieter",
+			 100 * steal);
+	else if (m->have_schedstat && runq >= 0.05)
+		snprintf(buf, len, "other work on this machine: the replay's threads "
+			 "waited %.0f%% of their time for a CPU; retry on a quieter "
+			 "machine, or with nice -n -15", 100 * runq);
+	else if (m->timer_p99_ns >= 1000000)
+		snprintf(buf, len, "late timers: 1%% of the blocking phases woke "
+			 "%.1f ms or more late (carried into the next phases, but "
+			 "the order of events around them changed)",
+			 (double)m->timer_p99_ns / 1e6);
+	else
+		snprintf(buf, len, "not the machine (steal %.1f%%, run-queue wait "
+			 "%.1f%%, timers p99 %.0f us late): the replay's model of this "
+			 "recording (open loop, spinning work, inferred events: "
+			 "docs/replay.md)", 100 * steal, 100 * runq,
+			 (double)m->timer_p99_ns / 1e3);
+	return buf;
+}
+
+static void print_machine(FILE *out, const struct replay_machine *m, int missed)
+{
+	fprintf(out, "Machine during the replay:");
+	if (m->have_steal)
+		fprintf(out, " steal %.1f%% of CPU time;", 100 * share(m->steal_ns, m->cpu_ns));
+	if (m->have_schedstat)
+		fprintf(out, " threads waited %.1f%% of their time for a CPU;",
+			100 * share(m->runq_ns, m->thread_ns));
+	fprintf(out, "\n  timers woke late by p50 %.1f us, p99 %.1f us (%llu sleeps); "
+		"work phases overran by p50 %.2f us, p99 %.1f us;\n  %.1f ms of "
+		"that lateness was taken off later blocking phases\n",
+		(double)m->timer_p50_ns / 1e3, (double)m->timer_p99_ns / 1e3,
+		(unsigned long long)m->timer_n, (double)m->work_p50_ns / 1e3,
+		(double)m->work_p99_ns / 1e3, (double)m->carried_ns / 1e6);
+	if (missed) {
+		char why[400];
+		fprintf(out, "What limited it: %s\n", limited_by(m, why, sizeof(why)));
+	}
+}
+
+static void json_machine(struct json_writer *j, const struct replay_machine *m,
+			 int missed)
+{
+	json_begin_object(j, "machine");
+	if (m->have_steal)
+		json_double(j, "steal_share", share(m->steal_ns, m->cpu_ns));
+	else
+		json_null(j, "steal_share");
+	if (m->have_schedstat)
+		json_double(j, "run_queue_share", share(m->runq_ns, m->thread_ns));
+	else
+		json_null(j, "run_queue_share");
+	json_uint(j, "timer_sleeps", m->timer_n);
+	json_uint(j, "timer_late_p50_ns", m->timer_p50_ns);
+	json_uint(j, "timer_late_p99_ns", m->timer_p99_ns);
+	json_uint(j, "work_phases", m->work_n);
+	json_uint(j, "work_over_p50_ns", m->work_p50_ns);
+	json_uint(j, "work_over_p99_ns", m->work_p99_ns);
+	json_uint(j, "compensated_ns", m->carried_ns);
+	if (missed) {
+		char why[400];
+		json_string(j, "limited_by", limited_by(m, why, sizeof(why)));
+	}
+	json_end(j);
+}
+
 static void json_run(struct json_writer *j, const char *key, const struct run *r)
 {
 	json_begin_object(j, key);
@@ -235,6 +324,7 @@ static void json_run(struct json_writer *j, const char *key, const struct run *r
 		json_uint(j, "missed", r->cmp.failed);
 		json_bool(j, "passed", r->cmp.failed == 0);
 	}
+	json_machine(j, &r->res.machine, r->cmp.tolerance > 0 && r->cmp.failed);
 	compare_json(j, "vs_original", &r->cmp);
 	json_end(j);
 }
@@ -242,7 +332,7 @@ static void json_run(struct json_writer *j, const char *key, const struct run *r
 int cmd_replay(int argc, char **argv)
 {
 	enum { OPT_TICKS = 256, OPT_NOSELF, OPT_TOL, OPT_UNIT, OPT_OSPRIO,
-	       OPT_TRUNC, OPT_INTERVAL_US };
+	       OPT_TRUNC, OPT_INTERVAL_US, OPT_RT, OPT_NO_RT };
 	static const struct cli_renamed renamed[] = {
 		{ 'I', "--interval-us", "-i TIME (-i 1ms) or --interval-us N" },
 		{ 0 },
@@ -257,6 +347,8 @@ int cmd_replay(int argc, char **argv)
 		{ "tolerance", required_argument, NULL, OPT_TOL },
 		{ "unit-ns", required_argument, NULL, OPT_UNIT },
 		{ "os-prio", no_argument, NULL, OPT_OSPRIO },
+		{ "rt", no_argument, NULL, OPT_RT },
+		{ "no-rt", no_argument, NULL, OPT_NO_RT },
 		{ "json", no_argument, NULL, 'j' },
 		{ "allow-truncated", no_argument, NULL, OPT_TRUNC },
 		{ "help", no_argument, NULL, 'h' },
@@ -266,6 +358,7 @@ int cmd_replay(int argc, char **argv)
 	long interval_us = 0, check_ticks = 0, unit_ns = 200;
 	double tolerance = 15;
 	int self_check = 1, os_prio = 0, json = 0, allow_truncated = 0, c;
+	int rt = -1; /* -1: SCHED_FIFO when permitted; 0: never; 1: required */
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "P:i:o:jh", long_opts, NULL)) != -1) {
@@ -300,6 +393,8 @@ int cmd_replay(int argc, char **argv)
 				return 2;
 			break;
 		case OPT_OSPRIO: os_prio = 1; break;
+		case OPT_RT: rt = 1; break;
+		case OPT_NO_RT: rt = 0; break;
 		case 'j': json = 1; break;
 		case OPT_TRUNC: allow_truncated = 1; break;
 		case 'h': usage(stdout); return 0;
@@ -351,6 +446,32 @@ int cmd_replay(int argc, char **argv)
 	what.trace = out_path;
 
 	int rc = 0;
+	/* Other work on the machine delays a replay's threads (on a shared
+	 * 2-vCPU machine they waited up to 60% of their time for a CPU), and a
+	 * replay reproduces delays, it must not add its own. At SCHED_FIFO 1
+	 * no ordinary process preempts it; the kernel's RT throttling still
+	 * leaves the rest of the machine 5%. Threads inherit it. */
+	const char *sched_note = "SCHED_OTHER (--no-rt)";
+	if (rt == 1 && os_prio) {
+		fprintf(stderr, "gilscope replay: --rt and --os-prio exclude each other\n");
+		return 2;
+	}
+	if (rt != 0 && !os_prio) {
+		struct sched_param sp = { .sched_priority = 1 };
+		if (sched_setscheduler(0, SCHED_FIFO, &sp) == 0) {
+			sched_note = "SCHED_FIFO 1: other work cannot preempt the replay "
+				     "(--no-rt: SCHED_OTHER)";
+		} else if (rt == 1) {
+			fprintf(stderr, "gilscope replay: --rt: cannot run SCHED_FIFO: %s "
+				"(needs root or CAP_SYS_NICE)\n", strerror(errno));
+			return 1;
+		} else {
+			sched_note = "SCHED_OTHER (SCHED_FIFO not permitted: other work "
+				     "on this machine can delay the replay)";
+		}
+	} else if (os_prio) {
+		sched_note = "each thread's recorded priority (--os-prio)";
+	}
 	double ns_per_iter = replay_calibrate();
 	uint64_t wake_ns = replay_calibrate_wakeup();
 	FILE *human = json ? stderr : stdout;
@@ -358,8 +479,8 @@ int cmd_replay(int argc, char **argv)
 		prog.nthreads, (double)prog.span_ns / 1e9);
 	describe_params(human, &self.params);
 	fprintf(human, " [%s]\nwork: %.2f ns per spin iteration, %ld ns between checks; "
-		"timer wake-up %.1f us (taken off blocking phases)\n\n",
-		recorded_why, ns_per_iter, unit_ns, (double)wake_ns / 1e3);
+		"timer wake-up %.1f us (taken off blocking phases)\nscheduling: %s\n\n",
+		recorded_why, ns_per_iter, unit_ns, (double)wake_ns / 1e3, sched_note);
 	if (!json)
 		print_program(stdout, &prog);
 
@@ -377,6 +498,7 @@ int cmd_replay(int argc, char **argv)
 			printf("Self-check %s: %zu of %zu checked figures within %.0f%%\n",
 			       self.cmp.failed ? "FAILED" : "passed",
 			       self.cmp.checked - self.cmp.failed, self.cmp.checked, tolerance);
+			print_machine(stdout, &self.res.machine, self.cmp.failed != 0);
 		}
 		if (self.cmp.failed)
 			rc = 3;
@@ -406,6 +528,7 @@ int cmd_replay(int argc, char **argv)
 		json_double(&j, "ns_per_iteration", ns_per_iter);
 		json_uint(&j, "timer_wakeup_ns", wake_ns);
 		json_uint(&j, "unit_ns", (uint64_t)unit_ns);
+		json_string(&j, "scheduling", sched_note);
 		json_begin_array(&j, "threads");
 		for (size_t i = 0; i < prog.nthreads; i++) {
 			const struct gs_phase_thread *t = &prog.threads[i];
@@ -430,7 +553,9 @@ int cmd_replay(int argc, char **argv)
 			json_run(&j, "what_if", &what);
 		json_end(&j);
 	}
-out:
+out:;
+	struct sched_param normal = { .sched_priority = 0 };
+	sched_setscheduler(0, SCHED_OTHER, &normal);
 	run_free(&self);
 	run_free(&what);
 	free(self_path);
