@@ -19,7 +19,7 @@ cmds = [m.group(1) for m in re.finditer(r"^  (\w+) +(.*)$", top, re.M)
         if "not in this build" not in m.group(2)]
 assert len(cmds) >= 8, cmds
 bad, seen = [], {}
-for c in cmds + ["top -a"]:
+for c in cmds + ["top -a", "record -a"]:
     h = subprocess.run([g] + c.split() + ["--help"], capture_output=True, text=True)
     assert h.returncode == 0, (c, h.stderr)
     for m in re.finditer(r"^ +(?:-(\w), )?--([a-z][\w-]*)", h.stdout, re.M):
