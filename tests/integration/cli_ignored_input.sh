@@ -5,32 +5,25 @@
 . "$(dirname "$0")/lib.sh"
 G=$GILSCOPE
 
-expect() {  # expect STATUS PATTERN CMD...: exit STATUS and PATTERN on stderr
-  local want=$1 pat=$2 rc=0
-  shift 2
-  "$@" > "$WORK/out" 2> "$WORK/err" || rc=$?
-  [ "$rc" -eq "$want" ] || fail "'$*' exited $rc, not $want: $(cat "$WORK/err")"
-  grep -q -- "$pat" "$WORK/err" || fail "'$*' did not say '$pat': $(cat "$WORK/err")"
-}
 
-expect 2 "--duration does not apply to countdown.*--units" $G run countdown -d 10
-expect 2 "--cpu-threads does not apply to countdown" $G run countdown -k 2
-expect 2 "--units does not apply to convoy" $G run convoy --units 5
-expect 2 "--pin does not apply to io" $G run io --pin
-expect 2 "add --pin" $G run priority --hog-busy-us 100
-expect 2 "--sem applies to the legacy policy only" $G run countdown --sem
-expect 2 "--no-inherit applies to the prio policy only" $G run convoy --no-inherit
-expect 2 "--interval-us does not apply to the legacy policy" $G run countdown -P legacy --interval-us 100
-expect 2 "did you mean 'convoy'" $G run convoi
-expect 2 "did you mean 'legacy'" $G run countdown -P legasy
-expect 2 "did you mean 'report'" $G reprot x.gst
-expect 2 "did you mean 'record'" $G recod
+expect_exit 2 "--duration does not apply to countdown.*--units" $G run countdown -d 10
+expect_exit 2 "--cpu-threads does not apply to countdown" $G run countdown -k 2
+expect_exit 2 "--units does not apply to convoy" $G run convoy --units 5
+expect_exit 2 "--pin does not apply to io" $G run io --pin
+expect_exit 2 "add --pin" $G run priority --hog-busy-us 100
+expect_exit 2 "--sem applies to the legacy policy only" $G run countdown --sem
+expect_exit 2 "--no-inherit applies to the prio policy only" $G run convoy --no-inherit
+expect_exit 2 "--interval-us does not apply to the legacy policy" $G run countdown -P legacy --interval-us 100
+expect_exit 2 "did you mean 'convoy'" $G run convoi
+expect_exit 2 "did you mean 'legacy'" $G run countdown -P legasy
+expect_exit 2 "did you mean 'report'" $G reprot x.gst
+expect_exit 2 "did you mean 'record'" $G recod
 
 $G run countdown --units 2000000 -o "$WORK/cd.gst" > /dev/null
-expect 1 "window starts at 5 s but the trace ends at" $G report --from 5s "$WORK/cd.gst"
-expect 1 "window starts at" $G report --window 100s: "$WORK/cd.gst"
-expect 2 "exclude each other" $G report -s --per-thread "$WORK/cd.gst"
-expect 2 "exclude each other" $G report --per-thread --summary "$WORK/cd.gst"
+expect_exit 1 "window starts at 5 s but the trace ends at" $G report --from 5s "$WORK/cd.gst"
+expect_exit 1 "window starts at" $G report --window 100s: "$WORK/cd.gst"
+expect_exit 2 "exclude each other" $G report -s --per-thread "$WORK/cd.gst"
+expect_exit 2 "exclude each other" $G report --per-thread --summary "$WORK/cd.gst"
 
 $G report --summary "$WORK/cd.gst" > "$WORK/s.txt"
 grep -q '^Summary' "$WORK/s.txt" || fail "--summary lost the summary"

@@ -38,27 +38,20 @@ if bad:
 print(f"{len(cmds)} commands, {len(seen)} letters, each with one meaning")
 PY
 
-expect() {  # expect STATUS PATTERN CMD...: exit STATUS and PATTERN on stderr
-  local want=$1 pat=$2 rc=0
-  shift 2
-  "$@" > "$WORK/out" 2> "$WORK/err" || rc=$?
-  [ "$rc" -eq "$want" ] || fail "'$*' exited $rc, not $want: $(cat "$WORK/err")"
-  grep -q -- "$pat" "$WORK/err" || fail "'$*' did not say '$pat': $(cat "$WORK/err")"
-}
 
 # Letters that changed meaning: refused with the new spelling.
 $G run countdown --units 200000 -o "$WORK/cd.gst" > /dev/null
-expect 2 "write -T N or --threads N" $G run countdown -t 2
-expect 2 "write --per-thread" $G report -P "$WORK/cd.gst"
-expect 2 "with its unit now (5000us, or --interval-us 5000)" $G report -i 5000 "$WORK/cd.gst"
-expect 2 "the SVG width is --width 1200" $G export -f svg -w 1200 "$WORK/cd.gst"
-expect 2 "write --only ITEMS" $G bench -o 1
-expect 2 "write --quick" $G bench -q
-expect 2 "write --nice N" $G bench -n 5
-expect 2 "write -i TIME" $G replay -I 1000 "$WORK/cd.gst"
-expect 2 "did you mean --summary" $G report --sumary "$WORK/cd.gst"
-expect 2 "-d needs a value" $G run convoy -d
-expect 2 "--duration wants a time" $G run convoy -d 10x
+expect_exit 2 "write -T N or --threads N" $G run countdown -t 2
+expect_exit 2 "write --per-thread" $G report -P "$WORK/cd.gst"
+expect_exit 2 "with its unit now (5000us, or --interval-us 5000)" $G report -i 5000 "$WORK/cd.gst"
+expect_exit 2 "the SVG width is --width 1200" $G export -f svg -w 1200 "$WORK/cd.gst"
+expect_exit 2 "write --only ITEMS" $G bench -o 1
+expect_exit 2 "write --quick" $G bench -q
+expect_exit 2 "write --nice N" $G bench -n 5
+expect_exit 2 "write -i TIME" $G replay -I 1000 "$WORK/cd.gst"
+expect_exit 2 "did you mean --summary" $G report --sumary "$WORK/cd.gst"
+expect_exit 2 "-d needs a value" $G run convoy -d
+expect_exit 2 "--duration wants a time" $G run convoy -d 10x
 
 # Times with units, wherever a time is asked.
 $G run countdown -T 2 -i 1ms --units 200000 --json > "$WORK/i.json"

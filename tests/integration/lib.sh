@@ -53,6 +53,16 @@ find_python() {
   skip "needs CPython $want from pyenv (looked in $root/versions)"
 }
 
+# expect_exit STATUS PATTERN CMD...: CMD exits STATUS and says PATTERN (a
+# grep pattern) on stderr; its stdout is in $WORK/out, stderr in $WORK/err.
+expect_exit() {
+  local want=$1 pat=$2 rc=0
+  shift 2
+  "$@" > "$WORK/out" 2> "$WORK/err" || rc=$?
+  [ "$rc" -eq "$want" ] || fail "'$*' exited $rc, not $want: $(cat "$WORK/err")"
+  grep -q -- "$pat" "$WORK/err" || fail "'$*' did not say '$pat': $(cat "$WORK/err")"
+}
+
 # json_get FILE EXPR: reads a value from a JSON file with python3.
 json_get() {
   python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$1" "$2"
