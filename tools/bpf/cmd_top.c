@@ -25,6 +25,7 @@
 #include "gilscope_bpf.h" /* before the skeleton: its rodata types */
 #include "gilscope.skel.h"
 #include "json_writer.h"
+#include "output_check.h"
 #include "session.h"
 
 int cmd_top(int argc, char **argv);
@@ -502,7 +503,7 @@ int cmd_top(int argc, char **argv)
 	uint64_t next = t.prev_ns + (uint64_t)(interval * 1e9);
 	gs_session_go(&s);
 
-	int timed_out = 0, alive = 1;
+	int timed_out = 0, alive = 1, lost_output = 0;
 	while (!gs_session_stop) {
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
@@ -514,16 +515,21 @@ int cmd_top(int argc, char **argv)
 		if (now >= next || !alive || timed_out) {
 			report(&t, json, hist, per_thread);
 			next = now + (uint64_t)(interval * 1e9);
+			/* each interval reaches its reader now, or top stops */
+			if (gs_output_flush(stdout, so.prog, "standard output")) {
+				lost_output = 1;
+				break;
+			}
 		}
 		if (!alive || timed_out)
 			break;
 	}
-	if (gs_session_stop)
+	if (gs_session_stop && !lost_output)
 		report(&t, json, hist, per_thread); /* what the last part showed */
 	free(t.prev);
 	free(t.cur);
 	free(t.names);
 	ring_buffer__free(t.rb);
-	gs_session_end(&s, gs_session_stop || timed_out);
-	return 0;
+	gs_session_end(&s, gs_session_stop || timed_out || lost_output);
+	return lost_output ? 1 : 0;
 }

@@ -16,6 +16,7 @@
 
 #include "analyze.h"
 #include "cli_parse.h"
+#include "output_check.h"
 #include "pictures.h"
 #include "report.h"
 
@@ -328,14 +329,9 @@ int cmd_report(int argc, char **argv)
 	if (a.partial)
 		fprintf(stderr, "gilscope report: %s: trace cut short (no END "
 			"block); results are partial\n", path);
-	int bad = ferror(out);
-	if (out != stdout && fclose(out) != 0)
-		bad = 1;
-	else if (out == stdout && fflush(stdout) != 0)
-		bad = 1;
-	if (bad)
-		fprintf(stderr, "gilscope report: writing %s failed: %s\n",
-			outpath ? outpath : "stdout", strerror(errno));
+	/* standard output is checked for every command in main.c */
+	int bad = out != stdout &&
+		  gs_output_close(out, "gilscope report", outpath) != 0;
 	free(sel);
 	gs_analysis_free(&a);
 	return bad ? 1 : 0;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli_suggest.h"
+#include "output_check.h"
 #include "commands.h"
 
 struct command {
@@ -101,5 +102,12 @@ int main(int argc, char **argv)
 			*c->enable ? "; reconfigure with " : "", c->enable);
 		return 2;
 	}
-	return c->fn(argc, argv);
+	int rc = c->fn(argc, argv);
+	/* A report that did not reach its reader is a failure (stdout on a
+	 * full disk, /dev/full): every command's standard output ends here. */
+	char prog[64];
+	snprintf(prog, sizeof(prog), "gilscope %s", c->name);
+	if (gs_output_close(stdout, prog, "standard output") != 0 && rc == 0)
+		rc = 1;
+	return rc;
 }
