@@ -110,8 +110,8 @@ def analyse(path, only_tids=None):
     acquirers = []
     per = {}
     def pt(tid):
-        return per.setdefault(tid, dict(acquisitions=0, blocking=0, forced=0,
-                                        ab_waits=[]))
+        return per.setdefault(tid, dict(acquisitions=0, releases=0, blocking=0,
+                                        forced=0, ab_waits=[]))
     for ts, tid, cpu, typ, a8, a0, a1 in recs:
         name = NAMES.get(typ, str(typ))
         counts[name] = counts.get(name, 0) + 1
@@ -150,6 +150,7 @@ def analyse(path, only_tids=None):
                 holds.append(h)
                 holds_by_reason.setdefault(REASONS.get(a8, str(a8)), []).append(h)
             last_release = (tid, a0)
+            pt(tid)["releases"] += 1
             if a8 == 0:
                 pt(tid)["blocking"] += 1
             elif a8 == 2:
@@ -192,7 +193,7 @@ def analyse(path, only_tids=None):
                                 for k, v in holds_by_reason.items()},
                 per_thread=dict((str(t), dict(
                     name=threads.get(t, {}).get("name", ""),
-                    acquisitions=v["acquisitions"],
+                    acquisitions=v["acquisitions"], releases=v["releases"],
                     blocking_releases=v["blocking"], forced_releases=v["forced"],
                     after_blocking_waits=len(v["ab_waits"]),
                     after_blocking_wait_p50_us=us(pct(v["ab_waits"], .5)),
