@@ -20,6 +20,7 @@ int gs_analyze(const char *path, const struct gs_analyze_opts *opts,
 	 * complete chunk, at different times, so the tail of one thread is
 	 * missing while the others go on. And so does a trace with inferred
 	 * events, whose order against other threads' is approximate. */
+	struct gs_codeattr *code = NULL;
 	struct gs_source_totals pre = { 0 };
 	if (src->ops->totals)
 		src->ops->totals(src, &pre);
@@ -50,6 +51,12 @@ int gs_analyze(const char *path, const struct gs_analyze_opts *opts,
 	}
 	gs_state_set_source(st, src);
 	gs_metrics_attach(m, st);
+	/* code attribution when the trace names code locations */
+	if (src->stacks && (!(code = gs_codeattr_new()) ||
+			    gs_codeattr_attach(code, st))) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto fail;
+	}
 	if (opts->listener)
 		gs_state_listen(st, opts->listener);
 
@@ -70,6 +77,8 @@ int gs_analyze(const char *path, const struct gs_analyze_opts *opts,
 		last_ts = ev.ts_ns;
 		if (opts->before_event)
 			opts->before_event(opts->before_event_ctx, &ev, st);
+		if (code)
+			gs_codeattr_event(code, &ev, st);
 		if (__builtin_expect(gs_state_feed(st, &ev) != 0, 0)) {
 			snprintf(err, errlen, "%s: %s", path, gs_state_error(st));
 			goto fail;
@@ -112,6 +121,11 @@ int gs_analyze(const char *path, const struct gs_analyze_opts *opts,
 		goto fail;
 	}
 	gs_state_finish(st, end);
+	if (code)
+		gs_codeattr_finish(code, st);
+	out->code = code;
+	out->stacks = src->stacks;
+	src->stacks = NULL;
 	m->info.end_ns = end;
 	gs_metrics_finish(m, st);
 	out->partial = !out->totals.complete;
@@ -120,6 +134,7 @@ int gs_analyze(const char *path, const struct gs_analyze_opts *opts,
 	gs_source_close(src);
 	return 0;
 fail:
+	gs_codeattr_free(code);
 	gs_metrics_free(m);
 	gs_state_free(st);
 	gs_source_close(src);
@@ -128,6 +143,10 @@ fail:
 
 void gs_analysis_free(struct gs_analysis *a)
 {
+	gs_codeattr_free(a->code);
+	gs_stacktab_free(a->stacks);
+	a->code = NULL;
+	a->stacks = NULL;
 	gs_metrics_free(a->metrics);
 	gs_state_free(a->state);
 	free((void *)a->info.probes);

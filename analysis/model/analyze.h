@@ -9,9 +9,11 @@
 
 #include <stddef.h>
 
+#include "codeattr.h"
 #include "gilstate.h"
 #include "metrics.h"
 #include "source.h"
+#include "stacktab.h"
 
 struct gs_analyze_opts {
 	int allow_truncated;
@@ -38,6 +40,10 @@ struct gs_analysis {
 	int partial;                 /* the trace was cut short (allowed) */
 	struct gs_metrics *metrics;
 	struct gs_state *state;      /* final state (thread names, counters) */
+	/* Code attribution, when the trace has stacks (record --stacks);
+	 * else both NULL. */
+	struct gs_codeattr *code;
+	struct gs_stacktab *stacks;
 };
 
 /* 0, or -1 with err = "FILE: offset N: what was wrong (expected ...)". */

@@ -3,6 +3,8 @@
 #define _GNU_SOURCE /* qsort_r */
 #include "report.h"
 
+#include "code_report.h"
+
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -361,6 +363,8 @@ void gs_report_text(FILE *out, const struct gs_analysis *a,
 	if (sec & GS_REPORT_THREADS)
 		text_threads(out, a, o);
 	text_findings(out, a, o);
+	if (o && o->top_code)
+		gs_code_top_text(out, a, o->top_code);
 	if ((sec & GS_REPORT_SUMMARY) && (sec & GS_REPORT_HISTOGRAMS)) {
 		fprintf(out, "\nGIL wait\n");
 		gs_hist_print_log2(out, &g.wait_all, 1000, "usecs");
@@ -637,6 +641,8 @@ void gs_report_json(FILE *out, const struct gs_analysis *a,
 		json_end(&j);
 	}
 	json_end(&j);
+	if (o && o->top_code)
+		gs_code_top_json(&j, a, o->top_code);
 	json_end(&j);
 }
 

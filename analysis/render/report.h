@@ -25,6 +25,8 @@ struct gs_report_opts {
 	const uint8_t *selected;
 	/* text: log2 histograms per thread too (--per-thread) */
 	int thread_histograms;
+	/* the n stacks with the most blame (--top-code N; code_report.h) */
+	size_t top_code;
 };
 
 void gs_report_text(FILE *out, const struct gs_analysis *a,

@@ -20,7 +20,7 @@ const file = args.shift();
 const opt = {};
 for (let i = 0; i < args.length; i += 2) opt[args[i].replace(/^--/, '')] = args[i + 1];
 if (!file) {
-  console.error('usage: node check_speedscope.mjs FILE.json [--threads N] [--frames A,B]');
+  console.error('usage: node check_speedscope.mjs FILE [--threads N] [--frames A,B] [--format REGEX]');
   process.exit(2);
 }
 const index = path.join(here, 'node_modules/speedscope/dist/release/index.html');
@@ -50,17 +50,19 @@ try {
   page.on('dialog', d => { problems.push('dialog: ' + d.message()); d.dismiss(); });
   await page.goto('file://' + index + '#localProfilePath=' + loader, { waitUntil: 'load', timeout: 120000 });
   // The toolbar title reads "NAME (pid P, tid T) (1/N)" once imported.
-  await page.waitForFunction(() => /\(\d+\/\d+\)|tid \d+/.test(document.body.innerText), null,
+  await page.waitForFunction(title => /\(\d+\/\d+\)|tid \d+/.test(document.body.innerText) ||
+    document.body.innerText.includes(title), path.basename(file),
     { timeout: 120000 }).catch(() => problems.push('speedscope showed no profile'));
   const text = await page.evaluate(() => document.body.innerText);
   const m = /\((\d+)\/(\d+)\)/.exec(text);
   const seen = {
     format: (logs.find(l => /Importing as/.test(l)) || '').replace(/^log: /, ''),
-    profiles: m ? +m[2] : (/tid \d+/.test(text) ? 1 : 0),
+    profiles: m ? +m[2] : (/tid \d+/.test(text) || text.includes(path.basename(file)) ? 1 : 0),
     title: (text.split('\n').find(l => /tid \d+/.test(l)) || '').trim(),
   };
-  if (!/Trace Event/i.test(seen.format))
-    problems.push('speedscope did not import it as Trace Event Format: ' + (seen.format || 'no import log'));
+  const format = new RegExp(opt.format || 'Trace Event', 'i');
+  if (!format.test(seen.format))
+    problems.push(`speedscope did not import it as ${format}: ` + (seen.format || 'no import log'));
   if (opt.threads !== undefined && seen.profiles !== +opt.threads)
     problems.push(`expected ${opt.threads} thread profiles, speedscope made ${seen.profiles}`);
   if (opt.frames && seen.profiles > 0) {
@@ -69,8 +71,9 @@ try {
     await page.getByText('Sandwich', { exact: false }).first().click();
     for (let i = 0; i < Math.max(1, seen.profiles); i++) {
       // Wait for profile i+1's sandwich table (slow under load).
-      await page.waitForFunction(n => document.body.innerText.includes(`(${n}/`) &&
-        /Symbol Name/i.test(document.body.innerText), i + 1, { timeout: 60000 })
+      // (a single profile, e.g. collapsed stacks, has no "(n/N)" title)
+      await page.waitForFunction(([n, many]) => (!many || document.body.innerText.includes(`(${n}/`)) &&
+        /Symbol Name/i.test(document.body.innerText), [i + 1, !!m], { timeout: 60000 })
         .catch(() => problems.push(`speedscope did not show profile ${i + 1}`));
       (await page.evaluate(() => document.body.innerText)).split('\n')
         .forEach(l => frames.add(l.trim()));

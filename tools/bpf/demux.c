@@ -101,11 +101,28 @@ void gs_demux_scan(struct gs_demux *d)
 	if (!dir)
 		return;
 	struct dirent *e;
+	/* Threads name themselves after they start (prctl, a library's OS
+	 * name, threading in 3.14): every 10th scan reads the names again;
+	 * a change is written as a new THREAD block (readers keep the last,
+	 * the file keeps the history). */
+	int rename_pass = d->scans++ % 10 == 0;
 	while ((e = readdir(dir))) {
 		char *end;
 		unsigned long tid = strtoul(e->d_name, &end, 10);
-		if (!*end && tid)
-			thread_of(d, (uint32_t)tid, 0); /* reads comm and priority */
+		if (*end || !tid)
+			continue;
+		size_t before = d->nthreads;
+		struct gs_demux_thread *t = thread_of(d, (uint32_t)tid, 0);
+		if (!t || !rename_pass || d->nthreads != before || t->named)
+			continue;
+		char name[sizeof(t->tb.name)];
+		read_comm(d->pid, t->tid, name, sizeof(name));
+		if (!strcmp(name, t->tb.name) || !strncmp(name, "tid-", 4))
+			continue;
+		memcpy(t->tb.name, name, sizeof(name));
+		t->renames++;
+		if (t->declared)
+			gs_writer_thread_update(d->w, &t->tb);
 	}
 	closedir(dir);
 }

@@ -29,6 +29,7 @@ struct gs_demux_thread {
 	uint64_t last_written;  /* newest record handed to the writer */
 	uint64_t records;
 	uint64_t lost;          /* from `lost` markers */
+	uint32_t renames;       /* name changes seen after the first */
 };
 
 struct gs_demux {
@@ -38,6 +39,7 @@ struct gs_demux {
 	size_t nthreads, cap;
 	struct gs_tidmap index; /* tid -> threads[] */
 	uint64_t records, reordered;
+	uint64_t scans;
 };
 
 int gs_demux_init(struct gs_demux *d, struct gs_writer *w, uint32_t pid);

@@ -18,6 +18,7 @@
 #include "cli_parse.h"
 #include "output_check.h"
 #include "pictures.h"
+#include "code_report.h"
 #include "report.h"
 
 #define MAX_THREAD_ARGS 64
@@ -42,6 +43,11 @@ static void usage(FILE *out)
 "  -o, --output FILE        write to FILE instead of stdout\n"
 "      --html FILE          also write the HTML timeline report (docs/pictures.md)\n"
 "      --svg FILE           also write a static SVG timeline of the window\n"
+"      --folded KIND        folded stacks for flame graphs instead of the report:\n"
+"                           'thread;outer;...;inner NS' per line; KIND: blame\n"
+"                           (others' wait charged to the holder's code), hold,\n"
+"                           wait, hold-acquire (needs record --stacks)\n"
+"      --top-code N         add the N stacks with the most blame (text, JSON)\n"
 "Filters:\n"
 "  -t, --thread TID|NAME    show only these threads (repeatable; NAME may be a\n"
 "                           glob like 'worker*'); global counters stay global\n"
@@ -120,7 +126,7 @@ static void progress(void *ctx, double fraction)
 int cmd_report(int argc, char **argv)
 {
 	enum { OPT_CSV = 256, OPT_FROM, OPT_TO, OPT_TRUNC, OPT_HTML, OPT_SVG,
-	       OPT_PER_THREAD, OPT_INTERVAL_US };
+	       OPT_PER_THREAD, OPT_INTERVAL_US, OPT_FOLDED, OPT_TOP_CODE };
 	static const struct cli_renamed renamed[] = {
 		{ 'P', "--per-thread (-P is --policy)", "--per-thread" },
 		{ 0 },
@@ -141,10 +147,13 @@ int cmd_report(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "html", required_argument, NULL, OPT_HTML },
 		{ "svg", required_argument, NULL, OPT_SVG },
+		{ "folded", required_argument, NULL, OPT_FOLDED },
+		{ "top-code", required_argument, NULL, OPT_TOP_CODE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int json = 0, csv = 0, quiet = 0;
+	int json = 0, csv = 0, quiet = 0, folded = -1;
+	size_t top_code = 0;
 	unsigned sections = 0;
 	const char *outpath = NULL, *html = NULL, *svg = NULL;
 	const char *thread_args[MAX_THREAD_ARGS];
@@ -171,6 +180,25 @@ int cmd_report(int argc, char **argv)
 		case 'q': quiet = 1; break;
 		case OPT_HTML: html = optarg; break;
 		case OPT_SVG: svg = optarg; break;
+		case OPT_FOLDED:
+			folded = gs_code_kind_lookup(optarg);
+			if (folded < 0) {
+				fprintf(stderr, "gilscope report: --folded %s: expected "
+					"blame, hold, wait or hold-acquire\n", optarg);
+				return 2;
+			}
+			break;
+		case OPT_TOP_CODE: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || !*optarg || v == 0 || v > 100000) {
+				fprintf(stderr, "gilscope report: --top-code %s: expected "
+					"a count from 1 to 100000\n", optarg);
+				return 2;
+			}
+			top_code = v;
+			break;
+		}
 		case OPT_TRUNC: ao.allow_truncated = 1; break;
 		case 't':
 			if (nthread_args == MAX_THREAD_ARGS) {
@@ -227,6 +255,11 @@ int cmd_report(int argc, char **argv)
 		fprintf(stderr, "gilscope report: %s\n\n",
 			optind >= argc ? "missing TRACE" : "only one TRACE, please");
 		usage(stderr);
+		return 2;
+	}
+	if (folded >= 0 && (json || csv)) {
+		fprintf(stderr, "gilscope report: --folded writes folded stacks; it "
+			"excludes --json and --csv\n");
 		return 2;
 	}
 	if (json && csv) {
@@ -319,8 +352,17 @@ int cmd_report(int argc, char **argv)
 		.sections = sections,
 		.selected = sel,
 		.thread_histograms = sections == GS_REPORT_THREADS,
+		.top_code = top_code,
 	};
-	if (json)
+	int no_stacks = 0;
+	if (folded >= 0) {
+		if (gs_folded_write(out, &a, (unsigned)folded) < 0) {
+			fprintf(stderr, "gilscope report: %s has no stacks: record it "
+				"with `gilscope record --stacks` (CPython 3.6-3.13)\n",
+				path);
+			no_stacks = 1;
+		}
+	} else if (json)
 		gs_report_json(out, &a, &ro);
 	else if (csv)
 		gs_report_csv(out, &a, &ro);
@@ -334,5 +376,5 @@ int cmd_report(int argc, char **argv)
 		  gs_output_close(out, "gilscope report", outpath) != 0;
 	free(sel);
 	gs_analysis_free(&a);
-	return bad ? 1 : 0;
+	return bad || no_stacks ? 1 : 0;
 }

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+#include "code_report.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define NO_FRAME "[no Python frame]"
+
+/* Folded lines split frames on ';' and the value on the last space. */
+static void put_frame(FILE *out, const char *s)
+{
+	for (; *s; s++)
+		fputc(*s == ';' ? ':' : (*s == '\n' ? ' ' : *s), out);
+}
+
+static const char *thread_name(const struct gs_analysis *a, uint32_t th,
+			       char *buf, size_t len)
+{
+	const struct gs_thread_state *t = gs_state_thread(a->state, th);
+	if (t && t->name[0])
+		return t->name;
+	snprintf(buf, len, "tid-%u", t ? t->tid : 0);
+	return buf;
+}
+
+long gs_folded_write(FILE *out, const struct gs_analysis *a, unsigned kind)
+{
+	if (!a->code || kind >= GS_CODE_KINDS)
+		return -1;
+	const struct gs_code_row *rows;
+	size_t n = gs_codeattr_rows(a->code, &rows);
+	long lines = 0;
+	char label[512], tb[32];
+	for (size_t i = 0; i < n; i++) {
+		const struct gs_code_row *r = &rows[i];
+		if (!r->ns[kind])
+			continue;
+		put_frame(out, thread_name(a, r->thread, tb, sizeof(tb)));
+		const struct gs_stack *s = gs_stacktab_get(a->stacks, r->stack);
+		if (!s || !s->nframes) {
+			fputs(";" NO_FRAME, out);
+		} else {
+			for (int f = s->nframes - 1; f >= 0; f--) {
+				gs_frame_label(&s->frames[f], label, sizeof(label));
+				fputc(';', out);
+				put_frame(out, label);
+			}
+		}
+		fprintf(out, " %llu\n", (unsigned long long)r->ns[kind]);
+		lines++;
+	}
+	return lines;
+}
+
+void gs_code_innermost(const struct gs_analysis *a, uint32_t stack, char *out,
+		       size_t len)
+{
+	const struct gs_stack *s = a->stacks ? gs_stacktab_get(a->stacks, stack) : NULL;
+	if (!s || !s->nframes)
+		snprintf(out, len, NO_FRAME);
+	else
+		gs_frame_label(&s->frames[0], out, len);
+}
+
+static const struct gs_code_row *sort_rows;
+
+static int by_blame(const void *x, const void *y)
+{
+	const struct gs_code_row *a = &sort_rows[*(const uint32_t *)x];
+	const struct gs_code_row *b = &sort_rows[*(const uint32_t *)y];
+	static const unsigned order[] = { GS_CODE_BLAME, GS_CODE_HOLD, GS_CODE_WAIT };
+	for (size_t k = 0; k < 3; k++)
+		if (a->ns[order[k]] != b->ns[order[k]])
+			return a->ns[order[k]] > b->ns[order[k]] ? -1 : 1;
+	return a->stack < b->stack ? -1 : a->stack > b->stack;
+}
+
+/* Row indices, most blame first; caller frees. */
+static uint32_t *ranked(const struct gs_analysis *a, size_t *n)
+{
+	const struct gs_code_row *rows;
+	*n = a->code ? gs_codeattr_rows(a->code, &rows) : 0;
+	uint32_t *ord = malloc((*n ? *n : 1) * sizeof(*ord));
+	if (!ord) {
+		*n = 0;
+		return NULL;
+	}
+	for (size_t i = 0; i < *n; i++)
+		ord[i] = (uint32_t)i;
+	sort_rows = rows;
+	qsort(ord, *n, sizeof(*ord), by_blame);
+	return ord;
+}
+
+void gs_code_top_text(FILE *out, const struct gs_analysis *a, size_t n)
+{
+	if (!a->code) {
+		fprintf(out, "\nCode: the trace has no stacks (record with --stacks)\n");
+		return;
+	}
+	size_t nr;
+	uint32_t *ord = ranked(a, &nr);
+	const struct gs_code_row *rows;
+	gs_codeattr_rows(a->code, &rows);
+	uint64_t tot[GS_CODE_KINDS];
+	gs_codeattr_totals(a->code, tot);
+	fprintf(out, "\nCode (top %zu stacks by blame: others' GIL wait while this "
+		"code held it)\n", n < nr ? n : nr);
+	fprintf(out, "%10s %6s %10s %10s  %-16s %s\n", "blame_ms", "share",
+		"hold_ms", "wait_ms", "thread", "innermost frame (at release; "
+		"at request for wait)");
+	char label[512], tb[32];
+	for (size_t k = 0; k < nr && k < n; k++) {
+		const struct gs_code_row *r = &rows[ord[k]];
+		gs_code_innermost(a, r->stack, label, sizeof(label));
+		fprintf(out, "%10.3f %5.1f%% %10.3f %10.3f  %-16s %s\n",
+			(double)r->ns[GS_CODE_BLAME] / 1e6,
+			tot[GS_CODE_BLAME] ? 100.0 * (double)r->ns[GS_CODE_BLAME] /
+						     (double)tot[GS_CODE_BLAME]
+					   : 0.0,
+			(double)r->ns[GS_CODE_HOLD] / 1e6,
+			(double)r->ns[GS_CODE_WAIT] / 1e6,
+			thread_name(a, r->thread, tb, sizeof(tb)), label);
+	}
+	free(ord);
+}
+
+void gs_code_top_json(struct json_writer *j, const struct gs_analysis *a,
+		      size_t n)
+{
+	size_t nr;
+	uint32_t *ord = a->code ? ranked(a, &nr) : NULL;
+	const struct gs_code_row *rows = NULL;
+	if (a->code)
+		gs_codeattr_rows(a->code, &rows);
+	else
+		nr = 0;
+	json_begin_array(j, "top_code");
+	for (size_t k = 0; k < nr && k < n; k++) {
+		const struct gs_code_row *r = &rows[ord[k]];
+		const struct gs_thread_state *t = gs_state_thread(a->state, r->thread);
+		json_begin_object(j, NULL);
+		json_uint(j, "tid", t ? t->tid : 0);
+		json_string(j, "thread", t ? t->name : "");
+		json_uint(j, "stack_id", r->stack);
+		for (int kind = 0; kind < GS_CODE_KINDS; kind++) {
+			char key[32];
+			snprintf(key, sizeof(key), "%s_ns", gs_code_kind_name((unsigned)kind));
+			for (char *p = key; *p; p++)
+				if (*p == '-')
+					*p = '_';
+			json_uint(j, key, r->ns[kind]);
+		}
+		json_uint(j, "holds", r->count[GS_CODE_HOLD]);
+		json_uint(j, "waits", r->count[GS_CODE_WAIT]);
+		json_begin_array(j, "frames");
+		const struct gs_stack *s = gs_stacktab_get(a->stacks, r->stack);
+		for (unsigned f = 0; s && f < s->nframes; f++) {
+			const struct gs_frame *fr = &s->frames[f];
+			json_begin_object(j, NULL);
+			json_string(j, "function", fr->func);
+			json_string(j, "file", fr->file);
+			if (fr->flags & GS_FRAME_F_LINE)
+				json_uint(j, "line", fr->line);
+			else
+				json_null(j, "line");
+			json_uint(j, "first_line", fr->first_line);
+			json_end(j);
+		}
+		json_end(j);
+		json_end(j);
+	}
+	json_end(j);
+	free(ord);
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Renders the code attribution of an analysis (codeattr.h): folded stacks
+ * for flame graphs (flamegraph.pl, inferno, speedscope) and the table of
+ * the top stacks in the text and JSON reports.
+ */
+#ifndef GILSCOPE_CODE_REPORT_H
+#define GILSCOPE_CODE_REPORT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "analyze.h"
+#include "json_writer.h"
+
+/* One line per (thread, stack): "thread;outer;...;inner VALUE", VALUE in
+ * ns of kind (enum gs_code_kind), frames as "function (file:line)". Stacks
+ * of no Python frame show as "[no Python frame]". Returns lines written,
+ * or -1 when the analysis has no stacks. */
+long gs_folded_write(FILE *out, const struct gs_analysis *a, unsigned kind);
+
+/* The n stacks with the most blame (then hold, then wait). */
+void gs_code_top_text(FILE *out, const struct gs_analysis *a, size_t n);
+/* The same as a "top_code" array of the report document. */
+void gs_code_top_json(struct json_writer *j, const struct gs_analysis *a,
+		      size_t n);
+
+/* "function (file:line)" of the innermost frame of stack id (or
+ * "[no Python frame]"). */
+void gs_code_innermost(const struct gs_analysis *a, uint32_t stack, char *out,
+		       size_t len);
+
+#endif

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# gilscope record --stacks on a real CPython 3.11 program of known structure
+# (python/stacks_app.py: a CPU thread in crunch(), an I/O thread in a recv
+# loop fed by another process, a sleeper; all name themselves after they
+# start). The report must name the code: the heaviest blame stack ends in
+# crunch() at its loop line, the heaviest wait stack is serve()'s recv line,
+# the GIL wait charged to that line agrees within 10 % with the wait the
+# program measured itself (client's send -> recv back in Python), threads
+# carry the names they gave themselves, and speedscope imports the folded
+# output as collapsed stacks showing those frames.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/pictures_common.bash"
+require_root
+require_cmd python3
+[ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
+PY=$(find_python 3.11)
+APP="$GILSCOPE_SRC/tests/integration/python/stacks_app.py"
+
+"$GILSCOPE" record --stacks -o "$WORK/app.gst" -- "$PY" "$APP" 2 \
+  > "$WORK/app.out" 2> "$WORK/rec.err" || { cat "$WORK/rec.err" >&2; fail "record --stacks failed"; }
+grep -q "Python stacks" "$WORK/rec.err" || fail "record did not report its stack table"
+for k in blame wait hold; do
+  "$GILSCOPE" report --folded $k "$WORK/app.gst" > "$WORK/$k.folded" ||
+    fail "report --folded $k failed"
+done
+"$GILSCOPE" report --json --top-code 5 -q "$WORK/app.gst" > "$WORK/report.json" ||
+  fail "report --json --top-code failed"
+"$GILSCOPE" report --top-code 5 -q "$WORK/app.gst" > "$WORK/report.txt" ||
+  fail "report --top-code failed"
+
+python3 - "$WORK" <<'PY'
+import json, sys
+w = sys.argv[1]
+truth = json.loads(open(w + "/app.out").read().strip().splitlines()[-1])
+app, lines = truth["file"], truth["lines"]
+
+def folded(kind):
+    rows = []
+    for l in open("%s/%s.folded" % (w, kind)):
+        stack, value = l.rstrip("\n").rsplit(" ", 1)
+        rows.append((int(value), stack.split(";")))
+    if not rows:
+        sys.exit("FAIL: --folded %s is empty" % kind)
+    return sorted(rows, key=lambda r: r[0], reverse=True)
+
+def frame(name, marker):
+    return "%s (%s:%d)" % (name, app, lines[marker])
+
+blame = folded("blame")
+top = blame[0][1]
+if top[0] != "gs-cpu" or top[-1] != frame("crunch", "CRUNCH"):
+    sys.exit("FAIL: heaviest blame stack is %r (expected gs-cpu ... crunch at line %d)"
+             % (top, lines["CRUNCH"]))
+total_blame = sum(v for v, _ in blame)
+wait = folded("wait")
+top = wait[0][1]
+if top[0] != "gs-io" or top[-1] != frame("serve", "RECV"):
+    sys.exit("FAIL: heaviest wait stack is %r (expected gs-io ... serve at line %d)"
+             % (top, lines["RECV"]))
+recv_wait = sum(v for v, s in wait if s[-1] == frame("serve", "RECV"))
+measured = truth["recv_wait_ns"]
+if truth["requests"] < 50 or abs(recv_wait - measured) > 0.10 * measured:
+    sys.exit("FAIL: GIL wait at the recv line %.1f ms, the program measured %.1f ms "
+             "over %d requests (expected within 10 %%)"
+             % (recv_wait / 1e6, measured / 1e6, truth["requests"]))
+names = {s[0] for _, s in wait + blame}
+if not {"gs-cpu", "gs-io", "gs-sleep"} <= names:
+    sys.exit("FAIL: thread names %r (expected the names the threads gave themselves)" % names)
+rep = json.load(open(w + "/report.json"))
+tc = rep.get("top_code") or sys.exit("FAIL: no top_code in the JSON report")
+f0 = tc[0]["frames"][0]
+if (f0["function"], f0["file"], f0["line"]) != ("crunch", app, lines["CRUNCH"]) or \
+        tc[0]["thread"] != "gs-cpu":
+    sys.exit("FAIL: top_code[0] is %r" % tc[0])
+print("blame: crunch %.1f%% of %.1f ms; recv wait %.1f ms vs %.1f ms measured (%d requests)"
+      % (100.0 * blame[0][0] / total_blame, total_blame / 1e6, recv_wait / 1e6,
+         measured / 1e6, truth["requests"]))
+PY
+grep -q "crunch (.*stacks_app.py" "$WORK/report.txt" || fail "text report has no code table naming crunch"
+
+# A trace without stacks: --folded says how to get them, and fails.
+"$GILSCOPE" record -o "$WORK/nostack.gst" -- "$PY" -c 'pass' 2>/dev/null ||
+  fail "record without --stacks failed"
+if "$GILSCOPE" report --folded blame "$WORK/nostack.gst" > /dev/null 2> "$WORK/err"; then
+  fail "--folded on a trace without stacks succeeded"
+fi
+grep -q "record --stacks" "$WORK/err" || fail "no hint to record --stacks: $(cat "$WORK/err")"
+
+# A real consumer of the folded format: speedscope's importer.
+need_browser
+out=$(cd "$JS" && node check_speedscope.mjs "$WORK/blame.folded" \
+  --format "collapsed stack" --frames "crunch (,nap (") || fail "speedscope: $out"
+echo "$out"
