@@ -119,7 +119,8 @@ void gs_demux_scan(struct gs_demux *d)
 		read_comm(d->pid, t->tid, name, sizeof(name));
 		if (!strcmp(name, t->tb.name) || !strncmp(name, "tid-", 4))
 			continue;
-		memcpy(t->tb.name, name, sizeof(name));
+		memset(t->tb.name, 0, sizeof(t->tb.name)); /* NUL padded */
+		snprintf(t->tb.name, sizeof(t->tb.name), "%s", name);
 		t->renames++;
 		if (t->declared)
 			gs_writer_thread_update(d->w, &t->tb);

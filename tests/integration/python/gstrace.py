@@ -29,7 +29,7 @@ NAMES = {1: "thread_start", 2: "thread_exit", 3: "acquire_request",
          4: "acquired", 5: "release", 6: "drop_request", 7: "switch_wait_begin",
          8: "switch_wait_end", 9: "blocking_begin", 10: "blocking_end",
          11: "prio_boost", 12: "sched_switch_out", 13: "sched_switch_in",
-         14: "sched_wakeup", 15: "lost"}
+         14: "sched_wakeup", 15: "lost", 16: "stack"}
 
 
 def read(path):
@@ -74,6 +74,8 @@ def read(path):
                     kind={1: "entry", 2: "return", 3: "usdt"}.get(k, str(k)),
                     what=what.rstrip(b"\0").decode(),
                     object=obj.rstrip(b"\0").decode()))
+        elif btype & 0xffff8000 == 0x47538000:
+            pass  # another optional block (STACK: code locations)
         else:
             raise SystemExit("bad block 0x%x at %d" % (btype, off))
         off += size
