@@ -232,7 +232,7 @@ static __always_inline void agg_release(struct ctx *c, __u64 ts, __u8 reason)
 	/* threads are often named after their first acquire (prctl,
 	 * threading in 3.14): the name follows, for a 16-byte copy (not
 	 * for a release inferred on another thread's behalf) */
-	if (c->tid == (__u32)bpf_get_current_pid_tgid())
+	if (!t->named && c->tid == (__u32)bpf_get_current_pid_tgid())
 		bpf_get_current_comm(t->comm, sizeof(t->comm));
 }
 
@@ -261,21 +261,41 @@ static __always_inline int on_usdt(struct pt_regs *ctx, __u8 type)
 	case GS_EV_drop_request:
 		c.t->drop_requests++;
 		break;
-	case GS_EV_prio_boost:
-		/* a1: the priority lent to the holder, 0 when its own is back;
-		 * the probe fires in the holder, which runs boosted meanwhile */
+	case GS_EV_thread_start: {
+		/* libgil's own thread name (arg 3), the one its reports use */
+		long name = 0;
+		bpf_usdt_arg(ctx, 3, &name);
+		if (name && bpf_probe_read_user_str(c.t->comm, sizeof(c.t->comm),
+						    (const void *)name) > 1)
+			c.t->named = 1;
+		break;
+	}
+	case GS_EV_prio_boost: {
+		/* a0: the holder whose priority changes, a1: the priority lent
+		 * to it by a waiter (emitted by the waiter), 0 when the holder
+		 * restores its own (emitted by the holder): the time between is
+		 * a priority inversion the holder is being hurried through */
+		long a0 = 0;
+		bpf_usdt_arg(ctx, 1, &a0);
 		bpf_usdt_arg(ctx, 2, &a1);
-		if (a1 && !c.t->boost_ts)
-			c.t->boost_ts = ts;
-		else if (!a1 && c.t->boost_ts) {
-			c.t->inversion_ns += ts - c.t->boost_ts;
-			c.t->boost_ts = 0;
+		struct gsa_thread_key hk = { .tgid = c.tgid, .tid = (__u32)a0 };
+		struct gsa_thread *h = bpf_map_lookup_elem(&tstats, &hk);
+		if (!h)
+			break;
+		if (a1 && !h->boost_ts)
+			h->boost_ts = ts;
+		else if (!a1 && h->boost_ts) {
+			h->inversion_ns += ts - h->boost_ts;
+			h->boost_ts = 0;
 		}
 		break;
+	}
 	}
 	return 0;
 }
 
+SEC("usdt")
+int usdt_thread_start(struct pt_regs *ctx) { return on_usdt(ctx, GS_EV_thread_start); }
 SEC("usdt")
 int usdt_acquire_request(struct pt_regs *ctx) { return on_usdt(ctx, GS_EV_acquire_request); }
 SEC("usdt")

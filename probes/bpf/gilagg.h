@@ -89,7 +89,9 @@ struct gsa_thread {
 	__u64 inversion_ns;     /* libgil prio: held while boosted */
 	__u64 hold_hist[GSA_BUCKETS];
 	__u64 wait_hist[GSA_BUCKETS];
-	char comm[GSA_COMM_LEN]; /* as of its last release (names set late follow) */
+	__u32 named;            /* libgil named it (gil:thread_start): keep that */
+	__u32 pad;
+	char comm[GSA_COMM_LEN]; /* its name: libgil's, else comm as of its last release */
 };
 
 /* Process lifecycle notices for user space (ring buffer `notices`). */

@@ -92,7 +92,12 @@ done
   > /dev/null 2> "$WORK/cd27.err" & w3=$!
 "$GILSCOPE" record -o "$WORK/libgil.gst" -- "$GILSCOPE" run countdown --threads 2 --units 4000000 \
   > /dev/null 2> "$WORK/libgil.err" & w4=$!
-for w in $w1 $w2 $w3 $w4; do
+# libgil's prio policy lends priorities (gil:prio_boost): inversion time;
+# started once the gilscope binary has its probes, so that its threads'
+# gil:thread_start names are seen
+sleep 1
+"$GILSCOPE" run priority -P prio > "$WORK/prio.out" 2>&1 & w5=$!
+for w in $w1 $w2 $w3 $w4 $w5; do
   wait $w || { cat "$WORK"/*.err >&2; fail "a recorded workload failed"; }
 done
 for t in echo cd312 cd27 libgil; do
@@ -196,6 +201,14 @@ for panel in dash["panels"]:
             q(expr)
         except Exception as e:
             errors.append("dashboard panel %r: %s" % (panel["title"], e))
+inv = q('max_over_time(gilscope_gil_inversion_seconds_total{comm="gilscope",thread=~"cpu-.*"}[10m])')
+names = {r["metric"]["thread"] for r in q('max_over_time(gilscope_gil_acquisitions_total{comm="gilscope"}[10m])')}
+print("libgil prio: inversion seconds by thread %s; thread names %s" % (
+    [(r["metric"]["pid"], r["metric"]["thread"], r["value"][1]) for r in inv], sorted(names)))
+if "high-prio" not in names:
+    errors.append("libgil thread names (gil:thread_start) missing")
+if not any(float(r["value"][1]) > 0 for r in inv):
+    errors.append("no inversion time for libgil's prio policy")
 if errors:
     sys.exit("disagree: %s" % ", ".join(errors))
 PY

@@ -221,6 +221,7 @@ static int attach_usdt_all(struct gs_hw *hw, struct gs_hw_bin *b)
 {
 	struct gilagg_bpf *k = hw->skel;
 	struct { struct bpf_program *p; const char *name; int required; } u[] = {
+		{ k->progs.usdt_thread_start, "thread_start", 0 },
 		{ k->progs.usdt_acquire_request, "acquire_request", 1 },
 		{ k->progs.usdt_acquired, "acquired", 1 },
 		{ k->progs.usdt_release, "release", 1 },
