@@ -78,6 +78,8 @@ static __always_inline void emit(struct gsb_thread_state *st, __u32 tid,
 	struct gsb_record *r;
 	__u16 cpu = (__u16)bpf_get_smp_processor_id();
 
+	if (st && st->gil_index)
+		cpu |= (__u16)((st->gil_index & 0xf) << GSB_CPU_GIL_SHIFT);
 	if (!emit_events)
 		return;
 	if (st && st->pending_lost) {
@@ -535,6 +537,7 @@ int BPF_KPROBE(pyc_cond_signal, void *cond)
 	struct gsb_gil_state *g = gil_state(tgid, gil);
 	if (!st || !g)
 		return 0;
+	st->gil_index = (__u8)g->index;
 
 	if (role == GSB_COND_SWITCH) {
 		pyc_request(g, st, tid, gil, ts);
@@ -581,6 +584,7 @@ int BPF_KPROBE(pyc_cond_timedwait, void *cond)
 	struct gsb_gil_state *g = gil_state(tgid, gil);
 	if (!st || !g)
 		return 0;
+	st->gil_index = (__u8)g->index;
 	pyc_request(g, st, tid, gil, ts);
 	st->wait_cond = (__u64)cond;
 	st->wait_switches = g->switches;

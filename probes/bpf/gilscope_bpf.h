@@ -30,6 +30,13 @@ struct gsb_record {
 	__u32 a1;
 };
 
+/* Several GILs in one process (3.12+ subinterpreters with their own GIL,
+ * symbol-free method): a record's cpu field carries the index of the GIL
+ * its thread was last using (gsb_gil_state.index) above this bit; the
+ * loader strips it and writes each GIL's records to a trace of its own. */
+#define GSB_CPU_GIL_SHIFT 12
+#define GSB_CPU_MASK ((1u << GSB_CPU_GIL_SHIFT) - 1)
+
 /* thread_start carries the thread's name (USDT arg3). */
 #define GSB_NAME_LEN 32
 struct gsb_record_named {
@@ -68,7 +75,7 @@ struct gsb_thread_state {
 	__u8 in_acquire;        /* 2.7: entry probe saw a GIL acquire */
 	__u8 seen;              /* thread has produced an event */
 	__u8 exiting;           /* in PyThreadState_DeleteCurrent: last release */
-	__u8 pad;
+	__u8 gil_index;         /* gsb_gil_state.index of the GIL it last used */
 	__u64 gil;              /* GIL of the pending request / last hold */
 	__u64 wait_switches;    /* libc method: gsb_gil_state.switches at the
 				 * timed wait's entry */

@@ -93,7 +93,40 @@ check_version() {
   echo "$ver: per-thread counts agree ($s); GIL at $want"
 }
 
+# 3.12+: a subinterpreter with its own GIL beside the main one: two GILs
+# found, each written to its own trace (TRACE, TRACE.gil1), the worker's N
+# blocking calls under GIL 1 and the main thread's under GIL 0.
+check_own_gil() {
+  local ver=$1 py="$WORK/strip-$1/bin/python$1" t="$WORK/own-$1.gst"
+  "$GILSCOPE" record -v -o "$t" -- "$py" "$PYDIR/own_gil.py" 60 > /dev/null 2> "$WORK/own-$ver.err" \
+    || { cat "$WORK/own-$ver.err" >&2; fail "$ver own GIL: record failed"; }
+  grep -q "GIL 1 found at its creation" "$WORK/own-$ver.err" \
+    || { cat "$WORK/own-$ver.err" >&2; fail "$ver own GIL: second GIL not found"; }
+  [ -s "$t.gil1" ] || fail "$ver own GIL: no trace for GIL 1"
+  python3 - "$t" "$t.gil1" <<'PY' || fail "$ver own GIL: unexpected counts"
+import json, subprocess, sys, os
+sys.path.insert(0, os.environ["PYDIR"])
+import gstrace
+def per_thread(path):
+    hdr, threads, recs, end = gstrace.read(path)
+    c = {}
+    for r in recs:
+        if gstrace.NAMES.get(r[3]) == "acquired":
+            c[r[1] == hdr["pid"]] = c.get(r[1] == hdr["pid"], 0) + 1
+    return c
+main, sub = per_thread(sys.argv[1]), per_thread(sys.argv[2])
+# main thread: >= 60 re-acquisitions under GIL 0; worker: its 60 under GIL 1
+# (the main thread also used GIL 1 while it created the interpreter)
+assert main.get(True, 0) >= 60 and sub.get(False, 0) >= 60, (main, sub)
+print("own GIL: GIL 0 main-thread acquisitions %d, GIL 1 worker acquisitions %d"
+      % (main[True], sub[False]))
+PY
+  "$GILSCOPE" report -s -q "$t.gil1" > /dev/null || fail "$ver own GIL: report rejects $t.gil1"
+}
+
+export PYDIR
 for ver in ${GS_SYMFREE_VERSIONS:-2.7 3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13}; do
   check_version "$ver"
+  case $ver in 3.12|3.13) check_own_gil "$ver" ;; esac
 done
 echo "PASS"

@@ -26,6 +26,7 @@
 #include "pystack_load.h"
 #include "session.h"
 #include "trace_writer.h"
+#include "gil_outputs.h"
 
 int cmd_record(int argc, char **argv);
 int gs_record_all(int argc, char **argv); /* exporter/cmd_record_all.c: record -a */
@@ -63,10 +64,6 @@ static void usage(FILE *out)
 "(docs/observer-effect.md). Exit: 0 ok, 1 error, 2 usage (docs/cli.md).\n");
 }
 
-static int on_sample(void *ctx, void *data, size_t size)
-{
-	return gs_demux_add(ctx, data, size);
-}
 
 /* Dropped events that never got a `lost` marker (the thread stopped
  * emitting after the drop) are still counted, per thread. */
@@ -204,8 +201,11 @@ int cmd_record(int argc, char **argv)
 		fprintf(stderr, "%s: %s: %s\n", so.prog, output, gs_writer_error(w));
 	struct gs_demux d;
 	struct ring_buffer *rb = NULL;
+	struct gs_gil_outputs gils;
+	gs_gil_outputs_init(&gils, output, &h, s.sites, s.nsites, &d, w);
 	if (gs_demux_init(&d, w, (uint32_t)s.pid) ||
-	    !(rb = ring_buffer__new(bpf_map__fd(s.skel->maps.rb), on_sample, &d, NULL))) {
+	    !(rb = ring_buffer__new(bpf_map__fd(s.skel->maps.rb), gs_gil_outputs_sample,
+				    &gils, NULL))) {
 		fprintf(stderr, "%s: ring buffer: %s\n", so.prog, strerror(errno));
 		gs_writer_close(w, gs_now_ns(), GS_END_F_INTERRUPTED, NULL, 0);
 		gs_session_end(&s, 1);
@@ -226,6 +226,7 @@ int cmd_record(int argc, char **argv)
 		gs_demux_scan(&d);
 		ring_buffer__consume(rb);
 		gs_demux_flush(&d, 0);
+		gs_gil_outputs_tick(&gils, gs_now_ns(), 0);
 		/* streamed: a record killed at any moment leaves a readable file */
 		if (gs_writer_tick(w, gs_now_ns()))
 			break; /* the write error is reported at close */
@@ -249,6 +250,7 @@ int cmd_record(int argc, char **argv)
 	while (ring_buffer__consume(rb) > 0)
 		;
 	gs_demux_flush(&d, 1);
+	gs_gil_outputs_tick(&gils, gs_now_ns(), 1);
 	ring_buffer__free(rb);
 	struct gs_pystack_totals pt = { 0 };
 	if (so.pystacks && gs_pystack_write(s.skel, w, &pt))
@@ -266,6 +268,8 @@ int cmd_record(int argc, char **argv)
 				 interrupted ? GS_END_F_INTERRUPTED : 0, err,
 				 sizeof(err));
 	gs_demux_free(&d);
+	wr |= gs_gil_outputs_close(&gils, gs_now_ns(),
+				   interrupted ? GS_END_F_INTERRUPTED : 0, so.prog);
 	if (wr) {
 		fprintf(stderr, "%s: %s\n", so.prog, err);
 		return 1;
