@@ -207,6 +207,29 @@ void gs_phase_thread_done(struct gs_phase *ph, gil_thread *t,
 	pthread_mutex_unlock(&ph->lock);
 }
 
+uint64_t gs_cpu_work_loop(struct gs_phase *ph, gil_thread *t, uint64_t seed,
+			  _Atomic uint64_t *progress, _Atomic uint64_t *total)
+{
+	uint64_t t0 = gs_now_ns(), done = 0;
+	while (!gs_phase_stopping(ph)) {
+		seed = gs_work(t, 256, seed);
+		done += 256;
+		if (progress)
+			atomic_store_explicit(progress, done, memory_order_relaxed);
+	}
+	if (total)
+		atomic_fetch_add(total, done);
+	if (t) {
+		struct gs_thread_result tr = {
+			.role = GIL_ROLE_CPU,
+			.work_units = done,
+			.active_s = (double)(gs_now_ns() - t0) / 1e9,
+		};
+		gs_phase_thread_done(ph, t, &tr);
+	}
+	return done;
+}
+
 static int by_tid(const void *a, const void *b)
 {
 	const struct gs_thread_result *x = a, *y = b;

@@ -75,22 +75,9 @@ static void *cpu_main(void *arg)
 			return NULL;
 	}
 	atomic_fetch_add(&cp->cpu_ready, 1);
-	uint64_t t0 = gs_now_ns(), done = 0, s = c->idx + 7;
-	while (!gs_phase_stopping(&cp->ph)) {
-		s = gs_work(t, 256, s);
-		done += 256;
-		atomic_store_explicit(&cp->cpu_units[c->idx], done,
-				      memory_order_relaxed);
-	}
-	if (t) {
-		struct gs_thread_result tr = {
-			.role = GIL_ROLE_CPU,
-			.work_units = done,
-			.active_s = (double)(gs_now_ns() - t0) / 1e9,
-		};
-		gs_phase_thread_done(&cp->ph, t, &tr);
+	gs_cpu_work_loop(&cp->ph, t, c->idx + 7, &cp->cpu_units[c->idx], NULL);
+	if (t)
 		gil_detach(t);
-	}
 	return NULL;
 }
 

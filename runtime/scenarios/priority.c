@@ -90,18 +90,7 @@ static void *low_main(void *arg)
 	if (!t)
 		return NULL;
 	atomic_fetch_add(&c->cpu_ready, 1);
-	uint64_t t0 = gs_now_ns(), done = 0, s = idx + 11;
-	while (!gs_phase_stopping(&c->ph)) {
-		s = gs_work(t, 256, s);
-		done += 256;
-	}
-	atomic_fetch_add(&c->cpu_units_total, done);
-	struct gs_thread_result tr = {
-		.role = GIL_ROLE_CPU,
-		.work_units = done,
-		.active_s = (double)(gs_now_ns() - t0) / 1e9,
-	};
-	gs_phase_thread_done(&c->ph, t, &tr);
+	gs_cpu_work_loop(&c->ph, t, idx + 11, NULL, &c->cpu_units_total);
 	gil_detach(t);
 	return NULL;
 }

@@ -40,6 +40,17 @@ static inline int gs_phase_stopping(struct gs_phase *ph)
 	return atomic_load_explicit(&ph->stop, memory_order_relaxed) ||
 	       gs_scenario_stop_requested();
 }
+/*
+ * The CPU-bound thread of every scenario: gs_work() in units of 256 until
+ * the phase stops, then the thread's result (role cpu, units, active time)
+ * left with the phase. progress (may be NULL) sees the running count after
+ * each unit; total (may be NULL) gets the final count added before the
+ * result is left (the phase's end reads it). t NULL: the thread works
+ * without the GIL and leaves no result. Returns the units done.
+ */
+uint64_t gs_cpu_work_loop(struct gs_phase *ph, gil_thread *t, uint64_t seed,
+			  _Atomic uint64_t *progress, _Atomic uint64_t *total);
+
 /* Sleeps up to seconds, returning early on a stop request. */
 void gs_phase_wait(struct gs_phase *ph, double seconds);
 
