@@ -28,19 +28,9 @@
 /* Finds " [CPU] " whose preceding word is "PID/TID" or "TID". */
 static int split_head(char *line, struct gs_text_line *out, char **after)
 {
-	for (char *br = strchr(line, '['); br; br = strchr(br + 1, '[')) {
-		if (br == line || br[-1] != ' ')
-			continue;
-		char *e;
-		unsigned long cpu = strtoul(br + 1, &e, 10);
-		if (e == br + 1 || *e != ']' || e[1] != ' ')
-			continue;
-		char *w_end = br;
-		while (w_end > line && w_end[-1] == ' ')
-			w_end--;
-		char *w = w_end;
-		while (w > line && w[-1] != ' ')
-			w--;
+	struct gs_cpu_field f = { 0 };
+	while (gs_text_next_cpu_field(line, &f)) {
+		char *w = f.word, *w_end = f.word_end;
 		if (w == w_end || !isdigit((unsigned char)*w))
 			continue;
 		char *slash = memchr(w, '/', (size_t)(w_end - w));
@@ -67,8 +57,8 @@ static int split_head(char *line, struct gs_text_line *out, char **after)
 			ce--;
 		out->comm = c;
 		out->comm_len = (size_t)(ce - c);
-		out->cpu = (uint16_t)cpu;
-		*after = e + 2;
+		out->cpu = (uint16_t)f.cpu;
+		*after = f.after;
 		return 0;
 	}
 	return -1;

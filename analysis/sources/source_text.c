@@ -381,6 +381,33 @@ struct gs_source *gs_text_source_open(const char *path, int allow_truncated,
 	return &s->base;
 }
 
+int gs_text_next_cpu_field(char *line, struct gs_cpu_field *f)
+{
+	char *br = strchr(f->bracket ? f->bracket + 1 : line, '[');
+	for (; br; br = strchr(br + 1, '[')) {
+		if (br == line || br[-1] != ' ')
+			continue;
+		char *e;
+		unsigned long cpu = strtoul(br + 1, &e, 10);
+		if (e == br + 1 || *e != ']' || e[1] != ' ')
+			continue;
+		char *w_end = br;
+		while (w_end > line && w_end[-1] == ' ')
+			w_end--;
+		char *w = w_end;
+		while (w > line && w[-1] != ' ')
+			w--;
+		f->bracket = br;
+		f->word = w;
+		f->word_end = w_end;
+		f->cpu = cpu;
+		f->after = e + 2;
+		return 1;
+	}
+	f->bracket = NULL;
+	return 0;
+}
+
 int gs_text_event_and_fields(struct gs_text_source *s, const char *t,
 			     const char *line, struct gs_text_line *out)
 {

@@ -73,6 +73,23 @@ struct gs_source *gs_text_source_open(const char *path, int allow_truncated,
 int gs_text_event_and_fields(struct gs_text_source *src, const char *t,
 			     const char *line, struct gs_text_line *out);
 
+/*
+ * Both layouts put the thread's word right before a " [CPU] " field:
+ * "COMM PID/TID [CPU] ..." (perf script), "COMM-TID [CPU] ..." (trace-cmd).
+ * Finds the next such field of line after f->bracket (NULL: from the
+ * start): digits in brackets with a space on each side. Sets f->word ..
+ * f->word_end (the word before it, spaces skipped; may be empty), f->cpu and
+ * f->after (the text after "] "); returns 1, or 0 when there is none. A
+ * reader whose word does not fit calls again: a COMM may hold " [N] ".
+ */
+struct gs_cpu_field {
+	char *bracket;
+	char *word, *word_end;
+	unsigned long cpu;
+	char *after;
+};
+int gs_text_next_cpu_field(char *line, struct gs_cpu_field *f);
+
 /* Sets src->base.error: "FILE: line N: expected LAYOUT: WHAT, got 'LINE'". */
 int gs_text_error(struct gs_text_source *src, const char *what,
 		  const char *line);

@@ -33,19 +33,9 @@ static int header_line(const char *p)
 /* Finds " [CPU] " whose preceding word is "COMM-TID". */
 static int split_head(char *line, struct gs_text_line *out, char **after)
 {
-	for (char *br = strchr(line, '['); br; br = strchr(br + 1, '[')) {
-		if (br == line || br[-1] != ' ')
-			continue;
-		char *e;
-		unsigned long cpu = strtoul(br + 1, &e, 10);
-		if (e == br + 1 || *e != ']' || e[1] != ' ')
-			continue;
-		char *w_end = br;
-		while (w_end > line && w_end[-1] == ' ')
-			w_end--;
-		char *w = w_end;
-		while (w > line && w[-1] != ' ')
-			w--;
+	struct gs_cpu_field f = { 0 };
+	while (gs_text_next_cpu_field(line, &f)) {
+		char *w = f.word, *w_end = f.word_end;
 		char *dash = NULL;
 		for (char *q = w; q < w_end; q++)
 			if (*q == '-')
@@ -60,8 +50,8 @@ static int split_head(char *line, struct gs_text_line *out, char **after)
 		out->comm = w;
 		out->comm_len = (size_t)(dash - w);
 		out->tid = (uint32_t)tid;
-		out->cpu = (uint16_t)cpu;
-		*after = e + 2;
+		out->cpu = (uint16_t)f.cpu;
+		*after = f.after;
 		return 0;
 	}
 	return -1;
