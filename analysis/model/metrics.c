@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "duration.h"
+
 static const char *const finding_names[] = {
 	[GS_FIND_CONVOY] = "convoy",
 	[GS_FIND_INVERSION_POLICY] = "inversion_policy",
@@ -347,18 +349,6 @@ static void set_text(struct gs_finding *f, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void fmt_ns(char *buf, size_t n, uint64_t ns)
-{
-	if (ns >= 1000000000ull)
-		snprintf(buf, n, "%.3f s", (double)ns / 1e9);
-	else if (ns >= 1000000)
-		snprintf(buf, n, "%.2f ms", (double)ns / 1e6);
-	else if (ns >= 1000)
-		snprintf(buf, n, "%.1f us", (double)ns / 1e3);
-	else
-		snprintf(buf, n, "%" PRIu64 " ns", ns);
-}
-
 /* How many samples of h lie in [lo, hi] (bucket resolution). */
 static uint64_t hist_count_between(const struct gs_hist *h, uint64_t lo,
 				   uint64_t hi)
@@ -405,10 +395,10 @@ static void convoy_findings(struct gs_metrics *m)
 		f->worst_ns = t->io_wait.max;
 		f->share = t->wall_ns ? (double)t->io_wait_ns / (double)t->wall_ns : 0;
 		char tot[32], per[32], iv[32], md[32];
-		fmt_ns(tot, sizeof(tot), t->io_wait_ns);
-		fmt_ns(per, sizeof(per), t->io_wait_ns / t->io_calls);
-		fmt_ns(iv, sizeof(iv), ref);
-		fmt_ns(md, sizeof(md), med);
+		gs_format_ns(tot, sizeof(tot), t->io_wait_ns);
+		gs_format_ns(per, sizeof(per), t->io_wait_ns / t->io_calls);
+		gs_format_ns(iv, sizeof(iv), ref);
+		gs_format_ns(md, sizeof(md), med);
 		set_text(f,
 			 "convoy: %s (tid %u) lost %s re-acquiring the GIL after "
 			 "%" PRIu64 " I/O calls (%s per call, %.1f%% of its wall "
@@ -437,8 +427,8 @@ static void inversion_findings(struct gs_metrics *m)
 		f->total_ns = s->total_ns;
 		f->worst_ns = s->worst_ns;
 		char tot[32], worst[32];
-		fmt_ns(tot, sizeof(tot), s->total_ns);
-		fmt_ns(worst, sizeof(worst), s->worst_ns);
+		gs_format_ns(tot, sizeof(tot), s->total_ns);
+		gs_format_ns(worst, sizeof(worst), s->worst_ns);
 		const struct gs_thread_metrics *w = &m->th[s->worst_waiter];
 		const struct gs_thread_metrics *h = &m->th[s->worst_holder];
 		set_text(f,

@@ -73,8 +73,6 @@ size_t gs_export_offcpu_pieces(const struct gs_tl_thread *th, uint64_t from,
 const char *gs_export_finding_name(const struct gs_tl_finding *f, char *buf,
 				   size_t n);
 
-/* "12.5 ms", "800 us", "3 s": durations for labels. */
-void gs_format_duration(char *buf, size_t n, double ns);
 
 /* Text and attribute values in SVG or HTML: escapes <, >, & and ". SVG is
  * XML 1.0, which allows no control characters, so they are left out there;

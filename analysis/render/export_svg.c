@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "duration.h"
+
 /* Shared with the HTML report's stylesheet (html/report.css). */
 static const char *const state_color[GS_TL_STATE_MAX] = {
 	"none", "#2e9d4f", "#e8a33d", "#4a7fd0", "#9a9a9a" };
@@ -43,18 +45,6 @@ static double xof(const struct svg *s, uint64_t t)
 	if (t >= s->to)
 		return s->x0 + s->pw;
 	return s->x0 + (double)(t - s->from) / (double)(s->to - s->from) * s->pw;
-}
-
-void gs_format_duration(char *buf, size_t n, double ns)
-{
-	if (ns >= 1e9)
-		snprintf(buf, n, "%.3g s", ns / 1e9);
-	else if (ns >= 1e6)
-		snprintf(buf, n, "%.3g ms", ns / 1e6);
-	else if (ns >= 1e3)
-		snprintf(buf, n, "%.3g us", ns / 1e3);
-	else
-		snprintf(buf, n, "%.0f ns", ns);
 }
 
 static double nice_step(double span, int want)

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "duration.h"
 #include "gil_events.h"
 #include "json_writer.h"
 

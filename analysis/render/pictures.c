@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "duration.h"
 #include "export.h"
 #include "report.h"
 #include "timeline_build.h"

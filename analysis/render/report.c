@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "duration.h"
 #include "json_writer.h"
 
 static const char *const why_keys[GS_WHY_MAX] = {
@@ -106,21 +107,7 @@ static double frac(uint64_t a, uint64_t b)
 
 /* ---- text ---- */
 
-/* Human duration, fixed width friendly: "812 ns", "12.3 us", "4.50 ms". */
-static const char *dur(char *buf, size_t n, uint64_t ns)
-{
-	if (ns < 1000)
-		snprintf(buf, n, "%" PRIu64 " ns", ns);
-	else if (ns < 1000000)
-		snprintf(buf, n, "%.1f us", (double)ns / 1e3);
-	else if (ns < 1000000000)
-		snprintf(buf, n, "%.2f ms", (double)ns / 1e6);
-	else
-		snprintf(buf, n, "%.3f s", (double)ns / 1e9);
-	return buf;
-}
-
-#define D(x) dur((char[24]){ 0 }, 24, (x))
+#define D(x) gs_format_ns((char[24]){ 0 }, 24, (x))
 
 static void text_hist_line(FILE *out, const char *label, const struct gs_hist *h)
 {
