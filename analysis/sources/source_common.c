@@ -75,8 +75,13 @@ char *gs_lines_next(struct gs_lines *l)
 	l->offset = l->next_offset;
 	l->next_offset += (uint64_t)n;
 	l->lineno++;
+	l->no_newline = l->buf[n - 1] != '\n';
 	while (n > 0 && (l->buf[n - 1] == '\n' || l->buf[n - 1] == '\r'))
 		l->buf[--n] = '\0';
+	l->length = (size_t)n;
+	l->nul_bytes = 0;
+	for (ssize_t i = 0; i < n; i++)
+		l->nul_bytes += l->buf[i] == '\0';
 	return l->buf;
 }
 

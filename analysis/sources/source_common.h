@@ -33,6 +33,11 @@ struct gs_lines {
 	uint64_t lineno;      /* of the line last returned, 1-based */
 	uint64_t offset;      /* byte offset of that line */
 	uint64_t next_offset;
+	size_t nul_bytes;     /* NUL bytes in that line (the text is cut at
+				 the first: the caller must not trust it) */
+	size_t length;        /* its bytes, NULs included, newline excluded */
+	int no_newline;       /* it ended at the end of the file without a
+				 newline: cut short, for a tracer's output */
 };
 
 int gs_lines_open(struct gs_lines *l, const char *path, char *err,

@@ -62,9 +62,13 @@ static void take_bt_error(struct ctf_source *s, const char *what)
 		const bt_error_cause *c = bt_error_borrow_cause_by_index(err, 0);
 		msg = bt_error_cause_get_message(c);
 	}
+	/* babeltrace2 quotes the trace's own bytes (metadata text) */
+	char shown[600] = "";
+	if (msg)
+		gs_text_escape(msg, shown, sizeof(shown));
 	snprintf(s->base.error, sizeof(s->base.error),
 		 "%s: %s%s%s (check the trace with babeltrace2 %s)",
-		 s->base.info.path, what, msg ? ": " : "", msg ? msg : "",
+		 s->base.info.path, what, msg ? ": " : "", shown,
 		 s->base.info.path);
 	if (err)
 		bt_error_release(err);

@@ -7,13 +7,57 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text_escape.h"
+
 int gs_text_error(struct gs_text_source *s, const char *what, const char *line)
 {
+	/* the line is the input's: shown escaped (no ESC reaches the
+	 * terminal), at most ~80 characters of it */
+	char shown[400];
+	size_t len = strlen(line);
+	gs_text_escape_n(line, len > 80 ? 80 : len, shown, sizeof(shown));
 	snprintf(s->base.error, sizeof(s->base.error),
-		 "%s: line %llu: expected %s: %s, got '%.80s%s'",
+		 "%s: line %llu: expected %s: %s, got '%s%s'",
 		 s->base.info.path, (unsigned long long)s->lines.lineno,
-		 s->layout, what, line, strlen(line) > 80 ? "..." : "");
+		 s->layout, what, shown, len > 80 ? "..." : "");
 	return -1;
+}
+
+/* A line no tracer writes: NUL bytes in it (a file damaged by a crash, or
+ * not text), or the last line cut short (no newline: the tracer was killed
+ * while writing it). 0 when the line is whole text; else -1 with the error
+ * set, or 1 when allow_truncated lets a cut last line end the trace. */
+static int damaged_line(struct gs_text_source *s, const char *line)
+{
+	const struct gs_lines *l = &s->lines;
+	if (l->nul_bytes) {
+		char shown[200];
+		gs_text_escape_n(line, l->length > 40 ? 40 : l->length, shown,
+				 sizeof(shown));
+		snprintf(s->base.error, sizeof(s->base.error),
+			 "%s: line %llu (offset %llu): %zu NUL byte(s) in a line "
+			 "of %zu bytes, '%s%s' (expected text: the file is "
+			 "damaged, or is not %s output)", s->base.info.path,
+			 (unsigned long long)l->lineno,
+			 (unsigned long long)l->offset, l->nul_bytes, l->length,
+			 shown, l->length > 40 ? "..." : "",
+			 s->base.info.format);
+		return -1;
+	}
+	if (l->no_newline && l->length) {
+		if (s->base.allow_truncated)
+			return 1;
+		snprintf(s->base.error, sizeof(s->base.error),
+			 "%s: line %llu (offset %llu): the last line is cut "
+			 "short: no newline at the end of the file (expected "
+			 "every line to end with one; the tracer was killed "
+			 "while writing? --allow-truncated reads the lines "
+			 "before it)", s->base.info.path,
+			 (unsigned long long)l->lineno,
+			 (unsigned long long)l->offset);
+		return -1;
+	}
+	return 0;
 }
 
 static int is_ours(const struct gs_text_source *s, uint32_t tid)
@@ -266,6 +310,17 @@ static int text_next(struct gs_source *base, struct gs_event *ev)
 		if (!line) {
 			s->ended = 1;
 			return 0;
+		}
+		int damaged = damaged_line(s, line);
+		if (damaged) {
+			if (damaged > 0) {
+				/* the cut last line is skipped: partial */
+				s->ended = 1;
+				s->truncated = 1;
+				return 0;
+			}
+			s->failed = 1;
+			return -1;
 		}
 		struct gs_text_line l;
 		memset(&l, 0, sizeof(l));

@@ -19,16 +19,22 @@
 
 #include "source.h"
 #include "source_common.h"
+#include "text_escape.h"
 
-static char *write_tmp(const char *text)
+static char *write_tmp_n(const char *text, size_t n)
 {
 	static char path[64];
 	snprintf(path, sizeof(path), "/tmp/gs-text-XXXXXX");
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(write(fd, text, n), (ssize_t)n);
 	close(fd);
 	return path;
+}
+
+static char *write_tmp(const char *text)
+{
+	return write_tmp_n(text, strlen(text));
 }
 
 static const char perf_text[] =
@@ -221,6 +227,114 @@ static void test_parse_helpers(void **state)
 	assert_int_equal(gs_find_uint_arg("a0=zz", "a0", &v), -1);
 }
 
+/* ---- damaged text: NUL bytes, a cut last line, control bytes ---------- */
+
+#define PERF_LINE(t, ev) "              wl 100/101 [001]   757.7501" t ": sdt_gil:" ev ": (7f) arg1=0 arg2=0 arg3=0\n"
+
+/* Reads until the end or an error: events delivered, rc of the last next(). */
+static int drain(struct gs_source *s, int *events)
+{
+	struct gs_event ev;
+	int rc;
+	*events = 0;
+	while ((rc = gs_source_next(s, &ev)) == 1)
+		(*events)++;
+	return rc;
+}
+
+static void test_perf_nul_line(void **state)
+{
+	(void)state;
+	char text[512], err[512];
+	size_t n = 0;
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "%s", PERF_LINE("00000", "acquire_request"));
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "%s", PERF_LINE("10000", "acquired"));
+	memset(text + n, 0, 64); /* a block of zeros, as a crash leaves them */
+	n += 64;
+	text[n++] = '\n';
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "%s", PERF_LINE("20000", "release"));
+	char *path = write_tmp_n(text, n);
+	struct gs_source *s = gs_source_perf_script_open(path, 0, err, sizeof(err));
+	if (!s)
+		fail_msg("%s", err);
+	int events;
+	assert_int_equal(drain(s, &events), -1);
+	assert_int_equal(events, 2);
+	const char *e = gs_source_error(s);
+	if (!strstr(e, "line 3 (offset ") || !strstr(e, "64 NUL byte(s)") ||
+	    !strstr(e, "the file is damaged"))
+		fail_msg("message: %s", e);
+	gs_source_close(s);
+	/* not excused by --allow-truncated: it is damage, not a cut */
+	s = gs_source_perf_script_open(path, 1, err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(drain(s, &events), -1);
+	gs_source_close(s);
+	unlink(path);
+}
+
+static void test_perf_cut_last_line(void **state)
+{
+	(void)state;
+	char text[512], err[512];
+	int n = snprintf(text, sizeof(text), "%s%s", PERF_LINE("00000", "acquire_request"),
+			 PERF_LINE("10000", "acquired"));
+	/* the third line stops inside its fields: arg2= is where it ends */
+	n += snprintf(text + n, sizeof(text) - (size_t)n, "%s",
+		      "              wl 100/101 [001]   757.750200000: sdt_gil:release: (7f) arg1=2 arg2=");
+	char *path = write_tmp_n(text, (size_t)n);
+	struct gs_source *s = gs_source_perf_script_open(path, 0, err, sizeof(err));
+	assert_non_null(s);
+	int events;
+	assert_int_equal(drain(s, &events), -1);
+	assert_int_equal(events, 2);
+	const char *e = gs_source_error(s);
+	if (!strstr(e, "line 3 (offset ") || !strstr(e, "the last line is cut short") ||
+	    !strstr(e, "--allow-truncated"))
+		fail_msg("message: %s", e);
+	gs_source_close(s);
+	/* allowed: the lines before it, and the trace marked incomplete */
+	s = gs_source_perf_script_open(path, 1, err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(drain(s, &events), 0);
+	assert_int_equal(events, 2);
+	struct gs_source_totals t;
+	s->ops->totals(s, &t);
+	assert_int_equal(t.complete, 0);
+	gs_source_close(s);
+	unlink(path);
+}
+
+static void test_control_bytes_escaped(void **state)
+{
+	(void)state;
+	char err[512];
+	char *path = write_tmp(PERF_LINE("00000", "acquired")
+			       "              wl 100/101 [001]   \x1b]0;pwned\x07\x1b[2J: sdt_gil:acquired: (7f)\n");
+	struct gs_source *s = gs_source_perf_script_open(path, 0, err, sizeof(err));
+	assert_non_null(s);
+	int events;
+	assert_int_equal(drain(s, &events), -1);
+	const char *e = gs_source_error(s);
+	for (const char *p = e; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			fail_msg("raw control byte 0x%02x in '%s'", *p, e);
+	if (!strstr(e, "\\x1b]0;pwned\\x07\\x1b[2J"))
+		fail_msg("not escaped as \\xNN: %s", e);
+	gs_source_close(s);
+	unlink(path);
+
+	char out[64];
+	assert_string_equal(gs_text_escape("a\tb\\c", out, sizeof(out)), "a\\x09b\\\\c");
+	/* UTF-8 passes, C1 controls and stray bytes do not */
+	assert_string_equal(gs_text_escape("caf\xc3\xa9", out, sizeof(out)), "caf\xc3\xa9");
+	assert_string_equal(gs_text_escape("\xc2\x9b" "1m", out, sizeof(out)), "\\xc2\\x9b1m");
+	assert_string_equal(gs_text_escape("\xff", out, sizeof(out)), "\\xff");
+	/* cut with an ellipsis, never inside an escape */
+	gs_text_escape("\x1b\x1b\x1b\x1b\x1b", out, 12);
+	assert_string_equal(out, "\\x1b\\x1b...");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -229,6 +343,9 @@ int main(void)
 		cmocka_unit_test(test_tracecmd_mapping),
 		cmocka_unit_test(test_tracecmd_malformed_and_detection),
 		cmocka_unit_test(test_parse_helpers),
+		cmocka_unit_test(test_perf_nul_line),
+		cmocka_unit_test(test_perf_cut_last_line),
+		cmocka_unit_test(test_control_bytes_escaped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
