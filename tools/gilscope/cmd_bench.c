@@ -42,6 +42,8 @@ static const struct item items[] = {
 	  bench_item_countdown },
 	{ 7, "tracing", "tracing cost on CPython 3.11: two-thread countdown untraced vs under gilscope top/record",
 	  bench_item_tracing },
+	{ 8, "placement", "probe cost per GIL round trip by placement: symbol table vs symbol-free (stripped CPython 3.11)",
+	  bench_item_placement },
 };
 #define NITEMS (sizeof(items) / sizeof(items[0]))
 
