@@ -2,8 +2,10 @@
 # gilscope record -p PID on a stripped CPython running in a private mount
 # namespace, from a path that does not exist in ours (a bind mount made only
 # inside it), as in a container. gilscope must open the program and its
-# libraries through /proc/PID/root (or /proc/PID/map_files), find the debug
-# file beside the library inside the namespace, and trace it.
+# libraries through /proc/PID/root (or /proc/PID/map_files) and trace it:
+#  - with its debug file beside the library (found inside the namespace):
+#    probes at the unstripped .symtab addresses, method "debug file";
+#  - with no debug file at all: the symbol-free method.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/python_copy.bash"
 require_root
@@ -11,55 +13,61 @@ require_cmd python3 unshare mount
 [ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
 PYDIR="$GILSCOPE_SRC/tests/integration/python"
 PY=$(find_python 3.11)
+PID=
+trap 'if [ -n "$PID" ]; then kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
 
-python_copy "$PY" "$WORK/src" link
-INNER="$WORK/container/py"   # exists only inside the namespace
-mkdir -p "$WORK/container"
-cat > "$WORK/inner.sh" <<SH
+# in_namespace NAME DEBUG: records a countdown run by a copy (DEBUG as in
+# python_copy) from a private mount namespace; checks with METHOD
+in_namespace() {
+  local name=$1 debug=$2 method=$3 inner="$WORK/$1-container/py"
+  python_copy "$PY" "$WORK/$name" "$debug"
+  mkdir -p "$WORK/$name-container"
+  # a tmpfs over the parent, mounted inside the namespace only, keeps the
+  # interpreter's directory out of ours
+  cat > "$WORK/$name.sh" <<SH
 set -e
-mkdir -p "$INNER" 2>/dev/null || mount -t tmpfs none "$WORK/container"
-mkdir -p "$INNER"
-mount --bind "$WORK/src" "$INNER"
-exec "$INNER/bin/python3.11" "$PYDIR/countdown.py" 400000000 2
+mount -t tmpfs none "$WORK/$name-container"
+mkdir "$inner"
+mount --bind "$WORK/$name" "$inner"
+exec "$inner/bin/python3.11" "$PYDIR/countdown.py" 400000000 2
 SH
-# the directory is made inside the namespace: a tmpfs over the parent keeps it
-# out of ours
-cat > "$WORK/start.sh" <<SH
-mount -t tmpfs none "$WORK/container"
-exec bash "$WORK/inner.sh"
-SH
-unshare -m --propagation private bash "$WORK/start.sh" &
-PID=$!
-trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
-for i in $(seq 1 100); do
-  grep -q libpython3.11 "/proc/$PID/maps" 2>/dev/null && break
-  sleep 0.1
-done
-[ -e "$INNER/bin/python3.11" ] && fail "$INNER exists outside the namespace: the test proves nothing"
-"$GILSCOPE" record -v -p "$PID" -d 1.5 -o "$WORK/ns.gst" 2> "$WORK/ns.err" \
-  || { cat "$WORK/ns.err" >&2; fail "record -p on the namespaced CPython failed"; }
-grep -q "GIL in $INNER/lib/libpython3.11.so.1.0 (opened as /proc/$PID/" "$WORK/ns.err" \
-  || { cat "$WORK/ns.err" >&2; fail "-v does not say the library was opened through /proc/$PID"; }
-kill $PID; wait $PID 2>/dev/null || true
-python3 "$PYDIR/gstrace.py" "$WORK/ns.gst" > "$WORK/ns.json"
-python3 - "$WORK/ns.json" "$INNER" "$(symtab_addr "$PYCOPY_ORIG_LIB" take_gil)" <<'PY'
+  unshare -m --propagation private bash "$WORK/$name.sh" &
+  PID=$!
+  for i in $(seq 1 100); do
+    grep -q libpython3.11 "/proc/$PID/maps" 2>/dev/null && break
+    sleep 0.1
+  done
+  [ -e "$inner/bin/python3.11" ] && fail "$inner exists outside the namespace: the test proves nothing"
+  "$GILSCOPE" record -v -p "$PID" -d 1.5 -o "$WORK/$name.gst" 2> "$WORK/$name.err" \
+    || { cat "$WORK/$name.err" >&2; fail "$name: record -p on the namespaced CPython failed"; }
+  grep -q "GIL in $inner/lib/libpython3.11.so.1.0 (opened as /proc/$PID/" "$WORK/$name.err" \
+    || { cat "$WORK/$name.err" >&2; fail "$name: -v does not say the library was opened through /proc/$PID"; }
+  kill $PID; wait $PID 2>/dev/null || true
+  PID=
+  python3 "$PYDIR/gstrace.py" "$WORK/$name.gst" > "$WORK/$name.json"
+  python3 - "$WORK/$name.json" "$name" "$method" "$(symtab_addr "$PYCOPY_ORIG_LIB" take_gil)" <<'PY'
 import json, sys
-d = json.load(open(sys.argv[1])); inner = sys.argv[2]; take = int(sys.argv[3])
+d = json.load(open(sys.argv[1])); name, method, take = sys.argv[2], sys.argv[3], int(sys.argv[4])
 probes, c = d["header"]["probes"], d["counts"]
 def check(cond, what):
     if not cond:
-        sys.exit("FAIL: %s\n%s" % (what, json.dumps(d, indent=1)))
-check(any(p["what"] == "take_gil" and p["vaddr"] == take for p in probes),
-      "take_gil not at the .symtab address 0x%x" % take)
-check(all(p["object"].endswith("/py/lib/libpython3.11.so.1.0") for p in probes),
+        sys.exit("FAIL %s: %s\n%s" % (name, what, json.dumps(d, indent=1)))
+check(any(p["method"] == method for p in probes), "no probe placed by %s" % method)
+if method == "debug file":
+    check(any(p["what"] == "take_gil" and p["vaddr"] == take for p in probes),
+          "take_gil not at the .symtab address 0x%x" % take)
+check(all(p["object"].endswith("/py/lib/libpython3.11.so.1.0") for p in probes
+          if "libpython" in p["object"]),
       "probes name the library by another path than the process's")
-check(all(p["method"] in ("debug file", "symbol-free") for p in probes
-          if p["what"] in ("take_gil", "drop_gil")), "placement method")
 # attached mid-run and stopped by -d: the probes go in and out one by one
 # (each detach waits for the kernel), so the ends of the trace need not
 # balance; the namespace part is that events come at all
 check(c.get("acquired", 0) > 20 and c.get("release", 0) > 20,
       "acquisitions/releases %s" % c)
-print("namespace: %d acquisitions, %d releases; take_gil 0x%x via %s"
-      % (c["acquired"], c["release"], take, probes[0]["method"]))
+print("%s: %d acquisitions, %d releases, placed by %s"
+      % (name, c["acquired"], c["release"], method))
 PY
+}
+
+in_namespace debugfile link "debug file"
+in_namespace stripped none "symbol-free"
