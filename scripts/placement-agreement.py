@@ -7,6 +7,7 @@ CPython, placed four ways, and prints a Markdown table of the event counts
   symtab     the pyenv build as installed (its own .symtab)
   debugfile  a copy stripped with strip --strip-all whose symbols are in a
              detached debug file named by .gnu_debuglink
+  stripped   the same without any debug file (the symbol-free method)
   namespace  that copy run from a private mount namespace, at a path that
              does not exist in ours (record -- unshare ... exec python)
   shim       the pyenv shim (bash, execs the real python; PYENV_VERSION)
@@ -40,8 +41,9 @@ def pyenv_root():
         return os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
 
 
-def stripped_copy(prefix, ver, dest):
-    """bin/pythonX.Y and lib/libpythonX.Y*.so.1.0, stripped, debuglinked."""
+def stripped_copy(prefix, ver, dest, debug=True):
+    """bin/pythonX.Y and lib/libpythonX.Y*.so.1.0, stripped; with debug,
+    their symbols in debug files named by .gnu_debuglink."""
     exe = os.path.realpath(os.path.join(prefix, "bin", "python" + ver))
     lib = [f for f in os.listdir(os.path.join(prefix, "lib"))
            if f.startswith("libpython" + ver) and f.endswith(".so.1.0")][0]
@@ -53,9 +55,11 @@ def stripped_copy(prefix, ver, dest):
                os.path.join(dest, "lib", "python" + ver))
     subprocess.check_call(["patchelf", "--set-rpath", "$ORIGIN/../lib", out[0]])
     for f in out:
-        subprocess.check_call(["objcopy", "--only-keep-debug", f, f + ".debug"])
+        if debug:
+            subprocess.check_call(["objcopy", "--only-keep-debug", f, f + ".debug"])
         subprocess.check_call(["strip", "--strip-all", f])
-        subprocess.check_call(["objcopy", "--add-gnu-debuglink=" + f + ".debug", f])
+        if debug:
+            subprocess.check_call(["objcopy", "--add-gnu-debuglink=" + f + ".debug", f])
     return os.path.join(dest, "bin", os.path.basename(exe))
 
 
@@ -69,8 +73,9 @@ def record(g, trace, cmd, env=None):
     main = d["per_thread"].get(str(d["header"]["pid"]),
                                dict(acquisitions=0, releases=0, blocking_releases=0))
     methods = sorted(set(p["method"] for p in d["header"]["probes"]
-                         if p["what"] in ("take_gil", "drop_gil",
-                                          "PyThread_acquire_lock")))
+                         if p["what"].split("@")[0].split("(")[0] in (
+                             "take_gil", "drop_gil", "PyThread_acquire_lock",
+                             "pthread_cond_signal", "pthread_cond_timedwait")))
     return dict(acq=main["acquisitions"], rel=main["releases"],
                 blocking=main["blocking_releases"],
                 lost=d["end"]["total_lost"], methods=methods), None
@@ -105,6 +110,7 @@ def main():
             prefix = os.path.join(root, "versions", v)
             ver = ".".join(v.split(".")[:2])
             copy = stripped_copy(prefix, ver, os.path.join(work, v))
+            bare = stripped_copy(prefix, ver, os.path.join(work, v + "-bare"), False)
             inner = os.path.join(work, "ns-" + v, "py")   # only in the namespace
             os.makedirs(os.path.dirname(inner))
             ns = ("mount -t tmpfs none %s && mkdir %s && mount --bind %s %s && "
@@ -115,6 +121,7 @@ def main():
             runs = [
                 ("symtab", [os.path.join(prefix, "bin", "python" + ver), script], None),
                 ("debugfile", [copy, script], None),
+                ("stripped", [bare, script], None),
                 ("namespace", ["unshare", "-m", "--propagation", "private",
                                "sh", "-c", ns], None),
                 ("shim", [os.path.join(root, "shims", "python" + ver), script], env),
