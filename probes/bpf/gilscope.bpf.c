@@ -384,6 +384,7 @@ static __always_inline int on_save_thread(struct pt_regs *ctx, int py2)
 	if (!st)
 		return 0;
 	if (!py2) {
+		pystack_learn_at_save(ctx, tid);
 		st->in_save = 1;
 		st->save_ts = ts;
 		return 0;
@@ -497,6 +498,9 @@ static __always_inline void pyc_request(struct gsb_gil_state *g,
 	__u8 why = why_from_last(st);
 	struct req_args a = gil_request(g, st, ts, why);
 	st->gil = gil;
+	if (want_pystacks)
+		emit(st, tid, ts, GS_EV_stack, GS_STACK_AT_REQUEST,
+		     pystack_id(NULL, tid, 0), 0);
 	emit(st, tid, ts, GS_EV_acquire_request, why, a.queued, a.holder);
 }
 
@@ -562,6 +566,9 @@ int BPF_KPROBE(pyc_cond_signal, void *cond)
 	}
 	st->in_save = 0;
 	__u32 waiting = gil_release(g, st, tid, ts, reason);
+	if (want_pystacks)
+		emit(st, tid, ts, GS_EV_stack, GS_STACK_AT_RELEASE,
+		     pystack_id(NULL, tid, 0), 0);
 	emit(st, tid, ts, GS_EV_release, reason, waiting, dropreq);
 	return 0;
 }

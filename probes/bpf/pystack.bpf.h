@@ -24,6 +24,11 @@
 
 const volatile __u8 want_pystacks = 0;
 const volatile struct gsb_py_offsets pyoff = {};
+/* Symbol-free probes (no take_gil argument): PyEval_SaveThread's entry
+ * finds the thread state in _PyRuntime.gilstate.tstate_current (3.7-3.11,
+ * still set there); link-time addresses, the load bias from the probe IP. */
+const volatile __u64 pyrt_tstate_vaddr = 0;
+const volatile __u64 pysave_vaddr = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -82,6 +87,20 @@ static __always_inline __u64 pystack_tstate(struct pt_regs *ctx, __u32 tid,
 	}
 	__u64 *p = bpf_map_lookup_elem(&pytstate, &tid);
 	return p ? *p : 0;
+}
+
+/* At PyEval_SaveThread's entry: remember the calling thread's state. */
+static __always_inline void pystack_learn_at_save(struct pt_regs *ctx, __u32 tid)
+{
+	if (!want_pystacks || !pyrt_tstate_vaddr || !pysave_vaddr)
+		return;
+	__u64 bias = PT_REGS_IP(ctx) - pysave_vaddr, ts = 0;
+	if (bpf_probe_read_user(&ts, sizeof(ts),
+				(const void *)(bias + pyrt_tstate_vaddr)) || !ts)
+		return;
+	__u64 *old = bpf_map_lookup_elem(&pytstate, &tid);
+	if (!old || *old != ts)
+		bpf_map_update_elem(&pytstate, &tid, &ts, BPF_ANY);
 }
 
 static __always_inline __u64 read_ptr(__u64 base, __u32 off)

@@ -57,7 +57,8 @@ struct gsb_py_offsets {
 	__u32 take_tstate_arg;    /* take_gil's PyThreadState * argument, 1-based */
 	__u32 drop_tstate_arg;    /* drop_gil's, 1-based; 0: use take_gil's */
 	__u32 version;            /* 0x030b (3.11), for messages */
-	__u32 pad;
+	__u32 runtime_tstate_current; /* _PyRuntime.gilstate.tstate_current
+					 (3.7-3.11), for symbol-free probes */
 };
 
 /* A stack, innermost frame first. */

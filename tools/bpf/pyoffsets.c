@@ -12,7 +12,8 @@
 /* Include/cpython/pystate.h, Include/frameobject.h (3.6-3.10),
  * Include/internal/pycore_frame.h (3.11+), Include/code.h,
  * Include/cpython/unicodeobject.h, Python/ceval_gil.h: take_gil/drop_gil
- * argument lists. x86-64 LP64. */
+ * argument lists, Include/internal/pycore_runtime.h: where
+ * _PyRuntime.gilstate.tstate_current sits (3.7-3.11). x86-64 LP64. */
 static const struct gsb_py_offsets tables[] = {
 	{ .version = 0x0306, .layout = GSB_PY_FRAMEOBJECT, .lasti_kind = GSB_LASTI_BYTES,
 	  .tstate_frame = 24, .frame_back = 24, .frame_code = 32, .frame_lasti = 120,
@@ -21,28 +22,32 @@ static const struct gsb_py_offsets tables[] = {
 	{ .version = 0x0307, .layout = GSB_PY_FRAMEOBJECT, .lasti_kind = GSB_LASTI_BYTES,
 	  .tstate_frame = 24, .frame_back = 24, .frame_code = 32, .frame_lasti = 104,
 	  .code_name = 104, .code_filename = 96, .code_firstlineno = 36,
-	  .code_linetable = 112, .take_tstate_arg = 1, .drop_tstate_arg = 1 },
+	  .code_linetable = 112, .take_tstate_arg = 1, .drop_tstate_arg = 1,
+	  .runtime_tstate_current = 1480 },
 	/* 3.8: take_gil(ceval, tstate), drop_gil(ceval, tstate); co_posonlyargcount */
 	{ .version = 0x0308, .layout = GSB_PY_FRAMEOBJECT, .lasti_kind = GSB_LASTI_BYTES,
 	  .tstate_frame = 24, .frame_back = 24, .frame_code = 32, .frame_lasti = 104,
 	  .code_name = 112, .code_filename = 104, .code_firstlineno = 40,
-	  .code_linetable = 120, .take_tstate_arg = 2, .drop_tstate_arg = 2 },
+	  .code_linetable = 120, .take_tstate_arg = 2, .drop_tstate_arg = 2,
+	  .runtime_tstate_current = 1368 },
 	/* 3.9: take_gil(tstate), drop_gil(ceval, ceval2, tstate) */
 	{ .version = 0x0309, .layout = GSB_PY_FRAMEOBJECT, .lasti_kind = GSB_LASTI_BYTES,
 	  .tstate_frame = 24, .frame_back = 24, .frame_code = 32, .frame_lasti = 104,
 	  .code_name = 112, .code_filename = 104, .code_firstlineno = 40,
-	  .code_linetable = 120, .take_tstate_arg = 1, .drop_tstate_arg = 3 },
+	  .code_linetable = 120, .take_tstate_arg = 1, .drop_tstate_arg = 3,
+	  .runtime_tstate_current = 568 },
 	/* 3.10: f_lasti counts code units; co_linetable replaces co_lnotab */
 	{ .version = 0x030a, .layout = GSB_PY_FRAMEOBJECT, .lasti_kind = GSB_LASTI_UNITS,
 	  .tstate_frame = 24, .frame_back = 24, .frame_code = 32, .frame_lasti = 96,
 	  .code_name = 112, .code_filename = 104, .code_firstlineno = 40,
-	  .code_linetable = 120, .take_tstate_arg = 1, .drop_tstate_arg = 3 },
+	  .code_linetable = 120, .take_tstate_arg = 1, .drop_tstate_arg = 3,
+	  .runtime_tstate_current = 568 },
 	/* 3.11: _PyInterpreterFrame behind tstate->cframe->current_frame */
 	{ .version = 0x030b, .layout = GSB_PY_CFRAME, .lasti_kind = GSB_LASTI_POINTER,
 	  .tstate_frame = 56, .cframe_current = 8, .frame_back = 48, .frame_code = 32,
 	  .frame_lasti = 56, .code_name = 120, .code_filename = 112,
 	  .code_firstlineno = 72, .code_linetable = 136, .code_adaptive = 184,
-	  .take_tstate_arg = 1, .drop_tstate_arg = 3 },
+	  .take_tstate_arg = 1, .drop_tstate_arg = 3, .runtime_tstate_current = 576 },
 	/* 3.12: C-stack shim frames (owner 3); PyASCIIObject lost wstr */
 	{ .version = 0x030c, .layout = GSB_PY_CFRAME, .lasti_kind = GSB_LASTI_POINTER,
 	  .tstate_frame = 56, .cframe_current = 0, .frame_back = 8, .frame_code = 0,
@@ -77,7 +82,7 @@ enum {
 /* The initialised bytes of _PyRuntime in the file (it lives in .PyRuntime
  * or .data: PROGBITS). */
 static int read_runtime(const char *path, unsigned char *out, size_t len,
-			char *msg, size_t msglen)
+			char *msg, size_t msglen, uint64_t *vaddr_out)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -118,7 +123,9 @@ static int read_runtime(const char *path, unsigned char *out, size_t len,
 			rc = 0;
 		break;
 	}
-	if (rc)
+	if (vaddr_out)
+		*vaddr_out = vaddr;
+	if (rc && out)
 		snprintf(msg, msglen, "%s: %s", path,
 			 vaddr ? "_PyRuntime is not in an initialised section"
 			       : "no _PyRuntime symbol (expected in .dynsym)");
@@ -139,7 +146,7 @@ static int from_debug_offsets(const char *path, struct gsb_py_offsets *o,
 			      char *msg, size_t msglen)
 {
 	unsigned char d[DO_SIZE_313];
-	if (read_runtime(path, d, sizeof(d), msg, msglen))
+	if (read_runtime(path, d, sizeof(d), msg, msglen, NULL))
 		return -1;
 	uint64_t version;
 	memcpy(&version, d + DO_VERSION, sizeof(version));
@@ -172,6 +179,15 @@ static int from_debug_offsets(const char *path, struct gsb_py_offsets *o,
 	o->take_tstate_arg = 1;
 	o->drop_tstate_arg = 2;
 	return 0;
+}
+
+uint64_t gs_py_runtime_vaddr(const char *path)
+{
+	unsigned char b[8];
+	char msg[8];
+	uint64_t v = 0;
+	read_runtime(path, b, sizeof(b), msg, sizeof(msg), &v);
+	return v;
 }
 
 int gs_py_offsets(int major, int minor, const char *path,

@@ -10,6 +10,7 @@
 #define GILSCOPE_BPF_PYOFFSETS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <linux/types.h>
 
@@ -19,5 +20,8 @@
  * _Py_DebugOffsets unreadable). path: the file holding _PyRuntime. */
 int gs_py_offsets(int major, int minor, const char *path,
 		  struct gsb_py_offsets *o, char *msg, size_t msglen);
+
+/* Link-time address of _PyRuntime in path (.dynsym or .symtab), 0 if none. */
+uint64_t gs_py_runtime_vaddr(const char *path);
 
 #endif
