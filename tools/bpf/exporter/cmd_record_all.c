@@ -72,27 +72,6 @@ struct recorder {
 	int done, status;
 };
 
-/* want: the cgroup's path as /proc/PID/cgroup shows it (gs_hw_cgroup_path) */
-static int in_cgroup(const char *want, pid_t pid)
-{
-	char p[64], line[1024];
-	size_t n = strlen(want);
-	snprintf(p, sizeof(p), "/proc/%d/cgroup", (int)pid);
-	FILE *f = fopen(p, "re");
-	if (!f)
-		return 0;
-	int in = 0;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "0::", 3)) {
-			line[strcspn(line, "\n")] = 0;
-			const char *path = line + 3;
-			in = !strcmp(want, "/") ||
-			     (!strncmp(path, want, n) && (path[n] == 0 || path[n] == '/'));
-		}
-	fclose(f);
-	return in;
-}
-
 static int process_named(const char *comm, const char *want)
 {
 	return !want || !strcmp(comm, want);
@@ -208,7 +187,7 @@ int gs_record_all(int argc, char **argv)
 				known = (rec[r].target == p->pid && rec[r].start_time == p->start_time) ||
 					rec[r].child == p->pid;
 			if (known || !process_named(p->comm, comm) ||
-			    (cgroup && !in_cgroup(cgroup, p->pid)))
+			    (cgroup && !gs_hw_in_cgroup(cgroup, p->pid)))
 				continue;
 			if (nrec == caprec) {
 				size_t cap = caprec ? caprec * 2 : 16;

@@ -408,6 +408,8 @@ void gs_expo_write(struct gs_expo *e, struct gs_hw *hw, int om, struct gs_buf *b
 		"Thread groups folded into thread=\"_folded\" now (over the series cap)." };
 	static const struct family c_folded = { "gilscope_exporter_folded_groups_total", "counter", NULL,
 		"Thread groups ever folded into thread=\"_folded\"." };
+	static const struct family c_untraceable = { "gilscope_exporter_untraceable_processes_total", "counter", NULL,
+		"Python processes seen that the exporter cannot trace (stderr says why: stripped, free-threaded, ...)." };
 	static const struct family c_scrapes = { "gilscope_exporter_scrapes_total", "counter", NULL,
 		"Pages served, by format (Prometheus asks for OpenMetrics by default)." };
 	static const struct family c_gone = { "gilscope_exporter_processes_removed_total", "counter", NULL,
@@ -450,6 +452,9 @@ void gs_expo_write(struct gs_expo *e, struct gs_hw *hw, int om, struct gs_buf *b
 	header(b, &c_gone, om);
 	gs_buf_printf(b, "gilscope_exporter_processes_removed_total %llu\n",
 		      (unsigned long long)hw->removed);
+	header(b, &c_untraceable, om);
+	gs_buf_printf(b, "gilscope_exporter_untraceable_processes_total %llu\n",
+		      (unsigned long long)hw->untraceable);
 	header(b, &c_scrapes, om);
 	gs_buf_printf(b, "gilscope_exporter_scrapes_total{format=\"text\"} %llu\n"
 		      "gilscope_exporter_scrapes_total{format=\"openmetrics\"} %llu\n",

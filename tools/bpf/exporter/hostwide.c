@@ -23,6 +23,7 @@
 #include "gilagg.skel.h"
 #include "gilscope_bpf.h"
 #include "hw_cli.h"
+#include "symfree.h"
 #include "session.h"
 #include "target.h"
 
@@ -376,6 +377,17 @@ static int exe_known_nogil(struct gs_hw *hw, const struct stat *st)
 
 static void close_proc(struct gs_hw *hw, struct gs_hw_proc *p);
 
+static void skip_proc(struct gs_hw *hw, pid_t pid, unsigned long long start)
+{
+	void *n = grow(hw->skipped, &hw->capskipped, hw->nskipped + 1, sizeof(*hw->skipped));
+	hw->untraceable++;
+	if (!n)
+		return;
+	hw->skipped = n;
+	hw->skipped[hw->nskipped].pid = pid;
+	hw->skipped[hw->nskipped++].start_time = start;
+}
+
 static struct gs_hw_proc *list_proc(struct gs_hw *hw, pid_t pid, int bin,
 				    const char *runtime, const char *python)
 {
@@ -408,6 +420,16 @@ static int discover(struct gs_hw *hw, pid_t pid, int quiet)
 	}
 	if (pid == getpid() || !in_pid_filter(hw, pid))
 		return 0;
+	/* the kernel applies --comm and --cgroup to the probes' hits; applied
+	 * here too, nothing outside them is looked at or named */
+	if (hw->o.comm) {
+		char comm[64];
+		snprintf(p, sizeof(p), "/proc/%d/comm", (int)pid);
+		if (read_small(p, comm, sizeof(comm)) || strcmp(comm, hw->o.comm))
+			return 0;
+	}
+	if (hw->cgroup_rel[0] && !gs_hw_in_cgroup(hw->cgroup_rel, pid))
+		return 0;
 	snprintf(p, sizeof(p), "/proc/%d/exe", (int)pid);
 	if (stat(p, &st))
 		return 0; /* kernel thread or gone */
@@ -415,6 +437,10 @@ static int discover(struct gs_hw *hw, pid_t pid, int quiet)
 	int mentions = maps_scan(hw, pid, &bin);
 	if (!mentions && exe_known_nogil(hw, &st))
 		return 0;
+	unsigned long long start = proc_start_time(pid);
+	for (size_t i = 0; i < hw->nskipped; i++)
+		if (hw->skipped[i].pid == pid && hw->skipped[i].start_time == start)
+			return 0;
 	if (bin >= 0) {
 		const struct gs_hw_bin *b = &hw->bins[bin];
 		return list_proc(hw, pid, bin, b->runtime == GSA_RT_LIBGIL ? "libgil" : "cpython",
@@ -433,10 +459,30 @@ static int discover(struct gs_hw *hw, pid_t pid, int quiet)
 				hw->nogil[hw->nnogil].dev = st.st_dev;
 				hw->nogil[hw->nnogil++].ino = st.st_ino;
 			}
-		} else if (!quiet || hw->o.verbose) {
-			/* a Python we cannot probe (stripped): say it once per scan */
-			fprintf(stderr, "%s: PID %d not traced: %s\n", hw->o.prog, (int)pid, msg);
+		} else if (r == -EPROTO) {
+			/* a CPython we cannot probe (stripped, free-threaded):
+			 * said once, not looked at again */
+			skip_proc(hw, pid, start);
+			if (!quiet || hw->o.verbose || hw->untraceable <= 10)
+				fprintf(stderr, "%s: PID %d not traced: %s\n", hw->o.prog,
+					(int)pid, msg);
+		} else if (hw->o.verbose > 1) {
+			/* no GIL (yet: a process just exec'd maps libpython later) */
+			fprintf(stderr, "%s: PID %d: %s\n", hw->o.prog, (int)pid, msg);
 		}
+		free(t);
+		return 0;
+	}
+	if (t->symfree == GS_SYMFREE_GIL_PTHREAD && !hw->o.discover_only) {
+		/* the counting program has no libc-condition way in yet */
+		skip_proc(hw, pid, start);
+		if (hw->untraceable <= 10 || hw->o.verbose)
+			fprintf(stderr, "%s: PID %d (%s) not traced: its GIL functions are "
+				"not in its symbols, and the exporter does not use the "
+				"symbol-free method (%s) yet; gilscope record -p %d and "
+				"gilscope top -p %d do%s\n", hw->o.prog, (int)pid, t->shown,
+				gs_symfree_name(t->symfree), (int)pid, (int)pid,
+				hw->untraceable == 10 ? " (no more such messages)" : "");
 		free(t);
 		return 0;
 	}
@@ -682,6 +728,11 @@ void gs_hw_refresh(struct gs_hw *hw)
 		}
 		read_thread(hw, p, key.tid, &v);
 	}
+	for (size_t i = 0; i < hw->nskipped; i++)
+		if (kill(hw->skipped[i].pid, 0) && errno == ESRCH) {
+			hw->skipped[i] = hw->skipped[--hw->nskipped];
+			i--;
+		}
 	uint64_t grace = (uint64_t)(hw->o.grace_s * 1e9);
 	for (size_t i = 0; i < hw->nprocs; i++) {
 		struct gs_hw_proc *p = &hw->procs[i];
@@ -825,6 +876,7 @@ int gs_hw_start(struct gs_hw *hw, const struct gs_hw_opts *o)
 			gs_hw_stop(hw);
 			return 1;
 		}
+		snprintf(hw->cgroup_rel, sizeof(hw->cgroup_rel), "%s", rel);
 		k->rodata->filter_cgroups = 1;
 		hw->o.cgroup = o->cgroup;
 		if (gilagg_bpf__load(k))
@@ -878,6 +930,8 @@ void gs_hw_stop(struct gs_hw *hw)
 	free(hw->bins);
 	free(hw->nogil);
 	free(hw->pending);
+	free(hw->skipped);
+	hw->skipped = NULL;
 	hw->procs = NULL;
 	hw->bins = NULL;
 	hw->nogil = NULL;

@@ -88,6 +88,11 @@ struct gs_hw {
 	/* executables known to hold no GIL (skip them on the next scans) */
 	struct { dev_t dev; ino_t ino; } *nogil;
 	size_t nnogil, capnogil;
+	/* Python processes we cannot trace (said once, not looked at again) */
+	struct { pid_t pid; unsigned long long start_time; } *skipped;
+	size_t nskipped, capskipped;
+	uint64_t untraceable;    /* such processes seen */
+	char cgroup_rel[4096];   /* --cgroup as /proc/PID/cgroup shows it */
 	/* a pid seen at exec, looked at again once its libraries are mapped */
 	struct { pid_t pid; uint64_t due_ns; int tries; } *pending;
 	size_t npending, cappending;

@@ -99,3 +99,24 @@ int gs_hw_cgroup_path(const char *prog, const char *arg, char *dir, size_t dirle
 		rel[--n] = 0;
 	return 0;
 }
+
+int gs_hw_in_cgroup(const char *want, pid_t pid)
+{
+	char p[64], line[1024];
+	size_t n = strlen(want);
+	snprintf(p, sizeof(p), "/proc/%d/cgroup", (int)pid);
+	FILE *f = fopen(p, "re");
+	if (!f)
+		return 0;
+	int in = 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = 0;
+			const char *path = line + 3;
+			in = !strcmp(want, "/") ||
+			     (!strncmp(path, want, n) && (path[n] == 0 || path[n] == '/'));
+		}
+	fclose(f);
+	return in;
+}
+

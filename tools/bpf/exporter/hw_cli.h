@@ -19,4 +19,8 @@ int gs_hw_parse_pids(const char *prog, const char *arg, pid_t **pids, size_t *n)
 int gs_hw_cgroup_path(const char *prog, const char *arg, char *dir, size_t dirlen,
 		      char *rel, size_t rellen);
 
+/* Whether pid is in the cgroup rel (as gs_hw_cgroup_path gives it) or
+ * below it. */
+int gs_hw_in_cgroup(const char *rel, pid_t pid);
+
 #endif
