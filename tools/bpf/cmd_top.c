@@ -6,7 +6,6 @@
  * kernel (no event stream: the probes only update per-thread counters).
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -25,6 +24,7 @@
 #include "gilscope_bpf.h" /* before the skeleton: its rodata types */
 #include "gilscope.skel.h"
 #include "json_writer.h"
+#include "procfs.h"
 #include "output_check.h"
 #include "session.h"
 
@@ -116,36 +116,20 @@ static void add_name(struct top_state *t, __u32 tid, const char *name)
 
 /* Threads may be gone by the time a line is printed (the target exited
  * mid-interval): note every thread's name while it runs. */
+static void note_task(uint32_t tid, void *arg)
+{
+	struct top_state *t = arg;
+	for (size_t i = 0; i < t->nnames; i++)
+		if (t->names[i].tid == tid)
+			return;
+	char comm[GSB_NAME_LEN];
+	if (!gs_proc_comm((uint32_t)t->sess->pid, tid, comm, sizeof(comm)))
+		add_name(t, (__u32)tid, comm);
+}
+
 static void scan_threads(struct top_state *t)
 {
-	char p[64];
-	snprintf(p, sizeof(p), "/proc/%d/task", (int)t->sess->pid);
-	DIR *d = opendir(p);
-	if (!d)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		char *end;
-		unsigned long tid = strtoul(e->d_name, &end, 10);
-		if (*end || !tid)
-			continue;
-		int known = 0;
-		for (size_t i = 0; i < t->nnames && !known; i++)
-			known = t->names[i].tid == tid;
-		if (known)
-			continue;
-		char cp[96], comm[GSB_NAME_LEN] = "";
-		snprintf(cp, sizeof(cp), "%s/%lu/comm", p, tid);
-		FILE *f = fopen(cp, "re");
-		if (f) {
-			if (fgets(comm, sizeof(comm), f))
-				comm[strcspn(comm, "\n")] = 0;
-			fclose(f);
-		}
-		if (comm[0])
-			add_name(t, (__u32)tid, comm);
-	}
-	closedir(d);
+	gs_proc_each_task((uint32_t)t->sess->pid, note_task, t);
 }
 
 static void read_comm(const struct top_state *t, __u32 tid, char *out,
@@ -164,17 +148,7 @@ static void read_comm(const struct top_state *t, __u32 tid, char *out,
 			snprintf(out, len, "%s", prev[i].comm);
 			return;
 		}
-	char p[64];
-	snprintf(p, sizeof(p), "/proc/%d/task/%u/comm", (int)pid, tid);
-	FILE *f = fopen(p, "re");
-	out[0] = 0;
-	if (f) {
-		if (fgets(out, (int)len, f))
-			out[strcspn(out, "\n")] = 0;
-		fclose(f);
-	}
-	if (!out[0])
-		snprintf(out, len, "tid-%u", tid);
+	gs_proc_thread_name((uint32_t)pid, tid, out, len);
 }
 
 static int sample(struct top_state *t, uint64_t now)

@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include "demux.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 
 #include "gil_events.h"
 #include "gilscope_bpf.h"
+#include "procfs.h"
 
 _Static_assert(sizeof(struct gsb_record) == sizeof(struct gs_record),
 	       "ring-buffer record and trace record must match");
@@ -22,23 +22,6 @@ int gs_demux_init(struct gs_demux *d, struct gs_writer *w, uint32_t pid)
 	d->w = w;
 	d->pid = pid;
 	return 0;
-}
-
-/* The thread's name as the kernel knows it, read when it first shows up
- * (it may be gone by the time the trace is closed). */
-static void read_comm(uint32_t pid, uint32_t tid, char *out, size_t len)
-{
-	char p[64];
-	snprintf(p, sizeof(p), "/proc/%u/task/%u/comm", pid, tid);
-	FILE *f = fopen(p, "re");
-	out[0] = 0;
-	if (f) {
-		if (fgets(out, (int)len, f))
-			out[strcspn(out, "\n")] = 0;
-		fclose(f);
-	}
-	if (!out[0])
-		snprintf(out, len, "tid-%u", tid);
 }
 
 /* os_prio as libgil computes it (docs/events.md): SCHED_FIFO/RR priority
@@ -85,7 +68,9 @@ static struct gs_demux_thread *thread_of(struct gs_demux *d, uint32_t tid,
 	t->tb.tid = tid;
 	t->tb.start_ns = ts;
 	t->tb.role = tid == d->pid ? GS_ROLE_MAIN : GS_ROLE_OTHER;
-	read_comm(d->pid, tid, t->tb.name, sizeof(t->tb.name));
+	/* the name as the kernel knows it, read when the thread first shows
+	 * up (it may be gone by the time the trace is closed) */
+	gs_proc_thread_name(d->pid, tid, t->tb.name, sizeof(t->tb.name));
 	t->tb.os_prio = read_os_prio(d->pid, tid, 20);
 	if (gs_tidmap_put(&d->index, tid, (uint32_t)d->nthreads))
 		return NULL;
@@ -93,39 +78,38 @@ static struct gs_demux_thread *thread_of(struct gs_demux *d, uint32_t tid,
 	return t;
 }
 
+struct demux_scan {
+	struct gs_demux *d;
+	int rename_pass;
+};
+
+static void scan_task(uint32_t tid, void *arg)
+{
+	struct demux_scan *sc = arg;
+	struct gs_demux *d = sc->d;
+	size_t before = d->nthreads;
+	struct gs_demux_thread *t = thread_of(d, tid, 0);
+	if (!t || !sc->rename_pass || d->nthreads != before || t->named)
+		return;
+	char name[sizeof(t->tb.name)];
+	gs_proc_thread_name(d->pid, t->tid, name, sizeof(name));
+	if (!strcmp(name, t->tb.name) || !strncmp(name, "tid-", 4))
+		return;
+	memset(t->tb.name, 0, sizeof(t->tb.name)); /* NUL padded */
+	snprintf(t->tb.name, sizeof(t->tb.name), "%s", name);
+	t->renames++;
+	if (t->declared)
+		gs_writer_thread_update(d->w, &t->tb);
+}
+
 void gs_demux_scan(struct gs_demux *d)
 {
-	char p[64];
-	snprintf(p, sizeof(p), "/proc/%u/task", d->pid);
-	DIR *dir = opendir(p);
-	if (!dir)
-		return;
-	struct dirent *e;
 	/* Threads name themselves after they start (prctl, a library's OS
 	 * name, threading in 3.14): every 10th scan reads the names again;
 	 * a change is written as a new THREAD block (readers keep the last,
 	 * the file keeps the history). */
-	int rename_pass = d->scans++ % 10 == 0;
-	while ((e = readdir(dir))) {
-		char *end;
-		unsigned long tid = strtoul(e->d_name, &end, 10);
-		if (*end || !tid)
-			continue;
-		size_t before = d->nthreads;
-		struct gs_demux_thread *t = thread_of(d, (uint32_t)tid, 0);
-		if (!t || !rename_pass || d->nthreads != before || t->named)
-			continue;
-		char name[sizeof(t->tb.name)];
-		read_comm(d->pid, t->tid, name, sizeof(name));
-		if (!strcmp(name, t->tb.name) || !strncmp(name, "tid-", 4))
-			continue;
-		memset(t->tb.name, 0, sizeof(t->tb.name)); /* NUL padded */
-		snprintf(t->tb.name, sizeof(t->tb.name), "%s", name);
-		t->renames++;
-		if (t->declared)
-			gs_writer_thread_update(d->w, &t->tb);
-	}
-	closedir(dir);
+	struct demux_scan sc = { d, d->scans++ % 10 == 0 };
+	gs_proc_each_task(d->pid, scan_task, &sc);
 }
 
 int gs_demux_add(struct gs_demux *d, const void *data, size_t size)
