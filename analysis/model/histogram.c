@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log2hist.h"
+
 void gs_hist_record_slow(struct gs_hist *h, uint64_t v)
 {
 	if (!h->b) {
@@ -97,22 +99,10 @@ double gs_hist_mean(const struct gs_hist *h)
 	return h->count ? (double)h->sum / (double)h->count : 0.0;
 }
 
-static void print_stars(FILE *out, uint64_t val, uint64_t max, int width)
-{
-	int n = max ? (int)((double)val * width / (double)max) : 0;
-	if (n > width)
-		n = width;
-	for (int i = 0; i < n; i++)
-		fputc('*', out);
-	for (int i = n; i < width; i++)
-		fputc(' ', out);
-}
-
 void gs_hist_print_log2(FILE *out, const struct gs_hist *h, uint64_t divisor,
 			const char *unit)
 {
-	uint64_t slots[64] = { 0 };
-	int top = -1, bottom = 64;
+	uint64_t slots[GS_LOG2_SLOTS] = { 0 };
 	if (!divisor)
 		divisor = 1;
 	if (!h->count || !h->b) {
@@ -125,34 +115,7 @@ void gs_hist_print_log2(FILE *out, const struct gs_hist *h, uint64_t divisor,
 		/* every bucket lies inside one power of two of the raw value;
 		 * the divisor may split it, so use its low end */
 		uint64_t v = gs_hist_bucket_low(i) / divisor;
-		int s = v ? 63 - __builtin_clzll(v) : 0;
-		slots[s] += h->b[i];
-		if (s > top)
-			top = s;
-		if (s < bottom)
-			bottom = s;
+		slots[v ? 63 - __builtin_clzll(v) : 0] += h->b[i];
 	}
-	uint64_t max = 0;
-	for (int s = 0; s <= top; s++)
-		if (slots[s] > max)
-			max = slots[s];
-	int idx_max = top;
-	int stars = 40;
-	int width = idx_max <= 32 ? 10 : 20;
-	fprintf(out, "%*s%-*s : count    distribution\n", idx_max <= 32 ? 5 : 15,
-		"", idx_max <= 32 ? 19 : 29, unit);
-	/* from the first non-empty row: leading empty rows only push the
-	 * shape off the screen */
-	for (int s = bottom; s <= idx_max; s++) {
-		/* rows as libbpf-tools prints them: 0 -> 1, 2 -> 3, 4 -> 7 */
-		uint64_t low = (uint64_t)1 << s;
-		uint64_t high = s == 63 ? UINT64_MAX : ((uint64_t)1 << (s + 1)) - 1;
-		if (low == high)
-			low = 0;
-		fprintf(out, "%*llu -> %-*llu : %-8llu |", width,
-			(unsigned long long)low, width, (unsigned long long)high,
-			(unsigned long long)slots[s]);
-		print_stars(out, slots[s], max, stars);
-		fprintf(out, "|\n");
-	}
+	gs_print_log2_hist(out, slots, GS_LOG2_SLOTS, unit);
 }

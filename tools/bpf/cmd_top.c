@@ -24,6 +24,7 @@
 #include "gilscope_bpf.h" /* before the skeleton: its rodata types */
 #include "gilscope.skel.h"
 #include "json_writer.h"
+#include "log2hist.h"
 #include "procfs.h"
 #include "output_check.h"
 #include "session.h"
@@ -242,34 +243,15 @@ static void delta(const struct tsample *c, const struct tsample *p,
 	}
 }
 
-/* The layout of libbpf-tools' print_log2_hist; slot 0 is "under 1 us".
- * Rows from the first to the last non-empty slot only: GIL holds of 4-8 ms
- * would otherwise come under 13 empty rows. */
+/* The kernel's slot 0 is "under 1 us" and slot k (k >= 1) is
+ * [2^(k-1), 2^k) us; printed in the one layout of lib/log2hist.h, where
+ * row 0 is 0 -> 1 us. */
 static void print_log2_hist(const __u32 *vals, const char *title)
 {
-	int first = -1, last = -1;
-	__u32 max = 0;
-	for (int i = 0; i < GSB_HIST_SLOTS; i++) {
-		if (vals[i]) {
-			if (first < 0)
-				first = i;
-			last = i;
-		}
-		if (vals[i] > max)
-			max = vals[i];
-	}
-	if (last < 0)
-		return;
-	printf("%*s%-*s : count    distribution\n", 5, "", 19, title);
-	for (int i = first; i <= last; i++) {
-		unsigned long long lo = i ? 1ull << (i - 1) : 0;
-		unsigned long long hi = i ? (1ull << i) - 1 : 0;
-		int width = max ? (int)((uint64_t)vals[i] * 40 / max) : 0;
-		printf("%10llu -> %-10llu : %-8u |", lo, hi, vals[i]);
-		for (int k = 0; k < 40; k++)
-			putchar(k < width ? '*' : ' ');
-		printf("|\n");
-	}
+	uint64_t slot[GSB_HIST_SLOTS] = { 0 };
+	for (int i = 0; i < GSB_HIST_SLOTS; i++)
+		slot[i ? i - 1 : 0] += vals[i];
+	gs_print_log2_hist(stdout, slot, GSB_HIST_SLOTS, title);
 }
 
 static void print_text(struct top_state *t, struct tdelta *d, size_t n,
