@@ -16,6 +16,9 @@ Markers (HTML comments, invisible on GitHub):
       or fail it when CI=true (tests/integration/lib.sh's rule)
   <!-- doc-test: skip REASON -->
       the next block is illustrative and is not run; REASON is printed
+  <!-- doc-test: exit N REASON -->
+      every command of the next block must exit with status N: for errors
+      a document shows on purpose (a command that stops failing is drift)
   <!-- doc-test: exit-ok N REASON -->
       in the next block, exit status N is not a failure (printed with
       REASON); for an outcome that depends on the machine, not the docs,
@@ -52,12 +55,13 @@ class Block:
         self.lines = lines
         self.skip = None
         self.exit_ok = None  # (status, reason)
+        self.exit_must = None  # (status, reason)
 
 
 def parse(text):
     """Returns (blocks, requires, setups)."""
     blocks, requires, setups = [], [], []
-    pending_skip = pending_exit_ok = None
+    pending_skip = pending_exit_ok = pending_exit_must = None
     lines = text.split("\n")
     i = 0
     prev_blank = True
@@ -70,6 +74,11 @@ def parse(text):
                 requires += arg.split()
             elif kind == "skip":
                 pending_skip = arg or "illustrative"
+            elif kind == "exit":
+                code, _, why = arg.partition(" ")
+                if not code.isdigit():
+                    raise SystemExit(f"line {i + 1}: exit wants a status, not '{code}'")
+                pending_exit_must = (int(code), why or "expected")
             elif kind == "exit-ok":
                 code, _, why = arg.partition(" ")
                 if not code.isdigit():
@@ -94,6 +103,7 @@ def parse(text):
                 b = Block(kind, i + 2, body)
                 b.skip, pending_skip = pending_skip, None
                 b.exit_ok, pending_exit_ok = pending_exit_ok, None
+                b.exit_must, pending_exit_must = pending_exit_must, None
                 blocks.append(b)
             i = j + 1
             prev_blank = False
@@ -106,6 +116,7 @@ def parse(text):
             b = Block("indented", i + 1, body)
             b.skip, pending_skip = pending_skip, None
             b.exit_ok, pending_exit_ok = pending_exit_ok, None
+            b.exit_must, pending_exit_must = pending_exit_must, None
             blocks.append(b)
             i = j
             prev_blank = True
@@ -205,7 +216,15 @@ def build_script(doc, blocks, setups):
             continue
         for lineno, cmd in commands(b):
             out.append(f"echo {shell_quote(f'$ {doc}:{lineno}: {cmd}')}")
-            if b.exit_ok:
+            if b.exit_must:
+                code, why = b.exit_must
+                note = f"# {doc}:{lineno}: exit {code} as the document says: {why}"
+                bad0 = shell_quote(f"FAIL: {doc}:{lineno}: exited ")
+                bad1 = shell_quote(f", the document says {code}")
+                out.append(f"rc=0; {{ {cmd}\n}} || rc=$?; if [ $rc -eq {code} ]; then "
+                           f"echo {shell_quote(note)}; else echo {bad0}\"$rc\"{bad1} >&2; "
+                           f"exit 1; fi")
+            elif b.exit_ok:
                 code, why = b.exit_ok
                 note = f"# {doc}:{lineno}: exit {code} is allowed here: {why}"
                 out.append(f"{{ {cmd}\n}} || {{ rc=$?; [ $rc -eq {code} ] || exit $rc; "

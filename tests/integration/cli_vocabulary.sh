@@ -58,6 +58,8 @@ $G run countdown -T 2 -i 1ms --units 200000 --json > "$WORK/i.json"
 [ "$(json_get "$WORK/i.json" 'd["params"]["interval_us"]')" = 1000 ] || fail "run -i 1ms"
 $G run countdown --interval-us 500us --units 200000 --json > "$WORK/i.json"
 [ "$(json_get "$WORK/i.json" 'd["params"]["interval_us"]')" = 500 ] || fail "run --interval-us 500us"
+$G run priority -k 1 -d 0.1 --period-us 2ms --json > "$WORK/p.json"
+[ "$(json_get "$WORK/p.json" 'd["period_us"]')" = 2000 ] || fail "run --period-us 2ms"
 $G run io -T 1 -k 1 -d 150ms --json > "$WORK/d.json"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert 0.1 < d["duration_s"] < 1.0, d["duration_s"]' "$WORK/d.json" ||
   fail "run -d 150ms did not run ~0.15 s"

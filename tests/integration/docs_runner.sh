@@ -49,6 +49,12 @@ grep -q 'exited 1' "$WORK/bad.log" || fail "no exit status in: $(cat "$WORK/bad.
 printf '<!-- doc-test: exit-ok 3 x -->\n```sh\nsh -c "exit 4"\n```\n' > "$WORK/code.md"
 "${RUN[@]}" code.md > /dev/null 2>&1 && fail "exit-ok 3 let exit 4 through"
 
+printf '<!-- doc-test: exit 2 on purpose -->\n```sh\nsh -c "exit 2"\n```\n' > "$WORK/must.md"
+"${RUN[@]}" must.md > /dev/null 2>&1 || fail "exit 2 marker refused a command exiting 2"
+printf '<!-- doc-test: exit 2 on purpose -->\n```sh\ntrue\n```\n' > "$WORK/drift.md"
+"${RUN[@]}" drift.md > "$WORK/drift.log" 2>&1 && fail "a command that stopped failing passed an exit 2 marker"
+grep -q 'exited 0, the document says 2' "$WORK/drift.log" || fail "no drift message: $(cat "$WORK/drift.log")"
+
 printf '<!-- doc-test: requires path=/nonexistent/thing -->\n```sh\ntrue\n```\n' > "$WORK/req.md"
 rc=0; CI= "${RUN[@]}" req.md > /dev/null 2>&1 || rc=$?
 [ "$rc" -eq 77 ] || fail "a missing prerequisite gave exit $rc, not 77 (skip)"

@@ -387,11 +387,14 @@ int cmd_replay(int argc, char **argv)
 					     "a percentage", &tolerance))
 				return 2;
 			break;
-		case OPT_UNIT:
-			if (cli_parse_long("replay", "unit-ns", optarg, 10, 10000000,
-					   "10..10000000", &unit_ns))
+		case OPT_UNIT: {
+			uint64_t ns;
+			if (cli_parse_time("replay", "--unit-ns", optarg, CLI_NS, 10,
+					   10 * CLI_MS, &ns))
 				return 2;
+			unit_ns = (long)ns;
 			break;
+		}
 		case OPT_OSPRIO: os_prio = 1; break;
 		case OPT_RT: rt = 1; break;
 		case OPT_NO_RT: rt = 0; break;

@@ -202,6 +202,18 @@ static int parse_u64(const char *opt, const char *s, uint64_t max,
 	return cli_parse_u64("run", opt, s, 0, max, NULL, out);
 }
 
+/* A time option in microseconds: a bare number is us, a unit works too
+ * (--think-us 1ms). */
+static int parse_us(const char *opt, const char *s, unsigned max_us,
+		    unsigned *out)
+{
+	uint64_t ns;
+	if (cli_parse_time("run", opt, s, CLI_US, 0, (uint64_t)max_us * 1000, &ns))
+		return -1;
+	*out = (unsigned)(ns / 1000);
+	return 0;
+}
+
 static int parse_uint(const char *opt, const char *s, unsigned max,
 		      unsigned *out)
 {
@@ -632,12 +644,12 @@ int cmd_run(int argc, char **argv)
 			}
 			break;
 		case OPT_THINK:
-			if (parse_uint("--think-us", optarg, 1000000,
+			if (parse_us("--think-us", optarg, 1000000,
 				       &set.client_think_us))
 				return 2;
 			break;
 		case OPT_PERIOD:
-			if (parse_uint("--period-us", optarg, 10000000,
+			if (parse_us("--period-us", optarg, 10000000,
 				       &set.period_us))
 				return 2;
 			break;
@@ -659,12 +671,12 @@ int cmd_run(int argc, char **argv)
 			break;
 		case OPT_PIN: set.pin = 1; break;
 		case OPT_HOG_BUSY:
-			if (parse_uint("--hog-busy-us", optarg, 1000000,
+			if (parse_us("--hog-busy-us", optarg, 1000000,
 				       &set.hog_busy_us))
 				return 2;
 			break;
 		case OPT_HOG_SLEEP:
-			if (parse_uint("--hog-sleep-us", optarg, 1000000,
+			if (parse_us("--hog-sleep-us", optarg, 1000000,
 				       &set.hog_sleep_us))
 				return 2;
 			break;
