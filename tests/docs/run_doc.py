@@ -28,7 +28,7 @@ Markers (HTML comments, invisible on GitHub):
       something the reader is told to start elsewhere); shown in the log
 
 The document runs in one bash process (so variables and `cd` carry from one
-block to the next) with `set -e`, in a scratch directory laid out like the
+block to the next) with `set -e` and job control (`set -m`, as at a prompt), in a scratch directory laid out like the
 source tree: the top-level folders are symbolic links to the sources, docs/
 and tests/ are copies (tutorials write next to their examples), `build` is
 the build directory, and the build's gilscope is first on PATH.
@@ -203,10 +203,15 @@ def missing_prerequisites(requires):
 
 
 def build_script(doc, blocks, setups):
-    # A block may leave a job in the background (a tracer it attached):
-    # stop what is left when the document ends, pass or fail.
-    out = ["set -e", "exec 2>&1",
-           "trap 'rc=$?; set +e; kill $(jobs -p) 2>/dev/null; wait; exit $rc' EXIT"]
+    # Job control, as at a prompt: a job started with & gets the SIGINT a
+    # later `kill -INT` sends (without it, bash starts background jobs with
+    # SIGINT ignored). A block may leave a job in the background (a tracer
+    # it attached): its process group is stopped when the document ends,
+    # pass or fail, and killed if it does not stop.
+    out = ["set -m", "set -e", "exec 2>&1",
+           "trap 'rc=$?; set +e; for p in $(jobs -p); do kill -- -$p; done 2>/dev/null; "
+           "sleep 0.5; for p in $(jobs -p); do kill -KILL -- -$p; done 2>/dev/null; "
+           "wait; exit $rc' EXIT"]
     for lineno, cmd in setups:
         out.append(f"echo {shell_quote(f'# {doc}:{lineno} (setup): {cmd}')}")
         out.append(cmd)

@@ -34,8 +34,16 @@ sh -c 'exit 3'
 
     $ gilscope --version | grep -q '^gilscope '
     gilscope 1.0
+
+```console
+# sleep 60 &
+# kill -INT $!; sleep 0.3
+# if kill -0 $! 2>/dev/null; then echo "a background job ignored SIGINT"; exit 1; fi
+# sleep 60 &
+```
 DOC
-"${RUN[@]}" good.md > "$WORK/good.log" 2>&1 || { cat "$WORK/good.log"; fail "a good document failed"; }
+# (the job left in the background must not keep the runner waiting)
+timeout 60 "${RUN[@]}" good.md > "$WORK/good.log" 2>&1 || { cat "$WORK/good.log"; fail "a good document failed"; }
 grep -q 'not run: illustrative' "$WORK/good.log" || fail "skip marker not reported"
 grep -q 'exit 3 is allowed here: on purpose' "$WORK/good.log" || fail "exit-ok not reported"
 
