@@ -32,29 +32,56 @@
 #define _SDT_NOP .byte 0x0f; .byte 0x1f; .byte 0x44; .byte 0x00; .byte 0x00
 #endif
 
+/*
+ * Everything a disabled probe site reads lives in libgil itself and is
+ * hidden, so the test is a few RIP-relative loads, not GOT indirections
+ * (the USDT semaphores are found by tracers through the stapsdt note, not
+ * the dynamic symbol table).
+ */
+#define GS_HIDDEN __attribute__((visibility("hidden")))
+
 /* Semaphores, one per event; the kernel bumps them when a tracer attaches. */
-#define GS_X_SEMA_DECL(id, name, a8, a0, a1, s, from, doc)                        \
-	extern volatile unsigned short gil_##name##_semaphore;
+#define GS_X_SEMA_DECL(id, name, a8, a0, a1, s, from, doc)                  \
+	extern volatile unsigned short gil_##name##_semaphore GS_HIDDEN;
 GS_EVENT_CATALOG(GS_X_SEMA_DECL)
 #undef GS_X_SEMA_DECL
 
 #ifdef GILSCOPE_WITH_LTTNG
+#define LTTNG_UST_TRACEPOINT_HIDDEN_DEFINITION
 #include "lttng/gil_tp.h"
-#define GS_LTTNG_ENABLED(name) lttng_ust_tracepoint_enabled(gil, name)
+/* The tracepoint's state word, as lttng_ust_tracepoint_enabled() reads it,
+ * without the 0/1 normalisation, so it can be or-ed with the others. */
+#define GS_LTTNG_STATE(name)                                                \
+	__atomic_load_n(&lttng_ust_tracepoint_gil___##name.state,           \
+			__ATOMIC_RELAXED)
 #define GS_LTTNG_FIRE(name, a8, a0, a1, str)                                \
 	do {                                                                \
-		if (GS_LTTNG_ENABLED(name))                                 \
+		if (lttng_ust_tracepoint_enabled(gil, name))                \
 			lttng_ust_do_tracepoint(gil, name, a8, a0, a1, str); \
 	} while (0)
 #else
-#define GS_LTTNG_ENABLED(name) 0
+#define GS_LTTNG_STATE(name) 0
 #define GS_LTTNG_FIRE(name, a8, a0, a1, str) ((void)0)
 #endif
 
 /* The built-in recorder's hook (probes/recorder.c). */
-extern int gs_recorder_enabled;
+extern int gs_recorder_enabled GS_HIDDEN;
 void gs_recorder_emit(unsigned type, unsigned a8, uint32_t a0, uint32_t a1,
 		      const char *name);
+
+/*
+ * One out-of-line firing function per event (probes/probe_fire.c) holds the
+ * USDT site, the LTTng tracepoint and the recorder call. Keeping them out of
+ * the instrumented function leaves its fast path free of a stack frame and
+ * callee-saved registers: a disabled site is loads, an or and a branch.
+ */
+#define GS_X_FIRE_DECL(id, name, a8, a0, a1, s, from, doc)                  \
+	GS_IF_USDT(from)(                                                   \
+	void gs_fire_##name(uint8_t a8_, uint32_t a0_, uint32_t a1_,        \
+			    const char *str_)                               \
+		GS_HIDDEN __attribute__((cold, noinline));)
+GS_EVENT_CATALOG(GS_X_FIRE_DECL)
+#undef GS_X_FIRE_DECL
 
 /*
  * The arguments are evaluated once, and only when some back end listens:
@@ -63,25 +90,14 @@ void gs_recorder_emit(unsigned type, unsigned a8, uint32_t a0, uint32_t a1,
  */
 #define GS_PROBE(name, a8, a0, a1, str)                                     \
 	do {                                                                \
-		int gs_usdt_ = gil_##name##_semaphore != 0;                 \
-		int gs_rec_ = __atomic_load_n(&gs_recorder_enabled,         \
-					      __ATOMIC_RELAXED) != 0;       \
-		if (__builtin_expect(gs_usdt_ | gs_rec_ |                   \
-					     (GS_LTTNG_ENABLED(name) != 0), \
-				     0)) {                                  \
-			const uint8_t gs_a8_ = (uint8_t)(a8);               \
-			const uint32_t gs_a0_ = (uint32_t)(a0);             \
-			const uint32_t gs_a1_ = (uint32_t)(a1);             \
-			const char *const gs_str_ = (str);                  \
-			if (gs_usdt_)                                       \
-				STAP_PROBE4(gil, name, gs_a8_, gs_a0_,      \
-					    gs_a1_, gs_str_);               \
-			GS_LTTNG_FIRE(name, gs_a8_, gs_a0_, gs_a1_,         \
-				      gs_str_);                             \
-			if (gs_rec_)                                        \
-				gs_recorder_emit(GS_EV_##name, gs_a8_,      \
-						 gs_a0_, gs_a1_, gs_str_);  \
-		}                                                           \
+		if (__builtin_expect(                                       \
+			    (gil_##name##_semaphore |                       \
+			     __atomic_load_n(&gs_recorder_enabled,          \
+					     __ATOMIC_RELAXED) |            \
+			     GS_LTTNG_STATE(name)) != 0,                    \
+			    0))                                             \
+			gs_fire_##name((uint8_t)(a8), (uint32_t)(a0),       \
+				       (uint32_t)(a1), (str));              \
 	} while (0)
 
 #endif

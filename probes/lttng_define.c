@@ -6,5 +6,7 @@
  * loaded, normally with LD_PRELOAD by tools/lttng/gilscope-lttng.
  */
 #define LTTNG_UST_TRACEPOINT_DEFINE
+/* Only libgil itself tests the tracepoints: one RIP-relative load each. */
+#define LTTNG_UST_TRACEPOINT_HIDDEN_DEFINITION
 #define LTTNG_UST_TRACEPOINT_PROBE_DYNAMIC_LINKAGE
 #include "lttng/gil_tp.h"

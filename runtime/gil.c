@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <linux/futex.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,66 @@ int gil_cond_timedwait_us(pthread_cond_t *c, pthread_mutex_t *m, unsigned us)
 		deadline.tv_nsec -= 1000000000L;
 	}
 	return pthread_cond_timedwait(c, m, &deadline);
+}
+
+int gil_futex_wait_until(_Atomic uint32_t *word, uint32_t val,
+			 uint64_t deadline_ns)
+{
+	long rc;
+	if (deadline_ns) {
+		struct timespec at = {
+			.tv_sec = (time_t)(deadline_ns / 1000000000u),
+			.tv_nsec = (long)(deadline_ns % 1000000000u),
+		};
+		rc = syscall(SYS_futex, (uint32_t *)word,
+			     FUTEX_WAIT_BITSET_PRIVATE, val, &at, NULL,
+			     FUTEX_BITSET_MATCH_ANY);
+	} else {
+		rc = syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE,
+			     val, NULL, NULL, 0);
+	}
+	return rc != 0 && errno == ETIMEDOUT ? ETIMEDOUT : 0;
+}
+
+void gil_futex_wake_one(_Atomic uint32_t *word)
+{
+	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL,
+		0);
+}
+
+uint32_t gil_grant_give(gil_thread *w)
+{
+	/* Counted before the grant is visible: once w sees it, w may run,
+	 * detach and free itself, and must then wait for our wake-up. */
+	atomic_fetch_add(&w->rt->wakes_in_flight, 1);
+	return atomic_exchange_explicit(&w->grant, GIL_GRANT_GIVEN,
+					memory_order_release);
+}
+
+void gil_grant_unlock_wake(gil_runtime *rt, pthread_mutex_t *m, gil_thread *w,
+			   uint32_t replaced)
+{
+	pthread_mutex_unlock(m);
+	/* A spinning waiter sees the grant by itself: no system call. */
+	if (replaced == GIL_GRANT_SLEEP)
+		gil_futex_wake_one(&w->grant);
+	atomic_fetch_sub_explicit(&rt->wakes_in_flight, 1, memory_order_release);
+}
+
+int gil_current_cpu(void)
+{
+	return sched_getcpu();
+}
+
+uint64_t gil_note_wait(gil_thread *t)
+{
+	if (!t->wait_noted) {
+		t->wait_noted = 1;
+		atomic_fetch_add_explicit(&t->rt->waiters, 1,
+					  memory_order_relaxed);
+		t->wait_start_ns = gs_now_ns();
+	}
+	return t->wait_start_ns;
 }
 
 pid_t gil_gettid(void)
@@ -160,41 +221,56 @@ static void reset_ticks(gil_thread *t)
 				    : INT_MAX;
 }
 
+/*
+ * Clock reads: a take() that waits is clocked at both ends (the wait is the
+ * figure that matters); one that does not costs one read for the start of
+ * the hold, and none at all while the runtime has a single attached thread,
+ * since then nobody can wait for that hold. gil_release() reads the clock
+ * only for a clocked hold.
+ */
 void gil_acquire(gil_thread *t, enum gs_acquire_why why)
 {
 	gil_runtime *rt = t->rt;
-	int queued = atomic_fetch_add(&rt->waiters, 1);
-	GS_PROBE(acquire_request, why, queued,
+	GS_PROBE(acquire_request, why,
+		 atomic_load_explicit(&rt->waiters, memory_order_relaxed),
 		 atomic_load_explicit(&rt->holder_tid, memory_order_relaxed), NULL);
-	uint64_t t0 = gs_now_ns();
+	t->acquire_why = why;
+	t->wait_noted = 0;
 
 	int waited = rt->ops->take(rt, t);
 
-	uint64_t t1 = gs_now_ns();
-	int still_waiting = atomic_fetch_sub(&rt->waiters, 1) - 1;
+	uint64_t now = 0;
+	if (t->wait_noted) {
+		now = gs_now_ns();
+		atomic_fetch_sub_explicit(&rt->waiters, 1, memory_order_relaxed);
+		GIL_BUMP(t->n_wait_ns, now - t->wait_start_ns);
+	} else if (atomic_load_explicit(&rt->nthreads, memory_order_relaxed) > 1) {
+		now = gs_now_ns();
+	}
 	t->holding = 1;
-	t->acquired_at_ns = t1;
+	t->acquired_at_ns = now;
 	atomic_store_explicit(&rt->holder, t, memory_order_relaxed);
 	atomic_store_explicit(&rt->holder_tid, t->tid, memory_order_relaxed);
 
 	if (rt->last_release_had_waiters) {
-		GIL_COUNT(rt->n_handoffs_attempted, 1);
+		GIL_BUMP(rt->n_handoffs_attempted, 1);
 		if (rt->last_releaser_tid == t->tid)
-			GIL_COUNT(rt->n_handoffs_failed, 1);
+			GIL_BUMP(rt->n_handoffs_failed, 1);
 		rt->last_release_had_waiters = 0;
 	}
 	pid_t prev = rt->last_holder_tid;
 	if (prev != t->tid)
-		GIL_COUNT(rt->n_switches, 1);
+		GIL_BUMP(rt->n_switches, 1);
 	rt->last_holder_tid = t->tid;
-	GIL_COUNT(rt->n_acquisitions, 1);
+	GIL_BUMP(rt->n_acquisitions, 1);
 
-	GS_PROBE(acquired, why, still_waiting, prev, NULL);
+	GS_PROBE(acquired, why,
+		 atomic_load_explicit(&rt->waiters, memory_order_relaxed), prev,
+		 NULL);
 
-	GIL_COUNT(t->n_acquisitions, 1);
+	GIL_BUMP(t->n_acquisitions, 1);
 	if (waited)
-		GIL_COUNT(t->n_contended, 1);
-	GIL_COUNT(t->n_wait_ns, t1 - t0);
+		GIL_BUMP(t->n_contended, 1);
 	if (rt->params.policy == GIL_POLICY_LEGACY)
 		t->hot.ticks_left = rt->ticker;
 	else
@@ -204,20 +280,20 @@ void gil_acquire(gil_thread *t, enum gs_acquire_why why)
 void gil_release(gil_thread *t, enum gs_release_reason reason)
 {
 	gil_runtime *rt = t->rt;
-	uint64_t now = gs_now_ns();
-	GIL_COUNT(t->n_hold_ns, now - t->acquired_at_ns);
+	if (t->acquired_at_ns)
+		GIL_BUMP(t->n_hold_ns, gs_now_ns() - t->acquired_at_ns);
 	switch (reason) {
-	case GS_RELEASE_BLOCKING: GIL_COUNT(t->n_rel_blocking, 1); break;
-	case GS_RELEASE_INTERVAL: GIL_COUNT(t->n_rel_interval, 1); break;
+	case GS_RELEASE_BLOCKING: GIL_BUMP(t->n_rel_blocking, 1); break;
+	case GS_RELEASE_INTERVAL: GIL_BUMP(t->n_rel_interval, 1); break;
 	case GS_RELEASE_FORCED:
-		GIL_COUNT(t->n_rel_forced, 1);
-		GIL_COUNT(rt->n_forced_drops, 1);
+		GIL_BUMP(t->n_rel_forced, 1);
+		GIL_BUMP(rt->n_forced_drops, 1);
 		break;
 	default: break;
 	}
 	if (rt->params.policy == GIL_POLICY_LEGACY)
 		rt->ticker = t->hot.ticks_left < 0 ? 0 : t->hot.ticks_left;
-	int waiting = atomic_load(&rt->waiters);
+	int waiting = atomic_load_explicit(&rt->waiters, memory_order_relaxed);
 	rt->last_release_had_waiters = waiting > 0;
 	rt->last_releaser_tid = t->tid;
 	GS_PROBE(release, reason, waiting,
@@ -232,7 +308,7 @@ void gil_release(gil_thread *t, enum gs_release_reason reason)
 void gil_note_drop_request(gil_runtime *rt, gil_thread *requester,
 			   pid_t holder_tid)
 {
-	GIL_COUNT(requester->n_drop_requests, 1);
+	GIL_BUMP(requester->n_drop_requests, 1);
 	GIL_COUNT(rt->n_drop_requests, 1);
 	GS_PROBE(drop_request, 0, holder_tid, 0, NULL);
 }
@@ -251,13 +327,14 @@ gil_thread *gil_attach(gil_runtime *rt, const char *name, enum gil_role role,
 	t->os_prio = gil_current_os_prio();
 	snprintf(t->name, sizeof(t->name), "%s", name ? name : "");
 	pthread_cond_init(&t->cond, NULL);
+	atomic_init(&t->grant, GIL_GRANT_OWNED);
 	if (rt->ops->thread_init && rt->ops->thread_init(t) != 0) {
 		pthread_cond_destroy(&t->cond);
 		free(t);
 		return NULL;
 	}
 	pthread_mutex_lock(&rt->threads_lock);
-	rt->nthreads++;
+	atomic_fetch_add(&rt->nthreads, 1);
 	pthread_mutex_unlock(&rt->threads_lock);
 
 	GS_PROBE(thread_start, role, t->os_prio, prio, t->name);
@@ -274,15 +351,19 @@ void gil_detach(gil_thread *t)
 	if (rt->ops->thread_fini)
 		rt->ops->thread_fini(t);
 	pthread_mutex_lock(&rt->threads_lock);
-	rt->nthreads--;
+	atomic_fetch_sub(&rt->nthreads, 1);
 	pthread_mutex_unlock(&rt->threads_lock);
+	/* A releaser may still be inside the futex wake-up of a grant this
+	 * thread has already claimed (gil_grant_unlock_wake). */
+	while (atomic_load_explicit(&rt->wakes_in_flight, memory_order_acquire))
+		sched_yield();
 	pthread_cond_destroy(&t->cond);
 	free(t);
 }
 
 void gil_check_slow(gil_thread *t)
 {
-	GIL_COUNT(t->n_checks, 1);
+	GIL_BUMP(t->n_checks, 1);
 	t->rt->ops->check(t->rt, t);
 	if (t->hot.ticks_left < 0)
 		reset_ticks(t);
@@ -318,7 +399,7 @@ ssize_t gil_call_maybe_blocking(gil_thread *t, enum gil_block_kind kind,
 
 void gil_yield(gil_thread *t)
 {
-	if (atomic_load(&t->rt->waiters) == 0)
+	if (atomic_load_explicit(&t->rt->waiters, memory_order_relaxed) == 0)
 		return;
 	gil_release(t, GS_RELEASE_INTERVAL);
 	gil_acquire(t, GS_WHY_AFTER_INTERVAL);

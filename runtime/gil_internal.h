@@ -32,13 +32,23 @@ struct gil_thread {
 
 	int holding;                 /* owned by the thread itself */
 	int blocking_kind;           /* inside a blocking region: its kind */
+	/* When the current hold began; 0 = not clocked (see gil_acquire). */
 	uint64_t acquired_at_ns;
-	enum gs_acquire_why next_why; /* why the next acquire happens */
+	enum gs_acquire_why acquire_why; /* why the current take() happens */
+	/* Set by gil_note_wait() when take() had to wait: the wait's start
+	 * (one clock read, shared with the policy for its deadlines). */
+	int wait_noted;
+	uint64_t wait_start_ns;
 
-	/* Statistics: written by the owner, read by anyone (relaxed). */
+	/* Statistics: written by the owner only, read by anyone (relaxed). */
 	_Atomic uint64_t n_acquisitions, n_contended, n_rel_blocking,
 		n_rel_interval, n_rel_forced, n_drop_requests, n_hold_ns,
 		n_wait_ns, n_checks;
+
+	/* Direct handoff (fifo, prio): the releaser writes GIL_GRANT_GIVEN
+	 * here and wakes the waiter with a futex only if it sleeps. */
+	_Atomic uint32_t grant;
+	uint32_t given_from;         /* prio: state the grant replaced */
 
 	/* Per-policy per-thread state. */
 	void *policy_data;
@@ -46,7 +56,14 @@ struct gil_thread {
 	struct gil_thread *next_waiter; /* for queueing policies */
 	int waiting;
 	int cpu_bound;               /* prio: class (1 = was forced off) */
-	uint64_t wait_start_ns;
+};
+
+/* gil_thread.grant */
+enum {
+	GIL_GRANT_SLEEP = 0, /* waiting; asleep on the futex (or about to be) */
+	GIL_GRANT_GIVEN = 1, /* the GIL was handed over, not yet claimed */
+	GIL_GRANT_OWNED = 2, /* claimed: the thread holds (or last held) it */
+	GIL_GRANT_SPIN = 3,  /* waiting; spinning, so no wake-up is needed */
 };
 
 struct gil_policy_ops {
@@ -79,8 +96,12 @@ struct gil_runtime {
 
 	/* Non-zero when the holder should enter gil_check_slow(). */
 	_Atomic unsigned eval_breaker;
-	/* Threads between acquire_request and acquired. */
+	/* Threads that found the GIL taken and wait for it (counted from
+	 * gil_note_wait() to acquired). */
 	_Atomic int waiters;
+	/* Direct-handoff wake-ups issued after the policy mutex was dropped
+	 * and not finished yet: gil_detach() waits for 0 before freeing. */
+	_Atomic int wakes_in_flight;
 	/* tid of the holder, 0 when free (for events and the prio policy). */
 	_Atomic pid_t holder_tid;
 	_Atomic(gil_thread *) holder;
@@ -99,7 +120,8 @@ struct gil_runtime {
 		n_forced_drops, n_drop_requests, n_switches;
 
 	pthread_mutex_t threads_lock;
-	int nthreads;
+	/* Attached threads. With one, nobody can wait: holds are not clocked. */
+	_Atomic int nthreads;
 };
 
 /* The common halves of taking and giving the GIL (gil.c): events, counters
@@ -122,7 +144,45 @@ int gil_cond_timedwait_us(pthread_cond_t *c, pthread_mutex_t *m, unsigned us);
 /* Called by a policy when the thread asks the holder to drop. */
 void gil_note_drop_request(gil_runtime *rt, gil_thread *requester,
 			   pid_t holder_tid);
-/* Relaxed counter bump (owner writes, others read). */
+/* Called by a policy's take() once it knows it must wait, before it
+ * sleeps or spins: counts the waiter and stamps the wait's start (returned,
+ * and kept in t->wait_start_ns). Idempotent within one take(). */
+uint64_t gil_note_wait(gil_thread *t);
+
+/* Futex helpers for the direct handoff. gil_futex_wait_until() sleeps while
+ * *word == val, until woken or CLOCK_MONOTONIC reaches deadline_ns
+ * (0 = no deadline); returns 0, or ETIMEDOUT. */
+int gil_futex_wait_until(_Atomic uint32_t *word, uint32_t val,
+			 uint64_t deadline_ns);
+void gil_futex_wake_one(_Atomic uint32_t *word);
+/* Hands the GIL to waiter w: called with the policy mutex held, which
+ * gil_grant_wake() must drop (unlock) before it issues the futex wake-up,
+ * so the woken thread does not run into a held mutex. Returns the state
+ * the grant replaced (GIL_GRANT_SLEEP or GIL_GRANT_SPIN). */
+uint32_t gil_grant_give(gil_thread *w);
+void gil_grant_unlock_wake(gil_runtime *rt, pthread_mutex_t *m, gil_thread *w,
+			   uint32_t replaced);
+/* A waiter's claim of a given grant: 1 when it now holds the GIL. */
+static inline int gil_grant_claim(gil_thread *t)
+{
+	uint32_t given = GIL_GRANT_GIVEN;
+	return atomic_compare_exchange_strong_explicit(
+		&t->grant, &given, GIL_GRANT_OWNED, memory_order_acquire,
+		memory_order_relaxed);
+}
+/* This thread's CPU (rseq through glibc: a load). */
+int gil_current_cpu(void);
+
+/* Counter bumps. GIL_BUMP is for a counter only one thread ever writes (the
+ * owner of a gil_thread, or the GIL holder for the runtime's counters):
+ * a relaxed load and store, no locked instruction; readers see a relaxed
+ * snapshot. GIL_COUNT is a real atomic add, for counters written by
+ * several threads (drop requests are posted by waiters). */
+#define GIL_BUMP(field, n)                                                  \
+	atomic_store_explicit(&(field),                                     \
+			      atomic_load_explicit(&(field),                \
+						   memory_order_relaxed) + (n), \
+			      memory_order_relaxed)
 #define GIL_COUNT(field, n)                                                 \
 	atomic_fetch_add_explicit(&(field), (n), memory_order_relaxed)
 

@@ -55,6 +55,7 @@ static int cpython_take(gil_runtime *rt, gil_thread *t)
 	pthread_mutex_lock(&g->mutex);
 	while (atomic_load_explicit(&g->locked, memory_order_relaxed)) {
 		waited = 1;
+		gil_note_wait(t);
 		unsigned long saved_switchnum = g->switch_number;
 		unsigned interval = rt->params.interval_us >= 1 ? rt->params.interval_us : 1;
 		/* COND_TIMED_WAIT */

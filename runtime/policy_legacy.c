@@ -51,10 +51,10 @@ static void legacy_fini(gil_runtime *rt)
 static int legacy_take(gil_runtime *rt, gil_thread *t)
 {
 	struct legacy_lock *l = rt->policy_data;
-	(void)t;
 	if (l->use_sem) {
 		if (sem_trywait(&l->sem) == 0)
 			return 0;
+		gil_note_wait(t);
 		while (sem_wait(&l->sem) != 0 && errno == EINTR)
 			;
 		return 1;
@@ -63,6 +63,7 @@ static int legacy_take(gil_runtime *rt, gil_thread *t)
 	pthread_mutex_lock(&l->mutex);
 	while (l->locked) {
 		waited = 1;
+		gil_note_wait(t);
 		pthread_cond_wait(&l->cond, &l->mutex);
 	}
 	l->locked = 1;

@@ -39,10 +39,25 @@
 
 /* A CPU-class waiter older than this many intervals goes before I/O class. */
 #define PRIO_AGING_INTERVALS 4
+/* Spin budget of a CPU-class thread preempted by an I/O arrival, waiting to
+ * get the GIL back (adapted per thread between the bounds). */
+#define PRIO_SPIN_MIN_NS 2000u
+#define PRIO_SPIN_MAX_NS 100000u
+/* An I/O thread waiting for a running holder's drop spins at most this. */
+#define PRIO_DROP_SPIN_NS 20000u
+
+/* Low bit of prio_gil.word: the holder must drop through the mutex. */
+#define PRIO_SLOW ((uintptr_t)1)
 
 struct prio_thread {
 	uint64_t seq;         /* arrival order of the current wait */
 	uint64_t enq_ns;      /* when the current wait began */
+	/* Forced off by an I/O arrival (not by the interval) with its slice
+	 * not used up: gets the GIL back before other CPU-class waiters. */
+	int preempted;
+	int cut_by_io;        /* last forced off by an I/O arrival: spin */
+	uint64_t slice_start_ns; /* when its current CPU slice began */
+	uint32_t spin_ns;     /* adaptive spin budget (preempted waits) */
 	/* Priority inheritance, set by a waiter, undone by the thread itself
 	 * when it releases. All under prio_gil.mutex. */
 	int boosted;
@@ -52,21 +67,43 @@ struct prio_thread {
 	int saved_nice;
 };
 
+/*
+ * The lock word holds the owner (the holder, or the thread the GIL was
+ * given to and has not claimed yet), 0 when free, plus PRIO_SLOW. Taking a
+ * free GIL is a CAS 0 -> self; giving it back with nobody waiting a CAS
+ * self -> 0. A waiter sets PRIO_SLOW under the mutex before it looks at the
+ * owner, so from then on the owner cannot leave without the mutex and the
+ * waiter may read the owner's fields. Invariant: a non-empty queue implies
+ * PRIO_SLOW (set and cleared only under the mutex).
+ */
 struct prio_gil {
+	_Atomic uintptr_t word;
 	pthread_mutex_t mutex;
-	int locked;
-	gil_thread *owner;       /* holder, or the thread the GIL was given to */
-	int owner_resumed;       /* the owner returned from take() */
 	int owner_aged;          /* owner won by aging: no class preemption */
+	/* The pending drop request is a class preemption (not a timeout). */
+	int preempt_request;
 	gil_thread *waiters;     /* unordered; the grant scans it */
 	uint64_t seq;
 	unsigned long grants;
 	uint64_t boost_failures;
+	_Atomic int holder_cpu;  /* CPU the holder claimed the GIL on */
 };
 
 static struct prio_thread *pt_of(gil_thread *t)
 {
 	return t->policy_data;
+}
+
+static gil_thread *owner_of(uintptr_t word)
+{
+	return (gil_thread *)(word & ~PRIO_SLOW);
+}
+
+/* The owner has claimed its grant (it runs with the GIL). */
+static int owner_resumed(const gil_thread *o)
+{
+	return atomic_load_explicit(&((gil_thread *)o)->grant,
+				    memory_order_acquire) == GIL_GRANT_OWNED;
 }
 
 static int prio_init(gil_runtime *rt)
@@ -75,6 +112,7 @@ static int prio_init(gil_runtime *rt)
 	if (!g)
 		return -ENOMEM;
 	pthread_mutex_init(&g->mutex, NULL);
+	atomic_init(&g->holder_cpu, -1);
 	rt->policy_data = g;
 	return 0;
 }
@@ -91,12 +129,10 @@ static int prio_thread_init(gil_thread *t)
 	struct prio_thread *p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
+	p->spin_ns = PRIO_SPIN_MAX_NS / 4;
 	t->policy_data = p;
 	/* Until it has shown how it behaves, a thread is what its role says. */
 	t->cpu_bound = t->role == GIL_ROLE_CPU;
-
-	pthread_cond_destroy(&t->cond);
-	gil_cond_init_monotonic(&t->cond);
 	return 0;
 }
 
@@ -118,12 +154,17 @@ static int is_aged(const gil_runtime *rt, const gil_thread *t, uint64_t now)
 		       PRIO_AGING_INTERVALS * interval_ns(rt);
 }
 
-/* Class rank among equal priorities: lower is served first. */
+/* Class rank among equal priorities: lower is served first. A preempted
+ * CPU-class thread resumes before the other CPU-class waiters: its slice
+ * was cut by an I/O thread, not used up (and handing the GIL back to it
+ * needs no wake-up: it spins). Aged waiters still come first. */
 static int class_rank(const gil_runtime *rt, const gil_thread *t, uint64_t now)
 {
 	if (!t->cpu_bound)
 		return 1;
-	return is_aged(rt, t, now) ? 0 : 2;
+	if (is_aged(rt, t, now))
+		return 0;
+	return pt_of((gil_thread *)t)->preempted ? 2 : 3;
 }
 
 /* > 0 when a outranks b by priority alone (gil prio, then OS prio). */
@@ -176,21 +217,22 @@ static void push_waiter(struct prio_gil *g, gil_thread *t)
 	g->waiters = t;
 }
 
-/* Makes t the owner. Called with the mutex held; t is not queued. */
+/* Makes t the owner in the bookkeeping. Called with the mutex held; t is
+ * not queued; the caller sets the word and t's grant. */
 static void grant(struct prio_gil *g, gil_thread *t, int aged)
 {
 	t->waiting = 0;
-	g->owner = t;
-	g->owner_resumed = 0;
 	g->owner_aged = aged;
 	g->grants++;
 }
 
 static void set_drop_request(gil_runtime *rt, gil_thread *requester,
-			     gil_thread *holder)
+			     gil_thread *holder, int preemption)
 {
+	struct prio_gil *g = rt->policy_data;
 	if (atomic_load_explicit(&rt->eval_breaker, memory_order_relaxed))
 		return;
+	g->preempt_request = preemption;
 	atomic_store(&rt->eval_breaker, 1);
 	gil_note_drop_request(rt, requester, holder->tid);
 }
@@ -240,83 +282,243 @@ static void restore_self(gil_thread *t, int policy, int rtprio, int nice_value)
 	GS_PROBE(prio_boost, 0, t->tid, 0, NULL);
 }
 
-static int prio_take(gil_runtime *rt, gil_thread *t)
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+/* Spins while the grant word stays `val` and the deadline is not reached,
+ * reading the clock every 64 pauses. Returns the last value seen. */
+static uint32_t spin_while(gil_thread *t, uint32_t val, uint64_t until_ns)
+{
+	for (;;) {
+		for (int i = 0; i < 64; i++) {
+			uint32_t v = atomic_load_explicit(&t->grant,
+							  memory_order_relaxed);
+			if (v != val)
+				return v;
+			cpu_relax();
+		}
+		if (gs_now_ns() >= until_ns)
+			return val;
+	}
+}
+
+static void note_claimed(struct prio_gil *g)
+{
+	atomic_store_explicit(&g->holder_cpu, gil_current_cpu(),
+			      memory_order_relaxed);
+}
+
+static int prio_take_slow(gil_runtime *rt, gil_thread *t)
 {
 	struct prio_gil *g = rt->policy_data;
 	struct prio_thread *p = pt_of(t);
 
 	pthread_mutex_lock(&g->mutex);
-	if (!g->locked) {
-		/* Direct handoff keeps locked set while anyone waits. */
-		g->locked = 1;
-		grant(g, t, 0);
-		g->owner_resumed = 1;
-		pthread_mutex_unlock(&g->mutex);
-		return 0;
+	uintptr_t w = atomic_load_explicit(&g->word, memory_order_relaxed);
+	for (;;) {
+		if (w == 0) {
+			/* Free, and so nobody queued: ours. */
+			if (atomic_compare_exchange_weak_explicit(
+				    &g->word, &w, (uintptr_t)t,
+				    memory_order_acq_rel, memory_order_relaxed)) {
+				grant(g, t, 0);
+				p->preempted = 0;
+				p->cut_by_io = 0;
+				pthread_mutex_unlock(&g->mutex);
+				note_claimed(g);
+				return 0;
+			}
+		} else if (!(w & PRIO_SLOW)) {
+			if (atomic_compare_exchange_weak_explicit(
+				    &g->word, &w, w | PRIO_SLOW,
+				    memory_order_acquire, memory_order_relaxed))
+				break;
+		} else {
+			break;
+		}
 	}
+	gil_thread *h = owner_of(w);
+	uint64_t now = gil_note_wait(t);
 	p->seq = ++g->seq;
-	p->enq_ns = gs_now_ns();
-	gil_thread *h = g->owner;
-	if (h && h != t && preempts(g, t, h)) {
-		if (!g->owner_resumed) {
+	p->enq_ns = now;
+	int spin_for_drop = 0;
+	if (h != t && preempts(g, t, h)) {
+		uint32_t given = GIL_GRANT_GIVEN;
+		if (atomic_compare_exchange_strong_explicit(
+			    &h->grant, &given, h->given_from,
+			    memory_order_relaxed, memory_order_relaxed)) {
 			/* h has not run since it was given the GIL: take the
-			 * grant back, h waits on as if nothing happened. */
+			 * grant back, h waits on as if nothing happened (a
+			 * spinning h spins on, a sleeping h finds its word
+			 * unchanged after the wake-up). */
 			h->waiting = 1;
 			push_waiter(g, h);
 			grant(g, t, 0);
-			g->owner_resumed = 1;
+			p->preempted = 0;
+			atomic_store_explicit(&g->word, (uintptr_t)t | PRIO_SLOW,
+					      memory_order_relaxed);
 			pthread_mutex_unlock(&g->mutex);
+			note_claimed(g);
 			return 0;
 		}
 		/* Boost first: the drop request is useless to a holder that
 		 * cannot get a CPU. */
 		if (rt->params.prio_inherit && prio_cmp(t, h) > 0)
 			boost_holder(g, t, h);
-		/* No spinning for the grant here: the holder is often on this
-		 * very CPU (the wake-up of this thread preempted it), and a
-		 * spin kept it from reaching its check (docs/policies.md). */
-		set_drop_request(rt, t, h);
+		set_drop_request(rt, t, h, 1);
+		/* The holder runs its check within a work unit if it is on
+		 * another CPU: spin for the drop instead of paying a futex
+		 * sleep and wake-up (an idle vCPU takes ~30 us to wake). On
+		 * our own CPU it is preempted by us, and we must get off. */
+		spin_for_drop = owner_resumed(h) &&
+				atomic_load_explicit(&g->holder_cpu,
+						     memory_order_relaxed) !=
+					gil_current_cpu();
 	}
+	/* A CPU-class thread that an I/O arrival cut off gets the GIL back
+	 * in about the I/O thread's hold: spin (adaptively) for it. */
+	int spin_for_grant = p->cut_by_io &&
+			     t->acquire_why == GS_WHY_AFTER_FORCED;
 	t->waiting = 1;
+	atomic_store_explicit(&t->grant,
+			      spin_for_drop || spin_for_grant ? GIL_GRANT_SPIN
+							     : GIL_GRANT_SLEEP,
+			      memory_order_relaxed);
 	push_waiter(g, t);
-	while (t->waiting) {
-		unsigned long saved = g->grants;
-		int rc = gil_cond_timedwait_us(&t->cond, &g->mutex,
-					       rt->params.interval_us);
-		if (rc == ETIMEDOUT && t->waiting && g->grants == saved &&
-		    g->owner_resumed && g->owner) {
+	unsigned long saved = g->grants;
+	pthread_mutex_unlock(&g->mutex);
+
+	uint64_t interval = interval_ns(rt);
+	uint64_t deadline = now + interval;
+	if (spin_for_drop || spin_for_grant) {
+		uint32_t budget = spin_for_drop ? PRIO_DROP_SPIN_NS : p->spin_ns;
+		spin_while(t, GIL_GRANT_SPIN, now + budget);
+		uint32_t spinning = GIL_GRANT_SPIN;
+		if (gil_grant_claim(t)) {
+			if (spin_for_grant && p->spin_ns < PRIO_SPIN_MAX_NS)
+				p->spin_ns += p->spin_ns / 4 + 1;
+			goto claimed;
+		}
+		if (spin_for_grant)
+			p->spin_ns = p->spin_ns / 2 > PRIO_SPIN_MIN_NS
+					     ? p->spin_ns / 2 : PRIO_SPIN_MIN_NS;
+		/* Go to sleep unless a grant (or its take-back) came. */
+		atomic_compare_exchange_strong_explicit(
+			&t->grant, &spinning, GIL_GRANT_SLEEP,
+			memory_order_relaxed, memory_order_relaxed);
+	}
+	for (;;) {
+		if (gil_grant_claim(t))
+			goto claimed;
+		uint32_t v = atomic_load_explicit(&t->grant, memory_order_relaxed);
+		int rc = 0;
+		if (v == GIL_GRANT_SLEEP)
+			rc = gil_futex_wait_until(&t->grant, GIL_GRANT_SLEEP,
+						  deadline);
+		else if (v == GIL_GRANT_SPIN)
+			/* A grant given while we spun was taken back: we are
+			 * back to spinning state; sleep properly. */
+			atomic_compare_exchange_strong(&t->grant, &v,
+						       GIL_GRANT_SLEEP);
+		if (gil_grant_claim(t))
+			goto claimed;
+		if (rc != ETIMEDOUT)
+			continue;
+		deadline += interval;
+		pthread_mutex_lock(&g->mutex);
+		uintptr_t cur = atomic_load_explicit(&g->word,
+						     memory_order_relaxed);
+		gil_thread *o = owner_of(cur);
+		if (t->waiting && g->grants == saved && o && owner_resumed(o)) {
 			/* The holder kept the GIL a whole interval: whatever it
 			 * was, it is CPU-bound now. A grantee that has not woken
 			 * up yet held nothing: demoting it would let I/O
 			 * arrivals take its grant back over and over, past every
 			 * aged waiter (found by tests/model/prio.pml). */
-			g->owner->cpu_bound = 1;
+			o->cpu_bound = 1;
 			g->owner_aged = 0;
-			set_drop_request(rt, t, g->owner);
+			set_drop_request(rt, t, o, 0);
 		}
+		saved = g->grants;
+		pthread_mutex_unlock(&g->mutex);
 	}
-	g->owner_resumed = 1;
-	pthread_mutex_unlock(&g->mutex);
+claimed:
+	note_claimed(g);
 	return 1;
+}
+
+static int prio_take(gil_runtime *rt, gil_thread *t)
+{
+	struct prio_gil *g = rt->policy_data;
+	uintptr_t expect = 0;
+	/* acq_rel: a waiter that later finds us in the word (and sets
+	 * PRIO_SLOW with an acquire CAS) must see the class we wrote at our
+	 * last fast drop, after that drop's CAS. */
+	if (__builtin_expect(atomic_compare_exchange_strong_explicit(
+				     &g->word, &expect, (uintptr_t)t,
+				     memory_order_acq_rel, memory_order_relaxed),
+			     1)) {
+		/* No waiter: class and slice bookkeeping need no lock (only
+		 * this thread reads them until a waiter sets PRIO_SLOW, which
+		 * orders after this CAS). */
+		pt_of(t)->preempted = 0;
+		pt_of(t)->cut_by_io = 0;
+		return 0;
+	}
+	return prio_take_slow(rt, t);
 }
 
 static void prio_drop(gil_runtime *rt, gil_thread *t, enum gs_release_reason why)
 {
 	struct prio_gil *g = rt->policy_data;
 	struct prio_thread *p = pt_of(t);
+	uintptr_t expect = (uintptr_t)t;
+	if (__builtin_expect(atomic_compare_exchange_strong_explicit(
+				     &g->word, &expect, 0,
+				     memory_order_release, memory_order_relaxed),
+			     1)) {
+		/* Nobody waits and nobody looks: a waiter reads (or demotes)
+		 * our class only after setting PRIO_SLOW on a word that
+		 * names us, and our next take publishes what we write. */
+		if (why == GS_RELEASE_FORCED)
+			t->cpu_bound = 1;
+		else if (why == GS_RELEASE_BLOCKING)
+			t->cpu_bound = 0;
+		return;
+	}
+	/* Under the mutex from here: a waiter's timeout may demote us. */
 
 	pthread_mutex_lock(&g->mutex);
-	if (why == GS_RELEASE_FORCED)
-		t->cpu_bound = 1;
-	else if (why == GS_RELEASE_BLOCKING)
-		t->cpu_bound = 0;
+	int cpu_bound = why == GS_RELEASE_FORCED ? 1
+			: why == GS_RELEASE_BLOCKING ? 0 : t->cpu_bound;
+	/* A CPU-class holder cut off by an I/O arrival keeps its place
+	 * among CPU-class threads while its slice lasts. */
+	uint64_t now = gs_now_ns();
+	p->cut_by_io = why == GS_RELEASE_FORCED && g->preempt_request;
+	if (why == GS_RELEASE_FORCED) {
+		int cut = p->cut_by_io && t->cpu_bound &&
+			  now - p->slice_start_ns < interval_ns(rt);
+		if (!cut)
+			p->slice_start_ns = now; /* a new slice next time */
+		p->preempted = cut;
+	} else {
+		p->preempted = 0;
+		p->slice_start_ns = now;
+	}
+	t->cpu_bound = cpu_bound;
 	int boosted = p->boosted;
 	int policy = p->saved_policy, rtprio = p->saved_rtprio,
 	    nice_value = p->saved_nice;
 	p->boosted = 0;
 
 	atomic_store(&rt->eval_breaker, 0);
-	uint64_t now = gs_now_ns();
+	g->preempt_request = 0;
 	gil_thread *best = NULL;
 	for (gil_thread *w = g->waiters; w; w = w->next_waiter)
 		if (!best || serve_before(rt, w, best, now))
@@ -324,12 +526,16 @@ static void prio_drop(gil_runtime *rt, gil_thread *t, enum gs_release_reason why
 	if (best) {
 		unlink_waiter(g, best);
 		grant(g, best, is_aged(rt, best, now));
-		pthread_cond_signal(&best->cond);
+		atomic_store_explicit(&g->word,
+				      (uintptr_t)best |
+					      (g->waiters ? PRIO_SLOW : 0),
+				      memory_order_relaxed);
+		best->given_from = gil_grant_give(best);
+		gil_grant_unlock_wake(rt, &g->mutex, best, best->given_from);
 	} else {
-		g->locked = 0;
-		g->owner = NULL;
+		atomic_store_explicit(&g->word, 0, memory_order_release);
+		pthread_mutex_unlock(&g->mutex);
 	}
-	pthread_mutex_unlock(&g->mutex);
 
 	/* After the handoff, so a medium-priority task cannot stall us between
 	 * losing the boost and giving the GIL away. */

@@ -1,9 +1,11 @@
 /*
- * Model of runtime/policy_fifo.c: direct handoff to the longest waiter.  The
- * releaser dequeues the head, clears its `waiting` flag and signals its own
- * cond while `locked` stays 1, so nobody can barge in; a waiter whose timed
- * wait saw no grant for a whole interval posts a drop request
- * (rt->eval_breaker) that the holder honours at its next eval-breaker check.
+ * Model of runtime/policy_fifo.c: a lock word taken and given by CAS while
+ * nobody queues (0 free, 1 held, 2 held and the holder must drop through the
+ * mutex), and under the mutex a direct handoff to the longest waiter: the
+ * releaser dequeues the head, writes GIVEN into its grant word while the
+ * lock word stays held, unlocks, then wakes it with a futex (futex.pml).  A
+ * waiter whose timed wait saw no grant for a whole interval posts a drop
+ * request (rt->eval_breaker) that the holder honours at its next check.
  *
  * Each of NT threads attaches, does ROUNDS switches (blocking region, or a
  * forced switch when a drop request is pending) and detaches.
@@ -11,13 +13,17 @@
  * states; -DLIVENESS forbids timeouts while the GIL is free); bounded
  * waiting: once queued, a thread sees at most NT-1 acquisitions by others
  * before its own (assertion in gs_enter_fifo).
- * Line numbers: runtime/policy_fifo.c as of commit 3ba75d7.
+ * Line numbers: runtime/policy_fifo.c as of the lock-word change (item 1/2
+ * of issue 17).
  *
- * Mutants (ctest expects their error): -DMUTANT_NOSIGNAL drops the signal at :110;
- * -DMUTANT_LIFO queues at the head instead of the tail (:72-76), which
- * breaks the waiting bound; -DMUTANT_UNLOCK clears `locked` on a handoff too.
+ * Mutants (ctest expects their error): -DMUTANT_NOSIGNAL drops the futex
+ * wake-up after the handoff; -DMUTANT_LIFO queues at the head instead of the
+ * tail, which breaks the waiting bound; -DMUTANT_UNLOCK frees the lock word
+ * on a handoff too, so the fast path can barge in; -DMUTANT_NOSLOW queues
+ * without setting the word to 2, so the holder's fast drop strands it.
  */
 #include "pthread.pml"
+#include "futex.pml"
 
 #ifndef NT
 #define NT 3
@@ -27,91 +33,144 @@
 #endif
 
 byte g_mutex;                       /* struct fifo_gil */
-bit locked;
+byte word;                          /* 0 free, 1 held, 2 held (slow drop) */
 byte q[NT];                         /* head .. tail: the next_waiter list */
 byte qlen;
 byte grants;                        /* at most NT*(ROUNDS+1): no wrap */
 bit eval_breaker;
 bit waiting[NT];                    /* gil_thread.waiting */
-byte tcond[NT];                     /* gil_thread.cond: one sleeper each */
+byte grant[NT];                     /* gil_thread.grant (futex word) */
 
 /* Bounded waiting: acquisitions by others since this thread queued. */
 bit queued[NT];
 byte bypass[NT];
 
-inline take()                                     /* fifo_take, :60 */
+inline take()
 {
-	mutex_lock(g_mutex);                      /* :63 */
 	if
-	:: !locked && qlen == 0 ->                /* :64 */
-		locked = 1;                       /* :65 */
-		grants++;                         /* :66 */
-		mutex_unlock(g_mutex)             /* :67 */
-	:: else ->
-		waiting[_pid] = 1;                /* :70 */
+	:: atomic { word == 0 -> word = 1 }       /* fifo_take: CAS 0 -> 1 */
+	:: else ->                                /* fifo_take_slow */
+		mutex_lock(g_mutex);
 		d_step {
-#ifdef MUTANT_LIFO
-			i = qlen;
-			do
-			:: i > 0 -> q[i] = q[i - 1]; i--
-			:: else -> break
-			od;
-			q[0] = _pid;
-			i = 0;
-#else
-			q[qlen] = _pid;           /* :71-76 append at the tail */
+			old = word;
+#ifndef MUTANT_NOSLOW
+			word = 2;                 /* exchange: no fast drop now */
 #endif
-			qlen++;
-			queued[_pid] = 1;
-			bypass[_pid] = 0
-		}
-		do
-		:: waiting[_pid] ->               /* :77 */
-			saved = grants;           /* :78 */
-			cond_timedwait(tcond[_pid], g_mutex, tmo, TIMEOUT_OK); /* :81 */
 			if
-			:: tmo && waiting[_pid] && grants == saved &&
-			   !eval_breaker ->       /* :83-84 */
-				eval_breaker = 1  /* :85 */
+			:: old == 0 ->            /* freed meanwhile */
+				word = 1;
+				grants++
 			:: else -> skip
-			fi;
+			fi
+		};
+		if
+		:: old == 0 ->
+			mutex_unlock(g_mutex)
+		:: else ->
+			d_step {                  /* all under the mutex */
+				waiting[_pid] = 1;
+				grant[_pid] = G_SLEEP;
+#ifdef MUTANT_LIFO
+				i = qlen;
+				do
+				:: i > 0 -> q[i] = q[i - 1]; i--
+				:: else -> break
+				od;
+				q[0] = _pid;
+				i = 0;
+#else
+				q[qlen] = _pid;   /* append at the tail */
+#endif
+				qlen++;
+				queued[_pid] = 1;
+				bypass[_pid] = 0;
+				saved = grants
+			}
+			mutex_unlock(g_mutex);
+			/* gil_futex_wait_until + gil_grant_claim: the claim and
+			 * the sleep are enabled by the word's value, and nothing
+			 * but the grantee changes a GIVEN word in fifo, so the
+			 * claim is taken as soon as the word allows it. */
+			do
+			:: atomic { grant[_pid] == G_GIVEN -> grant[_pid] = G_OWNED }; break
+			:: atomic { grant[_pid] == G_SLEEP -> fsleep = fsleep | BIT };
+				if
+				:: atomic { (fsleep & BIT) == 0 -> tmo = 0 }
+				:: atomic { (fsleep & BIT) != 0 && TIMEOUT_OK ->
+					fsleep = fsleep & ~BIT; tmo = 1 }
+#ifdef SPURIOUS
+				:: atomic { (fsleep & BIT) != 0 -> fsleep = fsleep & ~BIT }
+#endif
+				fi;
+				if
+				:: tmo ->                 /* a whole interval */
+					mutex_lock(g_mutex);
+					d_step {
+						if
+						:: waiting[_pid] && grants == saved && !eval_breaker ->
+							eval_breaker = 1
+						:: else -> skip
+						fi;
+						saved = grants
+					}
+					mutex_unlock(g_mutex);
+					tmo = 0
+				:: else -> skip
+				fi
+			od;
 			saved = 0; tmo = 0        /* dead from here: fewer states */
-		:: else -> break
-		od;
-		mutex_unlock(g_mutex)             /* :91 */
+		fi;
+		old = 0
 	fi
 }
 
-inline drop()                                     /* fifo_drop, :95 */
+inline drop()
 {
-	mutex_lock(g_mutex);                      /* :100 */
-	eval_breaker = 0;                         /* :101 */
 	if
-	:: qlen > 0 ->                            /* :102-103 */
-		d_step {
-			next = q[0];              /* :104-107 dequeue the head */
-			i = 0;
-			do
-			:: i + 1 < qlen -> q[i] = q[i + 1]; i++
-			:: else -> break
-			od;
-			qlen--;
-			q[qlen] = 0;
-			i = 0
-		}
-		waiting[next] = 0;                /* :108 */
-		grants++;                         /* :109 */
-#ifdef MUTANT_UNLOCK
-		locked = 0;
-#endif
-#ifndef MUTANT_NOSIGNAL
-		cond_signal(tcond[next]);         /* :110 */
-#endif
-		next = 0
+	:: atomic { word == 1 -> word = 0 }       /* fifo_drop: CAS 1 -> 0 */
 	:: else ->
-		locked = 0                        /* :112 */
-	fi;
-	mutex_unlock(g_mutex)                     /* :114 */
+		mutex_lock(g_mutex);
+		/* Under the mutex, one step: lock-free readers (the fast
+		 * path's CAS, the grantee's claim) see the word before the
+		 * grant, as the release ordering of the exchange guarantees. */
+		d_step {
+			eval_breaker = 0;
+			if
+			:: qlen > 0 ->
+				next = q[0];      /* dequeue the head */
+				i = 0;
+				do
+				:: i + 1 < qlen -> q[i] = q[i + 1]; i++
+				:: else -> break
+				od;
+				qlen--;
+				q[qlen] = 0;
+				i = 0;
+				waiting[next] = 0;
+				grants++;
+#ifdef MUTANT_UNLOCK
+				word = 0;
+#else
+				word = (qlen > 0 -> 2 : 1);
+#endif
+				grant[next] = G_GIVEN /* gil_grant_give */
+			:: else ->
+				next = NONE;
+				word = 0
+			fi
+		}
+		if
+		:: next != NONE ->
+			mutex_unlock(g_mutex);    /* gil_grant_unlock_wake: */
+#ifndef MUTANT_NOSIGNAL
+			futex_wake(next);         /* after the unlock */
+#endif
+			next = 0
+		:: else ->
+			next = 0;
+			mutex_unlock(g_mutex)
+		fi
+	fi
 }
 
 /* gil.c gil_acquire's owner word plus the bypass bookkeeping. */
@@ -143,16 +202,17 @@ inline release() { gs_leave(); drop() }
 
 active [NT] proctype thread()
 {
-	byte saved, r, i, next;
+	byte saved, r, i, next, old;
 	bit tmo;
 
-	acquire();                                /* gil_attach */
+	grant[_pid] = G_OWNED;                    /* gil_attach */
+	acquire();
 	do
 	:: r < ROUNDS ->
 		r++;
 		if
 		:: release(); acquire()           /* blocking region */
-		:: eval_breaker ->                /* fifo_check, :117 */
+		:: eval_breaker ->                /* fifo_check */
 			if
 			:: eval_breaker -> release(); acquire()
 			:: else -> skip

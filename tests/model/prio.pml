@@ -1,47 +1,57 @@
 /*
- * Model of runtime/policy_prio.c: direct handoff to the best waiter, I/O-class
- * arrivals preempting a CPU-class holder (drop request on arrival), taking
- * back a grant whose owner has not woken up yet, demotion of a holder that
- * kept the GIL a whole interval, and aging of CPU-class waiters.
+ * Model of runtime/policy_prio.c: a lock word (owner + PRIO_SLOW bit) taken
+ * and given by CAS while nobody waits; under the mutex a direct handoff to
+ * the best waiter through its grant word and a futex (futex.pml), the
+ * wake-up issued after the unlock and skipped for a spinning waiter;
+ * I/O-class arrivals preempting a CPU-class holder (drop request on
+ * arrival); taking back a grant its owner has not claimed yet (a CAS on the
+ * owner's grant word racing the owner's own claim); demotion of a holder
+ * that kept the GIL a whole interval; aging of CPU-class waiters; and the
+ * rank of a CPU-class thread an I/O arrival cut off (before other CPU-class
+ * waiters, after I/O class).
  *
  * Abstractions, all of them over-approximations (the model has every
  * behaviour of the C code, and more):
  *  - All threads have the same gil and OS priority, so prio_cmp() is 0 and
- *    the grant order is class rank (aged CPU 0, I/O 1, CPU 2), then arrival
- *    order.  Strict priority order starves lower priorities by design, so
- *    bounded waiting is a property among equals only.  Priority inheritance
- *    (boost_holder/restore_self) changes OS scheduling, not the protocol,
+ *    the grant order is class rank (aged CPU 0, I/O 1, cut-off CPU 2,
+ *    CPU 3), then arrival order.  Strict priority order starves lower
+ *    priorities by design, so bounded waiting is a property among equals
+ *    only.  Priority inheritance changes OS scheduling, not the protocol,
  *    and is left out.
- *  - Time: is_aged() (waited > PRIO_AGING_INTERVALS intervals) becomes true
- *    for a queued CPU-class waiter at a nondeterministic moment (an `age`
- *    step), and is cleared when the thread queues again (p->enq_ns reset at
- *    :273).  Timed waits time out nondeterministically (see pthread.pml).
- *  - Roles at attach (t->cpu_bound = role == CPU, :96): thread 0 is I/O,
- *    the others CPU; the class changes at every release anyway.
+ *  - Time: is_aged() becomes true for a queued CPU-class waiter at a
+ *    nondeterministic moment (the `clock` process) and is cleared when the
+ *    thread queues again.  Whether a forced-off holder's slice was still
+ *    running (the cut-off rank) is a nondeterministic choice, and so is
+ *    whether a waiter spins first (spin_for_drop / spin_for_grant) and when
+ *    its spin budget runs out.  Timed waits time out nondeterministically
+ *    (see pthread.pml).
+ *  - Roles at attach: thread 0 is I/O, the others CPU.
  *
- * Checked: mutual exclusion (incl. across a taken-back grant), no deadlock,
- * no lost wake-up (invalid end states, -DLIVENESS), and bounded waiting:
+ * Checked: mutual exclusion (incl. across a taken-back grant and the fast
+ * paths), no deadlock, no lost wake-up (invalid end states, -DLIVENESS),
+ * and bounded waiting:
  *  - an aged waiter sees at most NT-1 acquisitions by others before its own;
  *  - an I/O-class waiter sees at most NT-1 acquisitions by non-aged others
  *    (aged CPU waiters go first by design; each needs PRIO_AGING_INTERVALS
  *    more intervals of waiting before it can do so again).
- * A CPU-class waiter that has not aged yet has no bound: I/O arrivals go
- * first, which is what aging is for.
- * Line numbers: runtime/policy_prio.c as of commit 9161722.
+ * A CPU-class waiter that has not aged yet has no bound: I/O arrivals (and
+ * a cut-off CPU thread) go first, which is what aging is for.
  *
  * FINDING, fixed (docs/reliability.md, "prio: aged grant taken back"): a
- * waiter's timeout demoted g->owner even when that owner had not resumed
- * from take() yet: it set cpu_bound = 1 and owner_aged = 0 on a thread that
- * never ran, so an I/O arrival could take the grant back, over and over
- * while the grantee was slow to wake, and every other aged waiter was
- * bypassed each time.  The C code now also requires g->owner_resumed;
+ * waiter's timeout demoted the owner even when that owner had not claimed
+ * its grant yet, so an I/O arrival could take the grant back over and over
+ * while the grantee was slow to wake, bypassing every aged waiter.  The
+ * demotion requires the owner's grant word to say OWNED;
  * -DMUTANT_DEMOTE_UNRESUMED restores the old condition and must fail.
  *
- * Mutants (ctest expects their error): -DMUTANT_NOSIGNAL drops the signal
- * at :340; -DMUTANT_REVOKE_RESUMED takes back a grant even after its owner
- * resumed (:276); -DMUTANT_NOAGING_ORDER ignores aging in the grant order.
+ * Mutants (ctest expects their error): -DMUTANT_NOSIGNAL drops the futex
+ * wake-up of a sleeping grantee; -DMUTANT_REVOKE_RESUMED takes a grant back
+ * even after its owner claimed it; -DMUTANT_NOAGING_ORDER ignores aging in
+ * the grant order; -DMUTANT_FASTDROP_NOSLOW lets the holder's fast drop
+ * ignore PRIO_SLOW, which strands a queued waiter.
  */
 #include "pthread.pml"
+#include "futex.pml"
 
 #ifndef NT
 #define NT 3
@@ -51,21 +61,23 @@
 #endif
 
 byte g_mutex;                 /* struct prio_gil */
-bit locked;
-byte powner = NONE;           /* g->owner: holder or grantee */
-bit owner_resumed, owner_aged;
+byte wown = NONE;             /* the word's owner (NONE: free) */
+bit wslow;                    /* the word's PRIO_SLOW bit */
+bit owner_aged, preempt_req;
 byte waiters;                 /* g->waiters as a set (the C list is unordered) */
 byte gseq;                    /* g->seq */
-/* g->grants only serves `g->grants == saved` (:302): "no grant since this
- * wait began".  A bit per thread says the same with far fewer states. */
+/* g->grants only serves `g->grants == saved`: "no grant since this wait
+ * began".  A bit per thread says the same with far fewer states. */
 byte granted_since;
 bit eval_breaker;
 
 bit cpu_bound[NT];            /* gil_thread.cpu_bound */
 bit waiting[NT];              /* gil_thread.waiting */
-byte tcond[NT];               /* gil_thread.cond */
+byte grant[NT];               /* gil_thread.grant */
+byte given_from[NT];          /* gil_thread.given_from */
 byte seq[NT];                 /* prio_thread.seq */
 bit aged[NT];                 /* enq_ns older than the aging bound */
+bit preempted[NT];            /* prio_thread.preempted (cut-off rank) */
 
 /* Bounded waiting bookkeeping (-DNO_BOUND leaves it out: fewer states). */
 #ifndef NO_BOUND
@@ -76,136 +88,221 @@ bit grant_aged;               /* the GIL's current grant was an aged one */
 #define NOTE_GRANT_AGED(v) skip
 #endif
 
-#define IS_AGED(x)   (cpu_bound[x] && aged[x])           /* is_aged, :118 */
-#define RANK(x)      (IS_AGED(x) -> 0 : (cpu_bound[x] -> 2 : 1)) /* :126 */
-#define PREEMPTS(w, h) (!cpu_bound[w] && cpu_bound[h] && !owner_aged) /* :157 */
+#define IS_AGED(x)   (cpu_bound[x] && aged[x])
+#define RANK(x)      (IS_AGED(x) -> 0 : (!cpu_bound[x] -> 1 : (preempted[x] -> 2 : 3)))
+#define PREEMPTS(w, h) (!cpu_bound[w] && cpu_bound[h] && !owner_aged)
 
-inline grant(x, isaged)                           /* grant, :184 */
-{
-	waiting[x] = 0;
-	powner = x;
-	owner_resumed = 0;
-	owner_aged = isaged;
-	granted_since = 255                       /* grants++ */
-}
-
-inline set_drop_request()                         /* :193, requester and */
-{                                                 /* holder only matter */
-	eval_breaker = 1                          /* to the trace */
-}
-
-inline take()                                     /* prio_take, :258 */
-{
-	mutex_lock(g_mutex);                      /* :263 */
-	if
-	:: !locked ->                             /* :264 */
-		locked = 1;                       /* :266 */
-		grant(_pid, 0);                   /* :267 */
-		owner_resumed = 1;                /* :268 */
-		NOTE_GRANT_AGED(0);
-		mutex_unlock(g_mutex)             /* :269 */
-	:: else ->
-		gseq++;
-		seq[_pid] = gseq;                 /* :272 */
-		aged[_pid] = 0;                   /* :273 */
-		h = powner;                       /* :274 */
-		if
-		:: h != NONE && h != _pid && PREEMPTS(_pid, h) -> /* :275 */
 #ifdef MUTANT_REVOKE_RESUMED
-			if :: true ->
+#define REVOCABLE(h) (grant[h] == G_GIVEN || grant[h] == G_OWNED)
 #else
+#define REVOCABLE(h) (grant[h] == G_GIVEN)   /* the CAS GIVEN -> given_from */
+#endif
+
+/* The timeout's demotion needs an owner that has claimed its grant. */
+#ifdef MUTANT_DEMOTE_UNRESUMED
+#define DEMOTABLE(o) ((o) != NONE)
+#else
+#define DEMOTABLE(o) ((o) != NONE && grant[o] == G_OWNED)
+#endif
+
+/* grant(): the bookkeeping of a new owner x (caller holds the mutex) */
+#define GRANT(x, isaged)                                                 \
+	waiting[x] = 0;                                                  \
+	owner_aged = isaged;                                             \
+	granted_since = waiters   /* bits of threads not queued are dead */
+
+inline take()
+{
+	if
+	:: atomic { wown == NONE ->               /* prio_take: CAS 0 -> t */
+		wown = _pid;
+		preempted[_pid] = 0;
+		NOTE_GRANT_AGED(0) }
+	:: else ->                                /* prio_take_slow */
+		mutex_lock(g_mutex);
+		d_step {                          /* the CAS loop */
 			if
-			:: !owner_resumed ->      /* :276 take the grant back */
-#endif
-				waiting[h] = 1;   /* :279 */
-				waiters = waiters | (1 << h); /* :280 */
-				grant(_pid, 0);   /* :281 */
-				owner_resumed = 1; /* :282 */
+			:: wown == NONE ->        /* free: ours */
+				wown = _pid;
+				GRANT(_pid, 0);
+				preempted[_pid] = 0;
 				NOTE_GRANT_AGED(0);
-				revoked = 1
+				got = 1
 			:: else ->
-				set_drop_request() /* :293 */
-			fi
-		:: else -> skip
-		fi;
-		h = 0;
-		if
-		:: revoked -> revoked = 0; mutex_unlock(g_mutex) /* :283-284 */
-		:: else ->
-			waiting[_pid] = 1;        /* :295 */
-			waiters = waiters | BIT;  /* :296 */
-			do
-			:: waiting[_pid] ->       /* :297 */
-				granted_since = granted_since & ~BIT; /* saved = grants, :298 */
-				cond_timedwait(tcond[_pid], g_mutex, tmo, TIMEOUT_OK); /* :301 */
-				if
-				:: tmo && waiting[_pid] && !(granted_since & BIT) &&
-#ifndef MUTANT_DEMOTE_UNRESUMED
-				   owner_resumed &&
+#ifndef MUTANT_FASTDROP_NOSLOW
+				wslow = 1;
 #endif
-				   powner != NONE -> /* :302-303 */
-					cpu_bound[powner] = 1; /* :306 */
-					owner_aged = 0;        /* :307 */
-					set_drop_request()     /* :308 */
+				h = wown
+			fi;
+			/* Still under the mutex: one step with the above (only
+			 * the owner's claim could come between, and it reads
+			 * nothing written above). */
+			if
+			:: got -> skip
+			:: else ->
+				gseq++;
+				seq[_pid] = gseq;
+				aged[_pid] = 0;
+				if
+				:: h != _pid && PREEMPTS(_pid, h) ->
+					if
+					:: REVOCABLE(h) -> /* take the grant back */
+						grant[h] = given_from[h];
+						waiting[h] = 1;
+						waiters = waiters | (1 << h);
+						wown = _pid;
+						GRANT(_pid, 0);
+						preempted[_pid] = 0;
+						NOTE_GRANT_AGED(0);
+						got = 1
+					:: else ->        /* set_drop_request */
+						if
+						:: !eval_breaker ->
+							eval_breaker = 1;
+							preempt_req = 1
+						:: else -> skip
+						fi
+					fi
 				:: else -> skip
 				fi;
-				tmo = 0
-			:: else -> break
-			od;
-			owner_resumed = 1;        /* :311 */
-			mutex_unlock(g_mutex)     /* :312 */
+				h = 0
+			fi
+		}
+		if
+		:: got -> got = 0; mutex_unlock(g_mutex)
+			:: else ->
+				/* Every waiter starts as a spinner (G_SPIN): it is in
+				 * the loop below, claims a grant as soon as it sees
+				 * it, and its budget may run out at any moment (SPIN
+				 * -> SLEEP), which covers every length of spin --
+				 * zero included, i.e. a waiter that sleeps at once
+				 * (C: G_SLEEP when it does not spin). */
+				atomic {
+					grant[_pid] = G_SPIN;
+					waiting[_pid] = 1;
+					waiters = waiters | BIT;
+					granted_since = granted_since & ~BIT
+				}
+				mutex_unlock(g_mutex);
+				do
+				:: atomic { grant[_pid] == G_GIVEN -> grant[_pid] = G_OWNED; given_from[_pid] = 0 }; break /* claim */
+				:: atomic { grant[_pid] == G_SPIN -> grant[_pid] = G_SLEEP } /* taken back */
+				:: atomic { grant[_pid] == G_SLEEP -> fsleep = fsleep | BIT };
+					if
+					:: atomic { (fsleep & BIT) == 0 -> tmo = 0 }
+					:: atomic { (fsleep & BIT) != 0 && TIMEOUT_OK ->
+						fsleep = fsleep & ~BIT; tmo = 1 }
+#ifdef SPURIOUS
+					:: atomic { (fsleep & BIT) != 0 -> fsleep = fsleep & ~BIT }
+#endif
+					fi;
+					if
+					:: tmo ->         /* a whole interval: demotion */
+						mutex_lock(g_mutex);
+						d_step {
+							if
+							:: waiting[_pid] && !(granted_since & BIT) &&
+							   DEMOTABLE(wown) ->
+								cpu_bound[wown] = 1;
+								owner_aged = 0;
+								if
+								:: !eval_breaker ->
+									eval_breaker = 1;
+									preempt_req = 0
+								:: else -> skip
+								fi
+							:: else -> skip
+							fi;
+							granted_since = granted_since & ~BIT
+						}
+						mutex_unlock(g_mutex);
+						tmo = 0
+					:: else -> skip
+					fi
+				od
 		fi
 	fi
 }
 
 /* why: 0 blocking, 1 forced, 2 exit (GS_RELEASE_*; interval = exit here). */
-inline drop(why)                                  /* prio_drop, :316 */
+inline drop(why)
 {
-	mutex_lock(g_mutex);                      /* :321 */
 	if
-	:: why == 1 -> cpu_bound[_pid] = 1        /* :322-323 */
-	:: why == 0 -> cpu_bound[_pid] = 0        /* :324-325 */
-	:: else -> skip
-	fi;
-	eval_breaker = 0;                         /* :331 */
-	d_step {                                  /* :333-336 best waiter */
-		best = NONE;
-		i = 0;
-		do
-		:: i < NT ->
-			if
-			:: (waiters & (1 << i)) &&
-			   (best == NONE ||
-#ifdef MUTANT_NOAGING_ORDER
-			    (cpu_bound[i] -> 2 : 1) < (cpu_bound[best] -> 2 : 1) ||
-			    ((cpu_bound[i] -> 2 : 1) == (cpu_bound[best] -> 2 : 1) &&
+#ifdef MUTANT_FASTDROP_NOSLOW
+	:: atomic { wown == _pid ->
 #else
-			    RANK(i) < RANK(best) ||
-			    (RANK(i) == RANK(best) &&
+	:: atomic { wown == _pid && !wslow ->     /* prio_drop: CAS t -> 0 */
 #endif
-			     seq[i] < seq[best])) -> best = i
+		wown = NONE;
+		if
+		:: why == 1 -> cpu_bound[_pid] = 1
+		:: why == 0 -> cpu_bound[_pid] = 0
+		:: else -> skip
+		fi }
+	:: else ->
+		mutex_lock(g_mutex);
+		if                                /* slice still running? */
+		:: why == 1 && preempt_req && cpu_bound[_pid] -> cut = 1
+		:: else -> cut = 0
+		fi;
+		d_step {
+			preempted[_pid] = cut;
+			if
+			:: why == 1 -> cpu_bound[_pid] = 1
+			:: why == 0 -> cpu_bound[_pid] = 0
 			:: else -> skip
 			fi;
-			i++
-		:: else -> break
-		od;
-		i = 0
-	}
-	if
-	:: best != NONE ->                        /* :337 */
-		waiters = waiters & ~(1 << best); /* :338 */
-		NOTE_GRANT_AGED(IS_AGED(best));
-		grant(best, IS_AGED(best));       /* :339 */
-#ifndef MUTANT_NOSIGNAL
-		cond_signal(tcond[best]);         /* :340 */
+			eval_breaker = 0;
+			preempt_req = 0;
+			best = NONE;              /* the best waiter */
+			i = 0;
+			do
+			:: i < NT ->
+				if
+				:: (waiters & (1 << i)) &&
+				   (best == NONE ||
+#ifdef MUTANT_NOAGING_ORDER
+				    (cpu_bound[i] -> 2 : 1) < (cpu_bound[best] -> 2 : 1) ||
+				    ((cpu_bound[i] -> 2 : 1) == (cpu_bound[best] -> 2 : 1) &&
+#else
+				    RANK(i) < RANK(best) ||
+				    (RANK(i) == RANK(best) &&
 #endif
-		best = 0
-	:: else ->
-		locked = 0;                       /* :342 */
-		powner = NONE;                    /* :343 */
-		best = 0
-	fi;
-	mutex_unlock(g_mutex)                     /* :345 */
+				     seq[i] < seq[best])) -> best = i
+				:: else -> skip
+				fi;
+				i++
+			:: else -> break
+			od;
+			i = 0;
+			cut = 0;
+			if
+			:: best != NONE ->
+				waiters = waiters & ~(1 << best);
+				NOTE_GRANT_AGED(IS_AGED(best));
+				GRANT(best, IS_AGED(best));
+				wown = best;
+				wslow = (waiters != 0);
+				given_from[best] = grant[best]; /* gil_grant_give */
+				gf = grant[best];
+				grant[best] = G_GIVEN
+			:: else ->
+				wown = NONE;
+				wslow = 0
+			fi
+		}
+		mutex_unlock(g_mutex);            /* gil_grant_unlock_wake */
+		if
+		:: best != NONE && gf == G_SLEEP ->
+#ifndef MUTANT_NOSIGNAL
+			futex_wake(best);
+#endif
+			skip
+		:: else -> skip
+		fi;
+		best = 0;
+		gf = 0
+	fi
 }
 
 /* gil.c gil_acquire's owner word plus the bounded-waiting counters. */
@@ -214,6 +311,9 @@ inline gs_enter_prio()
 	d_step {
 		assert(owner == NONE);
 		owner = _pid;
+		/* dead until the next wait: fewer states */
+		aged[_pid] = 0;
+		seq[_pid] = 0;
 #ifndef NO_BOUND
 		i = 0;
 		do
@@ -245,26 +345,26 @@ inline release(why) { gs_leave(); drop(why) }
 
 active [NT] proctype thread()
 {
-	byte r, i, h, best;
-	bit tmo, revoked;
+	byte r, i, h, best, gf;
+	bit tmo, got, cut;
 
-	cpu_bound[_pid] = _pid > 0;               /* prio_thread_init, :96: */
-	                                          /* thread 0 is an I/O role */
+	cpu_bound[_pid] = _pid > 0;               /* prio_thread_init: */
+	grant[_pid] = G_OWNED;                    /* thread 0 is an I/O role */
 	acquire();                                /* gil_attach */
 	do
 	:: r < ROUNDS ->
 		r++;
 		if
 		:: release(0); acquire()          /* blocking region */
-		:: eval_breaker ->                /* prio_check, :353 */
-			mutex_lock(g_mutex);      /* :358 */
+		:: eval_breaker ->                /* prio_check */
+			mutex_lock(g_mutex);
 			if
-			:: waiters == 0 ->        /* :359-361 */
+			:: waiters == 0 ->
 				eval_breaker = 0;
 				mutex_unlock(g_mutex)
 			:: else ->
 				mutex_unlock(g_mutex);
-				release(1); acquire()  /* :365-366 */
+				release(1); acquire()
 			fi
 		fi
 	:: else -> break
