@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The enabled side of every GS_PROBE() site (gil_probes.h): one function per
- * event libgil fires (the catalog's usdt/usdt_req events), so each has one USDT site gil:NAME (a tracer attaches
- * to it whichever libgil function emitted the event), one LTTng tracepoint
- * call and one recorder call. The site tests the listeners once more here
+ * event libgil fires (the catalog's usdt/usdt_req events), so each has one
+ * USDT site gil:NAME (a tracer attaches to it whichever libgil function
+ * emitted the event), one LTTng tracepoint call and one recorder call. The site tests the listeners once more here
  * because GS_PROBE() comes in when any of them listens.
  */
 #include "gil_probes.h" /* first sys/sdt.h include of this unit */
