@@ -16,7 +16,7 @@ py311=$(find_python 3.11)
 "$py311" -c '
 import threading, time
 def tick():
-    for _ in range(400):
+    for _ in range(1500):  # 15 s at least; killed at the end
         time.sleep(0.01)
 t = threading.Thread(target=tick); t.start(); tick(); t.join()' & calm=$!
 py310=$(find_python 3.10)

@@ -28,18 +28,11 @@
 #include "hostwide.h"
 #include "http.h"
 #include "hw_cli.h"
+#include "session.h"
 
 int cmd_exporter(int argc, char **argv);
 
 static const char *const prog = "gilscope exporter";
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -138,17 +131,10 @@ int cmd_exporter(int argc, char **argv)
 			if (gs_parse_seconds(prog, "--rescan", optarg, &ho.rescan_s))
 				return 2;
 			break;
-		case O_CONVOY: {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*end || v <= 0) {
-				fprintf(stderr, "%s: --convoy-us %s: want microseconds > 0\n",
-					prog, optarg);
+		case O_CONVOY:
+			if (gs_hw_parse_convoy(prog, optarg, &ho.convoy_ns))
 				return 2;
-			}
-			ho.convoy_ns = (uint64_t)v * 1000;
 			break;
-		}
 		case 'd':
 			if (gs_parse_seconds(prog, "-d", optarg, &duration))
 				return 2;
@@ -177,11 +163,7 @@ int cmd_exporter(int argc, char **argv)
 		return 1;
 	}
 
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	gs_session_signals(); /* SIGINT/SIGTERM/SIGHUP stop; SIGPIPE ignored */
 
 	struct gs_hw hw;
 	if (gs_hw_start(&hw, &ho)) {
@@ -195,7 +177,7 @@ int cmd_exporter(int argc, char **argv)
 		prog, listen_spec, hw.nprocs, hw.nbins);
 
 	uint64_t t0 = gs_now_ns(), last_refresh = t0;
-	while (!stop) {
+	while (!gs_session_stop) {
 		struct pollfd pf[2] = {
 			{ .fd = lfd, .events = POLLIN },
 			{ .fd = gs_hw_notice_fd(&hw), .events = POLLIN },

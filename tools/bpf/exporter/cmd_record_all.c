@@ -25,18 +25,11 @@
 #include "clock.h"
 #include "hostwide.h"
 #include "hw_cli.h"
+#include "session.h"
 
 int gs_record_all(int argc, char **argv);
 
 extern char **environ;
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -145,10 +138,7 @@ int gs_record_all(int argc, char **argv)
 	}
 	self[n] = 0;
 
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	gs_session_signals(); /* SIGINT/SIGTERM/SIGHUP stop; SIGPIPE ignored */
 
 	/* the filters are applied here (no GIL probe of ours to filter in) */
 	const char *comm = ho.comm, *cgroup = NULL;
@@ -176,7 +166,7 @@ int gs_record_all(int argc, char **argv)
 		poll(&pf, 1, 50);
 		gs_hw_poll(&hw);
 		gs_hw_refresh(&hw);
-		if (stop || (duration > 0 && gs_now_ns() - t0 >= (uint64_t)(duration * 1e9)))
+		if (gs_session_stop || (duration > 0 && gs_now_ns() - t0 >= (uint64_t)(duration * 1e9)))
 			break;
 		for (size_t i = 0; i < hw.nprocs; i++) {
 			const struct gs_hw_proc *p = &hw.procs[i];

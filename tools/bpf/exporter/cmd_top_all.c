@@ -21,15 +21,8 @@
 #include "clock.h"
 #include "hostwide.h"
 #include "hw_cli.h"
+#include "session.h"
 #include "json_writer.h"
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static void usage(FILE *out)
 {
@@ -265,17 +258,10 @@ int gs_top_all(int argc, char **argv)
 			lines = (size_t)v;
 			break;
 		}
-		case O_CONVOY: {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*end || v <= 0) {
-				fprintf(stderr, "%s: --convoy-us %s: want microseconds > 0\n",
-					prog, optarg);
+		case O_CONVOY:
+			if (gs_hw_parse_convoy(prog, optarg, &ho.convoy_ns))
 				return 2;
-			}
-			ho.convoy_ns = (uint64_t)v * 1000;
 			break;
-		}
 		case 'j': json = 1; break;
 		case 'v': ho.verbose++; break;
 		case 'h': usage(stdout); return 0;
@@ -289,16 +275,11 @@ int gs_top_all(int argc, char **argv)
 		free(ho.pids);
 		return 2;
 	}
-	if (ho.comm && strlen(ho.comm) >= GSA_COMM_LEN) {
-		fprintf(stderr, "%s: --comm %s: a process name has at most %d characters\n",
-			prog, ho.comm, GSA_COMM_LEN - 1);
+	if (gs_hw_check_comm(prog, ho.comm)) {
 		free(ho.pids);
 		return 2;
 	}
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	gs_session_signals(); /* SIGINT/SIGTERM/SIGHUP stop; SIGPIPE ignored */
 
 	struct gs_hw hw;
 	if (gs_hw_start(&hw, &ho)) {
@@ -309,13 +290,13 @@ int gs_top_all(int argc, char **argv)
 	uint64_t t0 = gs_now_ns(), last = t0;
 	uint64_t next = t0 + (uint64_t)(interval * 1e9);
 	sample(&t, &hw, 1); /* the baseline */
-	while (!stop) {
+	while (!gs_session_stop) {
 		struct pollfd pf = { .fd = gs_hw_notice_fd(&hw), .events = POLLIN };
 		poll(&pf, 1, 50);
 		gs_hw_poll(&hw);
 		uint64_t now = gs_now_ns();
 		int done = duration > 0 && now - t0 >= (uint64_t)(duration * 1e9);
-		if (now >= next || done || stop) {
+		if (now >= next || done || gs_session_stop) {
 			struct prow *tmp = t.prev;
 			t.prev = t.cur;
 			t.nprev = t.ncur;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli_common.h"
+#include "gilagg.h"
 
 int gs_hw_parse_pids(const char *prog, const char *arg, pid_t **pids, size_t *n)
 {
@@ -120,3 +121,25 @@ int gs_hw_in_cgroup(const char *want, pid_t pid)
 	return in;
 }
 
+
+int gs_hw_parse_convoy(const char *prog, const char *arg, uint64_t *ns)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+	if (*end || v <= 0) {
+		fprintf(stderr, "%s: --convoy-us %s: want microseconds > 0\n", prog, arg);
+		return -1;
+	}
+	*ns = (uint64_t)v * 1000;
+	return 0;
+}
+
+int gs_hw_check_comm(const char *prog, const char *comm)
+{
+	if (comm && strlen(comm) >= GSA_COMM_LEN) {
+		fprintf(stderr, "%s: --comm %s: a process name has at most %d characters\n",
+			prog, comm, GSA_COMM_LEN - 1);
+		return -1;
+	}
+	return 0;
+}
