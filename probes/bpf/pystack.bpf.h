@@ -27,8 +27,9 @@ const volatile struct gsb_py_offsets pyoff = {};
 /* Symbol-free probes (no take_gil argument): PyEval_SaveThread's entry
  * finds the thread state in _PyRuntime.gilstate.tstate_current (3.7-3.11,
  * still set there); link-time addresses, the load bias from the probe IP. */
-const volatile __u64 pyrt_tstate_vaddr = 0;
-const volatile __u64 pysave_vaddr = 0;
+const volatile __u64 pyrt_vaddr = 0;      /* _PyRuntime */
+const volatile __u64 pysave_vaddr = 0;    /* PyEval_SaveThread */
+__u64 g_pyrt_addr;                        /* _PyRuntime in the target, once known */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -73,6 +74,8 @@ static __always_inline __u64 pystack_arg(struct pt_regs *ctx, __u32 n)
 	return n == 1 ? a1 : n == 2 ? a2 : n == 3 ? a3 : n == 4 ? a4 : 0;
 }
 
+static __always_inline __u64 pystack_search(void);
+
 /* The thread state of tid: from argument `arg` when the probe has one,
  * else the last one this thread showed. */
 static __always_inline __u64 pystack_tstate(struct pt_regs *ctx, __u32 tid,
@@ -86,21 +89,75 @@ static __always_inline __u64 pystack_tstate(struct pt_regs *ctx, __u32 tid,
 		return ts;
 	}
 	__u64 *p = bpf_map_lookup_elem(&pytstate, &tid);
-	return p ? *p : 0;
+	if (p)
+		return *p;
+	ts = pystack_search();
+	if (ts)
+		bpf_map_update_elem(&pytstate, &tid, &ts, BPF_ANY);
+	return ts;
 }
 
-/* At PyEval_SaveThread's entry: remember the calling thread's state. */
+/* At PyEval_SaveThread's entry: where _PyRuntime is, and (3.7-3.11) the
+ * calling thread's state, still in gilstate.tstate_current there. */
 static __always_inline void pystack_learn_at_save(struct pt_regs *ctx, __u32 tid)
 {
-	if (!want_pystacks || !pyrt_tstate_vaddr || !pysave_vaddr)
+	if (!want_pystacks || !pyrt_vaddr || !pysave_vaddr)
 		return;
-	__u64 bias = PT_REGS_IP(ctx) - pysave_vaddr, ts = 0;
-	if (bpf_probe_read_user(&ts, sizeof(ts),
-				(const void *)(bias + pyrt_tstate_vaddr)) || !ts)
+	__u64 rt = PT_REGS_IP(ctx) - pysave_vaddr + pyrt_vaddr, ts = 0;
+	g_pyrt_addr = rt;
+	if (!pyoff.runtime_tstate_current ||
+	    bpf_probe_read_user(&ts, sizeof(ts),
+				(const void *)(rt + pyoff.runtime_tstate_current)) || !ts)
 		return;
 	__u64 *old = bpf_map_lookup_elem(&pytstate, &tid);
 	if (!old || *old != ts)
 		bpf_map_update_elem(&pytstate, &tid, &ts, BPF_ANY);
+}
+
+struct pystack_find {
+	__u64 ts, self, found;
+};
+
+static long pystack_find_step(__u32 i, void *data)
+{
+	struct pystack_find *f = data;
+	__u64 id = 0;
+	if (!f->ts)
+		return 1;
+	bpf_probe_read_user(&id, sizeof(id),
+			    (const void *)(f->ts + pyoff.tstate_thread_id));
+	if (id == f->self) {
+		f->found = f->ts;
+		return 1;
+	}
+	bpf_probe_read_user(&f->ts, sizeof(f->ts),
+			    (const void *)(f->ts + pyoff.tstate_next));
+	return 0;
+}
+
+/* The main interpreter's thread state of the calling thread: its
+ * thread_id is pthread_self(), the thread's fs base on x86-64. */
+static __always_inline __u64 pystack_search(void)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct pystack_find f = { 0 };
+	__u64 interp = 0;
+	if (!g_pyrt_addr || !pyoff.interp_tstate_head || !pyoff.tstate_thread_id)
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	f.self = BPF_CORE_READ(task, thread.fsbase);
+	if (!f.self ||
+	    bpf_probe_read_user(&interp, sizeof(interp),
+				(const void *)(g_pyrt_addr + pyoff.runtime_interp_head)) ||
+	    !interp ||
+	    bpf_probe_read_user(&f.ts, sizeof(f.ts),
+				(const void *)(interp + pyoff.interp_tstate_head)))
+		return 0;
+	bpf_loop(256, pystack_find_step, &f, 0);
+	return f.found;
+#else
+	return 0;
+#endif
 }
 
 static __always_inline __u64 read_ptr(__u64 base, __u32 off)

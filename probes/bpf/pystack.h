@@ -59,6 +59,14 @@ struct gsb_py_offsets {
 	__u32 version;            /* 0x030b (3.11), for messages */
 	__u32 runtime_tstate_current; /* _PyRuntime.gilstate.tstate_current
 					 (3.7-3.11), for symbol-free probes */
+	/* the thread states of the main interpreter, searched for the one
+	 * whose thread_id (pthread_self) is the thread's: symbol-free probes
+	 * on threads that never called PyEval_SaveThread */
+	__u32 runtime_interp_head;  /* _PyRuntime.interpreters.head */
+	__u32 interp_tstate_head;   /* tstate_head / threads.head */
+	__u32 tstate_next;
+	__u32 tstate_thread_id;     /* pthread_t, == the thread's fs base */
+	__u32 pad;
 };
 
 /* A stack, innermost frame first. */

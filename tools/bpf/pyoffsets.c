@@ -13,7 +13,8 @@
  * Include/internal/pycore_frame.h (3.11+), Include/code.h,
  * Include/cpython/unicodeobject.h, Python/ceval_gil.h: take_gil/drop_gil
  * argument lists, Include/internal/pycore_runtime.h: where
- * _PyRuntime.gilstate.tstate_current sits (3.7-3.11). x86-64 LP64. */
+ * _PyRuntime.gilstate.tstate_current sits (3.7-3.11) and the main
+ * interpreter's thread-state list. x86-64 LP64. */
 static const struct gsb_py_offsets tables[] = {
 	{ .version = 0x0306, .layout = GSB_PY_FRAMEOBJECT, .lasti_kind = GSB_LASTI_BYTES,
 	  .tstate_frame = 24, .frame_back = 24, .frame_code = 32, .frame_lasti = 120,
@@ -23,37 +24,43 @@ static const struct gsb_py_offsets tables[] = {
 	  .tstate_frame = 24, .frame_back = 24, .frame_code = 32, .frame_lasti = 104,
 	  .code_name = 104, .code_filename = 96, .code_firstlineno = 36,
 	  .code_linetable = 112, .take_tstate_arg = 1, .drop_tstate_arg = 1,
-	  .runtime_tstate_current = 1480 },
+	  .runtime_tstate_current = 1480,
+	  .runtime_interp_head = 24, .interp_tstate_head = 8, .tstate_next = 8, .tstate_thread_id = 176 },
 	/* 3.8: take_gil(ceval, tstate), drop_gil(ceval, tstate); co_posonlyargcount */
 	{ .version = 0x0308, .layout = GSB_PY_FRAMEOBJECT, .lasti_kind = GSB_LASTI_BYTES,
 	  .tstate_frame = 24, .frame_back = 24, .frame_code = 32, .frame_lasti = 104,
 	  .code_name = 112, .code_filename = 104, .code_firstlineno = 40,
 	  .code_linetable = 120, .take_tstate_arg = 2, .drop_tstate_arg = 2,
-	  .runtime_tstate_current = 1368 },
+	  .runtime_tstate_current = 1368,
+	  .runtime_interp_head = 32, .interp_tstate_head = 8, .tstate_next = 8, .tstate_thread_id = 176 },
 	/* 3.9: take_gil(tstate), drop_gil(ceval, ceval2, tstate) */
 	{ .version = 0x0309, .layout = GSB_PY_FRAMEOBJECT, .lasti_kind = GSB_LASTI_BYTES,
 	  .tstate_frame = 24, .frame_back = 24, .frame_code = 32, .frame_lasti = 104,
 	  .code_name = 112, .code_filename = 104, .code_firstlineno = 40,
 	  .code_linetable = 120, .take_tstate_arg = 1, .drop_tstate_arg = 3,
-	  .runtime_tstate_current = 568 },
+	  .runtime_tstate_current = 568,
+	  .runtime_interp_head = 32, .interp_tstate_head = 8, .tstate_next = 8, .tstate_thread_id = 176 },
 	/* 3.10: f_lasti counts code units; co_linetable replaces co_lnotab */
 	{ .version = 0x030a, .layout = GSB_PY_FRAMEOBJECT, .lasti_kind = GSB_LASTI_UNITS,
 	  .tstate_frame = 24, .frame_back = 24, .frame_code = 32, .frame_lasti = 96,
 	  .code_name = 112, .code_filename = 104, .code_firstlineno = 40,
 	  .code_linetable = 120, .take_tstate_arg = 1, .drop_tstate_arg = 3,
-	  .runtime_tstate_current = 568 },
+	  .runtime_tstate_current = 568,
+	  .runtime_interp_head = 32, .interp_tstate_head = 8, .tstate_next = 8, .tstate_thread_id = 176 },
 	/* 3.11: _PyInterpreterFrame behind tstate->cframe->current_frame */
 	{ .version = 0x030b, .layout = GSB_PY_CFRAME, .lasti_kind = GSB_LASTI_POINTER,
 	  .tstate_frame = 56, .cframe_current = 8, .frame_back = 48, .frame_code = 32,
 	  .frame_lasti = 56, .code_name = 120, .code_filename = 112,
 	  .code_firstlineno = 72, .code_linetable = 136, .code_adaptive = 184,
-	  .take_tstate_arg = 1, .drop_tstate_arg = 3, .runtime_tstate_current = 576 },
+	  .take_tstate_arg = 1, .drop_tstate_arg = 3, .runtime_tstate_current = 576,
+	  .runtime_interp_head = 40, .interp_tstate_head = 16, .tstate_next = 8, .tstate_thread_id = 152 },
 	/* 3.12: C-stack shim frames (owner 3); PyASCIIObject lost wstr */
 	{ .version = 0x030c, .layout = GSB_PY_CFRAME, .lasti_kind = GSB_LASTI_POINTER,
 	  .tstate_frame = 56, .cframe_current = 0, .frame_back = 8, .frame_code = 0,
 	  .frame_lasti = 56, .frame_owner = 70, .code_name = 120, .code_filename = 112,
 	  .code_firstlineno = 68, .code_linetable = 136, .code_adaptive = 192,
-	  .take_tstate_arg = 1, .drop_tstate_arg = 2 },
+	  .take_tstate_arg = 1, .drop_tstate_arg = 2,
+	  .runtime_interp_head = 40, .interp_tstate_head = 72, .tstate_next = 8, .tstate_thread_id = 136 },
 };
 
 static void common(struct gsb_py_offsets *o)
@@ -69,7 +76,8 @@ static void common(struct gsb_py_offsets *o)
  * byte offsets of the uint64_t fields the walker needs. */
 enum {
 	DO_COOKIE = 0, DO_VERSION = 8,
-	DO_TSTATE_CURRENT_FRAME = 184,
+	DO_RUNTIME_INTERP_HEAD = 40, DO_INTERP_THREADS_HEAD = 72,
+	DO_TSTATE_NEXT = 168, DO_TSTATE_CURRENT_FRAME = 184, DO_TSTATE_THREAD_ID = 192,
 	DO_FRAME_PREVIOUS = 232, DO_FRAME_EXECUTABLE = 240, DO_FRAME_INSTR_PTR = 248,
 	DO_FRAME_OWNER = 264,
 	DO_CODE_FILENAME = 280, DO_CODE_NAME = 288, DO_CODE_LINETABLE = 304,
@@ -161,6 +169,10 @@ static int from_debug_offsets(const char *path, struct gsb_py_offsets *o,
 	o->layout = GSB_PY_DIRECT;
 	o->lasti_kind = GSB_LASTI_POINTER;
 	o->tstate_frame = u64_at(d, DO_TSTATE_CURRENT_FRAME);
+	o->runtime_interp_head = u64_at(d, DO_RUNTIME_INTERP_HEAD);
+	o->interp_tstate_head = u64_at(d, DO_INTERP_THREADS_HEAD);
+	o->tstate_next = u64_at(d, DO_TSTATE_NEXT);
+	o->tstate_thread_id = u64_at(d, DO_TSTATE_THREAD_ID);
 	o->frame_back = u64_at(d, DO_FRAME_PREVIOUS);
 	o->frame_code = u64_at(d, DO_FRAME_EXECUTABLE);
 	o->frame_lasti = u64_at(d, DO_FRAME_INSTR_PTR);

@@ -31,10 +31,10 @@ int gs_pystack_setup(struct gilscope_bpf *skel, const struct gs_target *t,
 	memcpy((void *)&skel->rodata->pyoff, &o, sizeof(o));
 	skel->rodata->want_pystacks = 1;
 	/* probes without a thread-state argument (symbol-free placement)
-	 * learn it at PyEval_SaveThread from _PyRuntime (3.7-3.11) */
-	uint64_t rt = o.runtime_tstate_current ? gs_py_runtime_vaddr(t->path) : 0;
+	 * find it through _PyRuntime, located at PyEval_SaveThread */
+	uint64_t rt = gs_py_runtime_vaddr(t->path);
 	if (rt && t->sym[GS_SYM_SAVE_THREAD].found) {
-		skel->rodata->pyrt_tstate_vaddr = rt + o.runtime_tstate_current;
+		skel->rodata->pyrt_vaddr = rt;
 		skel->rodata->pysave_vaddr = t->sym[GS_SYM_SAVE_THREAD].vaddr[0];
 	}
 	return 0;
