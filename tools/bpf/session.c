@@ -219,20 +219,6 @@ static int add_link(struct gs_session *s, struct bpf_link *l, const char *what,
 	return 0;
 }
 
-static const char *const sym_label[GS_SYM_MAX] = {
-	[GS_SYM_TAKE_GIL] = "take_gil",
-	[GS_SYM_DROP_GIL] = "drop_gil",
-	[GS_SYM_SAVE_THREAD] = "PyEval_SaveThread",
-	[GS_SYM_RESTORE_THREAD] = "PyEval_RestoreThread",
-	[GS_SYM_ACQUIRE_LOCK] = "PyThread_acquire_lock",
-	[GS_SYM_RELEASE_LOCK] = "PyThread_release_lock",
-	[GS_SYM_INTERPRETER_LOCK] = "interpreter_lock",
-	[GS_SYM_GIL_CREATE] = "gil_create",
-	[GS_SYM_DELETE_CURRENT] = "PyThreadState_DeleteCurrent",
-	[GS_SYM_DELETE_CURRENT_INTERNAL] = "_PyThreadState_DeleteCurrent",
-	[GS_SYM_TSTATE_CLEAR] = "PyThreadState_Clear",
-};
-
 /* The file name's tail: its end says which library it is. */
 static void set_object(struct gs_probe_site *p, const char *obj)
 {
@@ -257,9 +243,9 @@ static void note_site(struct gs_session *s, const struct gs_elf_sym *e, int i,
 	p->method = e->method[i];
 	p->kind = (uint32_t)kind;
 	if (e->inlined[i])
-		snprintf(p->what, sizeof(p->what), "%s@%s", sym_label[sym], e->caller[i]);
+		snprintf(p->what, sizeof(p->what), "%s@%s", gs_sym_name(sym), e->caller[i]);
 	else
-		snprintf(p->what, sizeof(p->what), "%s", sym_label[sym]);
+		snprintf(p->what, sizeof(p->what), "%s", gs_sym_name(sym));
 	set_object(p, s->target.shown[0] ? s->target.shown : s->target.path);
 }
 
@@ -863,7 +849,7 @@ void gs_session_describe_sites(struct gs_session *s, FILE *out)
 	for (int k = 0; k < GS_SYM_MAX; k++)
 		if (s->target.sym[k].dropped)
 			fprintf(out, "%s: %d more sites of %s not probed (over %d)\n",
-				s->opts->prog, s->target.sym[k].dropped, sym_label[k],
+				s->opts->prog, s->target.sym[k].dropped, gs_sym_name(k),
 				GS_ELF_MAX_SITES);
 	if (s->skipped_inline_take)
 		fprintf(out, "%s: %d inlined copies of take_gil not probed (no return "

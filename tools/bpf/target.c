@@ -33,6 +33,11 @@ static const char *const sym_names[GS_SYM_MAX] = {
 	[GS_SYM_TSTATE_CLEAR] = "PyThreadState_Clear",
 };
 
+const char *gs_sym_name(int sym)
+{
+	return sym >= 0 && sym < GS_SYM_MAX ? sym_names[sym] : "?";
+}
+
 #define MAX_CANDIDATES 64
 
 struct candidates {

@@ -45,6 +45,9 @@ struct gs_target {
 	int free_threaded;      /* Py_GIL_DISABLED build: no GIL to trace */
 };
 
+/* The function (or object) name of enum gs_py_sym sym. */
+const char *gs_sym_name(int sym);
+
 /* Finds the GIL of running process pid. 0, or -errno with msg set:
  * -EPROTO for a CPython whose GIL was not found, -ENOENT for no GIL. */
 int gs_target_from_pid(pid_t pid, struct gs_target *t, char *msg, size_t msglen);
