@@ -3,10 +3,12 @@
 # for the lock interpreter_lock points to. Two CPU-bound threads: every 100
 # ticks the holder releases and at once re-acquires, and it wins most of
 # the time (the woken waiter is still getting a CPU): the releaser re-takes
-# the GIL in most handoffs. With the light probe set (no probe on
-# PyThread_release_lock, which is single-stepped) the observer effect is
-# smallest; the full set must report a larger estimated cost per
-# acquisition (as a share of the run it can look smaller: the run is slower).
+# the GIL in most handoffs. PyThread_release_lock starts with `sub`
+# (single-stepped): gilscope probes its call to sem_post instead (emulated,
+# the lock still in %rdi), cheap enough for the light probe set too, so
+# both sets see every release where it happens (none inferred, none of
+# unknown reason) and differ only by PyEval_RestoreThread: their
+# estimated cost per acquisition is about the same.
 . "$(dirname "$0")/lib.sh"
 require_root
 require_cmd python3
@@ -48,6 +50,8 @@ for s in ("light", "full"):
     check(d["handoffs"] >= 500, "too few handoffs with a waiter")
     share = float(d["failed_handoffs"]) / d["handoffs"]
     check(share > 0.5, "releaser re-took the GIL in only %.1f%% of handoffs" % (100 * share))
+    check("unknown" not in d["hold_by_reason"],
+          "a release of unknown reason: releases are observed, not inferred")
     interval = d["hold_by_reason"].get("interval", {})
     check(interval.get("n", 0) > 1000, "releases at the periodic check missing")
     cost = float(open("%s/%s.cost" % (w, s)).read()) * 1000.0 / c["acquired"]
@@ -55,9 +59,10 @@ for s in ("light", "full"):
           "estimated probe cost %.2f us per acquisition"
           % (s, d["handoffs"], 100 * share, d["hold_p50_us"], cost))
     costs[s] = cost
-if not costs["full"] > costs["light"]:
-    sys.exit("FAIL: full probe set (%.2f us/acquisition) should cost more than "
-             "light (%.2f)" % (costs["full"], costs["light"]))
+if not 0.75 <= costs["full"] / costs["light"] <= 1.33:
+    sys.exit("FAIL: the probe sets differ only by PyEval_RestoreThread, but their "
+             "estimated costs per acquisition are %.2f (full) and %.2f (light) us"
+             % (costs["full"], costs["light"]))
 PY
 # A 1 MiB ring buffer at 2.7's event rate may overflow: whatever was
 # dropped must be accounted for, as `lost` markers in the threads' streams

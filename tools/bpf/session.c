@@ -342,7 +342,7 @@ static int attach_usdt(struct gs_session *s)
 }
 
 static void set_autoload(struct gilscope_bpf *k, int rt, int symfree, int sched,
-			 int raw, int full, int tstate_clear)
+			 int raw, int full, int tstate_clear, int cheap_release)
 {
 	struct bpf_program *p;
 	int libc = symfree == GS_SYMFREE_GIL_PTHREAD;
@@ -358,7 +358,7 @@ static void set_autoload(struct gilscope_bpf *k, int rt, int symfree, int sched,
 		else if (!strncmp(n, "pyc_", 4))
 			on = rt == GSB_RT_CPYTHON3 && libc;
 		else if (!strcmp(n, "py2_release_lock"))
-			on = rt == GSB_RT_CPYTHON2 && full;
+			on = rt == GSB_RT_CPYTHON2 && (full || cheap_release);
 		else if (!strncmp(n, "py2_", 4))
 			on = rt == GSB_RT_CPYTHON2;
 		else if (!strcmp(n, "py_thread_exit"))
@@ -394,7 +394,7 @@ static int open_and_load(struct gs_session *s, int raw)
 	k->rodata->emit_events = o->events ? 1 : 0;
 	k->rodata->want_stats = o->stats ? 1 : 0;
 	k->rodata->infer_blocking_end = full ? 0 : 1;
-	k->rodata->infer_release2 = full ? 0 : 1;
+	k->rodata->infer_release2 = full || t->release_at_call ? 0 : 1;
 	k->rodata->convoy_ns = o->convoy_ns;
 	if (t->runtime == GSB_RT_CPYTHON2) {
 		k->rodata->py2_lock_vaddr = t->sym[GS_SYM_INTERPRETER_LOCK].vaddr[0];
@@ -418,7 +418,7 @@ static int open_and_load(struct gs_session *s, int raw)
 		k->rodata->tstate_native_tid_off =
 			gs_symfree_tstate_native_tid_off(t->path);
 	set_autoload(k, t->runtime, t->symfree, o->sched, raw, full,
-		     k->rodata->tstate_native_tid_off != 0);
+		     k->rodata->tstate_native_tid_off != 0, t->release_at_call);
 	int err = gilscope_bpf__load(k);
 	if (err) {
 		if (o->sched && !raw)
@@ -631,11 +631,12 @@ static int attach_all(struct gs_session *s)
 		    attach_uprobes(s, k->progs.py2_save_thread, 0,
 				   GS_SYM_SAVE_THREAD, GSB_HIT_SAVE, 1))
 			return -1;
-		if (full &&
-		    (attach_uprobes(s, k->progs.py2_release_lock, 0,
-				    GS_SYM_RELEASE_LOCK, GSB_HIT_REL2, 1) ||
-		     attach_uprobes(s, k->progs.py_restore_thread, 0,
-				    GS_SYM_RESTORE_THREAD, GSB_HIT_RESTORE, 0)))
+		if ((full || t->release_at_call) &&
+		    attach_uprobes(s, k->progs.py2_release_lock, 0,
+				   GS_SYM_RELEASE_LOCK, GSB_HIT_REL2, 1))
+			return -1;
+		if (full && attach_uprobes(s, k->progs.py_restore_thread, 0,
+					   GS_SYM_RESTORE_THREAD, GSB_HIT_RESTORE, 0))
 			return -1;
 		break;
 	}

@@ -489,3 +489,40 @@ int gs_symfree_py27_lock(const char *pyfile, uint64_t *vaddr, char *msg,
 	*vaddr = lock;
 	return 0;
 }
+
+int gs_symfree_first_call(const char *file, uint64_t vaddr, uint64_t *site,
+			  uint64_t *offset)
+{
+	struct elf_file f;
+	unsigned char code[32];
+	if (elf_open(file, &f))
+		return -1;
+	ssize_t n = read_file_vaddr(&f, vaddr, code, sizeof(code));
+	int r = -1;
+	csh h;
+	if (n > 0 && cs_open(CS_ARCH_X86, CS_MODE_64, &h) == CS_ERR_OK) {
+		cs_insn *insn = NULL;
+		size_t count = cs_disasm(h, code, (size_t)n, vaddr, 0, &insn);
+		/* only straight-line code before it: nothing may jump past */
+		for (size_t i = 0; i < count; i++) {
+			if (insn[i].id == X86_INS_CALL && insn[i].size == 5 &&
+			    insn[i].bytes[0] == 0xe8) {
+				uint64_t off, avail;
+				if (!vaddr_to_offset(f.e, insn[i].address, &off, &avail)) {
+					*site = insn[i].address;
+					*offset = off;
+					r = 0;
+				}
+				break;
+			}
+			if (insn[i].id == X86_INS_RET || insn[i].id == X86_INS_JMP ||
+			    (insn[i].id >= X86_INS_JAE && insn[i].id <= X86_INS_JS))
+				break;
+		}
+		if (count)
+			cs_free(insn, count);
+		cs_close(&h);
+	}
+	elf_close(&f);
+	return r;
+}

@@ -95,6 +95,14 @@ uint64_t gs_symfree_tstate_native_tid_off(const char *pyfile);
 /* Load bias of pyfile (named name in /proc/PID/maps) in pid. */
 int gs_symfree_bias(pid_t pid, const char *pyfile, const char *name, uint64_t *bias);
 
+/* The first call instruction in the first bytes of function vaddr (link
+ * time) of file: its address and file offset. A uprobe there is emulated
+ * (a call), where the function's own first instruction may be
+ * single-stepped (2.7's PyThread_release_lock starts with `sub`; its first
+ * call is sem_post, with the lock still in %rdi). 0 or -1. */
+int gs_symfree_first_call(const char *file, uint64_t vaddr, uint64_t *site,
+			  uint64_t *offset);
+
 /* Reads a GIL struct at runtime address base of pid and checks it looks
  * like one (interval, locked, both mutexes' kind). 1 valid, 0 not. */
 int gs_symfree_check_gil(pid_t pid, uint64_t base, struct gs_symfree_gil *g);

@@ -111,6 +111,23 @@ static int looks_like_libgil(const char *path)
 	return !strncmp(base, "libgil", 6);
 }
 
+/* 2.7: PyThread_release_lock starts with `sub` (single-stepped, several us
+ * per hit); its call to sem_post right after is emulated and still has the
+ * lock in %rdi. Probing there makes an exact release probe cheap enough
+ * for the default probe set (docs/symbol-free.md). */
+static void cheap_release_probe(struct gs_target *t)
+{
+	struct gs_elf_sym *e = &t->sym[GS_SYM_RELEASE_LOCK];
+	uint64_t site, off;
+	if (e->found != 1 || !e->single_step[0] ||
+	    gs_symfree_first_call(t->path, e->vaddr[0], &site, &off))
+		return;
+	e->vaddr[0] = site;
+	e->offset[0] = off;
+	e->single_step[0] = 0;
+	t->release_at_call = 1;
+}
+
 /* Tries one file; 1 when it holds a GIL we can probe, 0 when not, -1 when it
  * is a CPython whose GIL functions cannot be found (msg says why). */
 static int try_file(const char *path, const char *shown, const char *root,
@@ -192,6 +209,8 @@ static int try_file(const char *path, const char *shown, const char *root,
 	snprintf(t->shown, sizeof(t->shown), "%s", shown);
 	memcpy(t->sym, sym, sizeof(sym));
 	t->info = info;
+	if (rt == GSB_RT_CPYTHON2)
+		cheap_release_probe(t);
 	if (rt == GSB_RT_LIBGIL) {
 		snprintf(t->policy_name, sizeof(t->policy_name), "libgil");
 	} else {

@@ -41,6 +41,8 @@ struct gs_target {
 	struct gs_elf_sym sym[GS_SYM_MAX];
 	struct gs_elf_info info;
 	int symfree;            /* enum gs_symfree_method (0: found by symbols) */
+	int release_at_call;    /* 2.7: release probe on the call to sem_post,
+				 * cheap: in the default probe set too */
 	char libc[4096];        /* the C library the program maps (symbol-free 3.x) */
 	int free_threaded;      /* Py_GIL_DISABLED build: no GIL to trace */
 };
