@@ -67,7 +67,8 @@ report_rate() { # TRACE LABEL
 
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs, $(date -u +%FT%TZ)"
 if [ -z "$TRACE" ] && [ -z "$CTF" ]; then
-  cc -O2 -Iprobes -Ilib bench/analyzer/gen_trace.c probes/trace_writer.c -o "$TMP/gen_trace"
+  cc -O2 -Iprobes -Ilib bench/analyzer/gen_trace.c probes/trace_writer.c \
+    probes/crc32c.c -o "$TMP/gen_trace"
   TRACE=$TMP/synthetic.gst
   /usr/bin/time -f "generated in %e s" "$TMP/gen_trace" "$TRACE" "$EVENTS" 2>&1
 fi
