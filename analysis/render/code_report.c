@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "code_report.h"
 
+#include "metrics.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,4 +174,36 @@ void gs_code_top_json(struct json_writer *j, const struct gs_analysis *a,
 	}
 	json_end(j);
 	free(ord);
+}
+
+/* The row of thread th (GS_NO_THREAD: any) with the most ns of kind. */
+static const struct gs_code_row *top_row(const struct gs_analysis *a,
+					 uint32_t th, unsigned kind)
+{
+	const struct gs_code_row *rows, *best = NULL;
+	size_t n = gs_codeattr_rows(a->code, &rows);
+	for (size_t i = 0; i < n; i++)
+		if ((th == GS_NO_THREAD || rows[i].thread == th) && rows[i].ns[kind] &&
+		    (!best || rows[i].ns[kind] > best->ns[kind]))
+			best = &rows[i];
+	return best;
+}
+
+int gs_code_finding(const struct gs_analysis *a, const struct gs_finding *f,
+		    char *holder, size_t hlen, char *victim, size_t vlen)
+{
+	if (!a->code || f->thread == GS_NO_THREAD)
+		return 0;
+	const struct gs_code_row *h = top_row(a, f->other, GS_CODE_BLAME);
+	const struct gs_code_row *v = top_row(a, f->thread, GS_CODE_WAIT);
+	if (!h || !v)
+		return 0;
+	char tb[32];
+	char label[480];
+	gs_code_innermost(a, h->stack, label, sizeof(label));
+	snprintf(holder, hlen, "%s in %s", thread_name(a, h->thread, tb, sizeof(tb)),
+		 label);
+	gs_code_innermost(a, v->stack, label, sizeof(label));
+	snprintf(victim, vlen, "%s", label);
+	return 1;
 }

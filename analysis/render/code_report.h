@@ -30,4 +30,12 @@ void gs_code_top_json(struct json_writer *j, const struct gs_analysis *a,
 void gs_code_innermost(const struct gs_analysis *a, uint32_t stack, char *out,
 		       size_t len);
 
+/* For a finding (metrics.h): the holder's code (its stack with the most
+ * blame; the whole trace's when the finding names no holder) and the
+ * victim's call site (its stack with the most wait). 0 when the analysis
+ * has no stacks or the finding names no thread. */
+struct gs_finding;
+int gs_code_finding(const struct gs_analysis *a, const struct gs_finding *f,
+		    char *holder, size_t hlen, char *victim, size_t vlen);
+
 #endif

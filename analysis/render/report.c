@@ -264,6 +264,10 @@ static void text_findings(FILE *out, const struct gs_analysis *a,
 		    (f->other == GS_NO_THREAD || !selected(o, f->other)))
 			continue;
 		fprintf(out, "  * %s\n", f->text);
+		char holder[600], victim[512];
+		if (gs_code_finding(a, f, holder, sizeof(holder), victim, sizeof(victim)))
+			fprintf(out, "    code: the holder ran %s; the victim waited at %s\n",
+				holder, victim);
 		shown++;
 	}
 	if (!shown)
@@ -625,6 +629,12 @@ void gs_report_json(FILE *out, const struct gs_analysis *a,
 		json_uint(&j, "worst_ns", f->worst_ns);
 		json_double(&j, "share", f->share);
 		json_string(&j, "text", f->text);
+		char holder[600], victim[512];
+		if (gs_code_finding(a, f, holder, sizeof(holder), victim,
+				    sizeof(victim))) {
+			json_string(&j, "holder_code", holder);
+			json_string(&j, "victim_code", victim);
+		}
 		json_end(&j);
 	}
 	json_end(&j);

@@ -102,6 +102,8 @@ print("blame: crunch %.1f%% of %.1f ms; GIL wait at recv %.1f ms + wake-up "
          wake_delay / 1e6, measured / 1e6, truth["requests"]))
 PY
 grep -q "crunch (.*stacks_app.py" "$WORK/report.txt" || fail "text report has no code table naming crunch"
+grep -q "code: the holder ran gs-cpu in crunch (.*stacks_app.py:[0-9]*); the victim waited at \(serve\|nap\) (" \
+  "$WORK/report.txt" || fail "the convoy finding does not name crunch and the victim's call site: $(grep -A1 convoy "$WORK/report.txt")"
 
 # A trace without stacks: --folded says how to get them, and fails.
 "$GILSCOPE" record -o "$WORK/nostack.gst" -- "$PY" -c 'pass' 2>/dev/null ||

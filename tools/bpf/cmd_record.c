@@ -267,6 +267,7 @@ int cmd_record(int argc, char **argv)
 	int wr = gs_writer_close(w, gs_now_ns(),
 				 interrupted ? GS_END_F_INTERRUPTED : 0, err,
 				 sizeof(err));
+	uint64_t stack_events = d.stack_events;
 	gs_demux_free(&d);
 	wr |= gs_gil_outputs_close(&gils, gs_now_ns(),
 				   interrupted ? GS_END_F_INTERRUPTED : 0, so.prog);
@@ -276,7 +277,9 @@ int cmd_record(int argc, char **argv)
 	}
 
 	double secs = (double)(t1 - t0) / 1e9;
-	double cost_ms = gs_session_cost_ns(&s, cnt) / 1e6;
+	/* the frame walk runs inside the GIL probes, once per stack event */
+	double cost_ms = (gs_session_cost_ns(&s, cnt) +
+			  GS_COST_PYSTACK_NS * (double)stack_events) / 1e6;
 	fprintf(stderr,
 		"%s: %llu events from %zu threads in %.2f s of recording (attach to "
 		"stop) written to %s (%llu lost)\n",
@@ -290,9 +293,11 @@ int cmd_record(int argc, char **argv)
 		(unsigned long long)cnt[GSB_HIT_SCHED]);
 	if (so.pystacks)
 		fprintf(stderr, "%s: %llu Python stacks (%llu frames, %llu with their "
-			"current line; %llu code objects)\n", so.prog,
+			"current line; %llu code objects) on %llu GIL events (walks "
+			"counted in the cost above)\n", so.prog,
 			(unsigned long long)pt.stacks, (unsigned long long)pt.frames,
-			(unsigned long long)pt.lines, (unsigned long long)pt.codes);
+			(unsigned long long)pt.lines, (unsigned long long)pt.codes,
+			(unsigned long long)stack_events);
 	if (so.cmd && child_code && !interrupted && !timed_out)
 		fprintf(stderr, "%s: %s exited with status %d\n", so.prog, so.cmd[0],
 			child_code);

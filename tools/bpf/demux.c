@@ -139,6 +139,8 @@ int gs_demux_add(struct gs_demux *d, const void *data, size_t size)
 	}
 	if (r->type == GS_EV_lost)
 		t->lost += r->a0;
+	if (r->type == GS_EV_stack)
+		d->stack_events++;
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 256;
 		void *p = realloc(t->buf, cap * sizeof(*t->buf));

@@ -40,6 +40,7 @@ struct gs_demux {
 	struct gs_tidmap index; /* tid -> threads[] */
 	uint64_t records, reordered;
 	uint64_t scans;
+	uint64_t stack_events;  /* `stack` records (record --stacks) */
 };
 
 int gs_demux_init(struct gs_demux *d, struct gs_writer *w, uint32_t pid);

@@ -108,6 +108,10 @@ int gs_session_end(struct gs_session *s, int kill_child);
 #define GS_COST_URETPROBE_NS 250.0
 #define GS_COST_URETPROBE_SS_NS 250.0
 #define GS_COST_SCHED_NS 60.0
+/* One Python stack walk (record --stacks), BPF run time per take_gil /
+ * drop_gil hit with minus without stacks, CPython 3.11 countdown
+ * (kernel.bpf_stats_enabled; docs/observer-effect.md). */
+#define GS_COST_PYSTACK_NS 4300.0
 
 
 #endif
