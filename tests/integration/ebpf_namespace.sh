@@ -5,7 +5,8 @@
 # libraries through /proc/PID/root (or /proc/PID/map_files) and trace it:
 #  - with its debug file beside the library (found inside the namespace):
 #    probes at the unstripped .symtab addresses, method "debug file";
-#  - with no debug file at all: the symbol-free method.
+#  - with no debug file at all: the symbol-free method;
+# and a library deleted from disk since it was mapped, through map_files.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/python_copy.bash"
 require_root
@@ -71,3 +72,24 @@ PY
 
 in_namespace debugfile link "debug file"
 in_namespace stripped none "symbol-free"
+
+# a library deleted from disk since it was mapped (an upgrade under a
+# running service): only /proc/PID/map_files still opens it
+python_copy "$PY" "$WORK/deleted" none
+"$WORK/deleted/bin/python3.11" "$PYDIR/countdown.py" 400000000 2 &
+PID=$!
+for i in $(seq 1 100); do
+  grep -q libpython3.11 "/proc/$PID/maps" 2>/dev/null && break
+  sleep 0.1
+done
+rm "$PYCOPY_LIB"
+"$GILSCOPE" record -v -p "$PID" -d 1 -o "$WORK/deleted.gst" 2> "$WORK/deleted.err" \
+  || { cat "$WORK/deleted.err" >&2; fail "deleted: record -p failed"; }
+grep -q "(deleted) (opened as /proc/$PID/map_files/" "$WORK/deleted.err" \
+  || { cat "$WORK/deleted.err" >&2; fail "deleted: -v does not say the library was opened through map_files"; }
+kill $PID; wait $PID 2>/dev/null || true
+PID=
+python3 "$PYDIR/gstrace.py" "$WORK/deleted.gst" > "$WORK/deleted.json"
+n=$(json_get "$WORK/deleted.json" 'd["counts"].get("acquired", 0)')
+[ "$n" -gt 20 ] || fail "deleted: only $n acquisitions"
+echo "deleted library: $n acquisitions through map_files"
