@@ -159,6 +159,23 @@ static ssize_t read_file_vaddr(struct elf_file *f, uint64_t vaddr, void *buf, si
 	return pread(f->fd, buf, len < avail ? len : (size_t)avail, (off_t)off);
 }
 
+/* The first len bytes of _Py_DebugOffsets (3.13+) as _PyRuntime's initial
+ * image has them: 0, or -1 when the file has none. */
+static int debug_offsets(const char *pyfile, unsigned char *buf, size_t len)
+{
+	struct elf_file f;
+	GElf_Sym s;
+	int r = -1;
+	if (elf_open(pyfile, &f))
+		return -1;
+	if (!dynsym_find(f.e, "_PyRuntime", &s) &&
+	    read_file_vaddr(&f, s.st_value, buf, len) == (ssize_t)len &&
+	    !memcmp(buf, "xdebugpy", 8))
+		r = 0;
+	elf_close(&f);
+	return r;
+}
+
 int gs_symfree_free_threaded(const char *pyfile, const char *name)
 {
 	const char *base = strrchr(name, '/');
@@ -171,36 +188,20 @@ int gs_symfree_free_threaded(const char *pyfile, const char *name)
 		if (*p == 't')
 			return 1;       /* python3.13t, libpython3.13t.so */
 	}
-	struct elf_file f;
-	GElf_Sym s;
 	unsigned char hdr[24];
-	int ft = 0;
-	if (elf_open(pyfile, &f))
+	uint64_t v;
+	if (debug_offsets(pyfile, hdr, sizeof(hdr)))
 		return 0;
-	if (!dynsym_find(f.e, "_PyRuntime", &s) &&
-	    read_file_vaddr(&f, s.st_value, hdr, sizeof(hdr)) == (ssize_t)sizeof(hdr) &&
-	    !memcmp(hdr, "xdebugpy", 8)) {
-		uint64_t v;
-		memcpy(&v, hdr + 16, 8);
-		ft = v == 1;
-	}
-	elf_close(&f);
-	return ft;
+	memcpy(&v, hdr + 16, 8);
+	return v == 1;
 }
 
 uint64_t gs_symfree_tstate_native_tid_off(const char *pyfile)
 {
-	struct elf_file f;
-	GElf_Sym s;
 	unsigned char d[0xd0];
 	uint64_t off = 0;
-	if (elf_open(pyfile, &f))
-		return 0;
-	if (!dynsym_find(f.e, "_PyRuntime", &s) &&
-	    read_file_vaddr(&f, s.st_value, d, sizeof(d)) == (ssize_t)sizeof(d) &&
-	    !memcmp(d, "xdebugpy", 8))
+	if (!debug_offsets(pyfile, d, sizeof(d)))
 		memcpy(&off, d + 0xc8, 8);
-	elf_close(&f);
 	return off < 4096 ? off : 0;
 }
 
