@@ -23,6 +23,7 @@
 #include "hw_cli.h"
 #include "session.h"
 #include "json_writer.h"
+#include "output_check.h"
 
 static void usage(FILE *out)
 {
@@ -287,6 +288,7 @@ int gs_top_all(int argc, char **argv)
 		return 1;
 	}
 	struct top_all t = { 0 };
+	int lost_output = 0;
 	uint64_t t0 = gs_now_ns(), last = t0;
 	uint64_t next = t0 + (uint64_t)(interval * 1e9);
 	sample(&t, &hw, 1); /* the baseline */
@@ -309,6 +311,11 @@ int gs_top_all(int argc, char **argv)
 				print_text(&t, &hw, lines);
 			last = now;
 			next = now + (uint64_t)(interval * 1e9);
+			/* each interval reaches its reader now, or top stops */
+			if (gs_output_flush(stdout, prog, "standard output")) {
+				lost_output = 1;
+				break;
+			}
 		}
 		if (done)
 			break;
@@ -317,5 +324,5 @@ int gs_top_all(int argc, char **argv)
 	free(t.prev);
 	free(t.cur);
 	free(ho.pids);
-	return 0;
+	return lost_output ? 1 : 0;
 }
