@@ -230,4 +230,32 @@ for _ in $(seq 50); do
 done
 [ -z "$left" ] || fail "BPF programs of the killed exporter still loaded:$left"
 echo "kill -9: the exporter's $(echo $progs | wc -w) BPF programs are gone"
+
+# The next start after the kill: a process's series stay while it runs and
+# for --grace after it exits, then go.
+"$py311" -c 'import threading, time
+def spin(until):
+    while time.time() < until:
+        pass
+t = threading.Thread(target=spin, args=(time.time() + 2.5,)); t.start(); spin(time.time() + 2.5); t.join()' &
+short=$!
+"$GILSCOPE" exporter --listen "127.0.0.1:$EPORT" -p "$short" --grace 1 \
+  > /dev/null 2> "$WORK/exporter2.err" &
+EXPORTER=$!
+pids+=($EXPORTER)
+seen=""
+for _ in $(seq 50); do
+  curl -sf "http://127.0.0.1:$EPORT/metrics" 2>/dev/null | grep -q "^gilscope_gil_acquisitions_total{pid=\"$short\"" \
+    && { seen=1; break; }
+  sleep 0.1
+done
+[ -n "$seen" ] || { cat "$WORK/exporter2.err" >&2; fail "restarted exporter: no series for PID $short"; }
+wait $short
+sleep 1.5
+curl -sf "http://127.0.0.1:$EPORT/metrics" > "$WORK/after.txt" || fail "GET /metrics after the grace period"
+grep -q "pid=\"$short\"" "$WORK/after.txt" && fail "PID $short's series outlived the grace period"
+grep -q '^gilscope_exporter_processes_removed_total 1$' "$WORK/after.txt" || fail "processes_removed_total is not 1"
+kill -TERM $EXPORTER
+wait $EXPORTER || fail "exporter did not exit 0 on SIGTERM"
+echo "restart: PID $short's series served while it ran, gone 1 s after its exit; SIGTERM exits 0"
 echo PASS
