@@ -8,6 +8,7 @@ time (which includes the kernel's probe handling). Also prints gilscope's
 own overhead estimate for the traced runs. Root needed.
 
 Usage: cpython_slowdown.py GILSCOPE PYTHON [RUNS] [UNITS]
+  GS_RECORD_ARGS="--stacks" in the environment: record with these options
 """
 import os
 import re
@@ -28,7 +29,8 @@ env = dict(os.environ, GS_COUNTDOWN_TIMES="1")
 def one(traced, trace):
     cmd = [python, script, units, "2"]
     if traced:
-        cmd = [gilscope, "record", "-o", trace, "--"] + cmd
+        cmd = ([gilscope, "record"] + os.environ.get("GS_RECORD_ARGS", "").split() +
+               ["-o", trace, "--"] + cmd)
     p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        universal_newlines=True, check=True)
     m = re.search(r"wall ([0-9.]+) cpu ([0-9.]+)", p.stdout)

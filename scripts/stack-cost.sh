@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# What a Python stack walk (gilscope record --stacks) costs per GIL event:
+# the BPF run time of the take_gil / drop_gil programs with and without
+# --stacks, on a two-thread CPython countdown, from the kernel's own BPF
+# statistics (kernel.bpf_stats_enabled, switched on for the run and put
+# back). Independent of the machine's load, unlike wall-time slowdowns.
+#   sudo scripts/stack-cost.sh [BUILD] [PYTHON] [RUNS]
+set -euo pipefail
+BUILD=${1:-build}
+PY=${2:-$(pyenv root)/versions/3.11.7/bin/python3.11}
+RUNS=${3:-2}
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+G="$BUILD/tools/gilscope/gilscope"
+CD="$SRC/tests/integration/python/countdown.py"
+command -v bpftool >/dev/null || { echo "stack-cost: needs bpftool" >&2; exit 1; }
+old=$(cat /proc/sys/kernel/bpf_stats_enabled)
+trap 'echo "$old" > /proc/sys/kernel/bpf_stats_enabled' EXIT
+echo 1 > /proc/sys/kernel/bpf_stats_enabled
+tmp=$(mktemp -d)
+for i in $(seq "$RUNS"); do
+  for mode in plain stacks; do
+    opt=(); [ "$mode" = stacks ] && opt=(--stacks)
+    "$G" record "${opt[@]}" -o "$tmp/t.gst" -- "$PY" "$CD" 40000000 2 2>/dev/null &
+    rec=$!
+    sleep 4
+    # our own programs: the ones whose maps this recorder holds
+    bpftool prog show -j > "$tmp/progs.json"
+    python3 - "$mode" "$tmp/progs.json" <<'PY'
+import json, sys
+mode, progs = sys.argv[1], json.load(open(sys.argv[2]))
+row = []
+for p in progs:
+    if p.get("name") in ("py3_take_gil", "py3_drop_gil") and p.get("run_cnt"):
+        row.append("%s %.0f ns/run (%d runs)" % (p["name"], p["run_time_ns"] / p["run_cnt"], p["run_cnt"]))
+print("%-6s %s" % (mode, "; ".join(row) or "no program found"))
+PY
+    wait "$rec"
+  done
+done
+rm -rf "$tmp"
