@@ -542,6 +542,27 @@ static int attach_symfree(struct gs_session *s)
 			fprintf(stderr, "%s: %s\n", s->opts->prog, msg);
 			return -1;
 		}
+		/* the main interpreter's GIL (in the file's data, not on the
+		 * heap) is GIL 0: TRACE, not TRACE.gilN */
+		uint64_t bias;
+		if (!gs_symfree_bias(s->pid, t->path, t->shown, &bias))
+			for (int i = 1; i < lv->ngils; i++)
+				if (lv->gil[i].cond - bias < (64ull << 20)) {
+					struct gs_symfree_gil m = lv->gil[i];
+					lv->gil[i] = lv->gil[0];
+					lv->gil[0] = m;
+				}
+		/* numbered now, in this order, so -v, the traces and the BPF
+		 * side agree on which GIL is which */
+		int gfd = bpf_map__fd(k->maps.gils), cfd = bpf_map__fd(k->maps.gil_count);
+		for (int i = 0; i < lv->ngils; i++) {
+			struct gsb_gil_key key = { .tgid = (__u32)s->pid,
+						   .gil = lv->gil[i].cond };
+			struct gsb_gil_state st = { .index = (__u32)i };
+			bpf_map_update_elem(gfd, &key, &st, BPF_ANY);
+		}
+		__u32 tgid = (__u32)s->pid, n = (__u32)lv->ngils;
+		bpf_map_update_elem(cfd, &tgid, &n, BPF_ANY);
 		int fd = bpf_map__fd(k->maps.gil_conds);
 		for (int i = 0; i < lv->ngils; i++) {
 			struct gsb_gil_key key = { .tgid = (__u32)s->pid };
