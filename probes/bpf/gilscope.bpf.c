@@ -125,6 +125,21 @@ static __always_inline int current_is_target(__u32 *tid)
 	return (__u32)(id >> 32) == targ_tgid;
 }
 
+/* record --stacks: the `stack` event before a request or release; top
+ * --stacks: the thread's last stack ids in its statistics. */
+static __always_inline void stack_event(struct gsb_thread_state *st, __u32 tid,
+					__u64 ts, __u8 at, __u32 sid)
+{
+	emit(st, tid, ts, GS_EV_stack, at, sid, 0);
+	if (want_stats) {
+		struct gsb_thread_stats *s = thread_stats(tid);
+		if (s && at == GS_STACK_AT_RELEASE)
+			s->last_release_stack = sid;
+		else if (s)
+			s->last_request_stack = sid;
+	}
+}
+
 /* ---- libgil: gil:* USDT probes ------------------------------------------ */
 
 static __always_inline int on_usdt(struct pt_regs *ctx, __u8 type, long a8,
@@ -295,8 +310,7 @@ int BPF_KPROBE(py3_take_gil)
 	__u8 why = why_from_last(st);
 	struct req_args a = gil_request(g, st, ts, why);
 	if (want_pystacks)
-		emit(st, tid, ts, GS_EV_stack, GS_STACK_AT_REQUEST,
-		     pystack_id(ctx, tid, pyoff.take_tstate_arg), 0);
+		stack_event(st, tid, ts, GS_STACK_AT_REQUEST, pystack_id(ctx, tid, pyoff.take_tstate_arg));
 	emit(st, tid, ts, GS_EV_acquire_request, why, a.queued, a.holder);
 	return 0;
 }
@@ -355,8 +369,7 @@ int BPF_KPROBE(py3_drop_gil)
 	st->in_save = 0;
 	__u32 waiting = gil_release(g, st, tid, ts, reason);
 	if (want_pystacks)
-		emit(st, tid, ts, GS_EV_stack, GS_STACK_AT_RELEASE,
-		     pystack_id(ctx, tid, pyoff.drop_tstate_arg), 0);
+		stack_event(st, tid, ts, GS_STACK_AT_RELEASE, pystack_id(ctx, tid, pyoff.drop_tstate_arg));
 	emit(st, tid, ts, GS_EV_release, reason, waiting,
 	     reason == GS_RELEASE_FORCED);
 	return 0;
@@ -499,8 +512,7 @@ static __always_inline void pyc_request(struct gsb_gil_state *g,
 	struct req_args a = gil_request(g, st, ts, why);
 	st->gil = gil;
 	if (want_pystacks)
-		emit(st, tid, ts, GS_EV_stack, GS_STACK_AT_REQUEST,
-		     pystack_id(NULL, tid, 0), 0);
+		stack_event(st, tid, ts, GS_STACK_AT_REQUEST, pystack_id(NULL, tid, 0));
 	emit(st, tid, ts, GS_EV_acquire_request, why, a.queued, a.holder);
 }
 
@@ -567,8 +579,7 @@ int BPF_KPROBE(pyc_cond_signal, void *cond)
 	st->in_save = 0;
 	__u32 waiting = gil_release(g, st, tid, ts, reason);
 	if (want_pystacks)
-		emit(st, tid, ts, GS_EV_stack, GS_STACK_AT_RELEASE,
-		     pystack_id(NULL, tid, 0), 0);
+		stack_event(st, tid, ts, GS_STACK_AT_RELEASE, pystack_id(NULL, tid, 0));
 	emit(st, tid, ts, GS_EV_release, reason, waiting, dropreq);
 	return 0;
 }

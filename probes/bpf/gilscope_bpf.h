@@ -59,6 +59,8 @@ struct gsb_thread_stats {
 	__u64 blocking_releases;
 	__u32 hold_hist[GSB_HIST_SLOTS];
 	__u32 wait_hist[GSB_HIST_SLOTS];
+	__u32 last_request_stack; /* top --stacks: Python stack ids (pystack.h) */
+	__u32 last_release_stack;
 };
 
 /* Per-thread GIL state machine (BPF side only, exposed for debugging). */

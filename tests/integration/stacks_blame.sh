@@ -7,7 +7,8 @@
 # the GIL wait charged to that line agrees within 10 % with the wait the
 # program measured itself (client's send -> recv back in Python), threads
 # carry the names they gave themselves, and speedscope imports the folded
-# output as collapsed stacks showing those frames.
+# output as collapsed stacks showing those frames; top --stacks shows where
+# each thread last let the GIL go.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pictures_common.bash"
 require_root
@@ -104,6 +105,22 @@ PY
 grep -q "crunch (.*stacks_app.py" "$WORK/report.txt" || fail "text report has no code table naming crunch"
 grep -q "code: the holder ran gs-cpu in crunch (.*stacks_app.py:[0-9]*); the victim waited at \(serve\|nap\) (" \
   "$WORK/report.txt" || fail "the convoy finding does not name crunch and the victim's call site: $(grep -A1 convoy "$WORK/report.txt")"
+
+# top --stacks: where each thread last released the GIL, live.
+"$GILSCOPE" top --stacks --json -i 1 -d 3 -- "$PY" "$APP" 2 > "$WORK/top.json" 2> "$WORK/top.err" ||
+  { cat "$WORK/top.err" >&2; fail "top --stacks failed"; }
+python3 - "$WORK/top.json" <<'PY' || exit 1
+import json, sys
+rows = []
+for l in open(sys.argv[1]):
+    try:
+        rows += json.loads(l).get("threads", [])
+    except ValueError:
+        pass  # the program's own output
+cpu = [r for r in rows if r["comm"] == "gs-cpu"]
+if not cpu or not any(r.get("released_in", "").startswith("crunch (stacks_app.py:") for r in cpu):
+    sys.exit("FAIL: top --stacks: gs-cpu rows %r (expected released_in crunch)" % cpu)
+PY
 
 # A trace without stacks: --folded says how to get them, and fails.
 "$GILSCOPE" record -o "$WORK/nostack.gst" -- "$PY" -c 'pass' 2>/dev/null ||

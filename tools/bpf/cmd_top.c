@@ -27,6 +27,7 @@
 #include "log2hist.h"
 #include "procfs.h"
 #include "output_check.h"
+#include "pystack_load.h"
 #include "session.h"
 
 int cmd_top(int argc, char **argv);
@@ -55,6 +56,8 @@ static void usage(FILE *out)
 "                         half of 5 ms)\n"
 "      --probes SET       light (default) or full (see gilscope record)\n"
 "  -j, --json             one JSON object per interval, one per line\n"
+"      --stacks           where each thread last released and asked for the\n"
+"                       GIL: its innermost Python frame (CPython 3.6-3.13)\n"
 "  -v, --verbose          libbpf debug output and probe placement\n"
 "  -h, --help             this help\n"
 "\n"
@@ -144,6 +147,10 @@ static void read_comm(const struct top_state *t, __u32 tid, char *out,
 			snprintf(out, len, "%s", t->names[i].name);
 			return;
 		}
+	/* threads name themselves after they start: the live name first,
+	 * the last one seen once the thread is gone */
+	if (!gs_proc_comm((uint32_t)pid, tid, out, len))
+		return;
 	for (size_t i = 0; i < nprev; i++)
 		if (prev[i].tid == tid) {
 			snprintf(out, len, "%s", prev[i].comm);
@@ -209,6 +216,7 @@ struct tdelta {
 	double held_pct, wait_pct;
 	uint64_t acq, contended, handoffs, failed, convoy, forced, blocking;
 	__u32 hold[GSB_HIST_SLOTS], wait[GSB_HIST_SLOTS];
+	__u32 release_stack, request_stack; /* --stacks: the last ones */
 };
 
 static void delta(const struct tsample *c, const struct tsample *p,
@@ -237,6 +245,8 @@ static void delta(const struct tsample *c, const struct tsample *p,
 	d->convoy = c->s.convoy_losses - p->s.convoy_losses;
 	d->forced = c->s.forced_releases - p->s.forced_releases;
 	d->blocking = c->s.blocking_releases - p->s.blocking_releases;
+	d->release_stack = c->s.last_release_stack;
+	d->request_stack = c->s.last_request_stack;
 	for (int i = 0; i < GSB_HIST_SLOTS; i++) {
 		d->hold[i] = c->s.hold_hist[i] - p->s.hold_hist[i];
 		d->wait[i] = c->s.wait_hist[i] - p->s.wait_hist[i];
@@ -271,6 +281,12 @@ static void print_text(struct top_state *t, struct tdelta *d, size_t n,
 		       (unsigned long long)d[i].acq, (unsigned long long)d[i].handoffs,
 		       (unsigned long long)d[i].failed, (unsigned long long)d[i].convoy,
 		       (unsigned long long)d[i].forced, (unsigned long long)d[i].blocking);
+		if (t->sess->opts->pystacks) {
+			char rel[300], req[300];
+			gs_pystack_innermost(t->sess->skel, d[i].release_stack, rel, sizeof(rel));
+			gs_pystack_innermost(t->sess->skel, d[i].request_stack, req, sizeof(req));
+			printf("%8s released in %s; last asked in %s\n", "", rel, req);
+		}
 		for (int k = 0; k < GSB_HIST_SLOTS; k++) {
 			hold[k] += d[i].hold[k];
 			wait[k] += d[i].wait[k];
@@ -324,6 +340,15 @@ static void print_json(struct top_state *t, struct tdelta *d, size_t n,
 		json_begin_object(&j, NULL);
 		json_uint(&j, "tid", d[i].tid);
 		json_string(&j, "comm", d[i].comm);
+		if (t->sess->opts->pystacks) {
+			char where[300];
+			gs_pystack_innermost(t->sess->skel, d[i].release_stack, where,
+					     sizeof(where));
+			json_string(&j, "released_in", where);
+			gs_pystack_innermost(t->sess->skel, d[i].request_stack, where,
+					     sizeof(where));
+			json_string(&j, "asked_in", where);
+		}
 		json_double(&j, "held_pct", d[i].held_pct);
 		json_double(&j, "wait_pct", d[i].wait_pct);
 		json_uint(&j, "acquisitions", d[i].acq);
@@ -389,6 +414,7 @@ int cmd_top(int argc, char **argv)
 		{ "convoy-us", required_argument, NULL, 'C' },
 		{ "probes", required_argument, NULL, 'P' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "stacks", no_argument, NULL, 'K' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -431,6 +457,7 @@ int cmd_top(int argc, char **argv)
 				return 2;
 			break;
 		case 'j': json = 1; break;
+		case 'K': so.pystacks = 1; break;
 		case 'v': so.verbose = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: return cli_bad_option("top", argv, opts, NULL);

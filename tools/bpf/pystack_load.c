@@ -137,3 +137,31 @@ done:
 	free(files);
 	return rc;
 }
+
+void gs_pystack_innermost(struct gilscope_bpf *skel, uint32_t id, char *out,
+			  size_t len)
+{
+	struct gsb_py_stack st;
+	struct gsb_py_code *code = malloc(sizeof(*code));
+	snprintf(out, len, "-");
+	if (!code)
+		return;
+	if (id && !bpf_map_lookup_elem(bpf_map__fd(skel->maps.pystacks), &id, &st) &&
+	    st.depth) {
+		struct gsb_py_code_key ck = { st.code[0], st.ident[0] };
+		if (!bpf_map_lookup_elem(bpf_map__fd(skel->maps.pycodes), &ck, code)) {
+			char name[GSB_PY_NAME_LEN * 2], file[GSB_PY_FILE_LEN * 2];
+			uint32_t line = code->firstlineno;
+			to_utf8(code->name, sizeof(code->name), code->name_kind, name,
+				sizeof(name));
+			to_utf8(code->file, sizeof(code->file), code->file_kind, file,
+				sizeof(file));
+			gs_py_addr2line((int)skel->rodata->pyoff.lasti_kind, code->linetable,
+					code->linetable_len, code->linetable_truncated,
+					code->firstlineno, st.offset[0], &line);
+			const char *base = strrchr(file, '/');
+			snprintf(out, len, "%s (%s:%u)", name, base ? base + 1 : file, line);
+		}
+	}
+	free(code);
+}

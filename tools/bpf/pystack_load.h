@@ -29,4 +29,9 @@ struct gs_pystack_totals {
 int gs_pystack_write(struct gilscope_bpf *skel, struct gs_writer *w,
 		     struct gs_pystack_totals *out);
 
+/* "function (file:line)" of the innermost frame of stack id, file without
+ * its directory (top's column); "-" when unknown. */
+void gs_pystack_innermost(struct gilscope_bpf *skel, uint32_t id, char *out,
+			  size_t len);
+
 #endif
