@@ -1,11 +1,13 @@
 #!/bin/bash
 # gilscope record -- CMD where CMD is not the interpreter: a pyenv shim (bash
 # that execs pyenv, which execs the real python), `env python3`, and a shell
-# script that forks python (no exec). record follows the command's execs to
+# script that forks python (no exec), `unshare -m ... exec python` (another
+# mount namespace). record follows the command's execs to
 # the CPython and traces that process. And a recorder killed with SIGKILL
 # while it holds the found process at its exec leaves it running: the
 # command finishes untraced.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/python_copy.bash"
 require_root
 require_cmd python3
 [ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
@@ -65,7 +67,21 @@ fi
 grep -q "no GIL found: the command exited without exec'ing a CPython" "$WORK/none.err" \
   || { cat "$WORK/none.err" >&2; fail "unclear error for a command without a GIL"; }
 
+# into another mount namespace: `unshare -m ... exec python` from a path that
+# exists only there; its libraries are listed inside its root (chroot)
+python_copy "$PY" "$WORK/copy" link
+mkdir -p "$WORK/ns"
+"$GILSCOPE" record -v -o "$WORK/ns.gst" -- unshare -m --propagation private sh -c \
+  "mount -t tmpfs none '$WORK/ns' && mkdir '$WORK/ns/py' && \
+   mount --bind '$WORK/copy' '$WORK/ns/py' && \
+   exec '$WORK/ns/py/bin/python3.11' '$PYDIR/countdown.py' 4000000 2" 2> "$WORK/ns.err" \
+  || { cat "$WORK/ns.err" >&2; fail "record -- unshare ... exec python failed"; }
+grep -q "GIL in $WORK/ns/py/lib/libpython3.11.so.1.0 (opened as /proc/[0-9]*/root$WORK/ns/py/lib/" \
+  "$WORK/ns.err" || { cat "$WORK/ns.err" >&2; fail "namespace: -v does not show the library opened through the process's root"; }
+check "$WORK/ns.gst" namespace
+
 # the recorder killed while the interpreter waits at its exec: it runs on
+rm -f "$WORK/wrapper.done"
 "$GILSCOPE" record -v -o "$WORK/kill.gst" -- "$WORK/wrapper.sh" -c \
   "open('$WORK/python.done', 'w').write('ok')" 2> "$WORK/kill.err" &
 rec=$!
@@ -75,7 +91,7 @@ for i in $(seq 1 200); do
 done
 kill -9 "$rec"; wait "$rec" 2>/dev/null || true
 for i in $(seq 1 100); do
-  [ -e "$WORK/python.done" ] && break
+  [ -e "$WORK/wrapper.done" ] && break   # the wrapper ends after python
   sleep 0.1
 done
 [ -e "$WORK/python.done" ] || { cat "$WORK/kill.err" >&2; fail "the interpreter never ran after its recorder was killed"; }

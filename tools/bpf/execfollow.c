@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -101,10 +102,16 @@ static int check_exec(struct gs_exec_follow *f, pid_t pid, struct gs_target *t,
 		return 0;
 	exe[n] = 0;
 	note_seen(f, exe);
-	/* the program as it was exec'd, in whatever mount namespace */
-	snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pid, exe);
-	if (access(path, R_OK))
+	/* the program as it was exec'd: by its own name when that is the same
+	 * file here, else through its root (another mount namespace) */
+	struct stat here, there;
+	if (stat(link, &there))
+		return 0;
+	if (!stat(exe, &here) && here.st_ino == there.st_ino &&
+	    here.st_dev == there.st_dev)
 		snprintf(path, sizeof(path), "%s", exe);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pid, exe);
 	int r = gs_target_from_exe(path, t, why, sizeof(why));
 	if (r == -EPROTO)
 		snprintf(msg, msglen, "%s", why);
@@ -113,11 +120,8 @@ static int check_exec(struct gs_exec_follow *f, pid_t pid, struct gs_target *t,
 			!r ? "a GIL program, tracing it"
 			: r == -EPROTO ? "a CPython whose GIL is not found"
 				       : "no GIL, following");
-	if (!r) {
-		snprintf(t->shown, sizeof(t->shown), "%s",
-			 !strcmp(t->path, path) ? exe : t->path);
+	if (!r)
 		return 1;
-	}
 	return r == -EPROTO ? -1 : 0;
 }
 

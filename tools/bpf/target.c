@@ -59,11 +59,6 @@ static void add_candidate_as(struct candidates *c, const char *path,
 	}
 }
 
-static void add_candidate(struct candidates *c, const char *path)
-{
-	add_candidate_as(c, path, path);
-}
-
 /* Inline copies matter for what is probed at entry only; take_gil's are
  * collected to be reported (its return cannot be probed in a copy). */
 static const int want_inline[GS_SYM_MAX] = {
@@ -365,13 +360,45 @@ int gs_which(const char *cmd, char *out, size_t outlen)
 	return -ENOENT;
 }
 
+/* Length of the "/proc/N/root" in front of path (a program seen through
+ * another process's root), or 0. */
+static size_t proc_root_len(const char *path)
+{
+	int pid, len = 0;
+	if (sscanf(path, "/proc/%d/root%n", &pid, &len) == 1 && len > 0 &&
+	    path[len] == '/')
+		return (size_t)len;
+	return 0;
+}
+
+/* "/a/bin/../lib/x" -> "/a/lib/x", without following links (inside
+ * another root, realpath() would leave it). */
+static void collapse_dotdot(char *p)
+{
+	char *d;
+	while ((d = strstr(p, "/../"))) {
+		char *prev = d;
+		while (prev > p && *--prev != '/')
+			;
+		memmove(prev, d + 3, strlen(d + 3) + 1);
+	}
+}
+
 /* Asks the program's own dynamic loader which libraries it would map
- * (what ldd does), so RUNPATH, LD_LIBRARY_PATH and ld.so.cache all count. */
+ * (what ldd does), so RUNPATH, LD_LIBRARY_PATH and ld.so.cache all count.
+ * A program under /proc/N/root (exec'd in another mount namespace) is
+ * asked inside that root, whose libraries and cache are its own. */
 static void loader_list(const char *exe, struct candidates *c, char *libc,
 			size_t libclen)
 {
-	char cmd[PATH_MAX * 2 + 64], interp[PATH_MAX] = "/lib64/ld-linux-x86-64.so.2";
+	char cmd[PATH_MAX * 3 + 64], interp[PATH_MAX] = "/lib64/ld-linux-x86-64.so.2";
+	char root[64] = "";
 	FILE *f;
+	size_t rlen = proc_root_len(exe);
+	if (rlen && rlen < sizeof(root))
+		snprintf(root, sizeof(root), "%.*s", (int)rlen, exe);
+	else
+		rlen = 0;
 
 	/* PT_INTERP: the loader the kernel would run */
 	int fd = open(exe, O_RDONLY | O_CLOEXEC);
@@ -395,7 +422,11 @@ static void loader_list(const char *exe, struct candidates *c, char *libc,
 		close(fd);
 	if (strchr(exe, '\'') || strchr(interp, '\''))
 		return;
-	snprintf(cmd, sizeof(cmd), "'%s' --list '%s' 2>/dev/null", interp, exe);
+	if (rlen)
+		snprintf(cmd, sizeof(cmd), "chroot '%s' '%s' --list '%s' 2>/dev/null",
+			 root, interp, exe + rlen);
+	else
+		snprintf(cmd, sizeof(cmd), "'%s' --list '%s' 2>/dev/null", interp, exe);
 	if (!(f = popen(cmd, "re")))
 		return;
 	char line[PATH_MAX + 64];
@@ -405,14 +436,20 @@ static void loader_list(const char *exe, struct candidates *c, char *libc,
 			continue;
 		char *p = arrow + 3;
 		p[strcspn(p, " (\n")] = 0;
-		char real[PATH_MAX];
+		char real[PATH_MAX], opened[PATH_MAX];
+		if (*p != '/')
+			continue;
 		/* as /proc/PID/maps will name it ($ORIGIN/../lib/...) */
-		if (*p == '/' && realpath(p, real))
+		if (rlen)
+			collapse_dotdot(p);
+		else if (realpath(p, real))
 			p = real;
-		if (*p == '/' && (looks_like_python(p) || looks_like_libgil(p)))
-			add_candidate(c, p);
-		if (*p == '/' && looks_like_libc(p))
-			snprintf(libc, libclen, "%s", p);
+		if (snprintf(opened, sizeof(opened), "%s%s", root, p) >= (int)sizeof(opened))
+			continue;
+		if (looks_like_python(p) || looks_like_libgil(p))
+			add_candidate_as(c, opened, p);
+		if (looks_like_libc(p))
+			snprintf(libc, libclen, "%s", opened);
 	}
 	pclose(f);
 }
@@ -424,10 +461,12 @@ int gs_target_from_exe(const char *exe, struct gs_target *t, char *msg,
 	struct candidates *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	if (!realpath(exe, real))
+	size_t rlen = proc_root_len(exe);
+	/* realpath() would leave another process's root */
+	if (rlen || !realpath(exe, real))
 		snprintf(real, sizeof(real), "%s", exe);
 	char libc[PATH_MAX] = "";
-	add_candidate(c, real);
+	add_candidate_as(c, real, real + rlen);
 	loader_list(real, c, libc, sizeof(libc));
 	int r = pick(c, t, real, msg, msglen);
 	if (!r)
