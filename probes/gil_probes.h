@@ -65,9 +65,8 @@ GS_EVENT_CATALOG(GS_X_SEMA_DECL)
 #endif
 
 /* The built-in recorder's hook (probes/recorder.c). */
+#include "recorder.h"
 extern int gs_recorder_enabled GS_HIDDEN;
-void gs_recorder_emit(unsigned type, unsigned a8, uint32_t a0, uint32_t a1,
-		      const char *name);
 
 /*
  * One out-of-line firing function per event (probes/probe_fire.c) holds the

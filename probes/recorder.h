@@ -17,6 +17,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Part of libgil's dynamic interface (libgil hides everything else). */
+#if defined(__GNUC__)
+#define GS_RECORDER_API __attribute__((visibility("default")))
+#else
+#define GS_RECORDER_API
+#endif
+
 struct gs_recorder_opts {
 	const char *path;
 	unsigned chunks_per_thread;  /* ring size; 0 = 16 */
@@ -42,17 +49,24 @@ struct gs_recorder_result {
 
 /* 0, or -1 with err filled ("open TRACE: Permission denied"). One recorder
  * per process at a time. */
-int gs_recorder_start(const struct gs_recorder_opts *opts, char *err,
+GS_RECORDER_API int gs_recorder_start(const struct gs_recorder_opts *opts, char *err,
 		      size_t errlen);
 /* Writes what is buffered and the END block; flags: GS_END_F_*.
  * 0, or -1 when the file could not be written completely (res->error). */
-int gs_recorder_stop(uint32_t end_flags, struct gs_recorder_result *res);
-int gs_recorder_running(void);
+GS_RECORDER_API int gs_recorder_stop(uint32_t end_flags, struct gs_recorder_result *res);
+GS_RECORDER_API int gs_recorder_running(void);
 /* Waits until the collector has written every event recorded before the
  * call to the file (a checkpoint: the file, read with --allow-truncated,
  * then holds them; not necessarily on the disk, fsync is not called). For
  * embedders that want a checkpoint and for tests. 0, or -1 when no
  * recorder runs. */
-int gs_recorder_sync(void);
+GS_RECORDER_API int gs_recorder_sync(void);
+
+/* Records one catalog event (probes/gil_events.h) from the calling thread:
+ * what every probe site of libgil calls (GS_PROBE, gil_probes.h), open to a
+ * runtime that fires the catalog's events itself. name: thread_start's
+ * thread name, else NULL. A no-op while no recorder runs. */
+GS_RECORDER_API void gs_recorder_emit(unsigned type, unsigned a8, uint32_t a0,
+				      uint32_t a1, const char *name);
 
 #endif

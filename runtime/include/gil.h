@@ -26,6 +26,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* libgil is built with hidden visibility: what carries GIL_API is its whole
+ * dynamic interface (docs/api.md lists it; a test compares the two). */
+#if defined(__GNUC__)
+#define GIL_API __attribute__((visibility("default")))
+#else
+#define GIL_API
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -78,16 +86,16 @@ typedef struct gil_runtime gil_runtime;
 typedef struct gil_thread gil_thread;
 
 /* Fills *p with the defaults of policy. */
-void gil_params_default(struct gil_params *p, enum gil_policy policy);
+GIL_API void gil_params_default(struct gil_params *p, enum gil_policy policy);
 /* "legacy", "cpython", "fifo", "prio" -> policy; -1 when unknown. */
-int gil_policy_from_name(const char *name);
-const char *gil_policy_name(enum gil_policy policy);
+GIL_API int gil_policy_from_name(const char *name);
+GIL_API const char *gil_policy_name(enum gil_policy policy);
 
 /* NULL with errno set (EINVAL for bad params, ENOMEM). */
-gil_runtime *gil_create(const struct gil_params *params);
+GIL_API gil_runtime *gil_create(const struct gil_params *params);
 /* All threads must have detached. */
-void gil_destroy(gil_runtime *rt);
-const struct gil_params *gil_runtime_params(const gil_runtime *rt);
+GIL_API void gil_destroy(gil_runtime *rt);
+GIL_API const struct gil_params *gil_runtime_params(const gil_runtime *rt);
 
 /*
  * Registers the calling thread and takes the GIL for it. prio is the
@@ -95,10 +103,10 @@ const struct gil_params *gil_runtime_params(const gil_runtime *rt);
  * OS priority (nice, SCHED_FIFO) is read from the thread itself.
  * name is copied (up to 31 bytes).
  */
-gil_thread *gil_attach(gil_runtime *rt, const char *name, enum gil_role role,
-		       int prio);
+GIL_API gil_thread *gil_attach(gil_runtime *rt, const char *name,
+			       enum gil_role role, int prio);
 /* Releases the GIL and frees t. */
-void gil_detach(gil_thread *t);
+GIL_API void gil_detach(gil_thread *t);
 
 /*
  * The eval-breaker check, called between units of work while holding the
@@ -110,7 +118,7 @@ struct gil_thread_hot {
 	_Atomic unsigned *eval_breaker; /* non-zero: someone wants the GIL */
 	int ticks_left;                 /* legacy tick countdown */
 };
-void gil_check_slow(gil_thread *t);
+GIL_API void gil_check_slow(gil_thread *t);
 static inline void gil_check(gil_thread *t)
 {
 	struct gil_thread_hot *hot = (struct gil_thread_hot *)t;
@@ -123,8 +131,8 @@ static inline void gil_check(gil_thread *t)
 
 /* Py_BEGIN_ALLOW_THREADS / Py_END_ALLOW_THREADS around a blocking call.
  * bytes: what the call transferred (for the trace), 0 if not applicable. */
-void gil_blocking_begin(gil_thread *t, enum gil_block_kind kind);
-void gil_blocking_end(gil_thread *t, size_t bytes);
+GIL_API void gil_blocking_begin(gil_thread *t, enum gil_block_kind kind);
+GIL_API void gil_blocking_end(gil_thread *t, size_t bytes);
 
 /*
  * The fix proposed in CPython gh-89977: try the call without blocking
@@ -134,12 +142,13 @@ void gil_blocking_end(gil_thread *t, size_t bytes);
  * called again with nonblocking clear and the GIL released.
  */
 typedef ssize_t (*gil_blocking_fn)(void *arg, int nonblocking);
-ssize_t gil_call_maybe_blocking(gil_thread *t, enum gil_block_kind kind,
-				gil_blocking_fn call, void *arg);
+GIL_API ssize_t gil_call_maybe_blocking(gil_thread *t,
+					enum gil_block_kind kind,
+					gil_blocking_fn call, void *arg);
 
 /* Gives the GIL to a waiter if there is one, then takes it back
  * (like time.sleep(0) / sched_yield inside the interpreter). */
-void gil_yield(gil_thread *t);
+GIL_API void gil_yield(gil_thread *t);
 
 /* Counters, readable from any thread at any time (relaxed snapshots). */
 struct gil_thread_stats {
@@ -153,9 +162,9 @@ struct gil_thread_stats {
 	uint64_t wait_ns;           /* total time waiting */
 	uint64_t checks;            /* gil_check slow-path entries */
 };
-void gil_thread_stats(const gil_thread *t, struct gil_thread_stats *out);
-pid_t gil_thread_tid(const gil_thread *t);
-const char *gil_thread_name(const gil_thread *t);
+GIL_API void gil_thread_stats(const gil_thread *t, struct gil_thread_stats *out);
+GIL_API pid_t gil_thread_tid(const gil_thread *t);
+GIL_API const char *gil_thread_name(const gil_thread *t);
 
 struct gil_runtime_stats {
 	uint64_t acquisitions;
@@ -165,7 +174,7 @@ struct gil_runtime_stats {
 	uint64_t drop_requests;
 	uint64_t switches;           /* acquisitions by a thread != last holder */
 };
-void gil_runtime_stats(const gil_runtime *rt, struct gil_runtime_stats *out);
+GIL_API void gil_runtime_stats(const gil_runtime *rt, struct gil_runtime_stats *out);
 
 #ifdef __cplusplus
 }

@@ -23,6 +23,7 @@ build_adapter_tools() {
 	cc -O2 $ctf $inc -I"$GILSCOPE_SRC/analysis/sources" -I"$GILSCOPE_SRC/lib" \
 		"$GILSCOPE_SRC/tests/integration/adapters_count.c" \
 		"$GILSCOPE_BUILD/analysis/libgilscope_analysis.a" \
+		"$GILSCOPE_BUILD/probes/libgilscope_probes.a" \
 		"$GILSCOPE_BUILD/lib/libgilscope_lib.a" \
 		-L"$GILSCOPE_BUILD/runtime" -lgil $rp $bt -lm -lpthread \
 		-o "$WORK/count" || fail "cannot build adapters_count.c"

@@ -29,10 +29,6 @@
 #include "recorder.h"
 #include "trace_format.h"
 
-/* The recorder's hook, as GS_PROBE() calls it. */
-void gs_recorder_emit(unsigned type, unsigned a8, uint32_t a0, uint32_t a1,
-		      const char *name);
-
 #define MAXT 16
 
 struct parsed {
