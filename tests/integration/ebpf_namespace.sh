@@ -17,6 +17,28 @@ PY=$(find_python 3.11)
 PID=
 trap 'if [ -n "$PID" ]; then kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
 
+# wait_mapped: until $PID has mapped its libpython
+wait_mapped() {
+  for i in $(seq 1 100); do
+    grep -q libpython3.11 "/proc/$PID/maps" 2>/dev/null && break
+    sleep 0.1
+  done
+}
+
+# record_pid NAME OPENED: record -v -p $PID for a while; -v must show the
+# library opened as OPENED (a grep pattern); then $PID is stopped and the
+# trace summarised in $WORK/NAME.json
+record_pid() {
+  local name=$1 opened=$2
+  "$GILSCOPE" record -v -p "$PID" -d 1.5 -o "$WORK/$name.gst" 2> "$WORK/$name.err" \
+    || { cat "$WORK/$name.err" >&2; fail "$name: record -p failed"; }
+  grep -q "$opened" "$WORK/$name.err" \
+    || { cat "$WORK/$name.err" >&2; fail "$name: -v does not show the library opened as $opened"; }
+  kill $PID; wait $PID 2>/dev/null || true
+  PID=
+  python3 "$PYDIR/gstrace.py" "$WORK/$name.gst" > "$WORK/$name.json"
+}
+
 # in_namespace NAME DEBUG: records a countdown run by a copy (DEBUG as in
 # python_copy) from a private mount namespace; checks with METHOD
 in_namespace() {
@@ -34,18 +56,9 @@ exec "$inner/bin/python3.11" "$PYDIR/countdown.py" 400000000 2
 SH
   unshare -m --propagation private bash "$WORK/$name.sh" &
   PID=$!
-  for i in $(seq 1 100); do
-    grep -q libpython3.11 "/proc/$PID/maps" 2>/dev/null && break
-    sleep 0.1
-  done
+  wait_mapped
   [ -e "$inner/bin/python3.11" ] && fail "$inner exists outside the namespace: the test proves nothing"
-  "$GILSCOPE" record -v -p "$PID" -d 1.5 -o "$WORK/$name.gst" 2> "$WORK/$name.err" \
-    || { cat "$WORK/$name.err" >&2; fail "$name: record -p on the namespaced CPython failed"; }
-  grep -q "GIL in $inner/lib/libpython3.11.so.1.0 (opened as /proc/$PID/" "$WORK/$name.err" \
-    || { cat "$WORK/$name.err" >&2; fail "$name: -v does not say the library was opened through /proc/$PID"; }
-  kill $PID; wait $PID 2>/dev/null || true
-  PID=
-  python3 "$PYDIR/gstrace.py" "$WORK/$name.gst" > "$WORK/$name.json"
+  record_pid "$name" "GIL in $inner/lib/libpython3.11.so.1.0 (opened as /proc/$PID/"
   python3 - "$WORK/$name.json" "$name" "$method" "$(symtab_addr "$PYCOPY_ORIG_LIB" take_gil)" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1])); name, method, take = sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -78,18 +91,9 @@ in_namespace stripped none "symbol-free"
 python_copy "$PY" "$WORK/deleted" none
 "$WORK/deleted/bin/python3.11" "$PYDIR/countdown.py" 400000000 2 &
 PID=$!
-for i in $(seq 1 100); do
-  grep -q libpython3.11 "/proc/$PID/maps" 2>/dev/null && break
-  sleep 0.1
-done
+wait_mapped
 rm "$PYCOPY_LIB"
-"$GILSCOPE" record -v -p "$PID" -d 1 -o "$WORK/deleted.gst" 2> "$WORK/deleted.err" \
-  || { cat "$WORK/deleted.err" >&2; fail "deleted: record -p failed"; }
-grep -q "(deleted) (opened as /proc/$PID/map_files/" "$WORK/deleted.err" \
-  || { cat "$WORK/deleted.err" >&2; fail "deleted: -v does not say the library was opened through map_files"; }
-kill $PID; wait $PID 2>/dev/null || true
-PID=
-python3 "$PYDIR/gstrace.py" "$WORK/deleted.gst" > "$WORK/deleted.json"
+record_pid deleted "(deleted) (opened as /proc/$PID/map_files/"
 n=$(json_get "$WORK/deleted.json" 'd["counts"].get("acquired", 0)')
 [ "$n" -gt 20 ] || fail "deleted: only $n acquisitions"
 echo "deleted library: $n acquisitions through map_files"
