@@ -15,6 +15,10 @@ struct phase_acc {
 	int after_block;         /* the last interval was BLOCKED */
 	int holding;
 	uint64_t hold_start_ns;
+	/* A hold still open when the trace ended: its begin, and how much of
+	 * pending_cpu_ns it is, until the scheduler says where it stopped. */
+	int open_hold;
+	uint64_t open_hold_begin_ns, open_hold_ns;
 };
 
 struct gs_phase_builder {
@@ -92,9 +96,40 @@ static void flush_cpu(struct gs_phase_builder *b, uint32_t idx)
 	a->pending_cpu_ns = 0;
 }
 
+/*
+ * A hold still open at the trace's end runs to the end of the recording,
+ * which can be long after the process exited: CPython's main thread never
+ * releases the GIL on its way out, and the recorder stops later (a CPython
+ * 3.11 echo convoy's main thread "held" it 681 ms past its exit, and the
+ * replay spun that long against the CPU thread: twice its switches). When
+ * the scheduler shows the holder asleep from some point to the end, it did
+ * no work from there: the demand stops where that sleep began.
+ */
+static void trim_open_hold(struct gs_phase_builder *b, const struct gs_interval *iv)
+{
+	if (iv->thread >= b->cap)
+		return;
+	struct phase_acc *a = &b->acc[iv->thread];
+	if (!a->open_hold || iv->state != GS_CPU_SLEEPING ||
+	    !(iv->flags & GS_IV_END_OPEN))
+		return;
+	uint64_t from = iv->begin_ns > a->open_hold_begin_ns ? iv->begin_ns
+							     : a->open_hold_begin_ns;
+	uint64_t idle = iv->end_ns > from ? iv->end_ns - from : 0;
+	if (idle > a->open_hold_ns)
+		idle = a->open_hold_ns;
+	a->pending_cpu_ns -= idle;
+	a->open_hold_ns -= idle;
+	b->prog->threads[iv->thread].trimmed_ns += idle;
+}
+
 static void on_interval(void *ctx, const struct gs_interval *iv)
 {
 	struct gs_phase_builder *b = ctx;
+	if (iv->track == GS_TRACK_CPU && iv->thread != GS_NO_THREAD) {
+		trim_open_hold(b, iv);
+		return;
+	}
 	if (iv->track != GS_TRACK_GIL || iv->thread == GS_NO_THREAD)
 		return;
 	struct gs_phase_thread *t = thread_at(b, iv->thread);
@@ -128,7 +163,16 @@ static void on_interval(void *ctx, const struct gs_interval *iv)
 			a->gone = 1;
 			flush_cpu(b, iv->thread);
 			break;
-		default: /* blocking, or still held at the end */
+		case GS_RELEASE_MAX: /* still held at the end: see trim_open_hold */
+			if (iv->flags & GS_IV_END_OPEN) {
+				a->open_hold = 1;
+				a->open_hold_begin_ns = iv->begin_ns;
+				a->open_hold_ns = ns;
+				break;
+			}
+			flush_cpu(b, iv->thread);
+			break;
+		default: /* blocking */
 			flush_cpu(b, iv->thread);
 			break;
 		}

@@ -52,6 +52,7 @@ struct gs_phase_thread {
 	uint64_t cpu_ns, block_ns;
 	uint64_t holds;       /* holds seen */
 	uint64_t cuts;        /* forced/periodic releases stitched over */
+	uint64_t trimmed_ns;  /* an open hold's end the holder slept through */
 	struct gs_phase *phases;
 	size_t nphases, cap;
 };

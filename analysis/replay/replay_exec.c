@@ -194,6 +194,11 @@ static void *worker_main(void *arg)
 	 * lateness does not pile up along the thread's timeline. GIL waits are
 	 * the replay's result and are never compensated. */
 	uint64_t late = 0;
+	/* The runtime's cost inside a hold, beyond the replayed work, after
+	 * an uncontended [0] and a contended [1] acquire (docs/replay.md). */
+	uint64_t hold_ovh[2] = { 0, 0 }, spun_in_hold = 0;
+	uint64_t acq_seen = UINT64_MAX - 1, hold_seen = 0, contended_seen = 0;
+	int after_wait = 0;
 	start_children(w, 0);
 	uint64_t seed = th->tid;
 	for (size_t i = 0; i < th->nphases; i++) {
@@ -203,10 +208,16 @@ static void *worker_main(void *arg)
 			 * preempted holder still holds), so that is what is
 			 * replayed: work units until the held time adds up,
 			 * not counting the time gil_check() gave the GIL away. */
-			uint64_t left = ph->ns, from = gs_now_ns();
+			/* The runtime's own path from the acquired event
+			 * to this loop and from it to the release event is
+			 * held time too: its measured cost is taken off. */
+			uint64_t ovh = hold_ovh[after_wait];
+			uint64_t left = ph->ns > ovh ? ph->ns - ovh : 0;
+			uint64_t from = gs_now_ns(), spun = 0;
 			for (;;) {
 				seed = spin(sh->iters_per_unit, seed);
 				uint64_t now = gs_now_ns(), done = now - from;
+				spun += done;
 				if (done >= left) {
 					w->work_over[w->nwork++] = done - left;
 					late += done - left;
@@ -217,8 +228,23 @@ static void *worker_main(void *arg)
 				gil_check(t);
 				from = gs_now_ns();
 			}
+			spun_in_hold = spun;
 		} else {
 			gil_blocking_begin(t, (enum gil_block_kind)ph->block_kind);
+			/* One hold since the last release, whole CPU phase
+			 * spun in it: what the runtime held beyond the
+			 * spinning is its overhead (a running average, per
+			 * kind of acquire: a contended one costs more). */
+			struct gil_thread_stats st;
+			gil_thread_stats(t, &st);
+			if (spun_in_hold && st.acquisitions == acq_seen + 1 &&
+			    st.hold_ns > hold_seen && st.hold_ns - hold_seen > spun_in_hold) {
+				int64_t sample = (int64_t)(st.hold_ns - hold_seen - spun_in_hold);
+				int64_t avg = (int64_t)hold_ovh[after_wait];
+				avg += (sample - avg) / 8;
+				hold_ovh[after_wait] = avg > 0 ? (uint64_t)avg : 0;
+			}
+			spun_in_hold = 0;
 			/* Threads started during a blocking phase start with it. */
 			start_children(w, progress + ph->ns);
 			/* A blocking phase really blocks: a thread in recv() leaves its
@@ -248,7 +274,12 @@ static void *worker_main(void *arg)
 			/* owed was paid back; what this phase overran is owed now */
 			late = late - owed + (took > want ? took - want : 0);
 			w->carried_ns += owed;
+			acq_seen = st.acquisitions;
+			hold_seen = st.hold_ns;
 			gil_blocking_end(t, 0);
+			gil_thread_stats(t, &st);
+			after_wait = st.contended > contended_seen;
+			contended_seen = st.contended;
 		}
 		progress += ph->ns;
 		start_children(w, progress);
