@@ -40,7 +40,7 @@ events_of() { "$GILSCOPE" report --json --allow-truncated "$1" 2>/dev/null \
 # 1. run -o, killed 1.5 s into its 3 s run.
 "$GILSCOPE" run priority -k 2 -d 3 -o "$WORK/run.gst" > /dev/null 2>&1 &
 pid=$!
-wait_size "$WORK/run.gst" 152
+wait_size "$WORK/run.gst" 144  # its header: the run has begun
 sleep 1.5
 kill -9 "$pid"; wait "$pid" 2>/dev/null || true
 "$GILSCOPE" report "$WORK/run.gst" > /dev/null 2>&1 && fail "run: a killed recording reads as complete"
@@ -56,7 +56,7 @@ span=$(json_get "$WORK/run.json" 'd["window"]["span_ns"]')
 "$GILSCOPE" record -o "$WORK/rec.gst" -- "$GILSCOPE" run priority -k 2 -d 2.5 \
   -o "$WORK/rec-builtin.gst" > /dev/null 2> "$WORK/rec.err" &
 rec=$!
-wait_size "$WORK/rec-builtin.gst" 152
+wait_size "$WORK/rec-builtin.gst" 144
 child=$(pgrep -P "$rec" -x gilscope || true)
 [ -n "$child" ] || fail "record: no child process"
 sleep 1
