@@ -29,6 +29,15 @@ static const enum gil_policy policies[] = {
 
 static int run_item(const struct bench_opts *o, struct bench_report *r);
 
+/*
+ * A repetition times BEST_OF loops of n / BEST_OF pairs (20 000: 0.4-4 ms,
+ * shorter than a scheduler slice) and keeps the fastest: the differences
+ * looked for are a few nanoseconds, far less than one preemption, and on a
+ * machine shared with other work some loops run undisturbed (the method of
+ * item 3).
+ */
+#define BEST_OF 10
+
 static double mutex_ns_per_pair(unsigned long n)
 {
 	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
@@ -36,14 +45,19 @@ static double mutex_ns_per_pair(unsigned long n)
 		pthread_mutex_lock(&m);
 		pthread_mutex_unlock(&m);
 	}
-	uint64_t t0 = gs_now_ns();
-	for (unsigned long i = 0; i < n; i++) {
-		pthread_mutex_lock(&m);
-		pthread_mutex_unlock(&m);
+	double best = INFINITY;
+	for (unsigned loop = 0; loop < BEST_OF; loop++) {
+		uint64_t t0 = gs_now_ns();
+		for (unsigned long i = 0; i < n / BEST_OF; i++) {
+			pthread_mutex_lock(&m);
+			pthread_mutex_unlock(&m);
+		}
+		double ns = (double)(gs_now_ns() - t0) / (double)(n / BEST_OF);
+		if (ns < best)
+			best = ns;
 	}
-	uint64_t t1 = gs_now_ns();
 	pthread_mutex_destroy(&m);
-	return (double)(t1 - t0) / (double)n;
+	return best;
 }
 
 /* NAN when the policy is not in this build (gil_create says EINVAL). */
@@ -63,15 +77,20 @@ static double gil_ns_per_pair(enum gil_policy pol, unsigned long n)
 		gil_blocking_begin(t, GIL_BLOCK_OTHER);
 		gil_blocking_end(t, 0);
 	}
-	uint64_t t0 = gs_now_ns();
-	for (unsigned long i = 0; i < n; i++) {
-		gil_blocking_begin(t, GIL_BLOCK_OTHER);
-		gil_blocking_end(t, 0);
+	double best = INFINITY;
+	for (unsigned loop = 0; loop < BEST_OF; loop++) {
+		uint64_t t0 = gs_now_ns();
+		for (unsigned long i = 0; i < n / BEST_OF; i++) {
+			gil_blocking_begin(t, GIL_BLOCK_OTHER);
+			gil_blocking_end(t, 0);
+		}
+		double ns = (double)(gs_now_ns() - t0) / (double)(n / BEST_OF);
+		if (ns < best)
+			best = ns;
 	}
-	uint64_t t1 = gs_now_ns();
 	gil_detach(t);
 	gil_destroy(rt);
-	return (double)(t1 - t0) / (double)n;
+	return best;
 }
 
 /*
@@ -138,7 +157,8 @@ static int run_item(const struct bench_opts *o, struct bench_report *r)
 		goto oom;
 	bench_row_set(floor, mutex, reps);
 	snprintf(floor->note, sizeof(floor->note),
-		 "pthread_mutex_lock+unlock, %lu pairs per repetition", n);
+		 "pthread_mutex_lock+unlock, fastest of %u loops of %lu pairs "
+		 "per repetition", BEST_OF, n / BEST_OF);
 	/* floor may move when rows grow: keep a copy. */
 	struct bench_row floor_copy = *floor;
 	for (size_t k = 0; k < NPOL; k++) {
@@ -152,9 +172,16 @@ static int run_item(const struct bench_opts *o, struct bench_report *r)
 		if (!row)
 			goto oom;
 		bench_row_set(row, gil + k * reps, reps);
-		bench_row_ratio(row, &floor_copy, 1.5);
+		/* legacy and cpython keep the lock operations of the CPython
+		 * they model (two and three mutex pairs): their goals allow
+		 * for those (issue 17). */
+		bench_row_ratio(row, &floor_copy,
+				policies[k] == GIL_POLICY_LEGACY    ? 3.0
+				: policies[k] == GIL_POLICY_CPYTHON ? 4.0
+								    : 1.5);
 		snprintf(row->note, sizeof(row->note),
-			 "gil_blocking_begin+end (1 release + 1 acquire), no waiter");
+			 "gil_blocking_begin+end (1 release + 1 acquire), no "
+			 "waiter, one attached thread; same loops as the floor");
 	}
 	free(mutex);
 	free(gil);

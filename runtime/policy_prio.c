@@ -23,8 +23,14 @@
  *    until the holder releases, so a holder preempted by a medium-priority
  *    task still reaches its next check. Without CAP_SYS_NICE the boost fails
  *    and the immediate drop request made on arrival is all that remains.
+ *  - Fast path: a lock word (owner | PRIO_SLOW) taken and given by CAS
+ *    while nobody waits; grants go through the grantee's futex grant word,
+ *    woken after the mutex is dropped, or not at all when it spins (a CPU
+ *    thread cut off by an I/O arrival; an I/O thread waiting for the drop
+ *    of a holder running on another CPU).
  *
- * All state lives under one mutex; gil_check() stays one relaxed load.
+ * Everything but the lock word and the grant words lives under one mutex;
+ * gil_check() stays one relaxed load.
  */
 #define _GNU_SOURCE
 #include "../probes/gil_probes.h"
@@ -230,7 +236,9 @@ static void set_drop_request(gil_runtime *rt, gil_thread *requester,
 			     gil_thread *holder, int preemption)
 {
 	struct prio_gil *g = rt->policy_data;
-	if (atomic_load_explicit(&rt->eval_breaker, memory_order_relaxed))
+	/* seq_cst, after the seq_cst CAS that set PRIO_SLOW: prio_check()'s
+	 * clear-then-recheck relies on this order. */
+	if (atomic_load(&rt->eval_breaker))
 		return;
 	g->preempt_request = preemption;
 	atomic_store(&rt->eval_breaker, 1);
@@ -330,6 +338,7 @@ static int prio_take_slow(gil_runtime *rt, gil_thread *t)
 				grant(g, t, 0);
 				p->preempted = 0;
 				p->cut_by_io = 0;
+				p->slice_start_ns = gs_now_ns();
 				pthread_mutex_unlock(&g->mutex);
 				note_claimed(g);
 				return 0;
@@ -337,7 +346,7 @@ static int prio_take_slow(gil_runtime *rt, gil_thread *t)
 		} else if (!(w & PRIO_SLOW)) {
 			if (atomic_compare_exchange_weak_explicit(
 				    &g->word, &w, w | PRIO_SLOW,
-				    memory_order_acquire, memory_order_relaxed))
+				    memory_order_seq_cst, memory_order_relaxed))
 				break;
 		} else {
 			break;
@@ -501,16 +510,8 @@ static void prio_drop(gil_runtime *rt, gil_thread *t, enum gs_release_reason why
 	 * among CPU-class threads while its slice lasts. */
 	uint64_t now = gs_now_ns();
 	p->cut_by_io = why == GS_RELEASE_FORCED && g->preempt_request;
-	if (why == GS_RELEASE_FORCED) {
-		int cut = p->cut_by_io && t->cpu_bound &&
-			  now - p->slice_start_ns < interval_ns(rt);
-		if (!cut)
-			p->slice_start_ns = now; /* a new slice next time */
-		p->preempted = cut;
-	} else {
-		p->preempted = 0;
-		p->slice_start_ns = now;
-	}
+	p->preempted = p->cut_by_io && t->cpu_bound &&
+		       now - p->slice_start_ns < interval_ns(rt);
 	t->cpu_bound = cpu_bound;
 	int boosted = p->boosted;
 	int policy = p->saved_policy, rtprio = p->saved_rtprio,
@@ -526,6 +527,9 @@ static void prio_drop(gil_runtime *rt, gil_thread *t, enum gs_release_reason why
 	if (best) {
 		unlink_waiter(g, best);
 		grant(g, best, is_aged(rt, best, now));
+		/* A cut-off thread resumes its slice; anyone else starts one. */
+		if (!pt_of(best)->preempted)
+			pt_of(best)->slice_start_ns = now;
 		atomic_store_explicit(&g->word,
 				      (uintptr_t)best |
 					      (g->waiters ? PRIO_SLOW : 0),
@@ -548,13 +552,16 @@ static void prio_check(gil_runtime *rt, gil_thread *t)
 	struct prio_gil *g = rt->policy_data;
 	if (!atomic_load_explicit(&rt->eval_breaker, memory_order_relaxed))
 		return;
-	pthread_mutex_lock(&g->mutex);
-	int anyone = g->waiters != NULL;
-	if (!anyone)
+	/* PRIO_SLOW says someone waits, without the mutex (which the waiter
+	 * that just asked us to drop may still hold). A request left over
+	 * with nobody waiting is cleared; the second look pairs with the
+	 * waiter's seq_cst SLOW-then-breaker order (set_drop_request), so a
+	 * waiter arriving in between is never lost. */
+	if (!(atomic_load(&g->word) & PRIO_SLOW)) {
 		atomic_store(&rt->eval_breaker, 0);
-	pthread_mutex_unlock(&g->mutex);
-	if (!anyone)
-		return;
+		if (!(atomic_load(&g->word) & PRIO_SLOW))
+			return;
+	}
 	gil_release(t, GS_RELEASE_FORCED);
 	gil_acquire(t, GS_WHY_AFTER_FORCED);
 }

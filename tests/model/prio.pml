@@ -243,6 +243,7 @@ inline drop(why)
 		mutex_lock(g_mutex);
 		if                                /* slice still running? */
 		:: why == 1 && preempt_req && cpu_bound[_pid] -> cut = 1
+		:: why == 1 && preempt_req && cpu_bound[_pid] -> cut = 0
 		:: else -> cut = 0
 		fi;
 		d_step {
@@ -356,15 +357,15 @@ active [NT] proctype thread()
 		r++;
 		if
 		:: release(0); acquire()          /* blocking region */
-		:: eval_breaker ->                /* prio_check */
-			mutex_lock(g_mutex);
-			if
-			:: waiters == 0 ->
-				eval_breaker = 0;
-				mutex_unlock(g_mutex)
-			:: else ->
-				mutex_unlock(g_mutex);
-				release(1); acquire()
+		:: eval_breaker ->                /* prio_check, no mutex: */
+			if                        /* SLOW says someone waits */
+			:: wslow -> release(1); acquire()
+			:: !wslow ->
+				eval_breaker = 0; /* clear, then look again */
+				if
+				:: wslow -> release(1); acquire()
+				:: !wslow -> skip
+				fi
 			fi
 		fi
 	:: else -> break
