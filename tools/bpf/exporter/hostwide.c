@@ -166,6 +166,11 @@ static int attach_sym(struct gs_hw *hw, struct gs_hw_bin *b, const struct gs_tar
 	if (!e->found)
 		return required ? -1 : 0;
 	for (int i = 0; i < e->found; i++) {
+		/* an inline copy (DWARF) has no return of its own: a return
+		 * probe there would take a word of the stack for one; and
+		 * take_gil's entry alone would leave its requests unanswered */
+		if (e->inlined[i] && (ret || sym == GS_SYM_TAKE_GIL))
+			continue;
 		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = ret != 0,
 			    .bpf_cookie = (__u64)(b - hw->bins));
 		struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, -1, b->path,
