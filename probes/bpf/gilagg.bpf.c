@@ -485,6 +485,118 @@ int BPF_KRETPROBE(py2_acquire_lock_ret, int ok)
 	return 0;
 }
 
+/* ---- CPython 3.x without symbols: the GIL's pthread conditions ----------
+ *
+ * The way in of gilscope.bpf.c's symbol-free method (docs/symbol-free.md),
+ * counted here: libc's pthread_cond_signal on gil->cond is a release, on
+ * gil->switch_cond an acquisition; pthread_cond_timedwait on gil->cond a
+ * request, and its time-out with no switch meanwhile the drop request.
+ * The conditions of each process are put in agg_gil_conds by user space
+ * (found from _PyRuntime); these probes are attached to each such process
+ * alone (its libc is every program's). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct gsb_gil_key);
+	__type(value, struct gsb_gil_cond);
+} agg_gil_conds SEC(".maps");
+
+static __always_inline struct gsb_gil_cond *agg_cond(__u64 cond)
+{
+	struct gsb_gil_key k = { .tgid = (__u32)(bpf_get_current_pid_tgid() >> 32),
+				 .gil = cond };
+	return bpf_map_lookup_elem(&agg_gil_conds, &k);
+}
+
+/* The thread waits for (or, uncontended, is about to get) the GIL. */
+static __always_inline void agg_pyc_request(struct ctx *c, __u64 gil, __u64 ts)
+{
+	if (c->st->req_ts && c->st->gil == gil)
+		return;
+	c->st->in_save = 0;
+	agg_request(c, ts, why_from_last(c->st));
+	c->st->gil = gil;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(agg_cond_signal, void *cond)
+{
+	struct ctx c;
+	__u64 ts = bpf_ktime_get_ns();
+
+	count(GSA_HIT_COND_SIGNAL);
+	struct gsb_gil_cond *gc = agg_cond((__u64)cond);
+	if (!gc)
+		return 0;
+	__u64 gil = gc->gil;
+	__u32 role = gc->role;
+	if (enter(&c, GSA_RT_CPYTHON3, 0, gil))
+		return 0;
+	if (role == GSB_COND_SWITCH) {
+		agg_pyc_request(&c, gil, ts);
+		agg_acquired(&c, ts);
+		return 0;
+	}
+	__u8 reason;
+	if (c.st->exiting) {
+		reason = GS_RELEASE_EXIT;
+		c.st->exiting = 0;
+	} else if (c.st->in_save && ts - c.st->save_ts < SAVE_WINDOW_NS) {
+		reason = GS_RELEASE_BLOCKING;
+	} else if (c.g->drop_request) {
+		reason = GS_RELEASE_FORCED;
+	} else {
+		reason = GS_RELEASE_BLOCKING;
+	}
+	c.st->in_save = 0;
+	agg_release(&c, ts, reason);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(agg_cond_timedwait, void *cond)
+{
+	struct ctx c;
+	__u64 ts = bpf_ktime_get_ns();
+
+	count(GSA_HIT_COND_WAIT);
+	struct gsb_gil_cond *gc = agg_cond((__u64)cond);
+	if (!gc || gc->role != GSB_COND_GIL)
+		return 0;
+	__u64 gil = gc->gil;
+	if (enter(&c, GSA_RT_CPYTHON3, 0, gil))
+		return 0;
+	agg_pyc_request(&c, gil, ts);
+	c.st->wait_cond = (__u64)cond;
+	c.st->wait_switches = c.g->switches;
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(agg_cond_timedwait_ret, int ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+
+	count(GSA_HIT_COND_WAIT_RET);
+	struct gsb_thread_state *st = bpf_map_lookup_elem(&threads, &tid);
+	if (!st || !st->wait_cond)
+		return 0;
+	st->wait_cond = 0;
+	/* take_gil timed out while the GIL stayed with the same holder:
+	 * SET_GIL_DROP_REQUEST (CPython's own rule) */
+	struct gsb_gil_state *g = gil_state((__u32)(id >> 32), st->gil);
+	if (!g || ret != 110 /* ETIMEDOUT */ || !g->holder ||
+	    g->switches != st->wait_switches || g->drop_request)
+		return 0;
+	g->drop_request = 1;
+	struct gsa_thread_key k = { .tgid = (__u32)(id >> 32), .tid = tid };
+	struct gsa_thread *t = bpf_map_lookup_elem(&tstats, &k);
+	if (t)
+		t->drop_requests++;
+	return 0;
+}
+
 /* ---- process lifecycle -------------------------------------------------- */
 
 static __always_inline void notice(__u32 kind, __u32 tgid)

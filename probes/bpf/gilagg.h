@@ -114,6 +114,9 @@ enum gsa_hit {
 	GSA_HIT_ACQ2_ENTRY,     /* 2.7 PyThread_acquire_lock entry */
 	GSA_HIT_ACQ2_RET,       /* 2.7 PyThread_acquire_lock return */
 	GSA_HIT_LIFECYCLE,      /* exec / exit tracepoints */
+	GSA_HIT_COND_SIGNAL,    /* symbol-free 3.x: libc pthread_cond_signal */
+	GSA_HIT_COND_WAIT,      /* ... pthread_cond_timedwait entry */
+	GSA_HIT_COND_WAIT_RET,  /* ... and return */
 	GSA_LOST_THREADS,       /* thread table full: a thread not counted */
 	GSA_LOST_PROCS,         /* process table full */
 	GSA_LOST_NOTICES,       /* notice ring full */

@@ -28,9 +28,11 @@
 #include "target.h"
 
 /* a new process is looked at this long after its exec (the dynamic loader
- * maps libpython after the exec tracepoint), then again twice */
+ * maps libpython after the exec tracepoint; a stripped CPython's GIL exists
+ * only once Py_Initialize made it), then again after 100, 200, 400, 800 ms
+ * and 1.6 s */
 #define PENDING_FIRST_NS 50000000ull
-#define PENDING_TRIES 3
+#define PENDING_TRIES 6
 
 static void *grow(void *p, size_t *cap, size_t need, size_t size)
 {
@@ -263,6 +265,14 @@ static int bin_for(struct gs_hw *hw, const struct gs_target *t)
 		break;
 	case GSB_RT_CPYTHON3:
 		b->runtime = GSA_RT_CPYTHON3;
+		if (t->symfree == GS_SYMFREE_GIL_PTHREAD) {
+			/* the GIL's own probes go into each process's libc
+			 * (setup_symfree); PyEval_SaveThread is exported */
+			b->symfree = 1;
+			err = attach_sym(hw, b, t, k->progs.py3_save_thread, 0,
+					 GS_SYM_SAVE_THREAD, GSA_HIT_SAVE, 0);
+			break;
+		}
 		err = attach_sym(hw, b, t, k->progs.py3_take_gil, 0, GS_SYM_TAKE_GIL,
 				 GSA_HIT_TAKE_ENTRY, 1) ||
 		      attach_sym(hw, b, t, k->progs.py3_take_gil_ret, 1, GS_SYM_TAKE_GIL,
@@ -351,6 +361,7 @@ static int exe_known_nogil(struct gs_hw *hw, const struct stat *st)
 }
 
 static void close_proc(struct gs_hw *hw, struct gs_hw_proc *p);
+static void forget_conds(struct gs_hw *hw, __u32 tgid);
 
 static void skip_proc(struct gs_hw *hw, pid_t pid, unsigned long long start)
 {
@@ -378,6 +389,67 @@ static struct gs_hw_proc *list_proc(struct gs_hw *hw, pid_t pid, int bin,
 		fprintf(stderr, "%s: tracing PID %d (%s, %s %s)\n", hw->o.prog, (int)pid,
 			np->comm, np->runtime, np->python);
 	return np;
+}
+
+/* Symbol-free CPython 3.x: its GILs' conditions from _PyRuntime into
+ * agg_gil_conds, and libc's pthread_cond_signal/timedwait probed in this
+ * process alone (libc is every program's: pid -1 would make the whole
+ * host pay). The links wait in hw->sf_links for list_proc's entry.
+ * 0, or -1 (not traced yet: the GIL may not exist so soon after exec; the
+ * next scan tries again). */
+static int setup_symfree(struct gs_hw *hw, pid_t pid, const struct gs_target *t)
+{
+	struct gs_symfree_libc lc;
+	struct gs_symfree_live lv;
+	char msg[1024];
+	struct gilagg_bpf *k = hw->skel;
+
+	if (!t->libc[0] || gs_symfree_libc(t->libc, &lc, msg, sizeof(msg)) ||
+	    gs_symfree_py3_live(pid, t->path, t->shown, t->py_minor, &lv, msg, sizeof(msg))) {
+		if (hw->o.verbose)
+			fprintf(stderr, "%s: PID %d (symbol-free): %s\n", hw->o.prog, (int)pid,
+				t->libc[0] ? msg : "no C library mapped");
+		return -1;
+	}
+	int cfd = bpf_map__fd(k->maps.agg_gil_conds), gfd = bpf_map__fd(k->maps.gils);
+	for (int i = 0; i < lv.ngils; i++) {
+		struct gsb_gil_key key = { .tgid = (__u32)pid, .gil = lv.gil[i].cond };
+		struct gsb_gil_cond v = { .gil = lv.gil[i].cond, .role = GSB_COND_GIL };
+		bpf_map_update_elem(cfd, &key, &v, BPF_ANY);
+		struct gsb_gil_state st = { .index = (__u32)i };
+		bpf_map_update_elem(gfd, &key, &st, BPF_NOEXIST);
+		key.gil = lv.gil[i].switch_cond;
+		v.role = GSB_COND_SWITCH;
+		bpf_map_update_elem(cfd, &key, &v, BPF_ANY);
+	}
+	struct { struct bpf_program *p; uint64_t off; int ret, ss, hit; } u[3] = {
+		{ k->progs.agg_cond_signal, lc.off_signal, 0, lc.ss_signal, GSA_HIT_COND_SIGNAL },
+		{ k->progs.agg_cond_timedwait, lc.off_timedwait, 0, lc.ss_timedwait,
+		  GSA_HIT_COND_WAIT },
+		{ k->progs.agg_cond_timedwait_ret, lc.off_timedwait, 1, lc.ss_timedwait,
+		  GSA_HIT_COND_WAIT_RET },
+	};
+	hw->sf_nlinks = 0;
+	for (int i = 0; i < 3; i++) {
+		struct bpf_link *l = bpf_program__attach_uprobe(u[i].p, u[i].ret, pid,
+								lc.path, u[i].off);
+		if (!l) {
+			fprintf(stderr, "%s: PID %d: %s %s:0x%llx: %s\n", hw->o.prog, (int)pid,
+				u[i].ret ? "uretprobe" : "uprobe", lc.path,
+				(unsigned long long)u[i].off, strerror(errno));
+			for (int j = 0; j < hw->sf_nlinks; j++)
+				bpf_link__destroy(hw->sf_links[j]);
+			hw->sf_nlinks = 0;
+			forget_conds(hw, (__u32)pid);
+			return -1;
+		}
+		hw->sf_links[hw->sf_nlinks++] = l;
+		hw->sf_single_step[u[i].hit] |= u[i].ss;
+	}
+	if (hw->o.verbose)
+		fprintf(stderr, "%s: PID %d: %d GIL(s) found %s; libc probes in %s\n",
+			hw->o.prog, (int)pid, lv.ngils, lv.how, lc.path);
+	return 0;
 }
 
 /* Looks at one process: when it has a GIL, probes its file and lists it.
@@ -416,7 +488,7 @@ static int discover(struct gs_hw *hw, pid_t pid, int quiet)
 	for (size_t i = 0; i < hw->nskipped; i++)
 		if (hw->skipped[i].pid == pid && hw->skipped[i].start_time == start)
 			return 0;
-	if (bin >= 0) {
+	if (bin >= 0 && !hw->bins[bin].symfree) {
 		const struct gs_hw_bin *b = &hw->bins[bin];
 		return list_proc(hw, pid, bin, b->runtime == GSA_RT_LIBGIL ? "libgil" : "cpython",
 				 b->python) != NULL;
@@ -448,26 +520,23 @@ static int discover(struct gs_hw *hw, pid_t pid, int quiet)
 		free(t);
 		return 0;
 	}
-	if (t->symfree == GS_SYMFREE_GIL_PTHREAD && !hw->o.discover_only) {
-		/* the counting program has no libc-condition way in yet */
-		skip_proc(hw, pid, start);
-		if (hw->untraceable <= 10 || hw->o.verbose)
-			fprintf(stderr, "%s: PID %d (%s) not traced: its GIL functions are "
-				"not in its symbols, and the exporter does not use the "
-				"symbol-free method (%s) yet; gilscope record -p %d and "
-				"gilscope top -p %d do%s\n", hw->o.prog, (int)pid, t->shown,
-				gs_symfree_name(t->symfree), (int)pid, (int)pid,
-				hw->untraceable == 10 ? " (no more such messages)" : "");
+	bin = bin_for(hw, t);
+	if (bin < 0) {
 		free(t);
 		return 0;
 	}
-	bin = bin_for(hw, t);
-	free(t);
-	if (bin < 0)
-		return 0;
 	const struct gs_hw_bin *b = &hw->bins[bin];
-	return list_proc(hw, pid, bin, b->runtime == GSA_RT_LIBGIL ? "libgil" : "cpython",
-			 b->python) != NULL;
+	struct gs_hw_proc *np = NULL;
+	if (!b->symfree || hw->o.discover_only || !setup_symfree(hw, pid, t))
+		np = list_proc(hw, pid, bin, b->runtime == GSA_RT_LIBGIL ? "libgil" : "cpython",
+			       b->python);
+	if (np && b->symfree && !hw->o.discover_only) {
+		memcpy(np->links, hw->sf_links, sizeof(np->links));
+		np->nlinks = hw->sf_nlinks;
+		hw->sf_nlinks = 0;
+	}
+	free(t);
+	return np != NULL;
 }
 
 static void scan_proc(struct gs_hw *hw)
@@ -489,6 +558,22 @@ static void scan_proc(struct gs_hw *hw)
 
 static void read_thread(struct gs_hw *hw, struct gs_hw_proc *p, __u32 tid,
 			const struct gsa_thread *v);
+
+/* agg_gil_conds entries of a process that is gone. */
+static void forget_conds(struct gs_hw *hw, __u32 tgid)
+{
+	int fd = bpf_map__fd(hw->skel->maps.agg_gil_conds);
+	struct gsb_gil_key key, next, *prev = NULL, del[32];
+	size_t ndel = 0;
+	while (!bpf_map_get_next_key(fd, prev, &next) && ndel < 32) {
+		key = next;
+		prev = &key;
+		if (key.tgid == tgid)
+			del[ndel++] = key;
+	}
+	for (size_t i = 0; i < ndel; i++)
+		bpf_map_delete_elem(fd, &del[i]);
+}
 
 /* gil_state.bpf.h's per-(tgid, GIL) entries of a process that is gone. */
 static void forget_gils(struct gs_hw *hw, __u32 tgid)
@@ -539,6 +624,10 @@ static void close_proc(struct gs_hw *hw, struct gs_hw_proc *p)
 		bpf_map_delete_elem(sfd, &del[i].tid);
 	}
 	free(del);
+	for (int i = 0; i < p->nlinks; i++)
+		bpf_link__destroy(p->links[i]);
+	p->nlinks = 0;
+	forget_conds(hw, tgid);
 	forget_gils(hw, tgid);
 	bpf_map_delete_elem(bpf_map__fd(hw->skel->maps.procs), &tgid);
 	for (size_t i = 0; i < p->nth; i++) {
@@ -740,7 +829,7 @@ void gs_hw_poll(struct gs_hw *hw)
 			i--;
 			continue;
 		}
-		hw->pending[i].due_ns = now + PENDING_FIRST_NS * (10u << hw->pending[i].tries);
+		hw->pending[i].due_ns = now + (PENDING_FIRST_NS << hw->pending[i].tries);
 	}
 	if (now - hw->last_scan_ns >= (uint64_t)(hw->o.rescan_s * 1e9))
 		scan_proc(hw);
@@ -775,6 +864,8 @@ double gs_hw_cost_ns(struct gs_hw *hw, const uint64_t c[GSA_HIT_MAX])
 	/* per-hit costs of session.h (docs/observer-effect.md); a slot is
 	 * counted as single-stepped when any probed file needs it */
 	int ss[GSA_HIT_MAX] = { 0 };
+	for (int k = 0; k < GSA_HIT_MAX; k++)
+		ss[k] = hw->sf_single_step[k];
 	for (size_t b = 0; b < hw->nbins; b++)
 		for (int k = 0; k < GSA_HIT_MAX; k++)
 			ss[k] |= hw->bins[b].single_step[k];
@@ -785,6 +876,7 @@ double gs_hw_cost_ns(struct gs_hw *hw, const uint64_t c[GSA_HIT_MAX])
 		case GSA_HIT_USDT: per = GS_COST_USDT_NS; break;
 		case GSA_HIT_TAKE_RET:
 		case GSA_HIT_ACQ2_RET:
+		case GSA_HIT_COND_WAIT_RET:
 			per = ss[k] ? GS_COST_URETPROBE_SS_NS : GS_COST_URETPROBE_NS;
 			break;
 		case GSA_HIT_LIFECYCLE: per = GS_COST_SCHED_NS; break;
@@ -889,6 +981,9 @@ load_failed:
 void gs_hw_stop(struct gs_hw *hw)
 {
 	/* links first: the probes leave every process before anything else */
+	for (size_t i = 0; i < hw->nprocs; i++)
+		for (int j = 0; j < hw->procs[i].nlinks; j++)
+			bpf_link__destroy(hw->procs[i].links[j]);
 	for (size_t i = hw->nlinks; i-- > 0;)
 		bpf_link__destroy(hw->links[i]);
 	free(hw->links);

@@ -61,6 +61,8 @@ struct gs_hw_proc {
 	char container[80];      /* container id found in the cgroup path */
 	int exited;
 	uint64_t exited_ns;
+	struct bpf_link *links[3];/* symbol-free 3.x: libc probes of this process */
+	int nlinks;
 	struct gs_hw_thread *th;
 	size_t nth, cap;
 };
@@ -71,6 +73,7 @@ struct gs_hw_bin {
 	char path[4096];
 	int runtime;             /* enum gsa_runtime */
 	char python[16];         /* "3.11", "2.7", "" (libgil) */
+	int symfree;             /* 3.x without symbols: GIL conditions via libc */
 	int single_step[GSA_HIT_MAX];
 	int nlinks;
 };
@@ -93,6 +96,9 @@ struct gs_hw {
 	size_t nskipped, capskipped;
 	uint64_t untraceable;    /* such processes seen */
 	char cgroup_rel[4096];   /* --cgroup as /proc/PID/cgroup shows it */
+	struct bpf_link *sf_links[3]; /* setup_symfree -> the process entry */
+	int sf_nlinks;
+	int sf_single_step[GSA_HIT_MAX];
 	/* a pid seen at exec, looked at again once its libraries are mapped */
 	struct { pid_t pid; uint64_t due_ns; int tries; } *pending;
 	size_t npending, cappending;

@@ -1,0 +1,70 @@
+#!/bin/bash
+# gilscope exporter on a CPython without symbols: Debian's stripped, LTO-built
+# /usr/bin/python3.11 (the symbol-free method: the GIL's pthread conditions in
+# libc, found from _PyRuntime, probed in that process alone). The process is
+# started after the exporter and recorded by `gilscope record -- CMD` at the
+# same time; it idles first, so both are in before its echo server thread
+# starts. The server thread's acquisitions, re-acquire waits after blocking
+# and failed handoffs on the exporter's page agree with gilscope report
+# within 5 %.
+. "$(dirname "$0")/lib.sh"
+require_root
+require_cmd curl
+[ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
+PY=/usr/bin/python3.11
+[ -x "$PY" ] || skip "needs Debian's python3.11 (scripts/install-deps.sh)"
+if readelf -S "$PY" 2>/dev/null | grep -q '\.symtab'; then
+  skip "$PY has a symbol table here: not the stripped build this test is about"
+fi
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$GILSCOPE" exporter --listen "127.0.0.1:$PORT" --comm python3.11 --grace 60 -v \
+  > /dev/null 2> "$WORK/exporter.err" &
+EXPORTER=$!
+trap 'kill $EXPORTER 2>/dev/null || true; wait $EXPORTER 2>/dev/null || true; rm -rf "$WORK"' EXIT
+for _ in $(seq 100); do
+  curl -sf "http://127.0.0.1:$PORT/metrics" > /dev/null 2>&1 && break
+  sleep 0.1
+done
+cat > "$WORK/late_echo.py" <<PY
+import runpy, sys, time
+time.sleep(1.5)
+sys.argv = ["echo_service.py", "3", "1"]
+runpy.run_path("$GILSCOPE_SRC/docs/examples/echo_service.py", run_name="__main__")
+PY
+"$GILSCOPE" record -o "$WORK/echo.gst" -- "$PY" "$WORK/late_echo.py" \
+  > "$WORK/echo.out" 2> "$WORK/echo.err" || { cat "$WORK/echo.err" >&2; fail "record failed"; }
+sleep 1
+curl -sf "http://127.0.0.1:$PORT/metrics" > "$WORK/metrics.txt" || fail "GET /metrics"
+"$GILSCOPE" report --json -q "$WORK/echo.gst" > "$WORK/echo.json" || fail "report failed"
+grep -E "tracing PID|GIL\(s\) found" "$WORK/exporter.err" || true
+python3 - "$WORK" <<'PY' || fail "exporter and report disagree on a stripped CPython"
+import json, re, sys
+w = sys.argv[1]
+d = json.load(open(w + "/echo.json"))
+pid = d["trace"]["pid"]
+srv = max((t for t in d["threads"] if t["tid"] != pid), key=lambda t: t["releases"]["blocking"])
+page = {}
+for line in open(w + "/metrics.txt"):
+    m = re.match(r'(gilscope_gil_\w+)\{(.*)\} (\S+)$', line)
+    if m and 'pid="%d"' % pid in m.group(2) and 'thread="server"' in m.group(2):
+        page[(m.group(1), re.search(r'why="(\w+)"', m.group(2)).group(1)
+              if 'why=' in m.group(2) else "")] = float(m.group(3))
+if not page:
+    sys.exit("no series for the server thread of PID %d" % pid)
+bad = []
+for what, mine, theirs, floor in (
+        ("acquisitions", page[("gilscope_gil_acquisitions_total", "")], srv["acquisitions"], 3),
+        ("wait after blocking (s)", page[("gilscope_gil_wait_seconds_total", "after_blocking")],
+         srv["wait_by_why"]["after_blocking"]["ns"] / 1e9, 0.002),
+        ("failed handoffs", page[("gilscope_gil_handoffs_failed_total", "")],
+         srv["handoffs"]["failed"], 3)):
+    ok = abs(mine - theirs) <= max(0.05 * theirs, floor)
+    print("server thread %-24s exporter %-12.6g report %-12.6g %s" % (what, mine, theirs, "ok" if ok else "DISAGREE"))
+    if not ok:
+        bad.append(what)
+if srv["acquisitions"] < 100:
+    sys.exit("too few server acquisitions in the trace: %d" % srv["acquisitions"])
+if bad:
+    sys.exit("disagree: " + ", ".join(bad))
+PY
+echo PASS
