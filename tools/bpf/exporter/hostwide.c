@@ -559,10 +559,10 @@ static void scan_proc(struct gs_hw *hw)
 static void read_thread(struct gs_hw *hw, struct gs_hw_proc *p, __u32 tid,
 			const struct gsa_thread *v);
 
-/* agg_gil_conds entries of a process that is gone. */
-static void forget_conds(struct gs_hw *hw, __u32 tgid)
+/* The entries of process tgid in a map keyed by struct gsb_gil_key
+ * (gils, agg_gil_conds): a few per process (its GILs, two conditions each). */
+static void forget_gil_keys(int fd, __u32 tgid)
 {
-	int fd = bpf_map__fd(hw->skel->maps.agg_gil_conds);
 	struct gsb_gil_key key, next, *prev = NULL, del[32];
 	size_t ndel = 0;
 	while (!bpf_map_get_next_key(fd, prev, &next) && ndel < 32) {
@@ -575,20 +575,16 @@ static void forget_conds(struct gs_hw *hw, __u32 tgid)
 		bpf_map_delete_elem(fd, &del[i]);
 }
 
+/* agg_gil_conds entries of a process that is gone. */
+static void forget_conds(struct gs_hw *hw, __u32 tgid)
+{
+	forget_gil_keys(bpf_map__fd(hw->skel->maps.agg_gil_conds), tgid);
+}
+
 /* gil_state.bpf.h's per-(tgid, GIL) entries of a process that is gone. */
 static void forget_gils(struct gs_hw *hw, __u32 tgid)
 {
-	int gfd = bpf_map__fd(hw->skel->maps.gils);
-	struct gsb_gil_key key, next, *prev = NULL, del[16];
-	size_t ndel = 0;
-	while (!bpf_map_get_next_key(gfd, prev, &next) && ndel < 16) {
-		key = next;
-		prev = &key;
-		if (key.tgid == tgid)
-			del[ndel++] = key;
-	}
-	for (size_t i = 0; i < ndel; i++)
-		bpf_map_delete_elem(gfd, &del[i]);
+	forget_gil_keys(bpf_map__fd(hw->skel->maps.gils), tgid);
 	bpf_map_delete_elem(bpf_map__fd(hw->skel->maps.gil_count), &tgid);
 }
 
