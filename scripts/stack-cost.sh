@@ -20,17 +20,20 @@ tmp=$(mktemp -d)
 for i in $(seq "$RUNS"); do
   for mode in plain stacks; do
     opt=(); [ "$mode" = stacks ] && opt=(--stacks)
+    bpftool prog show -j > "$tmp/before.json"
     "$G" record "${opt[@]}" -o "$tmp/t.gst" -- "$PY" "$CD" 40000000 2 2>/dev/null &
     rec=$!
     sleep 4
-    # our own programs: the ones whose maps this recorder holds
+    # our own programs: those loaded since the recorder started (other
+    # gilscope processes on the machine have their own)
     bpftool prog show -j > "$tmp/progs.json"
-    python3 - "$mode" "$tmp/progs.json" <<'PY'
+    python3 - "$mode" "$tmp/progs.json" "$tmp/before.json" <<'PY'
 import json, sys
 mode, progs = sys.argv[1], json.load(open(sys.argv[2]))
+old = {p["id"] for p in json.load(open(sys.argv[3]))}
 row = []
 for p in progs:
-    if p.get("name") in ("py3_take_gil", "py3_drop_gil") and p.get("run_cnt"):
+    if p["id"] not in old and p.get("name") in ("py3_take_gil", "py3_drop_gil") and p.get("run_cnt"):
         row.append("%s %.0f ns/run (%d runs)" % (p["name"], p["run_time_ns"] / p["run_cnt"], p["run_cnt"]))
 print("%-6s %s" % (mode, "; ".join(row) or "no program found"))
 PY

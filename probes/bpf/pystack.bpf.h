@@ -53,10 +53,17 @@ struct {
 } pytstate SEC(".maps");
 
 /* Scratch: a stack and a code entry are too big for the BPF stack. */
+#define PYSTACK_FRAME_BYTES 128
+
 struct pystack_scratch {
 	struct gsb_py_stack stack;
 	struct gsb_py_code code;
+	__u8 frame[PYSTACK_FRAME_BYTES]; /* the frame's fields, one read */
+	__u64 names[2];                  /* a code object's co_filename, co_name */
 };
+
+/* Bytes of a frame the walker reads at once: up to its last field. */
+const volatile __u32 pyframe_bytes = PYSTACK_FRAME_BYTES;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -263,33 +270,62 @@ struct pystack_walk {
 };
 
 /* One frame per call (bpf_loop): the verifier checks the body once. */
+/* A field of the frame copy; offsets come from the read-only offsets. */
+static __always_inline __u64 frame_u64(const __u8 *fb, __u32 off)
+{
+	off &= PYSTACK_FRAME_BYTES - 1;
+	if (off > PYSTACK_FRAME_BYTES - 8)
+		return 0;
+	return *(const __u64 *)(fb + off);
+}
+
 static long pystack_step(__u32 i, void *data)
 {
 	struct pystack_walk *w = data;
+	struct pystack_scratch *s = w->s;
 	__u64 cur = w->f;
+	__u32 len = pyframe_bytes;
 	if (!cur)
 		return 1;
-	w->f = read_ptr(cur, pyoff.frame_back);
-	if (pyoff.frame_owner) {
-		__u8 owner = 0;
-		bpf_probe_read_user(&owner, 1, (const void *)(cur + pyoff.frame_owner));
-		if (owner == 3 /* FRAME_OWNED_BY_CSTACK: a C entry shim */)
-			return 0;
-	}
-	__u64 code = read_ptr(cur, pyoff.frame_code);
+	/* one read for every field of the frame, one for the code's names:
+	 * bpf_probe_read_user is most of a walk's cost */
+	if (len > PYSTACK_FRAME_BYTES)
+		len = PYSTACK_FRAME_BYTES;
+	if (len < 8 || bpf_probe_read_user(s->frame, len, (const void *)cur))
+		return 1;
+	w->f = frame_u64(s->frame, pyoff.frame_back);
+	if (pyoff.frame_owner &&
+	    s->frame[pyoff.frame_owner & (PYSTACK_FRAME_BYTES - 1)] == 3)
+		return 0; /* FRAME_OWNED_BY_CSTACK: a C entry shim */
+	__u64 code = frame_u64(s->frame, pyoff.frame_code);
 	if (!code)
 		return 0;
 	if (w->n >= GSB_PY_MAX_DEPTH) {
-		w->s->stack.truncated = 1;
+		s->stack.truncated = 1;
 		return 1;
 	}
-	__s32 off = pystack_offset(cur, code);
-	__u64 ident = read_ptr(code, pyoff.code_name) * 31 +
-		      read_ptr(code, pyoff.code_filename);
+	__s32 off = -1;
+	if (pyoff.lasti_kind == GSB_LASTI_POINTER) {
+		__u64 ip = frame_u64(s->frame, pyoff.frame_lasti);
+		__u64 start = code + pyoff.code_adaptive;
+		if (ip >= start && ip - start < (1u << 30))
+			off = (__s32)(ip - start);
+	} else {
+		__u32 lo = pyoff.frame_lasti & (PYSTACK_FRAME_BYTES - 1);
+		__s32 lasti = lo <= PYSTACK_FRAME_BYTES - 4
+				      ? *(const __s32 *)(s->frame + lo) : -1;
+		if (lasti >= 0)
+			off = pyoff.lasti_kind == GSB_LASTI_UNITS ? lasti * 2 : lasti;
+	}
+	/* co_name follows co_filename in every version (pyoffsets.c) */
+	s->names[0] = s->names[1] = 0;
+	bpf_probe_read_user(s->names, sizeof(s->names),
+			    (const void *)(code + pyoff.code_filename));
+	__u64 ident = s->names[1] * 31 + s->names[0];
 	__u32 k = w->n & (GSB_PY_MAX_DEPTH - 1);
-	w->s->stack.code[k] = code;
-	w->s->stack.ident[k] = ident;
-	w->s->stack.offset[k] = off;
+	s->stack.code[k] = code;
+	s->stack.ident[k] = ident;
+	s->stack.offset[k] = off;
 	w->h = pystack_hash(w->h, code);
 	w->h = pystack_hash(w->h, ident);
 	w->h = pystack_hash(w->h, (__u64)(__u32)off);

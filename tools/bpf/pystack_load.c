@@ -28,6 +28,26 @@ int gs_pystack_setup(struct gilscope_bpf *skel, const struct gs_target *t,
 	}
 	if (gs_py_offsets(t->py_major, t->py_minor, t->path, &o, msg, msglen))
 		return -1;
+	if (o.code_name != o.code_filename + 8) {
+		snprintf(msg, msglen, "CPython %d.%d: co_name does not follow "
+			 "co_filename (the walker reads both at once)", t->py_major,
+			 t->py_minor);
+		return -1;
+	}
+	/* the walker copies each frame up to its last field in one read */
+	__u32 end = o.frame_back + 8;
+	if (o.frame_code + 8 > end)
+		end = o.frame_code + 8;
+	if (o.frame_lasti + 8 > end)
+		end = o.frame_lasti + 8;
+	if (o.frame_owner + 1 > end)
+		end = o.frame_owner + 1;
+	if (end > 128) {
+		snprintf(msg, msglen, "CPython %d.%d: frame fields past 128 bytes",
+			 t->py_major, t->py_minor);
+		return -1;
+	}
+	skel->rodata->pyframe_bytes = (end + 7) & ~7u;
 	memcpy((void *)&skel->rodata->pyoff, &o, sizeof(o));
 	skel->rodata->want_pystacks = 1;
 	/* probes without a thread-state argument (symbol-free placement)

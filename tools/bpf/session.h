@@ -111,7 +111,7 @@ int gs_session_end(struct gs_session *s, int kill_child);
 /* One Python stack walk (record --stacks), BPF run time per take_gil /
  * drop_gil hit with minus without stacks, CPython 3.11 countdown
  * (kernel.bpf_stats_enabled; docs/observer-effect.md). */
-#define GS_COST_PYSTACK_NS 4300.0
+#define GS_COST_PYSTACK_NS 2700.0
 
 
 #endif
