@@ -127,8 +127,8 @@ void gil_params_default(struct gil_params *p, enum gil_policy policy)
 {
 	memset(p, 0, sizeof(*p));
 	p->policy = policy;
-	p->interval_us = 5000;
-	p->check_ticks = 100;
+	p->interval_us = GIL_DEFAULT_INTERVAL_US;
+	p->check_ticks = GIL_DEFAULT_CHECK_TICKS;
 	p->legacy_use_sem = 0;
 	p->prio_inherit = 1;
 }
@@ -179,9 +179,9 @@ gil_runtime *gil_create(const struct gil_params *params)
 		return NULL;
 	rt->params = *params;
 	if (!rt->params.interval_us)
-		rt->params.interval_us = 5000;
+		rt->params.interval_us = GIL_DEFAULT_INTERVAL_US;
 	if (!rt->params.check_ticks)
-		rt->params.check_ticks = 100;
+		rt->params.check_ticks = GIL_DEFAULT_CHECK_TICKS;
 	if (rt->params.check_ticks > INT_MAX / 2) {
 		free(rt);
 		errno = EINVAL;

@@ -8,7 +8,7 @@
  * State is kept per (tgid, GIL) in the map "gils" (struct gsb_gil_key), per
  * thread in "threads" and, when want_stats, per-thread statistics in
  * "stats". The probes turn what they see into three transitions:
- * gil_request(), gil_acquired(), gil_release(); each returns the arguments
+ * gsb_state_request(), gsb_state_acquired(), gsb_state_release(); each returns the arguments
  * the catalog event carries (waiters queued, holder, previous holder).
  *
  * Include once, from the .bpf.c that owns the object (it defines the
@@ -120,9 +120,9 @@ static __always_inline struct gsb_gil_state *current_gil_state(__u64 gil)
 struct req_args { __u32 queued, holder; };
 struct acq_args { __u32 still_waiting, prev; };
 
-static __always_inline struct req_args gil_request(struct gsb_gil_state *g,
-						   struct gsb_thread_state *st,
-						   __u64 ts, __u8 why)
+static __always_inline struct req_args gsb_state_request(struct gsb_gil_state *g,
+							 struct gsb_thread_state *st,
+							 __u64 ts, __u8 why)
 {
 	struct req_args a;
 	st->req_ts = ts;
@@ -135,9 +135,9 @@ static __always_inline struct req_args gil_request(struct gsb_gil_state *g,
 	return a;
 }
 
-static __always_inline struct acq_args gil_acquired(struct gsb_gil_state *g,
-						    struct gsb_thread_state *st,
-						    __u32 tid, __u64 ts)
+static __always_inline struct acq_args gsb_state_acquired(struct gsb_gil_state *g,
+							  struct gsb_thread_state *st,
+							  __u32 tid, __u64 ts)
 {
 	struct acq_args a;
 	__u64 wait = st->req_ts && ts > st->req_ts ? ts - st->req_ts : 0;
@@ -178,9 +178,9 @@ static __always_inline struct acq_args gil_acquired(struct gsb_gil_state *g,
 }
 
 /* Returns the number of threads waiting at the release. */
-static __always_inline __u32 gil_release(struct gsb_gil_state *g,
-					 struct gsb_thread_state *st,
-					 __u32 tid, __u64 ts, __u8 reason)
+static __always_inline __u32 gsb_state_release(struct gsb_gil_state *g,
+					       struct gsb_thread_state *st,
+					       __u32 tid, __u64 ts, __u8 reason)
 {
 	__s32 w = g->waiters;
 	__u32 waiting = w > 0 ? (__u32)w : 0;

@@ -181,7 +181,7 @@ static __always_inline int enter(struct ctx *c, __u32 runtime, __u32 bin, __u64 
 
 static __always_inline void agg_request(struct ctx *c, __u64 ts, __u8 why)
 {
-	gil_request(c->g, c->st, ts, why);
+	gsb_state_request(c->g, c->st, ts, why);
 }
 
 static __always_inline void agg_acquired(struct ctx *c, __u64 ts)
@@ -195,7 +195,7 @@ static __always_inline void agg_acquired(struct ctx *c, __u64 ts)
 	__u32 why = st->why & (GSA_WHY_MAX - 1); /* a power of 2: the verifier's bound */
 	int failed = c->g->last_release_waiters && c->g->last_releaser == c->tid;
 
-	gil_acquired(c->g, st, c->tid, ts);
+	gsb_state_acquired(c->g, st, c->tid, ts);
 	if (timed) {
 		t->wait_ns[why] += wait;
 		t->waits[why]++;
@@ -219,7 +219,7 @@ static __always_inline void agg_release(struct ctx *c, __u64 ts, __u8 reason)
 	struct gsa_thread *t = c->t;
 	__u64 acq = c->st->acq_ts;
 
-	if (gil_release(c->g, c->st, c->tid, ts, reason))
+	if (gsb_state_release(c->g, c->st, c->tid, ts, reason))
 		t->handoffs++;
 	if (acq && ts > acq) {
 		__u64 hold = ts - acq;

@@ -162,13 +162,13 @@ static __always_inline int on_usdt(struct pt_regs *ctx, __u8 type, long a8,
 	struct gsb_gil_state *g = want_stats && st ? current_gil_state(0) : NULL;
 	switch (g ? type : 0) {
 	case GS_EV_acquire_request:
-		gil_request(g, st, ts, (__u8)a8);
+		gsb_state_request(g, st, ts, (__u8)a8);
 		break;
 	case GS_EV_acquired:
-		gil_acquired(g, st, tid, ts);
+		gsb_state_acquired(g, st, tid, ts);
 		break;
 	case GS_EV_release:
-		gil_release(g, st, tid, ts, (__u8)a8);
+		gsb_state_release(g, st, tid, ts, (__u8)a8);
 		break;
 	default:
 		break;
@@ -308,7 +308,7 @@ int BPF_KPROBE(py3_take_gil)
 	if (st->blocked && infer_blocking_end)
 		emit(st, tid, ts, GS_EV_blocking_end, GS_BLOCK_OTHER, 0, 0);
 	__u8 why = why_from_last(st);
-	struct req_args a = gil_request(g, st, ts, why);
+	struct req_args a = gsb_state_request(g, st, ts, why);
 	if (want_pystacks)
 		stack_event(st, tid, ts, GS_STACK_AT_REQUEST, pystack_id(ctx, tid, pyoff.take_tstate_arg));
 	emit(st, tid, ts, GS_EV_acquire_request, why, a.queued, a.holder);
@@ -329,7 +329,7 @@ int BPF_KRETPROBE(py3_take_gil_ret)
 	if (!st || !g)
 		return 0;
 	__u8 why = st->req_ts ? st->why : why_from_last(st);
-	struct acq_args a = gil_acquired(g, st, tid, ts);
+	struct acq_args a = gsb_state_acquired(g, st, tid, ts);
 	emit(st, tid, ts, GS_EV_acquired, why, a.still_waiting, a.prev);
 	return 0;
 }
@@ -367,7 +367,7 @@ int BPF_KPROBE(py3_drop_gil)
 	else
 		reason = GS_RELEASE_UNKNOWN;
 	st->in_save = 0;
-	__u32 waiting = gil_release(g, st, tid, ts, reason);
+	__u32 waiting = gsb_state_release(g, st, tid, ts, reason);
 	if (want_pystacks)
 		stack_event(st, tid, ts, GS_STACK_AT_RELEASE, pystack_id(ctx, tid, pyoff.drop_tstate_arg));
 	emit(st, tid, ts, GS_EV_release, reason, waiting,
@@ -407,7 +407,7 @@ static __always_inline int on_save_thread(struct pt_regs *ctx, int py2)
 		struct gsb_gil_state *g = current_gil_state(0);
 		if (!g)
 			return 0;
-		__u32 waiting = gil_release(g, st, tid, ts, GS_RELEASE_BLOCKING);
+		__u32 waiting = gsb_state_release(g, st, tid, ts, GS_RELEASE_BLOCKING);
 		emit(st, tid, ts, GS_EV_release, GS_RELEASE_BLOCKING, waiting, 0);
 		return 0;
 	}
@@ -509,7 +509,7 @@ static __always_inline void pyc_request(struct gsb_gil_state *g,
 	if (st->blocked && infer_blocking_end)
 		emit(st, tid, ts, GS_EV_blocking_end, GS_BLOCK_OTHER, 0, 0);
 	__u8 why = why_from_last(st);
-	struct req_args a = gil_request(g, st, ts, why);
+	struct req_args a = gsb_state_request(g, st, ts, why);
 	st->gil = gil;
 	if (want_pystacks)
 		stack_event(st, tid, ts, GS_STACK_AT_REQUEST, pystack_id(NULL, tid, 0));
@@ -558,7 +558,7 @@ int BPF_KPROBE(pyc_cond_signal, void *cond)
 	if (role == GSB_COND_SWITCH) {
 		pyc_request(g, st, tid, gil, ts);
 		__u8 why = st->why;
-		struct acq_args a = gil_acquired(g, st, tid, ts);
+		struct acq_args a = gsb_state_acquired(g, st, tid, ts);
 		emit(st, tid, ts, GS_EV_acquired, why, a.still_waiting, a.prev);
 		return 0;
 	}
@@ -577,7 +577,7 @@ int BPF_KPROBE(pyc_cond_signal, void *cond)
 		emit(st, tid, ts, GS_EV_blocking_begin, GS_BLOCK_OTHER, 0, 0);
 	}
 	st->in_save = 0;
-	__u32 waiting = gil_release(g, st, tid, ts, reason);
+	__u32 waiting = gsb_state_release(g, st, tid, ts, reason);
 	if (want_pystacks)
 		stack_event(st, tid, ts, GS_STACK_AT_RELEASE, pystack_id(NULL, tid, 0));
 	emit(st, tid, ts, GS_EV_release, reason, waiting, dropreq);
@@ -715,13 +715,13 @@ int BPF_KPROBE(py2_acquire_lock, void *lock, int waitflag)
 		g->release_ts = ts;
 	if (infer_release2 &&
 	    __sync_val_compare_and_swap(&g->holder, tid, 0) == tid) {
-		__u32 waiting = gil_release(g, st, tid, ts, GS_RELEASE_INTERVAL);
+		__u32 waiting = gsb_state_release(g, st, tid, ts, GS_RELEASE_INTERVAL);
 		emit(st, tid, ts, GS_EV_release, GS_RELEASE_INTERVAL, waiting, 0);
 	}
 	if (st->blocked && infer_blocking_end)
 		emit(st, tid, ts, GS_EV_blocking_end, GS_BLOCK_OTHER, 0, 0);
 	__u8 why = why_from_last(st);
-	struct req_args a = gil_request(g, st, ts, why);
+	struct req_args a = gsb_state_request(g, st, ts, why);
 	st->in_acquire = 1;
 	emit(st, tid, ts, GS_EV_acquire_request, why, a.queued, a.holder);
 	return 0;
@@ -764,7 +764,7 @@ int BPF_KRETPROBE(py2_acquire_lock_ret, int ok)
 			__u64 rts = ts - 1;
 			if (ost->entry_ts > ost->acq_ts && ost->entry_ts <= rts)
 				rts = ost->entry_ts - 1;
-			__u32 w = gil_release(g, ost, old, rts, GS_RELEASE_UNKNOWN);
+			__u32 w = gsb_state_release(g, ost, old, rts, GS_RELEASE_UNKNOWN);
 			emit(ost, old, rts, GS_EV_release, GS_RELEASE_UNKNOWN, w, 0);
 		}
 	} else if (infer_release2 && g->release_ts >= ts) {
@@ -773,7 +773,7 @@ int BPF_KRETPROBE(py2_acquire_lock_ret, int ok)
 		ts = g->release_ts + 1;
 	}
 	__u8 why = st->why;
-	struct acq_args a = gil_acquired(g, st, tid, ts);
+	struct acq_args a = gsb_state_acquired(g, st, tid, ts);
 	emit(st, tid, ts, GS_EV_acquired, why, a.still_waiting, a.prev);
 	return 0;
 }
@@ -795,7 +795,7 @@ int BPF_KPROBE(py2_release_lock, void *lock)
 		return 0;
 	__u8 reason = st->in_save ? GS_RELEASE_BLOCKING : GS_RELEASE_INTERVAL;
 	st->in_save = 0;
-	__u32 waiting = gil_release(g, st, tid, ts, reason);
+	__u32 waiting = gsb_state_release(g, st, tid, ts, reason);
 	emit(st, tid, ts, GS_EV_release, reason, waiting, 0);
 	return 0;
 }

@@ -67,12 +67,19 @@ enum gil_block_kind {
 	GIL_BLOCK_ACCEPT = 7,
 };
 
+/* The defaults of CPython itself: sys.setswitchinterval 5 ms (3.2+) and
+ * sys.setcheckinterval 100 ticks (2.x). */
+#define GIL_DEFAULT_INTERVAL_US 5000
+#define GIL_DEFAULT_CHECK_TICKS 100
+
 struct gil_params {
 	enum gil_policy policy;
 	/* cpython, fifo, prio: how long a waiter waits before asking the
-	 * holder to drop (CPython's sys.setswitchinterval). 0 = 5000. */
+	 * holder to drop (CPython's sys.setswitchinterval).
+	 * 0 = GIL_DEFAULT_INTERVAL_US. */
 	unsigned interval_us;
-	/* legacy: eval-breaker checks between release/re-acquire. 0 = 100. */
+	/* legacy: eval-breaker checks between release/re-acquire.
+	 * 0 = GIL_DEFAULT_CHECK_TICKS. */
 	unsigned check_ticks;
 	/* legacy: use a sem_t instead of mutex+cond+flag (CPython 2.7 on
 	 * Linux defines USE_SEMAPHORES). */

@@ -355,40 +355,6 @@ int gs_validate_common(const struct gs_scenario_opts *o, char *err,
 	return 0;
 }
 
-int gs_scenario_run(enum gs_scenario_kind kind,
-		    const struct gs_scenario_opts *o,
-		    struct gs_scenario_result *r, char *err, size_t errlen)
-{
-	memset(r, 0, sizeof(*r));
-	r->kind = kind;
-	r->params = o->params;
-	if (!r->params.interval_us)
-		r->params.interval_us = 5000;
-	if (!r->params.check_ticks)
-		r->params.check_ticks = 100;
-	r->work_unit_ns = gs_work_unit_ns();
-	if (gs_validate_common(o, err, errlen))
-		return -1;
-	int rc;
-	switch (kind) {
-	case GS_SCN_COUNTDOWN: rc = gs_countdown_run(o, r, err, errlen); break;
-	case GS_SCN_CONVOY: rc = gs_convoy_run(o, r, err, errlen); break;
-	case GS_SCN_PRIORITY: rc = gs_priority_run(o, r, err, errlen); break;
-	case GS_SCN_IO: rc = gs_io_run(o, r, err, errlen); break;
-	default:
-		gs_errf(err, errlen, "unknown scenario %d", (int)kind);
-		errno = EINVAL;
-		return -1;
-	}
-	r->interrupted = gs_scenario_stop_requested();
-	if (rc) {
-		int e = errno;
-		gs_scenario_result_free(r);
-		errno = e;
-	}
-	return rc;
-}
-
 void gs_scenario_result_free(struct gs_scenario_result *r)
 {
 	free(r->threads);

@@ -49,8 +49,13 @@ static void test_percentiles(void **state)
 static void test_work_unit(void **state)
 {
 	(void)state;
-	/* Deterministic: the same state gives the same chain. */
-	assert_int_equal(gs_work_unit(1), gs_work_unit(1));
+	/* One unit is GS_WORK_UNIT_ITERS steps of the documented multiply-add
+	 * chain (nothing folded away), and gs_work() chains units. */
+	uint64_t x = 1;
+	for (int i = 0; i < GS_WORK_UNIT_ITERS; i++)
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+	assert_int_equal(gs_work_unit(1), x);
+	assert_int_equal(gs_work(NULL, 2, 1), gs_work_unit(gs_work_unit(1)));
 	assert_int_not_equal(gs_work(NULL, 3, 1), gs_work(NULL, 2, 1));
 	assert_true(gs_work_unit_ns() > 0);
 }

@@ -101,12 +101,21 @@ static void scan_symbols(Elf *e, int type, int method, const char *const *names,
 	}
 }
 
+/* SystemTap SDT notes (sys/sdt.h; the layout libbpf, bpftrace and perf
+ * read): owner "stapsdt", type 3, desc = three addresses (probe pc, the
+ * .stapsdt.base address, semaphore) then "provider\0name\0args\0". */
+#define SDT_NOTE_OWNER "stapsdt"
+#define SDT_NOTE_TYPE 3
+#define SDT_NOTE_ADDRS 3
+
 static void scan_usdt(Elf *e, struct gs_elf_info *info)
 {
 	Elf_Scn *scn = NULL;
 	size_t shstrndx;
 	if (elf_getshdrstrndx(e, &shstrndx))
 		return;
+	/* the addresses are 4 bytes each in a 32-bit object */
+	size_t addrs_len = SDT_NOTE_ADDRS * (gelf_getclass(e) == ELFCLASS32 ? 4 : 8);
 	while ((scn = elf_nextscn(e, scn))) {
 		GElf_Shdr sh;
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
@@ -118,11 +127,16 @@ static void scan_usdt(Elf *e, struct gs_elf_info *info)
 		size_t off = 0, name_off, desc_off;
 		GElf_Nhdr nh;
 		while (d && (off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
-			/* desc: pc, base, semaphore (3 addresses), provider\0 name\0 args\0 */
-			if (nh.n_type != 3 || nh.n_descsz < 3 * 8 + 2)
+			const char *owner = (const char *)d->d_buf + name_off;
+			if (nh.n_type != SDT_NOTE_TYPE ||
+			    nh.n_namesz != sizeof(SDT_NOTE_OWNER) ||
+			    memcmp(owner, SDT_NOTE_OWNER, sizeof(SDT_NOTE_OWNER)) ||
+			    nh.n_descsz <= addrs_len)
 				continue;
-			const char *prov = (const char *)d->d_buf + desc_off + 24;
-			if (!strcmp(prov, "gil")) {
+			const char *prov = (const char *)d->d_buf + desc_off + addrs_len;
+			size_t room = nh.n_descsz - addrs_len;
+			/* NUL-terminated inside the note, or it is not a provider */
+			if (strnlen(prov, room) < room && !strcmp(prov, "gil")) {
 				info->has_gil_usdt = 1;
 				info->nusdt_gil++;
 			}

@@ -44,8 +44,7 @@ void gs_session_signals(void)
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (!libbpf_verbose && level != LIBBPF_WARN)
-		return 0;
+	(void)level;
 	if (!libbpf_verbose)
 		return 0; /* our own messages say what failed and what to do */
 	return vfprintf(stderr, fmt, ap);
