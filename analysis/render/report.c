@@ -11,6 +11,7 @@
 
 #include "duration.h"
 #include "json_writer.h"
+#include "probe_sites.h"
 
 static const char *const why_keys[GS_WHY_MAX] = {
 	"first", "after_blocking", "after_forced", "after_interval"
@@ -275,39 +276,6 @@ static void text_findings(FILE *out, const struct gs_analysis *a,
 			"battle)\n");
 }
 
-/* One line per probed function, placement method and kind, with its first
- * addresses: an LTO build has dozens of inline sites. */
-static void text_probes(FILE *out, const struct gs_trace_info *in)
-{
-	if (!in->nprobes)
-		return;
-	fprintf(out, "probes (%u sites):\n", in->nprobes);
-	char *done = calloc(in->nprobes, 1);
-	if (!done)
-		return;
-	for (uint32_t i = 0; i < in->nprobes; i++) {
-		if (done[i])
-			continue;
-		const struct gs_probe_site *p = &in->probes[i];
-		uint32_t n = 0;
-		fprintf(out, "  %s %s, %s, in %s:", p->what, gs_probe_kind_name(p->kind),
-			gs_placement_name(p->method), p->object);
-		for (uint32_t k = i; k < in->nprobes; k++) {
-			const struct gs_probe_site *q = &in->probes[k];
-			if (done[k] || q->method != p->method || q->kind != p->kind ||
-			    strcmp(q->what, p->what) || strcmp(q->object, p->object))
-				continue;
-			done[k] = 1;
-			if (n++ < 6)
-				fprintf(out, " 0x%" PRIx64, q->vaddr);
-		}
-		if (n > 6)
-			fprintf(out, " ... (%u sites)", n);
-		fputc('\n', out);
-	}
-	free(done);
-}
-
 void gs_report_text(FILE *out, const struct gs_analysis *a,
 		    const struct gs_report_opts *o)
 {
@@ -325,7 +293,10 @@ void gs_report_text(FILE *out, const struct gs_analysis *a,
 	fprintf(out, ")\n");
 	if (in->command[0])
 		fprintf(out, "command: %s\n", in->command);
-	text_probes(out, in);
+	if (in->nprobes) {
+		fprintf(out, "probes (%u sites):\n", in->nprobes);
+		gs_probe_sites_print(out, "  ", in->probes, in->nprobes);
+	}
 	/* Not the recording's length (record prints that): scheduler events
 	 * of a thread can predate an attach. */
 	fprintf(out, "window: %s from the first event to the end, %" PRIu64 " events, %"

@@ -19,6 +19,7 @@
 
 #include "gil_events.h"
 #include "gilscope.skel.h"
+#include "probe_sites.h"
 #include "pystack_load.h"
 #include "symfree.h"
 
@@ -840,33 +841,9 @@ double gs_session_cost_ns(struct gs_session *s, const uint64_t c[GSB_CNT_MAX])
 
 void gs_session_describe_sites(struct gs_session *s, FILE *out)
 {
-	char *done = calloc(s->nsites ? s->nsites : 1, 1);
-	if (!done)
-		return;
-	for (size_t i = 0; i < s->nsites; i++) {
-		if (done[i])
-			continue;
-		const struct gs_probe_site *p = &s->sites[i];
-		const char *base = p->what;
-		size_t blen = strcspn(base, "@");
-		size_t n = 0;
-		fprintf(out, "%s: %.*s %s (%s):", s->opts->prog, (int)blen, base,
-			gs_probe_kind_name(p->kind), gs_placement_name(p->method));
-		for (size_t k = i; k < s->nsites; k++) {
-			const struct gs_probe_site *q = &s->sites[k];
-			if (done[k] || q->method != p->method || q->kind != p->kind ||
-			    strncmp(q->what, base, blen) ||
-			    (q->what[blen] && q->what[blen] != '@'))
-				continue;
-			done[k] = 1;
-			n++;
-			fprintf(out, " 0x%llx%s%s", (unsigned long long)q->vaddr,
-				q->what[blen] ? " in " : "",
-				q->what[blen] ? q->what + blen + 1 : "");
-		}
-		fprintf(out, " [%zu]\n", n);
-	}
-	free(done);
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "%s: ", s->opts->prog);
+	gs_probe_sites_print(out, prefix, s->sites, s->nsites);
 	for (int k = 0; k < GS_SYM_MAX; k++)
 		if (s->target.sym[k].dropped)
 			fprintf(out, "%s: %d more sites of %s not probed (over %d)\n",
