@@ -41,7 +41,9 @@ for s in policies:
     assert r["reps"] == 3, r
     want = r["median"] / r1["pthread_mutex"]["median"]
     assert math.isclose(r["ratio"], want, rel_tol=1e-6), (r, want)
-    assert "goal_met" in r and r["goal"].startswith("<= 1.5x"), r
+    # legacy and cpython keep their CPython's lock operations (issue 17)
+    limit = {"legacy": "<= 3x", "cpython": "<= 4x"}.get(s, "<= 1.5x")
+    assert "goal_met" in r and r["goal"].startswith(limit), (r, limit)
 
 r2 = rows(2)
 floor = r2["futex_pingpong"]
