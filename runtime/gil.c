@@ -231,6 +231,9 @@ static void reset_ticks(gil_thread *t)
 void gil_acquire(gil_thread *t, enum gs_acquire_why why)
 {
 	gil_runtime *rt = t->rt;
+	if (t->on_return &&
+	    (why == GS_WHY_AFTER_FORCED || why == GS_WHY_AFTER_INTERVAL))
+		t->on_return(t, t->on_return_arg);
 	GS_PROBE(acquire_request, why,
 		 atomic_load_explicit(&rt->waiters, memory_order_relaxed),
 		 atomic_load_explicit(&rt->holder_tid, memory_order_relaxed), NULL);
@@ -395,6 +398,12 @@ ssize_t gil_call_maybe_blocking(gil_thread *t, enum gil_block_kind kind,
 	gil_blocking_end(t, r > 0 ? (size_t)r : 0);
 	errno = saved;
 	return r;
+}
+
+void gil_thread_on_return(gil_thread *t, gil_return_fn fn, void *arg)
+{
+	t->on_return = fn;
+	t->on_return_arg = arg;
 }
 
 void gil_yield(gil_thread *t)

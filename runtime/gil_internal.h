@@ -32,6 +32,8 @@ struct gil_thread {
 
 	int holding;                 /* owned by the thread itself */
 	int blocking_kind;           /* inside a blocking region: its kind */
+	gil_return_fn on_return;     /* gil_thread_on_return() */
+	void *on_return_arg;
 	/* When the current hold began; 0 = not clocked (see gil_acquire). */
 	uint64_t acquired_at_ns;
 	enum gs_acquire_why acquire_why; /* why the current take() happens */

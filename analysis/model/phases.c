@@ -19,6 +19,9 @@ struct phase_acc {
 	 * pending_cpu_ns it is, until the scheduler says where it stopped. */
 	int open_hold;
 	uint64_t open_hold_begin_ns, open_hold_ns;
+	/* after a cut: the first acquire by another thread since (0: none) */
+	uint64_t cut_anchor_ns;
+	int awaiting_anchor;
 };
 
 struct gs_phase_builder {
@@ -32,6 +35,9 @@ struct gs_phase_builder {
 	int have_pending;
 	uint32_t pending_creator;
 	uint64_t pending_progress;
+	/* threads cut and not yet anchored by another thread's acquire */
+	uint32_t *unanchored;
+	size_t nunanchored, unanchored_cap;
 };
 
 static struct gs_phase_thread *thread_at(struct gs_phase_builder *b, uint32_t idx)
@@ -85,6 +91,42 @@ static void push(struct gs_phase_builder *b, struct gs_phase_thread *t,
 	}
 	t->phases[t->nphases++] = (struct gs_phase){ .ns = ns, .kind = kind,
 						     .block_kind = block_kind };
+}
+
+static void push_return(struct gs_phase_builder *b, struct gs_phase_thread *t,
+			uint64_t ns)
+{
+	if (t->nreturns == t->returns_cap) {
+		size_t cap = t->returns_cap ? t->returns_cap * 2 : 64;
+		uint32_t *r = realloc(t->returns, cap * sizeof(*r));
+		if (!r) {
+			b->oom = 1;
+			return;
+		}
+		t->returns = r;
+		t->returns_cap = cap;
+	}
+	t->returns[t->nreturns++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
+}
+
+static void await_anchor(struct gs_phase_builder *b, uint32_t idx)
+{
+	struct phase_acc *a = &b->acc[idx];
+	a->cut_anchor_ns = 0;
+	if (a->awaiting_anchor)
+		return;
+	if (b->nunanchored == b->unanchored_cap) {
+		size_t cap = b->unanchored_cap ? b->unanchored_cap * 2 : 8;
+		uint32_t *u = realloc(b->unanchored, cap * sizeof(*u));
+		if (!u) {
+			b->oom = 1;
+			return;
+		}
+		b->unanchored = u;
+		b->unanchored_cap = cap;
+	}
+	b->unanchored[b->nunanchored++] = idx;
+	a->awaiting_anchor = 1;
 }
 
 static void flush_cpu(struct gs_phase_builder *b, uint32_t idx)
@@ -157,6 +199,7 @@ static void on_interval(void *ctx, const struct gs_interval *iv)
 			 * BLOCKED interval still ends the phase. */
 			t->cuts++;
 			a->cut = 1;
+			await_anchor(b, iv->thread);
 			break;
 		case GS_RELEASE_EXIT:
 			t->exits = 1;
@@ -186,6 +229,11 @@ static void on_interval(void *ctx, const struct gs_interval *iv)
 		/* Right after a forced release (e.g. CPython's FORCE_SWITCHING
 		 * wait) the thread is off the GIL because the policy said
 		 * so: that time belongs to the wait, not to the thread. */
+		if (a->cut && !(iv->flags & GS_IV_END_OPEN)) {
+			uint64_t from = a->cut_anchor_ns && a->cut_anchor_ns <= iv->end_ns
+						? a->cut_anchor_ns : iv->begin_ns;
+			push_return(b, t, iv->end_ns > from ? iv->end_ns - from : 0);
+		}
 		if (a->cut || a->gone)
 			break;
 		/* blocking_end -> acquire_request: still the same call
@@ -260,6 +308,17 @@ static void on_acquire(void *ctx, const struct gs_acquire *ac)
 		return;
 	b->acc[ac->thread].holding = 1;
 	b->acc[ac->thread].hold_start_ns = ac->ts_ns;
+	for (size_t i = 0; i < b->nunanchored; i++) {
+		uint32_t idx = b->unanchored[i];
+		if (idx == ac->thread) {
+			/* came back before anyone else took it */
+			b->acc[idx].awaiting_anchor = 0;
+			continue;
+		}
+		b->acc[idx].cut_anchor_ns = ac->ts_ns;
+		b->acc[idx].awaiting_anchor = 0;
+	}
+	b->nunanchored = 0;
 }
 
 static void on_release(void *ctx, const struct gs_release *r)
@@ -319,6 +378,7 @@ void gs_phases_builder_free(struct gs_phase_builder *b)
 	if (!b)
 		return;
 	free(b->acc);
+	free(b->unanchored);
 	free(b);
 }
 
@@ -365,8 +425,10 @@ int gs_phases_extract(const char *path, int allow_truncated,
 
 void gs_phases_free(struct gs_phase_program *prog)
 {
-	for (size_t i = 0; i < prog->nthreads; i++)
+	for (size_t i = 0; i < prog->nthreads; i++) {
 		free(prog->threads[i].phases);
+		free(prog->threads[i].returns);
+	}
 	free(prog->threads);
 	memset(prog, 0, sizeof(*prog));
 }

@@ -55,6 +55,14 @@ struct gs_phase_thread {
 	uint64_t trimmed_ns;  /* an open hold's end the holder slept through */
 	struct gs_phase *phases;
 	size_t nphases, cap;
+	/* After each cut, how long the thread took to ask again once it could:
+	 * from the first acquire by another thread after its release (the end
+	 * of CPython's FORCE_SWITCHING wait), or from the release when nobody
+	 * took it, to its acquire_request. Its wake-up and the way back into
+	 * the interpreter, on the recording's machine: the thread's, not the
+	 * policy's. In order, ns. */
+	uint32_t *returns;
+	size_t nreturns, returns_cap;
 };
 
 struct gs_phase_program {

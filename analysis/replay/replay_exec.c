@@ -3,6 +3,7 @@
 #include "replay_exec.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
@@ -56,6 +57,9 @@ struct replay_shared {
 	pthread_cond_t go_cond;
 	int go;              /* 1: start at t0; -1: abandon (setup failed) */
 	unsigned prio_failures;
+	/* the latest acquire, by whom: where a thread's way back starts */
+	_Atomic uint64_t last_acq_ns;
+	_Atomic(const void *) last_acq_by;
 };
 
 struct replay_worker {
@@ -70,7 +74,50 @@ struct replay_worker {
 	sem_t started;               /* posted by the creator (children only) */
 	struct replay_worker **children; /* sorted by creator_progress_ns */
 	size_t nchildren, next_child;
+	uint64_t acq_ns;             /* this thread's latest acquire */
+	size_t next_return;          /* into th->returns */
+	int returned;                /* on_return ran: gil_check re-acquired */
 };
+
+static void sleep_until(uint64_t deadline_ns);
+
+static void note_acquired(struct replay_worker *w)
+{
+	w->acq_ns = gs_now_ns();
+	w->returned = 0;
+	atomic_store_explicit(&w->sh->last_acq_by, (const void *)w, memory_order_relaxed);
+	atomic_store_explicit(&w->sh->last_acq_ns, w->acq_ns, memory_order_release);
+}
+
+/*
+ * The way back after a cut takes as long as it took the recorded thread
+ * (phases.h, returns), counted from the acquire that let it go: CPython's
+ * FORCE_SWITCHING wait ends there. A replay thread at SCHED_FIFO comes back
+ * in ~3 us where a CPython 3.11 thread on the loaded machine took ~16 us,
+ * and coming back sooner it finds the I/O thread still holding and takes
+ * the GIL at that thread's next short blocking call: the convoy changes.
+ */
+static void on_return(gil_thread *t, void *arg)
+{
+	struct replay_worker *w = arg;
+	const struct gs_phase_thread *th = w->th;
+	(void)t;
+	w->returned = 1;
+	if (!th->nreturns)
+		return;
+	uint64_t want = th->returns[w->next_return++ % th->nreturns];
+	uint64_t now = gs_now_ns();
+	uint64_t at = atomic_load_explicit(&w->sh->last_acq_ns, memory_order_acquire);
+	const void *by = atomic_load_explicit(&w->sh->last_acq_by, memory_order_relaxed);
+	uint64_t from = by != (const void *)w && at >= w->acq_ns && at <= now ? at : now;
+	uint64_t until = from + want;
+	if (until <= now)
+		return;
+	if (until - now > w->sh->wake_latency_ns + 20000)
+		sleep_until(until - w->sh->wake_latency_ns);
+	while (gs_now_ns() < until)
+		;
+}
 
 /* Starts the children whose anchor the creator's progress has reached. */
 static void start_children(struct replay_worker *w, uint64_t progress)
@@ -187,6 +234,8 @@ static void *worker_main(void *arg)
 		return NULL;
 	}
 	*w->tid_out = (uint32_t)gil_thread_tid(t);
+	note_acquired(w);
+	gil_thread_on_return(t, on_return, w);
 	uint64_t runq0 = run_queue_ns(&w->have_schedstat), born = gs_now_ns();
 	uint64_t progress = 0; /* summed length of the phases done */
 	/* How far this thread's own timers and work have run past the phases'
@@ -226,6 +275,8 @@ static void *worker_main(void *arg)
 				left -= done;
 				start_children(w, progress + ph->ns - left);
 				gil_check(t);
+				if (w->returned)
+					note_acquired(w);
 				from = gs_now_ns();
 			}
 			spun_in_hold = spun;
@@ -277,6 +328,7 @@ static void *worker_main(void *arg)
 			acq_seen = st.acquisitions;
 			hold_seen = st.hold_ns;
 			gil_blocking_end(t, 0);
+			note_acquired(w);
 			gil_thread_stats(t, &st);
 			after_wait = st.contended > contended_seen;
 			contended_seen = st.contended;

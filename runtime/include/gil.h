@@ -157,6 +157,16 @@ GIL_API ssize_t gil_call_maybe_blocking(gil_thread *t,
  * (like time.sleep(0) / sched_yield inside the interpreter). */
 GIL_API void gil_yield(gil_thread *t);
 
+/*
+ * Called by the thread itself when the policy made it release (a forced
+ * drop or a legacy tick) and it is about to ask for the GIL again, before
+ * its acquire_request. A replay uses it to reproduce how long the recorded
+ * thread took to come back (its wake-up on the original machine), which is
+ * the thread's, not the policy's. NULL removes it.
+ */
+typedef void (*gil_return_fn)(gil_thread *t, void *arg);
+GIL_API void gil_thread_on_return(gil_thread *t, gil_return_fn fn, void *arg);
+
 /* Counters, readable from any thread at any time (relaxed snapshots). */
 struct gil_thread_stats {
 	uint64_t acquisitions;     /* times the GIL was taken */
