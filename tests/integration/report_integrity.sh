@@ -8,7 +8,6 @@ source "$(dirname "$0")/lib.sh"
 "$GILSCOPE" run countdown --threads 4 --units 600000 --interval-us 100 -o "$WORK/t.gst" >/dev/null \
   || fail "gilscope run"
 "$GILSCOPE" report --json "$WORK/t.gst" > "$WORK/good.json" || fail "report of the good trace"
-size=$(stat -c %s "$WORK/t.gst")
 
 # Single-byte changes over the whole file (header, THREAD, CHUNK and END
 # blocks): one byte in three and every header field, each in a fresh copy.
