@@ -38,7 +38,23 @@ void gs_tl_free(struct gs_timeline *tl)
 	free(tl->marks);
 	free(tl->waiters);
 	free(tl->findings);
+	free(tl->labels);
 	memset(tl, 0, sizeof(*tl));
+}
+
+const char *gs_tl_stack_label(const struct gs_timeline *tl, uint32_t stack)
+{
+	size_t lo = 0, hi = tl->nlabels;
+	while (stack && lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (tl->labels[mid].stack == stack)
+			return tl->labels[mid].text;
+		if (tl->labels[mid].stack < stack)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
 }
 
 int gs_tl_thread_index(const struct gs_timeline *tl, uint32_t tid)

@@ -37,7 +37,8 @@ struct gs_tl_span {
 			     OFFCPU: gs_sched_state; HOLD: 1 if it ended in a
 			     forced release */
 	uint16_t reserved;
-	uint32_t aux;     /* WAIT: waiters already queued when it began */
+	uint32_t aux;     /* WAIT: waiters already queued when it began;
+			     HOLD: stack id at its release, 0 if none */
 };
 
 enum gs_tl_mark_kind {
@@ -100,8 +101,21 @@ struct gs_timeline {
 	size_t nwaiters, capwaiters;
 	struct gs_tl_finding *findings;
 	size_t nfindings, capfindings;
+	/* HOLD spans' aux: the stack id of their release (record --stacks);
+	 * labels[] names each, "function (file:line)" of its innermost frame */
+	struct gs_tl_label *labels;
+	size_t nlabels;
 	int oom;                  /* an append failed: the model is incomplete */
 };
+
+struct gs_tl_label {
+	uint32_t stack;
+	char text[120];
+};
+
+/* The label of a stack id, NULL when none (labels sorted by gs_tl_finish
+ * or whoever fills them). */
+const char *gs_tl_stack_label(const struct gs_timeline *tl, uint32_t stack);
 
 void gs_tl_init(struct gs_timeline *tl);
 void gs_tl_free(struct gs_timeline *tl);

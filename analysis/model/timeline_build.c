@@ -29,6 +29,10 @@ struct gs_tl_builder {
 	struct stalls *stalls;
 	size_t nstalls, capstalls;
 	struct moment inv[2][TOP];
+	/* per state-machine thread: stack of the next release and of the
+	 * release being processed (record --stacks) */
+	uint32_t *next_release, *release;
+	size_t nstk;
 	int oom;
 };
 
@@ -84,9 +88,95 @@ static void on_interval(void *ctx, const struct gs_interval *iv)
 			detail = GS_SCHED_BLOCKED;
 		}
 	}
+	uint32_t aux = 0;
+	if (st == GS_TL_HOLD && iv->reason != GS_RELEASE_MAX && iv->thread < b->nstk)
+		aux = b->release[iv->thread];
 	if (st != GS_TL_NONE)
 		gs_tl_add_span(b->tl, iv->tid, st, iv->begin_ns, iv->end_ns,
-			       detail, 0);
+			       detail, aux);
+}
+
+void gs_tl_builder_before_event(void *ctx, const struct gs_event *ev,
+				const struct gs_state *st)
+{
+	struct gs_tl_builder *b = ctx;
+	if (ev->type != GS_EV_stack && ev->type != GS_EV_release)
+		return;
+	uint32_t idx = gs_state_lookup(st, ev->tid);
+	if (idx == GS_NO_THREAD)
+		idx = (uint32_t)gs_state_nthreads(st); /* indexed at this event */
+	if (idx >= b->nstk) {
+		size_t n = (size_t)idx + 16;
+		uint32_t *a = realloc(b->next_release, n * sizeof(*a));
+		if (a)
+			b->next_release = a;
+		uint32_t *r = a ? realloc(b->release, n * sizeof(*r)) : NULL;
+		if (!a || !r) {
+			b->oom = 1;
+			return;
+		}
+		b->release = r;
+		memset(a + b->nstk, 0, (n - b->nstk) * sizeof(*a));
+		memset(r + b->nstk, 0, (n - b->nstk) * sizeof(*r));
+		b->nstk = n;
+	}
+	if (ev->type == GS_EV_stack) {
+		if (ev->a8 == GS_STACK_AT_RELEASE)
+			b->next_release[idx] = ev->a0;
+	} else {
+		b->release[idx] = b->next_release[idx];
+		b->next_release[idx] = 0;
+	}
+}
+
+static int by_stack(const void *x, const void *y)
+{
+	const struct gs_tl_label *a = x, *b = y;
+	return a->stack < b->stack ? -1 : a->stack > b->stack;
+}
+
+/* Labels for the stack ids HOLD spans carry. */
+static int label_stacks(struct gs_timeline *tl, const struct gs_stacktab *tab)
+{
+	size_t n = 0, cap = 0;
+	struct gs_tl_label *v = NULL;
+	if (!tab)
+		return 0;
+	for (size_t i = 0; i < tl->nthreads; i++) {
+		const struct gs_tl_thread *th = &tl->threads[i];
+		for (size_t k = 0; k < th->nspans; k++) {
+			uint32_t id = th->spans[k].aux;
+			if (th->spans[k].state != GS_TL_HOLD || !id)
+				continue;
+			if (n && v[n - 1].stack == id)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				void *p = realloc(v, cap * sizeof(*v));
+				if (!p) {
+					free(v);
+					return -1;
+				}
+				v = p;
+			}
+			v[n].stack = id;
+			const struct gs_stack *s = gs_stacktab_get(tab, id);
+			if (s && s->nframes)
+				gs_frame_label(&s->frames[0], v[n].text, sizeof(v[n].text));
+			else
+				snprintf(v[n].text, sizeof(v[n].text), "[no Python frame]");
+			n++;
+		}
+	}
+	qsort(v, n, sizeof(*v), by_stack);
+	size_t u = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!u || v[u - 1].stack != v[i].stack)
+			v[u++] = v[i];
+	free(tl->labels);
+	tl->labels = v;
+	tl->nlabels = u;
+	return 0;
 }
 
 static void on_handoff(void *ctx, const struct gs_handoff *h)
@@ -191,6 +281,8 @@ void gs_tl_builder_free(struct gs_tl_builder *b)
 {
 	if (!b)
 		return;
+	free(b->next_release);
+	free(b->release);
 	free(b->stalls);
 	free(b);
 }
@@ -286,6 +378,8 @@ int gs_tl_builder_finish(struct gs_tl_builder *b, const struct gs_analysis *an)
 	snprintf(tl->command, sizeof(tl->command), "%s", info->command);
 	snprintf(tl->source, sizeof(tl->source), "%s",
 		 info->path ? info->path : "");
+	if (label_stacks(tl, an->stacks))
+		b->oom = 1;
 	if (info->flags & GS_HDR_F_SCHED_EVENTS)
 		tl->has_sched = 1;
 
@@ -377,6 +471,10 @@ int gs_timeline_load(const char *path, const struct gs_analyze_opts *opts,
 		return -1;
 	}
 	o.listener = gs_tl_builder_listener(b);
+	if (!o.before_event) {
+		o.before_event = gs_tl_builder_before_event;
+		o.before_event_ctx = b;
+	}
 	if (gs_analyze(path, &o, a, err, errlen)) {
 		gs_tl_builder_free(b);
 		gs_tl_free(tl);

@@ -29,6 +29,10 @@ struct gs_tl_builder;
 struct gs_tl_builder *gs_tl_builder_new(struct gs_timeline *tl, uint64_t from,
 					uint64_t to);
 const struct gs_listener *gs_tl_builder_listener(struct gs_tl_builder *b);
+/* For gs_analyze_opts.before_event (ctx: the builder): follows the trace's
+ * `stack` events so HOLD spans carry the stack of their release. */
+void gs_tl_builder_before_event(void *ctx, const struct gs_event *ev,
+				const struct gs_state *st);
 /* Thread names and order, trace info and findings from the finished
  * analysis; sorts the model. Returns -1 when memory ran out. */
 int gs_tl_builder_finish(struct gs_tl_builder *b, const struct gs_analysis *an);

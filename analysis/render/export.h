@@ -80,7 +80,11 @@ const char *gs_export_finding_name(const struct gs_tl_finding *f, char *buf,
 enum gs_markup { GS_MARKUP_HTML, GS_MARKUP_SVG };
 void gs_export_markup_text(FILE *out, const char *p, enum gs_markup lang);
 
-/* "hold GIL", "wait GIL", "blocked: read", "off CPU (sleeping)", ... */
-const char *gs_export_span_name(const struct gs_tl_span *s);
+/* "hold GIL", "wait GIL", "blocked: read", "off CPU (sleeping)", ...
+ * HOLD spans with a stack (record --stacks) are named after their code:
+ * "hold GIL: function (file:line)"; tl may be NULL. The returned string
+ * is valid until the next call. */
+const char *gs_export_span_name(const struct gs_timeline *tl,
+				const struct gs_tl_span *s);
 
 #endif

@@ -40,10 +40,10 @@ static void event_head(struct json_writer *j, const char *ph, const char *name,
 	ts_field(j, "ts", ts);
 }
 
-static void span_event(struct json_writer *j, uint32_t pid, uint32_t tid,
-		       const struct gs_tl_span *s)
+static void span_event(struct json_writer *j, const struct gs_timeline *tl,
+		       uint32_t pid, uint32_t tid, const struct gs_tl_span *s)
 {
-	event_head(j, "X", gs_export_span_name(s), pid, tid, s->t0);
+	event_head(j, "X", gs_export_span_name(tl, s), pid, tid, s->t0);
 	ts_field(j, "dur", s->t1 - s->t0);
 	if (s->state == GS_TL_WAIT) {
 		json_begin_object(j, "args");
@@ -61,7 +61,7 @@ static void offcpu_piece(void *ctx, const struct gs_tl_span *piece, int nested)
 {
 	(void)nested;
 	struct chrome_ctx *c = ctx;
-	span_event(c->j, c->pid, c->tid, piece);
+	span_event(c->j, NULL, c->pid, c->tid, piece);
 }
 
 static void metadata(struct json_writer *j, const char *what, uint32_t pid,
@@ -117,7 +117,7 @@ int gs_export_chrome_json(const struct gs_timeline *tl, FILE *out,
 				s.t0 = from;
 			if (s.t1 > to)
 				s.t1 = to;
-			span_event(&j, pid, th->tid, &s);
+			span_event(&j, tl, pid, th->tid, &s);
 		}
 		struct chrome_ctx c = { &j, pid, th->tid };
 		gs_export_offcpu_pieces(th, from, to, offcpu_piece, &c);

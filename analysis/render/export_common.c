@@ -19,12 +19,20 @@ int gs_export_window(const struct gs_timeline *tl, uint64_t *from, uint64_t *to)
 	return *from < *to ? 0 : -1;
 }
 
-const char *gs_export_span_name(const struct gs_tl_span *s)
+const char *gs_export_span_name(const struct gs_timeline *tl,
+				const struct gs_tl_span *s)
 {
 	static char buf[GS_BLOCK_MAX][40];
+	static char hold[160];
+	const char *label;
 	switch (s->state) {
 	case GS_TL_HOLD:
-		return "hold GIL";
+		/* record --stacks: the code that let it go */
+		label = s->aux && tl ? gs_tl_stack_label(tl, s->aux) : NULL;
+		if (!label)
+			return "hold GIL";
+		snprintf(hold, sizeof(hold), "hold GIL: %s", label);
+		return hold;
 	case GS_TL_WAIT:
 		return "wait GIL";
 	case GS_TL_BLOCKED:

@@ -185,7 +185,7 @@ static void offcpu_piece(void *ctx, const struct gs_tl_span *p, int nested)
 {
 	struct piece_ctx *c = ctx;
 	tev_add(c->t, p->t0, TYPE_SLICE_BEGIN,
-		nested ? ORD_BEGIN_INNER : ORD_BEGIN_OUTER, gs_export_span_name(p));
+		nested ? ORD_BEGIN_INNER : ORD_BEGIN_OUTER, gs_export_span_name(NULL, p));
 	tev_add(c->t, p->t1, TYPE_SLICE_END,
 		nested ? ORD_END_INNER : ORD_END_OUTER, NULL);
 }
@@ -210,7 +210,7 @@ static int thread_events(const struct gs_timeline *tl, size_t ti,
 	for (k = first; k < th->nspans && th->spans[k].t0 < to; k++) {
 		const struct gs_tl_span *s = &th->spans[k];
 		tev_add(t, s->t0 < from ? from : s->t0, TYPE_SLICE_BEGIN,
-			ORD_BEGIN_OUTER, gs_export_span_name(s));
+			ORD_BEGIN_OUTER, gs_export_span_name(tl, s));
 		tev_add(t, s->t1 > to ? to : s->t1, TYPE_SLICE_END,
 			ORD_END_OUTER, NULL);
 	}

@@ -112,6 +112,18 @@ else
   echo "note: no convoy finding in this run; its code line not checked"
 fi
 
+# Chrome/Perfetto exports name hold slices by the code that let go.
+"$GILSCOPE" export -q -f chrome-json "$WORK/app.gst" -o "$WORK/app.json" ||
+  fail "export -f chrome-json failed"
+python3 - "$WORK/app.json" <<'PY' || exit 1
+import json, sys
+d = json.load(open(sys.argv[1]))
+ev = d["traceEvents"] if isinstance(d, dict) else d
+names = [e["name"] for e in ev if e.get("ph") == "X" and e["name"].startswith("hold GIL")]
+if not any(n.startswith("hold GIL: crunch (") and "stacks_app.py:" in n for n in names):
+    sys.exit("FAIL: no Chrome hold slice named after crunch: %r" % sorted(set(names))[:10])
+PY
+
 # top --stacks: where each thread last released the GIL, live.
 "$GILSCOPE" top --stacks --json -i 1 -d 3 -- "$PY" "$APP" 2 > "$WORK/top.json" 2> "$WORK/top.err" ||
   { cat "$WORK/top.err" >&2; fail "top --stacks failed"; }
