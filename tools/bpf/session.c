@@ -51,43 +51,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-/* CapEff bit test: root without the capability (containers) counts as not. */
-static int have_cap(int cap)
-{
-	FILE *f = fopen("/proc/self/status", "re");
-	char line[256];
-	unsigned long long eff = 0;
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &eff) == 1)
-			break;
-	fclose(f);
-	return (eff >> cap) & 1;
-}
-
-static int check_environment(const struct gs_session_opts *o)
-{
-	const int CAP_SYS_ADMIN_ = 21, CAP_PERFMON_ = 38, CAP_BPF_ = 39;
-	if (!have_cap(CAP_SYS_ADMIN_) &&
-	    !(have_cap(CAP_BPF_) && have_cap(CAP_PERFMON_))) {
-		fprintf(stderr,
-			"%s: needs root, or CAP_BPF and CAP_PERFMON (to load BPF "
-			"programs and attach uprobes); run it with sudo\n",
-			o->prog);
-		return 1;
-	}
-	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		fprintf(stderr,
-			"%s: /sys/kernel/btf/vmlinux: %s: this kernel has no BTF, which "
-			"the CO-RE programs need (a kernel built with "
-			"CONFIG_DEBUG_INFO_BTF=y)\n",
-			o->prog, strerror(errno));
-		return 1;
-	}
-	return 0;
-}
-
 /* `-- python script.py` where the program is a script: probe its
  * interpreter ("#!/usr/bin/env python3" included). */
 static int resolve_exe(const char *cmd, char *out, size_t outlen)
@@ -685,7 +648,7 @@ int gs_session_start(struct gs_session *s, const struct gs_session_opts *o)
 	libbpf_verbose = o->verbose;
 	libbpf_set_print(libbpf_print);
 
-	if (check_environment(o))
+	if (gs_session_check_environment(o))
 		return 1;
 	gs_reap_stale_probes(o->prog);
 
@@ -786,126 +749,6 @@ int gs_session_start(struct gs_session *s, const struct gs_session_opts *o)
 		return 1;
 	}
 	return 0;
-}
-
-void gs_session_counters(struct gs_session *s, uint64_t out[GSB_CNT_MAX])
-{
-	int ncpu = libbpf_num_possible_cpus();
-	memset(out, 0, sizeof(uint64_t) * GSB_CNT_MAX);
-	if (ncpu <= 0 || !s->skel)
-		return;
-	uint64_t *vals = calloc((size_t)ncpu, sizeof(uint64_t));
-	if (!vals)
-		return;
-	int fd = bpf_map__fd(s->skel->maps.counters);
-	for (__u32 k = 0; k < GSB_CNT_MAX; k++) {
-		if (bpf_map_lookup_elem(fd, &k, vals))
-			continue;
-		for (int c = 0; c < ncpu; c++)
-			out[k] += vals[c];
-	}
-	free(vals);
-}
-
-uint64_t gs_session_gil_hits(const uint64_t c[GSB_CNT_MAX])
-{
-	uint64_t n = 0;
-	for (int k = GSB_HIT_USDT; k < GSB_CNT_MAX; k++)
-		if (k != GSB_HIT_SCHED && k != GSB_CNT_GILS_FOUND)
-			n += c[k];
-	return n;
-}
-
-double gs_session_cost_ns(struct gs_session *s, const uint64_t c[GSB_CNT_MAX])
-{
-	double ns = 0;
-	for (int k = GSB_HIT_USDT; k < GSB_CNT_MAX; k++) {
-		double per;
-		switch (k) {
-		case GSB_HIT_USDT: per = GS_COST_USDT_NS; break;
-		case GSB_CNT_GILS_FOUND: per = 0; break;
-		case GSB_HIT_TAKE_RET:
-		case GSB_HIT_ACQ2_RET:
-		case GSB_HIT_COND_WAIT_RET:
-			per = s->single_step[k] ? GS_COST_URETPROBE_SS_NS
-						: GS_COST_URETPROBE_NS;
-			break;
-		case GSB_HIT_SCHED: per = GS_COST_SCHED_NS; break;
-		default:
-			per = s->single_step[k] ? GS_COST_UPROBE_SS_NS : GS_COST_UPROBE_NS;
-		}
-		ns += per * (double)c[k];
-	}
-	return ns;
-}
-
-void gs_session_describe_sites(struct gs_session *s, FILE *out)
-{
-	char prefix[64];
-	snprintf(prefix, sizeof(prefix), "%s: ", s->opts->prog);
-	gs_probe_sites_print(out, prefix, s->sites, s->nsites);
-	for (int k = 0; k < GS_SYM_MAX; k++)
-		if (s->target.sym[k].dropped)
-			fprintf(out, "%s: %d more sites of %s not probed (over %d)\n",
-				s->opts->prog, s->target.sym[k].dropped, gs_sym_name(k),
-				GS_ELF_MAX_SITES);
-	if (s->skipped_inline_take)
-		fprintf(out, "%s: %d inlined copies of take_gil not probed (no return "
-			"to probe there): acquisitions through them are missed\n",
-			s->opts->prog, s->skipped_inline_take);
-}
-
-void gs_session_describe(struct gs_session *s, FILE *out)
-{
-	static const char *const slot_name[GSB_CNT_MAX] = {
-		[GSB_HIT_USDT] = "gil:* USDT",
-		[GSB_HIT_TAKE_ENTRY] = "take_gil",
-		[GSB_HIT_TAKE_RET] = "take_gil%return",
-		[GSB_HIT_DROP] = "drop_gil",
-		[GSB_HIT_SAVE] = "PyEval_SaveThread",
-		[GSB_HIT_RESTORE] = "PyEval_RestoreThread",
-		[GSB_HIT_ACQ2_ENTRY] = "PyThread_acquire_lock",
-		[GSB_HIT_ACQ2_RET] = "PyThread_acquire_lock%return",
-		[GSB_HIT_REL2] = "PyThread_release_lock",
-		[GSB_HIT_SCHED] = "sched_switch/wakeup",
-		[GSB_HIT_COND_SIGNAL] = "libc:pthread_cond_signal",
-		[GSB_HIT_COND_WAIT] = "libc:pthread_cond_timedwait",
-		[GSB_HIT_COND_WAIT_RET] = "libc:pthread_cond_timedwait%return",
-		[GSB_HIT_COND_INIT] = "libc:pthread_cond_init",
-		[GSB_HIT_THREAD_EXIT] = "PyThreadState_DeleteCurrent",
-	};
-	struct gilscope_bpf *k = s->skel;
-	struct { struct bpf_program *p; int slot; } used[] = {
-		{ k->progs.usdt_acquired, GSB_HIT_USDT },
-		{ k->progs.py3_take_gil, GSB_HIT_TAKE_ENTRY },
-		{ k->progs.py3_take_gil_ret, GSB_HIT_TAKE_RET },
-		{ k->progs.py3_drop_gil, GSB_HIT_DROP },
-		{ k->progs.py3_save_thread, GSB_HIT_SAVE },
-		{ k->progs.py2_save_thread, GSB_HIT_SAVE },
-		{ k->progs.py_restore_thread, GSB_HIT_RESTORE },
-		{ k->progs.py2_acquire_lock, GSB_HIT_ACQ2_ENTRY },
-		{ k->progs.py2_acquire_lock_ret, GSB_HIT_ACQ2_RET },
-		{ k->progs.py2_release_lock, GSB_HIT_REL2 },
-		{ k->progs.pyc_cond_signal, GSB_HIT_COND_SIGNAL },
-		{ k->progs.pyc_cond_timedwait, GSB_HIT_COND_WAIT },
-		{ k->progs.pyc_cond_timedwait_ret, GSB_HIT_COND_WAIT_RET },
-		{ k->progs.pyc_cond_init, GSB_HIT_COND_INIT },
-		{ k->progs.py_thread_exit, GSB_HIT_THREAD_EXIT },
-		{ s->sched_raw_tp ? k->progs.raw_sched_switch : k->progs.tp_sched_switch,
-		  GSB_HIT_SCHED },
-	};
-	fprintf(out, "%s: %s GIL in %s (%s); probes:", s->opts->prog,
-		s->target.policy_name, s->target.path,
-		gs_symfree_name(s->target.symfree));
-	for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++) {
-		if (!bpf_program__autoload(used[i].p))
-			continue;
-		int sl = used[i].slot;
-		fprintf(out, " %s%s", slot_name[sl],
-			sl == GSB_HIT_USDT || sl == GSB_HIT_SCHED ? ""
-			: s->single_step[sl] ? "(single-stepped)" : "");
-	}
-	fprintf(out, " [%s]\n", s->opts->probes == GS_PROBES_FULL ? "full" : "light");
 }
 
 int gs_session_end(struct gs_session *s, int kill_child)

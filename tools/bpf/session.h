@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A tracing session shared by `gilscope record` and `gilscope top`: checks
- * privileges and BTF, finds the target's GIL, starts `-- CMD` held before
- * exec so nothing is missed, loads and attaches the BPF programs, and takes
- * every probe away again (links destroyed) however the session ends.
+ * A tracing session shared by `gilscope record` and `gilscope top`:
+ *  - session_env.c: checks privileges and BTF;
+ *  - session.c: finds the target's GIL, starts `-- CMD` held before exec so
+ *    nothing is missed, loads and attaches the BPF programs, and takes every
+ *    probe away again (links destroyed) however the session ends;
+ *  - session_cost.c: counts the probes' hits, estimates what they cost and
+ *    says which probes are in use.
  */
 #ifndef GILSCOPE_BPF_SESSION_H
 #define GILSCOPE_BPF_SESSION_H
@@ -74,6 +77,9 @@ struct gs_session {
 extern volatile sig_atomic_t gs_session_stop;
 void gs_session_signals(void);
 
+/* Root, or CAP_BPF and CAP_PERFMON, and a kernel with BTF. 0, or 1 after
+ * saying what is missing and what to do. */
+int gs_session_check_environment(const struct gs_session_opts *o);
 /* Everything up to attached probes. Returns 0, or an exit code (1: error;
  * the message has been printed) after cleaning up. */
 int gs_session_start(struct gs_session *s, const struct gs_session_opts *o);
