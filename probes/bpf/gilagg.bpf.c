@@ -150,8 +150,10 @@ static __always_inline struct gsa_thread *thread_counters(__u32 tgid, __u32 tid)
 		return NULL;
 	}
 	t = bpf_map_lookup_elem(&tstats, &k);
-	if (t)
+	if (t) {
+		t->first_ns = bpf_ktime_get_ns();
 		bpf_get_current_comm(t->comm, sizeof(t->comm));
+	}
 	return t;
 }
 
@@ -350,9 +352,13 @@ int BPF_KPROBE(py3_drop_gil)
 	count(GSA_HIT_DROP);
 	if (enter(&c, GSA_RT_CPYTHON3, (__u32)bpf_get_attach_cookie(ctx), 0))
 		return 0;
-	/* as gilscope.bpf.c: inside PyEval_SaveThread it is a blocking
-	 * release; outside, a waiter's drop request forced it */
-	if (c.st->in_save && ts - c.st->save_ts < SAVE_WINDOW_NS)
+	/* as gilscope.bpf.c: a thread's last release (exit); inside
+	 * PyEval_SaveThread a blocking one; outside, a waiter's drop request
+	 * forced it */
+	if (c.st->exiting) {
+		reason = GS_RELEASE_EXIT;
+		c.st->exiting = 0;
+	} else if (c.st->in_save && ts - c.st->save_ts < SAVE_WINDOW_NS)
 		reason = GS_RELEASE_BLOCKING;
 	else if (c.g->waiters > 0)
 		reason = GS_RELEASE_FORCED;
@@ -597,6 +603,43 @@ int BPF_KRETPROBE(agg_cond_timedwait_ret, int ret)
 	return 0;
 }
 
+/* ---- thread exit: its next release is its last ------------------------ */
+
+static __always_inline void mark_exiting(__u32 tid)
+{
+	struct gsb_thread_state *st = bpf_map_lookup_elem(&threads, &tid);
+	if (st)
+		st->exiting = 1;
+}
+
+/* (_)PyThreadState_DeleteCurrent (2.7-3.12; exported) */
+SEC("uprobe")
+int BPF_KPROBE(agg_thread_exit)
+{
+	count(GSA_HIT_THREAD_EXIT);
+	mark_exiting((__u32)bpf_get_current_pid_tgid());
+	return 0;
+}
+
+/* 3.13+: PyThreadState_Clear of the calling thread's own state */
+SEC("uprobe")
+int BPF_KPROBE(agg_tstate_clear, void *tstate)
+{
+	__u32 bin = (__u32)bpf_get_attach_cookie(ctx);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct gsa_bin *b = bpf_map_lookup_elem(&bins, &bin);
+	__u64 native = 0;
+
+	count(GSA_HIT_THREAD_EXIT);
+	if (!b || !b->tstate_native_tid_off ||
+	    bpf_probe_read_user(&native, sizeof(native),
+				(void *)tstate + b->tstate_native_tid_off) ||
+	    native != tid)
+		return 0;
+	mark_exiting(tid);
+	return 0;
+}
+
 /* ---- process lifecycle -------------------------------------------------- */
 
 static __always_inline void notice(__u32 kind, __u32 tgid)
@@ -608,23 +651,28 @@ static __always_inline void notice(__u32 kind, __u32 tgid)
 	}
 	n->kind = kind;
 	n->tgid = tgid;
+	n->ts_ns = bpf_ktime_get_ns();
 	bpf_ringbuf_submit(n, 0);
 }
 
-/* exec replaces the image: its GIL state is gone (user space folds and
- * deletes the old threads' counters when it reads the notice) */
+/* exec replaces the image: the new one starts from a clean slate now,
+ * before it runs (a new verdict of the filters; the exec'ing thread, now
+ * the leader, loses its state and counters; the GIL state of the
+ * symbol-index ways in, keyed 0, goes). User space folds the old image's
+ * other threads (created before the notice's time) when it reads it. */
 SEC("tp/sched/sched_process_exec")
 int gilagg_exec(void *ctx)
 {
 	__u32 tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
+	struct gsa_thread_key k = { .tgid = tgid, .tid = tgid };
+	struct gsb_gil_key gk = { .tgid = tgid, .gil = 0 };
+
 	count(GSA_HIT_LIFECYCLE);
-	struct gsa_proc *p = bpf_map_lookup_elem(&procs, &tgid);
-	if (p && (p->flags & GSA_PROC_EXCLUDED)) {
-		/* a new image gets a new verdict (a filtered comm may match) */
-		bpf_map_delete_elem(&procs, &tgid);
-	} else if (p) {
-		p->flags = 0; /* stop counting until user space has folded it */
-	}
+	bpf_map_delete_elem(&procs, &tgid);
+	bpf_map_delete_elem(&tstats, &k);
+	bpf_map_delete_elem(&threads, &tgid);
+	bpf_map_delete_elem(&gils, &gk);
+	bpf_map_delete_elem(&gil_count, &tgid);
 	notice(GSA_NOTICE_EXEC, tgid);
 	return 0;
 }

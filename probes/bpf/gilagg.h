@@ -46,6 +46,7 @@ struct gsa_bin {
 	__u64 py2_lock_vaddr;
 	__u64 py2_acq_vaddr;
 	__u64 py2_save_vaddr;
+	__u64 tstate_native_tid_off; /* 3.13+: PyThreadState.native_thread_id */
 	__u32 runtime;
 	__u32 pad;
 };
@@ -73,6 +74,8 @@ struct gsa_thread_key {
 /* One thread's counters (map `tstats`; its state machine is
  * gil_state.bpf.h's `threads`). Only the thread itself writes them. */
 struct gsa_thread {
+	__u64 first_ns;         /* created (bpf_ktime_get_ns): which image of a
+				 * pid it belongs to, across exec and pid reuse */
 	__u64 boost_ts;         /* libgil prio: boosted since */
 	/* counters */
 	__u64 hold_ns;
@@ -102,6 +105,7 @@ enum gsa_notice_kind {
 struct gsa_notice {
 	__u32 kind;
 	__u32 tgid;
+	__u64 ts_ns;            /* bpf_ktime_get_ns() of the exec / exit */
 };
 
 /* Self-metric slots (per-CPU array `hits`). */
@@ -117,6 +121,7 @@ enum gsa_hit {
 	GSA_HIT_COND_SIGNAL,    /* symbol-free 3.x: libc pthread_cond_signal */
 	GSA_HIT_COND_WAIT,      /* ... pthread_cond_timedwait entry */
 	GSA_HIT_COND_WAIT_RET,  /* ... and return */
+	GSA_HIT_THREAD_EXIT,    /* (_)PyThreadState_DeleteCurrent, 3.13 PyThreadState_Clear */
 	GSA_LOST_THREADS,       /* thread table full: a thread not counted */
 	GSA_LOST_PROCS,         /* process table full */
 	GSA_LOST_NOTICES,       /* notice ring full */

@@ -81,6 +81,22 @@ static unsigned long long proc_start_time(pid_t pid)
 	return v;
 }
 
+/* When pid started, on CLOCK_MONOTONIC (bpf_ktime_get_ns's clock): its
+ * start time is in clock ticks since boot (CLOCK_BOOTTIME). */
+static uint64_t proc_start_mono_ns(pid_t pid)
+{
+	struct timespec boot, mono;
+	unsigned long long ticks = proc_start_time(pid);
+	long hz = sysconf(_SC_CLK_TCK);
+	if (!ticks || hz <= 0 || clock_gettime(CLOCK_BOOTTIME, &boot) ||
+	    clock_gettime(CLOCK_MONOTONIC, &mono))
+		return UINT64_MAX;
+	uint64_t b = (uint64_t)boot.tv_sec * 1000000000ull + (uint64_t)boot.tv_nsec;
+	uint64_t m = (uint64_t)mono.tv_sec * 1000000000ull + (uint64_t)mono.tv_nsec;
+	uint64_t start = ticks * (1000000000ull / (uint64_t)hz);
+	return start > b - m ? start - (b - m) : 0;
+}
+
 /* cgroup v2 path ("0::/PATH") and a container id in it when there is one
  * (docker-ID.scope, cri-containerd-ID.scope, libpod-ID, /docker/ID...):
  * the first run of 64 hex digits, shortened to 12 as docker shows it. */
@@ -265,6 +281,23 @@ static int bin_for(struct gs_hw *hw, const struct gs_target *t)
 		break;
 	case GSB_RT_CPYTHON3:
 		b->runtime = GSA_RT_CPYTHON3;
+		/* thread exits: their last release is classed exit, as record does */
+		if (t->py_minor >= 13)
+			kb.tstate_native_tid_off = gs_symfree_tstate_native_tid_off(t->path);
+		{
+			__u32 i0 = (__u32)hw->nbins;
+			bpf_map_update_elem(bpf_map__fd(k->maps.bins), &i0, &kb, BPF_ANY);
+		}
+		if (attach_sym(hw, b, t, k->progs.agg_thread_exit, 0, GS_SYM_DELETE_CURRENT,
+			       GSA_HIT_THREAD_EXIT, 0) ||
+		    attach_sym(hw, b, t, k->progs.agg_thread_exit, 0,
+			       GS_SYM_DELETE_CURRENT_INTERNAL, GSA_HIT_THREAD_EXIT, 0) ||
+		    (kb.tstate_native_tid_off &&
+		     attach_sym(hw, b, t, k->progs.agg_tstate_clear, 0, GS_SYM_TSTATE_CLEAR,
+				GSA_HIT_THREAD_EXIT, 0))) {
+			err = -1;
+			break;
+		}
 		if (t->symfree == GS_SYMFREE_GIL_PTHREAD) {
 			/* the GIL's own probes go into each process's libc
 			 * (setup_symfree); PyEval_SaveThread is exported */
@@ -360,7 +393,7 @@ static int exe_known_nogil(struct gs_hw *hw, const struct stat *st)
 	return 0;
 }
 
-static void close_proc(struct gs_hw *hw, struct gs_hw_proc *p);
+static void close_proc(struct gs_hw *hw, struct gs_hw_proc *p, uint64_t before_ns);
 static void forget_conds(struct gs_hw *hw, __u32 tgid);
 
 static void skip_proc(struct gs_hw *hw, pid_t pid, unsigned long long start)
@@ -463,7 +496,9 @@ static int discover(struct gs_hw *hw, pid_t pid, int quiet)
 	if (known) {
 		if (known->start_time == proc_start_time(pid))
 			return 1;
-		close_proc(hw, known); /* pid reused: the notice was missed */
+		/* pid reused, the notices missed: the old process's threads
+		 * are those seen before the new one started */
+		close_proc(hw, known, proc_start_mono_ns(pid));
 	}
 	if (pid == getpid() || !in_pid_filter(hw, pid))
 		return 0;
@@ -589,8 +624,10 @@ static void forget_gils(struct gs_hw *hw, __u32 tgid)
 }
 
 /* Takes the process's last counters out of the kernel and deletes its
- * entries there; its series stay for the grace period. */
-static void close_proc(struct gs_hw *hw, struct gs_hw_proc *p)
+ * entries there; its series stay for the grace period. Only threads seen
+ * before before_ns are its own: after an exec or a pid's reuse, later ones
+ * are the new image's (UINT64_MAX: all, at exit). */
+static void close_proc(struct gs_hw *hw, struct gs_hw_proc *p, uint64_t before_ns)
 {
 	int tfd = bpf_map__fd(hw->skel->maps.tstats);
 	struct gsa_thread_key key, next, *prev = NULL;
@@ -604,10 +641,10 @@ static void close_proc(struct gs_hw *hw, struct gs_hw_proc *p)
 	while (!bpf_map_get_next_key(tfd, prev, &next)) {
 		key = next;
 		prev = &key;
-		if (key.tgid != tgid)
+		if (key.tgid != tgid || bpf_map_lookup_elem(tfd, &key, &v) ||
+		    v.first_ns >= before_ns)
 			continue;
-		if (!bpf_map_lookup_elem(tfd, &key, &v))
-			read_thread(hw, p, key.tid, &v);
+		read_thread(hw, p, key.tid, &v);
 		struct gsa_thread_key *nd = grow(del, &capdel, ndel + 1, sizeof(*del));
 		if (!nd)
 			break;
@@ -623,9 +660,11 @@ static void close_proc(struct gs_hw *hw, struct gs_hw_proc *p)
 	for (int i = 0; i < p->nlinks; i++)
 		bpf_link__destroy(p->links[i]);
 	p->nlinks = 0;
-	forget_conds(hw, tgid);
-	forget_gils(hw, tgid);
-	bpf_map_delete_elem(bpf_map__fd(hw->skel->maps.procs), &tgid);
+	if (before_ns == UINT64_MAX) {
+		forget_conds(hw, tgid);
+		forget_gils(hw, tgid);
+		bpf_map_delete_elem(bpf_map__fd(hw->skel->maps.procs), &tgid);
+	}
 	for (size_t i = 0; i < p->nth; i++) {
 		/* a hold or wait cut by the exit ends here (as the report
 		 * of a trace clips it at the trace's end) */
@@ -666,22 +705,18 @@ static int on_notice(void *ctx, void *data, size_t size)
 	if (n->kind == GSA_NOTICE_EXIT) {
 		hw->exits++;
 		if (p)
-			close_proc(hw, p);
-		else {
-			__u32 k = n->tgid;
-			bpf_map_delete_elem(bpf_map__fd(hw->skel->maps.procs), &k);
-		}
+			close_proc(hw, p, UINT64_MAX);
 		return 0;
 	}
 	hw->execs++;
 	if (hw->o.verbose > 1)
 		fprintf(stderr, "%s: exec in PID %u (%s)\n", hw->o.prog, n->tgid,
 			p ? p->comm : "not listed");
-	if (p)
-		close_proc(hw, p); /* the old image's series end here */
-	else {
-		__u32 k = n->tgid; /* flags were cleared by the exec program */
-		bpf_map_delete_elem(bpf_map__fd(hw->skel->maps.procs), &k);
+	if (p) {
+		/* the old image's series end here; the kernel side reset the
+		 * new one at the exec */
+		close_proc(hw, p, n->ts_ns);
+		forget_conds(hw, n->tgid);
 	}
 	if (in_pid_filter(hw, (pid_t)n->tgid))
 		want_look(hw, (pid_t)n->tgid);
@@ -797,7 +832,7 @@ void gs_hw_refresh(struct gs_hw *hw)
 	for (size_t i = 0; i < hw->nprocs; i++) {
 		struct gs_hw_proc *p = &hw->procs[i];
 		if (!p->exited && kill(p->pid, 0) && errno == ESRCH)
-			close_proc(hw, p); /* the exit notice was lost */
+			close_proc(hw, p, UINT64_MAX); /* no exit notice (it had no GIL event) */
 		if (p->exited && now - p->exited_ns >= grace) {
 			free(p->th);
 			hw->procs[i] = hw->procs[--hw->nprocs];
