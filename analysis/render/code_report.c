@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
 #include "code_report.h"
 
 #include "metrics.h"
@@ -206,4 +207,145 @@ int gs_code_finding(const struct gs_analysis *a, const struct gs_finding *f,
 	gs_code_innermost(a, v->stack, label, sizeof(label));
 	snprintf(victim, vlen, "%s", label);
 	return 1;
+}
+
+/* ---- the blame flame graph (an SVG icicle, self-contained) ------------ */
+
+struct flame_path {
+	uint64_t ns;
+	size_t n;             /* labels: thread, outermost ... innermost */
+	char **label;
+};
+
+static int path_cmp(const void *x, const void *y)
+{
+	const struct flame_path *a = x, *b = y;
+	for (size_t i = 0; i < a->n && i < b->n; i++) {
+		int c = strcmp(a->label[i], b->label[i]);
+		if (c)
+			return c;
+	}
+	return a->n < b->n ? -1 : a->n > b->n;
+}
+
+#define FLAME_W 1200.0
+#define FLAME_ROW 17
+
+static void svg_text(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", out); break;
+		case '>': fputs("&gt;", out); break;
+		case '&': fputs("&amp;", out); break;
+		case '"': fputs("&quot;", out); break;
+		default:
+			if ((unsigned char)*s >= 0x20)
+				fputc(*s, out);
+		}
+	}
+}
+
+/* Paths [lo, hi) share their first depth labels; draws one box per run of
+ * equal labels at depth, then its children. */
+static void flame_level(FILE *out, const struct flame_path *p, size_t lo,
+			size_t hi, size_t depth, double x, double scale,
+			uint64_t total)
+{
+	size_t i = lo;
+	while (i < hi) {
+		if (p[i].n <= depth) {
+			x += (double)p[i].ns * scale;
+			i++;
+			continue;
+		}
+		size_t j = i;
+		uint64_t ns = 0;
+		while (j < hi && p[j].n > depth &&
+		       !strcmp(p[j].label[depth], p[i].label[depth]))
+			ns += p[j++].ns;
+		double w = (double)ns * scale;
+		if (w >= 0.5) {
+			double y = (double)depth * FLAME_ROW;
+			unsigned hue = 0;
+			for (const char *c = p[i].label[depth]; *c; c++)
+				hue = hue * 31 + (unsigned char)*c;
+			fprintf(out, "<g><title>");
+			svg_text(out, p[i].label[depth]);
+			fprintf(out, " \xe2\x80\x94 %.3f ms of blame (%.1f%%)</title>"
+				"<rect x=\"%.1f\" y=\"%.0f\" width=\"%.1f\" height=\"%d\" "
+				"fill=\"hsl(%u,70%%,%d%%)\" stroke=\"#fff\"/>",
+				(double)ns / 1e6, total ? 100.0 * (double)ns / (double)total : 0,
+				x, y, w, FLAME_ROW - 1, depth ? 10 + hue % 40 : 210,
+				depth ? 60 + (int)(hue % 15) : 75);
+			if (w > 60) {
+				size_t fit = (size_t)(w / 6.5);
+				char buf[256];
+				snprintf(buf, sizeof(buf), "%.*s", (int)(fit < 255 ? fit : 255),
+					 p[i].label[depth]);
+				fprintf(out, "<text x=\"%.1f\" y=\"%.0f\">", x + 3,
+					y + FLAME_ROW - 5);
+				svg_text(out, buf);
+				fputs("</text>", out);
+			}
+			fputs("</g>\n", out);
+			flame_level(out, p, i, j, depth + 1, x, scale, total);
+		}
+		x += w;
+		i = j;
+	}
+}
+
+int gs_code_flame_svg(FILE *out, const struct gs_analysis *a, unsigned kind)
+{
+	if (!a->code || kind >= GS_CODE_KINDS)
+		return -1;
+	const struct gs_code_row *rows;
+	size_t n = gs_codeattr_rows(a->code, &rows), np = 0, maxd = 1;
+	struct flame_path *p = calloc(n ? n : 1, sizeof(*p));
+	uint64_t total = 0;
+	char tb[32], label[512];
+	if (!p)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!rows[i].ns[kind])
+			continue;
+		const struct gs_stack *s = gs_stacktab_get(a->stacks, rows[i].stack);
+		size_t nf = s && s->nframes ? s->nframes : 1;
+		struct flame_path *q = &p[np++];
+		q->ns = rows[i].ns[kind];
+		q->label = calloc(nf + 1, sizeof(char *));
+		if (!q->label)
+			continue;
+		q->label[q->n++] = strdup(thread_name(a, rows[i].thread, tb, sizeof(tb)));
+		for (int f = (int)nf - 1; f >= 0; f--) {
+			if (s && s->nframes)
+				gs_frame_label(&s->frames[f], label, sizeof(label));
+			else
+				snprintf(label, sizeof(label), NO_FRAME);
+			q->label[q->n++] = strdup(label);
+		}
+		for (size_t k = 0; k < q->n; k++)
+			if (!q->label[k])
+				q->n = k;
+		total += q->ns;
+	}
+	/* as deep as the boxes drawn (half a pixel wide at least) */
+	for (size_t i = 0; i < np; i++)
+		if (p[i].n > maxd && (double)p[i].ns * FLAME_W / (double)total >= 0.5)
+			maxd = p[i].n;
+	qsort(p, np, sizeof(*p), path_cmp);
+	fprintf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"gs-flame\" "
+		"width=\"%.0f\" height=\"%zu\" font-family=\"monospace\" "
+		"font-size=\"11\">\n", FLAME_W, maxd * FLAME_ROW);
+	if (total)
+		flame_level(out, p, 0, np, 0, 0, FLAME_W / (double)total, total);
+	fputs("</svg>\n", out);
+	for (size_t i = 0; i < np; i++) {
+		for (size_t k = 0; k < p[i].n; k++)
+			free(p[i].label[k]);
+		free(p[i].label);
+	}
+	free(p);
+	return 0;
 }

@@ -30,6 +30,11 @@ void gs_code_top_json(struct json_writer *j, const struct gs_analysis *a,
 void gs_code_innermost(const struct gs_analysis *a, uint32_t stack, char *out,
 		       size_t len);
 
+/* An SVG icicle of kind's folded stacks (thread on top, callers above
+ * callees, widths proportional to the time), self-contained, with the
+ * function, its time and share in each box's tooltip. -1 without stacks. */
+int gs_code_flame_svg(FILE *out, const struct gs_analysis *a, unsigned kind);
+
 /* For a finding (metrics.h): the holder's code (its stack with the most
  * blame; the whole trace's when the finding names no holder) and the
  * victim's call site (its stack with the most wait). 0 when the analysis

@@ -46,6 +46,9 @@ struct gs_html_opts {
 	/* Optional JSON object written verbatim into the page (the report's
 	 * own figures, shown under "Report"); NULL for none. */
 	const char *report_json;
+	/* Optional SVG (a blame flame graph, code_report.h) shown under
+	 * "Blame"; NULL for none. */
+	const char *blame_svg;
 	/* Above this many spans only a window is embedded (the busiest part is
 	 * not guessed: the start of the trace); 0 = 12 million. */
 	uint64_t max_spans;

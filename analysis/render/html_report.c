@@ -417,6 +417,16 @@ int gs_render_html(const struct gs_timeline *tl, FILE *out,
 	summary_table(tl, out, st, to - from);
 	histograms(tl, out, st);
 	free(st);
+	if (opts && opts->blame_svg) {
+		fputs("<h2>Blame</h2>\n<p class=\"note\">Which code made others wait: "
+		      "every nanosecond some thread waited for the GIL, charged to the "
+		      "Python stack the holder let it go from (N waiters count N times). "
+		      "Thread on top, callers above callees; hover a box for its "
+		      "function, file, line and time (<code>gilscope report --folded "
+		      "blame</code> gives the same as text).</p>\n<div class=\"flame\">", out);
+		fputs(opts->blame_svg, out);
+		fputs("</div>\n", out);
+	}
 	if (opts && opts->report_json) {
 		fputs("<h2>Report</h2>\n<details><summary>The figures of <code>gilscope "
 		      "report --json</code></summary><pre class=\"report\">", out);

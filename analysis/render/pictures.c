@@ -3,6 +3,8 @@
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include "pictures.h"
 
+#include "code_report.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,7 +115,8 @@ static int write_outputs(const char *prog, const char *trace,
 				       gs_render_svg(tl, f, from, to, &so));
 	}
 	if (r->html && !rc) {
-		struct gs_html_opts ho = { .report_json = r->report_json };
+		struct gs_html_opts ho = { .report_json = r->report_json,
+					   .blame_svg = r->blame_svg };
 		if (windowed) {
 			/* The page embeds one window: cut the model to it. */
 			ho.window_from = wf;
@@ -227,6 +230,15 @@ int gs_report_pictures_end(struct gs_report_pictures *p,
 			}
 		}
 		p->req.report_json = json;
+		/* record --stacks: the blame flame graph, drawn here */
+		char *flame = NULL;
+		size_t flen = 0;
+		FILE *fm = p->req.html && a->code ? open_memstream(&flame, &flen) : NULL;
+		if (fm && (gs_code_flame_svg(fm, a, GS_CODE_BLAME) | fclose(fm))) {
+			free(flame);
+			flame = NULL;
+		}
+		p->req.blame_svg = flame;
 		const struct gs_metrics *mt = a->metrics;
 		uint64_t from = mt ? mt->from_ns : 0, to = mt ? mt->to_ns : 0;
 		int windowed = mt && (mt->opts.from_ns || mt->opts.to_ns);
@@ -236,6 +248,7 @@ int gs_report_pictures_end(struct gs_report_pictures *p,
 			rc = write_outputs(prog, a->info.path ? a->info.path : "trace",
 					   &p->tl, from, to, windowed, &p->req);
 		free(json);
+		free(flame);
 	}
 	gs_tl_builder_free(p->b);
 	gs_tl_free(&p->tl);

@@ -17,6 +17,7 @@ struct gs_pictures_req {
 	int allow_truncated;
 	unsigned svg_width;
 	const char *report_json; /* shown in the HTML page, may be NULL */
+	const char *blame_svg;   /* the HTML page's blame flame graph, or NULL */
 	int quiet;
 	int verbose;  /* progress and steps on stderr even when it is no tty */
 };

@@ -124,6 +124,13 @@ if not any(n.startswith("hold GIL: crunch (") and "stacks_app.py:" in n for n in
     sys.exit("FAIL: no Chrome hold slice named after crunch: %r" % sorted(set(names))[:10])
 PY
 
+# The HTML report has the blame flame graph, the function in each tooltip.
+"$GILSCOPE" report -q --html "$WORK/app.html" "$WORK/app.gst" > /dev/null ||
+  fail "report --html failed"
+grep -q "<h2>Blame</h2>" "$WORK/app.html" || fail "no blame flame graph in the HTML report"
+grep -q "<title>crunch (.*stacks_app.py:[0-9]*) .* ms of blame" "$WORK/app.html" ||
+  fail "the flame graph has no box for crunch with its time"
+
 # top --stacks: where each thread last released the GIL, live.
 "$GILSCOPE" top --stacks --json -i 1 -d 3 -- "$PY" "$APP" 2 > "$WORK/top.json" 2> "$WORK/top.err" ||
   { cat "$WORK/top.err" >&2; fail "top --stacks failed"; }
