@@ -29,8 +29,9 @@ Markers (HTML comments, invisible on GitHub):
 
 The document runs in one bash process (so variables and `cd` carry from one
 block to the next) with `set -e` and job control (`set -m`, as at a prompt), in a scratch directory laid out like the
-source tree: the top-level folders are symbolic links to the sources, docs/
-and tests/ are copies (tutorials write next to their examples), `build` is
+source tree: the top-level folders are symbolic links to the sources, docs/,
+tests/ and tools/ are copies (tutorials write next to their examples; the tracer
+helpers find the build as tools/X/../../build), `build` is
 the build directory, and the build's gilscope is first on PATH.
 
 Usage: run_doc.py --src SRC --build BUILD [--print] DOC.md
@@ -245,7 +246,9 @@ def lay_out(scratch, src, build):
         if name in (".git", "build") or name.startswith("build"):
             continue
         path = os.path.join(src, name)
-        if name in ("docs", "tests"):
+        # tools/ too: its helpers find the build as tools/X/../../build, which
+        # through a symlinked tools/ would be the source tree's own build/
+        if name in ("docs", "tests", "tools"):
             shutil.copytree(path, os.path.join(scratch, name), symlinks=True)
         else:
             os.symlink(path, os.path.join(scratch, name))
