@@ -15,6 +15,7 @@ struct phase_acc {
 	int after_block;         /* the last interval was BLOCKED */
 	int holding;
 	uint64_t hold_start_ns;
+	uint64_t seg_start_ns;   /* of the hold's part not yet counted */
 	/* A hold still open when the trace ended: its begin, and how much of
 	 * pending_cpu_ns it is, until the scheduler says where it stopped. */
 	int open_hold;
@@ -160,9 +161,36 @@ static void trim_open_hold(struct gs_phase_builder *b, const struct gs_interval 
 	uint64_t idle = iv->end_ns > from ? iv->end_ns - from : 0;
 	if (idle > a->open_hold_ns)
 		idle = a->open_hold_ns;
+	if (idle > a->pending_cpu_ns)
+		idle = a->pending_cpu_ns;
 	a->pending_cpu_ns -= idle;
 	a->open_hold_ns -= idle;
 	b->prog->threads[iv->thread].trimmed_ns += idle;
+}
+
+/*
+ * The holder preempted by the OS keeps the GIL and cannot answer a drop
+ * request until it runs again: on a loaded machine CPython's forced holds
+ * then last 6-11 ms instead of 5, and the I/O thread waits that long. The
+ * replay runs at SCHED_FIFO and is not preempted, so it is told: the hold's
+ * work so far becomes a CPU phase and the preempted stretch a DEAF phase.
+ */
+static void preempted_holder(struct gs_phase_builder *b, const struct gs_interval *iv)
+{
+	if (iv->thread >= b->cap || iv->state != GS_CPU_RUNNABLE ||
+	    (iv->flags & (GS_IV_END_OPEN | GS_IV_BEGIN_UNKNOWN)))
+		return;
+	struct phase_acc *a = &b->acc[iv->thread];
+	if (!a->holding || iv->begin_ns < a->seg_start_ns || iv->end_ns <= iv->begin_ns)
+		return;
+	struct gs_phase_thread *t = &b->prog->threads[iv->thread];
+	a->pending_cpu_ns += iv->begin_ns - a->seg_start_ns;
+	flush_cpu(b, iv->thread);
+	uint64_t ns = iv->end_ns - iv->begin_ns;
+	push(b, t, GS_PHASE_DEAF, 0, ns);
+	t->cpu_ns += ns;
+	t->deaf_ns += ns;
+	a->seg_start_ns = iv->end_ns;
 }
 
 static void on_interval(void *ctx, const struct gs_interval *iv)
@@ -170,6 +198,7 @@ static void on_interval(void *ctx, const struct gs_interval *iv)
 	struct gs_phase_builder *b = ctx;
 	if (iv->track == GS_TRACK_CPU && iv->thread != GS_NO_THREAD) {
 		trim_open_hold(b, iv);
+		preempted_holder(b, iv);
 		return;
 	}
 	if (iv->track != GS_TRACK_GIL || iv->thread == GS_NO_THREAD)
@@ -188,6 +217,9 @@ static void on_interval(void *ctx, const struct gs_interval *iv)
 	switch (iv->state) {
 	case GS_ST_HOLD:
 		a->cut = 0;
+		/* what preempted_holder() has not counted yet */
+		if (a->seg_start_ns > iv->begin_ns)
+			ns = iv->end_ns > a->seg_start_ns ? iv->end_ns - a->seg_start_ns : 0;
 		a->pending_cpu_ns += ns;
 		t->holds++;
 		switch (iv->reason) {
@@ -268,8 +300,8 @@ static uint64_t progress_at(struct gs_phase_builder *b, uint32_t idx, uint64_t t
 	const struct gs_phase_thread *t = &b->prog->threads[idx];
 	const struct phase_acc *a = &b->acc[idx];
 	uint64_t p = t->cpu_ns + t->block_ns + a->pending_cpu_ns;
-	if (a->holding && ts > a->hold_start_ns)
-		p += ts - a->hold_start_ns;
+	if (a->holding && ts > a->seg_start_ns)
+		p += ts - a->seg_start_ns;
 	return p;
 }
 
@@ -308,6 +340,7 @@ static void on_acquire(void *ctx, const struct gs_acquire *ac)
 		return;
 	b->acc[ac->thread].holding = 1;
 	b->acc[ac->thread].hold_start_ns = ac->ts_ns;
+	b->acc[ac->thread].seg_start_ns = ac->ts_ns;
 	for (size_t i = 0; i < b->nunanchored; i++) {
 		uint32_t idx = b->unanchored[i];
 		if (idx == ac->thread) {
@@ -431,4 +464,24 @@ void gs_phases_free(struct gs_phase_program *prog)
 	}
 	free(prog->threads);
 	memset(prog, 0, sizeof(*prog));
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+uint64_t gs_phase_return_p50(const struct gs_phase_thread *t)
+{
+	if (!t->nreturns)
+		return 0;
+	uint32_t *v = malloc(t->nreturns * sizeof(*v));
+	if (!v)
+		return 0;
+	memcpy(v, t->returns, t->nreturns * sizeof(*v));
+	qsort(v, t->nreturns, sizeof(*v), cmp_u32);
+	uint64_t m = v[t->nreturns / 2];
+	free(v);
+	return m;
 }

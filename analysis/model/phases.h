@@ -11,6 +11,8 @@
  *             call or the thread's exit ends a CPU phase.
  *   BLOCK n   n ns without the GIL by the thread's own choice (a blocking
  *             region, or running without asking for it), with its kind.
+ *   DEAF n    n ns of a hold during which the scheduler had preempted the
+ *             holder: it kept the GIL and could not give it up.
  *
  * Waits are not phases: they are what the replayed policy will decide.
  * docs/replay.md explains the stitching and its limits.
@@ -26,6 +28,9 @@
 enum gs_phase_kind {
 	GS_PHASE_CPU = 1,
 	GS_PHASE_BLOCK = 2,
+	/* n ns holding the GIL while the OS had preempted the holder (sched
+	 * events): it held, but could not see a drop request. */
+	GS_PHASE_DEAF = 3,
 };
 
 struct gs_phase {
@@ -53,6 +58,7 @@ struct gs_phase_thread {
 	uint64_t holds;       /* holds seen */
 	uint64_t cuts;        /* forced/periodic releases stitched over */
 	uint64_t trimmed_ns;  /* an open hold's end the holder slept through */
+	uint64_t deaf_ns;     /* of cpu_ns, held while preempted (DEAF) */
 	struct gs_phase *phases;
 	size_t nphases, cap;
 	/* After each cut, how long the thread took to ask again once it could:
@@ -85,6 +91,8 @@ int gs_phases_extract(const char *path, int allow_truncated,
 		      struct gs_phase_program *prog,
 		      struct gs_analysis *analysis, char *err, size_t errlen);
 void gs_phases_free(struct gs_phase_program *prog);
+/* The median of t->returns, 0 without any. */
+uint64_t gs_phase_return_p50(const struct gs_phase_thread *t);
 
 /* The listener behind gs_phases_extract, for callers that already run a
  * state machine: gs_phases_listener(prog) then gs_phases_finish(prog, st). */

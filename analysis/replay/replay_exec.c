@@ -252,7 +252,12 @@ static void *worker_main(void *arg)
 	uint64_t seed = th->tid;
 	for (size_t i = 0; i < th->nphases; i++) {
 		const struct gs_phase *ph = &th->phases[i];
-		if (ph->kind == GS_PHASE_CPU) {
+		if (ph->kind == GS_PHASE_DEAF) {
+			/* held, preempted in the original: no gil_check */
+			uint64_t until = gs_now_ns() + ph->ns;
+			while (gs_now_ns() < until)
+				seed = spin(sh->iters_per_unit, seed);
+		} else if (ph->kind == GS_PHASE_CPU) {
 			/* The trace measured wall time holding the GIL (a
 			 * preempted holder still holds), so that is what is
 			 * replayed: work units until the held time adds up,

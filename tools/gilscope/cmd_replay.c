@@ -546,6 +546,9 @@ int cmd_replay(int argc, char **argv)
 			json_uint(&j, "cpu_ns", t->cpu_ns);
 			json_uint(&j, "block_ns", t->block_ns);
 			json_uint(&j, "cuts", t->cuts);
+			json_uint(&j, "return_p50_ns", gs_phase_return_p50(t));
+			json_uint(&j, "open_hold_trimmed_ns", t->trimmed_ns);
+			json_uint(&j, "preempted_holding_ns", t->deaf_ns);
 			json_uint(&j, "start_ns", t->start_ns);
 			json_end(&j);
 		}
