@@ -16,6 +16,8 @@ struct phase_acc {
 	int holding;
 	uint64_t hold_start_ns;
 	uint64_t seg_start_ns;   /* of the hold's part not yet counted */
+	int preempted_by_own;    /* the last preemption gave the CPU to one of
+				    the program's own threads */
 	/* A hold still open when the trace ended: its begin, and how much of
 	 * pending_cpu_ns it is, until the scheduler says where it stopped. */
 	int open_hold;
@@ -172,7 +174,7 @@ static void trim_open_hold(struct gs_phase_builder *b, const struct gs_interval 
  * The holder preempted by the OS keeps the GIL and cannot answer a drop
  * request until it runs again: on a loaded machine CPython's forced holds
  * then last 6-11 ms instead of 5, and the I/O thread waits that long. The
- * replay runs at SCHED_FIFO and is not preempted, so it is told: the hold's
+ * replay runs at SCHED_FIFO and is not preempted by other work, so it is told: the hold's
  * work so far becomes a CPU phase and the preempted stretch a DEAF phase.
  */
 static void preempted_holder(struct gs_phase_builder *b, const struct gs_interval *iv)
@@ -182,6 +184,11 @@ static void preempted_holder(struct gs_phase_builder *b, const struct gs_interva
 		return;
 	struct phase_acc *a = &b->acc[iv->thread];
 	if (!a->holding || iv->begin_ns < a->seg_start_ns || iv->end_ns <= iv->begin_ns)
+		return;
+	/* Preempted by one of the program's threads (the I/O thread woken on
+	 * the holder's CPU): the program's own contention, which the replay
+	 * runs itself. Only the machine's other work is replayed as DEAF. */
+	if (a->preempted_by_own)
 		return;
 	struct gs_phase_thread *t = &b->prog->threads[iv->thread];
 	a->pending_cpu_ns += iv->begin_ns - a->seg_start_ns;
@@ -309,8 +316,13 @@ void gs_phases_before_event(void *ctx, const struct gs_event *ev,
 			    const struct gs_state *st)
 {
 	struct gs_phase_builder *b = ctx;
-	if (gs_state_lookup(st, ev->tid) != GS_NO_THREAD)
+	uint32_t self = gs_state_lookup(st, ev->tid);
+	if (self != GS_NO_THREAD) {
+		if (ev->type == GS_EV_sched_switch_out && self < b->cap)
+			b->acc[self].preempted_by_own =
+				gs_state_lookup(st, ev->a0) != GS_NO_THREAD;
 		return;
+	}
 	uint32_t creator = gs_state_holder(st);
 	if (creator == GS_NO_THREAD)
 		creator = b->last_releaser;

@@ -121,6 +121,11 @@ static void test_stitching(void **state)
 	assert_phase(&cpu->phases[1], GS_PHASE_BLOCK, 1000, GS_BLOCK_SLEEP);
 	assert_phase(&cpu->phases[2], GS_PHASE_CPU, 199, 0);
 	assert_int_equal(cpu->cuts, 3);
+	/* the way back after a cut, from T2's acquire that ended the switch:
+	 * 1010 -> 1200 and 3010 -> 3100 */
+	assert_true(cpu->nreturns >= 2);
+	assert_int_equal(cpu->returns[0], 190);
+	assert_int_equal(cpu->returns[cpu->nreturns - 1], 90);
 	assert_int_equal(cpu->cpu_ns, 3174);
 	assert_int_equal(cpu->block_ns, 1000);
 	assert_true(cpu->exits);
@@ -185,6 +190,52 @@ static void test_nogil_is_block(void **state)
 	unlink(t.path);
 }
 
+/*
+ * Scheduler events inside holds. T1 holds 0..1000 and the OS preempts it
+ * 300..700 (it keeps the GIL, deaf to drop requests): CPU 300, DEAF 400,
+ * CPU 300. It blocks 1000..1100, then holds from 1100 to the trace's end
+ * (5000) and sleeps from 1400 on (CPython's main thread exits holding the
+ * GIL; the recorder stops later): that open hold is 300 ns of work, not
+ * 3900, and 3600 are trimmed.
+ */
+static void test_sched_in_holds(void **state)
+{
+	(void)state;
+	struct tb t;
+	tb_open(&t, "schedholds", 5000, 0);
+	tb_thread(&t, T1, "main", GS_ROLE_MAIN, 20, 0);
+	tb_ev(&t, 0, T1, GS_EV_thread_start, 0, 20, 0);
+	tb_ev(&t, 0, T1, GS_EV_sched_switch_in, 0, 0, 0);
+	tb_ev(&t, 0, T1, GS_EV_acquire_request, GS_WHY_FIRST, 0, 0);
+	tb_ev(&t, 0, T1, GS_EV_acquired, GS_WHY_FIRST, 0, 0);
+	tb_ev(&t, 300, T1, GS_EV_sched_switch_out, GS_SCHED_PREEMPTED, 0, 0);
+	tb_ev(&t, 700, T1, GS_EV_sched_switch_in, 0, 0, 0);
+	tb_ev(&t, 1000, T1, GS_EV_blocking_begin, GS_BLOCK_SLEEP, 0, 0);
+	tb_ev(&t, 1000, T1, GS_EV_release, GS_RELEASE_BLOCKING, 0, 0);
+	tb_ev(&t, 1100, T1, GS_EV_blocking_end, GS_BLOCK_SLEEP, 0, 0);
+	tb_ev(&t, 1100, T1, GS_EV_acquire_request, GS_WHY_AFTER_BLOCKING, 0, 0);
+	tb_ev(&t, 1100, T1, GS_EV_acquired, GS_WHY_AFTER_BLOCKING, 0, 0);
+	tb_ev(&t, 1400, T1, GS_EV_sched_switch_out, GS_SCHED_BLOCKED, 0, 0);
+	tb_close(&t, 5000);
+
+	struct gs_phase_program p;
+	struct gs_analysis a;
+	extract_ok(t.path, &p, &a);
+	const struct gs_phase_thread *m = by_tid(&p, T1);
+	assert_int_equal(m->nphases, 5);
+	assert_phase(&m->phases[0], GS_PHASE_CPU, 300, 0);
+	assert_phase(&m->phases[1], GS_PHASE_DEAF, 400, 0);
+	assert_phase(&m->phases[2], GS_PHASE_CPU, 300, 0);
+	assert_phase(&m->phases[3], GS_PHASE_BLOCK, 100, GS_BLOCK_SLEEP);
+	assert_phase(&m->phases[4], GS_PHASE_CPU, 300, 0);
+	assert_int_equal(m->deaf_ns, 400);
+	assert_int_equal(m->trimmed_ns, 3600);
+	assert_int_equal(m->cpu_ns, 300 + 400 + 300 + 300);
+	gs_phases_free(&p);
+	gs_analysis_free(&a);
+	unlink(t.path);
+}
+
 static void test_bad_trace(void **state)
 {
 	(void)state;
@@ -201,6 +252,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stitching),
 		cmocka_unit_test(test_nogil_is_block),
+		cmocka_unit_test(test_sched_in_holds),
 		cmocka_unit_test(test_bad_trace),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
