@@ -865,6 +865,27 @@ int BPF_PROG(tp_sched_wakeup, struct task_struct *p)
 	return on_wakeup(p);
 }
 
+/* Threads name themselves after they start (prctl(PR_SET_NAME), a
+ * library's OS name): the new name goes to the loader as it happens. */
+SEC("tp_btf/task_rename")
+int BPF_PROG(tp_task_rename, struct task_struct *task, const char *comm)
+{
+	if (!emit_events || BPF_CORE_READ(task, tgid) != targ_tgid)
+		return 0;
+	struct gsb_record_named *n = bpf_ringbuf_reserve(&rb, sizeof(*n), 0);
+	if (!n)
+		return 0; /* the name is read from /proc again later */
+	__builtin_memset(&n->r, 0, sizeof(n->r));
+	n->r.ts_ns = bpf_ktime_get_ns();
+	n->r.tid = BPF_CORE_READ(task, pid);
+	n->r.cpu = (__u16)bpf_get_smp_processor_id();
+	n->r.type = GSB_REC_RENAME;
+	if (bpf_probe_read_kernel_str(n->name, sizeof(n->name), comm) < 0)
+		n->name[0] = 0;
+	bpf_ringbuf_submit(n, BPF_RB_NO_WAKEUP);
+	return 0;
+}
+
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(tp_sched_wakeup_new, struct task_struct *p)
 {

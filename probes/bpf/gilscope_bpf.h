@@ -39,6 +39,10 @@ struct gsb_record {
 
 /* thread_start carries the thread's name (USDT arg3). */
 #define GSB_NAME_LEN 32
+/* A thread renamed itself (tp_btf/task_rename): a gsb_record_named with
+ * this type, for the loader only (it writes the new name as a THREAD
+ * block; never a trace record: outside the catalog's ids). */
+#define GSB_REC_RENAME 0xf0
 struct gsb_record_named {
 	struct gsb_record r;
 	char name[GSB_NAME_LEN];

@@ -132,7 +132,7 @@ grep -q "<title>crunch (.*stacks_app.py:[0-9]*) .* ms of blame" "$WORK/app.html"
   fail "the flame graph has no box for crunch with its time"
 
 # top --stacks: where each thread last released the GIL, live.
-"$GILSCOPE" top --stacks --json -i 1 -d 3 -- "$PY" "$APP" 2 > "$WORK/top.json" 2> "$WORK/top.err" ||
+"$GILSCOPE" top --stacks --json -i 1 -d 30 -- "$PY" "$APP" 2 > "$WORK/top.json" 2> "$WORK/top.err" ||
   { cat "$WORK/top.err" >&2; fail "top --stacks failed"; }
 python3 - "$WORK/top.json" <<'PY' || exit 1
 import json, sys
@@ -142,9 +142,11 @@ for l in open(sys.argv[1]):
         rows += json.loads(l).get("threads", [])
     except ValueError:
         pass  # the program's own output
-cpu = [r for r in rows if r["comm"] == "gs-cpu"]
-if not cpu or not any(r.get("released_in", "").startswith("crunch (stacks_app.py:") for r in cpu):
-    sys.exit("FAIL: top --stacks: gs-cpu rows %r (expected released_in crunch)" % cpu)
+# (rows by where, not by name: on a loaded machine an interval can end
+# after the threads did, when top shows what it saw last)
+if not any(r.get("released_in", "").startswith("crunch (stacks_app.py:") for r in rows):
+    sys.exit("FAIL: top --stacks: no thread released in crunch: %r"
+             % [(r["comm"], r.get("released_in")) for r in rows])
 PY
 
 # A trace without stacks: --folded says how to get them, and fails.

@@ -122,6 +122,19 @@ int gs_demux_add(struct gs_demux *d, const void *data, size_t size)
 		return -ENOMEM;
 	if (!t->tb.start_ns)
 		t->tb.start_ns = r->ts_ns;
+	if (r->type == GSB_REC_RENAME) {
+		const struct gsb_record_named *nr = data;
+		if (size < sizeof(*nr) || !nr->name[0] || t->named ||
+		    !strncmp(nr->name, t->tb.name, sizeof(nr->name)))
+			return 0;
+		memset(t->tb.name, 0, sizeof(t->tb.name)); /* NUL padded */
+		snprintf(t->tb.name, sizeof(t->tb.name), "%.*s",
+			 (int)sizeof(nr->name), nr->name);
+		t->renames++;
+		if (t->declared)
+			gs_writer_thread_update(d->w, &t->tb);
+		return 0;
+	}
 	if (r->type == GS_EV_thread_start && size >= sizeof(struct gsb_record_named)) {
 		const struct gsb_record_named *nr = data;
 		/* libgil names its threads only in this event */

@@ -330,6 +330,8 @@ static void set_autoload(struct gilscope_bpf *k, int rt, int symfree, int sched,
 			on = rt == GSB_RT_CPYTHON3 && tstate_clear;
 		else if (!strcmp(n, "py_restore_thread"))
 			on = rt != GSB_RT_LIBGIL && full;
+		else if (!strcmp(n, "tp_task_rename"))
+			on = !raw; /* tp_btf, like the scheduler programs */
 		else if (!strncmp(n, "tp_sched", 8))
 			on = sched && !raw;
 		else if (!strncmp(n, "raw_sched", 9))
@@ -636,6 +638,11 @@ static int attach_all(struct gs_session *s)
 				     bpf_program__name(ps[i]), 1))
 				return -1;
 	}
+	/* thread renames as they happen (names are also re-read from /proc) */
+	if (bpf_program__autoload(k->progs.tp_task_rename) &&
+	    add_link(s, bpf_program__attach(k->progs.tp_task_rename),
+		     "tp_btf/task_rename", 0))
+		return -1;
 	return 0;
 }
 
