@@ -40,7 +40,7 @@ static const struct item items[] = {
 	  bench_item_convoy },
 	{ 5, "countdown", "countdown: fixed CPU work over 1/2/4 threads vs 1 thread",
 	  bench_item_countdown },
-	{ 7, "tracing", "tracing cost on CPython 3.11: two-thread countdown untraced vs under gilscope top/record",
+	{ 7, "tracing", "tracing cost on CPython 3.11: two-thread countdown untraced vs under gilscope top/record/record --stacks",
 	  bench_item_tracing },
 	{ 8, "placement", "probe cost per GIL round trip by placement: symbol table vs symbol-free (stripped CPython 3.11)",
 	  bench_item_placement },
