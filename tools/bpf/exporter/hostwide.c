@@ -395,6 +395,7 @@ static int exe_known_nogil(struct gs_hw *hw, const struct stat *st)
 
 static void close_proc(struct gs_hw *hw, struct gs_hw_proc *p, uint64_t before_ns);
 static void forget_conds(struct gs_hw *hw, __u32 tgid);
+static void look_soon(struct gs_hw *hw, pid_t pid);
 
 static void skip_proc(struct gs_hw *hw, pid_t pid, unsigned long long start)
 {
@@ -548,9 +549,12 @@ static int discover(struct gs_hw *hw, pid_t pid, int quiet)
 			if (!quiet || hw->o.verbose || hw->untraceable <= 10)
 				fprintf(stderr, "%s: PID %d not traced: %s\n", hw->o.prog,
 					(int)pid, msg);
-		} else if (hw->o.verbose > 1) {
-			/* no GIL (yet: a process just exec'd maps libpython later) */
-			fprintf(stderr, "%s: PID %d: %s\n", hw->o.prog, (int)pid, msg);
+		} else {
+			/* no GIL yet: a process just exec'd (before we started,
+			 * or its notice is being handled) maps libpython later */
+			look_soon(hw, pid);
+			if (hw->o.verbose > 1)
+				fprintf(stderr, "%s: PID %d: %s\n", hw->o.prog, (int)pid, msg);
 		}
 		free(t);
 		return 0;
@@ -693,6 +697,15 @@ static void want_look(struct gs_hw *hw, pid_t pid)
 	hw->pending[hw->npending].pid = pid;
 	hw->pending[hw->npending].due_ns = gs_now_ns() + PENDING_FIRST_NS;
 	hw->pending[hw->npending++].tries = 0;
+}
+
+/* want_look, unless pid is already waiting (its tries keep counting). */
+static void look_soon(struct gs_hw *hw, pid_t pid)
+{
+	for (size_t i = 0; i < hw->npending; i++)
+		if (hw->pending[i].pid == pid)
+			return;
+	want_look(hw, pid);
 }
 
 static int on_notice(void *ctx, void *data, size_t size)
