@@ -36,13 +36,18 @@ count() {
 		fail "reading $2 as $1 failed"
 }
 
-# window NATIVE.json: the native trace's event window widened by 300 us on
-# each side, as "FROM_NS TO_NS" (CLOCK_MONOTONIC). gilscope run records one
-# phase; the phases around it are milliseconds away. The margin covers the
-# recorder's first event of a thread, stamped after it set up the thread's
-# buffers (~25 us after the probe fired for the other tracers).
+# window NATIVE.json: the recorded phase as "FROM_NS TO_NS"
+# (CLOCK_MONOTONIC): from the recorder's start (the trace header's
+# start_ns: gs_phase_begin starts it before the phase's threads exist, and
+# the previous phase's threads were joined before that) to the last native
+# event plus 300 us. FROM is not the first event minus a margin: the solo
+# phase's server releases and exits a few hundred us before the traced
+# phase's first event, and a 300 us margin counted its thread_exit and
+# release in ~1 run of 4. The end margin covers the recorder's stamps
+# (taken after the probe fired for the other tracers); the next phase's
+# threads start only after the recorder has stopped and the GIL is gone.
 window() {
-	json_get "$1" "'%d %d' % (d['window']['from_ns'] - 300000, d['window']['to_ns'] + 300000)"
+	json_get "$1" "'%d %d' % (d['trace']['start_ns'], d['window']['to_ns'] + 300000)"
 }
 
 # report_compare NAME NATIVE.json TRACE: `gilscope report --json` of TRACE,
