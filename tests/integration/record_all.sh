@@ -36,17 +36,33 @@ cleanup() {
 trap cleanup EXIT
 in_cg() { exec sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CG" "$@"; }
 
-in_cg "$py312" "$PYDIR/countdown.py" 30000000 2 & before=$!; pids+=($before)
+# Each in-cgroup process counts only once its recorder says it is recording
+# it (attached): on a loaded machine attaching takes seconds, and a process
+# that exited first would not be recorded at all (record -a skips it).
+cat > "$WORK/after_go.py" <<'PY'
+import os, sys, time
+go = "%s/go.%d" % (sys.argv[1], os.getpid())
+while not os.path.exists(go):
+    time.sleep(0.02)
+sys.argv = sys.argv[2:]
+exec(compile(open(sys.argv[0]).read(), sys.argv[0], "exec"), {"__name__": "__main__"})
+PY
+in_cg "$py312" "$WORK/after_go.py" "$WORK" "$PYDIR/countdown.py" 30000000 2 & before=$!; pids+=($before)
 "$py311" "$PYDIR/countdown.py" 30000000 2 & outside=$!; pids+=($outside)
 sleep 0.3
 "$GILSCOPE" record -a --cgroup "/$NAME" -o "$WORK/traces" -d 6 --no-sched \
   > "$WORK/rec.out" 2> "$WORK/rec.err" & rec=$!
 sleep 1.5
-# it idles first: its recorder needs a moment to find it and attach
-in_cg "$py27" -c 'import sys, time
-time.sleep(1.5)
-sys.argv = ["countdown.py", "3000000", "2"]
-execfile(sys.argv.pop(0) if False else "'"$PYDIR"'/countdown.py")' & later=$!; pids+=($later)
+# started during the recording
+in_cg "$py27" "$WORK/after_go.py" "$WORK" "$PYDIR/countdown.py" 3000000 2 & later=$!; pids+=($later)
+while kill -0 $rec 2>/dev/null; do
+  for p in $before $later; do
+    [ -e "$WORK/go.$p" ] || ! grep -q "recording cpython-[0-9.]* (PID $p)" "$WORK/rec.err" ||
+      touch "$WORK/go.$p"
+  done
+  [ -e "$WORK/go.$before" ] && [ -e "$WORK/go.$later" ] && break
+  sleep 0.05
+done
 wait $rec || { cat "$WORK/rec.err" >&2; fail "record -a failed"; }
 cat "$WORK/rec.err"
 ls "$WORK/traces"

@@ -55,6 +55,7 @@ static void usage(FILE *out)
 "  -h, --help             this help\n"
 "\n"
 "Needs root (or CAP_BPF + CAP_PERFMON) and a kernel with BTF.\n"
+"A process that exits while its recorder attaches is skipped with a note.\n"
 "Exit: 0 ok, 1 error (a recorder failed), 2 usage.\n");
 }
 
@@ -63,11 +64,30 @@ struct recorder {
 	unsigned long long start_time;
 	pid_t child;
 	int done, status;
+	int vanished; /* exited while its recorder attached: skipped */
 };
 
 static int process_named(const char *comm, const char *want)
 {
 	return !want || !strcmp(comm, want);
+}
+
+/* 1 if the record -p child of r failed. A process that exits while its
+ * recorder attaches (the uprobe attach then fails with ESRCH) is no
+ * failure of record -a: it is skipped with a note. */
+static int recorder_failed(const char *prog, struct recorder *r)
+{
+	if (WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0)
+		return 0;
+	if (!gs_hw_proc_running(r->target, r->start_time)) {
+		fprintf(stderr, "%s: PID %d exited while it was being recorded;"
+			" skipped (its recorder's message is above)\n", prog,
+			(int)r->target);
+		r->vanished = 1;
+		return 0;
+	}
+	fprintf(stderr, "%s: the recorder of PID %d failed\n", prog, (int)r->target);
+	return 1;
 }
 
 int gs_record_all(int argc, char **argv)
@@ -231,11 +251,7 @@ int gs_record_all(int argc, char **argv)
 				continue;
 			if (waitpid(rec[r].child, &rec[r].status, WNOHANG) == rec[r].child) {
 				rec[r].done = 1;
-				if (!WIFEXITED(rec[r].status) || WEXITSTATUS(rec[r].status)) {
-					fprintf(stderr, "%s: the recorder of PID %d failed\n", prog,
-						(int)rec[r].target);
-					failed = 1;
-				}
+				failed |= recorder_failed(prog, &rec[r]);
 			}
 		}
 	}
@@ -248,13 +264,15 @@ int gs_record_all(int argc, char **argv)
 			continue;
 		while (waitpid(rec[r].child, &rec[r].status, 0) < 0 && errno == EINTR)
 			;
-		if (!WIFEXITED(rec[r].status) || WEXITSTATUS(rec[r].status)) {
-			fprintf(stderr, "%s: the recorder of PID %d failed\n", prog,
-				(int)rec[r].target);
-			failed = 1;
-		}
+		failed |= recorder_failed(prog, &rec[r]);
 	}
-	fprintf(stderr, "%s: %zu processes recorded in %s\n", prog, nrec, outdir);
+	size_t vanished = 0;
+	for (size_t r = 0; r < nrec; r++)
+		vanished += rec[r].vanished;
+	fprintf(stderr, "%s: %zu processes recorded in %s", prog, nrec - vanished, outdir);
+	if (vanished)
+		fprintf(stderr, " (%zu skipped: exited while being attached)", vanished);
+	fputc('\n', stderr);
 	gs_hw_stop(&hw);
 	free(rec);
 	free(ho.pids);

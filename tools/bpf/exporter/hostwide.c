@@ -81,6 +81,18 @@ static unsigned long long proc_start_time(pid_t pid)
 	return v;
 }
 
+int gs_hw_proc_running(pid_t pid, unsigned long long start_time)
+{
+	char p[64], buf[1024];
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	if (read_small(p, buf, sizeof(buf)))
+		return 0;
+	const char *s = strrchr(buf, ')');
+	if (!s || s[1] != ' ' || s[2] == 'Z' || s[2] == 'X')
+		return 0;
+	return proc_start_time(pid) == start_time;
+}
+
 /* When pid started, on CLOCK_MONOTONIC (bpf_ktime_get_ns's clock): its
  * start time is in clock ticks since boot (CLOCK_BOOTTIME). */
 static uint64_t proc_start_mono_ns(pid_t pid)

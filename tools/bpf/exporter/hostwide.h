@@ -122,6 +122,9 @@ void gs_hw_refresh(struct gs_hw *hw);
 void gs_hw_hits(struct gs_hw *hw, uint64_t out[GSA_HIT_MAX]);
 /* Estimated time spent in the probes so far (ns), from the hits. */
 double gs_hw_cost_ns(struct gs_hw *hw, const uint64_t hits[GSA_HIT_MAX]);
+/* 0 once the process PID that started at start_time (/proc/PID/stat
+ * field 22) has exited: gone, a zombie, or the PID reused. */
+int gs_hw_proc_running(pid_t pid, unsigned long long start_time);
 /* Detaches everything and frees (safe on a partly started hw). */
 void gs_hw_stop(struct gs_hw *hw);
 
