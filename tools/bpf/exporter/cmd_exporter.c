@@ -60,6 +60,10 @@ static void usage(FILE *out)
 "      --rescan SEC        full /proc scan interval (default 5; new\n"
 "                          processes are also seen at their exec)\n"
 "      --convoy-us US      convoy threshold (default 2500: half of 5 ms)\n"
+"      --python FILE       probe this Python (a program on PATH, its path, or\n"
+"                          its libpython) now, not when it first runs: its\n"
+"                          first process is counted from its first GIL\n"
+"                          event (repeatable; docs/exporter.md)\n"
 "  -d, --duration SEC      stop after SEC seconds (tests)\n"
 "  -v, --verbose           probe placement, processes found, libbpf output\n"
 "  -h, --help              this help\n"
@@ -81,7 +85,8 @@ int cmd_exporter(int argc, char **argv)
 				 .rescan_s = 5 };
 	struct gs_expo_opts eo = { .per_tid = 0, .max_series = 20000 };
 	double duration = 0;
-	enum { O_COMM = 256, O_CGROUP, O_PER_TID, O_MAX_SERIES, O_GRACE, O_RESCAN,
+	const char **pythons = NULL;
+	enum { O_COMM = 256, O_CGROUP, O_PER_TID, O_MAX_SERIES, O_GRACE, O_RESCAN, O_PYTHON,
 	       O_CONVOY };
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
@@ -92,6 +97,7 @@ int cmd_exporter(int argc, char **argv)
 		{ "max-series", required_argument, NULL, O_MAX_SERIES },
 		{ "grace", required_argument, NULL, O_GRACE },
 		{ "rescan", required_argument, NULL, O_RESCAN },
+		{ "python", required_argument, NULL, O_PYTHON },
 		{ "convoy-us", required_argument, NULL, O_CONVOY },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -108,6 +114,17 @@ int cmd_exporter(int argc, char **argv)
 				return 2;
 			break;
 		case O_COMM: ho.comm = optarg; break;
+		case O_PYTHON: {
+			const char **n = realloc(pythons, (ho.n_pythons + 1) * sizeof(*n));
+			if (!n) {
+				fprintf(stderr, "%s: out of memory\n", prog);
+				return 1;
+			}
+			pythons = n;
+			pythons[ho.n_pythons++] = optarg;
+			ho.pythons = pythons;
+			break;
+		}
 		case O_CGROUP: ho.cgroup = optarg; break;
 		case O_PER_TID: eo.per_tid = 1; break;
 		case O_MAX_SERIES: {
@@ -160,6 +177,7 @@ int cmd_exporter(int argc, char **argv)
 	if (lfd < 0) {
 		fprintf(stderr, "%s: --listen %s\n", prog, msg);
 		free(ho.pids);
+		free(pythons);
 		return 1;
 	}
 
@@ -169,6 +187,7 @@ int cmd_exporter(int argc, char **argv)
 	if (gs_hw_start(&hw, &ho)) {
 		close(lfd);
 		free(ho.pids);
+		free(pythons);
 		return 1;
 	}
 	struct gs_expo ex;
@@ -227,6 +246,7 @@ int cmd_exporter(int argc, char **argv)
 	gs_expo_free(&ex);
 	close(lfd);
 	free(ho.pids);
+	free(pythons);
 	if (ho.verbose)
 		fprintf(stderr, "%s: probes detached\n", prog);
 	return 0;

@@ -37,6 +37,8 @@ struct gs_hw_opts {
 	double grace_s;          /* exited processes stay this long */
 	double rescan_s;         /* full /proc scan interval */
 	int discover_only;       /* find processes, put no GIL probe (record -a) */
+	const char **pythons;    /* --python FILE: probed from the start */
+	size_t n_pythons;
 	int verbose;
 };
 
@@ -91,6 +93,9 @@ struct gs_hw {
 	/* executables known to hold no GIL (skip them on the next scans) */
 	struct { dev_t dev; ino_t ino; } *nogil;
 	size_t nnogil, capnogil;
+	/* executables whose files were probed (or found GIL-free) at an exec */
+	struct { dev_t dev; ino_t ino; } *execd;
+	size_t nexecd, capexecd;
 	/* Python processes we cannot trace (said once, not looked at again) */
 	struct { pid_t pid; unsigned long long start_time; } *skipped;
 	size_t nskipped, capskipped;
