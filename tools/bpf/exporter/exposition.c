@@ -414,6 +414,8 @@ void gs_expo_write(struct gs_expo *e, struct gs_hw *hw, int om, struct gs_buf *b
 		"Pages served, by format (Prometheus asks for OpenMetrics by default)." };
 	static const struct family c_gone = { "gilscope_exporter_processes_removed_total", "counter", NULL,
 		"Exited processes whose series were removed after the grace period." };
+	static const struct family c_unlisted = { "gilscope_exporter_unlisted_exits_total", "counter", NULL,
+		"Processes that exited before the exporter listed them: their kernel entries were deleted, their events never shown." };
 	header(b, &g_procs, om);
 	gs_buf_printf(b, "gilscope_traced_processes %zu\n", live_procs);
 	header(b, &g_threads, om);
@@ -456,6 +458,9 @@ void gs_expo_write(struct gs_expo *e, struct gs_hw *hw, int om, struct gs_buf *b
 	header(b, &c_gone, om);
 	gs_buf_printf(b, "gilscope_exporter_processes_removed_total %llu\n",
 		      (unsigned long long)hw->removed);
+	header(b, &c_unlisted, om);
+	gs_buf_printf(b, "gilscope_exporter_unlisted_exits_total %llu\n",
+		      (unsigned long long)hw->unlisted_forgotten);
 	header(b, &c_untraceable, om);
 	gs_buf_printf(b, "gilscope_exporter_untraceable_processes_total %llu\n",
 		      (unsigned long long)hw->untraceable);

@@ -882,6 +882,40 @@ static void merge_dead_threads(struct gs_hw *hw, struct gs_hw_proc *p, uint64_t 
 	}
 }
 
+/* A counter entry of a process never listed (it exited before a look at
+ * it, or its pid now names a later process): nothing reads it again. A
+ * reused pid counts only when the entry is clearly older than the process
+ * (start times are in clock ticks). */
+static int unlisted_gone(__u32 tgid, const struct gsa_thread *v)
+{
+	if (kill((pid_t)tgid, 0) && errno == ESRCH)
+		return 1;
+	uint64_t start = proc_start_mono_ns((pid_t)tgid);
+	return start > 1000000000ull && v->first_ns + 1000000000ull < start;
+}
+
+/* Deletes what the kernel keeps for those processes (their thread
+ * counters and states, their process entries, their GILs): without it the
+ * tables of a host with many short-lived Pythons fill up. */
+static void forget_stale(struct gs_hw *hw)
+{
+	int tfd = bpf_map__fd(hw->skel->maps.tstats);
+	int sfd = bpf_map__fd(hw->skel->maps.threads);
+	int pfd = bpf_map__fd(hw->skel->maps.procs);
+	for (size_t i = 0; i < hw->nstale; i++) {
+		__u32 tgid = hw->stale[i].tgid;
+		bpf_map_delete_elem(tfd, &hw->stale[i]);
+		bpf_map_delete_elem(sfd, &hw->stale[i].tid);
+		if (i + 1 < hw->nstale && hw->stale[i + 1].tgid == tgid)
+			continue;
+		if (!bpf_map_delete_elem(pfd, &tgid))
+			hw->unlisted_forgotten++;
+		forget_conds(hw, tgid);
+		forget_gils(hw, tgid);
+	}
+	hw->nstale = 0;
+}
+
 void gs_hw_refresh(struct gs_hw *hw)
 {
 	int tfd = bpf_map__fd(hw->skel->maps.tstats);
@@ -898,14 +932,24 @@ void gs_hw_refresh(struct gs_hw *hw)
 		if (!p) {
 			/* probes saw it before a scan did (a binary probed for
 			 * another process): list it now */
-			if (!discover(hw, (pid_t)key.tgid, 1))
+			if (!discover(hw, (pid_t)key.tgid, 1)) {
+				if (unlisted_gone(key.tgid, &v)) {
+					void *n = grow(hw->stale, &hw->capstale, hw->nstale + 1,
+						       sizeof(*hw->stale));
+					if (n) {
+						hw->stale = n;
+						hw->stale[hw->nstale++] = key;
+					}
+				}
 				continue;
+			}
 			p = find_proc(hw, (pid_t)key.tgid, 1);
 			if (!p)
 				continue;
 		}
 		read_thread(hw, p, key.tid, &v);
 	}
+	forget_stale(hw);
 	for (size_t i = 0; i < hw->nskipped; i++)
 		if (kill(hw->skipped[i].pid, 0) && errno == ESRCH) {
 			hw->skipped[i] = hw->skipped[--hw->nskipped];
@@ -1141,6 +1185,9 @@ void gs_hw_stop(struct gs_hw *hw)
 	free(hw->nogil);
 	free(hw->execd);
 	hw->execd = NULL;
+	free(hw->stale);
+	hw->stale = NULL;
+	hw->nstale = hw->capstale = 0;
 	hw->nexecd = 0;
 	free(hw->pending);
 	free(hw->skipped);

@@ -96,6 +96,10 @@ struct gs_hw {
 	/* executables whose files were probed (or found GIL-free) at an exec */
 	struct { dev_t dev; ino_t ino; } *execd;
 	size_t nexecd, capexecd;
+	/* counter entries of processes gone before they were listed */
+	struct gsa_thread_key *stale;
+	size_t nstale, capstale;
+	uint64_t unlisted_forgotten; /* such processes */
 	/* Python processes we cannot trace (said once, not looked at again) */
 	struct { pid_t pid; unsigned long long start_time; } *skipped;
 	size_t nskipped, capskipped;
