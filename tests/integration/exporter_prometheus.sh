@@ -215,7 +215,8 @@ PY
 
 # kill -9: the kernel drops the exporter's links and programs with its fds.
 # its programs, from the prog_id of its BPF fds (programs and links)
-progs=$(cat /proc/$EXPORTER/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -u)
+# (a file of a descriptor it closes meanwhile makes cat fail: not an error)
+progs=$({ cat /proc/$EXPORTER/fdinfo/* 2>/dev/null || true; } | awk '$1 == "prog_id:" { print $2 }' | sort -u)
 [ -n "$progs" ] || fail "no BPF program owned by the exporter found"
 kill -9 $EXPORTER
 wait $EXPORTER 2>/dev/null || true

@@ -136,7 +136,7 @@ for _ in $(seq 20); do
 done
 curl -sf "http://127.0.0.1:$PORT/metrics" > /dev/null || fail "GET /metrics"
 TSTATS=
-for id in $(awk '$1 == "map_id:" { print $2 }' /proc/$EXPORTER/fdinfo/* 2>/dev/null | sort -u); do
+for id in $({ cat /proc/$EXPORTER/fdinfo/* 2>/dev/null || true; } | awk '$1 == "map_id:" { print $2 }' | sort -u); do
   bpftool map show id "$id" 2>/dev/null | grep -q ' name tstats ' && TSTATS=$id
 done
 [ -n "$TSTATS" ] || fail "the exporter's tstats map not found"
