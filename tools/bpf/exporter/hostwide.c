@@ -720,62 +720,6 @@ static void look_soon(struct gs_hw *hw, pid_t pid)
 	want_look(hw, pid);
 }
 
-/* The files of a new image probed at its exec notice, from the executable
- * and the libraries the dynamic loader lists for it (as `record -- CMD`
- * does): a probe on a file catches every process that maps it, so the
- * image's first GIL events are counted. Waiting for its mappings (the
- * listing below) probed a Python no other process mapped yet only when its
- * run was mostly over. Once per executable (its inode), so a host's many
- * execs of the same programs cost one stat each. */
-static void probe_exec_image(struct gs_hw *hw, pid_t pid)
-{
-	char link[64], exe[PATH_MAX], path[PATH_MAX + 64], msg[2048];
-	struct stat st, pst;
-
-	if (hw->o.discover_only || !in_pid_filter(hw, pid))
-		return;
-	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
-	if (stat(link, &st) || exe_known_nogil(hw, &st))
-		return;
-	for (size_t i = 0; i < hw->nexecd; i++)
-		if (hw->execd[i].dev == st.st_dev && hw->execd[i].ino == st.st_ino)
-			return;
-	if (hw->o.comm) {
-		char comm[64];
-		snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-		if (read_small(path, comm, sizeof(comm)) || strcmp(comm, hw->o.comm))
-			return;
-	}
-	if (hw->cgroup_rel[0] && !gs_hw_in_cgroup(hw->cgroup_rel, pid))
-		return;
-	ssize_t n = readlink(link, exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return;
-	exe[n] = 0;
-	/* the path as the process sees it: through its root when ours differs */
-	if (stat(exe, &pst) || pst.st_dev != st.st_dev || pst.st_ino != st.st_ino)
-		snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pid, exe);
-	else
-		snprintf(path, sizeof(path), "%s", exe);
-	void *g = grow(hw->execd, &hw->capexecd, hw->nexecd + 1, sizeof(*hw->execd));
-	if (!g)
-		return;
-	hw->execd = g;
-	hw->execd[hw->nexecd].dev = st.st_dev;
-	hw->execd[hw->nexecd++].ino = st.st_ino;
-	struct gs_target *t = calloc(1, sizeof(*t));
-	if (!t)
-		return;
-	/* a symbol-free CPython is probed per process, at its listing */
-	if (!gs_target_from_exe(path, t, msg, sizeof(msg)) && !t->symfree &&
-	    !t->free_threaded)
-		bin_for(hw, t);
-	else if (hw->o.verbose > 1) if (hw->o.verbose > 1)
-		fprintf(stderr, "%s: PID %d: %s: not probed at its exec\n", hw->o.prog,
-			(int)pid, path);
-	free(t);
-}
-
 static int on_notice(void *ctx, void *data, size_t size)
 {
 	struct gs_hw *hw = ctx;
@@ -799,10 +743,11 @@ static int on_notice(void *ctx, void *data, size_t size)
 		close_proc(hw, p, n->ts_ns);
 		forget_conds(hw, n->tgid);
 	}
-	if (in_pid_filter(hw, (pid_t)n->tgid)) {
-		probe_exec_image(hw, (pid_t)n->tgid);
+	/* not probed from its executable here: resolving its libraries means
+	 * running its PT_INTERP (ld.so --list), a program any user can name,
+	 * as root (--python names the files to probe ahead) */
+	if (in_pid_filter(hw, (pid_t)n->tgid))
 		want_look(hw, (pid_t)n->tgid);
-	}
 	return 0;
 }
 
@@ -1183,12 +1128,9 @@ void gs_hw_stop(struct gs_hw *hw)
 	free(hw->procs);
 	free(hw->bins);
 	free(hw->nogil);
-	free(hw->execd);
-	hw->execd = NULL;
 	free(hw->stale);
 	hw->stale = NULL;
 	hw->nstale = hw->capstale = 0;
-	hw->nexecd = 0;
 	free(hw->pending);
 	free(hw->skipped);
 	hw->skipped = NULL;

@@ -93,9 +93,6 @@ struct gs_hw {
 	/* executables known to hold no GIL (skip them on the next scans) */
 	struct { dev_t dev; ino_t ino; } *nogil;
 	size_t nnogil, capnogil;
-	/* executables whose files were probed (or found GIL-free) at an exec */
-	struct { dev_t dev; ino_t ino; } *execd;
-	size_t nexecd, capexecd;
 	/* counter entries of processes gone before they were listed */
 	struct gsa_thread_key *stale;
 	size_t nstale, capstale;
