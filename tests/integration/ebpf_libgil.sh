@@ -6,8 +6,9 @@
 # per-type counts (neither lost any), the same arguments event by event,
 # the same per-thread acquisitions,
 # releases and drop requests, and hold/wait p50/p90 within 5 % (through
-# `gilscope report --json`; at least 5 us or twice the measured timestamp
-# skew between the two observers, which preemption widens on a busy host). Then the priority scenario under SCHED_FIFO,
+# `gilscope report --json`; at least 5 us or twice the
+# largest timestamp skew between the two observers, which preemption widens
+# on a busy host). Then the priority scenario under SCHED_FIFO,
 # pinned to one CPU with a hog: the eBPF trace's scheduler events show the
 # holder preempted while the high-priority thread waits (scheduler-level
 # priority inversion).
@@ -76,6 +77,12 @@ for k in rs:
                  % (k[0], gstrace.NAMES[k[1]], pairs, a[4:], b[4:]))
 skews = sorted(abs(a[0] - b[0]) for k in rs for a, b in zip(rs[k], bs.get(k, [])))
 skew = skews[int(0.99 * (len(skews) - 1))] if skews else 0
+# If every matched timestamp differs by at most max_skew, every hold or wait
+# differs by at most 2 * max_skew, and so does each of their quantiles: the
+# bound the report figures must meet. The p99 alone is not enough: one event
+# preempted between the trap and the recorder's clock read can sit at the
+# p90 rank when the distribution has a gap there (the convoy's waits do).
+max_skew = skews[-1] if skews else 0
 rr = json.load(open("%s/%s-rec.report" % (w, name)))
 br = json.load(open("%s/%s-ebpf.report" % (w, name)))
 bt = dict((t["tid"], t) for t in br["threads"])
@@ -95,15 +102,16 @@ for t in rr["threads"]:
             # Both sides timestamp the same probe site, but the recorder
             # reads its clock after the USDT trap returns: sub-10 us
             # (uncontended) figures may differ by a few probe hits' cost.
-            if abs(a - e) > max(0.05 * max(a, e), 5000, 2 * skew):
-                fail("thread %d %s %s: recorder %d ns, eBPF %d ns (> 5 %%; "
-                     "p99 timestamp skew %d ns)" % (t["tid"], m, q, a, e, skew))
+            if abs(a - e) > max(0.05 * max(a, e), 5000, 2 * max_skew):
+                fail("thread %d %s %s: recorder %d ns, eBPF %d ns (> 5 %% and "
+                     "> twice the largest timestamp skew %d ns)"
+                     % (t["tid"], m, q, a, e, max_skew))
     checked += 1
 if checked < 2:
     fail("only %d threads compared" % checked)
 print("%s: %d threads, counts %r identical; arguments identical in all %d events; "
-      "hold/wait p50/p90 within 5 %% (p99 timestamp skew between the observers %d ns)"
-      % (name, checked, rc, pairs, skew))
+      "hold/wait p50/p90 agree (timestamp skew between the observers: p99 %d ns, max %d ns)"
+      % (name, checked, rc, pairs, skew, max_skew))
 PY
 }
 
