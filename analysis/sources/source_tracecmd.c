@@ -71,7 +71,12 @@ static int tracecmd_parse(struct gs_text_source *s, char *line,
 	const char *cpu = strncmp(p, "CPU:", 4) == 0 ? p : strstr(p, ": CPU:");
 	const char *br = cpu ? strchr(cpu, '[') : NULL;
 	if (br && (strstr(br, "[LOST") == br || strstr(br, "EVENTS DROPPED]"))) {
-		const char *n = br + (br[1] == 'L' ? 6 : 1);
+		/* the count follows "[LOST " or "[": step over "[LOST" and its
+		 * spaces only as far as the line goes ("[LOST" can end it) */
+		const char *n = br + 1;
+		if (strncmp(br, "[LOST", 5) == 0)
+			for (n = br + 5; *n == ' '; n++)
+				;
 		out->lost_only = 1;
 		out->lost = isdigit((unsigned char)*n) ? strtoull(n, NULL, 10) : 1;
 		return 1;
