@@ -117,3 +117,11 @@ void gs_fuzz_read(gs_open_fn open_fn, const char *path, int allow_truncated,
 	s->ops->totals(s, &tot);
 	gs_source_close(s);
 }
+
+void gs_fuzz_read_file(gs_open_fn open_fn, const char *name,
+		       const uint8_t *data, size_t size, unsigned flags)
+{
+	const char *path = gs_fuzz_write(name, data, size);
+	gs_fuzz_read(open_fn, path, 0, flags);
+	gs_fuzz_read(open_fn, path, 1, flags);
+}

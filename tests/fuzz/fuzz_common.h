@@ -39,4 +39,9 @@ const char *gs_fuzz_dir(void);
 void gs_fuzz_read(gs_open_fn open, const char *path, int allow_truncated,
 		  unsigned flags);
 
+/* Writes data to NAME and reads it twice, strict and with allow_truncated:
+ * what the one-file targets (native, perf script, trace-cmd) do. */
+void gs_fuzz_read_file(gs_open_fn open, const char *name, const uint8_t *data,
+		       size_t size, unsigned flags);
+
 #endif

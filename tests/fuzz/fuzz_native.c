@@ -5,10 +5,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char *path = gs_fuzz_write("trace.gst", data, size);
-	gs_fuzz_read(gs_source_native_open, path, 0,
-		     GS_FUZZ_ORDERED | GS_FUZZ_WHERE_OFFSET);
-	gs_fuzz_read(gs_source_native_open, path, 1,
-		     GS_FUZZ_ORDERED | GS_FUZZ_WHERE_OFFSET);
+	gs_fuzz_read_file(gs_source_native_open, "trace.gst", data, size,
+			  GS_FUZZ_ORDERED | GS_FUZZ_WHERE_OFFSET);
 	return 0;
 }

@@ -5,10 +5,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char *path = gs_fuzz_write("report.txt", data, size);
-	gs_fuzz_read(gs_source_tracecmd_open, path, 0,
-		     GS_FUZZ_WHERE_LINE);
-	gs_fuzz_read(gs_source_tracecmd_open, path, 1,
-		     GS_FUZZ_WHERE_LINE);
+	gs_fuzz_read_file(gs_source_tracecmd_open, "report.txt", data, size,
+			  GS_FUZZ_WHERE_LINE);
 	return 0;
 }

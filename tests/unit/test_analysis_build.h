@@ -5,29 +5,6 @@
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
-/* Patches a block's bytes and seals it again (a fresh CRC32C), so a test
- * reaches the check behind the checksum. block_off: where the block starts. */
-static inline void tb_patch_sealed(const char *path, long block_off, long off,
-				   const void *p, size_t n)
-{
-	tb_patch(path, off, p, n);
-	FILE *f = fopen(path, "r+b");
-	struct gs_block_header bh;
-	fseek(f, block_off, SEEK_SET);
-	if (fread(&bh, sizeof(bh), 1, f) != 1)
-		abort();
-	unsigned char *pl = malloc(bh.size ? bh.size : 1);
-	if (bh.size && fread(pl, bh.size, 1, f) != 1)
-		abort();
-	bh.crc32c = 0;
-	uint32_t crc = gs_crc32c(0, &bh, sizeof(bh));
-	bh.crc32c = gs_crc32c(crc, pl, bh.size);
-	fseek(f, block_off, SEEK_SET);
-	fwrite(&bh, sizeof(bh), 1, f);
-	fclose(f);
-	free(pl);
-}
-
 #endif
 #ifndef TEST_ANALYSIS_BUILD_H
 #define TEST_ANALYSIS_BUILD_H

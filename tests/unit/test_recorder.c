@@ -196,6 +196,18 @@ static void trace_path(char *buf, size_t len, const char *name)
 	snprintf(buf, len, "%s/%s", tmpdir, name);
 }
 
+/* Starts recording into tmpdir/NAME (PATH gets its path) and fills PARAMS
+ * with POLICY's defaults: how the libgil tests below begin. */
+static void start_recording_libgil(char path[128], const char *name,
+				   enum gil_policy policy, struct gil_params *params)
+{
+	char err[256];
+	trace_path(path, 128, name);
+	struct gs_recorder_opts o = { .path = path };
+	assert_int_equal(gs_recorder_start(&o, err, sizeof(err)), 0);
+	gil_params_default(params, policy);
+}
+
 /* ---- round trip -------------------------------------------------------- */
 
 #define RT_THREADS 4
@@ -524,12 +536,9 @@ static void *gil_thread_fn(void *p)
 static void test_libgil_events_match_counters(void **state)
 {
 	(void)state;
-	char path[128], err[256];
-	trace_path(path, sizeof(path), "libgil.gst");
-	struct gs_recorder_opts o = { .path = path };
-	assert_int_equal(gs_recorder_start(&o, err, sizeof(err)), 0);
+	char path[128];
 	struct gil_params params;
-	gil_params_default(&params, GIL_POLICY_FIFO);
+	start_recording_libgil(path, "libgil.gst", GIL_POLICY_FIFO, &params);
 	gil_runtime *rt = gil_create(&params);
 	struct gil_arg a[2] = {{rt, 0, 0}, {rt, 0, 0}};
 	pthread_t th[2];
@@ -588,12 +597,9 @@ static void test_prio_inheritance_events(void **state)
 	(void)state;
 	if (geteuid() != 0)
 		skip(); /* lending priority needs CAP_SYS_NICE */
-	char path[128], err[256];
-	trace_path(path, sizeof(path), "pi.gst");
-	struct gs_recorder_opts o = { .path = path };
-	assert_int_equal(gs_recorder_start(&o, err, sizeof(err)), 0);
+	char path[128];
 	struct gil_params params;
-	gil_params_default(&params, GIL_POLICY_PRIO);
+	start_recording_libgil(path, "pi.gst", GIL_POLICY_PRIO, &params);
 	params.interval_us = 3600000000u; /* no interval-driven drop */
 	struct pi x = {0};
 	x.rt = gil_create(&params);
@@ -768,12 +774,9 @@ static void *cpy_thread(void *p)
 static void test_cpython_forced_release_trace(void **state)
 {
 	(void)state;
-	char path[128], err[256];
-	trace_path(path, sizeof(path), "cpython.gst");
-	struct gs_recorder_opts o = { .path = path };
-	assert_int_equal(gs_recorder_start(&o, err, sizeof(err)), 0);
+	char path[128];
 	struct gil_params params;
-	gil_params_default(&params, GIL_POLICY_CPYTHON);
+	start_recording_libgil(path, "cpython.gst", GIL_POLICY_CPYTHON, &params);
 	params.interval_us = 100;
 	struct cpy c = { .rt = gil_create(&params) };
 	pthread_t th[3];
