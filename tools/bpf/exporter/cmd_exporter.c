@@ -86,34 +86,29 @@ int cmd_exporter(int argc, char **argv)
 	struct gs_expo_opts eo = { .per_tid = 0, .max_series = 20000 };
 	double duration = 0;
 	const char **pythons = NULL;
-	enum { O_COMM = 256, O_CGROUP, O_PER_TID, O_MAX_SERIES, O_GRACE, O_RESCAN, O_PYTHON,
-	       O_CONVOY };
+	enum { O_PER_TID = GS_HW_O_FIRST_FREE, O_MAX_SERIES, O_GRACE, O_RESCAN,
+	       O_PYTHON, O_CONVOY };
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
-		{ "pid", required_argument, NULL, 'p' },
-		{ "comm", required_argument, NULL, O_COMM },
-		{ "cgroup", required_argument, NULL, O_CGROUP },
+		GS_HW_LONGOPTS,
 		{ "per-tid", no_argument, NULL, O_PER_TID },
 		{ "max-series", required_argument, NULL, O_MAX_SERIES },
 		{ "grace", required_argument, NULL, O_GRACE },
 		{ "rescan", required_argument, NULL, O_RESCAN },
 		{ "python", required_argument, NULL, O_PYTHON },
 		{ "convoy-us", required_argument, NULL, O_CONVOY },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "l:p:d:vh", opts, NULL)) != -1) {
+		int taken = gs_hw_option(c, optarg, &ho, &duration);
+		if (taken < 0)
+			return 2;
+		if (taken)
+			continue;
 		switch (c) {
 		case 'l': listen_spec = optarg; break;
-		case 'p':
-			if (gs_hw_parse_pids(prog, optarg, &ho.pids, &ho.n_pids))
-				return 2;
-			break;
-		case O_COMM: ho.comm = optarg; break;
 		case O_PYTHON: {
 			const char **n = realloc(pythons, (ho.n_pythons + 1) * sizeof(*n));
 			if (!n) {
@@ -125,7 +120,6 @@ int cmd_exporter(int argc, char **argv)
 			ho.pythons = pythons;
 			break;
 		}
-		case O_CGROUP: ho.cgroup = optarg; break;
 		case O_PER_TID: eo.per_tid = 1; break;
 		case O_MAX_SERIES: {
 			char *end;
@@ -152,11 +146,6 @@ int cmd_exporter(int argc, char **argv)
 			if (gs_hw_parse_convoy(prog, optarg, &ho.convoy_ns))
 				return 2;
 			break;
-		case 'd':
-			if (gs_parse_seconds(prog, "-d", optarg, &duration))
-				return 2;
-			break;
-		case 'v': ho.verbose++; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -166,11 +155,8 @@ int cmd_exporter(int argc, char **argv)
 				"whole host; -p limits it)\n", prog, argv[optind]);
 		return 2;
 	}
-	if (ho.comm && strlen(ho.comm) >= GSA_COMM_LEN) {
-		fprintf(stderr, "%s: --comm %s: a process name has at most %d characters\n",
-			prog, ho.comm, GSA_COMM_LEN - 1);
+	if (gs_hw_check_comm(prog, ho.comm))
 		return 2;
-	}
 
 	char msg[512];
 	int lfd = gs_http_listen(listen_spec, msg, sizeof(msg));

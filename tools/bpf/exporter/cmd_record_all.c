@@ -98,40 +98,29 @@ int gs_record_all(int argc, char **argv)
 	const char *outdir = NULL, *probes = NULL, *buffer = NULL;
 	double duration = 0;
 	int no_sched = 0, c;
-	enum { O_COMM = 256, O_CGROUP, O_NOSCHED, O_PROBES };
+	enum { O_NOSCHED = GS_HW_O_FIRST_FREE, O_PROBES };
 	static const struct option opts[] = {
 		{ "all", no_argument, NULL, 'a' },
 		{ "output", required_argument, NULL, 'o' },
-		{ "pid", required_argument, NULL, 'p' },
-		{ "comm", required_argument, NULL, O_COMM },
-		{ "cgroup", required_argument, NULL, O_CGROUP },
-		{ "duration", required_argument, NULL, 'd' },
+		GS_HW_LONGOPTS,
 		{ "no-sched", no_argument, NULL, O_NOSCHED },
 		{ "probes", required_argument, NULL, O_PROBES },
 		{ "buffer", required_argument, NULL, 'b' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "ao:p:d:b:vh", opts, NULL)) != -1) {
+		int taken = gs_hw_option(c, optarg, &ho, &duration);
+		if (taken < 0)
+			return 2;
+		if (taken)
+			continue;
 		switch (c) {
 		case 'a': break;
 		case 'o': outdir = optarg; break;
-		case 'p':
-			if (gs_hw_parse_pids(prog, optarg, &ho.pids, &ho.n_pids))
-				return 2;
-			break;
-		case O_COMM: ho.comm = optarg; break;
-		case O_CGROUP: ho.cgroup = optarg; break;
-		case 'd':
-			if (gs_parse_seconds(prog, "-d", optarg, &duration))
-				return 2;
-			break;
 		case O_NOSCHED: no_sched = 1; break;
 		case O_PROBES: probes = optarg; break;
 		case 'b': buffer = optarg; break;
-		case 'v': ho.verbose++; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -215,38 +215,28 @@ int gs_top_all(int argc, char **argv)
 	double interval = 1, duration = 0;
 	size_t lines = 20;
 	int json = 0, c;
-	enum { O_COMM = 256, O_CGROUP, O_CONVOY, O_JSON };
+	enum { O_CONVOY = GS_HW_O_FIRST_FREE };
 	static const struct option opts[] = {
 		{ "all", no_argument, NULL, 'a' },
-		{ "pid", required_argument, NULL, 'p' },
-		{ "comm", required_argument, NULL, O_COMM },
-		{ "cgroup", required_argument, NULL, O_CGROUP },
+		GS_HW_LONGOPTS,
 		{ "interval", required_argument, NULL, 'i' },
-		{ "duration", required_argument, NULL, 'd' },
 		{ "rows", required_argument, NULL, 'n' }, /* as diff's -n */
 		{ "lines", required_argument, NULL, 'n' },
 		{ "convoy-us", required_argument, NULL, O_CONVOY },
 		{ "json", no_argument, NULL, 'j' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "ap:i:d:n:jvh", opts, NULL)) != -1) {
+		int taken = gs_hw_option(c, optarg, &ho, &duration);
+		if (taken < 0)
+			return 2;
+		if (taken)
+			continue;
 		switch (c) {
 		case 'a': break;
-		case 'p':
-			if (gs_hw_parse_pids(prog, optarg, &ho.pids, &ho.n_pids))
-				return 2;
-			break;
-		case O_COMM: ho.comm = optarg; break;
-		case O_CGROUP: ho.cgroup = optarg; break;
 		case 'i':
 			if (gs_parse_seconds(prog, "-i", optarg, &interval))
-				return 2;
-			break;
-		case 'd':
-			if (gs_parse_seconds(prog, "-d", optarg, &duration))
 				return 2;
 			break;
 		case 'n': {
@@ -264,7 +254,6 @@ int gs_top_all(int argc, char **argv)
 				return 2;
 			break;
 		case 'j': json = 1; break;
-		case 'v': ho.verbose++; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

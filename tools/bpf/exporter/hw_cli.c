@@ -10,6 +10,7 @@
 
 #include "cli_common.h"
 #include "gilagg.h"
+#include "hostwide.h"
 
 int gs_hw_parse_pids(const char *prog, const char *arg, pid_t **pids, size_t *n)
 {
@@ -36,6 +37,20 @@ int gs_hw_parse_pids(const char *prog, const char *arg, pid_t **pids, size_t *n)
 		return -1;
 	}
 	return 0;
+}
+
+int gs_hw_option(int c, const char *arg, struct gs_hw_opts *ho, double *duration)
+{
+	switch (c) {
+	case 'p':
+		return gs_hw_parse_pids(ho->prog, arg, &ho->pids, &ho->n_pids) ? -1 : 1;
+	case GS_HW_O_COMM: ho->comm = arg; return 1;
+	case GS_HW_O_CGROUP: ho->cgroup = arg; return 1;
+	case 'd':
+		return gs_parse_seconds(ho->prog, "-d", arg, duration) ? -1 : 1;
+	case 'v': ho->verbose++; return 1;
+	default: return 0;
+	}
 }
 
 #define CGROUP2_MAGIC 0x63677270

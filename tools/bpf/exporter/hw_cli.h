@@ -3,9 +3,29 @@
 #ifndef GILSCOPE_BPF_HW_CLI_H
 #define GILSCOPE_BPF_HW_CLI_H
 
+#include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+struct gs_hw_opts;
+
+/* The options every host-wide mode takes, for its getopt_long table (its
+ * short options string names p:d:vh): -p PID[,PID...], --comm NAME,
+ * --cgroup PATH, -d SEC, -v; -h is each mode's own usage(). */
+enum { GS_HW_O_COMM = 0x100, GS_HW_O_CGROUP, GS_HW_O_FIRST_FREE };
+#define GS_HW_LONGOPTS \
+	{ "pid", required_argument, NULL, 'p' }, \
+	{ "comm", required_argument, NULL, GS_HW_O_COMM }, \
+	{ "cgroup", required_argument, NULL, GS_HW_O_CGROUP }, \
+	{ "duration", required_argument, NULL, 'd' }, \
+	{ "verbose", no_argument, NULL, 'v' }, \
+	{ "help", no_argument, NULL, 'h' }
+
+/* One of those options, as getopt_long returned it, into ho and
+ * *duration: 1 taken, 0 not one of them, -1 a bad value (the message is
+ * printed; exit 2). */
+int gs_hw_option(int c, const char *arg, struct gs_hw_opts *ho, double *duration);
 
 /* -p PID[,PID...]: appends to *pids (malloc'd). 0, or -1 with the message
  * printed. */
