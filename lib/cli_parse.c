@@ -128,6 +128,17 @@ int cli_parse_time(const char *cmd, const char *opt, const char *arg,
 	return 0;
 }
 
+int cli_parse_gil_interval(const char *cmd, int us_form, const char *arg,
+			   uint64_t *us)
+{
+	uint64_t ns;
+	if (cli_parse_time(cmd, us_form ? "--interval-us" : "--interval", arg,
+			   us_form ? CLI_US : CLI_S, CLI_US, 10 * CLI_S, &ns))
+		return -1;
+	*us = ns / 1000;
+	return 0;
+}
+
 int cli_parse_seconds(const char *cmd, const char *opt, const char *arg,
 		      int zero_ok, double hi_s, double *secs)
 {

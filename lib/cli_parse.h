@@ -46,6 +46,13 @@ int cli_parse_time(const char *cmd, const char *opt, const char *arg,
 		   uint64_t bare_ns, uint64_t lo_ns, uint64_t hi_ns,
 		   uint64_t *ns);
 
+/* The switch interval of a GIL policy (run, replay), 1 us..10 s, in
+ * microseconds: -i/--interval reads bare numbers as seconds like every -i,
+ * --interval-us (US_FORM) as microseconds, as it always did; units work in
+ * both. */
+int cli_parse_gil_interval(const char *cmd, int us_form, const char *arg,
+			   uint64_t *us);
+
 /* A time in seconds (bare numbers are seconds) in (0, hi_s]; ZERO_OK also
  * accepts 0. */
 int cli_parse_seconds(const char *cmd, const char *opt, const char *arg,

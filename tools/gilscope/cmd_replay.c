@@ -366,12 +366,10 @@ int cmd_replay(int argc, char **argv)
 		case 'P': policy = optarg; break;
 		case 'i':
 		case OPT_INTERVAL_US: {
-			uint64_t ns;
-			if (cli_parse_time("replay", c == 'i' ? "--interval" : "--interval-us",
-					   optarg, c == 'i' ? CLI_S : CLI_US, 1000,
-					   10 * CLI_S, &ns))
+			uint64_t us;
+			if (cli_parse_gil_interval("replay", c != 'i', optarg, &us))
 				return 2;
-			interval_us = (long)(ns / 1000);
+			interval_us = (long)us;
 			break;
 		}
 		case OPT_TICKS:

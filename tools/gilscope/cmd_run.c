@@ -580,14 +580,10 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'i':
 		case OPT_INTERVAL: {
-			/* -i/--interval: seconds like every -i; --interval-us:
-			 * microseconds, as it always was. Units work in both. */
-			uint64_t ns;
-			if (cli_parse_time("run", opt == 'i' ? "--interval" : "--interval-us",
-					   optarg, opt == 'i' ? CLI_S : CLI_US, 1000,
-					   10 * CLI_S, &ns))
+			uint64_t us;
+			if (cli_parse_gil_interval("run", opt != 'i', optarg, &us))
 				return 2;
-			pol.interval_us = (unsigned)(ns / 1000);
+			pol.interval_us = (unsigned)us;
 			given[OPT_INTERVAL] = 1;
 			break;
 		}
