@@ -11,23 +11,17 @@ with nothing but struct, for the run_*.sh tests.
                                           printed for the traced phase
 Exit 1 with a message naming the offset on a malformed file."""
 import json
+import os
 import struct
 import sys
 
-HDR = struct.Struct("<8sHHIIIIIQQIIII16s64s")
-BLK = struct.Struct("<II")          # version 1
-BLK2 = struct.Struct("<IIII")       # version 2: type, size, crc32c, seq
-THREAD = struct.Struct("<IIiiQ32s")
-CHUNK = struct.Struct("<IIQQ")
-REC = struct.Struct("<QIHBBII")
-END = struct.Struct("<QQQII")
-END_T = struct.Struct("<IIQQ")
+# the record layouts and event names have one home: python/gstrace.py
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "python"))
+from gstrace import BLK, BLK2, CHUNK, END, HDR, REC, THREAD  # noqa: E402
+from gstrace import ENDT as END_T  # noqa: E402
+from gstrace import NAMES as EV  # noqa: E402
+
 TAG = 0x47530000
-EV = {1: "thread_start", 2: "thread_exit", 3: "acquire_request", 4: "acquired",
-      5: "release", 6: "drop_request", 7: "switch_wait_begin",
-      8: "switch_wait_end", 9: "blocking_begin", 10: "blocking_end",
-      11: "prio_boost", 12: "sched_switch_out", 13: "sched_switch_in",
-      14: "sched_wakeup", 15: "lost"}
 
 
 def _crc_table():
