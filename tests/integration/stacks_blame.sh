@@ -3,12 +3,15 @@
 # (python/stacks_app.py: a CPU thread in crunch(), an I/O thread in a recv
 # loop fed by another process, a sleeper; all name themselves after they
 # start). The report must name the code: the heaviest blame stack ends in
-# crunch() at its loop line, the heaviest wait stack is serve()'s recv line,
-# the GIL wait charged to that line agrees within 10 % with the wait the
-# program measured itself (client's send -> recv back in Python), threads
-# carry the names they gave themselves, and speedscope imports the folded
-# output as collapsed stacks showing those frames; top --stacks shows where
-# each thread last let the GIL go.
+# crunch() at its loop line; the GIL wait charged to serve()'s recv line and
+# to its send line lies between the bounds the program's own timestamps of
+# each call give (the trace's waits inside those calls), and each request's
+# GIL wait and wake-up delay lie inside the wait the program measured
+# (client's send -> recv back in Python); threads carry the names they gave
+# themselves, and speedscope imports the folded output as collapsed stacks
+# showing those frames; top --stacks shows where each thread last let the
+# GIL go. (Which call site has more wait, and how much of the program's
+# figure the GIL explains, depend on the machine's load: not asserted.)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pictures_common.bash"
 require_root
@@ -56,21 +59,24 @@ if top[0] != "gs-cpu" or top[-1] != frame("crunch", "CRUNCH"):
              % (top, lines["CRUNCH"]))
 total_blame = sum(v for v, _ in blame)
 wait = folded("wait")
-top = wait[0][1]
-if top[0] != "gs-io" or top[-1] != frame("serve", "RECV"):
-    sys.exit("FAIL: heaviest wait stack is %r (expected gs-io ... serve at line %d)"
-             % (top, lines["RECV"]))
-recv_wait = sum(v for v, s in wait if s[-1] == frame("serve", "RECV"))
-measured = truth["recv_wait_ns"]
-# The program's figure (client send -> recv back in Python) also holds the
-# scheduler's delay in waking gs-io (runnable, no CPU: on a loaded 2-core
-# machine, milliseconds); the trace's own sched_wakeup -> acquire_request
-# gaps give it, so GIL wait + wake-up delay must match what was measured.
+
+# Which trace waits belong to which call site, from the program's own clock
+# (CLOCK_MONOTONIC, as the trace's): gs-io's wait to get the GIL back after
+# recv asks for it inside that recv call's [called, got], the one after
+# sock.send inside [got, replied]. Each such window holds exactly one wait
+# coming back from the blocking call (why = after blocking) and maybe waits
+# after a forced drop at the call's eval-breaker check or the line before
+# (a holder preempted 20 ms: a loaded machine). So the wait the report
+# charges to each line is at least the sum of its blocking-call waits and
+# at most the sum of all waits asked for inside its windows: both bounds
+# hold by construction, and a report that charged a wait to the stack of
+# the wrong event (the other call site, the holder, the release) breaks one.
 hdr, threads, recs, end = gstrace.read(w + "/app.gst")
 io = [t for t, v in threads.items() if v["name"] == "gs-io"]
 if len(io) != 1:
     sys.exit("FAIL: no single gs-io thread in %r" % threads)
-armed, woke, wake_delay = False, None, 0
+waits, pending = [], None     # (request ts, why, acquired ts, last wake-up)
+armed, woke = False, None
 for ts, tid, cpu, typ, a8, a0, a1 in recs:
     if tid != io[0]:
         continue
@@ -79,15 +85,70 @@ for ts, tid, cpu, typ, a8, a0, a1 in recs:
     elif typ == 14 and armed:
         woke = ts       # the last wake-up before the request counts
     elif typ == 3:
-        if armed and woke is not None:
-            wake_delay += ts - woke
+        pending = (ts, a8, woke if armed else None)
         armed, woke = False, None
-explained = recv_wait + wake_delay
-if truth["requests"] < 30 or abs(explained - measured) > 0.10 * measured:
-    sys.exit("FAIL: GIL wait at the recv line %.1f ms + wake-up delay %.1f ms = "
-             "%.1f ms, the program measured %.1f ms over %d requests (expected "
-             "within 10 %%)" % (recv_wait / 1e6, wake_delay / 1e6, explained / 1e6,
-                                measured / 1e6, truth["requests"]))
+    elif typ == 4 and pending:
+        waits.append((pending[0], pending[1], ts, pending[2]))
+        pending = None
+AFTER_BLOCKING = 1
+
+def charged(marker):
+    return sum(v for v, s in wait if s[-1] == frame("serve", marker))
+
+def check_site(marker, windows):
+    low = high = 0
+    per_window = []
+    for lo, hi in windows:
+        inside = [x for x in waits if lo <= x[0] <= hi]
+        blocking = [x for x in inside if x[1] == AFTER_BLOCKING]
+        if len(blocking) != 1:
+            sys.exit("FAIL: %d waits coming back from the call at line %d in "
+                     "the program's window [%d, %d] (expected 1): %r"
+                     % (len(blocking), lines[marker], lo, hi, inside))
+        if blocking[0][2] > hi:
+            sys.exit("FAIL: the trace has the GIL back at %d, after the program "
+                     "saw the call return at %d" % (blocking[0][2], hi))
+        low += blocking[0][2] - blocking[0][0]
+        high += sum(x[2] - x[0] for x in inside)
+        per_window.append(blocking[0])
+    got = charged(marker)
+    if not low <= got <= high:
+        sys.exit("FAIL: GIL wait charged to serve at line %d is %.3f ms, expected "
+                 "%.3f..%.3f ms (the waits inside the program's %d windows of "
+                 "that call)" % (lines[marker], got / 1e6, low / 1e6, high / 1e6,
+                                 len(windows)))
+    return got, per_window
+
+recv_calls = truth["recv_windows"]
+if truth["requests"] < 10 or len(recv_calls) != truth["requests"] + 1:
+    sys.exit("FAIL: %d requests in %d recv calls (expected at least 10 and "
+             "the end of input)" % (truth["requests"], len(recv_calls)))
+recv_wait, recv_waits = check_site("RECV", [(c, g) for c, _, g in recv_calls])
+reply_wait, _ = check_site("REPLY", truth["reply_windows"])
+if recv_wait <= 0 or reply_wait <= 0:
+    sys.exit("FAIL: no GIL wait charged to serve's recv (%d ns) or send (%d ns)"
+             % (recv_wait, reply_wait))
+# The program's own figure per request (send, or the call if later, to
+# recv back in Python) holds that GIL wait (by causality: the request
+# follows recv's return, which follows the send), plus the scheduler's
+# delay in running gs-io once the request was there (shown, not asserted:
+# the last wake-up may be a spurious one from before the send, as the
+# client's read of the reply wakes the reader too, and its share depends
+# on the machine's load).
+measured = gil = wake = 0
+for (called, sent, got), (req, why, acq, woke) in zip(recv_calls, recv_waits):
+    if sent is None:
+        continue
+    start = max(sent, called)
+    if req < start or acq > got:
+        sys.exit("FAIL: the trace's GIL wait %d..%d lies outside the program's "
+                 "measured [%d, %d]" % (req, acq, start, got))
+    measured += got - start
+    gil += acq - req
+    wake += req - max(woke, start) if woke is not None else 0
+if measured != truth["recv_wait_ns"]:
+    sys.exit("FAIL: the windows sum to %d ns, the program summed %d ns"
+             % (measured, truth["recv_wait_ns"]))
 names = {s[0] for _, s in wait + blame}
 if not {"gs-cpu", "gs-io", "gs-sleep"} <= names:
     sys.exit("FAIL: thread names %r (expected the names the threads gave themselves)" % names)
@@ -97,10 +158,11 @@ f0 = tc[0]["frames"][0]
 if (f0["function"], f0["file"], f0["line"]) != ("crunch", app, lines["CRUNCH"]) or \
         tc[0]["thread"] != "gs-cpu":
     sys.exit("FAIL: top_code[0] is %r" % tc[0])
-print("blame: crunch %.1f%% of %.1f ms; GIL wait at recv %.1f ms + wake-up "
-      "delay %.1f ms vs %.1f ms measured by the program (%d requests)"
+print("blame: crunch %.1f%% of %.1f ms; GIL wait charged to recv %.1f ms, to send "
+      "%.1f ms; the requests' GIL wait %.1f ms + wake-up delay %.1f ms of the "
+      "%.1f ms the program measured (%d requests)"
       % (100.0 * blame[0][0] / total_blame, total_blame / 1e6, recv_wait / 1e6,
-         wake_delay / 1e6, measured / 1e6, truth["requests"]))
+         reply_wait / 1e6, gil / 1e6, wake / 1e6, measured / 1e6, truth["requests"]))
 PY
 grep -q "crunch (.*stacks_app.py" "$WORK/report.txt" || fail "text report has no code table naming crunch"
 # A convoy finding (the metrics' heuristic finds one in most runs of this
@@ -159,6 +221,8 @@ grep -q "record --stacks" "$WORK/err" || fail "no hint to record --stacks: $(cat
 
 # A real consumer of the folded format: speedscope's importer.
 need_browser
-out=$(cd "$JS" && node check_speedscope.mjs "$WORK/blame.folded" \
-  --format "collapsed stack" --frames "crunch (,nap (") || fail "speedscope: $out"
+# (the wait stacks: every thread waits at its call sites in every run, while
+# gs-sleep holds the GIL with a waiter queued, blame for nap, only in most)
+out=$(cd "$JS" && node check_speedscope.mjs "$WORK/wait.folded" \
+  --format "collapsed stack" --frames "crunch (,serve (,nap (") || fail "speedscope: $out"
 echo "$out"

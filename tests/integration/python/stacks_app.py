@@ -7,15 +7,15 @@ Threads name themselves once started (prctl PR_SET_NAME, as libraries do):
 A forked client process (not traced: another process, its own GIL) sends
 each request with its CLOCK_MONOTONIC send time and waits for the reply.
 
-Ground truth, measured by the program itself and printed as JSON on the
-last line of stdout: per request, how long from the client's send (or the
-recv call, if later) until serve()'s recv returned to Python (the convoy
-the CPU thread causes), and
-the line numbers of the known call sites, so the test can compare them
-with what the trace attributes to each stack. The switch interval is
-20 ms, so the GIL wait after each recv (up to an interval behind crunch())
-dwarfs the scheduler's wake-up latency, which the program's measurement
-also contains, even on a loaded machine.
+Ground truth, measured by the program itself (CLOCK_MONOTONIC, the clock
+of the trace) and printed as JSON on the last line of stdout: each recv
+call's (called, sent, got): when serve() called recv, when the client sent
+the request (None for the end of input) and when recv returned to Python;
+each reply's (got, replied) around sock.send (which also lets the GIL go);
+the summed wait from the send (or the call, if later) to got; and the line
+numbers of the known call sites, so the test can tell which of the trace's
+GIL waits each call site holds. The client sends at least MIN_REQUESTS
+requests, however slowly a loaded machine runs them.
 
 usage: stacks_app.py SECONDS
 """
@@ -29,6 +29,7 @@ import threading
 import time
 
 SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 2.0
+MIN_REQUESTS = 10
 LIBC = ctypes.CDLL(None, use_errno=True)
 PR_SET_NAME = 15
 
@@ -47,7 +48,8 @@ def line_of(marker):
 
 
 stop = threading.Event()
-truth = {"recv_wait_ns": 0, "requests": 0, "crunch_cpu_ns": 0}
+truth = {"recv_wait_ns": 0, "requests": 0, "crunch_cpu_ns": 0,
+         "recv_windows": [], "reply_windows": []}
 
 
 def crunch():
@@ -71,13 +73,16 @@ def serve(sock):
         msg = sock.recv(8)  # RECV
         got = time.monotonic_ns()
         if len(msg) < 8:
+            truth["recv_windows"].append((called, None, got))  # end of input
             return
         sent, = struct.unpack("<q", msg)
         # from the request's send, or from the call when the request was
         # already there (this thread was still waiting at its REPLY)
         truth["recv_wait_ns"] += got - max(sent, called)
         truth["requests"] += 1
+        truth["recv_windows"].append((called, sent, got))
         sock.send(b"k")  # REPLY
+        truth["reply_windows"].append((got, time.monotonic_ns()))
 
 
 def io_main(sock):
@@ -96,8 +101,9 @@ def sleep_main():
 
 
 def client(sock, seconds):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
+    end, sent = time.monotonic() + seconds, 0
+    while time.monotonic() < end or sent < MIN_REQUESTS:
+        sent += 1
         sock.send(struct.pack("<q", time.monotonic_ns()))
         if not sock.recv(1):
             break
