@@ -101,13 +101,9 @@ int cmd_exporter(int argc, char **argv)
 	};
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "l:p:d:vh", opts, NULL)) != -1) {
-		int taken = gs_hw_option(c, optarg, &ho, &duration);
-		if (taken < 0)
-			return 2;
-		if (taken)
-			continue;
+	while ((c = gs_hw_getopt(argc, argv, "l:p:d:vh", opts, &ho, &duration)) != -1) {
 		switch (c) {
+		case GS_HW_BAD: return 2;
 		case 'l': listen_spec = optarg; break;
 		case O_PYTHON: {
 			const char **n = realloc(pythons, (ho.n_pythons + 1) * sizeof(*n));

@@ -109,13 +109,9 @@ int gs_record_all(int argc, char **argv)
 		{ 0 },
 	};
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "ao:p:d:b:vh", opts, NULL)) != -1) {
-		int taken = gs_hw_option(c, optarg, &ho, &duration);
-		if (taken < 0)
-			return 2;
-		if (taken)
-			continue;
+	while ((c = gs_hw_getopt(argc, argv, "ao:p:d:b:vh", opts, &ho, &duration)) != -1) {
 		switch (c) {
+		case GS_HW_BAD: return 2;
 		case 'a': break;
 		case 'o': outdir = optarg; break;
 		case O_NOSCHED: no_sched = 1; break;

@@ -227,13 +227,9 @@ int gs_top_all(int argc, char **argv)
 		{ 0 },
 	};
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "ap:i:d:n:jvh", opts, NULL)) != -1) {
-		int taken = gs_hw_option(c, optarg, &ho, &duration);
-		if (taken < 0)
-			return 2;
-		if (taken)
-			continue;
+	while ((c = gs_hw_getopt(argc, argv, "ap:i:d:n:jvh", opts, &ho, &duration)) != -1) {
 		switch (c) {
+		case GS_HW_BAD: return 2;
 		case 'a': break;
 		case 'i':
 			if (gs_parse_seconds(prog, "-i", optarg, &interval))

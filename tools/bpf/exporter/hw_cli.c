@@ -39,18 +39,29 @@ int gs_hw_parse_pids(const char *prog, const char *arg, pid_t **pids, size_t *n)
 	return 0;
 }
 
-int gs_hw_option(int c, const char *arg, struct gs_hw_opts *ho, double *duration)
+int gs_hw_getopt(int argc, char **argv, const char *shortopts,
+		 const struct option *opts, struct gs_hw_opts *ho,
+		 double *duration)
 {
-	switch (c) {
-	case 'p':
-		return gs_hw_parse_pids(ho->prog, arg, &ho->pids, &ho->n_pids) ? -1 : 1;
-	case GS_HW_O_COMM: ho->comm = arg; return 1;
-	case GS_HW_O_CGROUP: ho->cgroup = arg; return 1;
-	case 'd':
-		return gs_parse_seconds(ho->prog, "-d", arg, duration) ? -1 : 1;
-	case 'v': ho->verbose++; return 1;
-	default: return 0;
+	int c;
+	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+		int bad = 0;
+		switch (c) {
+		case 'p':
+			bad = gs_hw_parse_pids(ho->prog, optarg, &ho->pids, &ho->n_pids);
+			break;
+		case GS_HW_O_COMM: ho->comm = optarg; break;
+		case GS_HW_O_CGROUP: ho->cgroup = optarg; break;
+		case 'd':
+			bad = gs_parse_seconds(ho->prog, "-d", optarg, duration);
+			break;
+		case 'v': ho->verbose++; break;
+		default: return c;
+		}
+		if (bad)
+			return GS_HW_BAD;
 	}
+	return -1;
 }
 
 #define CGROUP2_MAGIC 0x63677270

@@ -22,10 +22,13 @@ enum { GS_HW_O_COMM = 0x100, GS_HW_O_CGROUP, GS_HW_O_FIRST_FREE };
 	{ "verbose", no_argument, NULL, 'v' }, \
 	{ "help", no_argument, NULL, 'h' }
 
-/* One of those options, as getopt_long returned it, into ho and
- * *duration: 1 taken, 0 not one of them, -1 a bad value (the message is
- * printed; exit 2). */
-int gs_hw_option(int c, const char *arg, struct gs_hw_opts *ho, double *duration);
+/* getopt_long that takes those options itself, into ho and *duration:
+ * returns the mode's next other option, -1 at the end, or GS_HW_BAD after
+ * a bad value's message (exit 2). */
+#define GS_HW_BAD (-2)
+int gs_hw_getopt(int argc, char **argv, const char *shortopts,
+		 const struct option *opts, struct gs_hw_opts *ho,
+		 double *duration);
 
 /* -p PID[,PID...]: appends to *pids (malloc'd). 0, or -1 with the message
  * printed. */
