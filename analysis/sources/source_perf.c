@@ -25,64 +25,47 @@
 	"'COMM PID/TID [CPU] SECONDS: EVENT: FIELDS' (perf script --ns " \
 	"-F trace:comm,pid,tid,cpu,time,event,trace)"
 
-/* Finds " [CPU] " whose preceding word is "PID/TID" or "TID". */
-static int split_head(char *line, struct gs_text_line *out, char **after)
+/* "PID/TID" or "TID"; the COMM is what stands before it. */
+static int perf_word(char *line, char *w, char *w_end, struct gs_text_line *out)
 {
-	struct gs_cpu_field f = { 0 };
-	while (gs_text_next_cpu_field(line, &f)) {
-		char *w = f.word, *w_end = f.word_end;
-		if (w == w_end || !isdigit((unsigned char)*w))
-			continue;
-		char *slash = memchr(w, '/', (size_t)(w_end - w));
-		char *te;
-		unsigned long a = strtoul(w, &te, 10);
-		if (slash) {
-			if (te != slash)
-				continue;
-			unsigned long b = strtoul(slash + 1, &te, 10);
-			if (te != w_end)
-				continue;
-			out->pid = (uint32_t)a;
-			out->tid = (uint32_t)b;
-		} else {
-			if (te != w_end)
-				continue;
-			out->tid = (uint32_t)a;
-		}
-		char *c = line;
-		while (*c == ' ')
-			c++;
-		char *ce = w;
-		while (ce > c && ce[-1] == ' ')
-			ce--;
-		out->comm = c;
-		out->comm_len = (size_t)(ce - c);
-		out->cpu = (uint16_t)f.cpu;
-		*after = f.after;
-		return 0;
+	if (w == w_end || !isdigit((unsigned char)*w))
+		return -1;
+	char *slash = memchr(w, '/', (size_t)(w_end - w));
+	char *te;
+	unsigned long a = strtoul(w, &te, 10);
+	if (slash) {
+		if (te != slash)
+			return -1;
+		unsigned long b = strtoul(slash + 1, &te, 10);
+		if (te != w_end)
+			return -1;
+		out->pid = (uint32_t)a;
+		out->tid = (uint32_t)b;
+	} else {
+		if (te != w_end)
+			return -1;
+		out->tid = (uint32_t)a;
 	}
-	return -1;
+	char *c = line;
+	while (*c == ' ')
+		c++;
+	char *ce = w;
+	while (ce > c && ce[-1] == ' ')
+		ce--;
+	out->comm = c;
+	out->comm_len = (size_t)(ce - c);
+	return 0;
 }
 
 static int perf_parse(struct gs_text_source *s, char *line,
 		      struct gs_text_line *out)
 {
-	const char *p = line;
-	while (*p == ' ' || *p == '\t')
-		p++;
+	const char *p = line + strspn(line, " \t");
 	if (*p == '\0' || *p == '#')
 		return 0;
-	char *rest;
-	if (split_head(line, out, &rest) != 0)
-		return gs_text_error(s, "no 'PID/TID [CPU]'", line);
-	while (*rest == ' ')
-		rest++;
-	const char *t = gs_parse_timestamp(rest, &out->ts_ns);
-	if (!t || t[0] != ':' || (t[1] != ' ' && t[1] != '\0'))
-		return gs_text_error(s, "no 'SECONDS:' after the CPU", line);
-	t++;
-	while (*t == ' ')
-		t++;
+	const char *t;
+	if (gs_text_head(s, line, perf_word, "PID/TID", out, &t))
+		return -1;
 	if (strncmp(t, "PERF_RECORD_LOST", 16) == 0) {
 		const char *n = strstr(t, "lost ");
 		if (!n || !isdigit((unsigned char)n[5]))

@@ -436,7 +436,16 @@ struct gs_source *gs_text_source_open(const char *path, int allow_truncated,
 	return &s->base;
 }
 
-int gs_text_next_cpu_field(char *line, struct gs_cpu_field *f)
+/* The next " [CPU] " field of line after f->bracket (NULL: from the
+ * start), with the word before it: 1, or 0 when there is none. */
+struct cpu_field {
+	char *bracket;
+	char *word, *word_end;
+	unsigned long cpu;
+	char *after;
+};
+
+static int next_cpu_field(char *line, struct cpu_field *f)
 {
 	char *br = strchr(f->bracket ? f->bracket + 1 : line, '[');
 	for (; br; br = strchr(br + 1, '[')) {
@@ -460,6 +469,27 @@ int gs_text_next_cpu_field(char *line, struct gs_cpu_field *f)
 		return 1;
 	}
 	f->bracket = NULL;
+	return 0;
+}
+
+int gs_text_head(struct gs_text_source *s, char *line, gs_text_word_fn word,
+		 const char *word_layout, struct gs_text_line *out,
+		 const char **event)
+{
+	struct cpu_field f = { 0 };
+	while (next_cpu_field(line, &f) && word(line, f.word, f.word_end, out))
+		;
+	if (!f.bracket) {
+		char what[64];
+		snprintf(what, sizeof(what), "no '%s [CPU]'", word_layout);
+		return gs_text_error(s, what, line);
+	}
+	out->cpu = (uint16_t)f.cpu;
+	const char *t = f.after + strspn(f.after, " ");
+	t = gs_parse_timestamp(t, &out->ts_ns);
+	if (!t || t[0] != ':' || (t[1] != ' ' && t[1] != '\0'))
+		return gs_text_error(s, "no 'SECONDS:' after the CPU", line);
+	*event = t + 1 + strspn(t + 1, " ");
 	return 0;
 }
 

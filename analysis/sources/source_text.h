@@ -73,22 +73,24 @@ struct gs_source *gs_text_source_open(const char *path, int allow_truncated,
 int gs_text_event_and_fields(struct gs_text_source *src, const char *t,
 			     const char *line, struct gs_text_line *out);
 
+/* A reader's word before " [CPU] ": the thread ("PID/TID", "COMM-TID"),
+ * from w up to w_end (spaces skipped; may be empty). Fills out's tid, and
+ * pid and comm where the word has them; 0, or -1 when the word does not
+ * fit (a COMM may hold " [N] ": the next such field is tried). */
+typedef int (*gs_text_word_fn)(char *line, char *w, char *w_end,
+			       struct gs_text_line *out);
+
 /*
- * Both layouts put the thread's word right before a " [CPU] " field:
- * "COMM PID/TID [CPU] ..." (perf script), "COMM-TID [CPU] ..." (trace-cmd).
- * Finds the next such field of line after f->bracket (NULL: from the
- * start): digits in brackets with a space on each side. Sets f->word ..
- * f->word_end (the word before it, spaces skipped; may be empty), f->cpu and
- * f->after (the text after "] "); returns 1, or 0 when there is none. A
- * reader whose word does not fit calls again: a COMM may hold " [N] ".
+ * The head both layouts share: "... WORD [CPU] SECONDS: " with WORD the
+ * thread's ("COMM PID/TID [CPU] ..." perf script, "COMM-TID [CPU] ..."
+ * trace-cmd). A CPU field is digits in brackets with a space on each side.
+ * Fills out (word's fields, cpu, ts_ns) and *event (the text after
+ * "SECONDS: "); 0, or -1 via gs_text_error() naming WORD_LAYOUT ("PID/TID")
+ * or the missing time.
  */
-struct gs_cpu_field {
-	char *bracket;
-	char *word, *word_end;
-	unsigned long cpu;
-	char *after;
-};
-int gs_text_next_cpu_field(char *line, struct gs_cpu_field *f);
+int gs_text_head(struct gs_text_source *src, char *line, gs_text_word_fn word,
+		 const char *word_layout, struct gs_text_line *out,
+		 const char **event);
 
 /* Sets src->base.error: "FILE: line N: expected LAYOUT: WHAT, got 'LINE'". */
 int gs_text_error(struct gs_text_source *src, const char *what,

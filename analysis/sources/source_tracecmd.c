@@ -30,39 +30,31 @@ static int header_line(const char *p)
 	       (strncmp(p, "CPU ", 4) == 0 && strstr(p, "is empty"));
 }
 
-/* Finds " [CPU] " whose preceding word is "COMM-TID". */
-static int split_head(char *line, struct gs_text_line *out, char **after)
+/* "COMM-TID" (the last '-' ends the COMM). */
+static int tracecmd_word(char *line, char *w, char *w_end,
+			 struct gs_text_line *out)
 {
-	struct gs_cpu_field f = { 0 };
-	while (gs_text_next_cpu_field(line, &f)) {
-		char *w = f.word, *w_end = f.word_end;
-		char *dash = NULL;
-		for (char *q = w; q < w_end; q++)
-			if (*q == '-')
-				dash = q;
-		if (!dash || dash + 1 == w_end ||
-		    !isdigit((unsigned char)dash[1]))
-			continue;
-		char *te;
-		unsigned long tid = strtoul(dash + 1, &te, 10);
-		if (te != w_end)
-			continue;
-		out->comm = w;
-		out->comm_len = (size_t)(dash - w);
-		out->tid = (uint32_t)tid;
-		out->cpu = (uint16_t)f.cpu;
-		*after = f.after;
-		return 0;
-	}
-	return -1;
+	(void)line;
+	char *dash = NULL;
+	for (char *q = w; q < w_end; q++)
+		if (*q == '-')
+			dash = q;
+	if (!dash || dash + 1 == w_end || !isdigit((unsigned char)dash[1]))
+		return -1;
+	char *te;
+	unsigned long tid = strtoul(dash + 1, &te, 10);
+	if (te != w_end)
+		return -1;
+	out->comm = w;
+	out->comm_len = (size_t)(dash - w);
+	out->tid = (uint32_t)tid;
+	return 0;
 }
 
 static int tracecmd_parse(struct gs_text_source *s, char *line,
 			  struct gs_text_line *out)
 {
-	const char *p = line;
-	while (*p == ' ' || *p == '\t')
-		p++;
+	const char *p = line + strspn(line, " \t");
 	if (*p == '\0' || header_line(p))
 		return 0;
 	/* "CPU:N [LOST 42 EVENTS]", or "[36068 EVENTS DROPPED]" when the
@@ -81,17 +73,9 @@ static int tracecmd_parse(struct gs_text_source *s, char *line,
 		out->lost = isdigit((unsigned char)*n) ? strtoull(n, NULL, 10) : 1;
 		return 1;
 	}
-	char *rest;
-	if (split_head(line, out, &rest) != 0)
-		return gs_text_error(s, "no 'COMM-TID [CPU]'", line);
-	while (*rest == ' ')
-		rest++;
-	const char *t = gs_parse_timestamp(rest, &out->ts_ns);
-	if (!t || t[0] != ':' || (t[1] != ' ' && t[1] != '\0'))
-		return gs_text_error(s, "no 'SECONDS:' after the CPU", line);
-	t++;
-	while (*t == ' ')
-		t++;
+	const char *t;
+	if (gs_text_head(s, line, tracecmd_word, "COMM-TID", out, &t))
+		return -1;
 	return gs_text_event_and_fields(s, t, line, out);
 }
 
