@@ -31,7 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "code_locations.h"
 #include "gil_events.h"
+#include "trace_stacks.h"
 #include "trace_writer.h"
 
 int gs_recorder_enabled;
@@ -102,6 +104,7 @@ static struct {
 	pthread_mutex_t sync_lock;
 	pthread_cond_t sync_cond;
 	uint64_t sync_req, sync_done;
+	uint32_t locations_written; /* code locations in the file */
 } R = { .lock = PTHREAD_MUTEX_INITIALIZER, .wakefd = -1,
 	.sync_lock = PTHREAD_MUTEX_INITIALIZER,
 	.sync_cond = PTHREAD_COND_INITIALIZER };
@@ -279,11 +282,35 @@ static void write_from_partial(struct rec_tbuf *b, struct rec_chunk *ch, uint32_
 	b->partial = n;
 }
 
+/* A STACK block per code location the program published since the last
+ * drain (the table only grows; readers collect STACK blocks anywhere). */
+static void write_code_locations(void)
+{
+	uint32_t n = gs_code_locations_count();
+	for (; R.locations_written < n; R.locations_written++) {
+		struct gs_frame f = { 0 };
+		uint32_t id;
+		int line;
+		if (gs_code_location_get(R.locations_written, &id, &f.func, &f.file,
+					 &line))
+			break;
+		f.line = f.first_line = line > 0 ? (uint32_t)line : 0;
+		f.flags = GS_FRAME_F_LINE;
+		unsigned char *buf;
+		size_t len;
+		if (gs_stack_encode(id, GS_STACK_CODE_LOCATION, 0, &f, 1, &buf, &len))
+			break;
+		gs_writer_block(R.writer, GS_BLOCK_STACK, buf, len);
+		free(buf);
+	}
+}
+
 /* The producer never waits for this: it publishes records with release
  * stores of a chunk's count, and a checkpoint only reads up to that count,
  * so the hot path stays free of locks and system calls. */
 static void drain(enum drain_mode mode)
 {
+	write_code_locations();
 	for (struct rec_tbuf *b = atomic_load(&R.all); b; b = b->next) {
 		if (!atomic_load_explicit(&b->listed, memory_order_acquire))
 			continue;
@@ -441,6 +468,7 @@ int gs_recorder_start(const struct gs_recorder_opts *o, char *err, size_t errlen
 	R.error[0] = 0;
 	atomic_store(&R.signal_seen, 0);
 	R.sync_req = R.sync_done = 0;
+	R.locations_written = 0;
 	atomic_store(&R.stopping, 0);
 	sem_init(&R.flushed, 0, 0);
 	/* Buffers of the previous recording go back to the free list. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * STACK blocks of the native trace (format minor 1, docs/trace-format.md):
+ * STACK blocks of the native trace (format 2.2, docs/trace-format.md):
  * one block per code location a `stack` event names, written once, before
  * END, by whoever symbolised it (gilscope record for CPython stacks).
  *
@@ -24,6 +24,14 @@ enum gs_stack_kind {
 };
 
 #define GS_STACK_F_TRUNCATED 0x1u /* deeper than the recorder's limit */
+
+/* Stack ids are unique within a trace whatever their kind; the recorders
+ * keep the kinds apart by range (readers need not know it): Python stacks
+ * are hashes below 2^30, code locations a program published count up from
+ * GS_STACK_ID_LOCATION | 1, native stacks from GS_STACK_ID_NATIVE | 1. */
+#define GS_STACK_ID_HASH_MASK 0x3fffffffu
+#define GS_STACK_ID_LOCATION 0x40000000u
+#define GS_STACK_ID_NATIVE 0x80000000u
 
 struct gs_stack_entry {
 	uint32_t id;              /* what `stack` events carry (a0/a1); never 0 */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "code_locations.h"
 #include "gil_internal.h"
 
 void gil_cond_init_monotonic(pthread_cond_t *c)
@@ -306,6 +307,16 @@ void gil_release(gil_thread *t, enum gs_release_reason reason)
 	atomic_store_explicit(&rt->holder, NULL, memory_order_relaxed);
 	atomic_store_explicit(&rt->holder_tid, 0, memory_order_relaxed);
 	rt->ops->drop(rt, t, reason);
+}
+
+uint32_t gil_code_location(const char *function, const char *file, int line)
+{
+	return gs_code_location_intern(function, file, line);
+}
+
+void gil_set_code_location(uint32_t location)
+{
+	gs_code_location_current = location;
 }
 
 void gil_note_drop_request(gil_runtime *rt, gil_thread *requester,

@@ -167,6 +167,31 @@ GIL_API void gil_yield(gil_thread *t);
 typedef void (*gil_return_fn)(gil_thread *t, void *arg);
 GIL_API void gil_thread_on_return(gil_thread *t, gil_return_fn fn, void *arg);
 
+/*
+ * Code locations: where the calling thread's interpreter code is, for
+ * traces (docs/api.md, "Code locations"). gil_code_location() interns
+ * (function, file, line) once and returns its id (0 if the table of 4096
+ * is full); gil_set_code_location() makes an id the calling thread's
+ * current location (0: none), a thread-local store. While a recorder
+ * listens, each acquire_request and release carries the thread's current
+ * location, so reports attribute GIL time to it (report --folded,
+ * --top-code). GIL_SET_CODE_LOCATION() does both for the enclosing
+ * function and line, interning once per call site.
+ */
+GIL_API uint32_t gil_code_location(const char *function, const char *file,
+				   int line);
+GIL_API void gil_set_code_location(uint32_t location);
+#define GIL_SET_CODE_LOCATION()                                               \
+	do {                                                                  \
+		static uint32_t gil_loc_;                                     \
+		uint32_t gil_l_ = __atomic_load_n(&gil_loc_, __ATOMIC_RELAXED); \
+		if (__builtin_expect(!gil_l_, 0)) {                           \
+			gil_l_ = gil_code_location(__func__, __FILE__, __LINE__); \
+			__atomic_store_n(&gil_loc_, gil_l_, __ATOMIC_RELAXED);  \
+		}                                                             \
+		gil_set_code_location(gil_l_);                                \
+	} while (0)
+
 /* Counters, readable from any thread at any time (relaxed snapshots). */
 struct gil_thread_stats {
 	uint64_t acquisitions;     /* times the GIL was taken */

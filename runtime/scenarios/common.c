@@ -211,6 +211,8 @@ uint64_t gs_cpu_work_loop(struct gs_phase *ph, gil_thread *t, uint64_t seed,
 			  _Atomic uint64_t *progress, _Atomic uint64_t *total)
 {
 	uint64_t t0 = gs_now_ns(), done = 0;
+	if (t)
+		GIL_SET_CODE_LOCATION(); /* reports name the CPU loop */
 	while (!gs_phase_stopping(ph)) {
 		seed = gs_work(t, 256, seed);
 		done += 256;

@@ -160,12 +160,17 @@ static void *server_main(void *arg)
 		char *buf = malloc(o->msg_size);
 		uint64_t s = 3;
 		while (buf) {
+			/* code locations: where reports say the server waited
+			 * (here, after its recv) and what it held the GIL for */
+			GIL_SET_CODE_LOCATION();
 			if (cv_full(t, o->nonblocking_first, fd, buf, o->msg_size,
 				    0, &tr.bytes_read) <= 0)
 				break;
 			/* Handling the request is interpreter work. */
+			GIL_SET_CODE_LOCATION();
 			s = gs_work(t, o->server_units, s);
 			tr.work_units += o->server_units;
+			GIL_SET_CODE_LOCATION();
 			if (cv_full(t, o->nonblocking_first, fd, buf, o->msg_size,
 				    1, &tr.bytes_written) <= 0)
 				break;
