@@ -30,10 +30,37 @@ build_adapter_tools() {
 }
 
 # count KIND PATH OUT [FROM_NS TO_NS]: runs the driver, failing with its
-# message.
+# message; the counted events themselves go to OUT.ev (see skew).
 count() {
-	"$WORK/count" "$1" "$2" ${4:+"$4"} ${5:+"$5"} >"$3" ||
+	ADAPTERS_EVENTS_OUT="$3.ev" "$WORK/count" "$1" "$2" ${4:+"$4"} ${5:+"$5"} >"$3" ||
 		fail "reading $2 as $1 failed"
+}
+
+# skew REF.txt OTHER.txt: the largest difference, in ns, between the times
+# two tracers gave the same event (matched per thread and type, in order),
+# after their median difference (a clock offset, if any). A tracer that
+# stamps in the probe's trap (perf, LTTng, eBPF) and the recorder, which
+# stamps after the trap returns, differ by a preemption in between: up to
+# a time slice on a loaded machine. If every event moves by at most SKEW,
+# every hold and wait moves by at most 2 SKEW, and so does each quantile:
+# the agreement the figures must meet, whatever the load.
+skew() {
+	python3 - "$1.ev" "$2.ev" <<'PY'
+import sys
+def load(p):
+    seqs = {}
+    for l in open(p):
+        tid, typ, ts = l.split()
+        seqs.setdefault((tid, typ), []).append(int(ts))
+    return seqs
+a, b = load(sys.argv[1]), load(sys.argv[2])
+d = sorted(y - x for k in a for x, y in zip(a[k], b.get(k, [])))
+if not d:
+    print(0)
+else:
+    mid = d[len(d) // 2]
+    print(max(abs(x - mid) for x in d))
+PY
 }
 
 # window NATIVE.json: the recorded phase as "FROM_NS TO_NS"
@@ -53,9 +80,11 @@ window() {
 # report_compare NAME NATIVE.json TRACE: `gilscope report --json` of TRACE,
 # restricted to the native trace's window, against NATIVE.json: the same
 # acquisitions, handoffs, drop requests and hold/wait counts, and hold/wait
-# p50/p90 within 5 % (or 2 us).
+# p50/p90 within 5 % (or 2 us, or twice the largest timestamp skew that
+# compare NAME measured).
 report_compare() {
-	local name=$1 ref=$2 trace=$3 out="$WORK/$1.report.json" from to start
+	local name=$1 ref=$2 trace=$3 out="$WORK/$1.report.json" from to start s=0
+	[ -r "$WORK/$name.skew" ] && s=$(cat "$WORK/$name.skew")
 	read -r from to < <(window "$ref")
 	"$GILSCOPE" report --json -q "$trace" >"$out" ||
 		fail "gilscope report $trace failed"
@@ -74,10 +103,11 @@ report_compare() {
 		for q in p50 p90; do
 			r=$(json_get "$ref" "d['summary']['$k']['$q']")
 			g=$(json_get "$out" "d['summary']['$k']['$q']")
-			awk -v r="$r" -v g="$g" 'BEGIN { d = r - g; if (d < 0) d = -d;
+			awk -v r="$r" -v g="$g" -v s="$s" 'BEGIN { d = r - g; if (d < 0) d = -d;
 				tol = 0.05 * r; if (tol < 2000) tol = 2000;
+				if (tol < 2 * s) tol = 2 * s;
 				exit !(d <= tol) }' ||
-				fail "$name report: $k $q $g ns vs the recorder's $r ns"
+				fail "$name report: $k $q $g ns vs the recorder's $r ns (> 5 %, > 2 us and > twice the largest timestamp skew $s ns apart)"
 		done
 	done
 	echo "$name: gilscope report agrees with the recorder's" \
@@ -107,25 +137,38 @@ compare() {
 		fi
 		[ "$g" -le "$r" ] || fail "$name: $t: $g events > recorder's $r"
 	done
-	[ "$total_r" -gt 100 ] || fail "too few events to compare ($total_r)"
+	# Exact counts per type are the check; the run only has to have
+	# handed the GIL over at all. (A 1 s convoy run made 62 events in a
+	# CI rehearsal at load 29, far fewer than the thousands it makes on a
+	# quiet machine, so no bound near the usual count.)
+	[ "$total_r" -ge 20 ] && [ "$(val "$ref" events acquired)" -ge 5 ] ||
+		fail "too few events to compare ($total_r)"
 	if [ "$lost" != 0 ]; then
 		# Every missing event must be one the tracer reported lost.
 		[ $((total_g + lost)) -ge "$total_r" ] ||
 			fail "$name: $total_g events + $lost lost < recorder's $total_r"
 		echo "$name: $lost events reported lost; $total_g + $lost >= $total_r" >&2
 	fi
-	local k
-	for k in hold_p50 hold_p90 wait_p50 wait_p90; do
-		r=$(val "$ref" "$k")
-		g=$(val "$got" "$k")
-		# 5 %, but never less than 2 us: a uprobe hit costs the traced
-		# thread 0.5-1 us (docs/tutorial-tracefs.md), which moves the
-		# ends of a microsecond-long hold by more than 5 %.
-		awk -v r="$r" -v g="$g" 'BEGIN { d = r - g; if (d < 0) d = -d;
-			tol = 0.05 * r; if (tol < 2000) tol = 2000;
-			exit !(r > 0 && d <= tol) }' ||
-			fail "$name: $k $g ns vs the recorder's $r ns (> 5 % and > 2 us apart)"
-	done
+	local k s=0
+	# Events lost by the tracer shift its sequences: no event-by-event
+	# match, and its quantiles are of a different sample.
+	if [ "$lost" = 0 ]; then
+		s=$(skew "$ref" "$got") || fail "$name: cannot match events"
+		echo "$s" >"$WORK/$name.skew"
+		for k in hold_p50 hold_p90 wait_p50 wait_p90; do
+			r=$(val "$ref" "$k")
+			g=$(val "$got" "$k")
+			# 5 %, but never less than 2 us (a uprobe hit costs the
+			# traced thread 0.5-1 us, docs/tutorial-tracefs.md, which
+			# moves the ends of a microsecond-long hold by more than
+			# 5 %) nor than twice the largest skew (see skew()).
+			awk -v r="$r" -v g="$g" -v s="$s" 'BEGIN { d = r - g; if (d < 0) d = -d;
+				tol = 0.05 * r; if (tol < 2000) tol = 2000;
+				if (tol < 2 * s) tol = 2 * s;
+				exit !(r > 0 && d <= tol) }' ||
+				fail "$name: $k $g ns vs the recorder's $r ns (> 5 %, > 2 us and > twice the largest timestamp skew $s ns apart)"
+		done
+	fi
 	# Same clock: the first events are microseconds apart, not the
 	# ~56 years a Unix-epoch offset would add.
 	r=$(val "$ref" first_ts)
@@ -134,7 +177,8 @@ compare() {
 		exit !(d < 1e9) }' ||
 		fail "$name: first timestamp $g vs the recorder's $r: not CLOCK_MONOTONIC"
 	echo "$name agrees with the recorder: $total_g events" \
-	     "(hold p50 $(val "$got" hold_p50) ns, wait p50 $(val "$got" wait_p50) ns)" >&2
+	     "(hold p50 $(val "$got" hold_p50) ns, wait p50 $(val "$got" wait_p50) ns," \
+	     "largest timestamp skew $s ns)" >&2
 }
 
 # no_leftovers NAME: no uprobe event of group NAME and no tracing instance

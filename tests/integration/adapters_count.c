@@ -18,6 +18,10 @@
  * FROM_NS/TO_NS (CLOCK_MONOTONIC) keep only the events in that window:
  * gilscope run records one phase of a scenario with the built-in recorder
  * while an external tracer sees every phase.
+ *
+ * With ADAPTERS_EVENTS_OUT=FILE set, every counted event is also written
+ * there as "TID TYPE TS_NS", so a test can match two tracers' views of one
+ * run event by event and measure how far apart they stamped each.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,10 +75,14 @@ static int release_had_waiters;
 static uint32_t releaser;
 static uint64_t first_ts;
 static struct durs hold, wait_;
+static FILE *events_out;
 
 static void account(const struct gs_event *ev)
 {
 	size_t i;
+	if (events_out)
+		fprintf(events_out, "%u %u %llu\n", ev->tid, (unsigned)ev->type,
+			(unsigned long long)ev->ts_ns);
 	for (i = 0; i < nth && th[i].tid != ev->tid; i++)
 		;
 	if (i == nth) {
@@ -129,6 +137,14 @@ int main(int argc, char **argv)
 	uint64_t to = argc > 4 ? strtoull(argv[4], NULL, 10) : UINT64_MAX;
 	uint64_t lost = 0;
 	char err[512] = "";
+	const char *events_path = getenv("ADAPTERS_EVENTS_OUT");
+	if (events_path && *events_path) {
+		events_out = fopen(events_path, "w");
+		if (!events_out) {
+			perror(events_path);
+			return 1;
+		}
+	}
 	{
 		struct gs_source *s = NULL;
 		if (strcmp(kind, "native") == 0)
@@ -170,6 +186,10 @@ int main(int argc, char **argv)
 		s->ops->totals(s, &t);
 		lost = t.lost;
 		gs_source_close(s);
+	}
+	if (events_out && fclose(events_out) != 0) {
+		perror(events_path);
+		return 1;
 	}
 	for (unsigned t = 1; t < GS_EV_MAX; t++)
 		printf("events %s %llu\n", gs_event_name(t),

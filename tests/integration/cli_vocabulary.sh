@@ -61,8 +61,10 @@ $G run countdown --interval-us 500us --units 200000 --json > "$WORK/i.json"
 $G run priority -k 1 -d 0.1 --period-us 2ms --json > "$WORK/p.json"
 [ "$(json_get "$WORK/p.json" 'd["period_us"]')" = 2000 ] || fail "run --period-us 2ms"
 $G run io -T 1 -k 1 -d 150ms --json > "$WORK/d.json"
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert 0.1 < d["duration_s"] < 1.0, d["duration_s"]' "$WORK/d.json" ||
-  fail "run -d 150ms did not run ~0.15 s"
+# The requested length, not the measured one: a loaded machine stretches a
+# run past any bound, but a phase never ends before its duration.
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); p=d["params"]["duration_s"]; assert p == 0.15 and d["duration_s"] >= p, (p, d["duration_s"])' "$WORK/d.json" ||
+  fail "run -d 150ms did not set a 0.15 s run"
 $G report -s -i 5ms "$WORK/cd.gst" > "$WORK/r1.txt"
 grep -q 'convoy reference       5.00 ms (option)' "$WORK/r1.txt" || fail "report -i 5ms"
 $G report -s --interval-us 2ms "$WORK/cd.gst" > "$WORK/r2.txt"

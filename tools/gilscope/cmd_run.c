@@ -260,6 +260,7 @@ static void print_json(const struct gs_scenario_result *r,
 	json_uint(&j, "check_ticks", r->params.check_ticks);
 	json_bool(&j, "sem", r->params.legacy_use_sem);
 	json_bool(&j, "prio_inherit", r->params.prio_inherit);
+	json_double(&j, "duration_s", o->duration_s);
 	json_end(&j);
 	json_bool(&j, "interrupted", r->interrupted);
 	json_double(&j, "work_unit_ns", r->work_unit_ns);
