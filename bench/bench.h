@@ -15,7 +15,7 @@
 
 /* One measured subject of one item (a table row). */
 struct bench_row {
-	int item;              /* 1..7, as in docs/performance.md */
+	int item;              /* 1..9, as in docs/performance.md */
 	char name[48];         /* "fifo", "pthread_mutex", "cpython-3.11" ... */
 	char unit[16];         /* "ns/pair", "us", "req/s", "s" */
 	double median, min, max; /* over repetitions */
@@ -84,6 +84,7 @@ int bench_item_convoy(const struct bench_opts *o, struct bench_report *r);
 int bench_item_countdown(const struct bench_opts *o, struct bench_report *r);
 int bench_item_tracing(const struct bench_opts *o, struct bench_report *r);
 int bench_item_placement(const struct bench_opts *o, struct bench_report *r);
+int bench_item_fidelity(const struct bench_opts *o, struct bench_report *r);
 
 /* Helpers for items that run other programs (bench/spawn.c). */
 

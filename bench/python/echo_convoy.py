@@ -15,11 +15,14 @@ the C scenario's client. A work unit is one multiply-add-mask line (a few
 bytecodes); the server does --server-units of them per request.
 
 Usage: echo_convoy.py [-k K] [-d SECONDS] [--msg-size B] [--server-units N]
-                      [--think-us U]
+                      [--think-us U] [--gil-only]
 Prints key=value lines (solo_rps, rps, ceiling_rps, rps_over_ceiling,
 cpu_work_per_s, ceiling_cpu_work_per_s, cpu_work_over_ceiling, python).
+--gil-only runs the policy phase alone (rps, cpu_work_per_s, python), so a
+trace of the process (gilscope record) holds that phase and nothing else.
 """
 import argparse
+import ctypes
 import os
 import platform
 import socket
@@ -29,9 +32,20 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+PR_SET_NAME = 15
+
+
+def name_thread(name):
+    """Names the OS thread (what a trace of this process shows), as
+    `gilscope run convoy` names its threads."""
+    try:
+        ctypes.CDLL(None).prctl(PR_SET_NAME, name.encode(), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 def cpu_thread(stop, counts, idx):
+    name_thread("cpu-%d" % idx)
     x = idx + 1
     n = 0
     while not stop[0]:
@@ -57,6 +71,7 @@ def cpu_worker(seconds):
 
 
 def serve(lsock, msg_size, server_units, out):
+    name_thread("echo-server")
     conn, _ = lsock.accept()
     conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     requests = 0
@@ -143,6 +158,8 @@ def main():
     ap.add_argument("--msg-size", type=int, default=16)
     ap.add_argument("--server-units", type=int, default=20)
     ap.add_argument("--think-us", type=int, default=20)
+    ap.add_argument("--gil-only", action="store_true",
+                    help="run the phase with the CPU threads on the GIL only")
     ap.add_argument("--cpu-worker", type=float, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.cpu_worker is not None:
@@ -150,6 +167,13 @@ def main():
         return 0
     if a.cpu_threads < 0 or a.duration <= 0 or a.msg_size < 1:
         ap.error("need -k >= 0, -d > 0 and --msg-size >= 1")
+    if a.gil_only:
+        rps, cpu = phase(a, a.cpu_threads, "gil")
+        print("cpu_threads=%d" % a.cpu_threads)
+        print("rps=%.1f" % rps)
+        print("cpu_work_per_s=%.1f" % cpu)
+        print("python=%s" % platform.python_version())
+        return 0
     solo, _ = phase(a, 0, "gil")
     rps, cpu = phase(a, a.cpu_threads, "gil")
     ceil_rps, ceil_cpu = phase(a, a.cpu_threads, "ceiling")

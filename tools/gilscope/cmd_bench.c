@@ -44,6 +44,8 @@ static const struct item items[] = {
 	  bench_item_tracing },
 	{ 8, "placement", "probe cost per GIL round trip by placement: symbol table vs symbol-free (stripped CPython 3.11)",
 	  bench_item_placement },
+	{ 9, "fidelity", "the cpython policy vs real CPython 3.11 on one echo convoy (1 CPU thread): req/s and loss per I/O call",
+	  bench_item_fidelity },
 };
 #define NITEMS (sizeof(items) / sizeof(items[0]))
 
