@@ -66,6 +66,7 @@ struct replay_worker {
 	struct replay_shared *sh;
 	const struct gs_phase_thread *th;
 	uint32_t *tid_out;
+	uint64_t *overhead_taken_out;
 	/* the machine's errors, for struct replay_machine */
 	uint64_t *timer_late, *work_over;  /* one per phase of that kind */
 	size_t ntimer, nwork;
@@ -267,6 +268,7 @@ static void *worker_main(void *arg)
 			 * held time too: its measured cost is taken off. */
 			uint64_t ovh = hold_ovh[after_wait];
 			uint64_t left = ph->ns > ovh ? ph->ns - ovh : 0;
+			*w->overhead_taken_out += ph->ns - left;
 			uint64_t from = gs_now_ns(), spun = 0;
 			for (;;) {
 				seed = spin(sh->iters_per_unit, seed);
@@ -454,7 +456,9 @@ int replay_run(const struct gs_phase_program *prog, const struct replay_opts *o,
 		return -1;
 	}
 	res->tids = calloc(prog->nthreads, sizeof(*res->tids));
-	if (!res->tids) {
+	res->overhead_taken_ns = calloc(prog->nthreads, sizeof(*res->overhead_taken_ns));
+	if (!res->tids || !res->overhead_taken_ns) {
+		replay_result_free(res);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -498,7 +502,9 @@ int replay_run(const struct gs_phase_program *prog, const struct replay_opts *o,
 	for (size_t i = 0; workers && i < n; i++) {
 		const struct gs_phase_thread *th = &prog->threads[i];
 		workers[i] = (struct replay_worker){ .sh = &sh, .th = th,
-						     .tid_out = &res->tids[i] };
+						     .tid_out = &res->tids[i],
+						     .overhead_taken_out =
+							     &res->overhead_taken_ns[i] };
 		workers[i].timer_late = calloc(th->nphases + 1, sizeof(uint64_t));
 		workers[i].work_over = calloc(th->nphases + 1, sizeof(uint64_t));
 		nomem |= !workers[i].timer_late || !workers[i].work_over;
@@ -568,4 +574,6 @@ void replay_result_free(struct replay_result *res)
 {
 	free(res->tids);
 	res->tids = NULL;
+	free(res->overhead_taken_ns);
+	res->overhead_taken_ns = NULL;
 }

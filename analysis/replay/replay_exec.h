@@ -53,6 +53,11 @@ struct replay_result {
 	unsigned prio_failures;    /* threads whose OS priority could not be set */
 	uint32_t *tids;            /* replay tid of each program thread (0: did
 				      not run); free with replay_result_free */
+	/* Of each program thread's CPU phases, how much was not spun because
+	 * the runtime's own cost inside a hold stands for it: the replay held
+	 * the GIL at least cpu_ns minus this (docs/replay.md). Same array
+	 * life as tids. */
+	uint64_t *overhead_taken_ns;
 };
 
 void replay_result_free(struct replay_result *res);

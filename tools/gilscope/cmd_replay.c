@@ -311,11 +311,25 @@ static void json_machine(struct json_writer *j, const struct replay_machine *m,
 	json_end(j);
 }
 
-static void json_run(struct json_writer *j, const char *key, const struct run *r)
+static void json_run(struct json_writer *j, const char *key, const struct run *r,
+		     const struct gs_phase_program *prog)
 {
 	json_begin_object(j, key);
 	json_params(j, "params", &r->params);
 	json_string(j, "trace", r->trace);
+	/* Per program thread: its replay's tid, and how much of its CPU
+	 * phases the runtime's own cost stood for (the replay held the GIL
+	 * at least cpu_ns minus that). */
+	json_begin_array(j, "threads");
+	for (size_t i = 0; i < prog->nthreads; i++) {
+		json_begin_object(j, NULL);
+		json_string(j, "name", prog->threads[i].name);
+		json_uint(j, "tid", r->res.tids ? r->res.tids[i] : 0);
+		json_uint(j, "overhead_taken_ns",
+			  r->res.overhead_taken_ns ? r->res.overhead_taken_ns[i] : 0);
+		json_end(j);
+	}
+	json_end(j);
 	json_double(j, "wall_s", r->res.wall_s);
 	json_uint(j, "records", r->res.records);
 	json_uint(j, "lost", r->res.lost);
@@ -552,9 +566,9 @@ int cmd_replay(int argc, char **argv)
 		}
 		json_end(&j);
 		if (self.done)
-			json_run(&j, "self_check", &self);
+			json_run(&j, "self_check", &self, &prog);
 		if (what.done)
-			json_run(&j, "what_if", &what);
+			json_run(&j, "what_if", &what, &prog);
 		json_end(&j);
 	}
 out:;
