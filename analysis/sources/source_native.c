@@ -634,16 +634,41 @@ static int read_header(struct native_src *s, uint64_t *data_off)
  * rate any back end reaches, ~20 ns each, take two months). */
 #define COUNT_LIMIT ((uint64_t)1 << 48)
 
+/* Copies a block's fixed head (HEAD_SIZE bytes) out of its payload: 0, or
+ * -1 with the error when the block is shorter. */
+static int block_head(struct native_src *s, uint64_t off, uint32_t size,
+		      const unsigned char *payload, void *head, size_t head_size,
+		      const char *kind)
+{
+	if (size < head_size) {
+		SRCERR(s, off, "corrupt %s block: size %u (expected at least %zu)",
+		       kind, size, head_size);
+		return -1;
+	}
+	memcpy(head, payload, head_size);
+	return 0;
+}
+
+/* A head followed by exactly n items: 0, or -1 with the error. */
+static int block_items(struct native_src *s, uint64_t off, uint32_t size,
+		       size_t head_size, uint32_t n, size_t item_size,
+		       const char *kind, const char *items)
+{
+	uint64_t want = head_size + (uint64_t)n * item_size;
+	if (size == want)
+		return 0;
+	SRCERR(s, off, "corrupt %s block: %u %s in %u bytes (expected %" PRIu64
+	       " = %zu + %zu * %u)", kind, n, items, size, want, head_size,
+	       item_size, n);
+	return -1;
+}
+
 static int index_end(struct native_src *s, uint64_t off, uint32_t size,
 		     const unsigned char *payload)
 {
 	struct gs_end_block eb;
-	if (size < sizeof(eb)) {
-		SRCERR(s, off, "corrupt END block: size %u "
-		       "(expected at least %zu)", size, sizeof(eb));
+	if (block_head(s, off, size, payload, &eb, sizeof(eb), "END"))
 		return -1;
-	}
-	memcpy(&eb, payload, sizeof(eb));
 	uint64_t want = sizeof(eb) + (uint64_t)eb.nthreads * sizeof(struct gs_end_thread);
 	if (size != want) {
 		SRCERR(s, off, "corrupt END block: size %u for "
@@ -773,12 +798,8 @@ static int index_thread(struct native_src *s, uint64_t off, uint32_t size,
 			const unsigned char *payload)
 {
 	struct gs_thread_block tb;
-	if (size < sizeof(tb)) {
-		SRCERR(s, off, "corrupt THREAD block: size %u "
-		       "(expected at least %zu)", size, sizeof(tb));
+	if (block_head(s, off, size, payload, &tb, sizeof(tb), "THREAD"))
 		return -1;
-	}
-	memcpy(&tb, payload, sizeof(tb));
 	if (tb.role >= GS_ROLE_MAX) {
 		SRCERR(s, off + s->bh_size + 4, "corrupt THREAD "
 		       "block: role %u for tid %u (expected 0..%u)", tb.role,
@@ -801,19 +822,10 @@ static int index_probes(struct native_src *s, uint64_t off, uint32_t size,
 			const unsigned char *payload)
 {
 	struct gs_probes_block pb;
-	if (size < sizeof(pb)) {
-		SRCERR(s, off, "corrupt PROBES block: size %u (expected at "
-		       "least %zu)", size, sizeof(pb));
+	if (block_head(s, off, size, payload, &pb, sizeof(pb), "PROBES") ||
+	    block_items(s, off, size, sizeof(pb), pb.nsites,
+			sizeof(struct gs_probe_site), "PROBES", "sites"))
 		return -1;
-	}
-	memcpy(&pb, payload, sizeof(pb));
-	uint64_t want = sizeof(pb) + (uint64_t)pb.nsites * sizeof(struct gs_probe_site);
-	if (size != want) {
-		SRCERR(s, off, "corrupt PROBES block: %u sites in %u bytes "
-		       "(expected %" PRIu64 " = 8 + 128 * %u)", pb.nsites, size,
-		       want, pb.nsites);
-		return -1;
-	}
 	if (s->probes) {
 		SRCERR(s, off, "second PROBES block (expected at most one)");
 		return -1;
@@ -846,19 +858,10 @@ static int index_chunk(struct native_src *s, uint64_t off, uint32_t size,
 		       const unsigned char *payload)
 {
 	struct gs_chunk_block cb;
-	if (size < sizeof(cb)) {
-		SRCERR(s, off, "corrupt CHUNK block: size %u "
-		       "(expected at least %zu)", size, sizeof(cb));
+	if (block_head(s, off, size, payload, &cb, sizeof(cb), "CHUNK") ||
+	    block_items(s, off, size, sizeof(cb), cb.nrecords,
+			sizeof(struct gs_record), "CHUNK", "records"))
 		return -1;
-	}
-	memcpy(&cb, payload, sizeof(cb));
-	uint64_t want = sizeof(cb) + (uint64_t)cb.nrecords * sizeof(struct gs_record);
-	if (size != want) {
-		SRCERR(s, off, "corrupt CHUNK block: %u records "
-		       "in %u bytes (expected %" PRIu64 " = 24 + 24 * %u)",
-		       cb.nrecords, size, want, cb.nrecords);
-		return -1;
-	}
 	struct ncursor *c = find_thread(s, cb.tid);
 	if (!c) {
 		SRCERR(s, off, "CHUNK of tid %u before any THREAD block for it "
