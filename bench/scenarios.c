@@ -30,30 +30,26 @@
 static const char *const policies[] = { "legacy", "cpython", "fifo", "prio" };
 #define NPOL (sizeof(policies) / sizeof(policies[0]))
 
+/* One measure over the repetitions, each with its ratio. */
+struct samples {
+	double v[MAXREPS], ratio[MAXREPS];
+	unsigned n;
+};
+
 struct series {
 	char name[48];
 	int is_python;
-	double v[MAXREPS], ratio[MAXREPS];   /* req/s or s; share or slowdown */
-	double cpu[MAXREPS], cpu_ratio[MAXREPS];
-	unsigned n, ncpu;
+	struct samples main;  /* req/s or s; share or slowdown */
+	struct samples cpu;   /* the CPU threads' work rate */
 };
 
-static void add(struct series *s, double v, double ratio)
+static void add(struct samples *s, double v, double ratio)
 {
 	if (!isfinite(v) || !isfinite(ratio) || s->n >= MAXREPS)
 		return;
 	s->v[s->n] = v;
 	s->ratio[s->n] = ratio;
 	s->n++;
-}
-
-static void add_cpu(struct series *s, double v, double ratio)
-{
-	if (!isfinite(v) || !isfinite(ratio) || s->ncpu >= MAXREPS)
-		return;
-	s->cpu[s->ncpu] = v;
-	s->cpu_ratio[s->ncpu] = ratio;
-	s->ncpu++;
 }
 
 /* A row whose ratio is the median of per-repetition ratios. */
@@ -147,9 +143,9 @@ int bench_item_convoy(const struct bench_opts *o, struct bench_report *r)
 				double cpu = get(out, "cpu_work_per_s");
 				double ceil_cpu = get(out, "ceiling_cpu_work_per_s");
 				struct series *se = &s[ki][p];
-				add(se, rps, ceil > 0 ? rps / ceil : NAN);
+				add(&se->main, rps, ceil > 0 ? rps / ceil : NAN);
 				if (ks[ki] > 0)
-					add_cpu(se, cpu, ceil_cpu > 0 ? cpu / ceil_cpu : NAN);
+					add(&se->cpu, cpu, ceil_cpu > 0 ? cpu / ceil_cpu : NAN);
 				if (p == NPOL) {
 					const char *v = strstr(out, "python=");
 					if (v)
@@ -169,8 +165,8 @@ int bench_item_convoy(const struct bench_opts *o, struct bench_report *r)
 			snprintf(name, sizeof(name), "%s%s/k%u",
 				 p < NPOL ? policies[p] : "cpython-",
 				 p < NPOL ? "" : pyver, ks[ki]);
-			struct bench_row *row = emit(r, 4, name, "req/s", se->v,
-						     se->ratio, se->n,
+			struct bench_row *row = emit(r, 4, name, "req/s", se->main.v,
+						     se->main.ratio, se->main.n,
 						     "no-GIL ceiling");
 			if (!row)
 				continue;
@@ -186,8 +182,8 @@ int bench_item_convoy(const struct bench_opts *o, struct bench_report *r)
 				set_goal_ge(row, 0.8, "ceiling");
 			snprintf(name + strlen(name), sizeof(name) - strlen(name),
 				 " cpu");
-			row = emit(r, 4, name, "units/s", se->cpu, se->cpu_ratio,
-				   se->ncpu, "no-GIL CPU rate");
+			row = emit(r, 4, name, "units/s", se->cpu.v, se->cpu.ratio,
+				   se->cpu.n, "no-GIL CPU rate");
 			if (!row)
 				continue;
 			snprintf(row->note, sizeof(row->note),
@@ -269,7 +265,7 @@ int bench_item_countdown(const struct bench_opts *o, struct bench_report *r)
 					p < NPOL ? bench_json_num : bench_kv;
 				double wall = get(out, "wall_s");
 				double single = get(out, "single_thread_wall_s");
-				add(&s[ti][p], wall, single > 0 ? wall / single : NAN);
+				add(&s[ti][p].main, wall, single > 0 ? wall / single : NAN);
 				if (p >= NPOL) {
 					const char *v = strstr(out, "python=");
 					if (v)
@@ -292,8 +288,8 @@ int bench_item_countdown(const struct bench_opts *o, struct bench_report *r)
 			else
 				snprintf(name, sizeof(name), "cpython-%s/t%u",
 					 pyver[p - NPOL], ts[ti]);
-			struct bench_row *row = emit(r, 5, name, "s", se->v,
-						     se->ratio, se->n,
+			struct bench_row *row = emit(r, 5, name, "s", se->main.v,
+						     se->main.ratio, se->main.n,
 						     "1 thread, same run");
 			if (!row)
 				continue;
