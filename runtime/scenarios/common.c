@@ -118,6 +118,21 @@ int gs_spawn(pthread_t *th, void *(*fn)(void *), void *arg)
 	return rc;
 }
 
+int gs_spawn_at(pthread_t *th, int *n, void *(*fn)(void *), void *arg)
+{
+	int e = gs_spawn(&th[*n], fn, arg);
+	if (!e)
+		(*n)++;
+	return e;
+}
+
+int gs_spawn_failed(char *err, size_t errlen, int e)
+{
+	gs_errf(err, errlen, "pthread_create: %s", strerror(e));
+	errno = e;
+	return -1;
+}
+
 void gs_phase_wait(struct gs_phase *ph, double seconds)
 {
 	uint64_t end = gs_now_ns() + (uint64_t)(seconds * 1e9);

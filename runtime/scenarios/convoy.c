@@ -321,25 +321,16 @@ static int convoy_phase(const struct gs_scenario_opts *o, unsigned k,
 		rc = -1;
 	}
 	if (!rc) {
-		int e = gs_spawn(&th[nth], server_main, &cp);
-		if (!e)
-			nth++;
+		int e = gs_spawn_at(th, &nth, server_main, &cp);
 		for (unsigned i = 0; !e && i < k; i++) {
 			cpus[i].cp = &cp;
 			cpus[i].idx = i;
-			e = gs_spawn(&th[nth], cpu_main, &cpus[i]);
-			if (!e)
-				nth++;
+			e = gs_spawn_at(th, &nth, cpu_main, &cpus[i]);
 		}
-		if (!e) {
-			e = gs_spawn(&th[nth], client_main, &cp);
-			if (!e)
-				nth++;
-		}
+		if (!e)
+			e = gs_spawn_at(th, &nth, client_main, &cp);
 		if (e) {
-			gs_errf(err, errlen, "pthread_create: %s", strerror(e));
-			errno = e;
-			rc = -1;
+			rc = gs_spawn_failed(err, errlen, e);
 			/* Without a client nobody ends the phase: do it. */
 			atomic_store(&cp.ph.stop, 1);
 		}

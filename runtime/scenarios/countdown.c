@@ -89,9 +89,7 @@ static int run_phase(const struct gs_scenario_opts *o, unsigned nthreads,
 			     (i == 0 ? o->work_units % nthreads : 0);
 		int e = gs_spawn(&th[i], cd_main, &w[i]);
 		if (e) {
-			gs_errf(err, errlen, "pthread_create: %s", strerror(e));
-			errno = e;
-			rc = -1;
+			rc = gs_spawn_failed(err, errlen, e);
 			break;
 		}
 		started++;

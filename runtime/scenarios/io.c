@@ -273,9 +273,7 @@ int gs_io_run(const struct gs_scenario_opts *o, struct gs_scenario_result *r,
 		w[i].idx = i < c.n ? i : i - c.n;
 		int e = gs_spawn(&th[nth], i < c.n ? io_main : cpu_main, &w[i]);
 		if (e) {
-			gs_errf(err, errlen, "pthread_create: %s", strerror(e));
-			errno = e;
-			rc = -1;
+			rc = gs_spawn_failed(err, errlen, e);
 			break;
 		}
 		nth++;

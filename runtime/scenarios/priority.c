@@ -305,9 +305,7 @@ int gs_priority_run(const struct gs_scenario_opts *o,
 	for (unsigned i = 0; !rc && i < k && !e; i++) {
 		args[2 * i] = &c;
 		args[2 * i + 1] = (void *)(uintptr_t)i;
-		e = gs_spawn(&th[nth], low_main, &args[2 * i]);
-		if (!e)
-			nth++;
+		e = gs_spawn_at(th, &nth, low_main, &args[2 * i]);
 	}
 	/* The high thread starts against CPU threads that already run. */
 	while (!rc && !e && atomic_load(&c.cpu_ready) < (int)k &&
@@ -316,21 +314,12 @@ int gs_priority_run(const struct gs_scenario_opts *o,
 		nanosleep(&ts, NULL);
 	}
 	uint64_t t0 = gs_now_ns();
-	if (!rc && !e && o->pin) {
-		e = gs_spawn(&th[nth], hog_main, &c);
-		if (!e)
-			nth++;
-	}
-	if (!rc && !e) {
-		e = gs_spawn(&th[nth], hp_main, &c);
-		if (!e)
-			nth++;
-	}
-	if (e) {
-		gs_errf(err, errlen, "pthread_create: %s", strerror(e));
-		errno = e;
-		rc = -1;
-	}
+	if (!rc && !e && o->pin)
+		e = gs_spawn_at(th, &nth, hog_main, &c);
+	if (!rc && !e)
+		e = gs_spawn_at(th, &nth, hp_main, &c);
+	if (e)
+		rc = gs_spawn_failed(err, errlen, e);
 	if (!rc)
 		gs_phase_wait(&c.ph, o->duration_s);
 	atomic_store(&c.ph.stop, 1);

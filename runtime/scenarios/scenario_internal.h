@@ -57,6 +57,12 @@ void gs_phase_wait(struct gs_phase *ph, double seconds);
 /* pthread_create with every signal blocked in the new thread, so SIGINT
  * and SIGTERM reach the main thread (gilscope run's handler). */
 int gs_spawn(pthread_t *th, void *(*fn)(void *), void *arg);
+/* gs_spawn into th[*n], counted in *n when it started (the scenario joins
+ * th[0..*n) whatever failed later). */
+int gs_spawn_at(pthread_t *th, int *n, void *(*fn)(void *), void *arg);
+/* After a gs_spawn that failed with e: the message and errno; returns -1,
+ * the scenario's result. */
+int gs_spawn_failed(char *err, size_t errlen, int e);
 
 void gs_errf(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
