@@ -39,8 +39,8 @@ int gs_insn_emulated(const unsigned char *b, size_t n)
 	}
 }
 
-/* File offset of a virtual address, from the PT_LOAD that maps it. */
-static int vaddr_to_offset(Elf *e, uint64_t vaddr, uint64_t *off)
+int gs_elf_vaddr_to_offset(Elf *e, uint64_t vaddr, uint64_t *off,
+			   uint64_t *avail)
 {
 	size_t n;
 	if (elf_getphdrnum(e, &n))
@@ -51,6 +51,8 @@ static int vaddr_to_offset(Elf *e, uint64_t vaddr, uint64_t *off)
 			continue;
 		if (vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_filesz) {
 			*off = vaddr - ph.p_vaddr + ph.p_offset;
+			if (avail)
+				*avail = ph.p_vaddr + ph.p_filesz - vaddr;
 			return 0;
 		}
 	}
@@ -269,7 +271,7 @@ int gs_elf_lookup_in(const char *path, const char *root,
 		for (int j = 0; j < o->found; j++) {
 			uint64_t off;
 			unsigned char b[8] = { 0 };
-			if (vaddr_to_offset(e, o->vaddr[j], &off))
+			if (gs_elf_vaddr_to_offset(e, o->vaddr[j], &off, NULL))
 				continue;   /* data symbols in .bss have no file bytes */
 			ssize_t n = pread(fd, b, sizeof(b), (off_t)off);
 			o->vaddr[kept] = o->vaddr[j];

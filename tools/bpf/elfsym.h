@@ -12,8 +12,15 @@
 #ifndef GILSCOPE_ELFSYM_H
 #define GILSCOPE_ELFSYM_H
 
+#include <libelf.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* File offset of a virtual address, from the PT_LOAD that maps it; *avail
+ * (when not NULL): the bytes of that segment the file holds from there.
+ * 0, or -1 when no PT_LOAD maps it. */
+int gs_elf_vaddr_to_offset(Elf *e, uint64_t vaddr, uint64_t *off,
+			   uint64_t *avail);
 
 /* Out-of-line copies (clones) plus inline sites of one function: Debian's
  * LTO python3.11 has a few dozen of PyEval_SaveThread. */

@@ -87,30 +87,12 @@ static int dynsym_find(Elf *e, const char *name, GElf_Sym *out)
 	return found ? 0 : -1;
 }
 
-static int vaddr_to_offset(Elf *e, uint64_t vaddr, uint64_t *off, uint64_t *avail)
-{
-	size_t n;
-	if (elf_getphdrnum(e, &n))
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		GElf_Phdr ph;
-		if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		if (vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_filesz) {
-			*off = vaddr - ph.p_vaddr + ph.p_offset;
-			if (avail)
-				*avail = ph.p_vaddr + ph.p_filesz - vaddr;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 static int func_offset(struct elf_file *f, const char *name, uint64_t *off, int *ss)
 {
 	GElf_Sym s;
 	unsigned char b[8] = { 0 };
-	if (dynsym_find(f->e, name, &s) || vaddr_to_offset(f->e, s.st_value, off, NULL))
+	if (dynsym_find(f->e, name, &s) ||
+	    gs_elf_vaddr_to_offset(f->e, s.st_value, off, NULL))
 		return -1;
 	ssize_t n = pread(f->fd, b, sizeof(b), (off_t)*off);
 	*ss = !gs_insn_emulated(b, n > 0 ? (size_t)n : 0);
@@ -154,7 +136,7 @@ uint64_t gs_symfree_cond_distance(int minor)
 static ssize_t read_file_vaddr(struct elf_file *f, uint64_t vaddr, void *buf, size_t len)
 {
 	uint64_t off, avail;
-	if (vaddr_to_offset(f->e, vaddr, &off, &avail))
+	if (gs_elf_vaddr_to_offset(f->e, vaddr, &off, &avail))
 		return -1;
 	return pread(f->fd, buf, len < avail ? len : (size_t)avail, (off_t)off);
 }
@@ -509,7 +491,7 @@ int gs_symfree_first_call(const char *file, uint64_t vaddr, uint64_t *site,
 			if (insn[i].id == X86_INS_CALL && insn[i].size == 5 &&
 			    insn[i].bytes[0] == 0xe8) {
 				uint64_t off, avail;
-				if (!vaddr_to_offset(f.e, insn[i].address, &off, &avail)) {
+				if (!gs_elf_vaddr_to_offset(f.e, insn[i].address, &off, &avail)) {
 					*site = insn[i].address;
 					*offset = off;
 					r = 0;
