@@ -88,24 +88,11 @@ static void test_build_id_under_root(void **state)
 	copy_file("/proc/self/exe", dbg);
 	int w = open(dbg, O_RDWR);
 	Elf *we = elf_begin(w, ELF_C_RDWR, NULL);
-	Elf_Scn *scn = NULL;
-	int patched = 0;
-	while ((scn = elf_nextscn(we, scn)) && !patched) {
-		GElf_Shdr sh;
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
-			continue;
-		Elf_Data *d = elf_getdata(scn, NULL);
-		size_t off = 0, name_off, desc_off;
-		GElf_Nhdr nh;
-		while (d && (off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0)
-			if (nh.n_type == NT_GNU_BUILD_ID) {
-				((unsigned char *)d->d_buf)[desc_off] ^= 0xff;
-				elf_flagdata(d, ELF_C_SET, ELF_F_DIRTY);
-				patched = 1;
-				break;
-			}
-	}
-	assert_true(patched);
+	Elf_Data *d;
+	size_t desc_off;
+	assert_true(gs_elf_build_id_note(we, &d, &desc_off) > 0);
+	((unsigned char *)d->d_buf)[desc_off] ^= 0xff;
+	elf_flagdata(d, ELF_C_SET, ELF_F_DIRTY);
 	elf_flagelf(we, ELF_C_SET, ELF_F_LAYOUT);
 	assert_true(elf_update(we, ELF_C_WRITE) >= 0);
 	elf_end(we);

@@ -16,7 +16,7 @@
 
 #define DEBUG_ROOT "/usr/lib/debug"
 
-size_t gs_elf_build_id(Elf *e, unsigned char *id, size_t max)
+size_t gs_elf_build_id_note(Elf *e, Elf_Data **data, size_t *desc_off)
 {
 	Elf_Scn *scn = NULL;
 	while ((scn = elf_nextscn(e, scn))) {
@@ -24,18 +24,28 @@ size_t gs_elf_build_id(Elf *e, unsigned char *id, size_t max)
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
 			continue;
 		Elf_Data *d = elf_getdata(scn, NULL);
-		size_t off = 0, name_off, desc_off;
+		size_t off = 0, name_off;
 		GElf_Nhdr nh;
-		while (d && (off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
+		while (d && (off = gelf_getnote(d, off, &nh, &name_off, desc_off)) > 0) {
 			if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
 			    memcmp((char *)d->d_buf + name_off, "GNU", 4) ||
-			    !nh.n_descsz || nh.n_descsz > max)
+			    !nh.n_descsz)
 				continue;
-			memcpy(id, (char *)d->d_buf + desc_off, nh.n_descsz);
+			*data = d;
 			return nh.n_descsz;
 		}
 	}
 	return 0;
+}
+
+size_t gs_elf_build_id(Elf *e, unsigned char *id, size_t max)
+{
+	Elf_Data *d;
+	size_t desc_off, n = gs_elf_build_id_note(e, &d, &desc_off);
+	if (!n || n > max)
+		return 0;
+	memcpy(id, (char *)d->d_buf + desc_off, n);
+	return n;
 }
 
 /* .gnu_debuglink: file name, then (4-aligned) the CRC-32 of the debug file. */

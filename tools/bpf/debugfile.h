@@ -16,6 +16,10 @@
 /* The GNU build id of e: its length (0 when there is none). */
 size_t gs_elf_build_id(Elf *e, unsigned char *id, size_t max);
 
+/* Where that build id is: the note's data and the id's offset in it
+ * (its length is returned; 0 when there is none). */
+size_t gs_elf_build_id_note(Elf *e, Elf_Data **data, size_t *desc_off);
+
 /* The debug file of e (read from path; root "" or "/proc/PID/root").
  * 0 with out filled and *method = GS_PLACE_DEBUG_FILE or
  * GS_PLACE_DEBUGINFOD; -1 when none was found (tried says where it looked,
