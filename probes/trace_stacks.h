@@ -41,6 +41,10 @@ struct gs_stack_entry {
 };
 
 #define GS_FRAME_F_LINE 0x1u      /* line is the current line */
+#define GS_FRAME_F_NATIVE 0x2u    /* a native frame: file is the object
+				     (executable or library), first_line the
+				     address in it (ELF virtual address, 0 if
+				     past 4 GiB), line 0 */
 
 struct gs_stack_frame {
 	uint32_t line;

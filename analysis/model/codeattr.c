@@ -4,11 +4,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A code location: the Python (or published) stack and the native one. */
+struct where {
+	uint32_t stack, native;
+};
+
 struct code_thread {
-	uint32_t next_request;     /* stack event seen for the next request */
-	uint32_t next_release;     /* ... for the next release */
-	uint32_t request;          /* stack of the current/last request */
-	uint32_t release;          /* stack of the release being processed */
+	struct where next_request; /* stack event seen for the next request */
+	struct where next_release; /* ... for the next release */
+	struct where request;      /* stacks of the current/last request */
+	struct where release;      /* stacks of the release being processed */
 	uint8_t have_next_request, have_next_release;
 	uint64_t blame_ns;         /* others' waiting while this one held */
 };
@@ -75,9 +80,10 @@ static struct code_thread *thread(struct gs_codeattr *c, uint32_t idx)
 	return &c->th[idx];
 }
 
-static size_t slot(const struct gs_codeattr *c, uint32_t thread, uint32_t stack)
+static size_t slot(const struct gs_codeattr *c, uint32_t thread, struct where w)
 {
-	uint64_t k = ((uint64_t)thread << 32 | stack) * 0x9e3779b97f4a7c15ull;
+	uint64_t k = ((uint64_t)thread << 32 | w.stack) * 0x9e3779b97f4a7c15ull;
+	k ^= (uint64_t)w.native * 0xc2b2ae3d27d4eb4full;
 	return (size_t)(k >> 20) & (c->icap - 1);
 }
 
@@ -91,7 +97,8 @@ static int reindex(struct gs_codeattr *c, size_t cap)
 	c->index = idx;
 	c->icap = cap;
 	for (size_t i = 0; i < c->n; i++) {
-		size_t s = slot(c, c->rows[i].thread, c->rows[i].stack);
+		size_t s = slot(c, c->rows[i].thread,
+				(struct where){ c->rows[i].stack, c->rows[i].native });
 		while (c->index[s] >= 0)
 			s = (s + 1) & (cap - 1);
 		c->index[s] = (int32_t)i;
@@ -99,14 +106,14 @@ static int reindex(struct gs_codeattr *c, size_t cap)
 	return 0;
 }
 
-static struct gs_code_row *row(struct gs_codeattr *c, uint32_t th, uint32_t stack)
+static struct gs_code_row *row(struct gs_codeattr *c, uint32_t th, struct where w)
 {
 	if ((c->n + 1) * 2 > c->icap && reindex(c, c->icap ? c->icap * 2 : 256))
 		return NULL;
-	size_t s = slot(c, th, stack);
+	size_t s = slot(c, th, w);
 	while (c->index[s] >= 0) {
 		struct gs_code_row *r = &c->rows[c->index[s]];
-		if (r->thread == th && r->stack == stack)
+		if (r->thread == th && r->stack == w.stack && r->native == w.native)
 			return r;
 		s = (s + 1) & (c->icap - 1);
 	}
@@ -121,15 +128,16 @@ static struct gs_code_row *row(struct gs_codeattr *c, uint32_t th, uint32_t stac
 	struct gs_code_row *r = &c->rows[c->n];
 	memset(r, 0, sizeof(*r));
 	r->thread = th;
-	r->stack = stack;
+	r->stack = w.stack;
+	r->native = w.native;
 	c->index[s] = (int32_t)c->n++;
 	return r;
 }
 
-static void charge(struct gs_codeattr *c, uint32_t th, uint32_t stack,
+static void charge(struct gs_codeattr *c, uint32_t th, struct where w,
 		   unsigned kind, uint64_t ns)
 {
-	struct gs_code_row *r = row(c, th, stack);
+	struct gs_code_row *r = row(c, th, w);
 	if (r) {
 		r->ns[kind] += ns;
 		r->count[kind]++;
@@ -150,7 +158,7 @@ static void on_interval(void *ctx, const struct gs_interval *iv)
 	} else if (iv->state == GS_ST_HOLD) {
 		/* ended by a release: its stack event came just before it */
 		int released = iv->reason != GS_RELEASE_MAX;
-		uint32_t at = released ? t->release : t->request;
+		struct where at = released ? t->release : t->request;
 		charge(c, iv->thread, at, GS_CODE_HOLD, d);
 		charge(c, iv->thread, t->request, GS_CODE_HOLD_ACQ, d);
 		if (t->blame_ns) {
@@ -188,11 +196,12 @@ void gs_codeattr_event(struct gs_codeattr *c, const struct gs_event *ev,
 		struct code_thread *t = thread(c, idx);
 		if (!t)
 			return;
+		struct where w = { ev->a0, ev->a1 };
 		if (ev->a8 == GS_STACK_AT_REQUEST) {
-			t->next_request = ev->a0;
+			t->next_request = w;
 			t->have_next_request = 1;
 		} else if (ev->a8 == GS_STACK_AT_RELEASE) {
-			t->next_release = ev->a0;
+			t->next_release = w;
 			t->have_next_release = 1;
 		}
 		return;
@@ -201,10 +210,10 @@ void gs_codeattr_event(struct gs_codeattr *c, const struct gs_event *ev,
 	if (!t)
 		return;
 	if (ev->type == GS_EV_acquire_request) {
-		t->request = t->have_next_request ? t->next_request : 0;
+		t->request = t->have_next_request ? t->next_request : (struct where){ 0, 0 };
 		t->have_next_request = 0;
 	} else if (ev->type == GS_EV_release) {
-		t->release = t->have_next_release ? t->next_release : 0;
+		t->release = t->have_next_release ? t->next_release : (struct where){ 0, 0 };
 		t->have_next_release = 0;
 	}
 }

@@ -14,7 +14,9 @@
  *          to the holder's stack at the release that ends its hold: the
  *          code that makes others wait (N waiters for 1 ms = N ms).
  * A thread's GIL events without a stack (none recorded, or no Python
- * frame) count under stack id 0.
+ * frame) count under stack id 0. Rows are per (thread, stack, native
+ * stack): with record --native the same Python stack reached through two
+ * C paths is two rows.
  *
  * A listener on the state machine plus a look at each event before the
  * machine sees it (gs_codeattr_event, for the stack events and the
@@ -39,6 +41,7 @@ enum gs_code_kind {
 struct gs_code_row {
 	uint32_t thread;           /* state machine thread index */
 	uint32_t stack;            /* stack id, 0 = none */
+	uint32_t native;           /* native stack id (record --native), 0 = none */
 	uint64_t ns[GS_CODE_KINDS];
 	uint64_t count[GS_CODE_KINDS]; /* holds / waits / blamed holds */
 };

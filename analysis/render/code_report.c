@@ -26,6 +26,68 @@ static const char *thread_name(const struct gs_analysis *a, uint32_t th,
 	return buf;
 }
 
+/* The interpreter's eval loop: where py-spy swaps native frames for the
+ * Python frames they run (LTO clones carry a suffix). */
+static int is_eval_frame(const char *func)
+{
+	static const char *const names[] = { "_PyEval_EvalFrameDefault",
+					     "PyEval_EvalFrameEx" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		size_t n = strlen(names[i]);
+		if (!strncmp(func, names[i], n) && (!func[n] || func[n] == '.'))
+			return 1;
+	}
+	return 0;
+}
+
+/* The frames of a row, outermost first, as labels (caller frees each and
+ * the array): its Python (or published) stack, then its native stack
+ * below it -- py-spy --native's order. Native frames outside the
+ * innermost eval loop belong to Python frames already shown and are left
+ * out; without an eval frame in the native stack (a C thread, libgil, a
+ * stack cut where frame pointers end) all of it shows. */
+static size_t row_labels(const struct gs_analysis *a, const struct gs_code_row *r,
+			 char ***out)
+{
+	const struct gs_stack *s = gs_stacktab_get(a->stacks, r->stack);
+	const struct gs_stack *nat = r->native ? gs_stacktab_get(a->stacks, r->native) : NULL;
+	size_t np = s ? s->nframes : 0, nn = nat ? nat->nframes : 0, k = 0;
+	char label[512];
+	if (np && nn)
+		for (size_t i = 0; i < nn; i++)
+			if (nat->frames[i].func && is_eval_frame(nat->frames[i].func)) {
+				nn = i;
+				break;
+			}
+	char **v = calloc(np + nn + 1, sizeof(*v));
+	if (!v) {
+		*out = NULL;
+		return 0;
+	}
+	for (size_t f = np; f > 0; f--) {
+		gs_frame_label(&s->frames[f - 1], label, sizeof(label));
+		v[k++] = strdup(label);
+	}
+	for (size_t f = nn; f > 0; f--) {
+		gs_frame_label(&nat->frames[f - 1], label, sizeof(label));
+		v[k++] = strdup(label);
+	}
+	if (!k)
+		v[k++] = strdup(NO_FRAME);
+	for (size_t i = 0; i < k; i++)
+		if (!v[i]) /* out of memory: keep the outer frames */
+			k = i;
+	*out = v;
+	return k;
+}
+
+static void free_labels(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 long gs_folded_write(FILE *out, const struct gs_analysis *a, unsigned kind)
 {
 	if (!a->code || kind >= GS_CODE_KINDS)
@@ -33,22 +95,19 @@ long gs_folded_write(FILE *out, const struct gs_analysis *a, unsigned kind)
 	const struct gs_code_row *rows;
 	size_t n = gs_codeattr_rows(a->code, &rows);
 	long lines = 0;
-	char label[512], tb[32];
+	char tb[32];
 	for (size_t i = 0; i < n; i++) {
 		const struct gs_code_row *r = &rows[i];
 		if (!r->ns[kind])
 			continue;
 		put_frame(out, thread_name(a, r->thread, tb, sizeof(tb)));
-		const struct gs_stack *s = gs_stacktab_get(a->stacks, r->stack);
-		if (!s || !s->nframes) {
-			fputs(";" NO_FRAME, out);
-		} else {
-			for (int f = s->nframes - 1; f >= 0; f--) {
-				gs_frame_label(&s->frames[f], label, sizeof(label));
-				fputc(';', out);
-				put_frame(out, label);
-			}
+		char **v;
+		size_t nf = row_labels(a, r, &v);
+		for (size_t f = 0; f < nf; f++) {
+			fputc(';', out);
+			put_frame(out, v[f]);
 		}
+		free_labels(v, nf);
 		fprintf(out, " %llu\n", (unsigned long long)r->ns[kind]);
 		lines++;
 	}
@@ -304,27 +363,25 @@ int gs_code_flame_svg(FILE *out, const struct gs_analysis *a, unsigned kind)
 	size_t n = gs_codeattr_rows(a->code, &rows), np = 0, maxd = 1;
 	struct flame_path *p = calloc(n ? n : 1, sizeof(*p));
 	uint64_t total = 0;
-	char tb[32], label[512];
+	char tb[32];
 	if (!p)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (!rows[i].ns[kind])
 			continue;
-		const struct gs_stack *s = gs_stacktab_get(a->stacks, rows[i].stack);
-		size_t nf = s && s->nframes ? s->nframes : 1;
+		char **v;
+		size_t nf = row_labels(a, &rows[i], &v);
 		struct flame_path *q = &p[np++];
 		q->ns = rows[i].ns[kind];
 		q->label = calloc(nf + 1, sizeof(char *));
-		if (!q->label)
+		if (!q->label) {
+			free_labels(v, nf);
 			continue;
-		q->label[q->n++] = strdup(thread_name(a, rows[i].thread, tb, sizeof(tb)));
-		for (int f = (int)nf - 1; f >= 0; f--) {
-			if (s && s->nframes)
-				gs_frame_label(&s->frames[f], label, sizeof(label));
-			else
-				snprintf(label, sizeof(label), NO_FRAME);
-			q->label[q->n++] = strdup(label);
 		}
+		q->label[q->n++] = strdup(thread_name(a, rows[i].thread, tb, sizeof(tb)));
+		for (size_t f = 0; f < nf; f++)
+			q->label[q->n++] = v[f];
+		free(v);
 		for (size_t k = 0; k < q->n; k++)
 			if (!q->label[k])
 				q->n = k;

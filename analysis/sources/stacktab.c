@@ -131,6 +131,13 @@ size_t gs_stacktab_count(const struct gs_stacktab *t)
 void gs_frame_label(const struct gs_frame *f, char *out, size_t len)
 {
 	const char *file = f->file && f->file[0] ? f->file : "?";
+	if (f->flags & GS_FRAME_F_NATIVE) {
+		/* py-spy's native frames: the function and the object */
+		const char *base = strrchr(file, '/');
+		snprintf(out, len, "%s (%s)", f->func && f->func[0] ? f->func : "?",
+			 base ? base + 1 : file);
+		return;
+	}
 	uint32_t line = (f->flags & GS_FRAME_F_LINE) ? f->line : f->first_line;
 	snprintf(out, len, "%s (%s:%u)", f->func && f->func[0] ? f->func : "?",
 		 file, line);

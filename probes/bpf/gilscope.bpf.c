@@ -29,6 +29,7 @@
 #include "gilscope_bpf.h"
 #include "gil_state.bpf.h"
 #include "pystack.bpf.h"
+#include "nativestack.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -128,9 +129,9 @@ static __always_inline int current_is_target(__u32 *tid)
 /* record --stacks: the `stack` event before a request or release; top
  * --stacks: the thread's last stack ids in its statistics. */
 static __always_inline void stack_event(struct gsb_thread_state *st, __u32 tid,
-					__u64 ts, __u8 at, __u32 sid)
+					__u64 ts, __u8 at, __u32 sid, __u32 nid)
 {
-	emit(st, tid, ts, GS_EV_stack, at, sid, 0);
+	emit(st, tid, ts, GS_EV_stack, at, sid, nid);
 	if (want_stats) {
 		struct gsb_thread_stats *s = thread_stats(tid);
 		if (s && at == GS_STACK_AT_RELEASE)
@@ -200,6 +201,13 @@ static __always_inline int on_usdt(struct pt_regs *ctx, __u8 type, long a8,
 		bpf_ringbuf_submit(n, BPF_RB_NO_WAKEUP);
 		return 0;
 	}
+	/* record --native: libgil's own native stack (no Python here) */
+	if (want_native && type == GS_EV_acquire_request)
+		emit(st, tid, ts, GS_EV_stack, GS_STACK_AT_REQUEST, 0,
+		     nativestack_id(ctx, 0));
+	else if (want_native && type == GS_EV_release)
+		emit(st, tid, ts, GS_EV_stack, GS_STACK_AT_RELEASE, 0,
+		     nativestack_id(ctx, 0));
 	emit(st, tid, ts, type, (__u8)a8, (__u32)a0, (__u32)a1);
 	return 0;
 }
@@ -309,8 +317,10 @@ int BPF_KPROBE(py3_take_gil)
 		emit(st, tid, ts, GS_EV_blocking_end, GS_BLOCK_OTHER, 0, 0);
 	__u8 why = why_from_last(st);
 	struct req_args a = gsb_state_request(g, st, ts, why);
-	if (want_pystacks)
-		stack_event(st, tid, ts, GS_STACK_AT_REQUEST, pystack_id(ctx, tid, pyoff.take_tstate_arg));
+	if (want_pystacks || want_native)
+		stack_event(st, tid, ts, GS_STACK_AT_REQUEST,
+			    pystack_id(ctx, tid, pyoff.take_tstate_arg),
+			    nativestack_id(ctx, 1));
 	emit(st, tid, ts, GS_EV_acquire_request, why, a.queued, a.holder);
 	return 0;
 }
@@ -368,8 +378,10 @@ int BPF_KPROBE(py3_drop_gil)
 		reason = GS_RELEASE_UNKNOWN;
 	st->in_save = 0;
 	__u32 waiting = gsb_state_release(g, st, tid, ts, reason);
-	if (want_pystacks)
-		stack_event(st, tid, ts, GS_STACK_AT_RELEASE, pystack_id(ctx, tid, pyoff.drop_tstate_arg));
+	if (want_pystacks || want_native)
+		stack_event(st, tid, ts, GS_STACK_AT_RELEASE,
+			    pystack_id(ctx, tid, pyoff.drop_tstate_arg),
+			    nativestack_id(ctx, 1));
 	emit(st, tid, ts, GS_EV_release, reason, waiting,
 	     reason == GS_RELEASE_FORCED);
 	return 0;
@@ -499,7 +511,8 @@ gil_cond_lookup(__u32 tgid, __u64 addr, struct gsb_thread_state *st, int discove
 }
 
 /* The thread now waits for (or, uncontended, is about to get) GIL gil. */
-static __always_inline void pyc_request(struct gsb_gil_state *g,
+static __always_inline void pyc_request(struct pt_regs *ctx,
+					struct gsb_gil_state *g,
 					struct gsb_thread_state *st, __u32 tid,
 					__u64 gil, __u64 ts)
 {
@@ -511,8 +524,9 @@ static __always_inline void pyc_request(struct gsb_gil_state *g,
 	__u8 why = why_from_last(st);
 	struct req_args a = gsb_state_request(g, st, ts, why);
 	st->gil = gil;
-	if (want_pystacks)
-		stack_event(st, tid, ts, GS_STACK_AT_REQUEST, pystack_id(NULL, tid, 0));
+	if (want_pystacks || want_native)
+		stack_event(st, tid, ts, GS_STACK_AT_REQUEST, pystack_id(NULL, tid, 0),
+			    nativestack_id(ctx, 1));
 	emit(st, tid, ts, GS_EV_acquire_request, why, a.queued, a.holder);
 }
 
@@ -556,7 +570,7 @@ int BPF_KPROBE(pyc_cond_signal, void *cond)
 	st->gil_index = (__u8)g->index;
 
 	if (role == GSB_COND_SWITCH) {
-		pyc_request(g, st, tid, gil, ts);
+		pyc_request(ctx, g, st, tid, gil, ts);
 		__u8 why = st->why;
 		struct acq_args a = gsb_state_acquired(g, st, tid, ts);
 		emit(st, tid, ts, GS_EV_acquired, why, a.still_waiting, a.prev);
@@ -578,8 +592,9 @@ int BPF_KPROBE(pyc_cond_signal, void *cond)
 	}
 	st->in_save = 0;
 	__u32 waiting = gsb_state_release(g, st, tid, ts, reason);
-	if (want_pystacks)
-		stack_event(st, tid, ts, GS_STACK_AT_RELEASE, pystack_id(NULL, tid, 0));
+	if (want_pystacks || want_native)
+		stack_event(st, tid, ts, GS_STACK_AT_RELEASE, pystack_id(NULL, tid, 0),
+			    nativestack_id(ctx, 1));
 	emit(st, tid, ts, GS_EV_release, reason, waiting, dropreq);
 	return 0;
 }
@@ -603,7 +618,7 @@ int BPF_KPROBE(pyc_cond_timedwait, void *cond)
 	if (!st || !g)
 		return 0;
 	st->gil_index = (__u8)g->index;
-	pyc_request(g, st, tid, gil, ts);
+	pyc_request(ctx, g, st, tid, gil, ts);
 	st->wait_cond = (__u64)cond;
 	st->wait_switches = g->switches;
 	return 0;

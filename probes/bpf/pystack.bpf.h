@@ -367,7 +367,9 @@ static __always_inline __u32 pystack_id(struct pt_regs *ctx, __u32 tid,
 	w.s->stack.depth = w.n;
 	if (!w.n)
 		return 0;
-	__u32 h = w.h ? w.h : 1;
+	/* below 2^30: the other ranges are code locations and native
+	 * stacks (trace_stacks.h) */
+	__u32 h = (w.h & 0x3fffffffu) ? (w.h & 0x3fffffffu) : 1;
 	if (bpf_map_lookup_elem(&pystacks, &h))
 		return h;
 	/* a new stack: its code objects are read now, once each */

@@ -23,6 +23,7 @@
 #include "demux.h"
 #include "gilscope_bpf.h" /* before the skeleton: its rodata types */
 #include "gilscope.skel.h"
+#include "nativestack_load.h"
 #include "pystack_load.h"
 #include "session.h"
 #include "trace_writer.h"
@@ -55,6 +56,10 @@ static void usage(FILE *out)
 "      --stacks         the Python stack (function, file, line) of each thread\n"
 "                       at every GIL request and release (CPython 3.6-3.13):\n"
 "                       report --folded, --top-code\n"
+"      --native         also the native (C) stack of each thread there, by\n"
+"                       frame pointers, symbolised from the ELF symbols;\n"
+"                       report --folded shows it below the Python frames\n"
+"                       (docs/tutorial-stacks.md, \"Native frames\")\n"
 "  -v, --verbose        libbpf debug output and probe placement\n"
 "  -h, --help           this help\n"
 "\n"
@@ -90,6 +95,7 @@ int cmd_record(int argc, char **argv)
 		{ "probes", required_argument, NULL, 'P' },
 		{ "buffer", required_argument, NULL, 'b' },
 		{ "stacks", no_argument, NULL, 'K' },
+		{ "native", no_argument, NULL, 'N' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -120,6 +126,7 @@ int cmd_record(int argc, char **argv)
 			break;
 		case 'S': so.sched = 0; break;
 		case 'K': so.pystacks = 1; break;
+		case 'N': so.native = 1; break;
 		case 'P':
 			if (gs_parse_probe_set(so.prog, optarg, &so.probes))
 				return 2;
@@ -220,6 +227,8 @@ int cmd_record(int argc, char **argv)
 
 	/* Submitted without wake-ups: drain on a timer instead. */
 	int timed_out = 0;
+	struct gs_native *native = so.native ? gs_native_new(s.pid) : NULL;
+	unsigned ticks = 0;
 	while (!gs_session_stop) {
 		struct timespec ts = { 0, 10 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
@@ -227,6 +236,10 @@ int cmd_record(int argc, char **argv)
 		ring_buffer__consume(rb);
 		gs_demux_flush(&d, 0);
 		gs_gil_outputs_tick(&gils, gs_now_ns(), 0);
+		/* native stacks are symbolised while the process and its
+		 * mappings are there (nativestack_load.h) */
+		if (native && ++ticks % 10 == 0)
+			gs_native_poll(native, s.skel);
 		/* streamed: a record killed at any moment leaves a readable file */
 		if (gs_writer_tick(w, gs_now_ns()))
 			break; /* the write error is reported at close */
@@ -255,6 +268,10 @@ int cmd_record(int argc, char **argv)
 	struct gs_pystack_totals pt = { 0 };
 	if (so.pystacks && gs_pystack_write(s.skel, w, &pt))
 		fprintf(stderr, "%s: writing the stack table failed\n", so.prog);
+	struct gs_native_totals nt = { 0 };
+	if (native && gs_native_write(native, s.skel, w, &nt))
+		fprintf(stderr, "%s: writing the native stacks failed\n", so.prog);
+	gs_native_free(native);
 	int child_code = gs_session_end(&s, interrupted || timed_out);
 
 	char err[512] = "";
@@ -298,6 +315,12 @@ int cmd_record(int argc, char **argv)
 			(unsigned long long)pt.stacks, (unsigned long long)pt.frames,
 			(unsigned long long)pt.lines, (unsigned long long)pt.codes,
 			(unsigned long long)stack_events);
+	if (so.native)
+		fprintf(stderr, "%s: %llu native stacks (%llu frames, %llu named; %llu "
+			"cut where frame pointers end, docs/tutorial-stacks.md)\n",
+			so.prog, (unsigned long long)nt.stacks,
+			(unsigned long long)nt.frames, (unsigned long long)nt.named,
+			(unsigned long long)nt.cut);
 	if (so.cmd && child_code && !interrupted && !timed_out)
 		fprintf(stderr, "%s: %s exited with status %d\n", so.prog, so.cmd[0],
 			child_code);

@@ -370,6 +370,9 @@ static int open_and_load(struct gs_session *s, int raw)
 	/* top streams only libgil's thread_start (names): 64 KiB is plenty */
 	bpf_map__set_max_entries(k->maps.rb, o->events ? (__u32)o->ringbuf_bytes
 						       : 64u << 10);
+	k->rodata->want_native = o->native ? 1 : 0;
+	if (!o->native) /* the table is preallocated: keep it small */
+		bpf_map__set_max_entries(k->maps.nstacks, 1);
 	if (o->pystacks) {
 		char why[512];
 		if (gs_pystack_setup(k, t, why, sizeof(why))) {

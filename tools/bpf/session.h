@@ -38,6 +38,7 @@ struct gs_session_opts {
 	int events;             /* fill the ring buffer (record) */
 	int stats;              /* in-kernel per-thread statistics (top) */
 	int pystacks;           /* Python stack on each request and release */
+	int native;             /* native stack there too (record --native) */
 	uint64_t ringbuf_bytes;
 	uint64_t convoy_ns;
 	const char *prog;       /* "gilscope record" for messages */
