@@ -24,8 +24,10 @@
 
 #define GS_TRACE_MAGIC "GILSCOPE"   /* 8 bytes, no terminator in the file */
 #define GS_TRACE_VERSION_MAJOR 2    /* readers refuse majors they do not know */
-#define GS_TRACE_VERSION_MINOR 2    /* readers accept newer minors;
-					1: PROBES blocks; 2: STACK blocks, `stack` events */
+#define GS_TRACE_VERSION_MINOR 3    /* readers accept newer minors;
+					1: PROBES blocks; 2: STACK blocks, `stack` events;
+					3: native stacks (native_stack_id, STACK kind 2,
+					frame flag NATIVE), code locations (kind 3) */
 #define GS_TRACE_VERSION_MAJOR_OLDEST 1 /* still read: no checksums, 8-byte
 					   block headers, 144-byte header */
 
