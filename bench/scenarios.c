@@ -68,6 +68,25 @@ static struct bench_row *emit(struct bench_report *r, int item,
 	return row;
 }
 
+/* Runs one subject of a repetition into out: 0, or its exit status after
+ * "bench: item N: SUBJECT failed (exit RC)". */
+static int run_subject(const struct bench_opts *o, char **argv, char *out,
+		       size_t outlen, int timeout_s, const char *subject)
+{
+	int rc = bench_run(argv, NULL, out, outlen,
+			   o->verbose ? BENCH_RUN_VERBOSE : 0, timeout_s);
+	if (rc != 0)
+		fprintf(stderr, "bench: %s failed (exit %d)\n", subject, rc);
+	return rc;
+}
+
+/* A number from a subject's output: libgil's run prints JSON, the Python
+ * scripts key=value. */
+static double subject_value(size_t p, const char *out, const char *key)
+{
+	return p < NPOL ? bench_json_num(out, key) : bench_kv(out, key);
+}
+
 static void set_goal_ge(struct bench_row *row, double min, const char *what)
 {
 	if (!row)
@@ -110,38 +129,25 @@ int bench_item_convoy(const struct bench_opts *o, struct bench_report *r)
 			snprintf(k, sizeof(k), "%u", ks[ki]);
 			for (size_t p = 0; p <= NPOL; p++) {
 				char out[OUTLEN];
-				int rc;
-				if (p < NPOL) {
-					if (!have_run)
-						continue;
-					char *argv[] = { (char *)bench_gilscope(o), "run",
-							 "convoy", "-P", (char *)policies[p],
-							 "-k", k, "-d", (char *)dur, "--json",
-							 NULL };
-					rc = bench_run(argv, NULL, out, sizeof(out),
-						       o->verbose ? BENCH_RUN_VERBOSE : 0,
-						       120);
-				} else {
-					if (!python || !convoy_py)
-						continue;
-					char *argv[] = { (char *)python, (char *)convoy_py,
-							 "-k", k, "-d", (char *)dur, NULL };
-					rc = bench_run(argv, NULL, out, sizeof(out),
-						       o->verbose ? BENCH_RUN_VERBOSE : 0,
-						       120);
-				}
-				if (rc != 0) {
-					fprintf(stderr, "bench: item 4: %s k=%u failed "
-							"(exit %d)\n",
-						p < NPOL ? policies[p] : "python", ks[ki], rc);
+				if (p < NPOL ? !have_run : !python || !convoy_py)
 					continue;
-				}
-				double (*get)(const char *, const char *) =
-					p < NPOL ? bench_json_num : bench_kv;
-				double rps = get(out, "rps");
-				double ceil = get(out, "ceiling_rps");
-				double cpu = get(out, "cpu_work_per_s");
-				double ceil_cpu = get(out, "ceiling_cpu_work_per_s");
+				char *run_argv[] = { (char *)bench_gilscope(o), "run",
+						     "convoy", "-P",
+						     (char *)policies[p < NPOL ? p : 0],
+						     "-k", k, "-d", (char *)dur, "--json",
+						     NULL };
+				char *py_argv[] = { (char *)python, (char *)convoy_py,
+						    "-k", k, "-d", (char *)dur, NULL };
+				char subject[64];
+				snprintf(subject, sizeof(subject), "item 4: %s k=%u",
+					 p < NPOL ? policies[p] : "python", ks[ki]);
+				if (run_subject(o, p < NPOL ? run_argv : py_argv, out,
+						sizeof(out), 120, subject))
+					continue;
+				double rps = subject_value(p, out, "rps");
+				double ceil = subject_value(p, out, "ceiling_rps");
+				double cpu = subject_value(p, out, "cpu_work_per_s");
+				double ceil_cpu = subject_value(p, out, "ceiling_cpu_work_per_s");
 				struct series *se = &s[ki][p];
 				add(&se->main, rps, ceil > 0 ? rps / ceil : NAN);
 				if (ks[ki] > 0)
@@ -232,39 +238,24 @@ int bench_item_countdown(const struct bench_opts *o, struct bench_report *r)
 			snprintf(t, sizeof(t), "%u", ts[ti]);
 			for (size_t p = 0; p < NPOL + NPY; p++) {
 				char out[OUTLEN];
-				int rc;
-				if (p < NPOL) {
-					if (!have_run)
-						continue;
-					char *argv[] = { (char *)bench_gilscope(o), "run",
-							 "countdown", "-P",
-							 (char *)policies[p], "-t", t,
-							 "--units", (char *)units, "--json",
-							 NULL };
-					rc = bench_run(argv, NULL, out, sizeof(out),
-						       o->verbose ? BENCH_RUN_VERBOSE : 0,
-						       300);
-				} else {
-					const char *pyexe = python[p - NPOL];
-					if (!pyexe)
-						continue;
-					char *argv[] = { (char *)pyexe,
-							 (char *)countdown_py, "-t", t,
-							 "-n", (char *)count, NULL };
-					rc = bench_run(argv, NULL, out, sizeof(out),
-						       o->verbose ? BENCH_RUN_VERBOSE : 0,
-						       300);
-				}
-				if (rc != 0) {
-					fprintf(stderr, "bench: item 5: subject %zu "
-							"t=%u failed (exit %d)\n",
-						p, ts[ti], rc);
+				const char *pyexe = p < NPOL ? NULL : python[p - NPOL];
+				if (p < NPOL ? !have_run : !pyexe)
 					continue;
-				}
-				double (*get)(const char *, const char *) =
-					p < NPOL ? bench_json_num : bench_kv;
-				double wall = get(out, "wall_s");
-				double single = get(out, "single_thread_wall_s");
+				char *run_argv[] = { (char *)bench_gilscope(o), "run",
+						     "countdown", "-P",
+						     (char *)policies[p < NPOL ? p : 0],
+						     "-t", t, "--units", (char *)units,
+						     "--json", NULL };
+				char *py_argv[] = { (char *)pyexe, (char *)countdown_py,
+						    "-t", t, "-n", (char *)count, NULL };
+				char subject[64];
+				snprintf(subject, sizeof(subject),
+					 "item 5: subject %zu t=%u", p, ts[ti]);
+				if (run_subject(o, p < NPOL ? run_argv : py_argv, out,
+						sizeof(out), 300, subject))
+					continue;
+				double wall = subject_value(p, out, "wall_s");
+				double single = subject_value(p, out, "single_thread_wall_s");
 				add(&s[ti][p].main, wall, single > 0 ? wall / single : NAN);
 				if (p >= NPOL) {
 					const char *v = strstr(out, "python=");
