@@ -244,7 +244,7 @@ int bench_item_countdown(const struct bench_opts *o, struct bench_report *r)
 				char *run_argv[] = { (char *)bench_gilscope(o), "run",
 						     "countdown", "-P",
 						     (char *)policies[p < NPOL ? p : 0],
-						     "-t", t, "--units", (char *)units,
+						     "-T", t, "--units", (char *)units,
 						     "--json", NULL };
 				char *py_argv[] = { (char *)pyexe, (char *)countdown_py,
 						    "-t", t, "-n", (char *)count, NULL };
