@@ -37,8 +37,9 @@ struct gs_tl_span {
 			     OFFCPU: gs_sched_state; HOLD: 1 if it ended in a
 			     forced release */
 	uint16_t reserved;
-	uint32_t aux;     /* WAIT: waiters already queued when it began;
-			     HOLD: stack id at its release, 0 if none */
+	uint32_t aux;     /* HOLD: stack id at its release; WAIT: stack id
+			     at its request (the call site that waited);
+			     0 if none (record --stacks, code locations) */
 };
 
 enum gs_tl_mark_kind {
@@ -101,8 +102,8 @@ struct gs_timeline {
 	size_t nwaiters, capwaiters;
 	struct gs_tl_finding *findings;
 	size_t nfindings, capfindings;
-	/* HOLD spans' aux: the stack id of their release (record --stacks);
-	 * labels[] names each, "function (file:line)" of its innermost frame */
+	/* HOLD and WAIT spans' aux: a stack id (record --stacks); labels[]
+	 * names each, "function (file:line)" of its innermost frame */
 	struct gs_tl_label *labels;
 	size_t nlabels;
 	int oom;                  /* an append failed: the model is incomplete */

@@ -30,8 +30,9 @@ struct gs_tl_builder {
 	size_t nstalls, capstalls;
 	struct moment inv[2][TOP];
 	/* per state-machine thread: stack of the next release and of the
-	 * release being processed (record --stacks) */
-	uint32_t *next_release, *release;
+	 * release being processed, of the next request and of the last one
+	 * (record --stacks, published code locations) */
+	uint32_t *next_release, *release, *next_request, *request;
 	size_t nstk;
 	int oom;
 };
@@ -91,6 +92,8 @@ static void on_interval(void *ctx, const struct gs_interval *iv)
 	uint32_t aux = 0;
 	if (st == GS_TL_HOLD && iv->reason != GS_RELEASE_MAX && iv->thread < b->nstk)
 		aux = b->release[iv->thread];
+	else if (st == GS_TL_WAIT && iv->thread < b->nstk)
+		aux = b->request[iv->thread]; /* where it asked: the call site */
 	if (st != GS_TL_NONE)
 		gs_tl_add_span(b->tl, iv->tid, st, iv->begin_ns, iv->end_ns,
 			       detail, aux);
@@ -100,32 +103,38 @@ void gs_tl_builder_before_event(void *ctx, const struct gs_event *ev,
 				const struct gs_state *st)
 {
 	struct gs_tl_builder *b = ctx;
-	if (ev->type != GS_EV_stack && ev->type != GS_EV_release)
+	if (ev->type != GS_EV_stack && ev->type != GS_EV_release &&
+	    ev->type != GS_EV_acquire_request)
 		return;
 	uint32_t idx = gs_state_lookup(st, ev->tid);
 	if (idx == GS_NO_THREAD)
 		idx = (uint32_t)gs_state_nthreads(st); /* indexed at this event */
 	if (idx >= b->nstk) {
 		size_t n = (size_t)idx + 16;
-		uint32_t *a = realloc(b->next_release, n * sizeof(*a));
-		if (a)
-			b->next_release = a;
-		uint32_t *r = a ? realloc(b->release, n * sizeof(*r)) : NULL;
-		if (!a || !r) {
-			b->oom = 1;
-			return;
+		uint32_t **arrs[4] = { &b->next_release, &b->release,
+				       &b->next_request, &b->request };
+		for (int k = 0; k < 4; k++) {
+			uint32_t *a = realloc(*arrs[k], n * sizeof(*a));
+			if (!a) {
+				b->oom = 1;
+				return;
+			}
+			memset(a + b->nstk, 0, (n - b->nstk) * sizeof(*a));
+			*arrs[k] = a;
 		}
-		b->release = r;
-		memset(a + b->nstk, 0, (n - b->nstk) * sizeof(*a));
-		memset(r + b->nstk, 0, (n - b->nstk) * sizeof(*r));
 		b->nstk = n;
 	}
 	if (ev->type == GS_EV_stack) {
 		if (ev->a8 == GS_STACK_AT_RELEASE)
 			b->next_release[idx] = ev->a0;
-	} else {
+		else if (ev->a8 == GS_STACK_AT_REQUEST)
+			b->next_request[idx] = ev->a0;
+	} else if (ev->type == GS_EV_release) {
 		b->release[idx] = b->next_release[idx];
 		b->next_release[idx] = 0;
+	} else {
+		b->request[idx] = b->next_request[idx];
+		b->next_request[idx] = 0;
 	}
 }
 
@@ -146,7 +155,8 @@ static int label_stacks(struct gs_timeline *tl, const struct gs_stacktab *tab)
 		const struct gs_tl_thread *th = &tl->threads[i];
 		for (size_t k = 0; k < th->nspans; k++) {
 			uint32_t id = th->spans[k].aux;
-			if (th->spans[k].state != GS_TL_HOLD || !id)
+			if ((th->spans[k].state != GS_TL_HOLD &&
+			     th->spans[k].state != GS_TL_WAIT) || !id)
 				continue;
 			if (n && v[n - 1].stack == id)
 				continue;
@@ -283,6 +293,8 @@ void gs_tl_builder_free(struct gs_tl_builder *b)
 		return;
 	free(b->next_release);
 	free(b->release);
+	free(b->next_request);
+	free(b->request);
 	free(b->stalls);
 	free(b);
 }

@@ -5,11 +5,12 @@
  * (compiled in, see html/embed.cmake) from two inline data blocks:
  *
  *   #gs-meta  JSON: title, extent, threads, findings (times in ns relative
- *             to the trace start).
+ *             to the trace start), code (stack id -> "function (file:line)").
  *   #gs-bin   base64 of unsigned LEB128 varints (z = zigzag-signed):
  *               per thread, GIL lane then off-CPU lane:
  *                 n, then n x { z(t0 - previous t1), t1 - t0,
  *                               state | detail << 3, aux }
+ *                 (aux: HOLD/WAIT spans' stack id, a key of meta.code)
  *                 (the first "previous t1" is 0, the trace start)
  *               marks: n, then n x { z(ts - previous ts), ts2 - ts,
  *                                    row of tid + 1, row of tid2 + 1, kind }
@@ -300,6 +301,14 @@ static int meta_json(const struct gs_timeline *tl, const char *title,
 		json_string(&j, "name", tl->threads[i].name);
 		json_string(&j, "role", gs_role_name(tl->threads[i].role));
 		json_end(&j);
+	}
+	json_end(&j);
+	/* stack id -> "function (file:line)", for the spans' tooltips */
+	json_begin_object(&j, "code");
+	for (size_t k = 0; k < tl->nlabels; k++) {
+		char id[16];
+		snprintf(id, sizeof(id), "%" PRIu32, tl->labels[k].stack);
+		json_string(&j, id, tl->labels[k].text);
 	}
 	json_end(&j);
 	json_begin_array(&j, "findings");

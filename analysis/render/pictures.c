@@ -203,6 +203,11 @@ struct gs_report_pictures *gs_report_pictures_begin(struct gs_analyze_opts *ao,
 	p->req.html = html;
 	p->req.svg = svg;
 	ao->listener = gs_tl_builder_listener(p->b);
+	/* stack events: the code location of each hold and wait span */
+	if (!ao->before_event) {
+		ao->before_event = gs_tl_builder_before_event;
+		ao->before_event_ctx = p->b;
+	}
 	return p;
 }
 

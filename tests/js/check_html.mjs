@@ -6,6 +6,9 @@
 //
 // usage: node check_html.mjs FILE.html [--rows N] [--screenshot OUT.png]
 //        [--width PX] [--height PX] [--finding I] [--zoom-to A,B]
+//        [--hover-code hold|wait|any]  (zoom to the longest such span that has
+//                           a code location, hover it: the tooltip must
+//                           name its "function (file:line)")
 import { chromium } from 'playwright-core';
 import path from 'node:path';
 
@@ -110,6 +113,37 @@ try {
       problems.push('clicking the finding link did not move the view');
     if (!(after[0] <= f.t0 && after[1] >= f.t1))
       problems.push(`finding ${opt.finding} [${f.t0}, ${f.t1}] is not inside the view [${after}]`);
+  }
+  if (opt['hover-code']) {
+    const pick = await page.evaluate(want => {
+      const g = window.gilscope;
+      let best = null;
+      g.threads.forEach((t, r) => {
+        const l = t.main;
+        for (let i = 0; i < l.n; i++) {
+          const ok = want === 'hold' ? l.st[i] === 1 : want === 'wait' ? l.st[i] === 2 : l.st[i] === 1 || l.st[i] === 2;
+          if (!ok || !l.aux[i] || !g.meta.code[l.aux[i]]) continue;
+          const d = l.s1[i] - l.s0[i];
+          if (!best || d > best.d) best = { r, d, s0: l.s0[i], s1: l.s1[i], label: g.meta.code[l.aux[i]], state: l.st[i] };
+        }
+      });
+      if (!best) return null;
+      g.setView(best.s0, best.s1);
+      g.drawNow();
+      const c = document.getElementById('gs-canvas').getBoundingClientRect();
+      best.x = c.left + c.width / 2;
+      best.y = c.top + g.geometry.AXIS_H + best.r * g.geometry.ROW_H + g.geometry.ROW_H / 2;
+      return best;
+    }, opt['hover-code']);
+    if (!pick) {
+      problems.push(`no ${opt['hover-code']} span with a code location`);
+    } else {
+      await page.mouse.move(pick.x, pick.y);
+      const tip = await page.evaluate(() => document.getElementById('gs-tip').textContent);
+      seen.hover = { label: pick.label, state: pick.state, tip };
+      if (!tip.includes(pick.label))
+        problems.push(`tooltip "${tip}" does not name "${pick.label}"`);
+    }
   }
   if (opt.screenshot) {
     await page.evaluate(() => window.scrollTo(0, 0));

@@ -569,6 +569,9 @@
           if (s === 3) what += ': ' + (BLOCK[lane.det[i]] || 'other');
           if (s === 2) what += ' (' + (WHY[lane.det[i]] || '?') + ')';
           if (s === 1 && lane.det[i]) what += ' (ended by a drop request)';
+          /* record --stacks / code locations: where it let go, where it asked */
+          const code = (s === 1 || s === 2) && lane.aux[i] && meta.code ? meta.code[lane.aux[i]] : null;
+          if (code) what += (s === 1 ? ' \u2014 released in ' : ' \u2014 asked in ') + code;
           if (s === 4) what += lane.det[i] ? ' (sleeping)' : ' (preempted)';
           text += '\n' + what + ': ' + fmt(lane.s1[i] - lane.s0[i]) + ' from ' + fmt(lane.s0[i]);
         }
@@ -625,6 +628,7 @@
 
   window.gilscope = {
     meta, threads, marks, waiters, view, setView, jump,
+    geometry: { AXIS_H, ROW_H },
     stats: () => lastStats,
     drawNow: () => { draw(); return lastStats; },
   };
