@@ -245,9 +245,12 @@ static void *client_main(void *arg)
 		prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	struct timespec think = { (time_t)(o->client_think_us / 1000000),
 				  (long)(o->client_think_us % 1000000) * 1000 };
+	uint64_t cs = 5;
 	while (!gs_scenario_stop_requested() && (now = gs_now_ns()) < end) {
 		if (o->client_think_us)
 			nanosleep(&think, NULL);
+		/* The client's own processing, on a CPU like a real one's. */
+		cs = gs_work(NULL, o->client_units, cs);
 		memcpy(buf, &n, o->msg_size < sizeof(n) ? o->msg_size : sizeof(n));
 		if (raw_full(fd, buf, o->msg_size, 1) <= 0 ||
 		    raw_full(fd, buf, o->msg_size, 0) <= 0) {
@@ -390,6 +393,8 @@ int gs_convoy_run(const struct gs_scenario_opts *o,
 	r->convoy.phase_s = o->duration_s;
 	r->convoy.client_think_us = o->client_think_us;
 	r->convoy.rounds = rounds;
+	r->convoy.server_units = o->server_units;
+	r->convoy.client_units = o->client_units;
 	double *v = calloc(5 * (size_t)rounds, sizeof(*v));
 	if (!v) {
 		gs_errf(err, errlen, "out of memory");

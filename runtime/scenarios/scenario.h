@@ -78,6 +78,9 @@ struct gs_scenario_opts {
 	/* convoy */
 	unsigned msg_size;      /* request/response bytes */
 	unsigned server_units;  /* work units the server does per request */
+	unsigned client_units;  /* the client's own work per request (no GIL):
+				 * what a client in Python spends on a round
+				 * trip besides the system calls */
 	int nonblocking_first;  /* gil_call_maybe_blocking (gh-89977) */
 	unsigned client_think_us; /* client pause between round trips: the
 				   * peer's reaction time / network delay */
@@ -144,6 +147,7 @@ struct gs_scenario_result {
 	} countdown;
 	struct {
 		unsigned cpu_threads, msg_size, client_think_us, rounds;
+		unsigned server_units, client_units;
 		double phase_s;
 		/* Medians over the rounds. */
 		double solo_rps, rps, ceiling_rps;

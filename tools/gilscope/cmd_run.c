@@ -49,6 +49,8 @@ static void usage(FILE *out)
 "      --units N         countdown: total work units (default 20000000)\n"
 "      --msg-size B      convoy: request/response bytes (default 16)\n"
 "      --server-units N  convoy: work units per request (default 20)\n"
+"      --client-units N  convoy: the client's own CPU work per request, off\n"
+"                        the GIL (default 0; a Python client spends ~400)\n"
 "      --nonblocking-first  convoy: try recv/send without blocking first and\n"
 "                        release the GIL only if it would block (gh-89977)\n"
 "      --think-us U      convoy: client pause before each request, standing\n"
@@ -102,7 +104,7 @@ enum {
 	OPT_INTERVAL = 256, OPT_TICKS, OPT_SEM, OPT_NO_INHERIT, OPT_UNITS,
 	OPT_MSG, OPT_SERVER_UNITS, OPT_NBFIRST, OPT_PERIOD, OPT_HP_UNITS,
 	OPT_SCHED, OPT_PIN, OPT_HOG_BUSY, OPT_HOG_SLEEP, OPT_IO_SIZE,
-	OPT_IO_CPU, OPT_FSYNC, OPT_DIR, OPT_THINK, OPT_ROUNDS,
+	OPT_IO_CPU, OPT_FSYNC, OPT_DIR, OPT_THINK, OPT_ROUNDS, OPT_CLIENT_UNITS,
 };
 
 /* Which scenarios a workload option means something to (bit 1 << kind), so
@@ -121,6 +123,7 @@ static const struct {
 	{ OPT_UNITS, "units", NULL, SCN(GS_SCN_COUNTDOWN) },
 	{ OPT_MSG, "msg-size", NULL, SCN(GS_SCN_CONVOY) },
 	{ OPT_SERVER_UNITS, "server-units", NULL, SCN(GS_SCN_CONVOY) },
+	{ OPT_CLIENT_UNITS, "client-units", NULL, SCN(GS_SCN_CONVOY) },
 	{ OPT_NBFIRST, "nonblocking-first", NULL, SCN(GS_SCN_CONVOY) },
 	{ OPT_THINK, "think-us", NULL, SCN(GS_SCN_CONVOY) },
 	{ OPT_ROUNDS, "rounds", NULL, SCN(GS_SCN_CONVOY) },
@@ -296,6 +299,8 @@ static void print_json(const struct gs_scenario_result *r,
 		json_bool(&j, "nonblocking_first", o->nonblocking_first);
 		json_uint(&j, "think_us", r->convoy.client_think_us);
 		json_uint(&j, "rounds", r->convoy.rounds);
+		json_uint(&j, "server_units", r->convoy.server_units);
+		json_uint(&j, "client_units", r->convoy.client_units);
 		json_double(&j, "solo_rps", r->convoy.solo_rps);
 		json_double(&j, "rps", r->convoy.rps);
 		json_double(&j, "ceiling_rps", r->convoy.ceiling_rps);
@@ -516,6 +521,7 @@ int cmd_run(int argc, char **argv)
 		{ "units", required_argument, NULL, OPT_UNITS },
 		{ "msg-size", required_argument, NULL, OPT_MSG },
 		{ "server-units", required_argument, NULL, OPT_SERVER_UNITS },
+		{ "client-units", required_argument, NULL, OPT_CLIENT_UNITS },
 		{ "nonblocking-first", no_argument, NULL, OPT_NBFIRST },
 		{ "think-us", required_argument, NULL, OPT_THINK },
 		{ "rounds", required_argument, NULL, OPT_ROUNDS },
@@ -628,6 +634,11 @@ int cmd_run(int argc, char **argv)
 		case OPT_SERVER_UNITS:
 			if (parse_uint("--server-units", optarg, 100000000,
 				       &set.server_units))
+				return 2;
+			break;
+		case OPT_CLIENT_UNITS:
+			if (parse_uint("--client-units", optarg, 100000000,
+				       &set.client_units))
 				return 2;
 			break;
 		case OPT_NBFIRST: set.nonblocking_first = 1; break;
