@@ -23,6 +23,17 @@
 #define CLI_MS 1000000ull
 #define CLI_S 1000000000ull
 
+/* The getopt_long entries of the options whose letter means the same in
+ * every subcommand (docs/cli.md, "The vocabulary"). */
+#define CLI_OPT_DURATION { "duration", required_argument, NULL, 'd' }
+#define CLI_OPT_HELP { "help", no_argument, NULL, 'h' }
+#define CLI_OPT_INTERVAL { "interval", required_argument, NULL, 'i' }
+#define CLI_OPT_JSON { "json", no_argument, NULL, 'j' }
+#define CLI_OPT_OUTPUT { "output", required_argument, NULL, 'o' }
+#define CLI_OPT_PID { "pid", required_argument, NULL, 'p' }
+#define CLI_OPT_QUIET { "quiet", no_argument, NULL, 'q' }
+#define CLI_OPT_VERBOSE { "verbose", no_argument, NULL, 'v' }
+
 /* A whole decimal integer in [lo, hi]. */
 int cli_parse_long(const char *cmd, const char *opt, const char *arg, long lo,
 		   long hi, const char *what, long *out);

@@ -88,16 +88,16 @@ static void collect_pending_lost(struct gs_session *s, struct gs_demux *d)
 int cmd_record(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "pid", required_argument, NULL, 'p' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "duration", required_argument, NULL, 'd' },
+		CLI_OPT_PID,
+		CLI_OPT_OUTPUT,
+		CLI_OPT_DURATION,
 		{ "no-sched", no_argument, NULL, 'S' },
 		{ "probes", required_argument, NULL, 'P' },
 		{ "buffer", required_argument, NULL, 'b' },
 		{ "stacks", no_argument, NULL, 'K' },
 		{ "native", no_argument, NULL, 'N' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPT_VERBOSE,
+		CLI_OPT_HELP,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct gs_session_opts so = {

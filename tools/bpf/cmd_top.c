@@ -406,17 +406,17 @@ static void report(struct top_state *t, int json, int hist, int per_thread)
 int cmd_top(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "pid", required_argument, NULL, 'p' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "duration", required_argument, NULL, 'd' },
+		CLI_OPT_PID,
+		CLI_OPT_INTERVAL,
+		CLI_OPT_DURATION,
 		{ "thread-hist", no_argument, NULL, 'H' },
 		{ "no-hist", no_argument, NULL, 'N' },
 		{ "convoy-us", required_argument, NULL, 'C' },
 		{ "probes", required_argument, NULL, 'P' },
-		{ "json", no_argument, NULL, 'j' },
+		CLI_OPT_JSON,
 		{ "stacks", no_argument, NULL, 'K' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPT_VERBOSE,
+		CLI_OPT_HELP,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct gs_session_opts so = {

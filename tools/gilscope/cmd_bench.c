@@ -322,11 +322,11 @@ int cmd_bench(int argc, char **argv)
 	};
 	static const struct option longopts[] = {
 		{ "quick", no_argument, NULL, OPT_QUICK },
-		{ "json", no_argument, NULL, 'j' },
+		CLI_OPT_JSON,
 		{ "only", required_argument, NULL, OPT_ONLY },
-		{ "verbose", no_argument, NULL, 'v' },
+		CLI_OPT_VERBOSE,
 		{ "nice", required_argument, NULL, OPT_NICE },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPT_HELP,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bench_opts o = { 0 };

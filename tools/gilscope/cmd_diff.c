@@ -71,9 +71,9 @@ int cmd_diff(int argc, char **argv)
 	static const struct option long_opts[] = {
 		{ "rows", required_argument, NULL, 'n' },
 		{ "all", no_argument, NULL, 'a' },
-		{ "json", no_argument, NULL, 'j' },
+		CLI_OPT_JSON,
 		{ "allow-truncated", no_argument, NULL, 256 },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPT_HELP,
 		{ 0 },
 	};
 	size_t rows = 30;

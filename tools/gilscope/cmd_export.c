@@ -49,15 +49,15 @@ int cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "format", required_argument, NULL, 'f' },
-		{ "output", required_argument, NULL, 'o' },
+		CLI_OPT_OUTPUT,
 		{ "from", required_argument, NULL, 'F' },
 		{ "to", required_argument, NULL, 'T' },
 		{ "window", required_argument, NULL, 'w' },
 		{ "width", required_argument, NULL, 'W' },
 		{ "allow-truncated", no_argument, NULL, 'A' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPT_QUIET,
+		CLI_OPT_VERBOSE,
+		CLI_OPT_HELP,
 		{ 0 },
 	};
 	struct gs_pictures_req req = { 0 };

@@ -353,19 +353,19 @@ int cmd_replay(int argc, char **argv)
 	};
 	static const struct option long_opts[] = {
 		{ "policy", required_argument, NULL, 'P' },
-		{ "interval", required_argument, NULL, 'i' },
+		CLI_OPT_INTERVAL,
 		{ "interval-us", required_argument, NULL, OPT_INTERVAL_US },
 		{ "check-ticks", required_argument, NULL, OPT_TICKS },
-		{ "output", required_argument, NULL, 'o' },
+		CLI_OPT_OUTPUT,
 		{ "no-self-check", no_argument, NULL, OPT_NOSELF },
 		{ "tolerance", required_argument, NULL, OPT_TOL },
 		{ "unit-ns", required_argument, NULL, OPT_UNIT },
 		{ "os-prio", no_argument, NULL, OPT_OSPRIO },
 		{ "rt", no_argument, NULL, OPT_RT },
 		{ "no-rt", no_argument, NULL, OPT_NO_RT },
-		{ "json", no_argument, NULL, 'j' },
+		CLI_OPT_JSON,
 		{ "allow-truncated", no_argument, NULL, OPT_TRUNC },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPT_HELP,
 		{ 0 },
 	};
 	const char *policy = NULL, *out_path = "replay.gst";

@@ -510,14 +510,14 @@ int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "policy", required_argument, NULL, 'P' },
-		{ "interval", required_argument, NULL, 'i' },
+		CLI_OPT_INTERVAL,
 		{ "interval-us", required_argument, NULL, OPT_INTERVAL },
 		{ "check-ticks", required_argument, NULL, OPT_TICKS },
 		{ "sem", no_argument, NULL, OPT_SEM },
 		{ "no-inherit", no_argument, NULL, OPT_NO_INHERIT },
 		{ "threads", required_argument, NULL, 'T' },
 		{ "cpu-threads", required_argument, NULL, 'k' },
-		{ "duration", required_argument, NULL, 'd' },
+		CLI_OPT_DURATION,
 		{ "units", required_argument, NULL, OPT_UNITS },
 		{ "msg-size", required_argument, NULL, OPT_MSG },
 		{ "server-units", required_argument, NULL, OPT_SERVER_UNITS },
@@ -535,10 +535,10 @@ int cmd_run(int argc, char **argv)
 		{ "io-cpu-units", required_argument, NULL, OPT_IO_CPU },
 		{ "fsync-every", required_argument, NULL, OPT_FSYNC },
 		{ "dir", required_argument, NULL, OPT_DIR },
-		{ "output", required_argument, NULL, 'o' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPT_OUTPUT,
+		CLI_OPT_JSON,
+		CLI_OPT_VERBOSE,
+		CLI_OPT_HELP,
 		{ NULL, 0, NULL, 0 },
 	};
 

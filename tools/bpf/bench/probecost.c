@@ -35,6 +35,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "cli_parse.h"
 #include "clock.h"
 #include "elfsym.h"
 #include "gilscope_bpf.h" /* before the skeleton: its rodata types */
@@ -257,9 +258,9 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "calls", required_argument, NULL, 'n' },
 		{ "reps", required_argument, NULL, 'r' },
-		{ "json", no_argument, NULL, 'j' },
+		CLI_OPT_JSON,
 		{ "pairs", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPT_HELP,
 		{ NULL, 0, NULL, 0 },
 	};
 	while ((c = getopt_long(argc, argv, "n:r:p:jh", opts, NULL)) != -1) {

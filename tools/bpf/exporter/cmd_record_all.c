@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cli_common.h"
+#include "cli_parse.h"
 #include "clock.h"
 #include "hostwide.h"
 #include "hw_cli.h"
@@ -101,7 +102,7 @@ int gs_record_all(int argc, char **argv)
 	enum { O_NOSCHED = GS_HW_O_FIRST_FREE, O_PROBES };
 	static const struct option opts[] = {
 		{ "all", no_argument, NULL, 'a' },
-		{ "output", required_argument, NULL, 'o' },
+		CLI_OPT_OUTPUT,
 		GS_HW_LONGOPTS,
 		{ "no-sched", no_argument, NULL, O_NOSCHED },
 		{ "probes", required_argument, NULL, O_PROBES },

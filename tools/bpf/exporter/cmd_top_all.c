@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli_common.h"
+#include "cli_parse.h"
 #include "clock.h"
 #include "hostwide.h"
 #include "hw_cli.h"
@@ -219,11 +220,11 @@ int gs_top_all(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "all", no_argument, NULL, 'a' },
 		GS_HW_LONGOPTS,
-		{ "interval", required_argument, NULL, 'i' },
+		CLI_OPT_INTERVAL,
 		{ "rows", required_argument, NULL, 'n' }, /* as diff's -n */
 		{ "lines", required_argument, NULL, 'n' },
 		{ "convoy-us", required_argument, NULL, O_CONVOY },
-		{ "json", no_argument, NULL, 'j' },
+		CLI_OPT_JSON,
 		{ 0 },
 	};
 	optind = 1;

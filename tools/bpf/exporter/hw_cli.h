@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cli_parse.h"
+
 struct gs_hw_opts;
 
 /* The options every host-wide mode takes, for its getopt_long table (its
@@ -15,12 +17,10 @@ struct gs_hw_opts;
  * --cgroup PATH, -d SEC, -v; -h is each mode's own usage(). */
 enum { GS_HW_O_COMM = 0x100, GS_HW_O_CGROUP, GS_HW_O_FIRST_FREE };
 #define GS_HW_LONGOPTS \
-	{ "pid", required_argument, NULL, 'p' }, \
+	CLI_OPT_PID, \
 	{ "comm", required_argument, NULL, GS_HW_O_COMM }, \
 	{ "cgroup", required_argument, NULL, GS_HW_O_CGROUP }, \
-	{ "duration", required_argument, NULL, 'd' }, \
-	{ "verbose", no_argument, NULL, 'v' }, \
-	{ "help", no_argument, NULL, 'h' }
+	CLI_OPT_DURATION, CLI_OPT_VERBOSE, CLI_OPT_HELP
 
 /* getopt_long that takes those options itself, into ho and *duration:
  * returns the mode's next other option, -1 at the end, or GS_HW_BAD after
