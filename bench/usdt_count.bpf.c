@@ -6,21 +6,12 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} hits SEC(".maps");
+#include "hit_counter.bpf.h"
 
 SEC("usdt")
 int count_hit(struct pt_regs *ctx)
 {
-	__u32 key = 0;
-	__u64 *v = bpf_map_lookup_elem(&hits, &key);
-	if (v)
-		(*v)++;
-	return 0;
+	return hit();
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -9,23 +9,9 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
 
+#include "hit_counter.bpf.h"
+
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} hits SEC(".maps");
-
-static __always_inline int hit(void)
-{
-	__u32 k = 0;
-	__u64 *c = bpf_map_lookup_elem(&hits, &k);
-	if (c)
-		(*c)++;
-	return 0;
-}
 
 SEC("usdt")
 int BPF_USDT(count_usdt, long a8, long a0, long a1, long str)
