@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int gs_proc_comm(uint32_t pid, uint32_t tid, char *out, size_t len)
 {
@@ -46,5 +47,33 @@ int gs_proc_each_task(uint32_t pid, void (*fn)(uint32_t tid, void *arg),
 			fn((uint32_t)tid, arg);
 	}
 	closedir(d);
+	return 0;
+}
+
+int gs_proc_cpu_ns(uint32_t pid, uint64_t *ns)
+{
+	char p[64], buf[1024];
+	snprintf(p, sizeof(p), "/proc/%u/stat", pid);
+	FILE *f = fopen(p, "re");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	long hz = sysconf(_SC_CLK_TCK);
+	/* fields 14 and 15; comm (field 2) may hold spaces: start after ')' */
+	char *s = strrchr(buf, ')');
+	if (!s || hz <= 0)
+		return -1;
+	unsigned long long v[2] = { 0, 0 };
+	int field = 2, got = 0;
+	char *save = NULL;
+	for (char *tok = strtok_r(s + 1, " ", &save); tok && got < 2;
+	     tok = strtok_r(NULL, " ", &save))
+		if (++field == 14 || field == 15)
+			v[got++] = strtoull(tok, NULL, 10);
+	if (got < 2)
+		return -1;
+	*ns = (uint64_t)((v[0] + v[1]) * (1000000000ull / (unsigned long long)hz));
 	return 0;
 }

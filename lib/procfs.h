@@ -22,4 +22,10 @@ void gs_proc_thread_name(uint32_t pid, uint32_t tid, char *out, size_t len);
 int gs_proc_each_task(uint32_t pid, void (*fn)(uint32_t tid, void *arg),
 		      void *arg);
 
+/* The CPU time (user + system) PID has used so far, all its threads, live
+ * and exited (/proc/PID/stat utime + stime; clock-tick resolution, 10 ms
+ * at USER_HZ 100; readable while the process is a zombie too). Returns 0,
+ * or -1 when it cannot be read. */
+int gs_proc_cpu_ns(uint32_t pid, uint64_t *ns);
+
 #endif

@@ -1,9 +1,9 @@
 #!/bin/bash
 # gilscope record on unmodified CPython 2.7: PyThread_acquire_lock kept only
 # for the lock interpreter_lock points to. Two CPU-bound threads: every 100
-# ticks the holder releases and at once re-acquires, and it wins most of
-# the time (the woken waiter is still getting a CPU): the releaser re-takes
-# the GIL in most handoffs. PyThread_release_lock starts with `sub`
+# ticks the holder releases and at once re-acquires; whether it or the
+# woken waiter wins depends on the scheduler (and the probes), so the
+# share is printed, not asserted. PyThread_release_lock starts with `sub`
 # (single-stepped): gilscope probes its call to sem_post instead (emulated,
 # the lock still in %rdi), cheap enough for the light probe set too, so
 # both sets see every release where it happens (none inferred, none of
@@ -48,8 +48,11 @@ for s in ("light", "full"):
     check(c.get("acquired", 0) > 1000, "too few acquisitions: %r" % c)
     check(abs(c.get("release", 0) - c.get("acquired", 0)) <= 3, "unbalanced counts %r" % c)
     check(d["handoffs"] >= 500, "too few handoffs with a waiter")
+    # who wins a handoff is the scheduler's (and the probes') doing: the
+    # share moved from 42 % to 99.9 % between runs (observer-effect.md);
+    # only that it is a share is asserted
+    check(0 <= d["failed_handoffs"] <= d["handoffs"], "failed handoffs out of range")
     share = float(d["failed_handoffs"]) / d["handoffs"]
-    check(share > 0.5, "releaser re-took the GIL in only %.1f%% of handoffs" % (100 * share))
     check("unknown" not in d["hold_by_reason"],
           "a release of unknown reason: releases are observed, not inferred")
     interval = d["hold_by_reason"].get("interval", {})

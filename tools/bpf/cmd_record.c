@@ -252,6 +252,7 @@ int cmd_record(int argc, char **argv)
 	}
 	uint64_t t1 = gs_now_ns();
 	int interrupted = gs_session_stop != 0;
+	gs_session_cpu_mark(&s);
 
 	/* Probes out first, then what is left in the ring. */
 	uint64_t cnt[GSB_CNT_MAX];
@@ -302,12 +303,40 @@ int cmd_record(int argc, char **argv)
 		"stop) written to %s (%llu lost)\n",
 		so.prog, (unsigned long long)total, nthreads, secs, output,
 		(unsigned long long)lost);
-	fprintf(stderr,
-		"%s: estimated probe cost %.1f ms = %.2f%% of the run "
-		"(%llu GIL probe hits, %llu scheduler hits; docs/observer-effect.md)\n",
-		so.prog, cost_ms, secs > 0 ? cost_ms / 10 / secs : 0.0,
-		(unsigned long long)gs_session_gil_hits(cnt),
-		(unsigned long long)cnt[GSB_HIT_SCHED]);
+	uint64_t cpu_ns = 0;
+	double slowdown = gs_session_cpu_ns(&s, &cpu_ns)
+		? -1 : gs_session_slowdown_pct(cost_ms * 1e6, (double)cpu_ns);
+	if (slowdown >= 0)
+		fprintf(stderr,
+			"%s: estimated probe cost %.1f ms = %.2f%% slowdown of a "
+			"CPU-bound run (the probes' CPU time over the %.3f s the "
+			"program used beside them; %.2f%% of the recording's wall "
+			"time; %llu GIL probe hits, %llu scheduler hits; "
+			"docs/observer-effect.md)\n",
+			so.prog, cost_ms, slowdown,
+			((double)cpu_ns / 1e6 - cost_ms) > 0
+				? ((double)cpu_ns / 1e6 - cost_ms) / 1e3 : 0.0,
+			secs > 0 ? cost_ms / 10 / secs : 0.0,
+			(unsigned long long)gs_session_gil_hits(cnt),
+			(unsigned long long)cnt[GSB_HIT_SCHED]);
+	else
+		fprintf(stderr,
+			"%s: estimated probe cost %.1f ms = %.2f%% of the recording's "
+			"wall time (the target's CPU time could not be read; %llu GIL "
+			"probe hits, %llu scheduler hits; docs/observer-effect.md)\n",
+			so.prog, cost_ms, secs > 0 ? cost_ms / 10 / secs : 0.0,
+			(unsigned long long)gs_session_gil_hits(cnt),
+			(unsigned long long)cnt[GSB_HIT_SCHED]);
+	/* 2.7's GIL is handed over at the check interval: a probe between the
+	 * release and the re-take changes who wins it (docs/observer-effect.md) */
+	if (s.target.runtime == GSB_RT_CPYTHON2 && nthreads > 2 &&
+	    secs > 0 && cost_ms / 10 / secs > 5)
+		fprintf(stderr,
+			"%s: note: on CPython 2.7 the probes also change who takes the "
+			"GIL at the check interval (a woken waiter wins it more "
+			"often; each such handoff is a sleep and a wake-up the "
+			"estimate does not count): with several threads busy the run "
+			"is slowed more than estimated\n", so.prog);
 	if (so.pystacks)
 		fprintf(stderr, "%s: %llu Python stacks (%llu frames, %llu with their "
 			"current line; %llu code objects) on %llu GIL events (walks "

@@ -88,6 +88,8 @@ struct top_state {
 	size_t nprev, ncur, cap;
 	uint64_t prev_cnt[GSB_CNT_MAX];
 	uint64_t prev_ns;
+	uint64_t prev_cpu_ns;   /* the target's CPU time at prev_ns */
+	int prev_cpu_ok;
 };
 
 static void add_name(struct top_state *t, __u32 tid, const char *name);
@@ -265,13 +267,17 @@ static void print_log2_hist(const __u32 *vals, const char *title)
 }
 
 static void print_text(struct top_state *t, struct tdelta *d, size_t n,
-		       double secs, double cost_pct, int hist, int per_thread)
+		       double secs, double cost_pct, double slowdown, int hist,
+		       int per_thread)
 {
 	char tbuf[16];
 	time_t now = time(NULL);
 	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", localtime(&now));
-	printf("\n%s  %s  PID %d  interval %.2f s  probe cost ~%.2f%%\n", tbuf,
-	       t->sess->target.policy_name, (int)t->sess->pid, secs, cost_pct);
+	char sd[64] = "";
+	if (slowdown >= 0)
+		snprintf(sd, sizeof(sd), " (slowdown ~%.1f%%)", slowdown);
+	printf("\n%s  %s  PID %d  interval %.2f s  probe cost ~%.2f%%%s\n", tbuf,
+	       t->sess->target.policy_name, (int)t->sess->pid, secs, cost_pct, sd);
 	printf("%8s %-16s %6s %6s %8s %8s %7s %7s %7s %8s\n", "TID", "COMM", "HELD%",
 	       "WAIT%", "ACQ", "HANDOFF", "FAILED", "CONVOY", "FORCED", "BLOCKING");
 	__u32 hold[GSB_HIST_SLOTS] = { 0 }, wait[GSB_HIST_SLOTS] = { 0 };
@@ -324,7 +330,7 @@ static void json_hist(struct json_writer *j, const char *key, const __u32 *v)
 }
 
 static void print_json(struct top_state *t, struct tdelta *d, size_t n,
-		       double secs, double cost_pct, uint64_t now_ns)
+		       double secs, double cost_pct, double slowdown, uint64_t now_ns)
 {
 	struct json_writer j;
 	json_init(&j, stdout, 0);
@@ -334,6 +340,8 @@ static void print_json(struct top_state *t, struct tdelta *d, size_t n,
 	json_int(&j, "pid", t->sess->pid);
 	json_string(&j, "runtime", t->sess->target.policy_name);
 	json_double(&j, "probe_cost_pct", cost_pct);
+	if (slowdown >= 0)
+		json_double(&j, "probe_slowdown_pct", slowdown);
 	json_string(&j, "hist_unit", "log2 usecs: slot 0 = 0, slot k = [2^(k-1), 2^k)");
 	json_begin_array(&j, "threads");
 	for (size_t i = 0; i < n; i++) {
@@ -377,8 +385,12 @@ static void report(struct top_state *t, int json, int hist, int per_thread)
 	gs_session_counters(t->sess, cnt);
 	for (int k = 0; k < GSB_CNT_MAX; k++)
 		dc[k] = cnt[k] - t->prev_cnt[k];
-	double cost_pct = interval_ns > 0
-		? 100.0 * gs_session_cost_ns(t->sess, dc) / interval_ns : 0;
+	double cost_ns = gs_session_cost_ns(t->sess, dc);
+	double cost_pct = interval_ns > 0 ? 100.0 * cost_ns / interval_ns : 0;
+	uint64_t cpu_ns = 0;
+	int cpu_ok = !gs_proc_cpu_ns((uint32_t)t->sess->pid, &cpu_ns);
+	double slowdown = cpu_ok && t->prev_cpu_ok && cpu_ns > t->prev_cpu_ns
+		? gs_session_slowdown_pct(cost_ns, (double)(cpu_ns - t->prev_cpu_ns)) : -1;
 
 	struct tdelta *d = calloc(t->ncur ? t->ncur : 1, sizeof(*d));
 	size_t n = 0;
@@ -390,9 +402,10 @@ static void report(struct top_state *t, int json, int hist, int per_thread)
 	}
 	if (d) {
 		if (json)
-			print_json(t, d, n, interval_ns / 1e9, cost_pct, now);
+			print_json(t, d, n, interval_ns / 1e9, cost_pct, slowdown, now);
 		else
-			print_text(t, d, n, interval_ns / 1e9, cost_pct, hist, per_thread);
+			print_text(t, d, n, interval_ns / 1e9, cost_pct, slowdown, hist,
+				   per_thread);
 	}
 	free(d);
 	struct tsample *tmp = t->prev;
@@ -401,6 +414,8 @@ static void report(struct top_state *t, int json, int hist, int per_thread)
 	t->nprev = t->ncur;
 	memcpy(t->prev_cnt, cnt, sizeof(cnt));
 	t->prev_ns = now;
+	t->prev_cpu_ns = cpu_ns;
+	t->prev_cpu_ok = cpu_ok;
 }
 
 int cmd_top(int argc, char **argv)
@@ -482,6 +497,7 @@ int cmd_top(int argc, char **argv)
 	struct top_state t = { .sess = &s };
 	t.rb = ring_buffer__new(bpf_map__fd(s.skel->maps.rb), on_name, &t, NULL);
 	t.prev_ns = gs_now_ns();
+	t.prev_cpu_ok = !gs_proc_cpu_ns((uint32_t)t.sess->pid, &t.prev_cpu_ns);
 	uint64_t deadline = duration > 0 ? t.prev_ns + (uint64_t)(duration * 1e9) : 0;
 	uint64_t next = t.prev_ns + (uint64_t)(interval * 1e9);
 	gs_session_go(&s);

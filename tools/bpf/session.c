@@ -20,6 +20,7 @@
 #include "gil_events.h"
 #include "gilscope.skel.h"
 #include "probe_sites.h"
+#include "procfs.h"
 #include "pystack_load.h"
 #include "symfree.h"
 
@@ -151,8 +152,9 @@ int gs_session_alive(struct gs_session *s)
 		if (s->child_exited)
 			return 0;
 		int st;
-		pid_t r = waitpid(s->child_pid, &st, WNOHANG);
+		pid_t r = wait4(s->child_pid, &st, WNOHANG, &s->child_usage);
 		if (r == s->child_pid && (WIFEXITED(st) || WIFSIGNALED(st))) {
+			s->child_usage_ok = 1;
 			s->child_exited = 1;
 			s->child_status = st;
 			return 0;
@@ -758,6 +760,32 @@ int gs_session_start(struct gs_session *s, const struct gs_session_opts *o)
 		gs_session_end(s, 1);
 		return 1;
 	}
+	/* a followed target is still at its exec stop: what it used before
+	 * (a shim's bash) is not the program's */
+	s->cpu_start_ok = !gs_proc_cpu_ns((uint32_t)s->pid, &s->cpu_start_ns);
+	return 0;
+}
+
+void gs_session_cpu_mark(struct gs_session *s)
+{
+	s->cpu_mark_ok = s->cpu_start_ok &&
+			 !gs_proc_cpu_ns((uint32_t)s->pid, &s->cpu_mark_ns);
+}
+
+int gs_session_cpu_ns(const struct gs_session *s, uint64_t *ns)
+{
+	uint64_t end;
+	if (s->cpu_mark_ok)
+		end = s->cpu_mark_ns;
+	else if (s->child_usage_ok)
+		end = (uint64_t)s->child_usage.ru_utime.tv_sec * 1000000000ull +
+		      (uint64_t)s->child_usage.ru_utime.tv_usec * 1000ull +
+		      (uint64_t)s->child_usage.ru_stime.tv_sec * 1000000000ull +
+		      (uint64_t)s->child_usage.ru_stime.tv_usec * 1000ull;
+	else
+		return -1;
+	uint64_t start = s->cpu_start_ok ? s->cpu_start_ns : 0;
+	*ns = end > start ? end - start : 0;
 	return 0;
 }
 
@@ -789,7 +817,8 @@ int gs_session_end(struct gs_session *s, int kill_child)
 		}
 		if (!s->child_exited) {
 			int st;
-			if (waitpid(s->child_pid, &st, 0) == s->child_pid) {
+			if (wait4(s->child_pid, &st, 0, &s->child_usage) == s->child_pid) {
+				s->child_usage_ok = 1;
 				s->child_exited = 1;
 				s->child_status = st;
 			}

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <linux/types.h>
@@ -72,6 +73,11 @@ struct gs_session {
 	struct gs_probe_site *sites;
 	size_t nsites;
 	int skipped_inline_take; /* inline take_gil copies: no return to probe */
+	/* the target's CPU time, for the cost estimate (session_cost.c) */
+	uint64_t cpu_start_ns, cpu_mark_ns;
+	int cpu_start_ok, cpu_mark_ok;
+	struct rusage child_usage; /* the command's, when we reaped it */
+	int child_usage_ok;
 };
 
 /* Set by SIGINT/SIGTERM (gs_session_signals); the drain loops poll it. */
@@ -94,6 +100,16 @@ void gs_session_counters(struct gs_session *s, uint64_t out[GSB_CNT_MAX]);
 uint64_t gs_session_gil_hits(const uint64_t cnt[GSB_CNT_MAX]);
 /* Estimated probe cost in ns for these counters (docs/observer-effect.md). */
 double gs_session_cost_ns(struct gs_session *s, const uint64_t cnt[GSB_CNT_MAX]);
+/* The traced process's CPU time at the stop, for gs_session_cpu_ns(). */
+void gs_session_cpu_mark(struct gs_session *s);
+/* The CPU time the target used from the probes' attach to the stop (its
+ * /proc/PID/stat at both ends; a `-- CMD` that exited: what wait4 said,
+ * the command's waited children included). 0, or -1 when unknown. */
+int gs_session_cpu_ns(const struct gs_session *s, uint64_t *ns);
+/* The slowdown the probes cause a CPU-bound run, in percent, from their
+ * estimated cost and the CPU time the target used with them in
+ * (docs/observer-effect.md); negative when the CPU time is unknown. */
+double gs_session_slowdown_pct(double cost_ns, double cpu_ns);
 /* The probes' placement, one line per function and method, for -v. */
 void gs_session_describe_sites(struct gs_session *s, FILE *out);
 /* One line naming the probes in use and what they cost, for stderr. */

@@ -66,6 +66,23 @@ double gs_session_cost_ns(struct gs_session *s, const uint64_t c[GSB_CNT_MAX])
 	return ns;
 }
 
+/* The probes' work is CPU time the traced threads spend in the kernel (the
+ * trap, the BPF program); a CPU-bound program's run grows by what its
+ * threads spend, whether or not the machine is loaded (on a loaded one a
+ * thread's wall time is its CPU time over its share of a CPU). So the
+ * slowdown is the cost over the CPU time the program itself used: the
+ * measured total minus the cost. Share capped at 95 %: past that the
+ * estimate says no more than "the probes are most of the run". */
+double gs_session_slowdown_pct(double cost_ns, double cpu_ns)
+{
+	if (!(cpu_ns > 0))
+		return -1;
+	double share = cost_ns / cpu_ns;
+	if (share > 0.95)
+		share = 0.95;
+	return 100.0 * share / (1.0 - share);
+}
+
 void gs_session_describe_sites(struct gs_session *s, FILE *out)
 {
 	char prefix[64];

@@ -46,6 +46,8 @@ static const struct item items[] = {
 	  bench_item_placement },
 	{ 9, "fidelity", "the cpython policy vs real CPython 3.11 on one echo convoy (1 CPU thread): req/s and loss per I/O call",
 	  bench_item_fidelity },
+	{ 10, "estimate", "record's cost estimate vs the measured slowdown: CPython 2.7/3.11 countdown, 3.11 os.read loop",
+	  bench_item_estimate },
 };
 #define NITEMS (sizeof(items) / sizeof(items[0]))
 
