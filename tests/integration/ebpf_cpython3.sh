@@ -75,7 +75,9 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["end"] is not None, "no END block"
 assert d["end"]["flags"] & 1, "END not flagged interrupted"
-assert d["counts"].get("acquired", 0) > 10, d["counts"]
+# how many switches 1.5 s hold depends on the CPU the machine gives the
+# target (9 at load 20, ~300 when quiet): only that some were recorded
+assert d["counts"].get("acquired", 0) > 0, d["counts"]
 PY
 if command -v bpftool >/dev/null; then
   bpftool link list 2>/dev/null | grep -q "$target" && fail "a link still refers to PID $target"
