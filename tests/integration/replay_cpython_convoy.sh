@@ -47,6 +47,8 @@ for r in sc["vs_original"]:
         print("  %-26s %10.1f %10.1f %5.2fx %s" % (r["figure"], r["a"], r["b"], r["ratio"] or 0,
               "ok" if r["within_tolerance"] else "MISS"))
 print("self-check:", "passed" if sc["passed"] else "missed (exit %d)" % rc)
+print("recording: holders preempted for %.0f%% of their holding" %
+      (100 * sc["machine"]["recording_preempted_share"]))
 print("machine:", sc["machine"].get("limited_by", "not limiting"))
 
 # The check itself: five figures, its verdict in the exit status, and a
@@ -54,6 +56,7 @@ print("machine:", sc["machine"].get("limited_by", "not limiting"))
 assert sc["checked"] == 5, sc["checked"]
 assert sc["passed"] == (rc == 0), (sc["passed"], rc)
 assert rc == 0 or sc["machine"].get("limited_by"), sc["machine"]
+assert 0 <= sc["machine"]["recording_preempted_share"] <= 1, sc["machine"]
 assert sorted(th) == sorted(t["name"] for t in sc["threads"]), sc["threads"]
 # The recording: the main thread's last hold is open (the recorder stops
 # after the process) and the CPU thread was cut by forced drops.
