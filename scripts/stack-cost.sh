@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# What a Python stack walk (gilscope record --stacks) costs per GIL event:
-# the BPF run time of the take_gil / drop_gil programs with and without
-# --stacks, on a two-thread CPython countdown, from the kernel's own BPF
+# What a Python stack walk (gilscope record --stacks) costs per GIL event,
+# and a native stack (--native) on top of it: the BPF run time of the
+# take_gil / drop_gil programs without, with --stacks, with --stacks --native, on a two-thread CPython countdown, from the kernel's own BPF
 # statistics (kernel.bpf_stats_enabled, switched on for the run and put
 # back). Independent of the machine's load, unlike wall-time slowdowns.
 #   sudo scripts/stack-cost.sh [BUILD] [PYTHON] [RUNS]
@@ -18,8 +18,9 @@ trap 'echo "$old" > /proc/sys/kernel/bpf_stats_enabled' EXIT
 echo 1 > /proc/sys/kernel/bpf_stats_enabled
 tmp=$(mktemp -d)
 for i in $(seq "$RUNS"); do
-  for mode in plain stacks; do
+  for mode in plain stacks native; do
     opt=(); [ "$mode" = stacks ] && opt=(--stacks)
+    [ "$mode" = native ] && opt=(--stacks --native)
     bpftool prog show -j > "$tmp/before.json"
     "$G" record "${opt[@]}" -o "$tmp/t.gst" -- "$PY" "$CD" 40000000 2 2>/dev/null &
     rec=$!

@@ -134,10 +134,13 @@ static __always_inline void stack_event(struct gsb_thread_state *st, __u32 tid,
 	emit(st, tid, ts, GS_EV_stack, at, sid, nid);
 	if (want_stats) {
 		struct gsb_thread_stats *s = thread_stats(tid);
-		if (s && at == GS_STACK_AT_RELEASE)
+		if (s && at == GS_STACK_AT_RELEASE) {
 			s->last_release_stack = sid;
-		else if (s)
+			s->last_release_native = nid;
+		} else if (s) {
 			s->last_request_stack = sid;
+			s->last_request_native = nid;
+		}
 	}
 }
 
@@ -203,11 +206,11 @@ static __always_inline int on_usdt(struct pt_regs *ctx, __u8 type, long a8,
 	}
 	/* record --native: libgil's own native stack (no Python here) */
 	if (want_native && type == GS_EV_acquire_request)
-		emit(st, tid, ts, GS_EV_stack, GS_STACK_AT_REQUEST, 0,
-		     nativestack_id(ctx, 0));
+		stack_event(st, tid, ts, GS_STACK_AT_REQUEST, 0,
+			    nativestack_id(ctx, 0));
 	else if (want_native && type == GS_EV_release)
-		emit(st, tid, ts, GS_EV_stack, GS_STACK_AT_RELEASE, 0,
-		     nativestack_id(ctx, 0));
+		stack_event(st, tid, ts, GS_STACK_AT_RELEASE, 0,
+			    nativestack_id(ctx, 0));
 	emit(st, tid, ts, type, (__u8)a8, (__u32)a0, (__u32)a1);
 	return 0;
 }

@@ -65,6 +65,8 @@ struct gsb_thread_stats {
 	__u32 wait_hist[GSB_HIST_SLOTS];
 	__u32 last_request_stack; /* top --stacks: Python stack ids (pystack.h) */
 	__u32 last_release_stack;
+	__u32 last_request_native; /* top --native: native stack ids */
+	__u32 last_release_native;
 };
 
 /* Per-thread GIL state machine (BPF side only, exposed for debugging). */

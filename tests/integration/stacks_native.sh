@@ -6,7 +6,8 @@
 # PyEval_RestoreThread -> take_gil and its release through
 # PyEval_SaveThread -> drop_gil (the caller a frame-pointer walk misses at
 # a function's entry is there); on the stripped copy no frame carries a
-# name that is not an exported function of the object it names.
+# name that is not an exported function of the object it names; top
+# --native shows the same stacks per thread.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/python_copy.bash"
 require_root
@@ -71,6 +72,24 @@ for kind, key in (("hold", "hold_ns"), ("wait", "wait_ns")):
         if abs(sums[name] - tot[name]) > 1000:
             print(f"{name} {kind}: folded {sums[name]} ns, report {tot[name]} ns")
             sys.exit(1)
+PY
+
+# top --stacks --native: each thread's last request ends in take_gil and
+# its last release in drop_gil (the probed functions), with their callers.
+"$GILSCOPE" top --stacks --native --json --no-hist -i 0.2 -- "$PY" "$WORK/app.py" >"$WORK/top.json" 2>"$WORK/top.err" ||
+	{ cat "$WORK/top.err"; fail "top --stacks --native"; }
+python3 - "$WORK/top.json" <<'PY' || fail "top --native: $(tail -1 "$WORK/top.json")"
+import json, sys
+seen = 0
+for line in open(sys.argv[1]):
+    for th in json.loads(line)["threads"]:
+        for key, fn in (("native_asked_in", "take_gil"), ("native_released_in", "drop_gil")):
+            v = th[key]
+            if v == "-":
+                continue
+            assert v == fn or v.endswith(";" + fn), (key, v)
+            seen += 1
+assert seen, "no native frames in any interval"
 PY
 
 # 2. A stripped copy (no .symtab): frames in it are exported functions

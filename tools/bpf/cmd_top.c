@@ -27,6 +27,7 @@
 #include "log2hist.h"
 #include "procfs.h"
 #include "output_check.h"
+#include "nativestack_load.h"
 #include "pystack_load.h"
 #include "session.h"
 
@@ -58,6 +59,8 @@ static void usage(FILE *out)
 "  -j, --json             one JSON object per interval, one per line\n"
 "      --stacks           where each thread last released and asked for the\n"
 "                       GIL: its innermost Python frame (CPython 3.6-3.13)\n"
+"      --native           there too: the innermost native frames (by frame\n"
+"                       pointers; docs/tutorial-stacks.md, \"Native frames\")\n"
 "  -v, --verbose          libbpf debug output and probe placement\n"
 "  -h, --help             this help\n"
 "\n"
@@ -90,6 +93,7 @@ struct top_state {
 	uint64_t prev_ns;
 	uint64_t prev_cpu_ns;   /* the target's CPU time at prev_ns */
 	int prev_cpu_ok;
+	struct gs_native *native;     /* --native: symbolised stacks */
 };
 
 static void add_name(struct top_state *t, __u32 tid, const char *name);
@@ -219,6 +223,7 @@ struct tdelta {
 	uint64_t acq, contended, handoffs, failed, convoy, forced, blocking;
 	__u32 hold[GSB_HIST_SLOTS], wait[GSB_HIST_SLOTS];
 	__u32 release_stack, request_stack; /* --stacks: the last ones */
+	__u32 release_native, request_native; /* --native */
 };
 
 static void delta(const struct tsample *c, const struct tsample *p,
@@ -249,6 +254,8 @@ static void delta(const struct tsample *c, const struct tsample *p,
 	d->blocking = c->s.blocking_releases - p->s.blocking_releases;
 	d->release_stack = c->s.last_release_stack;
 	d->request_stack = c->s.last_request_stack;
+	d->release_native = c->s.last_release_native;
+	d->request_native = c->s.last_request_native;
 	for (int i = 0; i < GSB_HIST_SLOTS; i++) {
 		d->hold[i] = c->s.hold_hist[i] - p->s.hold_hist[i];
 		d->wait[i] = c->s.wait_hist[i] - p->s.wait_hist[i];
@@ -292,6 +299,12 @@ static void print_text(struct top_state *t, struct tdelta *d, size_t n,
 			gs_pystack_innermost(t->sess->skel, d[i].release_stack, rel, sizeof(rel));
 			gs_pystack_innermost(t->sess->skel, d[i].request_stack, req, sizeof(req));
 			printf("%8s released in %s; last asked in %s\n", "", rel, req);
+		}
+		if (t->native) {
+			char rel[300], req[300];
+			gs_native_describe(t->native, d[i].release_native, rel, sizeof(rel));
+			gs_native_describe(t->native, d[i].request_native, req, sizeof(req));
+			printf("%8s native: released in %s; last asked in %s\n", "", rel, req);
 		}
 		for (int k = 0; k < GSB_HIST_SLOTS; k++) {
 			hold[k] += d[i].hold[k];
@@ -357,6 +370,15 @@ static void print_json(struct top_state *t, struct tdelta *d, size_t n,
 					     sizeof(where));
 			json_string(&j, "asked_in", where);
 		}
+		if (t->native) {
+			char where[300];
+			gs_native_describe(t->native, d[i].release_native, where,
+					   sizeof(where));
+			json_string(&j, "native_released_in", where);
+			gs_native_describe(t->native, d[i].request_native, where,
+					   sizeof(where));
+			json_string(&j, "native_asked_in", where);
+		}
 		json_double(&j, "held_pct", d[i].held_pct);
 		json_double(&j, "wait_pct", d[i].wait_pct);
 		json_uint(&j, "acquisitions", d[i].acq);
@@ -380,6 +402,7 @@ static void report(struct top_state *t, int json, int hist, int per_thread)
 	uint64_t now = gs_now_ns();
 	if (sample(t, now))
 		return;
+	gs_native_poll(t->native, t->sess->skel);
 	double interval_ns = (double)(now - t->prev_ns);
 	uint64_t cnt[GSB_CNT_MAX], dc[GSB_CNT_MAX];
 	gs_session_counters(t->sess, cnt);
@@ -430,6 +453,7 @@ int cmd_top(int argc, char **argv)
 		{ "probes", required_argument, NULL, 'P' },
 		CLI_OPT_JSON,
 		{ "stacks", no_argument, NULL, 'K' },
+		{ "native", no_argument, NULL, 'X' },
 		CLI_OPT_VERBOSE,
 		CLI_OPT_HELP,
 		{ NULL, 0, NULL, 0 },
@@ -473,6 +497,7 @@ int cmd_top(int argc, char **argv)
 			break;
 		case 'j': json = 1; break;
 		case 'K': so.pystacks = 1; break;
+		case 'X': so.native = 1; break;
 		case 'v': so.verbose = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: return cli_bad_option("top", argv, opts, NULL);
@@ -495,6 +520,7 @@ int cmd_top(int argc, char **argv)
 		gs_session_describe_sites(&s, stderr);
 
 	struct top_state t = { .sess = &s };
+	t.native = so.native ? gs_native_new(s.pid) : NULL;
 	t.rb = ring_buffer__new(bpf_map__fd(s.skel->maps.rb), on_name, &t, NULL);
 	t.prev_ns = gs_now_ns();
 	t.prev_cpu_ok = !gs_proc_cpu_ns((uint32_t)t.sess->pid, &t.prev_cpu_ns);
@@ -528,6 +554,7 @@ int cmd_top(int argc, char **argv)
 	free(t.prev);
 	free(t.cur);
 	free(t.names);
+	gs_native_free(t.native);
 	ring_buffer__free(t.rb);
 	gs_session_end(&s, gs_session_stop || timed_out || lost_output);
 	return lost_output ? 1 : 0;

@@ -273,6 +273,22 @@ int gs_native_write(struct gs_native *n, struct gilscope_bpf *skel,
 	return 0;
 }
 
+void gs_native_describe(const struct gs_native *n, uint32_t id, char *out,
+			size_t len)
+{
+	snprintf(out, len, "-");
+	for (size_t i = 0; n && id && i < n->nstacks; i++) {
+		const struct nstack *s = &n->stacks[i];
+		if (s->id != id || !s->n)
+			continue;
+		size_t o = 0;
+		for (int k = s->n < 3 ? s->n - 1 : 2; k >= 0 && o < len; k--)
+			o += (size_t)snprintf(out + o, len - o, "%s%s", s->f[k].func,
+					      k ? ";" : "");
+		return;
+	}
+}
+
 void gs_native_free(struct gs_native *n)
 {
 	if (!n)

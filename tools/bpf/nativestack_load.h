@@ -32,6 +32,11 @@ void gs_native_poll(struct gs_native *n, struct gilscope_bpf *skel);
 /* A last poll, then a STACK block per stack. 0 or -errno. */
 int gs_native_write(struct gs_native *n, struct gilscope_bpf *skel,
 		    struct gs_writer *w, struct gs_native_totals *out);
+/* The innermost frames (at most 3) of stack id, outermost first, joined
+ * with ';' as in folded stacks ("PyEval_RestoreThread;take_gil"); "-"
+ * when unknown (top --native). */
+void gs_native_describe(const struct gs_native *n, uint32_t id, char *out,
+			size_t len);
 void gs_native_free(struct gs_native *n);
 
 #endif
