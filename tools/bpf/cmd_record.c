@@ -297,7 +297,8 @@ int cmd_record(int argc, char **argv)
 	double secs = (double)(t1 - t0) / 1e9;
 	/* the frame walk runs inside the GIL probes, once per stack event */
 	double cost_ms = (gs_session_cost_ns(&s, cnt) +
-			  GS_COST_PYSTACK_NS * (double)stack_events) / 1e6;
+			  (so.pystacks ? GS_COST_PYSTACK_NS : 0) * (double)stack_events +
+			  (so.native ? GS_COST_NATIVE_NS : 0) * (double)stack_events) / 1e6;
 	fprintf(stderr,
 		"%s: %llu events from %zu threads in %.2f s of recording (attach to "
 		"stop) written to %s (%llu lost)\n",
