@@ -311,8 +311,6 @@ int usdt_prio_boost(struct pt_regs *ctx) { return on_usdt(ctx, GS_EV_prio_boost)
 
 /* ---- CPython 3.x: take_gil / drop_gil ----------------------------------- */
 
-#define SAVE_WINDOW_NS 1000000ull
-
 SEC("uprobe")
 int BPF_KPROBE(py3_take_gil)
 {
@@ -358,7 +356,7 @@ int BPF_KPROBE(py3_drop_gil)
 	if (c.st->exiting) {
 		reason = GS_RELEASE_EXIT;
 		c.st->exiting = 0;
-	} else if (c.st->in_save && ts - c.st->save_ts < SAVE_WINDOW_NS)
+	} else if (c.st->in_save)
 		reason = GS_RELEASE_BLOCKING;
 	else if (c.g->waiters > 0)
 		reason = GS_RELEASE_FORCED;
@@ -393,7 +391,6 @@ static __always_inline int on_save_thread(struct pt_regs *ctx, __u32 runtime)
 		return 0;
 	if (runtime == GSA_RT_CPYTHON3) {
 		c.st->in_save = 1;
-		c.st->save_ts = ts;
 		return 0;
 	}
 	agg_release(&c, ts, GS_RELEASE_BLOCKING);
@@ -547,7 +544,7 @@ int BPF_KPROBE(agg_cond_signal, void *cond)
 	if (c.st->exiting) {
 		reason = GS_RELEASE_EXIT;
 		c.st->exiting = 0;
-	} else if (c.st->in_save && ts - c.st->save_ts < SAVE_WINDOW_NS) {
+	} else if (c.st->in_save) {
 		reason = GS_RELEASE_BLOCKING;
 	} else if (c.g->drop_request) {
 		reason = GS_RELEASE_FORCED;

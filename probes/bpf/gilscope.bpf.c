@@ -60,8 +60,6 @@ struct {
 /* Set when a record did not fit: some thread has a lost count to report. */
 __u32 g_lost_pending;
 
-#define SAVE_WINDOW_NS 1000000ull
-
 static __always_inline void count(__u32 slot)
 {
 	__u64 *c = bpf_map_lookup_elem(&counters, &slot);
@@ -364,12 +362,15 @@ int BPF_KPROBE(py3_drop_gil)
 	 * drop was requested, which a waiter does; with nobody waiting we
 	 * cannot tell (thread exit, PyEval_ReleaseThread, ...). */
 	__u8 reason;
-	/* PyEval_SaveThread calls drop_gil at once; a stale mark (SaveThread
-	 * before the GIL existed, 3.2-3.6) must not class a later drop. */
+	/* PyEval_SaveThread calls drop_gil before it returns. A mark it left
+	 * without dropping (before the GIL existed, 3.2-3.6) is cleared at
+	 * the thread's next take_gil, which comes before any drop of its
+	 * own; no time limit: a thread preempted inside SaveThread reaches
+	 * drop_gil milliseconds later on a loaded machine. */
 	if (st->exiting) {
 		reason = GS_RELEASE_EXIT;
 		st->exiting = 0;
-	} else if (st->in_save && ts - st->save_ts < SAVE_WINDOW_NS) {
+	} else if (st->in_save) {
 		reason = GS_RELEASE_BLOCKING;
 		/* blocking_begin only now: SaveThread releases nothing before
 		 * the GIL exists (3.6 creates it with the first thread) */
@@ -584,7 +585,7 @@ int BPF_KPROBE(pyc_cond_signal, void *cond)
 	if (st->exiting) {
 		reason = GS_RELEASE_EXIT;
 		st->exiting = 0;
-	} else if (st->in_save && ts - st->save_ts < SAVE_WINDOW_NS) {
+	} else if (st->in_save) { /* cleared at the request (pyc_request) */
 		reason = GS_RELEASE_BLOCKING;
 		emit(st, tid, st->save_ts, GS_EV_blocking_begin, GS_BLOCK_OTHER, 0, 0);
 	} else if (dropreq) {
