@@ -424,6 +424,9 @@ static __always_inline int on_save_thread(struct pt_regs *ctx, int py2)
 		if (!g)
 			return 0;
 		__u32 waiting = gsb_state_release(g, st, tid, ts, GS_RELEASE_BLOCKING);
+		if (want_native)
+			stack_event(st, tid, ts, GS_STACK_AT_RELEASE, 0,
+				    nativestack_id(ctx, 1));
 		emit(st, tid, ts, GS_EV_release, GS_RELEASE_BLOCKING, waiting, 0);
 		return 0;
 	}
@@ -732,9 +735,14 @@ int BPF_KPROBE(py2_acquire_lock, void *lock, int waitflag)
 	 * the GIL free must not be timed before this release */
 	if (infer_release2 && g->holder == tid)
 		g->release_ts = ts;
+	/* record --native: ceval releases and asks again with nothing in
+	 * between, so one stack serves the inferred release and the request */
+	__u32 nid = want_native ? nativestack_id(ctx, 1) : 0;
 	if (infer_release2 &&
 	    __sync_val_compare_and_swap(&g->holder, tid, 0) == tid) {
 		__u32 waiting = gsb_state_release(g, st, tid, ts, GS_RELEASE_INTERVAL);
+		if (want_native)
+			stack_event(st, tid, ts, GS_STACK_AT_RELEASE, 0, nid);
 		emit(st, tid, ts, GS_EV_release, GS_RELEASE_INTERVAL, waiting, 0);
 	}
 	if (st->blocked && infer_blocking_end)
@@ -742,6 +750,8 @@ int BPF_KPROBE(py2_acquire_lock, void *lock, int waitflag)
 	__u8 why = why_from_last(st);
 	struct req_args a = gsb_state_request(g, st, ts, why);
 	st->in_acquire = 1;
+	if (want_native)
+		stack_event(st, tid, ts, GS_STACK_AT_REQUEST, 0, nid);
 	emit(st, tid, ts, GS_EV_acquire_request, why, a.queued, a.holder);
 	return 0;
 }
@@ -815,6 +825,8 @@ int BPF_KPROBE(py2_release_lock, void *lock)
 	__u8 reason = st->in_save ? GS_RELEASE_BLOCKING : GS_RELEASE_INTERVAL;
 	st->in_save = 0;
 	__u32 waiting = gsb_state_release(g, st, tid, ts, reason);
+	if (want_native)
+		stack_event(st, tid, ts, GS_STACK_AT_RELEASE, 0, nativestack_id(ctx, 1));
 	emit(st, tid, ts, GS_EV_release, reason, waiting, 0);
 	return 0;
 }

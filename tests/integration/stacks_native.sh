@@ -7,7 +7,7 @@
 # PyEval_SaveThread -> drop_gil (the caller a frame-pointer walk misses at
 # a function's entry is there); on the stripped copy no frame carries a
 # name that is not an exported function of the object it names; top
-# --native shows the same stacks per thread.
+# --native shows the same stacks per thread; on 2.7, native stacks alone.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/python_copy.bash"
 require_root
@@ -109,4 +109,31 @@ while IFS= read -r f; do
 	*) grep -qx -- "$f" "$WORK/dynsym" || fail "stripped: '$f' is no exported function of $LIB" ;;
 	esac
 done <"$WORK/sframes"
+# 3. CPython 2.7 (no Python frames: tutorial-stacks.md, "CPython 2.7"):
+# native stacks alone, every request at PyThread_acquire_lock's entry;
+# time.sleep's re-acquire comes through PyEval_RestoreThread.
+PY27=$(find_python 2.7)
+cat >"$WORK/app27.py" <<'PY'
+import threading, time
+def sleeper():
+    for _ in range(60):
+        time.sleep(0.002)
+def cpu():
+    n, end = 0, time.time() + 0.3
+    while time.time() < end:
+        n += 1
+ts = [threading.Thread(target=sleeper), threading.Thread(target=cpu)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+PY
+"$GILSCOPE" record --native -o "$WORK/p27.gst" -- "$PY27" "$WORK/app27.py" 2>"$WORK/rec27.err" ||
+	{ cat "$WORK/rec27.err"; fail "record --native (2.7)"; }
+"$GILSCOPE" report --folded wait "$WORK/p27.gst" >"$WORK/wait27.folded" || fail "report --folded wait (2.7)"
+L27=libpython2.7.so.1.0
+awk -v f="PyThread_acquire_lock ($L27)" '{ sub(/ [0-9]+$/, ""); n = split($0, a, ";");
+	if (a[n] != f) { print; bad = 1 } } END { exit bad }' "$WORK/wait27.folded" ||
+	fail "2.7: a wait's native stack does not start at PyThread_acquire_lock"
+grep -q ";PyEval_RestoreThread ($L27);PyThread_acquire_lock ($L27) [1-9]" "$WORK/wait27.folded" ||
+	fail "2.7: no wait under PyEval_RestoreThread -> PyThread_acquire_lock"
+
 echo "PASS: native stacks on pyenv 3.11 and a stripped copy ($(wc -l <"$WORK/sframes") frames in the stripped libpython)"
