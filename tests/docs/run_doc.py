@@ -32,7 +32,8 @@ block to the next) with `set -e` and job control (`set -m`, as at a prompt), in 
 source tree: the top-level folders are symbolic links to the sources, docs/,
 tests/ and tools/ are copies (tutorials write next to their examples; the tracer
 helpers find the build as tools/X/../../build), `build` is
-the build directory, and the build's gilscope is first on PATH.
+the build directory, the build's gilscope is first on PATH, and TMPDIR is
+the scratch directory (what a document makes with mktemp -d goes with it).
 
 Usage: run_doc.py --src SRC --build BUILD [--print] DOC.md
 """
@@ -284,6 +285,10 @@ def main():
         lay_out(scratch, src, build)
         env = dict(os.environ)
         env["PATH"] = os.path.join(build, "tools", "gilscope") + os.pathsep + env["PATH"]
+        # The documents make their own directories with mktemp -d (two runs
+        # on one machine must not share a path): inside the scratch
+        # directory here, so they go with it.
+        env["TMPDIR"] = scratch
         sys.stdout.flush()
         rc = subprocess.run(["bash", "-c", script], cwd=scratch, env=env,
                             stdin=subprocess.DEVNULL).returncode
