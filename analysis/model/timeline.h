@@ -149,6 +149,16 @@ size_t gs_tl_span_count(const struct gs_timeline *tl);
 
 /* Index of the first span of a sorted array ending after t. */
 size_t gs_tl_first_span(const struct gs_tl_span *s, size_t n, uint64_t t);
+/* s cut to the window [from, to) it overlaps (an export of a window). */
+static inline struct gs_tl_span gs_tl_clip(struct gs_tl_span s, uint64_t from,
+					   uint64_t to)
+{
+	if (s.t0 < from)
+		s.t0 = from;
+	if (s.t1 > to)
+		s.t1 = to;
+	return s;
+}
 /* Index of the waiters value in force at t (the last change at or before
  * t), or 0 when the first change comes later: where a window's waiters
  * counter starts. */

@@ -112,11 +112,7 @@ int gs_export_chrome_json(const struct gs_timeline *tl, FILE *out,
 		const struct gs_tl_thread *th = &tl->threads[i];
 		for (size_t k = gs_tl_first_span(th->spans, th->nspans, from);
 		     k < th->nspans && th->spans[k].t0 < to; k++) {
-			struct gs_tl_span s = th->spans[k];
-			if (s.t0 < from)
-				s.t0 = from;
-			if (s.t1 > to)
-				s.t1 = to;
+			struct gs_tl_span s = gs_tl_clip(th->spans[k], from, to);
 			span_event(&j, tl, pid, th->tid, &s);
 		}
 		struct chrome_ctx c = { &j, pid, th->tid };

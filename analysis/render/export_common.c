@@ -62,11 +62,7 @@ size_t gs_export_offcpu_pieces(const struct gs_tl_thread *th, uint64_t from,
 	size_t g = gs_tl_first_span(th->spans, th->nspans, from);
 	for (size_t k = gs_tl_first_span(th->offcpu, th->noffcpu, from);
 	     k < th->noffcpu && th->offcpu[k].t0 < to; k++) {
-		struct gs_tl_span cur = th->offcpu[k];
-		if (cur.t0 < from)
-			cur.t0 = from;
-		if (cur.t1 > to)
-			cur.t1 = to;
+		struct gs_tl_span cur = gs_tl_clip(th->offcpu[k], from, to);
 		while (cur.t0 < cur.t1) {
 			while (g < th->nspans && th->spans[g].t1 <= cur.t0)
 				g++;
