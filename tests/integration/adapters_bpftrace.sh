@@ -78,40 +78,41 @@ expect_eq() {
 	echo "$1: $2 (bpftrace) = $3 (recorder)" >&2
 }
 
-run_bt gilhold.bt "$LIB" "$WORK/hold.out" \
-	"$WORK/wl" -t 2 -n 1 -d 800 -o "$WORK/a.gst"
-count native "$WORK/a.gst" "$WORK/a.txt"
+# bt_libgil SCRIPT NAME [WORKLOAD OPTIONS]: the workload (2 threads, 800 ms)
+# under SCRIPT, recording $WORK/NAME.gst, counted into $WORK/NAME.txt;
+# SCRIPT's output in $WORK/NAME.out.
+bt_libgil() {
+	local script=$1 name=$2
+	shift 2
+	run_bt "$script" "$LIB" "$WORK/$name.out" \
+		"$WORK/wl" "$@" -t 2 -n 1 -d 800 -o "$WORK/$name.gst"
+	count native "$WORK/$name.gst" "$WORK/$name.txt"
+}
+
+bt_libgil gilhold.bt hold
 expect_eq "gilhold releases" "$(map_total "$WORK/hold.out" releases)" \
-	"$(val "$WORK/a.txt" events release)"
+	"$(val "$WORK/hold.txt" events release)"
 expect_eq "gilhold holds" "$(hist_total "$WORK/hold.out" hold_us)" \
-	"$(val "$WORK/a.txt" events release)"
+	"$(val "$WORK/hold.txt" events release)"
 
-run_bt gilwait.bt "$LIB" "$WORK/wait.out" \
-	"$WORK/wl" -t 2 -n 1 -d 800 -o "$WORK/b.gst"
-count native "$WORK/b.gst" "$WORK/b.txt"
+bt_libgil gilwait.bt wait
 expect_eq "gilwait waits" "$(hist_total "$WORK/wait.out" wait_us)" \
-	"$(val "$WORK/b.txt" events acquired)"
+	"$(val "$WORK/wait.txt" events acquired)"
 
-run_bt gilhandoff.bt "$LIB" "$WORK/handoff.out" \
-	"$WORK/wl" -p legacy -t 2 -n 1 -d 800 -o "$WORK/c.gst"
-count native "$WORK/c.gst" "$WORK/c.txt"
+bt_libgil gilhandoff.bt handoff -p legacy
 read -r ho hf < <(awk '/^total handoffs/ { gsub(",", ""); print $3, $5 }' \
 	"$WORK/handoff.out")
-expect_eq "gilhandoff handoffs" "$ho" "$(val "$WORK/c.txt" handoffs)"
-expect_eq "gilhandoff failed" "$hf" "$(val "$WORK/c.txt" handoffs_failed)"
+expect_eq "gilhandoff handoffs" "$ho" "$(val "$WORK/handoff.txt" handoffs)"
+expect_eq "gilhandoff failed" "$hf" "$(val "$WORK/handoff.txt" handoffs_failed)"
 [ "$hf" -gt 0 ] || fail "legacy policy: no failed handoff seen"
 
-run_bt gilconvoy.bt "$LIB" "$WORK/convoy.out" \
-	"$WORK/wl" -t 2 -n 1 -d 800 -o "$WORK/d.gst"
-count native "$WORK/d.gst" "$WORK/d.txt"
+bt_libgil gilconvoy.bt convoy
 expect_eq "gilconvoy calls" "$(map_total "$WORK/convoy.out" calls)" \
-	"$(val "$WORK/d.txt" events blocking_end)"
+	"$(val "$WORK/convoy.txt" events blocking_end)"
 
-run_bt gilwaitfor.bt "$LIB" "$WORK/waitfor.out" \
-	"$WORK/wl" -t 2 -n 1 -d 800 -o "$WORK/e.gst"
-count native "$WORK/e.gst" "$WORK/e.txt"
+bt_libgil gilwaitfor.bt waitfor
 expect_eq "gilwaitfor waits" "$(map_total "$WORK/waitfor.out" waits)" \
-	"$(val "$WORK/e.txt" events acquired)"
+	"$(val "$WORK/waitfor.txt" events acquired)"
 
 # Real CPython: two CPU-bound threads and one sleeping thread.
 cat >"$WORK/threads.py" <<'PY'
