@@ -25,13 +25,12 @@ check_version() {
     "$GILSCOPE" report -s -q "$trace" > "$WORK/cd-$ver.report" 2>&1 \
       || { cat "$WORK/cd-$ver.report" >&2; fail "$ver: gilscope report rejects the trace"; }
   fi
-  python3 - "$WORK/cd-$ver.json" "$ver" <<'PY'
+  PYTHONPATH="$PYDIR" python3 - "$WORK/cd-$ver.json" "$ver" <<'PY'
 import json, sys
+import gstrace
 d = json.load(open(sys.argv[1])); ver = sys.argv[2]
 h, c = d["header"], d["counts"]
-def check(cond, what):
-    if not cond:
-        sys.exit("FAIL %s: %s\n%s" % (ver, what, json.dumps(d, indent=1)))
+check = gstrace.checker(ver, d)
 check(h["source"] == 2 and h["runtime"] == 3, "header source/runtime")
 check(h["policy"] == "cpython-" + ver, "policy_name %r" % h["policy"])
 check(h["interval_us"] == 5000 and h["flags"] & 1, "interval/sched flag")

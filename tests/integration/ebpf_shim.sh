@@ -21,13 +21,12 @@ head -1 "$SHIM" | grep -q bash || fail "$SHIM is not a shell script: the test pr
 # check TRACE NAME: a trace of the CPython, not of a shell
 check() {
   python3 "$PYDIR/gstrace.py" "$1" > "$1.json"
-  python3 - "$1.json" "$2" <<'PY'
+  PYTHONPATH="$PYDIR" python3 - "$1.json" "$2" <<'PY'
 import json, sys
+import gstrace
 d = json.load(open(sys.argv[1])); name = sys.argv[2]
 h, c = d["header"], d["counts"]
-def check(cond, what):
-    if not cond:
-        sys.exit("FAIL %s: %s\n%s" % (name, what, json.dumps(d, indent=1)))
+check = gstrace.checker(name, d)
 check(h["policy"] == "cpython-3.11", "policy %r" % h["policy"])
 check(c.get("acquired", 0) > 100 and abs(c.get("release", 0) - c["acquired"]) <= 3,
       "acquisitions/releases %s" % c)

@@ -83,6 +83,15 @@ def read(path):
     return hdr, threads, recs, end
 
 
+def checker(label, facts):
+    """check(cond, what) for a test's inline checks of FACTS (what
+    analyse() printed): exits with FAIL LABEL: WHAT and the facts."""
+    def check(cond, what):
+        if not cond:
+            sys.exit("FAIL %s: %s\n%s" % (label, what, json.dumps(facts, indent=1)))
+    return check
+
+
 def pct(v, q):
     if not v:
         return None
