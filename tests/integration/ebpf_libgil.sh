@@ -44,7 +44,11 @@ if rec["end"]["total_lost"] or bpf["end"]["total_lost"]:
     fail("events lost (recorder %d, eBPF %d): counts cannot be compared"
          % (rec["end"]["total_lost"], bpf["end"]["total_lost"]))
 sched = {"sched_switch_in", "sched_switch_out", "sched_wakeup"}
-rc = dict((k, v) for k, v in rec["counts"].items() if k not in sched)
+# Code locations a libgil program publishes (`stack` events) reach the
+# built-in recorder only: the gil:* USDT probes carry no location
+# (docs/api.md); the eBPF side has no source for them.
+recorder_only = {"stack"}
+rc = dict((k, v) for k, v in rec["counts"].items() if k not in sched | recorder_only)
 bc = dict((k, v) for k, v in bpf["counts"].items() if k not in sched)
 if rc != bc:
     fail("per-type counts differ:\n  recorder %r\n  eBPF     %r" % (rc, bc))
