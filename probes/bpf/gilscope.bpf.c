@@ -142,6 +142,14 @@ static __always_inline void stack_event(struct gsb_thread_state *st, __u32 tid,
 	}
 }
 
+/* 2.7 --stacks: where interp_head is, from a probe's address (the load
+ * bias); the walker searches its thread list (pystack.bpf.h). */
+static __always_inline void py2_learn_rt(struct pt_regs *ctx, __u64 probe_vaddr)
+{
+	if (want_pystacks && pyrt_vaddr && !g_pyrt_addr && probe_vaddr)
+		g_pyrt_addr = PT_REGS_IP(ctx) - probe_vaddr + pyrt_vaddr;
+}
+
 /* ---- libgil: gil:* USDT probes ------------------------------------------ */
 
 static __always_inline int on_usdt(struct pt_regs *ctx, __u8 type, long a8,
@@ -424,9 +432,11 @@ static __always_inline int on_save_thread(struct pt_regs *ctx, int py2)
 		if (!g)
 			return 0;
 		__u32 waiting = gsb_state_release(g, st, tid, ts, GS_RELEASE_BLOCKING);
-		if (want_native)
-			stack_event(st, tid, ts, GS_STACK_AT_RELEASE, 0,
-				    nativestack_id(ctx, 1));
+		if (want_pystacks || want_native) {
+			py2_learn_rt(ctx, py2_save_vaddr);
+			stack_event(st, tid, ts, GS_STACK_AT_RELEASE,
+				    pystack_id(NULL, tid, 0), nativestack_id(ctx, 1));
+		}
 		emit(st, tid, ts, GS_EV_release, GS_RELEASE_BLOCKING, waiting, 0);
 		return 0;
 	}
@@ -735,14 +745,16 @@ int BPF_KPROBE(py2_acquire_lock, void *lock, int waitflag)
 	 * the GIL free must not be timed before this release */
 	if (infer_release2 && g->holder == tid)
 		g->release_ts = ts;
-	/* record --native: ceval releases and asks again with nothing in
+	/* --stacks / --native: ceval releases and asks again with nothing in
 	 * between, so one stack serves the inferred release and the request */
+	py2_learn_rt(ctx, py2_acq_vaddr);
 	__u32 nid = want_native ? nativestack_id(ctx, 1) : 0;
+	__u32 sid = pystack_id(NULL, tid, 0);
 	if (infer_release2 &&
 	    __sync_val_compare_and_swap(&g->holder, tid, 0) == tid) {
 		__u32 waiting = gsb_state_release(g, st, tid, ts, GS_RELEASE_INTERVAL);
-		if (want_native)
-			stack_event(st, tid, ts, GS_STACK_AT_RELEASE, 0, nid);
+		if (want_pystacks || want_native)
+			stack_event(st, tid, ts, GS_STACK_AT_RELEASE, sid, nid);
 		emit(st, tid, ts, GS_EV_release, GS_RELEASE_INTERVAL, waiting, 0);
 	}
 	if (st->blocked && infer_blocking_end)
@@ -750,8 +762,8 @@ int BPF_KPROBE(py2_acquire_lock, void *lock, int waitflag)
 	__u8 why = why_from_last(st);
 	struct req_args a = gsb_state_request(g, st, ts, why);
 	st->in_acquire = 1;
-	if (want_native)
-		stack_event(st, tid, ts, GS_STACK_AT_REQUEST, 0, nid);
+	if (want_pystacks || want_native)
+		stack_event(st, tid, ts, GS_STACK_AT_REQUEST, sid, nid);
 	emit(st, tid, ts, GS_EV_acquire_request, why, a.queued, a.holder);
 	return 0;
 }
@@ -825,8 +837,11 @@ int BPF_KPROBE(py2_release_lock, void *lock)
 	__u8 reason = st->in_save ? GS_RELEASE_BLOCKING : GS_RELEASE_INTERVAL;
 	st->in_save = 0;
 	__u32 waiting = gsb_state_release(g, st, tid, ts, reason);
-	if (want_native)
-		stack_event(st, tid, ts, GS_STACK_AT_RELEASE, 0, nativestack_id(ctx, 1));
+	if (want_pystacks || want_native) {
+		py2_learn_rt(ctx, py2_rel_vaddr);
+		stack_event(st, tid, ts, GS_STACK_AT_RELEASE, pystack_id(NULL, tid, 0),
+			    nativestack_id(ctx, 1));
+	}
 	emit(st, tid, ts, GS_EV_release, reason, waiting, 0);
 	return 0;
 }

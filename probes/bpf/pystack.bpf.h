@@ -181,6 +181,10 @@ static __always_inline __u8 read_pystr(__u64 obj, char *dst, __u32 len)
 {
 	__u32 state = 0;
 	dst[0] = 0;
+	if (obj && pyoff.str_bytes_data) {
+		bpf_probe_read_user_str(dst, len, (const void *)(obj + pyoff.str_bytes_data));
+		return 1; /* 2.7 str: bytes, shown as Latin-1 */
+	}
 	if (!obj || bpf_probe_read_user(&state, sizeof(state),
 					(const void *)(obj + pyoff.str_state)))
 		return 0;

@@ -31,6 +31,8 @@ enum gsb_py_lasti {
 	GSB_LASTI_BYTES = 1,    /* 3.6-3.9: f_lasti in bytes, co_lnotab */
 	GSB_LASTI_UNITS = 2,    /* 3.10: f_lasti in code units, co_linetable */
 	GSB_LASTI_POINTER = 3,  /* 3.11+: instruction pointer, location table */
+	GSB_LASTI_BYTES27 = 4,  /* 2.7: f_lasti in bytes, co_lnotab with
+				   unsigned line increments */
 };
 
 /* Offsets into the interpreter's structures for one CPython version
@@ -66,7 +68,8 @@ struct gsb_py_offsets {
 	__u32 interp_tstate_head;   /* tstate_head / threads.head */
 	__u32 tstate_next;
 	__u32 tstate_thread_id;     /* pthread_t, == the thread's fs base */
-	__u32 pad;
+	__u32 str_bytes_data;       /* 2.7: names are PyStringObjects, their
+				       characters at this offset; 0 on 3.x */
 };
 
 /* A stack, innermost frame first. */

@@ -58,7 +58,7 @@ static void usage(FILE *out)
 "      --probes SET       light (default) or full (see gilscope record)\n"
 "  -j, --json             one JSON object per interval, one per line\n"
 "      --stacks           where each thread last released and asked for the\n"
-"                       GIL: its innermost Python frame (CPython 3.6-3.13)\n"
+"                       GIL: its innermost Python frame (CPython 2.7, 3.6-3.13)\n"
 "      --native           there too: the innermost native frames (by frame\n"
 "                       pointers; docs/tutorial-stacks.md, \"Native frames\")\n"
 "  -v, --verbose          libbpf debug output and probe placement\n"

@@ -5,9 +5,10 @@
 
 #include "pystack.h"
 
-/* 3.6-3.9: (address increment, signed line increment) byte pairs. */
+/* 3.6-3.9: (address increment, signed line increment) byte pairs; 2.7:
+ * the same with unsigned line increments. */
 static int lnotab(const uint8_t *p, size_t len, int truncated, int32_t line,
-		  int32_t target, uint32_t *out)
+		  int32_t target, int is_signed, uint32_t *out)
 {
 	int32_t addr = 0;
 	for (size_t i = 0; i + 1 < len; i += 2) {
@@ -16,7 +17,7 @@ static int lnotab(const uint8_t *p, size_t len, int truncated, int32_t line,
 			*out = (uint32_t)line;
 			return 1;
 		}
-		line += (int8_t)p[i + 1];
+		line += is_signed ? (int8_t)p[i + 1] : p[i + 1];
 	}
 	if (truncated)
 		return 0; /* the rest of the table might move the line */
@@ -126,7 +127,9 @@ int gs_py_addr2line(int kind, const uint8_t *table, size_t len, int truncated,
 		return 0;
 	switch (kind) {
 	case GSB_LASTI_BYTES:
-		return lnotab(table, len, truncated, (int32_t)firstlineno, offset, line);
+		return lnotab(table, len, truncated, (int32_t)firstlineno, offset, 1, line);
+	case GSB_LASTI_BYTES27:
+		return lnotab(table, len, truncated, (int32_t)firstlineno, offset, 0, line);
 	case GSB_LASTI_UNITS:
 		return linetable310(table, len, (int32_t)firstlineno, offset, line);
 	case GSB_LASTI_POINTER:

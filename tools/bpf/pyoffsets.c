@@ -16,6 +16,14 @@
  * _PyRuntime.gilstate.tstate_current sits (3.7-3.11) and the main
  * interpreter's thread-state list. x86-64 LP64. */
 static const struct gsb_py_offsets tables[] = {
+	/* 2.7.18 (Include/pystate.h, frameobject.h, code.h, stringobject.h):
+	 * no thread-state argument at PyThread_acquire_lock/release_lock;
+	 * found in interp_head's thread list (pystack_search) */
+	{ .version = 0x0207, .layout = GSB_PY_FRAMEOBJECT, .lasti_kind = GSB_LASTI_BYTES27,
+	  .tstate_frame = 16, .frame_back = 24, .frame_code = 32, .frame_lasti = 120,
+	  .code_name = 88, .code_filename = 80, .code_firstlineno = 96,
+	  .code_linetable = 104, .runtime_interp_head = 0, .interp_tstate_head = 8,
+	  .tstate_next = 0, .tstate_thread_id = 144, .str_bytes_data = 36 },
 	{ .version = 0x0306, .layout = GSB_PY_FRAMEOBJECT, .lasti_kind = GSB_LASTI_BYTES,
 	  .tstate_frame = 24, .frame_back = 24, .frame_code = 32, .frame_lasti = 120,
 	  .code_name = 104, .code_filename = 96, .code_firstlineno = 36,
@@ -66,7 +74,8 @@ static const struct gsb_py_offsets tables[] = {
 static void common(struct gsb_py_offsets *o)
 {
 	o->bytes_size = 16;  /* PyVarObject.ob_size */
-	o->bytes_data = 32;  /* PyBytesObject.ob_sval */
+	o->bytes_data = o->version == 0x0207 ? 36 : 32; /* ob_sval (2.7: after
+							   ob_shash, ob_sstate) */
 	o->str_state = 32;   /* PyASCIIObject.state */
 	o->str_ascii_data = o->version >= 0x030c ? 40 : 48;
 	o->str_compact_data = o->version >= 0x030c ? 56 : 72;
@@ -214,7 +223,7 @@ int gs_py_offsets(int major, int minor, const char *path,
 			common(o);
 			return 0;
 		}
-	snprintf(msg, msglen, "Python stacks are supported on CPython 3.6-3.13, "
-		 "not %d.%d", major, minor);
+	snprintf(msg, msglen, "Python stacks are supported on CPython 2.7 and "
+		 "3.6-3.13, not %d.%d", major, minor);
 	return -1;
 }

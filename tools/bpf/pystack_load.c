@@ -21,9 +21,16 @@ int gs_pystack_setup(struct gilscope_bpf *skel, const struct gs_target *t,
 		     char *msg, size_t msglen)
 {
 	struct gsb_py_offsets o;
-	if (t->runtime != GSB_RT_CPYTHON3) {
-		snprintf(msg, msglen, "Python stacks need CPython 3.6-3.13 (this "
-			 "target is %s)", t->policy_name);
+	if (t->runtime != GSB_RT_CPYTHON3 && t->runtime != GSB_RT_CPYTHON2) {
+		snprintf(msg, msglen, "Python stacks need CPython 2.7 or 3.6-3.13 "
+			 "(this target is %s)", t->policy_name);
+		return -1;
+	}
+	if (t->runtime == GSB_RT_CPYTHON2 && !t->sym[GS_SYM_INTERP_HEAD].found) {
+		/* the thread states are found through this static only */
+		snprintf(msg, msglen, "CPython 2.7 without interp_head in its "
+			 "symbol table (stripped?): its Python stacks cannot be "
+			 "found (--native works)");
 		return -1;
 	}
 	if (gs_py_offsets(t->py_major, t->py_minor, t->path, &o, msg, msglen))
@@ -52,6 +59,11 @@ int gs_pystack_setup(struct gilscope_bpf *skel, const struct gs_target *t,
 	skel->rodata->want_pystacks = 1;
 	/* probes without a thread-state argument (symbol-free placement)
 	 * find it through _PyRuntime, located at PyEval_SaveThread */
+	if (t->runtime == GSB_RT_CPYTHON2) {
+		/* pyrt_vaddr: interp_head; its load bias from the 2.7 probes */
+		skel->rodata->pyrt_vaddr = t->sym[GS_SYM_INTERP_HEAD].vaddr[0];
+		return 0;
+	}
 	uint64_t rt = gs_py_runtime_vaddr(t->path);
 	if (rt && t->sym[GS_SYM_SAVE_THREAD].found) {
 		skel->rodata->pyrt_vaddr = rt;

@@ -31,6 +31,7 @@ static const char *const sym_names[GS_SYM_MAX] = {
 	[GS_SYM_DELETE_CURRENT] = "PyThreadState_DeleteCurrent",
 	[GS_SYM_DELETE_CURRENT_INTERNAL] = "_PyThreadState_DeleteCurrent",
 	[GS_SYM_TSTATE_CLEAR] = "PyThreadState_Clear",
+	[GS_SYM_INTERP_HEAD] = "interp_head",
 };
 
 const char *gs_sym_name(int sym)

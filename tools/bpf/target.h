@@ -26,6 +26,7 @@ enum gs_py_sym {
 	GS_SYM_DELETE_CURRENT,  /* PyThreadState_DeleteCurrent: thread exit */
 	GS_SYM_DELETE_CURRENT_INTERNAL, /* _PyThreadState_DeleteCurrent (3.9+) */
 	GS_SYM_TSTATE_CLEAR,    /* PyThreadState_Clear: thread exit (3.13+) */
+	GS_SYM_INTERP_HEAD,     /* 2.7: interp_head, for --stacks (a static) */
 	GS_SYM_MAX
 };
 
