@@ -56,23 +56,8 @@ grep -q "^sleeper;.*sleeper ($WORK/app.py:8);PyEval_SaveThread ($LIB);drop_gil (
 	fail "the sleeper's holds are not under time.sleep -> PyEval_SaveThread -> drop_gil"
 # folded sums are not changed by the native split: equal to the JSON totals
 "$GILSCOPE" report --json "$WORK/a.gst" >"$WORK/r.json"
-python3 - "$WORK" <<'PY' || fail "folded sums differ from the report's totals"
-import json, sys, collections
-w = sys.argv[1]
-rep = json.load(open(w + "/r.json"))
-for kind, key in (("hold", "hold_ns"), ("wait", "wait_ns")):
-    sums = collections.Counter()
-    for line in open(f"{w}/{kind}.folded"):
-        stack, v = line.rsplit(" ", 1)
-        sums[stack.split(";")[0]] += int(v)
-    tot = collections.Counter()
-    for th in rep["threads"]:
-        tot[th["name"]] += th[key]
-    for name in tot:
-        if abs(sums[name] - tot[name]) > 1000:
-            print(f"{name} {kind}: folded {sums[name]} ns, report {tot[name]} ns")
-            sys.exit(1)
-PY
+python3 "$GILSCOPE_SRC/tests/integration/python/folded_totals.py" "$WORK/r.json" \
+	"$WORK/hold.folded" "$WORK/wait.folded" || fail "folded sums differ from the report's totals"
 
 # top --stacks --native: each thread's last request ends in take_gil and
 # its last release in drop_gil (the probed functions), with their callers.
