@@ -529,11 +529,15 @@ int cmd_top(int argc, char **argv)
 	gs_session_go(&s);
 
 	int timed_out = 0, alive = 1, lost_output = 0;
+	unsigned ticks = 0;
 	while (!gs_session_stop) {
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 		uint64_t now = gs_now_ns();
 		scan_threads(&t);
+		/* symbolised while the process and its mappings are there */
+		if (t.native && ++ticks % 5 == 0)
+			gs_native_poll(t.native, s.skel);
 		alive = gs_session_alive(&s);
 		if (deadline && now >= deadline)
 			timed_out = 1;
