@@ -308,6 +308,60 @@ GS_EVENT_CATALOG(GSB_X_USDT_PROG)
 
 /* ---- CPython 3.x: take_gil / drop_gil ----------------------------------- */
 
+/* 3.12+ (PEP 684): a subinterpreter may have a GIL of its own, and
+ * take_gil/drop_gil serve every GIL of the process. Which one is read off
+ * their arguments: take_gil's PyThreadState (argument gilkey_take_arg)
+ * ->interp ->ceval.gil; drop_gil releases the GIL its thread last took,
+ * else (a holder from before the attach) its first argument's gil pointer
+ * (3.12: &interp->ceval, 3.13: interp). 0: one GIL per process, key 0. */
+const volatile __u32 gilkey_take_arg = 0;
+const volatile __u32 gilkey_tstate_interp = 0;
+const volatile __u32 gilkey_interp_gil = 0;
+const volatile __u32 gilkey_drop_gil = 0;
+/* GIL 0 (the main interpreter's): set before the attach under -p, else
+ * the first GIL taken, which is the main interpreter's */
+__u64 gilkey_first = 0;
+
+static __always_inline __u64 read_user_ptr(__u64 addr)
+{
+	__u64 v = 0;
+	if (addr)
+		bpf_probe_read_user(&v, sizeof(v), (const void *)addr);
+	return v;
+}
+
+static __always_inline __u64 take_gil_key(struct pt_regs *ctx,
+					  struct gsb_thread_state *st)
+{
+	if (!gilkey_take_arg)
+		return 0;
+	__u64 tstate = pystack_arg(ctx, gilkey_take_arg);
+	__u64 interp = read_user_ptr(tstate ? tstate + gilkey_tstate_interp : 0);
+	__u64 gil = read_user_ptr(interp ? interp + gilkey_interp_gil : 0);
+	if (!gil)
+		gil = st->gil ? st->gil : gilkey_first;
+	if (!gilkey_first)
+		__sync_val_compare_and_swap(&gilkey_first, 0, gil);
+	return gil;
+}
+
+static __always_inline __u64 drop_gil_key(struct pt_regs *ctx,
+					  struct gsb_thread_state *st, __u32 tgid)
+{
+	if (!gilkey_take_arg)
+		return 0;
+	if (st->gil)
+		return st->gil;
+	/* an inline copy's registers are not drop_gil's arguments: only a
+	 * GIL already known is taken from them */
+	__u64 first = pystack_arg(ctx, 1);
+	__u64 gil = read_user_ptr(first ? first + gilkey_drop_gil : 0);
+	struct gsb_gil_key k = { .tgid = tgid, .gil = gil };
+	if (!gil || !bpf_map_lookup_elem(&gils, &k))
+		gil = gilkey_first;
+	return gil;
+}
+
 SEC("uprobe")
 int BPF_KPROBE(py3_take_gil)
 {
@@ -318,9 +372,14 @@ int BPF_KPROBE(py3_take_gil)
 	if (!current_is_target(&tid))
 		return 0;
 	struct gsb_thread_state *st = thread_state(tid);
-	struct gsb_gil_state *g = current_gil_state(0);
-	if (!st || !g)
+	if (!st)
 		return 0;
+	__u64 gil = take_gil_key(ctx, st);
+	struct gsb_gil_state *g = current_gil_state(gil);
+	if (!g)
+		return 0;
+	st->gil = gil;
+	st->gil_index = (__u8)g->index;
 	st->in_save = 0;
 	if (st->blocked && infer_blocking_end)
 		emit(st, tid, ts, GS_EV_blocking_end, GS_BLOCK_OTHER, 0, 0);
@@ -344,8 +403,10 @@ int BPF_KRETPROBE(py3_take_gil_ret)
 	if (!current_is_target(&tid))
 		return 0;
 	struct gsb_thread_state *st = thread_state(tid);
-	struct gsb_gil_state *g = current_gil_state(0);
-	if (!st || !g)
+	if (!st)
+		return 0;
+	struct gsb_gil_state *g = current_gil_state(gilkey_take_arg ? st->gil : 0);
+	if (!g)
 		return 0;
 	__u8 why = st->req_ts ? st->why : why_from_last(st);
 	struct acq_args a = gsb_state_acquired(g, st, tid, ts);
@@ -363,9 +424,15 @@ int BPF_KPROBE(py3_drop_gil)
 	if (!current_is_target(&tid))
 		return 0;
 	struct gsb_thread_state *st = thread_state(tid);
-	struct gsb_gil_state *g = current_gil_state(0);
-	if (!st || !g)
+	if (!st)
 		return 0;
+	__u32 tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
+	__u64 gil = drop_gil_key(ctx, st, tgid);
+	struct gsb_gil_state *g = gil_state(tgid, gil);
+	if (!g)
+		return 0;
+	st->gil = gil;
+	st->gil_index = (__u8)g->index;
 	/* Outside PyEval_SaveThread the eval loop drops the GIL only when a
 	 * drop was requested, which a waiter does; with nobody waiting we
 	 * cannot tell (thread exit, PyEval_ReleaseThread, ...). */

@@ -96,12 +96,23 @@ check_version() {
 # 3.12+: a subinterpreter with its own GIL beside the main one: two GILs
 # found, each written to its own trace (TRACE, TRACE.gil1), the worker's N
 # blocking calls under GIL 1 and the main thread's under GIL 0.
+# The unstripped build (symbol table: take_gil/drop_gil serve every GIL)
+# must keep them apart the same way, from take_gil's thread state.
 check_own_gil() {
-  local ver=$1 py="$WORK/strip-$1/bin/python$1" t="$WORK/own-$1.gst"
+  local ver=$1 how=$2 py t="$WORK/own-$1-$2.gst"
+  case $how in
+    stripped) py="$WORK/strip-$ver/bin/python$ver" ;;
+    symtab) py=$(find_python "$ver") ;;
+  esac
   "$GILSCOPE" record -v -o "$t" -- "$py" "$PYDIR/own_gil.py" 60 > /dev/null 2> "$WORK/own-$ver.err" \
-    || { cat "$WORK/own-$ver.err" >&2; fail "$ver own GIL: record failed"; }
-  grep -q "GIL 1 found at its creation" "$WORK/own-$ver.err" \
-    || { cat "$WORK/own-$ver.err" >&2; fail "$ver own GIL: second GIL not found"; }
+    || { cat "$WORK/own-$ver.err" >&2; fail "$ver $how own GIL: record failed"; }
+  if [ "$how" = stripped ]; then
+    grep -q "GIL 1 found at its creation" "$WORK/own-$ver.err" \
+      || { cat "$WORK/own-$ver.err" >&2; fail "$ver own GIL: second GIL not found"; }
+  else
+    grep -q "take_gil entry, symbol table" "$WORK/own-$ver.err" \
+      || { cat "$WORK/own-$ver.err" >&2; fail "$ver own GIL: not traced through the symbol table"; }
+  fi
   [ -s "$t.gil1" ] || fail "$ver own GIL: no trace for GIL 1"
   python3 - "$t" "$t.gil1" <<'PY' || fail "$ver own GIL: unexpected counts"
 import json, subprocess, sys, os
@@ -118,6 +129,10 @@ main, sub = per_thread(sys.argv[1]), per_thread(sys.argv[2])
 # main thread: >= 60 re-acquisitions under GIL 0; worker: its 60 under GIL 1
 # (the main thread also used GIL 1 while it created the interpreter)
 assert main.get(True, 0) >= 60 and sub.get(False, 0) >= 60, (main, sub)
+# the worker's 60 blocking calls are under GIL 1 only: under GIL 0 it
+# takes the GIL to start and after run_string returns (2), plus any
+# forced switch with the main thread meanwhile, never one per call
+assert main.get(False, 0) < 60, ("worker's calls under GIL 0", main, sub)
 print("own GIL: GIL 0 main-thread acquisitions %d, GIL 1 worker acquisitions %d"
       % (main[True], sub[False]))
 PY
@@ -127,6 +142,6 @@ PY
 export PYDIR
 for ver in ${GS_SYMFREE_VERSIONS:-2.7 3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13}; do
   check_version "$ver"
-  case $ver in 3.12|3.13) check_own_gil "$ver" ;; esac
+  case $ver in 3.12|3.13) check_own_gil "$ver" stripped; check_own_gil "$ver" symtab ;; esac
 done
 echo "PASS"

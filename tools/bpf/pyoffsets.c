@@ -202,6 +202,34 @@ static int from_debug_offsets(const char *path, struct gsb_py_offsets *o,
 	return 0;
 }
 
+int gs_py_gil_key(int minor, const char *path, struct gs_py_gil_key *k)
+{
+	/* _Py_DebugOffsets (3.13): interpreter_state.ceval_gil,
+	 * thread_state.interp */
+	enum { DO_INTERP_CEVAL_GIL = 112, DO_TSTATE_INTERP = 176 };
+	memset(k, 0, sizeof(*k));
+	if (minor == 12) {
+		/* take_gil(tstate); drop_gil(struct _ceval_state *ceval, tstate):
+		 * ceval->gil at 16, interp->ceval.gil at 384 */
+		*k = (struct gs_py_gil_key){ .take_arg = 1, .tstate_interp = 16,
+					     .interp_gil = 384, .drop_gil = 16 };
+		return 0;
+	}
+	if (minor != 13)
+		return -1;
+	unsigned char d[DO_SIZE_313];
+	char msg[256];
+	if (read_runtime(path, d, sizeof(d), msg, sizeof(msg), NULL) ||
+	    memcmp(d + DO_COOKIE, "xdebugpy", 8))
+		return -1;
+	/* take_gil(tstate); drop_gil(interp, tstate, final_release) */
+	k->take_arg = 1;
+	k->tstate_interp = u64_at(d, DO_TSTATE_INTERP);
+	k->interp_gil = u64_at(d, DO_INTERP_CEVAL_GIL);
+	k->drop_gil = k->interp_gil;
+	return k->tstate_interp && k->interp_gil ? 0 : -1;
+}
+
 uint64_t gs_py_runtime_vaddr(const char *path)
 {
 	unsigned char b[8];

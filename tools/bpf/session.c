@@ -21,6 +21,7 @@
 #include "gilscope.skel.h"
 #include "probe_sites.h"
 #include "procfs.h"
+#include "pyoffsets.h"
 #include "pystack_load.h"
 #include "symfree.h"
 
@@ -382,6 +383,17 @@ static int open_and_load(struct gs_session *s, int raw)
 			return -1;
 		}
 	}
+	/* 3.12+: the GIL each take_gil/drop_gil serves (own-GIL
+	 * subinterpreters), so each GIL gets its own trace */
+	struct gs_py_gil_key gk;
+	if (t->runtime == GSB_RT_CPYTHON3 && !t->symfree &&
+	    !gs_py_gil_key(t->py_minor, t->path, &gk)) {
+		k->rodata->gilkey_take_arg = gk.take_arg;
+		k->rodata->gilkey_tstate_interp = gk.tstate_interp;
+		k->rodata->gilkey_interp_gil = gk.interp_gil;
+		k->rodata->gilkey_drop_gil = gk.drop_gil;
+		s->gil_keyed = 1;
+	}
 	k->rodata->gil_cond_distance = gs_symfree_cond_distance(t->py_minor);
 	if (t->runtime == GSB_RT_CPYTHON3 && t->py_minor >= 13 &&
 	    t->sym[GS_SYM_TSTATE_CLEAR].found)
@@ -576,6 +588,49 @@ static int attach_symfree(struct gs_session *s)
 	return 0;
 }
 
+/* -p on a 3.12+ process, symbol-table probes: its GILs, numbered now (the
+ * main interpreter's, in the file's data, is GIL 0) so that a thread
+ * holding a subinterpreter's GIL at the attach is not counted under a new
+ * GIL. Nothing found (a process still starting): numbered as taken. */
+static void seed_keyed_gils(struct gs_session *s)
+{
+	struct gs_target *t = &s->target;
+	struct gs_symfree_live lv;
+	char msg[1024];
+	uint64_t bias;
+	if (gs_symfree_py3_live(s->pid, t->path, t->shown, t->py_minor, &lv, msg,
+				sizeof(msg)) || !lv.ngils) {
+		if (s->opts->verbose)
+			fprintf(stderr, "%s: GILs numbered as they are taken (%s)\n",
+				s->opts->prog, msg);
+		return;
+	}
+	if (!gs_symfree_bias(s->pid, t->path, t->shown, &bias))
+		for (int i = 1; i < lv.ngils; i++)
+			if (lv.gil[i].cond - bias < (64ull << 20)) {
+				struct gs_symfree_gil m = lv.gil[i];
+				lv.gil[i] = lv.gil[0];
+				lv.gil[0] = m;
+			}
+	int gfd = bpf_map__fd(s->skel->maps.gils);
+	int cfd = bpf_map__fd(s->skel->maps.gil_count);
+	for (int i = 0; i < lv.ngils; i++) {
+		struct gsb_gil_key key = { .tgid = (__u32)s->pid,
+					   .gil = lv.gil[i].cond - GS_GIL_OFF_COND };
+		struct gsb_gil_state st = { .index = (__u32)i };
+		bpf_map_update_elem(gfd, &key, &st, BPF_ANY);
+		if (s->opts->verbose) {
+			char where[4200];
+			gil_where(s, key.gil, where, sizeof(where));
+			fprintf(stderr, "%s: GIL %d at %s (%s)\n", s->opts->prog, i,
+				where, lv.how);
+		}
+	}
+	__u32 tgid = (__u32)s->pid, n = (__u32)lv.ngils;
+	bpf_map_update_elem(cfd, &tgid, &n, BPF_ANY);
+	s->skel->bss->gilkey_first = lv.gil[0].cond - GS_GIL_OFF_COND;
+}
+
 static int attach_all(struct gs_session *s)
 {
 	struct gilscope_bpf *k = s->skel;
@@ -600,6 +655,8 @@ static int attach_all(struct gs_session *s)
 				return -1;
 			break;
 		}
+		if (s->gil_keyed && !s->child)
+			seed_keyed_gils(s);
 		if (attach_uprobes(s, k->progs.py3_take_gil, 0, GS_SYM_TAKE_GIL,
 				   GSB_HIT_TAKE_ENTRY, 1) ||
 		    attach_uprobes(s, k->progs.py3_take_gil_ret, 1, GS_SYM_TAKE_GIL,

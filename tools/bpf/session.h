@@ -73,6 +73,7 @@ struct gs_session {
 	struct gs_probe_site *sites;
 	size_t nsites;
 	int skipped_inline_take; /* inline take_gil copies: no return to probe */
+	int gil_keyed;          /* 3.12+ symbol-table probes tell GILs apart */
 	/* the target's CPU time, for the cost estimate (session_cost.c) */
 	uint64_t cpu_start_ns, cpu_mark_ns;
 	int cpu_start_ok, cpu_mark_ok;
