@@ -162,7 +162,11 @@ int gs_session_alive(struct gs_session *s)
 		}
 		return 1;
 	}
-	return kill(s->pid, 0) == 0 || errno != ESRCH;
+	if (kill(s->pid, 0) && errno == ESRCH)
+		return 0;
+	/* -p: its CPU time while it is there to read (cost estimate) */
+	gs_session_cpu_mark(s);
+	return 1;
 }
 
 static int add_link(struct gs_session *s, struct bpf_link *l, const char *what,
@@ -825,8 +829,12 @@ int gs_session_start(struct gs_session *s, const struct gs_session_opts *o)
 
 void gs_session_cpu_mark(struct gs_session *s)
 {
-	s->cpu_mark_ok = s->cpu_start_ok &&
-			 !gs_proc_cpu_ns((uint32_t)s->pid, &s->cpu_mark_ns);
+	uint64_t ns;
+	/* a process gone since keeps the last reading it had */
+	if (s->cpu_start_ok && !gs_proc_cpu_ns((uint32_t)s->pid, &ns)) {
+		s->cpu_mark_ns = ns;
+		s->cpu_mark_ok = 1;
+	}
 }
 
 int gs_session_cpu_ns(const struct gs_session *s, uint64_t *ns)
