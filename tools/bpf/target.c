@@ -178,6 +178,17 @@ static int try_file(const char *path, const char *shown, const char *root,
 			symfree = GS_SYMFREE_CALLER_CODE;
 		}
 	}
+	/* with symbols too: 3.13t keeps take_gil/drop_gil (the GIL can be
+	 * switched back on), but by default they return at once */
+	if (rt == GSB_RT_CPYTHON3 && is_py && maj == 3 && min >= 13 &&
+	    gs_symfree_free_threaded(path, shown)) {
+		snprintf(msg, msglen,
+			 "%s is a free-threaded CPython (built with Py_GIL_DISABLED): "
+			 "its threads run without a GIL, so there is no GIL to trace "
+			 "(one switched on with PYTHON_GIL=1 is not traced either)",
+			 shown);
+		return -1;
+	}
 	if (!rt) {
 		if (is_py && sym[GS_SYM_SAVE_THREAD].found) {
 			snprintf(msg, msglen,
