@@ -31,12 +31,9 @@ group=$(grep -o -m1 'gilscope_[0-9]*:acquired' "$WORK/perf.txt" | cut -d: -f1) |
 # Only this run's probes: other runs may be tracing at the same time.
 no_leftovers "$group"
 
-"$GILSCOPE" report --json -q "$WORK/native.gst" >"$WORK/native.json" ||
-	fail "gilscope report on the native trace failed"
-read -r from to < <(window "$WORK/native.json")
-count native "$WORK/native.gst" "$WORK/native.txt"
-count ctf "$WORK/ctf" "$WORK/ctf.txt" "$from" "$to"
-count perf "$WORK/perf.txt" "$WORK/perf.count" "$from" "$to"
+count_native
+count ctf "$WORK/ctf" "$WORK/ctf.txt" "$FROM" "$TO"
+count perf "$WORK/perf.txt" "$WORK/perf.count" "$FROM" "$TO"
 compare lttng "$WORK/native.txt" "$WORK/ctf.txt"
 compare perf "$WORK/native.txt" "$WORK/perf.count"
 [ "$(val "$WORK/perf.count" events sched_switch_out)" -gt 0 ] ||

@@ -77,6 +77,16 @@ window() {
 	json_get "$1" "'%d %d' % (d['trace']['start_ns'], d['window']['to_ns'] + 300000)"
 }
 
+# count_native: the reference every adapter is compared with, from
+# $WORK/native.gst: its report ($WORK/native.json) and counts
+# ($WORK/native.txt); sets FROM and TO, the window the other counts take.
+count_native() {
+	"$GILSCOPE" report --json -q "$WORK/native.gst" >"$WORK/native.json" ||
+		fail "gilscope report on the native trace failed"
+	read -r FROM TO < <(window "$WORK/native.json")
+	count native "$WORK/native.gst" "$WORK/native.txt"
+}
+
 # report_compare NAME NATIVE.json TRACE: `gilscope report --json` of TRACE,
 # restricted to the native trace's window, against NATIVE.json: the same
 # acquisitions, handoffs, drop requests and hold/wait counts, and hold/wait

@@ -21,11 +21,8 @@ hp=$!
 wait "$hp" || fail "traced run failed"
 # Only this run's probes: other runs may be tracing at the same time.
 no_leftovers "gilscope_$hp"
-"$GILSCOPE" report --json -q "$WORK/native.gst" >"$WORK/native.json" ||
-	fail "gilscope report on the native trace failed"
-read -r from to < <(window "$WORK/native.json")
-count native "$WORK/native.gst" "$WORK/native.txt"
-count tracecmd "$WORK/tf.txt" "$WORK/tf.count" "$from" "$to"
+count_native
+count tracecmd "$WORK/tf.txt" "$WORK/tf.count" "$FROM" "$TO"
 compare tracefs "$WORK/native.txt" "$WORK/tf.count"
 [ "$(val "$WORK/tf.count" events sched_switch_in)" -gt 0 ] ||
 	fail "tracefs: no sched_switch events of the traced threads"
