@@ -100,6 +100,8 @@ int gs_figures_from_metrics(const struct gs_metrics *m, struct gs_figures *out)
 		for (int w = 0; w < GS_WHY_MAX; w++)
 			if (t->wait[w].count && gs_hist_merge(wait, &t->wait[w]) != 0)
 				rc = -1;
+		if (t->io_wait.count && gs_hist_merge(&out->io_wait, &t->io_wait) != 0)
+			rc = -1;
 		wait_ns += gs_thread_wait_ns(t);
 		wall_ns += t->wall_ns;
 		io_calls += t->io_calls;
@@ -134,6 +136,7 @@ void gs_figures_free(struct gs_figures *f)
 {
 	gs_hist_free(&f->hold);
 	gs_hist_free(&f->wait);
+	gs_hist_free(&f->io_wait);
 	free(f->threads);
 	f->threads = NULL;
 	f->nthreads = 0;

@@ -50,8 +50,9 @@ struct gs_figures {
 	struct gs_figure_set overall;
 	struct gs_figure_set *threads;
 	size_t nthreads;
-	/* The whole run's hold and wait distributions (all threads). */
-	struct gs_hist hold, wait;
+	/* The whole run's hold and wait distributions (all threads), and its
+	 * per-I/O-call losses (whose mean is GS_FIG_CONVOY_PER_CALL). */
+	struct gs_hist hold, wait, io_wait;
 };
 
 /* Share of h's samples <= v (0 for an empty histogram). */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "histogram.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,6 +98,25 @@ uint64_t gs_hist_quantile(const struct gs_hist *h, double q)
 double gs_hist_mean(const struct gs_hist *h)
 {
 	return h->count ? (double)h->sum / (double)h->count : 0.0;
+}
+
+double gs_hist_stddev(const struct gs_hist *h)
+{
+	if (h->count < 2 || !h->b)
+		return 0.0;
+	double mean = gs_hist_mean(h), ss = 0;
+	for (unsigned i = 0; i < GS_HIST_BUCKETS; i++) {
+		if (!h->b[i])
+			continue;
+		double lo = (double)gs_hist_bucket_low(i), hi = (double)gs_hist_bucket_high(i);
+		double mid = (lo + hi) / 2;
+		if (mid < (double)h->min)
+			mid = (double)h->min;
+		if (mid > (double)h->max)
+			mid = (double)h->max;
+		ss += (double)h->b[i] * (mid - mean) * (mid - mean);
+	}
+	return sqrt(ss / (double)(h->count - 1));
 }
 
 void gs_hist_print_log2(FILE *out, const struct gs_hist *h, uint64_t divisor,

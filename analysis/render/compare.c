@@ -31,6 +31,33 @@ static int dist_for(const struct gs_figures *fa, const struct gs_figures *fb,
 	return 0;
 }
 
+double compare_mean_se(const struct gs_hist *a, const struct gs_hist *b)
+{
+	if (a->count < 2 || b->count < 2)
+		return NAN;
+	double sa = gs_hist_stddev(a), sb = gs_hist_stddev(b);
+	return sqrt(sa * sa / (double)a->count + sb * sb / (double)b->count);
+}
+
+double compare_rank_spread(double q, uint64_t n_a, uint64_t n_b)
+{
+	if (!n_a || !n_b)
+		return NAN;
+	return GS_CONFIDENCE_K *
+	       sqrt(q * (1 - q) * (1.0 / (double)n_a + 1.0 / (double)n_b));
+}
+
+/* For the overall means: the per-call samples. */
+static int samples_for(const struct gs_figures *fa, const struct gs_figures *fb,
+		       int key, const struct gs_hist **a, const struct gs_hist **b)
+{
+	if (key != GS_FIG_CONVOY_PER_CALL)
+		return 0;
+	*a = &fa->io_wait;
+	*b = &fb->io_wait;
+	return 1;
+}
+
 static int add_scope(struct comparison *c, const struct gs_figure_set *a,
 		     const struct gs_figure_set *b, const int *keys, size_t nkeys,
 		     const struct gs_figures *fa, const struct gs_figures *fb,
@@ -59,19 +86,34 @@ static int add_scope(struct comparison *c, const struct gs_figure_set *a,
 		else if (a->valid[k] != b->valid[k] || (r->a == 0 && r->b != 0))
 			r->weight = 10; /* appeared or vanished: show early */
 		r->within = 1;
+		r->se = r->rank_slack = NAN;
 		if (c->tolerance > 0 && is_checked(k, keys, nkeys) && a->valid[k]) {
 			c->checked++;
 			r->checked = 1;
+			int is_us = !strcmp(gs_figure_defs[k].unit, "us");
+			const struct gs_hist *sa, *sb;
+			if (fa && samples_for(fa, fb, k, &sa, &sb))
+				r->se = compare_mean_se(sa, sb) / (is_us ? 1e3 : 1);
 			/* Values under a microsecond are below what a replay
 			 * can mean; compare them absolutely. */
 			double diff = fabs(r->b - r->a);
-			r->within = b->valid[k] &&
-				    (diff <= c->tolerance * fabs(r->a) ||
-				     (!strcmp(gs_figure_defs[k].unit, "us") && diff < 1.0));
-			struct dist_pair d;
-			if (!r->within && b->valid[k] && fa && dist_for(fa, fb, k, &d)) {
+			r->allowed = c->tolerance * fabs(r->a);
+			if (is_us && r->allowed < 1.0)
+				r->allowed = 1.0;
+			int fixed_ok = b->valid[k] && diff <= r->allowed;
+			if (isfinite(r->se) && GS_CONFIDENCE_K * r->se > r->allowed)
+				r->allowed = GS_CONFIDENCE_K * r->se;
+			r->within = b->valid[k] && diff <= r->allowed;
+			r->by_se = r->within && !fixed_ok;
+			struct dist_pair d = { 0 };
+			if (b->valid[k] && fa && dist_for(fa, fb, k, &d)) {
+				double spread = compare_rank_spread(d.q, d.a->count, d.b->count);
+				r->rank_slack = isfinite(spread) && spread > GS_RANK_SLACK
+						? spread : GS_RANK_SLACK;
+			}
+			if (!r->within && isfinite(r->rank_slack)) {
 				double rank = gs_hist_cdf(d.b, (uint64_t)(r->a * 1e3));
-				r->by_rank = r->within = fabs(rank - d.q) <= GS_RANK_SLACK;
+				r->by_rank = r->within = fabs(rank - d.q) <= r->rank_slack;
 			}
 			if (!r->within)
 				c->failed++;
@@ -167,7 +209,10 @@ void compare_print(FILE *out, const struct comparison *c, const char *name_a,
 		if (c->tolerance > 0 && !r->within)
 			fprintf(out, "  MISS");
 		else if (r->by_rank)
-			fprintf(out, "  ok by rank");
+			fprintf(out, "  ok by rank (+-%.3f)", r->rank_slack);
+		else if (r->by_se)
+			fprintf(out, "  ok by sampling (%d x SE %.1f)", (int)GS_CONFIDENCE_K,
+				r->se);
 		fputc('\n', out);
 	}
 	if (n < c->nrows)
@@ -189,6 +234,12 @@ void compare_json(struct json_writer *j, const char *key,
 		if (c->tolerance > 0 && r->checked) {
 			json_bool(j, "within_tolerance", r->within);
 			json_bool(j, "by_rank", r->by_rank);
+			json_bool(j, "by_sampling_error", r->by_se);
+			json_double(j, "allowed_diff", r->allowed);
+			if (isfinite(r->se))
+				json_double(j, "standard_error", r->se);
+			if (isfinite(r->rank_slack))
+				json_double(j, "rank_slack", r->rank_slack);
 		}
 		json_end(j);
 	}

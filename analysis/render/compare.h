@@ -6,6 +6,7 @@
 #ifndef GILSCOPE_COMPARE_H
 #define GILSCOPE_COMPARE_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "figures.h"
@@ -20,7 +21,15 @@ struct compare_row {
 	int checked;             /* under the tolerance check */
 	int within;              /* |b/a - 1| <= tolerance (when checked) */
 	int by_rank;             /* within only because a's value has the same
-				    rank in b's distribution (+-GS_RANK_SLACK) */
+				    rank in b's distribution (+-rank_slack) */
+	int by_se;               /* within only because of sampling error:
+				    |b - a| <= GS_CONFIDENCE_K x se */
+	double se;               /* means: the standard error of b - a from
+				    both runs' own samples (figure units);
+				    NAN for other figures */
+	double allowed;          /* largest |b - a| that passed (checked rows) */
+	double rank_slack;       /* percentiles: quantile points a's value may
+				    sit from q in b (checked rows), or NAN */
 };
 
 /* A percentile whose value misses the tolerance still passes when the
@@ -28,6 +37,26 @@ struct compare_row {
  * quantile points: where the distribution has a gap between two modes the
  * value jumps across the gap at the slightest shift of the mix. */
 #define GS_RANK_SLACK 0.05
+
+/*
+ * Sampling error: a figure that is the mean of per-call samples (loss per
+ * I/O call) differs between two runs of the same program by chance alone,
+ * with standard error se = sqrt(sd_a^2/n_a + sd_b^2/n_b). Such a figure
+ * passes when |b - a| <= max(tolerance x a, K x se); a percentile passes by
+ * rank when a's value sits within max(GS_RANK_SLACK,
+ * K x sqrt(q(1-q)(1/n_a + 1/n_b))) of q in b's distribution (the normal
+ * approximation of the binomial spread of a sample quantile's rank). K = 3:
+ * a replay that reproduces the recording misses by chance about 3 times in
+ * 1000 (docs/replay.md, "How the self-check decides").
+ */
+#define GS_CONFIDENCE_K 3.0
+
+/* Standard error of mean(b) - mean(a), in the histograms' unit (ns);
+ * NAN when either has fewer than two samples. */
+double compare_mean_se(const struct gs_hist *a, const struct gs_hist *b);
+/* Quantile points a sample quantile q's rank may move between samples of
+ * n_a and n_b by chance, at GS_CONFIDENCE_K (not counting GS_RANK_SLACK). */
+double compare_rank_spread(double q, uint64_t n_a, uint64_t n_b);
 
 struct comparison {
 	struct compare_row *rows;
@@ -55,7 +84,9 @@ void comparison_free(struct comparison *c);
 /* A table of the rows, largest change first; limit 0 = all rows. */
 void compare_print(FILE *out, const struct comparison *c, const char *name_a,
 		   const char *name_b, size_t limit);
-/* "rows": [{scope, key, a, b, ratio, within}], sorted the same way. */
+/* "rows": [{scope, key, a, b, ratio, within, ...}], sorted the same way;
+ * checked rows say what passed them (allowed_diff, standard_error,
+ * rank_slack). */
 void compare_json(struct json_writer *j, const char *key,
 		  const struct comparison *c);
 
