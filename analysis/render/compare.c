@@ -43,8 +43,7 @@ double compare_rank_spread(double q, uint64_t n_a, uint64_t n_b)
 {
 	if (!n_a || !n_b)
 		return NAN;
-	return GS_CONFIDENCE_K *
-	       sqrt(q * (1 - q) * (1.0 / (double)n_a + 1.0 / (double)n_b));
+	return sqrt(q * (1 - q) * (1.0 / (double)n_a + 1.0 / (double)n_b));
 }
 
 /* For the overall means: the per-call samples. */
@@ -101,13 +100,14 @@ static int add_scope(struct comparison *c, const struct gs_figure_set *a,
 			if (is_us && r->allowed < 1.0)
 				r->allowed = 1.0;
 			int fixed_ok = b->valid[k] && diff <= r->allowed;
-			if (isfinite(r->se) && GS_CONFIDENCE_K * r->se > r->allowed)
-				r->allowed = GS_CONFIDENCE_K * r->se;
+			if (isfinite(r->se) && c->sigmas * r->se > r->allowed)
+				r->allowed = c->sigmas * r->se;
 			r->within = b->valid[k] && diff <= r->allowed;
 			r->by_se = r->within && !fixed_ok;
 			struct dist_pair d = { 0 };
 			if (b->valid[k] && fa && dist_for(fa, fb, k, &d)) {
-				double spread = compare_rank_spread(d.q, d.a->count, d.b->count);
+				double spread = c->sigmas *
+						compare_rank_spread(d.q, d.a->count, d.b->count);
 				r->rank_slack = isfinite(spread) && spread > GS_RANK_SLACK
 						? spread : GS_RANK_SLACK;
 			}
@@ -142,12 +142,13 @@ static int name_is_unique(const struct gs_figures *f, size_t i)
 }
 
 int compare_figures(const struct gs_figures *a, const struct gs_figures *b,
-		    double tolerance, const int *checked_keys, size_t nchecked,
+		    double tolerance, double sigmas, const int *checked_keys, size_t nchecked,
 		    compare_match_fn match, void *match_ctx,
 		    struct comparison *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->tolerance = tolerance;
+	out->sigmas = sigmas;
 	size_t cap = 0;
 	if (add_scope(out, &a->overall, &b->overall, checked_keys, nchecked, a, b, &cap))
 		goto oom;
@@ -211,8 +212,7 @@ void compare_print(FILE *out, const struct comparison *c, const char *name_a,
 		else if (r->by_rank)
 			fprintf(out, "  ok by rank (+-%.3f)", r->rank_slack);
 		else if (r->by_se)
-			fprintf(out, "  ok by sampling (%d x SE %.1f)", (int)GS_CONFIDENCE_K,
-				r->se);
+			fprintf(out, "  ok by sampling (%g x SE %.1f)", c->sigmas, r->se);
 		fputc('\n', out);
 	}
 	if (n < c->nrows)

@@ -54,14 +54,16 @@ struct compare_row {
 /* Standard error of mean(b) - mean(a), in the histograms' unit (ns);
  * NAN when either has fewer than two samples. */
 double compare_mean_se(const struct gs_hist *a, const struct gs_hist *b);
-/* Quantile points a sample quantile q's rank may move between samples of
- * n_a and n_b by chance, at GS_CONFIDENCE_K (not counting GS_RANK_SLACK). */
+/* Standard deviation, in quantile points, of the difference between the
+ * ranks of a sample quantile q in samples of n_a and n_b; NAN when empty. */
 double compare_rank_spread(double q, uint64_t n_a, uint64_t n_b);
 
 struct comparison {
 	struct compare_row *rows;
 	size_t nrows;
 	double tolerance;        /* e.g. 0.15; 0 = no check */
+	double sigmas;           /* standard errors allowed for sampling, e.g.
+				    GS_CONFIDENCE_K; 0 = the tolerance alone */
 	size_t checked, failed;  /* rows under the check and how many missed */
 };
 
@@ -72,11 +74,13 @@ typedef int (*compare_match_fn)(const struct gs_figures *a, size_t i,
 /*
  * Builds the rows for the overall scope and every thread of a matched in b
  * (by match, or by gs_figures_match when NULL). checked_keys: figures the
- * tolerance applies to (NULL = none). Threads whose name is not unique in a
+ * tolerance applies to (NULL = none); sigmas: how many standard errors of
+ * sampling a checked figure may also differ by (GS_CONFIDENCE_K; 0 = none,
+ * the percentiles' rank slack then GS_RANK_SLACK alone). Threads whose name is not unique in a
  * are labelled name/tid.
  */
 int compare_figures(const struct gs_figures *a, const struct gs_figures *b,
-		    double tolerance, const int *checked_keys, size_t nchecked,
+		    double tolerance, double sigmas, const int *checked_keys, size_t nchecked,
 		    compare_match_fn match, void *match_ctx,
 		    struct comparison *out);
 void comparison_free(struct comparison *c);

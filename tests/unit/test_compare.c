@@ -82,10 +82,10 @@ static void mean_se_combines_both(void **state)
 static void rank_spread(void **state)
 {
 	(void)state;
-	/* 3 x sqrt(0.25 x (1/100 + 1/100)) = 3 x sqrt(0.005) */
-	assert_float_equal(compare_rank_spread(0.5, 100, 100), 3 * sqrt(0.005), 1e-12);
-	/* 3 x sqrt(0.09 x 2/10000) */
-	assert_float_equal(compare_rank_spread(0.9, 10000, 10000), 3 * sqrt(0.09 * 2e-4),
+	/* sqrt(0.25 x (1/100 + 1/100)) = sqrt(0.005) */
+	assert_float_equal(compare_rank_spread(0.5, 100, 100), sqrt(0.005), 1e-12);
+	/* sqrt(0.09 x 2/10000) */
+	assert_float_equal(compare_rank_spread(0.9, 10000, 10000), sqrt(0.09 * 2e-4),
 			    1e-12);
 	assert_true(isnan(compare_rank_spread(0.5, 0, 10)));
 }
@@ -130,7 +130,7 @@ static void convoy_tolerance_from_samples(void **state)
 	convoy_run(&near_big, 600000, 2600000, 10000);
 
 	struct comparison c;
-	assert_int_equal(compare_figures(&rec, &near, 0.15, keys, 1, NULL, NULL, &c), 0);
+	assert_int_equal(compare_figures(&rec, &near, 0.15, GS_CONFIDENCE_K, keys, 1, NULL, NULL, &c), 0);
 	const struct compare_row *r = convoy_row(&c);
 	assert_true(r->within);
 	assert_true(r->by_se);
@@ -139,14 +139,14 @@ static void convoy_tolerance_from_samples(void **state)
 	assert_int_equal(c.failed, 0);
 	comparison_free(&c);
 
-	assert_int_equal(compare_figures(&rec, &far, 0.15, keys, 1, NULL, NULL, &c), 0);
+	assert_int_equal(compare_figures(&rec, &far, 0.15, GS_CONFIDENCE_K, keys, 1, NULL, NULL, &c), 0);
 	r = convoy_row(&c);
 	assert_false(r->within);
 	assert_false(r->by_se);
 	assert_int_equal(c.failed, 1);
 	comparison_free(&c);
 
-	assert_int_equal(compare_figures(&rec_big, &near_big, 0.15, keys, 1, NULL, NULL, &c), 0);
+	assert_int_equal(compare_figures(&rec_big, &near_big, 0.15, GS_CONFIDENCE_K, keys, 1, NULL, NULL, &c), 0);
 	r = convoy_row(&c);
 	assert_false(r->within);
 	/* the fixed tolerance is the floor: 300 us > 3 x ~14 us */
@@ -154,7 +154,7 @@ static void convoy_tolerance_from_samples(void **state)
 	comparison_free(&c);
 
 	/* within 15 %: passes on the fixed tolerance, not by sampling */
-	assert_int_equal(compare_figures(&rec_big, &rec, 0.15, keys, 1, NULL, NULL, &c), 0);
+	assert_int_equal(compare_figures(&rec_big, &rec, 0.15, GS_CONFIDENCE_K, keys, 1, NULL, NULL, &c), 0);
 	r = convoy_row(&c);
 	assert_true(r->within);
 	assert_false(r->by_se);

@@ -112,7 +112,7 @@ int cmd_diff(int argc, char **argv)
 	}
 	struct comparison cmp;
 	int rc = 0;
-	if (compare_figures(&a.fig, &b.fig, 0, NULL, 0, NULL, NULL, &cmp) != 0) {
+	if (compare_figures(&a.fig, &b.fig, 0, 0, NULL, 0, NULL, NULL, &cmp) != 0) {
 		fprintf(stderr, "gilscope diff: out of memory\n");
 		rc = 1;
 	} else if (json) {

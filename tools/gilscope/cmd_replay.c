@@ -47,6 +47,8 @@ static void usage(FILE *out)
 		"                         to FILE with .selfcheck before the suffix\n"
 		"      --no-self-check    skip the self-check replay\n"
 		"      --tolerance PCT    self-check tolerance in percent (default 15)\n"
+		"      --sigmas K         also allow K standard errors of sampling\n"
+		"                         (default 3; 0: the tolerance alone)\n"
 		"      --unit-ns N        work between two eval-breaker checks (200)\n"
 		"      --os-prio          also set each thread's recorded nice/SCHED_FIFO\n"
 		"      --rt               run at SCHED_FIFO 1, so that other work cannot\n"
@@ -152,7 +154,7 @@ static int match_by_tid(const struct gs_figures *a, size_t i,
 static int do_run(struct run *r, const struct gs_phase_program *prog,
 		  const struct gs_figures *orig, const char *source,
 		  unsigned unit_ns, int os_prio, double ns_per_iter,
-		  uint64_t wake_latency_ns, double tolerance)
+		  uint64_t wake_latency_ns, double tolerance, double sigmas)
 {
 	char err[600];
 	struct replay_opts o = {
@@ -175,7 +177,7 @@ static int do_run(struct run *r, const struct gs_phase_program *prog,
 	}
 	struct tid_map map = { .prog = prog, .replay_tids = r->res.tids };
 	if (gs_figures_from_metrics(r->an.metrics, &r->fig) != 0 ||
-	    compare_figures(orig, &r->fig, tolerance, checked_keys,
+	    compare_figures(orig, &r->fig, tolerance, sigmas, checked_keys,
 			    tolerance > 0 ? sizeof(checked_keys) / sizeof(checked_keys[0]) : 0,
 			    match_by_tid, &map, &r->cmp) != 0) {
 		fprintf(stderr, "gilscope replay: out of memory\n");
@@ -376,7 +378,7 @@ static void json_run(struct json_writer *j, const char *key, const struct run *r
 int cmd_replay(int argc, char **argv)
 {
 	enum { OPT_TICKS = 256, OPT_NOSELF, OPT_TOL, OPT_UNIT, OPT_OSPRIO,
-	       OPT_TRUNC, OPT_INTERVAL_US, OPT_RT, OPT_NO_RT };
+	       OPT_TRUNC, OPT_SIGMAS, OPT_INTERVAL_US, OPT_RT, OPT_NO_RT };
 	static const struct cli_renamed renamed[] = {
 		{ 'I', "--interval-us", "-i TIME (-i 1ms) or --interval-us N" },
 		{ 0 },
@@ -389,6 +391,7 @@ int cmd_replay(int argc, char **argv)
 		CLI_OPT_OUTPUT,
 		{ "no-self-check", no_argument, NULL, OPT_NOSELF },
 		{ "tolerance", required_argument, NULL, OPT_TOL },
+		{ "sigmas", required_argument, NULL, OPT_SIGMAS },
 		{ "unit-ns", required_argument, NULL, OPT_UNIT },
 		{ "os-prio", no_argument, NULL, OPT_OSPRIO },
 		{ "rt", no_argument, NULL, OPT_RT },
@@ -400,7 +403,7 @@ int cmd_replay(int argc, char **argv)
 	};
 	const char *policy = NULL, *out_path = "replay.gst";
 	long interval_us = 0, check_ticks = 0, unit_ns = 200;
-	double tolerance = 15;
+	double tolerance = 15, sigmas = GS_CONFIDENCE_K;
 	int self_check = 1, os_prio = 0, json = 0, allow_truncated = 0, c;
 	int rt = -1; /* -1: SCHED_FIFO when permitted; 0: never; 1: required */
 	optind = 1;
@@ -428,6 +431,18 @@ int cmd_replay(int argc, char **argv)
 			if (cli_parse_double("replay", "tolerance", optarg, 0, 1000,
 					     "a percentage", &tolerance))
 				return 2;
+			break;
+		case OPT_SIGMAS:
+			/* 0 is allowed (the fixed tolerance alone): the
+			 * bounds are exclusive */
+			if (cli_parse_double("replay", "sigmas", optarg, -1, 100,
+					     "a number of standard errors", &sigmas))
+				return 2;
+			if (sigmas < 0) {
+				fprintf(stderr, "gilscope replay: --sigmas wants a number "
+					"of standard errors >= 0, not '%s'\n", optarg);
+				return 2;
+			}
 			break;
 		case OPT_UNIT: {
 			uint64_t ns;
@@ -531,7 +546,7 @@ int cmd_replay(int argc, char **argv)
 
 	if (self_check) {
 		if (do_run(&self, &prog, &orig, trace, (unsigned)unit_ns, os_prio,
-			   ns_per_iter, wake_ns, tolerance / 100.0) != 0) {
+			   ns_per_iter, wake_ns, tolerance / 100.0, sigmas) != 0) {
 			rc = 1;
 			goto out;
 		}
@@ -540,9 +555,11 @@ int cmd_replay(int argc, char **argv)
 			describe_params(stdout, &self.params);
 			printf(" vs the original (%s)\n", self.trace);
 			compare_print(stdout, &self.cmp, "original", "replay", 20);
-			printf("Self-check %s: %zu of %zu checked figures within %.0f%%\n",
+			printf("Self-check %s: %zu of %zu checked figures within %.0f%%"
+			       " or %g standard errors of sampling\n",
 			       self.cmp.failed ? "FAILED" : "passed",
-			       self.cmp.checked - self.cmp.failed, self.cmp.checked, tolerance);
+			       self.cmp.checked - self.cmp.failed, self.cmp.checked, tolerance,
+			       sigmas);
 			print_machine(stdout, &self.res.machine, &prog, self.cmp.failed != 0);
 		}
 		if (self.cmp.failed)
@@ -550,7 +567,7 @@ int cmd_replay(int argc, char **argv)
 	}
 	if (want_what) {
 		if (do_run(&what, &prog, &orig, trace, (unsigned)unit_ns, os_prio,
-			   ns_per_iter, wake_ns, 0) != 0) {
+			   ns_per_iter, wake_ns, 0, 0) != 0) {
 			rc = 1;
 			goto out;
 		}
