@@ -44,7 +44,10 @@ run_bt() {
 		{ cat "$out.err" >&2; fail "$script did not start"; }
 	"$@" || { stop_bt "$bp"; fail "traced command failed: $*"; }
 	stop_bt "$bp"
-	wait "$bp" || { cat "$out.err" >&2; fail "$script failed"; }
+	local rc=0
+	wait "$bp" || rc=$?
+	[ "$rc" -eq 0 ] || { cat "$out.err" >&2; tail -5 "$out" >&2
+		fail "$script failed (exit $rc)"; }
 }
 # stop_bt PID: Ctrl-C for bpftrace. 0.17 can miss a SIGINT that arrives
 # while no event is coming (it sleeps in epoll_wait), so repeat it.
