@@ -11,9 +11,12 @@
  * median measured slowdown; ratio: median estimate / median measured;
  * goal: within 30 % (or 1 point, the resolution of a near-zero slowdown).
  *
- * As root every run is started under `chrt -f 20` (SCHED_FIFO) when chrt
- * is there: on a machine shared with other work a normal-priority run's
- * wall time is mostly waiting for a CPU, which neither run controls.
+ * On a machine shared with other work a normal-priority run's wall time is
+ * mostly waiting for a CPU: run it isolated (bench/isolate.sh: its own
+ * autogroup at nice -20). Not SCHED_FIFO: equal FIFO priorities do not
+ * time-slice, and the two-thread countdown's threads and the recorder's
+ * drain thread then wait behind each other (its measured slowdown spread
+ * over -26..+35 % that way).
  */
 #define _GNU_SOURCE
 #include "bench.h"
@@ -68,7 +71,6 @@ int bench_item_estimate(const struct bench_opts *o, struct bench_report *r)
 		bench_skip(r, 10, "`gilscope record` is not in this build");
 		return 0;
 	}
-	int fifo = bench_have_cmd("chrt");
 	char tmpdir[] = "/tmp/gilscope-bench.XXXXXX";
 	if (!mkdtemp(tmpdir)) {
 		perror("bench: item 10: mkdtemp");
@@ -95,11 +97,6 @@ int bench_item_estimate(const struct bench_opts *o, struct bench_report *r)
 			for (int traced = 0; traced < 2; traced++) {
 				char *argv[NARGV];
 				int a = 0;
-				if (fifo) {
-					argv[a++] = "chrt";
-					argv[a++] = "-f";
-					argv[a++] = "20";
-				}
 				if (traced) {
 					argv[a++] = (char *)gs;
 					argv[a++] = "record";
@@ -155,10 +152,9 @@ int bench_item_estimate(const struct bench_opts *o, struct bench_report *r)
 		row->goal_met = fabs(em - row->median) <= 0.3 * fabs(row->median) ||
 				fabs(em - row->median) <= 1.0;
 		snprintf(row->note, sizeof(row->note),
-			 "estimate median %.1f %% (%.1f-%.1f); %s %s %s %s%s", em, emin,
+			 "estimate median %.1f %% (%.1f-%.1f); %s %s %s %s", em, emin,
 			 emax, wl->script + strlen("bench/python/"), args[0],
-			 args[1] ? args[1] : "", args[3] ? args[3] : "",
-			 fifo ? "; chrt -f 20" : "");
+			 args[1] ? args[1] : "", args[3] ? args[3] : "");
 	}
 	rmdir(tmpdir);
 	return 0;

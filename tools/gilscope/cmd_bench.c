@@ -48,6 +48,8 @@ static const struct item items[] = {
 	  bench_item_fidelity },
 	{ 10, "estimate", "record's cost estimate vs the measured slowdown: CPython 2.7/3.11 countdown, 3.11 os.read loop",
 	  bench_item_estimate },
+	{ 11, "probesets", "CPython 2.7 countdown x2/x4: failed-handoff share, light vs full probe set",
+	  bench_item_probe_sets },
 };
 #define NITEMS (sizeof(items) / sizeof(items[0]))
 
