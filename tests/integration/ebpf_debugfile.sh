@@ -78,10 +78,14 @@ debuginfod -F -p 18002 -d "$WORK/dfod.sqlite" -t 0 -g 0 "$WORK/served" \
 server=\$!
 trap 'kill \$server; wait \$server 2>/dev/null || true' EXIT
 id=\$(readelf -n "$PYCOPY_LIB" | awk '/Build ID/ { print \$3 }')
-for i in \$(seq 1 100); do
+# (up to 60 s: debuginfod indexes the folder first, slowly on a loaded
+# machine; the record below needs it to answer)
+for i in \$(seq 1 600); do
   curl -sf -o /dev/null "http://127.0.0.1:18002/buildid/\$id/debuginfo" && break
   sleep 0.1
 done
+curl -sf -o /dev/null "http://127.0.0.1:18002/buildid/\$id/debuginfo" ||
+  { echo "debuginfod did not serve the debug file in 60 s" >&2; exit 1; }
 export DEBUGINFOD_URLS=http://127.0.0.1:18002 DEBUGINFOD_CACHE_PATH="$WORK/cache"
 "$GILSCOPE" record -v -o "$WORK/dfod.gst" -- "$WORK/dfod/bin/python3.11" \
   "$PYDIR/countdown.py" 4000000 2
