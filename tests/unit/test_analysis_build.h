@@ -81,6 +81,15 @@ static inline void tb_ev(struct tb *t, uint64_t ts, uint32_t tid, unsigned type,
 	gs_writer_records(t->w, tid, &r, 1);
 }
 
+/* An acquisition nobody contends: no waiters, no holder to hand it over. */
+static inline void tb_acquire_uncontended(struct tb *t, uint32_t tid,
+					  unsigned why, uint64_t request_ns,
+					  uint64_t acquired_ns)
+{
+	tb_ev(t, request_ns, tid, GS_EV_acquire_request, why, 0, 0);
+	tb_ev(t, acquired_ns, tid, GS_EV_acquired, why, 0, 0);
+}
+
 static inline void tb_close(struct tb *t, uint64_t end_ns)
 {
 	char err[256];

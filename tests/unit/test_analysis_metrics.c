@@ -202,8 +202,7 @@ static void test_convoy(void **state)
 	tb_open(&t, "convoy", 1, 0); /* interval 1 us */
 	tb_thread(&t, T1, "cpu", GS_ROLE_CPU, 20, 0);
 	tb_thread(&t, T2, "io", GS_ROLE_IO, 20, 0);
-	tb_ev(&t, 0, T2, GS_EV_acquire_request, GS_WHY_FIRST, 0, 0);
-	tb_ev(&t, 1, T2, GS_EV_acquired, GS_WHY_FIRST, 0, 0);
+	tb_acquire_uncontended(&t, T2, GS_WHY_FIRST, 0, 1);
 	tb_ev(&t, 2, T1, GS_EV_acquire_request, GS_WHY_FIRST, 0, T2);
 	for (uint64_t k = 0; k < 6; k++) {
 		uint64_t b = 10000 * k + 1000;
@@ -267,8 +266,7 @@ static void test_sched_inversion(void **state)
 	tb_open(&t, "sched", 5000, GS_HDR_F_SCHED_EVENTS);
 	tb_thread(&t, T1, "low", GS_ROLE_CPU, 20, 0);
 	tb_thread(&t, T2, "high", GS_ROLE_HIGH_PRIO, 20, 5);
-	tb_ev(&t, 0, T1, GS_EV_acquire_request, GS_WHY_FIRST, 0, 0);
-	tb_ev(&t, 1, T1, GS_EV_acquired, GS_WHY_FIRST, 0, 0);
+	tb_acquire_uncontended(&t, T1, GS_WHY_FIRST, 0, 1);
 	tb_ev(&t, 5, T1, GS_EV_sched_switch_in, 0, 0, 0);
 	tb_ev(&t, 10, T2, GS_EV_acquire_request, GS_WHY_FIRST, 0, T1);
 	tb_ev(&t, 20, T1, GS_EV_sched_switch_out, GS_SCHED_PREEMPTED, 0, 0);
@@ -458,11 +456,9 @@ static void test_inferred_events_are_lossy(void **state)
 		tb_open(&t, inferred ? "inferred" : "exact", 5000,
 			inferred ? GS_HDR_F_INFERRED : 0);
 		tb_thread(&t, T1, "a", 0, 20, 0);
-		tb_ev(&t, 10, T1, GS_EV_acquire_request, GS_WHY_FIRST, 0, 0);
-		tb_ev(&t, 20, T1, GS_EV_acquired, GS_WHY_FIRST, 0, 0);
+		tb_acquire_uncontended(&t, T1, GS_WHY_FIRST, 10, 20);
 		/* its release was inferred late: the request comes first */
-		tb_ev(&t, 30, T1, GS_EV_acquire_request, GS_WHY_AFTER_INTERVAL, 0, 0);
-		tb_ev(&t, 40, T1, GS_EV_acquired, GS_WHY_AFTER_INTERVAL, 0, 0);
+		tb_acquire_uncontended(&t, T1, GS_WHY_AFTER_INTERVAL, 30, 40);
 		tb_ev(&t, 50, T1, GS_EV_release, GS_RELEASE_EXIT, 0, 0);
 		tb_close(&t, 60);
 		struct gs_analysis a;

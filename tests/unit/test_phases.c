@@ -23,6 +23,14 @@ static void extract_ok(const char *path, struct gs_phase_program *p,
 		fail_msg("extract %s: %s", path, err);
 }
 
+static void extract_done(struct gs_phase_program *p, struct gs_analysis *a,
+			 const char *path)
+{
+	gs_phases_free(p);
+	gs_analysis_free(a);
+	unlink(path);
+}
+
 static const struct gs_phase_thread *by_tid(const struct gs_phase_program *p,
 					    uint32_t tid)
 {
@@ -74,8 +82,7 @@ static void test_stitching(void **state)
 	tb_thread(&t, T2, "io", GS_ROLE_IO, 20, 0);
 	/* T1 */
 	tb_ev(&t, 0, T1, GS_EV_thread_start, GS_ROLE_CPU, 20, 0);
-	tb_ev(&t, 0, T1, GS_EV_acquire_request, GS_WHY_FIRST, 0, 0);
-	tb_ev(&t, 0, T1, GS_EV_acquired, GS_WHY_FIRST, 0, 0);
+	tb_acquire_uncontended(&t, T1, GS_WHY_FIRST, 0, 0);
 	tb_ev(&t, 1000, T1, GS_EV_release, GS_RELEASE_FORCED, 1, 1);
 	tb_ev(&t, 1200, T1, GS_EV_acquire_request, GS_WHY_AFTER_FORCED, 0, T2);
 	tb_ev(&t, 1510, T1, GS_EV_acquired, GS_WHY_AFTER_FORCED, 0, T2);
@@ -144,9 +151,7 @@ static void test_stitching(void **state)
 	assert_phase(&io->phases[2], GS_PHASE_CPU, 290, 0);
 	assert_int_equal(io->cuts, 0);
 
-	gs_phases_free(&p);
-	gs_analysis_free(&a);
-	unlink(t.path);
+	extract_done(&p, &a, t.path);
 }
 
 /* A thread that runs without the GIL by its own choice between two holds
@@ -159,17 +164,14 @@ static void test_nogil_is_block(void **state)
 	tb_open(&t, "nogil", 5000, 0);
 	tb_thread(&t, T1, "worker", GS_ROLE_OTHER, 20, 0);
 	tb_ev(&t, 0, T1, GS_EV_thread_start, 0, 20, 0);
-	tb_ev(&t, 0, T1, GS_EV_acquire_request, GS_WHY_FIRST, 0, 0);
-	tb_ev(&t, 10, T1, GS_EV_acquired, GS_WHY_FIRST, 0, 0);
+	tb_acquire_uncontended(&t, T1, GS_WHY_FIRST, 0, 10);
 	tb_ev(&t, 110, T1, GS_EV_release, GS_RELEASE_BLOCKING, 0, 0);
-	tb_ev(&t, 400, T1, GS_EV_acquire_request, GS_WHY_AFTER_BLOCKING, 0, 0);
-	tb_ev(&t, 400, T1, GS_EV_acquired, GS_WHY_AFTER_BLOCKING, 0, 0);
+	tb_acquire_uncontended(&t, T1, GS_WHY_AFTER_BLOCKING, 400, 400);
 	/* recv 450..470, request at 475: BLOCK recv 25 */
 	tb_ev(&t, 450, T1, GS_EV_blocking_begin, GS_BLOCK_RECV, 0, 0);
 	tb_ev(&t, 450, T1, GS_EV_release, GS_RELEASE_BLOCKING, 0, 0);
 	tb_ev(&t, 470, T1, GS_EV_blocking_end, GS_BLOCK_RECV, 1, 0);
-	tb_ev(&t, 475, T1, GS_EV_acquire_request, GS_WHY_AFTER_BLOCKING, 0, 0);
-	tb_ev(&t, 475, T1, GS_EV_acquired, GS_WHY_AFTER_BLOCKING, 0, 0);
+	tb_acquire_uncontended(&t, T1, GS_WHY_AFTER_BLOCKING, 475, 475);
 	tb_ev(&t, 480, T1, GS_EV_release, GS_RELEASE_EXIT, 0, 0);
 	tb_ev(&t, 480, T1, GS_EV_thread_exit, 0, 0, 0);
 	tb_close(&t, 500);
@@ -185,9 +187,7 @@ static void test_nogil_is_block(void **state)
 	assert_phase(&w->phases[2], GS_PHASE_CPU, 50, 0);
 	assert_phase(&w->phases[3], GS_PHASE_BLOCK, 25, GS_BLOCK_RECV);
 	assert_phase(&w->phases[4], GS_PHASE_CPU, 5, 0);
-	gs_phases_free(&p);
-	gs_analysis_free(&a);
-	unlink(t.path);
+	extract_done(&p, &a, t.path);
 }
 
 /*
@@ -206,15 +206,13 @@ static void test_sched_in_holds(void **state)
 	tb_thread(&t, T1, "main", GS_ROLE_MAIN, 20, 0);
 	tb_ev(&t, 0, T1, GS_EV_thread_start, 0, 20, 0);
 	tb_ev(&t, 0, T1, GS_EV_sched_switch_in, 0, 0, 0);
-	tb_ev(&t, 0, T1, GS_EV_acquire_request, GS_WHY_FIRST, 0, 0);
-	tb_ev(&t, 0, T1, GS_EV_acquired, GS_WHY_FIRST, 0, 0);
+	tb_acquire_uncontended(&t, T1, GS_WHY_FIRST, 0, 0);
 	tb_ev(&t, 300, T1, GS_EV_sched_switch_out, GS_SCHED_PREEMPTED, 0, 0);
 	tb_ev(&t, 700, T1, GS_EV_sched_switch_in, 0, 0, 0);
 	tb_ev(&t, 1000, T1, GS_EV_blocking_begin, GS_BLOCK_SLEEP, 0, 0);
 	tb_ev(&t, 1000, T1, GS_EV_release, GS_RELEASE_BLOCKING, 0, 0);
 	tb_ev(&t, 1100, T1, GS_EV_blocking_end, GS_BLOCK_SLEEP, 0, 0);
-	tb_ev(&t, 1100, T1, GS_EV_acquire_request, GS_WHY_AFTER_BLOCKING, 0, 0);
-	tb_ev(&t, 1100, T1, GS_EV_acquired, GS_WHY_AFTER_BLOCKING, 0, 0);
+	tb_acquire_uncontended(&t, T1, GS_WHY_AFTER_BLOCKING, 1100, 1100);
 	tb_ev(&t, 1400, T1, GS_EV_sched_switch_out, GS_SCHED_BLOCKED, 0, 0);
 	tb_close(&t, 5000);
 
@@ -231,9 +229,7 @@ static void test_sched_in_holds(void **state)
 	assert_int_equal(m->deaf_ns, 400);
 	assert_int_equal(m->trimmed_ns, 3600);
 	assert_int_equal(m->cpu_ns, 300 + 400 + 300 + 300);
-	gs_phases_free(&p);
-	gs_analysis_free(&a);
-	unlink(t.path);
+	extract_done(&p, &a, t.path);
 }
 
 static void test_bad_trace(void **state)
