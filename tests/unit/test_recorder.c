@@ -166,6 +166,15 @@ static void parse_trace(const char *path, struct parsed *p, int seq_in_a0)
 	fclose(f);
 }
 
+/* Every test here records a trace it then reads: one that does not parse
+ * fails the test, saying why. */
+static void parse_trace_ok(const char *path, struct parsed *p, int seq_in_a0)
+{
+	parse_trace(path, p, seq_in_a0);
+	if (!p->ok)
+		fail_msg("%s: %s", path, p->why);
+}
+
 static const struct gs_end_thread *end_of(const struct parsed *p, uint32_t tid)
 {
 	for (uint32_t i = 0; i < p->end.nthreads && i < MAXT; i++)
@@ -198,14 +207,40 @@ static void trace_path(char *buf, size_t len, const char *name)
 
 /* Starts recording into tmpdir/NAME (PATH gets its path) and fills PARAMS
  * with POLICY's defaults: how the libgil tests below begin. */
-static void start_recording_libgil(char path[128], const char *name,
-				   enum gil_policy policy, struct gil_params *params)
+/* A recording of one libgil runtime: where it goes, what the runtime gets. */
+struct libgil_recording {
+	char path[128];
+	struct gil_params params;
+};
+
+/* The forked child checks what the parent cannot see; its exit status
+ * says which check failed. */
+static void assert_child_exits_0(pid_t child)
+{
+	int status;
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* Starts the recorder with o, writing to path (128 bytes) in the tests'
+ * temporary directory. */
+static void start_recording(char *path, const char *name,
+			    struct gs_recorder_opts *o)
 {
 	char err[256];
 	trace_path(path, 128, name);
-	struct gs_recorder_opts o = { .path = path };
-	assert_int_equal(gs_recorder_start(&o, err, sizeof(err)), 0);
-	gil_params_default(params, policy);
+	o->path = path;
+	if (gs_recorder_start(o, err, sizeof(err)) != 0)
+		fail_msg("recorder start %s: %s", path, err);
+}
+
+static void start_recording_libgil(struct libgil_recording *rec,
+				   const char *name, enum gil_policy policy)
+{
+	struct gs_recorder_opts o = { 0 };
+	start_recording(rec->path, name, &o);
+	gil_params_default(&rec->params, policy);
 }
 
 /* ---- round trip -------------------------------------------------------- */
@@ -241,13 +276,12 @@ static void *rt_thread(void *p)
 static void test_round_trip(void **state)
 {
 	(void)state;
-	char path[128], err[256];
-	trace_path(path, sizeof(path), "roundtrip.gst");
+	char path[128];
 	struct gs_recorder_opts o = {
-		.path = path, .policy = GIL_POLICY_FIFO, .interval_us = 5000,
+		.policy = GIL_POLICY_FIFO, .interval_us = 5000,
 		.policy_name = "fifo", .command = "test_round_trip",
 	};
-	assert_int_equal(gs_recorder_start(&o, err, sizeof(err)), 0);
+	start_recording(path, "roundtrip.gst", &o);
 	pthread_t th[RT_THREADS];
 	struct rt_arg args[RT_THREADS];
 	for (int i = 0; i < RT_THREADS; i++) {
@@ -263,9 +297,7 @@ static void test_round_trip(void **state)
 	assert_int_equal(res.lost, 0);
 
 	struct parsed p;
-	parse_trace(path, &p, 1);
-	if (!p.ok)
-		fail_msg("%s: %s", path, p.why);
+	parse_trace_ok(path, &p, 1);
 	assert_int_equal(p.hdr.policy, GIL_POLICY_FIFO);
 	assert_int_equal(p.hdr.pid, getpid());
 	assert_string_equal(p.hdr.policy_name, "fifo");
@@ -324,14 +356,13 @@ static void *ovf_thread(void *p)
 static void test_forced_overflow(void **state)
 {
 	(void)state;
-	char path[128], err[256];
-	trace_path(path, sizeof(path), "overflow.gst");
+	char path[128];
 	struct gs_recorder_opts o = {
-		.path = path, .chunks_per_thread = 2, .chunk_records = 4,
+		.chunks_per_thread = 2, .chunk_records = 4,
 		/* no periodic drain: only sync and stop take chunks */
 		.flush_interval_ms = 1000000,
 	};
-	assert_int_equal(gs_recorder_start(&o, err, sizeof(err)), 0);
+	start_recording(path, "overflow.gst", &o);
 	struct ovf x;
 	pthread_t th;
 	pthread_create(&th, NULL, ovf_thread, &x);
@@ -340,9 +371,7 @@ static void test_forced_overflow(void **state)
 	assert_int_equal(gs_recorder_stop(0, &res), 0);
 
 	struct parsed p;
-	parse_trace(path, &p, 1);
-	if (!p.ok)
-		fail_msg("%s: %s", path, p.why);
+	parse_trace_ok(path, &p, 1);
 	int ti = tindex(&p, x.tid);
 	assert_true(ti >= 0);
 	const uint64_t emitted = 40;
@@ -400,9 +429,7 @@ static void test_flush_on_signal(void **state)
 	assert_int_equal(WTERMSIG(status), SIGTERM);
 
 	struct parsed p;
-	parse_trace(path, &p, 1);
-	if (!p.ok)
-		fail_msg("%s: %s", path, p.why);
+	parse_trace_ok(path, &p, 1);
 	assert_true(p.have_end);
 	assert_true(p.end.flags & GS_END_F_INTERRUPTED);
 	assert_int_equal(p.hdr.pid, child);
@@ -449,10 +476,7 @@ static void test_eacces_at_start(void **state)
 		}
 		_exit(0);
 	}
-	int status;
-	assert_int_equal(waitpid(child, &status, 0), child);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_child_exits_0(child);
 	rmdir(dir);
 }
 
@@ -502,10 +526,7 @@ static void test_write_error_later(void **state)
 			_exit(8);
 		_exit(0);
 	}
-	int status;
-	assert_int_equal(waitpid(child, &status, 0), child);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_child_exits_0(child);
 }
 
 /* ---- libgil events match libgil counters -------------------------------- */
@@ -536,10 +557,9 @@ static void *gil_thread_fn(void *p)
 static void test_libgil_events_match_counters(void **state)
 {
 	(void)state;
-	char path[128];
-	struct gil_params params;
-	start_recording_libgil(path, "libgil.gst", GIL_POLICY_FIFO, &params);
-	gil_runtime *rt = gil_create(&params);
+	struct libgil_recording rec;
+	start_recording_libgil(&rec, "libgil.gst", GIL_POLICY_FIFO);
+	gil_runtime *rt = gil_create(&rec.params);
 	struct gil_arg a[2] = {{rt, 0, 0}, {rt, 0, 0}};
 	pthread_t th[2];
 	for (int i = 0; i < 2; i++)
@@ -550,9 +570,7 @@ static void test_libgil_events_match_counters(void **state)
 	struct gs_recorder_result res;
 	assert_int_equal(gs_recorder_stop(0, &res), 0);
 	struct parsed p;
-	parse_trace(path, &p, 0);
-	if (!p.ok)
-		fail_msg("%s: %s", path, p.why);
+	parse_trace_ok(rec.path, &p, 0);
 	for (int i = 0; i < 2; i++) {
 		int ti = tindex(&p, a[i].tid);
 		assert_true(ti >= 0);
@@ -565,6 +583,36 @@ static void test_libgil_events_match_counters(void **state)
 		assert_int_equal(p.count[ti][GS_EV_blocking_end], 200);
 		assert_int_equal(p.count[ti][GS_EV_thread_exit], 1);
 	}
+}
+
+/* Every record of the trace at path, in file order (chunk by chunk). */
+static struct gs_record *load_records(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	struct gs_file_header h;
+	assert_int_equal(fread(&h, sizeof(h), 1, f), 1);
+	size_t cap = 1024, len = 0;
+	struct gs_record *all = malloc(cap * sizeof(*all));
+	struct gs_block_header bh;
+	while (fread(&bh, sizeof(bh), 1, f) == 1) {
+		unsigned char *buf = malloc(bh.size);
+		assert_int_equal(fread(buf, bh.size, 1, f), 1);
+		if (bh.type == GS_BLOCK_CHUNK) {
+			struct gs_chunk_block cb;
+			memcpy(&cb, buf, sizeof(cb));
+			for (uint32_t i = 0; i < cb.nrecords; i++) {
+				if (len == cap)
+					all = realloc(all, (cap *= 2) * sizeof(*all));
+				memcpy(&all[len++], buf + sizeof(cb) + i * sizeof(*all),
+				       sizeof(*all));
+			}
+		}
+		free(buf);
+	}
+	fclose(f);
+	*n = len;
+	return all;
 }
 
 /* ---- prio: priority inheritance leaves its trace ----------------------- */
@@ -597,12 +645,11 @@ static void test_prio_inheritance_events(void **state)
 	(void)state;
 	if (geteuid() != 0)
 		skip(); /* lending priority needs CAP_SYS_NICE */
-	char path[128];
-	struct gil_params params;
-	start_recording_libgil(path, "pi.gst", GIL_POLICY_PRIO, &params);
-	params.interval_us = 3600000000u; /* no interval-driven drop */
+	struct libgil_recording rec;
+	start_recording_libgil(&rec, "pi.gst", GIL_POLICY_PRIO);
+	rec.params.interval_us = 3600000000u; /* no interval-driven drop */
 	struct pi x = {0};
-	x.rt = gil_create(&params);
+	x.rt = gil_create(&rec.params);
 	pthread_t th;
 	pthread_create(&th, NULL, pi_holder, &x);
 	while (!atomic_load(&x.attached))
@@ -623,70 +670,26 @@ static void test_prio_inheritance_events(void **state)
 
 	/* Walk the records: one boost of the holder to main's priority by
 	 * main, one restore (new_prio 0) by the holder itself. */
-	FILE *f = fopen(path, "rb");
-	assert_non_null(f);
-	struct gs_file_header h;
-	assert_int_equal(fread(&h, sizeof(h), 1, f), 1);
-	struct gs_block_header bh;
+	size_t n;
+	struct gs_record *r = load_records(rec.path, &n);
 	int boosts = 0, restores = 0;
 	uint32_t me = (uint32_t)syscall(SYS_gettid);
-	while (fread(&bh, sizeof(bh), 1, f) == 1) {
-		unsigned char *buf = malloc(bh.size);
-		assert_int_equal(fread(buf, bh.size, 1, f), 1);
-		if (bh.type == GS_BLOCK_CHUNK) {
-			struct gs_chunk_block cb;
-			memcpy(&cb, buf, sizeof(cb));
-			const struct gs_record *r = (const void *)(buf + sizeof(cb));
-			for (uint32_t i = 0; i < cb.nrecords; i++) {
-				if (r[i].type != GS_EV_prio_boost)
-					continue;
-				assert_int_equal(r[i].a0, x.tid);
-				if (r[i].a1) {
-					assert_int_equal(r[i].tid, me);
-					assert_int_equal(r[i].a1, 20 - my_nice);
-					boosts++;
-				} else {
-					assert_int_equal(r[i].tid, x.tid);
-					restores++;
-				}
-			}
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].type != GS_EV_prio_boost)
+			continue;
+		assert_int_equal(r[i].a0, x.tid);
+		if (r[i].a1) {
+			assert_int_equal(r[i].tid, me);
+			assert_int_equal(r[i].a1, 20 - my_nice);
+			boosts++;
+		} else {
+			assert_int_equal(r[i].tid, x.tid);
+			restores++;
 		}
-		free(buf);
 	}
-	fclose(f);
+	free(r);
 	assert_int_equal(boosts, 1);
 	assert_int_equal(restores, 1);
-}
-
-/* ---- cpython: after a forced release, someone else acquires ------------ */
-
-static struct gs_record *load_records(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	assert_non_null(f);
-	struct gs_file_header h;
-	assert_int_equal(fread(&h, sizeof(h), 1, f), 1);
-	size_t cap = 1024, len = 0;
-	struct gs_record *all = malloc(cap * sizeof(*all));
-	struct gs_block_header bh;
-	while (fread(&bh, sizeof(bh), 1, f) == 1) {
-		unsigned char *buf = malloc(bh.size);
-		assert_int_equal(fread(buf, bh.size, 1, f), 1);
-		if (bh.type == GS_BLOCK_CHUNK) {
-			struct gs_chunk_block cb;
-			memcpy(&cb, buf, sizeof(cb));
-			for (uint32_t i = 0; i < cb.nrecords; i++) {
-				if (len == cap)
-					all = realloc(all, (cap *= 2) * sizeof(*all));
-				memcpy(&all[len++], buf + sizeof(cb) + i * sizeof(*all),
-				       sizeof(*all));
-			}
-		}
-		free(buf);
-	}
-	fclose(f);
-	*n = len;
-	return all;
 }
 
 /* ---- streaming: a checkpoint puts every event so far in the file ------- */
@@ -705,10 +708,9 @@ static size_t count_type(const struct gs_record *r, size_t n, unsigned type)
 static void test_checkpoint_streams(void **state)
 {
 	(void)state;
-	char path[128], err[256];
-	trace_path(path, sizeof(path), "stream.gst");
-	struct gs_recorder_opts o = { .path = path, .chunk_records = 64 };
-	assert_int_equal(gs_recorder_start(&o, err, sizeof(err)), 0);
+	char path[128];
+	struct gs_recorder_opts o = { .chunk_records = 64 };
+	start_recording(path, "stream.gst", &o);
 	gs_recorder_emit(GS_EV_thread_start, GS_ROLE_MAIN, 20, 0, "streamer");
 	for (uint32_t i = 0; i < 5; i++)
 		gs_recorder_emit(GS_EV_acquired, 0, i, 0, NULL);
@@ -746,6 +748,8 @@ static int by_time(const void *a, const void *b)
 	return (x->type == GS_EV_acquired) - (y->type == GS_EV_acquired);
 }
 
+/* ---- cpython: after a forced release, someone else acquires ------------ */
+
 struct cpy {
 	gil_runtime *rt;
 	_Atomic int stop;
@@ -774,11 +778,10 @@ static void *cpy_thread(void *p)
 static void test_cpython_forced_release_trace(void **state)
 {
 	(void)state;
-	char path[128];
-	struct gil_params params;
-	start_recording_libgil(path, "cpython.gst", GIL_POLICY_CPYTHON, &params);
-	params.interval_us = 100;
-	struct cpy c = { .rt = gil_create(&params) };
+	struct libgil_recording rec;
+	start_recording_libgil(&rec, "cpython.gst", GIL_POLICY_CPYTHON);
+	rec.params.interval_us = 100;
+	struct cpy c = { .rt = gil_create(&rec.params) };
 	pthread_t th[3];
 	for (int i = 0; i < 3; i++)
 		pthread_create(&th[i], NULL, cpy_thread, &c);
@@ -796,7 +799,7 @@ static void test_cpython_forced_release_trace(void **state)
 	assert_int_equal(res.lost, 0);
 
 	size_t n;
-	struct gs_record *r = load_records(path, &n);
+	struct gs_record *r = load_records(rec.path, &n);
 	qsort(r, n, sizeof(*r), by_time);
 	uint32_t forced_by = 0;
 	unsigned forced = 0, checked = 0;
