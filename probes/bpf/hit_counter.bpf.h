@@ -7,12 +7,9 @@
 #ifndef GILSCOPE_HIT_COUNTER_BPF_H
 #define GILSCOPE_HIT_COUNTER_BPF_H
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} hits SEC(".maps");
+#include "percpu_slot.bpf.h"
+
+GSB_PERCPU_SLOT(hits, __u64);
 
 static __always_inline int hit(void)
 {

@@ -22,6 +22,8 @@
 #ifndef GILSCOPE_NATIVESTACK_BPF_H
 #define GILSCOPE_NATIVESTACK_BPF_H
 
+#include "percpu_slot.bpf.h"
+
 #include "nativestack.h"
 
 const volatile __u8 want_native = 0;
@@ -37,12 +39,7 @@ struct native_scratch {
 	struct gsb_native_stack st;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct native_scratch);
-} nscratch SEC(".maps");
+GSB_PERCPU_SLOT(nscratch, struct native_scratch);
 
 /* at_entry: the probe is on a function's first instruction (uprobe),
  * not inside one (USDT). */

@@ -20,6 +20,8 @@
 #ifndef GILSCOPE_PYSTACK_BPF_H
 #define GILSCOPE_PYSTACK_BPF_H
 
+#include "percpu_slot.bpf.h"
+
 #include "pystack.h"
 
 const volatile __u8 want_pystacks = 0;
@@ -65,12 +67,7 @@ struct pystack_scratch {
 /* Bytes of a frame the walker reads at once: up to its last field. */
 const volatile __u32 pyframe_bytes = PYSTACK_FRAME_BYTES;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct pystack_scratch);
-} pyscratch SEC(".maps");
+GSB_PERCPU_SLOT(pyscratch, struct pystack_scratch);
 
 static __always_inline __u64 pystack_arg(struct pt_regs *ctx, __u32 n)
 {
