@@ -198,13 +198,10 @@ static void *play(void *arg)
 static int run_once(gil_runtime *rt, int timed, int cpu, unsigned long total,
 		    uint64_t settle_ns, double pct[3], unsigned long *discarded)
 {
-	struct pingpong pp;
-	memset(&pp, 0, sizeof(pp));
-	pp.rt = rt;
-	pp.timed = timed;
-	pp.cpu = cpu;
-	pp.total = total;
-	pp.settle_ns = settle_ns;
+	struct pingpong pp = {
+		.rt = rt, .timed = timed, .cpu = cpu, .total = total,
+		.settle_ns = settle_ns,
+	};
 	pp.samples = calloc(total + 1, sizeof(double));
 	if (!pp.samples)
 		return -1;
