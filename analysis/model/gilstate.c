@@ -657,6 +657,22 @@ static void on_sched(struct gs_state *st, uint32_t idx, const struct gs_event *e
 	sched_eval(st, ev->ts_ns);
 }
 
+/* A loss in a tracer's per-CPU buffer (perf, trace-cmd: the marker names
+ * no thread): any thread's events may be among the lost, so every thread's
+ * state is forgotten, and from here on an impossible sequence is a gap, not
+ * an error (those tracers say that they lost events only where they did). */
+static int on_lost_any_thread(struct gs_state *st, const struct gs_event *ev)
+{
+	st->lossy = 1;
+	st->c.gaps++;
+	st->c.lost += ev->a0;
+	for (uint32_t i = 0; i < st->nth; i++) {
+		reset_thread(st, i, ev->ts_ns, ev->offset);
+		EMIT(st, gap, i, ev->ts_ns, i == 0 ? ev->a0 : 0);
+	}
+	return 0;
+}
+
 int gs_state_feed(struct gs_state *st, const struct gs_event *ev)
 {
 	if (st->failed)
@@ -670,6 +686,8 @@ int gs_state_feed(struct gs_state *st, const struct gs_event *ev)
 	if (!st->c.events++)
 		st->c.first_ns = ts;
 	st->c.last_ns = ts;
+	if (ev->type == GS_EV_lost && ev->tid == 0)
+		return on_lost_any_thread(st, ev);
 
 	uint32_t slot = ev->tid & 63, idx;
 	if (__builtin_expect(st->cache_tid[slot] == ev->tid &&

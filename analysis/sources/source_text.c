@@ -332,6 +332,20 @@ static int text_next(struct gs_source *base, struct gs_event *ev)
 			continue;
 		if (rc > 0 && l.lost_only) {
 			s->lost += l.lost;
+			/* A tracer's per-CPU buffer overflowed: whose events
+			 * went is unknown, so the marker names no thread
+			 * (tid 0) and the state machine forgets every
+			 * thread's state there (gilstate.c). Before the first
+			 * event there is nothing to forget. */
+			if (s->base.info.end_ns) {
+				push(s, &l, GS_EV_lost, 0, 0,
+				     l.lost > UINT32_MAX ? UINT32_MAX
+							 : (uint32_t)l.lost,
+				     0);
+				if (l.ts_ns < s->base.info.end_ns)
+					s->pend[s->npend - 1].ts_ns =
+						s->base.info.end_ns;
+			}
 			continue;
 		}
 		if (rc < 0 || map_line(s, &l, raw) < 0) {
@@ -347,6 +361,8 @@ static int text_next(struct gs_source *base, struct gs_event *ev)
 		}
 	}
 	*ev = s->pend[s->ipend++];
+	if (ev->type == GS_EV_lost)
+		return 1; /* a marker: no thread, not an event of the trace */
 	if (!s->base.info.start_ns)
 		s->base.info.start_ns = ev->ts_ns;
 	s->base.info.end_ns = ev->ts_ns;

@@ -101,7 +101,9 @@ static void test_perf_mapping(void **state)
 	expect(s, GS_EV_sched_switch_in, 757750500000ull, 102, 0, 0, 0, 0);
 	/* target_cpu=008 is decimal, not octal. */
 	expect(s, GS_EV_sched_wakeup, 757750600000ull, 101, 0, 0, 102, 8);
-	/* rcu's wakeup, pid 300's gil event and malloc are skipped. */
+	/* rcu's wakeup, pid 300's gil event and malloc are skipped; the
+	 * lost record is a marker of no thread with its count. */
+	expect(s, GS_EV_lost, 757750900000ull, 0, 0, 0, 40, 0);
 	expect(s, GS_EV_release, 757751000000ull, 101, 1, 2, 1, 1);
 	assert_int_equal(gs_source_next(s, &ev), 0);
 	struct gs_source_totals t;
@@ -170,6 +172,10 @@ static void test_tracecmd_mapping(void **state)
 	expect(s, GS_EV_sched_switch_out, 804748000000ull, 15036, 1,
 	       GS_SCHED_BLOCKED, 0, 0);
 	expect(s, GS_EV_sched_wakeup, 804748100000ull, 15036, 0, 0, 0, 1);
+	/* Lost lines carry no time: their markers take the last event's. */
+	expect(s, GS_EV_lost, 804748100000ull, 0, 0, 0, 42, 0);
+	expect(s, GS_EV_lost, 804748100000ull, 0, 0, 0, 1, 0);
+	expect(s, GS_EV_lost, 804748100000ull, 0, 0, 0, 100, 0);
 	expect(s, GS_EV_sched_switch_in, 804748200000ull, 15036, 1, 0, 0, 0);
 	expect(s, GS_EV_release, 804748300000ull, 15036, 1, 0, 0, 0);
 	assert_int_equal(gs_source_next(s, &ev), 0);
