@@ -16,6 +16,21 @@ gs_owner_dead() {
 	[[ "$1" =~ ^[0-9]+$ ]] && [ ! -e "/proc/$1" ]
 }
 
+# gs_remove_uprobe T GROUP/EVENT: removes the event, retrying for up to 3 s
+# while the kernel says it is busy: the perf events of a killed owner (and
+# of its workload, which inherited them) are released after the processes
+# are gone, not at their exit, so the first removal can find the event
+# still in use (1 of 11 events stayed in a CI rehearsal).
+gs_remove_uprobe() {
+	local T=$1 ev=$2 i
+	for i in $(seq 30); do
+		echo "-:$ev" >>"$T/uprobe_events" 2>/dev/null && return 0
+		grep -q "^[pr]:$ev " "$T/uprobe_events" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
 # gs_reap_tracefs PROG T: tracing instances and uprobe events named
 # gilscope_PID of dead owners, under the tracefs mount T.
 gs_reap_tracefs() {
@@ -42,7 +57,7 @@ gs_reap_tracefs() {
 		pid=${grp#gilscope_}
 		gs_owner_dead "$pid" || continue
 		echo 0 >"$T/events/$ev/enable" 2>/dev/null || true
-		if echo "-:$ev" >>"$T/uprobe_events" 2>/dev/null; then
+		if gs_remove_uprobe "$T" "$ev"; then
 			groups[$grp]=$(( ${groups[$grp]:-0} + 1 ))
 		elif grep -q "^[pr]:$ev " "$T/uprobe_events" 2>/dev/null; then
 			echo "$prog: could not remove uprobe event $ev, left by a" \
