@@ -119,5 +119,11 @@ double bench_json_num(const char *text, const char *key);
 const char *bench_gilscope(const struct bench_opts *o);
 /* 1 if `gilscope SUBCOMMAND --help` works in that binary. */
 int bench_have_subcommand(const struct bench_opts *o, const char *sub);
+/* An item's private directory for its traces: creates dir from
+ * BENCH_WORKDIR_TEMPLATE and puts dir/name in trace. 0, or -1 with
+ * "bench: item N: mkdtemp: ..." on stderr. */
+#define BENCH_WORKDIR_TEMPLATE "/tmp/gilscope-bench.XXXXXX"
+int bench_workdir(int item, char dir[sizeof(BENCH_WORKDIR_TEMPLATE)],
+		  const char *name, char *trace, size_t len);
 
 #endif

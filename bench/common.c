@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "bench.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -127,4 +128,17 @@ const char *bench_source_dir(void)
 {
 	const char *env = getenv("GILSCOPE_SRC");
 	return env && *env ? env : GILSCOPE_SOURCE_DIR;
+}
+
+int bench_workdir(int item, char dir[sizeof(BENCH_WORKDIR_TEMPLATE)],
+		  const char *name, char *trace, size_t len)
+{
+	memcpy(dir, BENCH_WORKDIR_TEMPLATE, sizeof(BENCH_WORKDIR_TEMPLATE));
+	if (!mkdtemp(dir)) {
+		fprintf(stderr, "bench: item %d: mkdtemp: %s\n", item,
+			strerror(errno));
+		return -1;
+	}
+	snprintf(trace, len, "%s/%s", dir, name);
+	return 0;
 }

@@ -71,13 +71,9 @@ int bench_item_estimate(const struct bench_opts *o, struct bench_report *r)
 		bench_skip(r, 10, "`gilscope record` is not in this build");
 		return 0;
 	}
-	char tmpdir[] = "/tmp/gilscope-bench.XXXXXX";
-	if (!mkdtemp(tmpdir)) {
-		perror("bench: item 10: mkdtemp");
+	char tmpdir[sizeof(BENCH_WORKDIR_TEMPLATE)], trace[128];
+	if (bench_workdir(10, tmpdir, "estimate.gst", trace, sizeof(trace)))
 		return -1;
-	}
-	char trace[128];
-	snprintf(trace, sizeof(trace), "%s/estimate.gst", tmpdir);
 	const char *gs = bench_gilscope(o);
 	for (size_t w = 0; w < NWORK; w++) {
 		const struct workload *wl = &workloads[w];

@@ -85,13 +85,9 @@ int bench_item_fidelity(const struct bench_opts *o, struct bench_report *r)
 			   "in this build");
 		return 0;
 	}
-	char tmpdir[] = "/tmp/gilscope-bench.XXXXXX";
-	if (!mkdtemp(tmpdir)) {
-		perror("bench: item 9: mkdtemp");
+	char tmpdir[sizeof(BENCH_WORKDIR_TEMPLATE)], trace[128];
+	if (bench_workdir(9, tmpdir, "convoy.gst", trace, sizeof(trace)))
 		return -1;
-	}
-	char trace[128];
-	snprintf(trace, sizeof(trace), "%s/convoy.gst", tmpdir);
 	const char *gs = bench_gilscope(o);
 	char *pyargv[] = { (char *)gs, "record", "-o", trace, "--",
 			   (char *)python, (char *)convoy_py, "-k", "1", "-d",

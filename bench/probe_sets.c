@@ -51,13 +51,9 @@ int bench_item_probe_sets(const struct bench_opts *o, struct bench_report *r)
 		bench_skip(r, 11, "`gilscope record` or `report` is not in this build");
 		return 0;
 	}
-	char tmpdir[] = "/tmp/gilscope-bench.XXXXXX";
-	if (!mkdtemp(tmpdir)) {
-		perror("bench: item 11: mkdtemp");
+	char tmpdir[sizeof(BENCH_WORKDIR_TEMPLATE)], trace[128];
+	if (bench_workdir(11, tmpdir, "sets.gst", trace, sizeof(trace)))
 		return -1;
-	}
-	char trace[128];
-	snprintf(trace, sizeof(trace), "%s/sets.gst", tmpdir);
 	char *out = malloc(OUTLEN);
 	if (!out) {
 		rmdir(tmpdir);

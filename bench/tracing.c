@@ -46,13 +46,9 @@ int bench_item_tracing(const struct bench_opts *o, struct bench_report *r)
 	if (!have_top && !have_record)
 		return 0;
 
-	char tmpdir[] = "/tmp/gilscope-bench.XXXXXX";
-	if (!mkdtemp(tmpdir)) {
-		perror("bench: item 7: mkdtemp");
+	char tmpdir[sizeof(BENCH_WORKDIR_TEMPLATE)], trace[128];
+	if (bench_workdir(7, tmpdir, "cpython.gst", trace, sizeof(trace)))
 		return -1;
-	}
-	char trace[128];
-	snprintf(trace, sizeof(trace), "%s/cpython.gst", tmpdir);
 	const char *gs = bench_gilscope(o);
 	char *plain[] = { (char *)python, (char *)countdown_py, "-t", "2", "-n",
 			  (char *)count, "--no-single", NULL };
