@@ -68,18 +68,39 @@ void gil_futex_wake_one(_Atomic uint32_t *word)
 
 uint32_t gil_grant_give(gil_thread *w)
 {
+	/* A spinning waiter needs no wake-up: one CAS publishes the grant,
+	 * and w is not touched after it (w may claim, run, detach and free
+	 * itself at once). given_from is written first, under the policy
+	 * mutex its readers hold too. */
+	w->given_from = GIL_GRANT_SPIN;
+	uint32_t spinning = GIL_GRANT_SPIN;
+	if (atomic_compare_exchange_strong_explicit(&w->grant, &spinning,
+						    GIL_GRANT_GIVEN,
+						    memory_order_release,
+						    memory_order_relaxed))
+		return GIL_GRANT_SPIN;
 	/* Counted before the grant is visible: once w sees it, w may run,
 	 * detach and free itself, and must then wait for our wake-up. */
 	atomic_fetch_add(&w->rt->wakes_in_flight, 1);
-	return atomic_exchange_explicit(&w->grant, GIL_GRANT_GIVEN,
-					memory_order_release);
+	uint32_t replaced = atomic_exchange_explicit(&w->grant, GIL_GRANT_GIVEN,
+						     memory_order_release);
+	w->given_from = replaced;
+	/* Only a thread holding the policy mutex sets SPIN, and we hold it:
+	 * never true, but a leaked count would hang gil_detach(). */
+	if (replaced == GIL_GRANT_SPIN)
+		atomic_fetch_sub_explicit(&w->rt->wakes_in_flight, 1,
+					  memory_order_release);
+	return replaced;
 }
 
 void gil_grant_unlock_wake(gil_runtime *rt, pthread_mutex_t *m, gil_thread *w,
 			   uint32_t replaced)
 {
 	pthread_mutex_unlock(m);
-	/* A spinning waiter sees the grant by itself: no system call. */
+	/* A spinning waiter sees the grant by itself: no system call, and
+	 * gil_grant_give() did not count it in flight. */
+	if (replaced == GIL_GRANT_SPIN)
+		return;
 	if (replaced == GIL_GRANT_SLEEP)
 		gil_futex_wake_one(&w->grant);
 	atomic_fetch_sub_explicit(&rt->wakes_in_flight, 1, memory_order_release);

@@ -50,7 +50,7 @@ struct gil_thread {
 	/* Direct handoff (fifo, prio): the releaser writes GIL_GRANT_GIVEN
 	 * here and wakes the waiter with a futex only if it sleeps. */
 	_Atomic uint32_t grant;
-	uint32_t given_from;         /* prio: state the grant replaced */
+	uint32_t given_from;         /* state the last grant replaced (prio) */
 
 	/* Per-policy per-thread state. */
 	void *policy_data;
@@ -158,9 +158,10 @@ int gil_futex_wait_until(_Atomic uint32_t *word, uint32_t val,
 			 uint64_t deadline_ns);
 void gil_futex_wake_one(_Atomic uint32_t *word);
 /* Hands the GIL to waiter w: called with the policy mutex held, which
- * gil_grant_wake() must drop (unlock) before it issues the futex wake-up,
- * so the woken thread does not run into a held mutex. Returns the state
- * the grant replaced (GIL_GRANT_SLEEP or GIL_GRANT_SPIN). */
+ * gil_grant_unlock_wake() must drop (unlock) before it issues the futex
+ * wake-up, so the woken thread does not run into a held mutex. Returns the
+ * state the grant replaced (GIL_GRANT_SLEEP or GIL_GRANT_SPIN), also left
+ * in w->given_from. A spinning w costs one CAS and no wake-up accounting. */
 uint32_t gil_grant_give(gil_thread *w);
 void gil_grant_unlock_wake(gil_runtime *rt, pthread_mutex_t *m, gil_thread *w,
 			   uint32_t replaced);

@@ -64,6 +64,10 @@ struct prio_thread {
 	int cut_by_io;        /* last forced off by an I/O arrival: spin */
 	uint64_t slice_start_ns; /* when its current CPU slice began */
 	uint32_t spin_ns;     /* adaptive spin budget (preempted waits) */
+	/* Queued by its own forced drop (requeue_self): the take that
+	 * follows only waits. Written and read by the thread itself. */
+	int requeued;
+	unsigned long requeued_grants; /* g->grants when it queued */
 	/* Priority inheritance, set by a waiter, undone by the thread itself
 	 * when it releases. All under prio_gil.mutex. */
 	int boosted;
@@ -322,6 +326,10 @@ static void note_claimed(struct prio_gil *g)
 			      memory_order_relaxed);
 }
 
+static int wait_for_grant(gil_runtime *rt, gil_thread *t, uint64_t queued_ns,
+			  unsigned long saved, int spin_for_drop,
+			  int spin_for_grant);
+
 static int prio_take_slow(gil_runtime *rt, gil_thread *t)
 {
 	struct prio_gil *g = rt->policy_data;
@@ -402,12 +410,22 @@ static int prio_take_slow(gil_runtime *rt, gil_thread *t)
 	push_waiter(g, t);
 	unsigned long saved = g->grants;
 	pthread_mutex_unlock(&g->mutex);
+	return wait_for_grant(rt, t, now, saved, spin_for_drop, spin_for_grant);
+}
 
+/* Queued (t->grant SPIN when it spins first, else SLEEP) since queued_ns,
+ * with g->grants == saved then: waits until the GIL is given to t. */
+static int wait_for_grant(gil_runtime *rt, gil_thread *t, uint64_t queued_ns,
+			  unsigned long saved, int spin_for_drop,
+			  int spin_for_grant)
+{
+	struct prio_gil *g = rt->policy_data;
+	struct prio_thread *p = pt_of(t);
 	uint64_t interval = interval_ns(rt);
-	uint64_t deadline = now + interval;
+	uint64_t deadline = queued_ns + interval;
 	if (spin_for_drop || spin_for_grant) {
 		uint32_t budget = spin_for_drop ? PRIO_DROP_SPIN_NS : p->spin_ns;
-		spin_while(t, GIL_GRANT_SPIN, now + budget);
+		spin_while(t, GIL_GRANT_SPIN, queued_ns + budget);
 		uint32_t spinning = GIL_GRANT_SPIN;
 		if (gil_grant_claim(t)) {
 			if (spin_for_grant && p->spin_ns < PRIO_SPIN_MAX_NS)
@@ -458,6 +476,10 @@ static int prio_take_slow(gil_runtime *rt, gil_thread *t)
 		pthread_mutex_unlock(&g->mutex);
 	}
 claimed:
+	/* A cut-off thread resumes its slice; anyone else starts one (here,
+	 * not in the releaser: one cache line fewer on the handoff's path). */
+	if (!p->preempted)
+		p->slice_start_ns = gs_now_ns();
 	note_claimed(g);
 	return 1;
 }
@@ -480,7 +502,39 @@ static int prio_take(gil_runtime *rt, gil_thread *t)
 		pt_of(t)->cut_by_io = 0;
 		return 0;
 	}
+	struct prio_thread *p = pt_of(t);
+	if (p->requeued) {
+		/* Queued by our own forced drop (never on the fast path: a
+		 * non-empty queue keeps the word non-zero). */
+		p->requeued = 0;
+		gil_note_wait(t);
+		return wait_for_grant(rt, t, p->enq_ns, p->requeued_grants, 0,
+				      p->cut_by_io);
+	}
 	return prio_take_slow(rt, t);
+}
+
+/*
+ * A holder forced off queues itself in the pass through the mutex that
+ * gives the GIL away, after picking the next holder, instead of in a second
+ * pass from its take(): one mutex round trip per forced switch instead of
+ * two, and the releaser of the next handoff always finds it queued. It is
+ * queued exactly as prio_take_slow() would queue it (arrival order counts
+ * from here; it spins first if an I/O arrival cut it off), and its take()
+ * only waits (tests/model/prio.pml: the requeue).
+ */
+static void requeue_self(struct prio_gil *g, gil_thread *t, uint64_t now)
+{
+	struct prio_thread *p = pt_of(t);
+	p->seq = ++g->seq;
+	p->enq_ns = now;
+	t->waiting = 1;
+	atomic_store_explicit(&t->grant,
+			      p->cut_by_io ? GIL_GRANT_SPIN : GIL_GRANT_SLEEP,
+			      memory_order_relaxed);
+	push_waiter(g, t);
+	p->requeued_grants = g->grants;
+	p->requeued = 1;
 }
 
 static void prio_drop(gil_runtime *rt, gil_thread *t, enum gs_release_reason why)
@@ -527,15 +581,16 @@ static void prio_drop(gil_runtime *rt, gil_thread *t, enum gs_release_reason why
 	if (best) {
 		unlink_waiter(g, best);
 		grant(g, best, is_aged(rt, best, now));
-		/* A cut-off thread resumes its slice; anyone else starts one. */
-		if (!pt_of(best)->preempted)
-			pt_of(best)->slice_start_ns = now;
+		/* Forced off, we take the GIL again at once (prio_check):
+		 * queue now, in this same pass through the mutex. */
+		if (why == GS_RELEASE_FORCED)
+			requeue_self(g, t, now);
 		atomic_store_explicit(&g->word,
 				      (uintptr_t)best |
 					      (g->waiters ? PRIO_SLOW : 0),
 				      memory_order_relaxed);
-		best->given_from = gil_grant_give(best);
-		gil_grant_unlock_wake(rt, &g->mutex, best, best->given_from);
+		uint32_t replaced = gil_grant_give(best);
+		gil_grant_unlock_wake(rt, &g->mutex, best, replaced);
 	} else {
 		atomic_store_explicit(&g->word, 0, memory_order_release);
 		pthread_mutex_unlock(&g->mutex);

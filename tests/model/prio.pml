@@ -8,7 +8,9 @@
  * owner's grant word racing the owner's own claim); demotion of a holder
  * that kept the GIL a whole interval; aging of CPU-class waiters; and the
  * rank of a CPU-class thread an I/O arrival cut off (before other CPU-class
- * waiters, after I/O class).
+ * waiters, after I/O class); and the requeue: a holder forced off queues
+ * itself (as a spinner) in the same pass through the mutex that gives the
+ * GIL away, after picking the next holder, and its take() then only waits.
  *
  * Abstractions, all of them over-approximations (the model has every
  * behaviour of the C code, and more):
@@ -48,7 +50,9 @@
  * wake-up of a sleeping grantee; -DMUTANT_REVOKE_RESUMED takes a grant back
  * even after its owner claimed it; -DMUTANT_NOAGING_ORDER ignores aging in
  * the grant order; -DMUTANT_FASTDROP_NOSLOW lets the holder's fast drop
- * ignore PRIO_SLOW, which strands a queued waiter.
+ * ignore PRIO_SLOW, which strands a queued waiter; -DMUTANT_REQUEUE_NOSLOW
+ * computes the word's PRIO_SLOW before the requeue (the queue then looks
+ * empty to the next holder, whose fast drop strands the requeued thread).
  */
 #include "pthread.pml"
 #include "futex.pml"
@@ -111,8 +115,54 @@ bit grant_aged;               /* the GIL's current grant was an aged one */
 	owner_aged = isaged;                                             \
 	granted_since = waiters   /* bits of threads not queued are dead */
 
+/* wait_for_grant(): queued (as a spinner), until the GIL is given to us. */
+inline wait_grant()
+{
+	do
+	:: atomic { grant[_pid] == G_GIVEN -> grant[_pid] = G_OWNED; given_from[_pid] = 0 }; break /* claim */
+	:: atomic { grant[_pid] == G_SPIN -> grant[_pid] = G_SLEEP } /* taken back */
+	:: atomic { grant[_pid] == G_SLEEP -> fsleep = fsleep | BIT };
+		if
+		:: atomic { (fsleep & BIT) == 0 -> tmo = 0 }
+		:: atomic { (fsleep & BIT) != 0 && TIMEOUT_OK ->
+			fsleep = fsleep & ~BIT; tmo = 1 }
+#ifdef SPURIOUS
+		:: atomic { (fsleep & BIT) != 0 -> fsleep = fsleep & ~BIT }
+#endif
+		fi;
+		if
+		:: tmo ->         /* a whole interval: demotion */
+			mutex_lock(g_mutex);
+			d_step {
+				if
+				:: waiting[_pid] && !(granted_since & BIT) &&
+				   DEMOTABLE(wown) ->
+					cpu_bound[wown] = 1;
+					owner_aged = 0;
+					if
+					:: !eval_breaker ->
+						eval_breaker = 1;
+						preempt_req = 0
+					:: else -> skip
+					fi
+				:: else -> skip
+				fi;
+				granted_since = granted_since & ~BIT
+			}
+			mutex_unlock(g_mutex);
+			tmo = 0
+		:: else -> skip
+		fi
+	od
+}
+
 inline take()
 {
+	if
+	:: requeued ->                            /* queued by our forced drop */
+		requeued = 0;
+		wait_grant()
+	:: else ->
 	if
 	:: atomic { wown == NONE ->               /* prio_take: CAS 0 -> t */
 		wown = _pid;
@@ -184,43 +234,9 @@ inline take()
 					granted_since = granted_since & ~BIT
 				}
 				mutex_unlock(g_mutex);
-				do
-				:: atomic { grant[_pid] == G_GIVEN -> grant[_pid] = G_OWNED; given_from[_pid] = 0 }; break /* claim */
-				:: atomic { grant[_pid] == G_SPIN -> grant[_pid] = G_SLEEP } /* taken back */
-				:: atomic { grant[_pid] == G_SLEEP -> fsleep = fsleep | BIT };
-					if
-					:: atomic { (fsleep & BIT) == 0 -> tmo = 0 }
-					:: atomic { (fsleep & BIT) != 0 && TIMEOUT_OK ->
-						fsleep = fsleep & ~BIT; tmo = 1 }
-#ifdef SPURIOUS
-					:: atomic { (fsleep & BIT) != 0 -> fsleep = fsleep & ~BIT }
-#endif
-					fi;
-					if
-					:: tmo ->         /* a whole interval: demotion */
-						mutex_lock(g_mutex);
-						d_step {
-							if
-							:: waiting[_pid] && !(granted_since & BIT) &&
-							   DEMOTABLE(wown) ->
-								cpu_bound[wown] = 1;
-								owner_aged = 0;
-								if
-								:: !eval_breaker ->
-									eval_breaker = 1;
-									preempt_req = 0
-								:: else -> skip
-								fi
-							:: else -> skip
-							fi;
-							granted_since = granted_since & ~BIT
-						}
-						mutex_unlock(g_mutex);
-						tmo = 0
-					:: else -> skip
-					fi
-				od
+				wait_grant()
 		fi
+	fi
 	fi
 }
 
@@ -283,7 +299,24 @@ inline drop(why)
 				NOTE_GRANT_AGED(IS_AGED(best));
 				GRANT(best, IS_AGED(best));
 				wown = best;
+#ifdef MUTANT_REQUEUE_NOSLOW
 				wslow = (waiters != 0);
+#endif
+				if
+				:: why == 1 ->    /* requeue_self(): forced off */
+					gseq++;
+					seq[_pid] = gseq;
+					aged[_pid] = 0;
+					grant[_pid] = G_SPIN;
+					waiting[_pid] = 1;
+					waiters = waiters | BIT;
+					granted_since = granted_since & ~BIT;
+					requeued = 1
+				:: else -> skip
+				fi;
+#ifndef MUTANT_REQUEUE_NOSLOW
+				wslow = (waiters != 0);
+#endif
 				given_from[best] = grant[best]; /* gil_grant_give */
 				gf = grant[best];
 				grant[best] = G_GIVEN
@@ -347,7 +380,7 @@ inline release(why) { gs_leave(); drop(why) }
 active [NT] proctype thread()
 {
 	byte r, i, h, best, gf;
-	bit tmo, got, cut;
+	bit tmo, got, cut, requeued;
 
 	cpu_bound[_pid] = _pid > 0;               /* prio_thread_init: */
 	grant[_pid] = G_OWNED;                    /* thread 0 is an I/O role */
