@@ -22,7 +22,11 @@ for k in ("timer_sleeps", "timer_late_p50_ns", "timer_late_p99_ns", "work_phases
     assert isinstance(m[k], int) and m[k] >= 0, (k, m[k])
 assert m["timer_late_p50_ns"] <= m["timer_late_p99_ns"], m
 assert m["work_over_p50_ns"] <= m["work_over_p99_ns"], m
-assert m["work_phases"] > 0 and m["timer_sleeps"] > 0, m
+# Every CPU phase is counted; a blocking phase sleeps on a timer only when
+# it is longer than the timer's wake-up latency measured at start, which on
+# a loaded machine (at SCHED_OTHER) can exceed them all.
+assert m["work_phases"] > 0, m
+assert m["timer_sleeps"] > 0 or m["timer_late_p99_ns"] == 0, m
 assert m["run_queue_share"] is None or 0 <= m["run_queue_share"] <= 1, m
 assert m["steal_share"] is None or 0 <= m["steal_share"] <= 1, m
 # Attempts: at least one; a new one only after a delayed one; exactly one
