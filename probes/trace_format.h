@@ -206,6 +206,11 @@ enum gs_probe_kind {
 	GS_PROBE_ENTRY = 1,        /* uprobe at the address */
 	GS_PROBE_RETURN = 2,       /* uretprobe on the function at the address */
 	GS_PROBE_USDT_SITE = 3,
+	GS_PROBE_CALL = 4,         /* uprobe on a call (or tail jmp) of `what`'s
+				      function, before it runs */
+	GS_PROBE_AFTER_CALL = 5,   /* uprobe on the first instruction the kernel
+				      emulates after such a call returned */
+	GS_PROBE_KIND_MAX = GS_PROBE_AFTER_CALL,
 };
 
 /* One probed address. A PROBES block holds a u32 count, a u32 reserved (0)
@@ -236,7 +241,8 @@ static inline const char *gs_placement_name(uint32_t method)
 static inline const char *gs_probe_kind_name(uint32_t kind)
 {
 	return kind == GS_PROBE_ENTRY ? "entry" : kind == GS_PROBE_RETURN ? "return"
-	     : kind == GS_PROBE_USDT_SITE ? "usdt" : "unknown";
+	     : kind == GS_PROBE_USDT_SITE ? "usdt" : kind == GS_PROBE_CALL ? "call"
+	     : kind == GS_PROBE_AFTER_CALL ? "after call" : "unknown";
 }
 
 struct gs_probes_block {

@@ -841,11 +841,11 @@ static int index_probes(struct native_src *s, uint64_t off, uint32_t size,
 		p->what[sizeof(p->what) - 1] = 0;
 		p->object[sizeof(p->object) - 1] = 0;
 		if (!p->method || p->method >= GS_PLACE_MAX || !p->kind ||
-		    p->kind > GS_PROBE_USDT_SITE) {
+		    p->kind > GS_PROBE_KIND_MAX) {
 			SRCERR(s, off + s->bh_size + sizeof(pb) + i * sizeof(*p) + 16,
 			       "corrupt PROBES block: site %u has method %u, kind %u "
 			       "(expected 1..%u and 1..%u)", i, p->method, p->kind,
-			       GS_PLACE_MAX - 1, GS_PROBE_USDT_SITE);
+			       GS_PLACE_MAX - 1, GS_PROBE_KIND_MAX);
 			return -1;
 		}
 	}

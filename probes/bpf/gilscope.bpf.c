@@ -11,8 +11,9 @@
  *  - CPython 3.x without symbols: libc's pthread_cond_signal/timedwait on
  *    the GIL's own condition variables (found from _PyRuntime or when the
  *    GIL is created);
- *  - CPython 2.7: PyThread_acquire_lock / PyThread_release_lock, kept only
- *    when the lock is the one interpreter_lock points to.
+ *  - CPython 2.7: ceval.c's calls of PyThread_acquire_lock /
+ *    PyThread_release_lock, kept only when the lock is the one
+ *    interpreter_lock points to.
  * For CPython the arguments libgil would have given (waiters queued, holder,
  * previous holder, why) come from a small state machine kept here.
  *
@@ -37,13 +38,9 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 const volatile __u32 targ_tgid = 0;
 const volatile __u8 emit_events = 1;      /* record: fill the ring buffer */
 const volatile __u8 infer_blocking_end = 1; /* no PyEval_RestoreThread probe */
-const volatile __u8 infer_release2 = 1;   /* 2.7: no PyThread_release_lock probe */
-/* 2.7: link-time addresses (st_value) of interpreter_lock and of the probed
- * functions; the probe's IP minus its function's address is the load bias. */
+/* 2.7: link-time address (st_value) of interpreter_lock; a probe's IP minus
+ * its site's link-time address (in its cookie) is the load bias. */
 const volatile __u64 py2_lock_vaddr = 0;
-const volatile __u64 py2_acq_vaddr = 0;
-const volatile __u64 py2_rel_vaddr = 0;
-const volatile __u64 py2_save_vaddr = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -466,8 +463,10 @@ int BPF_KPROBE(py3_drop_gil)
 	return 0;
 }
 
-/* PyEval_SaveThread: the holder is about to release for a blocking call. */
-static __always_inline int on_save_thread(struct pt_regs *ctx, int py2)
+/* PyEval_SaveThread (3.x): the holder is about to release for a blocking
+ * call. */
+SEC("uprobe")
+int BPF_KPROBE(py3_save_thread)
 {
 	__u32 tid;
 	__u64 ts = bpf_ktime_get_ns();
@@ -475,52 +474,13 @@ static __always_inline int on_save_thread(struct pt_regs *ctx, int py2)
 	count(GSB_HIT_SAVE);
 	if (!current_is_target(&tid))
 		return 0;
-	if (py2) {
-		/* 2.7 releases nothing until threads exist (no lock yet). */
-		__u64 bias = PT_REGS_IP(ctx) - py2_save_vaddr;
-		__u64 lock = 0;
-		bpf_probe_read_user(&lock, sizeof(lock),
-				    (const void *)(bias + py2_lock_vaddr));
-		if (!lock)
-			return 0;
-	}
 	struct gsb_thread_state *st = thread_state(tid);
 	if (!st)
 		return 0;
-	if (!py2) {
-		pystack_learn_at_save(ctx, tid);
-		st->in_save = 1;
-		st->save_ts = ts;
-		return 0;
-	}
-	emit(st, tid, ts, GS_EV_blocking_begin, GS_BLOCK_OTHER, 0, 0);
-	if (infer_release2) {
-		struct gsb_gil_state *g = current_gil_state(0);
-		if (!g)
-			return 0;
-		__u32 waiting = gsb_state_release(g, st, tid, ts, GS_RELEASE_BLOCKING);
-		if (want_pystacks || want_native) {
-			py2_learn_rt(ctx, py2_save_vaddr);
-			stack_event(st, tid, ts, GS_STACK_AT_RELEASE,
-				    pystack_id(NULL, tid, 0), nativestack_id(ctx, 1));
-		}
-		emit(st, tid, ts, GS_EV_release, GS_RELEASE_BLOCKING, waiting, 0);
-		return 0;
-	}
+	pystack_learn_at_save(ctx, tid);
 	st->in_save = 1;
+	st->save_ts = ts;
 	return 0;
-}
-
-SEC("uprobe")
-int BPF_KPROBE(py3_save_thread)
-{
-	return on_save_thread(ctx, 0);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(py2_save_thread)
-{
-	return on_save_thread(ctx, 1);
 }
 
 SEC("uprobe")
@@ -773,12 +733,20 @@ int BPF_KPROBE(py_tstate_clear, void *tstate)
 	return 0;
 }
 
-/* ---- CPython 2.7: PyThread_*_lock on interpreter_lock ------------------- */
+/* ---- CPython 2.7: ceval.c's calls of PyThread_*_lock on interpreter_lock
+ *
+ * Probed at the call sites in ceval.c's exported functions (the loader
+ * finds them, tools/bpf/symfree.c), never between the eval loop's release
+ * at the check interval and its re-take: a probe there would let the woken
+ * waiter win the race more often than it does untraced. So the re-take's
+ * request is the release itself (same thread, nothing in between: its time
+ * is a second clock read in the release's probe, before sem_post), and
+ * the acquisition is seen right after the call returns. */
 
-static __always_inline int is_gil(struct pt_regs *ctx, __u64 func_vaddr,
+static __always_inline int is_gil(struct pt_regs *ctx, __u64 site_vaddr,
 				  __u64 lock)
 {
-	__u64 bias = PT_REGS_IP(ctx) - func_vaddr;
+	__u64 bias = PT_REGS_IP(ctx) - site_vaddr;
 	__u64 gil = 0;
 	if (bpf_probe_read_user(&gil, sizeof(gil),
 				(const void *)(bias + py2_lock_vaddr)))
@@ -786,44 +754,10 @@ static __always_inline int is_gil(struct pt_regs *ctx, __u64 func_vaddr,
 	return gil && gil == lock;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(py2_acquire_lock, void *lock, int waitflag)
+static __always_inline void py2_request(struct gsb_gil_state *g,
+					struct gsb_thread_state *st, __u32 tid,
+					__u64 ts, __u32 sid, __u32 nid)
 {
-	__u32 tid;
-
-	count(GSB_HIT_ACQ2_ENTRY);
-	if (!current_is_target(&tid))
-		return 0;
-	if (!is_gil(ctx, py2_acq_vaddr, (__u64)lock))
-		return 0;
-	struct gsb_thread_state *st = thread_state(tid);
-	struct gsb_gil_state *g = current_gil_state(0);
-	if (!st || !g)
-		return 0;
-	/* clock read next to the publication of entry_ts, which a release
-	 * inferred for this thread on another CPU is timed before */
-	__u64 ts = bpf_ktime_get_ns();
-	st->entry_ts = ts;
-	/* Without a release probe, a holder asking again has just released
-	 * at the periodic check (ceval.c does nothing in between). */
-	/* compare-and-swap: the acquired path below may infer the same
-	 * release on another CPU at the same moment */
-	/* published before the swap: an acquired on another CPU that sees
-	 * the GIL free must not be timed before this release */
-	if (infer_release2 && g->holder == tid)
-		g->release_ts = ts;
-	/* --stacks / --native: ceval releases and asks again with nothing in
-	 * between, so one stack serves the inferred release and the request */
-	py2_learn_rt(ctx, py2_acq_vaddr);
-	__u32 nid = want_native ? nativestack_id(ctx, 1) : 0;
-	__u32 sid = pystack_id(NULL, tid, 0);
-	if (infer_release2 &&
-	    __sync_val_compare_and_swap(&g->holder, tid, 0) == tid) {
-		__u32 waiting = gsb_state_release(g, st, tid, ts, GS_RELEASE_INTERVAL);
-		if (want_pystacks || want_native)
-			stack_event(st, tid, ts, GS_STACK_AT_RELEASE, sid, nid);
-		emit(st, tid, ts, GS_EV_release, GS_RELEASE_INTERVAL, waiting, 0);
-	}
 	if (st->blocked && infer_blocking_end)
 		emit(st, tid, ts, GS_EV_blocking_end, GS_BLOCK_OTHER, 0, 0);
 	__u8 why = why_from_last(st);
@@ -832,18 +766,10 @@ int BPF_KPROBE(py2_acquire_lock, void *lock, int waitflag)
 	if (want_pystacks || want_native)
 		stack_event(st, tid, ts, GS_STACK_AT_REQUEST, sid, nid);
 	emit(st, tid, ts, GS_EV_acquire_request, why, a.queued, a.holder);
-	return 0;
 }
 
-SEC("uretprobe")
-int BPF_KRETPROBE(py2_acquire_lock_ret, int ok)
+static __always_inline int py2_acquired(__u32 tid, __u64 ts)
 {
-	__u32 tid;
-	__u64 ts = bpf_ktime_get_ns();
-
-	count(GSB_HIT_ACQ2_RET);
-	if (!current_is_target(&tid))
-		return 0;
 	struct gsb_thread_state *st = bpf_map_lookup_elem(&threads, &tid);
 	if (!st || !st->in_acquire)
 		return 0;
@@ -851,35 +777,6 @@ int BPF_KRETPROBE(py2_acquire_lock_ret, int ok)
 	struct gsb_gil_state *g = current_gil_state(0);
 	if (!g)
 		return 0;
-	if (!ok) {
-		/* non-blocking attempt that failed: no longer waiting */
-		if (st->req_ts) {
-			__sync_fetch_and_add(&g->waiters, -1);
-			st->req_ts = 0;
-		}
-		return 0;
-	}
-	/* Light mode: a holder that let go without asking again (thread exit)
-	 * is only noticed here, when someone else has the lock. */
-	__u32 old = g->holder;
-	if (infer_release2 && old && old != tid &&
-	    __sync_val_compare_and_swap(&g->holder, old, 0) == old) {
-		struct gsb_thread_state *ost = bpf_map_lookup_elem(&threads, &old);
-		if (ost) {
-			/* Before this acquisition (readers merge the streams by
-			 * time), and before the old holder's own next request
-			 * if it already made one (it released just before). */
-			__u64 rts = ts - 1;
-			if (ost->entry_ts > ost->acq_ts && ost->entry_ts <= rts)
-				rts = ost->entry_ts - 1;
-			__u32 w = gsb_state_release(g, ost, old, rts, GS_RELEASE_UNKNOWN);
-			emit(ost, old, rts, GS_EV_release, GS_RELEASE_UNKNOWN, w, 0);
-		}
-	} else if (infer_release2 && g->release_ts >= ts) {
-		/* the holder's release was inferred on another CPU at its next
-		 * acquire entry, timed after this acquisition's clock read */
-		ts = g->release_ts + 1;
-	}
 	__u8 why = st->why;
 	struct acq_args a = gsb_state_acquired(g, st, tid, ts);
 	emit(st, tid, ts, GS_EV_acquired, why, a.still_waiting, a.prev);
@@ -887,30 +784,65 @@ int BPF_KRETPROBE(py2_acquire_lock_ret, int ok)
 }
 
 SEC("uprobe")
-int BPF_KPROBE(py2_release_lock, void *lock)
+int BPF_KPROBE(py2_site, void *lock)
 {
 	__u32 tid;
 	__u64 ts = bpf_ktime_get_ns();
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 role = (__u32)(cookie >> GSB_PY2_ROLE_SHIFT);
+	__u64 site = cookie & GSB_PY2_VADDR_MASK;
 
-	count(GSB_HIT_REL2);
+	count(role == GSB_PY2_ACQUIRED  ? GSB_HIT_ACQ2_RET
+	      : role == GSB_PY2_REQUEST ? GSB_HIT_ACQ2_ENTRY
+					: GSB_HIT_REL2);
 	if (!current_is_target(&tid))
 		return 0;
-	if (!is_gil(ctx, py2_rel_vaddr, (__u64)lock))
+	if (role == GSB_PY2_ACQUIRED)
+		return py2_acquired(tid, ts);
+	/* at the call, the lock is the first argument */
+	if (!is_gil(ctx, site, (__u64)lock))
 		return 0;
 	struct gsb_thread_state *st = thread_state(tid);
 	struct gsb_gil_state *g = current_gil_state(0);
 	if (!st || !g)
 		return 0;
-	__u8 reason = st->in_save ? GS_RELEASE_BLOCKING : GS_RELEASE_INTERVAL;
+	py2_learn_rt(ctx, site);
+	__u32 nid = want_native ? nativestack_id(ctx, 1) : 0;
+	__u32 sid = pystack_id(NULL, tid, 0);
+	if (role == GSB_PY2_REQUEST) {
+		py2_request(g, st, tid, ts, sid, nid);
+		return 0;
+	}
+	__u8 reason = role == GSB_PY2_RELEASE_TICK ? GS_RELEASE_INTERVAL
+		      : role == GSB_PY2_RELEASE_SAVE || !st->exiting
+			      ? GS_RELEASE_BLOCKING
+			      : GS_RELEASE_EXIT;
+	if (role == GSB_PY2_RELEASE_SAVE)
+		emit(st, tid, ts, GS_EV_blocking_begin, GS_BLOCK_OTHER, 0, 0);
+	if (reason == GS_RELEASE_EXIT)
+		st->exiting = 0;
 	st->in_save = 0;
 	__u32 waiting = gsb_state_release(g, st, tid, ts, reason);
-	if (want_pystacks || want_native) {
-		py2_learn_rt(ctx, py2_rel_vaddr);
-		stack_event(st, tid, ts, GS_STACK_AT_RELEASE, pystack_id(NULL, tid, 0),
-			    nativestack_id(ctx, 1));
-	}
+	if (want_pystacks || want_native)
+		stack_event(st, tid, ts, GS_STACK_AT_RELEASE, sid, nid);
 	emit(st, tid, ts, GS_EV_release, reason, waiting, 0);
+	/* the eval loop asks again at once: its request, timed now */
+	if (role == GSB_PY2_RELEASE_TICK)
+		py2_request(g, st, tid, bpf_ktime_get_ns(), sid, nid);
 	return 0;
+}
+
+/* PyEval_AcquireLock tail-calls PyThread_acquire_lock: held at its return. */
+SEC("uretprobe")
+int BPF_KRETPROBE(py2_acquired_ret)
+{
+	__u32 tid;
+	__u64 ts = bpf_ktime_get_ns();
+
+	count(GSB_HIT_ACQ2_TAIL);
+	if (!current_is_target(&tid))
+		return 0;
+	return py2_acquired(tid, ts);
 }
 
 /* ---- scheduler ----------------------------------------------------------- */

@@ -143,9 +143,9 @@ enum gsb_counter {
 	GSB_HIT_DROP,           /* 3.x drop_gil entry */
 	GSB_HIT_SAVE,           /* PyEval_SaveThread entry */
 	GSB_HIT_RESTORE,        /* PyEval_RestoreThread entry */
-	GSB_HIT_ACQ2_ENTRY,     /* 2.7 PyThread_acquire_lock entry */
-	GSB_HIT_ACQ2_RET,       /* 2.7 PyThread_acquire_lock return */
-	GSB_HIT_REL2,           /* 2.7 PyThread_release_lock entry */
+	GSB_HIT_ACQ2_ENTRY,     /* 2.7 call of PyThread_acquire_lock: a request */
+	GSB_HIT_ACQ2_RET,       /* 2.7 right after that call: acquired */
+	GSB_HIT_REL2,           /* 2.7 call of PyThread_release_lock */
 	GSB_HIT_SCHED,          /* scheduler tracepoints (every task) */
 	GSB_HIT_COND_SIGNAL,    /* libc pthread_cond_signal entry */
 	GSB_HIT_COND_WAIT,      /* libc pthread_cond_timedwait entry */
@@ -153,7 +153,29 @@ enum gsb_counter {
 	GSB_HIT_COND_INIT,      /* libc pthread_cond_init entry */
 	GSB_CNT_GILS_FOUND,     /* GILs found at creation (cond_init pairs) */
 	GSB_HIT_THREAD_EXIT,    /* (_)PyThreadState_DeleteCurrent entry */
+	GSB_HIT_ACQ2_TAIL,      /* 2.7 return of a function that tail-calls
+				 * PyThread_acquire_lock (PyEval_AcquireLock) */
 	GSB_CNT_MAX,
 };
+
+/* CPython 2.7: what a probe at one of the GIL's call sites means (docs/
+ * probe-placement.md, "CPython 2.7: the GIL's call sites"). Each site is
+ * attached with a BPF cookie: role << GSB_PY2_ROLE_SHIFT | the site's
+ * link-time address (its load bias is the probe's IP minus that). No site
+ * lies between the eval loop's release and its re-take. */
+enum gsb_py2_role {
+	GSB_PY2_RELEASE_TICK = 1, /* eval loop, check interval: the call of
+				   * PyThread_release_lock, which the re-take
+				   * follows with nothing in between: a
+				   * release and the thread's next request */
+	GSB_PY2_RELEASE_SAVE = 2, /* PyEval_SaveThread: a blocking release */
+	GSB_PY2_RELEASE = 3,      /* other releasers (thread exit, embedders) */
+	GSB_PY2_REQUEST = 4,      /* a call of PyThread_acquire_lock outside the
+				   * eval loop (the thread holds nothing) */
+	GSB_PY2_ACQUIRED = 5,     /* the first emulated instruction after a
+				   * call of PyThread_acquire_lock: held */
+};
+#define GSB_PY2_ROLE_SHIFT 56
+#define GSB_PY2_VADDR_MASK ((1ull << GSB_PY2_ROLE_SHIFT) - 1)
 
 #endif

@@ -256,6 +256,57 @@ static int attach_uprobes(struct gs_session *s, struct bpf_program *p, int ret,
 	return 0;
 }
 
+/* CPython 2.7: the GIL's call sites in ceval.c (target.c found them), one
+ * program each for the uprobes and the tail call's return, told apart by
+ * the BPF cookie (role and the site's link-time address). */
+static int attach_py27_sites(struct gs_session *s)
+{
+	const struct gs_target *t = &s->target;
+	char what[4200];
+	static const char *const callee[] = {
+		[GSB_PY2_RELEASE_TICK] = "release_lock", [GSB_PY2_RELEASE_SAVE] = "release_lock",
+		[GSB_PY2_RELEASE] = "release_lock", [GSB_PY2_REQUEST] = "acquire_lock",
+		[GSB_PY2_ACQUIRED] = "acquire_lock",
+	};
+	for (int i = 0; i < t->py27.n; i++) {
+		const struct gs_py27_site *p = &t->py27.site[i];
+		int ret = p->kind == GS_PROBE_RETURN;
+		int slot = ret ? GSB_HIT_ACQ2_TAIL
+			   : p->role == GSB_PY2_REQUEST ? GSB_HIT_ACQ2_ENTRY
+			   : p->role == GSB_PY2_ACQUIRED ? GSB_HIT_ACQ2_RET : GSB_HIT_REL2;
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = ret,
+			    .bpf_cookie = (uint64_t)p->role << GSB_PY2_ROLE_SHIFT |
+					  (p->vaddr & GSB_PY2_VADDR_MASK));
+		snprintf(what, sizeof(what), "%s %s:0x%llx (%s in %s)",
+			 ret ? "uretprobe" : "uprobe", t->path,
+			 (unsigned long long)p->offset, callee[p->role], p->caller);
+		struct bpf_link *l = bpf_program__attach_uprobe_opts(
+			ret ? s->skel->progs.py2_acquired_ret : s->skel->progs.py2_site,
+			s->pid, t->path, p->offset, &uo);
+		if (add_link(s, l, what, 1))
+			return -1;
+		struct gs_probe_site *n = realloc(s->sites, (s->nsites + 1) * sizeof(*n));
+		if (n) {
+			struct gs_probe_site *q = &n[s->nsites++];
+			s->sites = n;
+			memset(q, 0, sizeof(*q));
+			q->vaddr = p->vaddr;
+			q->file_offset = p->offset;
+			q->method = GS_PLACE_DYNSYM;
+			q->kind = (uint32_t)p->kind;
+			if (ret)
+				snprintf(q->what, sizeof(q->what), "%s", p->caller);
+			else
+				snprintf(q->what, sizeof(q->what), "%s@%s", callee[p->role],
+					 p->caller);
+			set_object(q, t->shown[0] ? t->shown : t->path);
+		}
+		if (p->single_step)
+			s->single_step[slot] = 1;
+	}
+	return 0;
+}
+
 /* Every libgil USDT probe of the catalog, each with its program usdt_NAME
  * (probes/bpf/gilscope.bpf.c, generated from the same catalog). */
 static const struct {
@@ -312,7 +363,7 @@ static int attach_usdt(struct gs_session *s)
 }
 
 static void set_autoload(struct gilscope_bpf *k, int rt, int symfree, int sched,
-			 int raw, int full, int tstate_clear, int cheap_release)
+			 int raw, int full, int tstate_clear)
 {
 	struct bpf_program *p;
 	int libc = symfree == GS_SYMFREE_GIL_PTHREAD;
@@ -327,12 +378,10 @@ static void set_autoload(struct gilscope_bpf *k, int rt, int symfree, int sched,
 			on = rt == GSB_RT_CPYTHON3 && !libc;
 		else if (!strncmp(n, "pyc_", 4))
 			on = rt == GSB_RT_CPYTHON3 && libc;
-		else if (!strcmp(n, "py2_release_lock"))
-			on = rt == GSB_RT_CPYTHON2 && (full || cheap_release);
 		else if (!strncmp(n, "py2_", 4))
 			on = rt == GSB_RT_CPYTHON2;
 		else if (!strcmp(n, "py_thread_exit"))
-			on = rt == GSB_RT_CPYTHON3;
+			on = rt == GSB_RT_CPYTHON3 || rt == GSB_RT_CPYTHON2;
 		else if (!strcmp(n, "py_tstate_clear"))
 			on = rt == GSB_RT_CPYTHON3 && tstate_clear;
 		else if (!strcmp(n, "py_restore_thread"))
@@ -366,13 +415,9 @@ static int open_and_load(struct gs_session *s, int raw)
 	k->rodata->emit_events = o->events ? 1 : 0;
 	k->rodata->want_stats = o->stats ? 1 : 0;
 	k->rodata->infer_blocking_end = full ? 0 : 1;
-	k->rodata->infer_release2 = full || t->release_at_call ? 0 : 1;
 	k->rodata->convoy_ns = o->convoy_ns;
 	if (t->runtime == GSB_RT_CPYTHON2) {
 		k->rodata->py2_lock_vaddr = t->sym[GS_SYM_INTERPRETER_LOCK].vaddr[0];
-		k->rodata->py2_acq_vaddr = t->sym[GS_SYM_ACQUIRE_LOCK].vaddr[0];
-		k->rodata->py2_rel_vaddr = t->sym[GS_SYM_RELEASE_LOCK].vaddr[0];
-		k->rodata->py2_save_vaddr = t->sym[GS_SYM_SAVE_THREAD].vaddr[0];
 	}
 	/* top streams only libgil's thread_start (names): 64 KiB is plenty */
 	bpf_map__set_max_entries(k->maps.rb, o->events ? (__u32)o->ringbuf_bytes
@@ -404,7 +449,7 @@ static int open_and_load(struct gs_session *s, int raw)
 		k->rodata->tstate_native_tid_off =
 			gs_symfree_tstate_native_tid_off(t->path);
 	set_autoload(k, t->runtime, t->symfree, o->sched, raw, full,
-		     k->rodata->tstate_native_tid_off != 0, t->release_at_call);
+		     k->rodata->tstate_native_tid_off != 0);
 	int err = gilscope_bpf__load(k);
 	if (err) {
 		if (o->sched && !raw)
@@ -676,16 +721,7 @@ static int attach_all(struct gs_session *s)
 			return -1;
 		break;
 	case GSB_RT_CPYTHON2:
-		if (attach_uprobes(s, k->progs.py2_acquire_lock, 0,
-				   GS_SYM_ACQUIRE_LOCK, GSB_HIT_ACQ2_ENTRY, 1) ||
-		    attach_uprobes(s, k->progs.py2_acquire_lock_ret, 1,
-				   GS_SYM_ACQUIRE_LOCK, GSB_HIT_ACQ2_RET, 1) ||
-		    attach_uprobes(s, k->progs.py2_save_thread, 0,
-				   GS_SYM_SAVE_THREAD, GSB_HIT_SAVE, 1))
-			return -1;
-		if ((full || t->release_at_call) &&
-		    attach_uprobes(s, k->progs.py2_release_lock, 0,
-				   GS_SYM_RELEASE_LOCK, GSB_HIT_REL2, 1))
+		if (attach_py27_sites(s) || attach_thread_exit(s))
 			return -1;
 		if (full && attach_uprobes(s, k->progs.py_restore_thread, 0,
 					   GS_SYM_RESTORE_THREAD, GSB_HIT_RESTORE, 0))

@@ -52,12 +52,15 @@ double gs_session_cost_ns(struct gs_session *s, const uint64_t c[GSB_CNT_MAX])
 		case GSB_HIT_USDT: per = GS_COST_USDT_NS; break;
 		case GSB_CNT_GILS_FOUND: per = 0; break;
 		case GSB_HIT_TAKE_RET:
-		case GSB_HIT_ACQ2_RET:
 		case GSB_HIT_COND_WAIT_RET:
 			per = s->single_step[k] ? GS_COST_URETPROBE_SS_NS
 						: GS_COST_URETPROBE_NS;
 			break;
 		case GSB_HIT_SCHED: per = GS_COST_SCHED_NS; break;
+		case GSB_HIT_ACQ2_TAIL: /* a return probe with no entry program */
+			per = (s->single_step[k] ? GS_COST_UPROBE_SS_NS : GS_COST_UPROBE_NS) +
+			      GS_COST_URETPROBE_NS;
+			break;
 		default:
 			per = s->single_step[k] ? GS_COST_UPROBE_SS_NS : GS_COST_UPROBE_NS;
 		}
@@ -108,9 +111,10 @@ void gs_session_describe(struct gs_session *s, FILE *out)
 		[GSB_HIT_DROP] = "drop_gil",
 		[GSB_HIT_SAVE] = "PyEval_SaveThread",
 		[GSB_HIT_RESTORE] = "PyEval_RestoreThread",
-		[GSB_HIT_ACQ2_ENTRY] = "PyThread_acquire_lock",
-		[GSB_HIT_ACQ2_RET] = "PyThread_acquire_lock%return",
-		[GSB_HIT_REL2] = "PyThread_release_lock",
+		[GSB_HIT_ACQ2_ENTRY] = "PyThread_acquire_lock(call)",
+		[GSB_HIT_ACQ2_RET] = "PyThread_acquire_lock(after)",
+		[GSB_HIT_REL2] = "PyThread_release_lock(call)",
+		[GSB_HIT_ACQ2_TAIL] = "PyEval_AcquireLock%return",
 		[GSB_HIT_SCHED] = "sched_switch/wakeup",
 		[GSB_HIT_COND_SIGNAL] = "libc:pthread_cond_signal",
 		[GSB_HIT_COND_WAIT] = "libc:pthread_cond_timedwait",
@@ -125,11 +129,11 @@ void gs_session_describe(struct gs_session *s, FILE *out)
 		{ k->progs.py3_take_gil_ret, GSB_HIT_TAKE_RET },
 		{ k->progs.py3_drop_gil, GSB_HIT_DROP },
 		{ k->progs.py3_save_thread, GSB_HIT_SAVE },
-		{ k->progs.py2_save_thread, GSB_HIT_SAVE },
 		{ k->progs.py_restore_thread, GSB_HIT_RESTORE },
-		{ k->progs.py2_acquire_lock, GSB_HIT_ACQ2_ENTRY },
-		{ k->progs.py2_acquire_lock_ret, GSB_HIT_ACQ2_RET },
-		{ k->progs.py2_release_lock, GSB_HIT_REL2 },
+		{ k->progs.py2_site, GSB_HIT_REL2 },
+		{ k->progs.py2_site, GSB_HIT_ACQ2_ENTRY },
+		{ k->progs.py2_site, GSB_HIT_ACQ2_RET },
+		{ k->progs.py2_acquired_ret, GSB_HIT_ACQ2_TAIL },
 		{ k->progs.pyc_cond_signal, GSB_HIT_COND_SIGNAL },
 		{ k->progs.pyc_cond_timedwait, GSB_HIT_COND_WAIT },
 		{ k->progs.pyc_cond_timedwait_ret, GSB_HIT_COND_WAIT_RET },

@@ -14,7 +14,11 @@
 #include <gelf.h>
 #include <libelf.h>
 
+#include <linux/types.h>
+
 #include "elfsym.h"
+#include "gilscope_bpf.h"
+#include "trace_format.h"
 
 struct elf_file {
 	int fd;
@@ -473,39 +477,288 @@ int gs_symfree_py27_lock(const char *pyfile, uint64_t *vaddr, char *msg,
 	return 0;
 }
 
-int gs_symfree_first_call(const char *file, uint64_t vaddr, uint64_t *site,
-			  uint64_t *offset)
+/* ---- CPython 2.7: where its code takes and releases the GIL ------------- */
+
+/* GOT slots bound to one dynamic symbol (R_X86_64_JUMP_SLOT in .rela.plt,
+ * GLOB_DAT in .rela.dyn): a PLT stub or a `call *slot(%rip)` (-fno-plt)
+ * reaches the function through them. */
+#define MAX_SLOTS 4
+struct call_target {
+	const char *name;
+	uint64_t addr;          /* st_value, 0 when not defined here */
+	uint64_t slot[MAX_SLOTS];
+	int nslots;
+};
+
+static void find_got_slots(Elf *e, struct call_target *t, int nt)
 {
-	struct elf_file f;
-	unsigned char code[32];
-	if (elf_open(file, &f))
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh, ssh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize)
+			continue;
+		Elf_Scn *syms = elf_getscn(e, sh.sh_link);
+		Elf_Data *d = elf_getdata(scn, NULL), *sd = syms ? elf_getdata(syms, NULL) : NULL;
+		if (!d || !sd || !gelf_getshdr(syms, &ssh))
+			continue;
+		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Rela r;
+			GElf_Sym s;
+			if (!gelf_getrela(d, (int)i, &r) || !GELF_R_SYM(r.r_info) ||
+			    !gelf_getsym(sd, (int)GELF_R_SYM(r.r_info), &s))
+				continue;
+			const char *nm = elf_strptr(e, ssh.sh_link, s.st_name);
+			for (int k = 0; nm && k < nt; k++)
+				if (!strcmp(nm, t[k].name) && t[k].nslots < MAX_SLOTS)
+					t[k].slot[t[k].nslots++] = r.r_offset;
+		}
+	}
+}
+
+static int slot_of(const struct call_target *t, uint64_t slot)
+{
+	for (int i = 0; i < t->nslots; i++)
+		if (t->slot[i] == slot)
+			return 1;
+	return 0;
+}
+
+/* The GOT slot a `jmp/call *disp(%rip)` reads, or 0. */
+static uint64_t rip_slot(const cs_insn *in)
+{
+	const cs_x86 *x = &in->detail->x86;
+	if (x->op_count == 1 && x->operands[0].type == X86_OP_MEM &&
+	    x->operands[0].mem.base == X86_REG_RIP && x->operands[0].mem.index == X86_REG_INVALID)
+		return in->address + in->size + (uint64_t)x->operands[0].mem.disp;
+	return 0;
+}
+
+/* Which of the targets call or jmp instruction in reaches: directly, through
+ * a PLT stub (.plt, .plt.sec, .plt.got: its first indirect jmp) or through a
+ * GOT slot. -1 for none. */
+static int reached(struct elf_file *f, csh h, const cs_insn *in,
+		   const struct call_target *t, int nt)
+{
+	const cs_x86 *x = &in->detail->x86;
+	uint64_t slot = rip_slot(in), to = 0;
+	if (!slot && x->op_count == 1 && x->operands[0].type == X86_OP_IMM)
+		to = (uint64_t)x->operands[0].imm;
+	for (int k = 0; to && k < nt; k++)
+		if (t[k].addr && to == t[k].addr)
+			return k;
+	if (to) {
+		/* a PLT stub: endbr64 / bnd prefixes, then jmp *slot(%rip) */
+		unsigned char stub[16];
+		cs_insn *s = NULL;
+		ssize_t n = read_file_vaddr(f, to, stub, sizeof(stub));
+		size_t cnt = n > 0 ? cs_disasm(h, stub, (size_t)n, to, 3, &s) : 0;
+		for (size_t i = 0; i < cnt && !slot; i++)
+			if (s[i].id == X86_INS_JMP)
+				slot = rip_slot(&s[i]);
+			else if (s[i].id != X86_INS_ENDBR64)
+				break;
+		if (cnt)
+			cs_free(s, cnt);
+	}
+	for (int k = 0; slot && k < nt; k++)
+		if (slot_of(&t[k], slot))
+			return k;
+	return -1;
+}
+
+/* The kernel emulates nop, push, call, jmp and jcc (no single step). */
+static int insn_emulated(const cs_insn *in)
+{
+	return gs_insn_emulated(in->bytes, in->size);
+}
+
+static int is_branch(const cs_insn *in)
+{
+	for (int g = 0; g < in->detail->groups_count; g++) {
+		uint8_t gr = in->detail->groups[g];
+		if (gr == CS_GRP_JUMP || gr == CS_GRP_CALL || gr == CS_GRP_RET ||
+		    gr == CS_GRP_INT || gr == CS_GRP_IRET)
+			return 1;
+	}
+	return 0;
+}
+
+static int add_py27_site(struct elf_file *f, struct gs_py27_sites *out,
+			 uint64_t vaddr, int role, int kind, int ss,
+			 const char *caller)
+{
+	uint64_t off;
+	if (out->n >= GS_PY27_MAX_SITES || gs_elf_vaddr_to_offset(f->e, vaddr, &off, NULL))
 		return -1;
-	ssize_t n = read_file_vaddr(&f, vaddr, code, sizeof(code));
-	int r = -1;
-	csh h;
-	if (n > 0 && cs_open(CS_ARCH_X86, CS_MODE_64, &h) == CS_ERR_OK) {
-		cs_insn *insn = NULL;
-		size_t count = cs_disasm(h, code, (size_t)n, vaddr, 0, &insn);
-		/* only straight-line code before it: nothing may jump past */
-		for (size_t i = 0; i < count; i++) {
-			if (insn[i].id == X86_INS_CALL && insn[i].size == 5 &&
-			    insn[i].bytes[0] == 0xe8) {
-				uint64_t off, avail;
-				if (!gs_elf_vaddr_to_offset(f.e, insn[i].address, &off, &avail)) {
-					*site = insn[i].address;
-					*offset = off;
-					r = 0;
+	struct gs_py27_site *p = &out->site[out->n++];
+	p->vaddr = vaddr;
+	p->offset = off;
+	p->role = role;
+	p->kind = kind;
+	p->single_step = ss;
+	snprintf(p->caller, sizeof(p->caller), "%s", caller);
+	return 0;
+}
+
+/* ceval.c's functions that use interpreter_lock, all exported by 2.7. */
+static const struct {
+	const char *name;
+	int release_role;       /* what its release call means */
+	int required;
+} py27_callers[] = {
+	{ "PyEval_EvalFrameEx", GSB_PY2_RELEASE_TICK, 1 },
+	{ "PyEval_SaveThread", GSB_PY2_RELEASE_SAVE, 1 },
+	{ "PyEval_RestoreThread", 0, 1 },
+	{ "PyEval_AcquireThread", 0, 0 },
+	{ "PyEval_ReleaseThread", GSB_PY2_RELEASE, 0 },
+	{ "PyEval_AcquireLock", 0, 0 },
+	{ "PyEval_ReleaseLock", GSB_PY2_RELEASE, 0 },
+	{ "PyEval_InitThreads", 0, 0 },
+	{ "PyEval_ReInitThreads", 0, 0 },
+};
+
+/* The sites of one caller; 0, or -1 with msg set. */
+static int caller_sites(struct elf_file *f, csh h, const char *name, int release_role,
+			const struct call_target *t, struct gs_py27_sites *out,
+			char *msg, size_t msglen)
+{
+	GElf_Sym s;
+	if (dynsym_find(f->e, name, &s))
+		return 1;
+	size_t len = s.st_size;
+	unsigned char *code = len ? malloc(len) : NULL;
+	if (!code || read_file_vaddr(f, s.st_value, code, len) != (ssize_t)len) {
+		free(code);
+		snprintf(msg, msglen, "%s: cannot read its code (size %zu)", name, len);
+		return -1;
+	}
+	cs_insn *in = NULL;
+	size_t n = cs_disasm(h, code, len, s.st_value, 0, &in);
+	int r = 0, releases = 0, acquires = 0;
+	uint64_t tick_release = 0;
+	for (size_t i = 0; i < n && !r; i++) {
+		if (in[i].id != X86_INS_CALL && in[i].id != X86_INS_JMP)
+			continue;
+		int k = reached(f, h, &in[i], t, 2);
+		int tail = in[i].id == X86_INS_JMP;
+		if (k == 1) {           /* PyThread_release_lock */
+			releases++;
+			if (!release_role)
+				r = -1;
+			else if (add_py27_site(f, out, in[i].address, release_role,
+					       GS_PROBE_CALL, 0, name))
+				r = -2;
+			if (release_role == GSB_PY2_RELEASE_TICK && !tail)
+				tick_release = in[i].address;
+		} else if (k == 0) {    /* PyThread_acquire_lock */
+			acquires++;
+			if (release_role == GSB_PY2_RELEASE_TICK) {
+				/* the re-take: its request is the release just
+				 * before, with straight-line code in between */
+				int straight = tick_release != 0;
+				for (size_t j = i; straight && j-- > 0 &&
+						   in[j].address > tick_release;)
+					straight = !is_branch(&in[j]);
+				if (!straight || tail) {
+					r = -3;
+					break;
 				}
+			} else if (release_role) {
+				r = -1;
+				break;
+			} else if (add_py27_site(f, out, in[i].address, GSB_PY2_REQUEST,
+						 GS_PROBE_CALL, 0, name)) {
+				r = -2;
 				break;
 			}
-			if (insn[i].id == X86_INS_RET || insn[i].id == X86_INS_JMP ||
-			    (insn[i].id >= X86_INS_JAE && insn[i].id <= X86_INS_JS))
-				break;
+			if (tail) {
+				/* PyEval_AcquireLock: held when it returns */
+				uint64_t off;
+				unsigned char b[16];
+				ssize_t got = gs_elf_vaddr_to_offset(f->e, s.st_value, &off, NULL)
+					      ? -1 : pread(f->fd, b, sizeof(b), (off_t)off);
+				if (add_py27_site(f, out, s.st_value, GSB_PY2_ACQUIRED,
+						  GS_PROBE_RETURN,
+						  !gs_insn_emulated(b, got > 0 ? (size_t)got : 0),
+						  name))
+					r = -2;
+				continue;
+			}
+			/* held from the return on: the first instruction the
+			 * kernel emulates, in the straight line that follows
+			 * (a branch that is not emulated: probed, stepped) */
+			size_t j = i + 1;
+			while (j < n && !insn_emulated(&in[j]) && !is_branch(&in[j]))
+				j++;
+			if (j >= n || add_py27_site(f, out, in[j].address, GSB_PY2_ACQUIRED,
+						    GS_PROBE_AFTER_CALL,
+						    !insn_emulated(&in[j]), name))
+				r = -2;
 		}
-		if (count)
-			cs_free(insn, count);
-		cs_close(&h);
 	}
+	if (n)
+		cs_free(in, n);
+	free(code);
+	if (!r && release_role == GSB_PY2_RELEASE_TICK && (releases != 1 || acquires != 1))
+		r = -3;
+	if (!r && release_role == GSB_PY2_RELEASE_SAVE && releases != 1)
+		r = -1;
+	if (!r && !release_role && acquires != 1)
+		r = -1;
+	if (r)
+		snprintf(msg, msglen,
+			 r == -3 ? "%s: its check-interval switch (PyThread_release_lock "
+				   "then PyThread_acquire_lock, straight-line code between) "
+				   "was not found: %d release and %d acquire calls"
+			 : r == -2 ? "%s: too many GIL call sites (or one outside the "
+				     "file's loaded segments; %d releases, %d acquires)"
+			 : "%s: its calls of PyThread_release_lock/acquire_lock are not "
+			   "those of CPython 2.7's ceval.c (%d releases, %d acquires)",
+			 name, releases, acquires);
+	return r ? -1 : 0;
+}
+
+int gs_py27_gil_sites(const char *pyfile, struct gs_py27_sites *out, char *msg,
+		      size_t msglen)
+{
+	struct elf_file f;
+	struct call_target t[2] = { { .name = "PyThread_acquire_lock" },
+				    { .name = "PyThread_release_lock" } };
+	int err;
+	memset(out, 0, sizeof(*out));
+	if ((err = elf_open(pyfile, &f))) {
+		snprintf(msg, msglen, "%s: %s", pyfile, strerror(-err));
+		return err;
+	}
+	for (int k = 0; k < 2; k++) {
+		GElf_Sym s;
+		if (!dynsym_find(f.e, t[k].name, &s))
+			t[k].addr = s.st_value;
+	}
+	find_got_slots(f.e, t, 2);
+	csh h;
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK) {
+		snprintf(msg, msglen, "capstone: cannot open an x86-64 disassembler");
+		elf_close(&f);
+		return -ENOSYS;
+	}
+	cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
+	int r = 0;
+	char why[512];
+	for (size_t c = 0; c < sizeof(py27_callers) / sizeof(py27_callers[0]) && !r; c++) {
+		int k = caller_sites(&f, h, py27_callers[c].name, py27_callers[c].release_role,
+				     t, out, why, sizeof(why));
+		if (k < 0 || (k > 0 && py27_callers[c].required)) {
+			snprintf(msg, msglen,
+				 "%s: CPython 2.7's GIL call sites not found: %s", pyfile,
+				 k < 0 ? why : "a ceval.c function is not exported");
+			if (k > 0)
+				snprintf(msg + strlen(msg), msglen - strlen(msg), " (%s)",
+					 py27_callers[c].name);
+			r = -ENOENT;
+		}
+	}
+	cs_close(&h);
 	elf_close(&f);
 	return r;
 }

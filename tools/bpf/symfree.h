@@ -95,13 +95,29 @@ uint64_t gs_symfree_tstate_native_tid_off(const char *pyfile);
 /* Load bias of pyfile (named name in /proc/PID/maps) in pid. */
 int gs_symfree_bias(pid_t pid, const char *pyfile, const char *name, uint64_t *bias);
 
-/* The first call instruction in the first bytes of function vaddr (link
- * time) of file: its address and file offset. A uprobe there is emulated
- * (a call), where the function's own first instruction may be
- * single-stepped (2.7's PyThread_release_lock starts with `sub`; its first
- * call is sem_post, with the lock still in %rdi). 0 or -1. */
-int gs_symfree_first_call(const char *file, uint64_t vaddr, uint64_t *site,
-			  uint64_t *offset);
+/* CPython 2.7: where ceval.c's exported functions call
+ * PyThread_release_lock and PyThread_acquire_lock (directly, through the
+ * PLT or a GOT slot), found by disassembling them: the release calls, the
+ * acquire calls outside the eval loop (requests) and the first emulated
+ * instruction after every acquire call (held). The eval loop's re-take at
+ * the check interval gets no probe of its own: nothing may run between the
+ * release and it (docs/probe-placement.md). */
+#define GS_PY27_MAX_SITES 32
+struct gs_py27_site {
+	uint64_t vaddr, offset;
+	int role;               /* enum gsb_py2_role */
+	int kind;               /* GS_PROBE_CALL, _AFTER_CALL, _RETURN (a caller
+				 * that tail-calls PyThread_acquire_lock) */
+	int single_step;        /* the probed instruction is not emulated */
+	char caller[32];        /* PyEval_EvalFrameEx */
+};
+struct gs_py27_sites {
+	int n;
+	struct gs_py27_site site[GS_PY27_MAX_SITES];
+};
+/* 0, or -errno with msg saying which function did not match. */
+int gs_py27_gil_sites(const char *pyfile, struct gs_py27_sites *out, char *msg,
+		      size_t msglen);
 
 /* Reads a GIL struct at runtime address base of pid and checks it looks
  * like one (interval, locked, both mutexes' kind). 1 valid, 0 not. */

@@ -107,23 +107,6 @@ static int looks_like_libgil(const char *path)
 	return !strncmp(base, "libgil", 6);
 }
 
-/* 2.7: PyThread_release_lock starts with `sub` (single-stepped, several us
- * per hit); its call to sem_post right after is emulated and still has the
- * lock in %rdi. Probing there makes an exact release probe cheap enough
- * for the default probe set (docs/symbol-free.md). */
-static void cheap_release_probe(struct gs_target *t)
-{
-	struct gs_elf_sym *e = &t->sym[GS_SYM_RELEASE_LOCK];
-	uint64_t site, off;
-	if (e->found != 1 || !e->single_step[0] ||
-	    gs_symfree_first_call(t->path, e->vaddr[0], &site, &off))
-		return;
-	e->vaddr[0] = site;
-	e->offset[0] = off;
-	e->single_step[0] = 0;
-	t->release_at_call = 1;
-}
-
 /* Tries one file; 1 when it holds a GIL we can probe, 0 when not, -1 when it
  * is a CPython whose GIL functions cannot be found (msg says why). */
 static int try_file(const char *path, const char *shown, const char *root,
@@ -209,15 +192,20 @@ static int try_file(const char *path, const char *shown, const char *root,
 		}
 		return 0;
 	}
+	/* 2.7: probed where ceval.c calls the lock functions, never between
+	 * the eval loop's release and its re-take (docs/probe-placement.md) */
+	static struct gs_py27_sites py27;
+	if (rt == GSB_RT_CPYTHON2 && gs_py27_gil_sites(path, &py27, msg, msglen))
+		return -1;
 	memset(t, 0, sizeof(*t));
+	if (rt == GSB_RT_CPYTHON2)
+		t->py27 = py27;
 	t->runtime = rt;
 	t->symfree = symfree;
 	snprintf(t->path, sizeof(t->path), "%s", path);
 	snprintf(t->shown, sizeof(t->shown), "%s", shown);
 	memcpy(t->sym, sym, sizeof(sym));
 	t->info = info;
-	if (rt == GSB_RT_CPYTHON2)
-		cheap_release_probe(t);
 	if (rt == GSB_RT_LIBGIL) {
 		snprintf(t->policy_name, sizeof(t->policy_name), "libgil");
 	} else {

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "elfsym.h"
+#include "symfree.h"
 
 enum gs_py_sym {
 	GS_SYM_TAKE_GIL,
@@ -42,8 +43,7 @@ struct gs_target {
 	struct gs_elf_sym sym[GS_SYM_MAX];
 	struct gs_elf_info info;
 	int symfree;            /* enum gs_symfree_method (0: found by symbols) */
-	int release_at_call;    /* 2.7: release probe on the call to sem_post,
-				 * cheap: in the default probe set too */
+	struct gs_py27_sites py27; /* 2.7: the GIL's call sites (probed) */
 	char libc[4096];        /* the C library the program maps (symbol-free 3.x) */
 	int free_threaded;      /* Py_GIL_DISABLED build: no GIL to trace */
 };
