@@ -1,14 +1,20 @@
 #!/bin/bash
-# gilscope record on unmodified CPython 2.7: PyThread_acquire_lock kept only
-# for the lock interpreter_lock points to. Two CPU-bound threads: every 100
-# ticks the holder releases and at once re-acquires; whether it or the
-# woken waiter wins depends on the scheduler (and the probes), so the
-# share is printed, not asserted. PyThread_release_lock starts with `sub`
-# (single-stepped): gilscope probes its call to sem_post instead (emulated,
-# the lock still in %rdi), cheap enough for the light probe set too, so
-# both sets see every release where it happens (none inferred, none of
-# unknown reason) and differ only by PyEval_RestoreThread: their
-# estimated cost per acquisition is about the same.
+# gilscope record on unmodified CPython 2.7: probes at ceval.c's calls of
+# PyThread_release_lock / PyThread_acquire_lock, kept only for the lock
+# interpreter_lock points to. Two CPU-bound threads: every 100 ticks the
+# holder releases and at once re-acquires; whether it or the woken waiter
+# wins is the scheduler's doing, so the share is printed, not asserted.
+# What is asserted:
+#  - no probe sits where the releaser runs between its release and its
+#    re-take (inside PyThread_release_lock / PyThread_acquire_lock, or in
+#    PyEval_EvalFrameEx between the two calls, or in another object such as
+#    libc): checked against objdump's disassembly of the library, not
+#    against gilscope's own locator; the release call itself and the first
+#    instruction after the re-take are probed;
+#  - both sets see every release where it happens (none inferred, none of
+#    unknown reason), the counts balance, and they differ only by
+#    PyEval_RestoreThread: their estimated cost per acquisition is about the
+#    same.
 . "$(dirname "$0")/lib.sh"
 require_root
 require_cmd python3
@@ -32,6 +38,46 @@ run() {
 }
 run light
 run full
+
+# Where the probes are, against objdump's reading of the library
+lib=$(readlink -f "$(dirname "$(readlink -f "$py")")/../lib/libpython2.7.so.1.0")
+objdump -d --no-show-raw-insn --disassemble=PyEval_EvalFrameEx "$lib" > "$WORK/evalframe.dis" \
+  || fail "objdump cannot disassemble PyEval_EvalFrameEx in $lib"
+nm -D -S --defined-only "$lib" > "$WORK/lib.syms" || fail "nm -D $lib"
+for set in light full; do
+  "$GILSCOPE" report --json "$WORK/$set.gst" > "$WORK/$set.report.json" || fail "$set: report --json"
+  python3 - "$WORK/$set.report.json" "$WORK/evalframe.dis" "$WORK/lib.syms" "$lib" "$set" <<'PY' || fail "$set: a probe sits between the release and the re-take"
+import json, re, sys
+rep, dis, syms, lib, name = sys.argv[1:6]
+probes = json.load(open(rep))["trace"]["probes"]
+calls = []  # (address, callee) of PyEval_EvalFrameEx's calls, in order
+for line in open(dis):
+    m = re.match(r"\s*([0-9a-f]+):\s+call\s+[0-9a-f]+ <([^>@+]+)", line)
+    if m:
+        calls.append((int(m.group(1), 16), m.group(2)))
+rel = [i for i, c in enumerate(calls) if c[1] == "PyThread_release_lock"]
+assert len(rel) == 1 and calls[rel[0] + 1][1] == "PyThread_acquire_lock", calls
+rel_at, acq_at = calls[rel[0]][0], calls[rel[0] + 1][0]
+ranges = {}
+for line in open(syms):
+    f = line.split()
+    if len(f) == 4 and f[3] in ("PyThread_release_lock", "PyThread_acquire_lock"):
+        ranges[f[3]] = (int(f[0], 16), int(f[0], 16) + int(f[1], 16))
+assert len(ranges) == 2, ranges
+addrs = [p["vaddr"] for p in probes]
+for p in probes:
+    assert p["object"].endswith("libpython2.7.so.1.0"), ("probe outside libpython", p)
+    a = p["vaddr"]
+    assert not rel_at < a <= acq_at, ("probe between the release and the re-take", p, hex(rel_at), hex(acq_at))
+    for fn, (lo, hi) in ranges.items():
+        assert not lo <= a < hi, ("probe inside %s" % fn, p)
+assert rel_at in addrs, "the check interval's release call is not probed"
+after = [a for a in addrs if acq_at < a < acq_at + 32]
+assert after, "no probe right after the re-take"
+print("%s: %d probes, none between the release at 0x%x and the re-take at 0x%x (held from 0x%x)"
+      % (name, len(probes), rel_at, acq_at, after[0]))
+PY
+done
 
 python3 - "$WORK" <<'PY'
 import json, sys

@@ -9,6 +9,8 @@
 #    (stripped copy);
 #  - the addresses the symbol-free method finds (2.7: interpreter_lock; 3.x:
 #    the GIL struct) equal the original's symbols (nm, gdb on its DWARF);
+#  - 2.7: the GIL's call sites in ceval.c (read off the code of its exported
+#    functions) are the same addresses in the stripped copy;
 #  - on 3.7-3.13, `record -p` on a running stripped process finds the GIL
 #    from _PyRuntime at the same address (the per-version offsets).
 . "$(dirname "$0")/lib.sh"
@@ -78,6 +80,20 @@ check_version() {
   esac
   [ -n "$want" ] && [ "$(hexval "$want")" = "$(hexval "${got:-0}")" ] \
     || { cat "$WORK/$ver-strip.err" >&2; fail "$ver: found ${got:-nothing}, symbols say $want"; }
+
+  # 2.7: the GIL's call sites, read off ceval.c's code, are the same
+  # addresses in the stripped copy as in the original
+  if [ "$ver" = 2.7 ]; then
+    for run in orig strip; do
+      "$GILSCOPE" report --json "$WORK/$ver-$run.gst" | python3 -c '
+import json, sys
+for p in json.load(sys.stdin)["trace"]["probes"]:
+    print(p["what"], p["kind"], hex(p["vaddr"]))' | sort > "$WORK/$ver-$run.sites" || fail "$ver: report --json ($run)"
+    done
+    grep -q "release_lock@PyEval_EvalFrameEx call" "$WORK/$ver-orig.sites" || fail "$ver: no call-site probes in $(cat "$WORK/$ver-orig.sites")"
+    cmp -s "$WORK/$ver-orig.sites" "$WORK/$ver-strip.sites" \
+      || fail "$ver: call sites differ: $(diff "$WORK/$ver-orig.sites" "$WORK/$ver-strip.sites" | tr '\n' ' ')"
+  fi
 
   # -p: the GIL of a running stripped process, from _PyRuntime
   if [ "$ver" != 2.7 ] && [ "$ver" != 3.6 ]; then

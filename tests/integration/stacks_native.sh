@@ -95,8 +95,12 @@ while IFS= read -r f; do
 	esac
 done <"$WORK/sframes"
 # 3. CPython 2.7 (no Python frames: tutorial-stacks.md, "CPython 2.7"):
-# native stacks alone, every request at PyThread_acquire_lock's entry;
-# time.sleep's re-acquire comes through PyEval_RestoreThread.
+# native stacks alone, every request at a call of PyThread_acquire_lock in
+# ceval.c (the probes sit at those call sites: docs/probe-placement.md), so
+# a wait's innermost frame is the caller: PyEval_EvalFrameEx at the check
+# interval (its re-take, requested at the release), PyEval_RestoreThread
+# after time.sleep, PyEval_AcquireThread / PyEval_InitThreads as a thread
+# starts.
 PY27=$(find_python 2.7)
 cat >"$WORK/app27.py" <<'PY'
 import threading, time
@@ -115,10 +119,11 @@ PY
 	{ cat "$WORK/rec27.err"; fail "record --native (2.7)"; }
 "$GILSCOPE" report --folded wait "$WORK/p27.gst" >"$WORK/wait27.folded" || fail "report --folded wait (2.7)"
 L27=libpython2.7.so.1.0
-awk -v f="PyThread_acquire_lock ($L27)" '{ sub(/ [0-9]+$/, ""); n = split($0, a, ";");
-	if (a[n] != f) { print; bad = 1 } } END { exit bad }' "$WORK/wait27.folded" ||
-	fail "2.7: a wait's native stack does not start at PyThread_acquire_lock"
-grep -q ";PyEval_RestoreThread ($L27);PyThread_acquire_lock ($L27) [1-9]" "$WORK/wait27.folded" ||
-	fail "2.7: no wait under PyEval_RestoreThread -> PyThread_acquire_lock"
+awk -v lib="($L27)" '{ sub(/ [0-9]+$/, ""); n = split($0, a, ";");
+	if (a[n] !~ /^PyEval_(EvalFrameEx|RestoreThread|AcquireThread|InitThreads) / || index(a[n], lib) == 0) { print; bad = 1 } }
+	END { exit bad }' "$WORK/wait27.folded" ||
+	fail "2.7: a wait's native stack does not start at a GIL call site of ceval.c"
+grep -q ";PyEval_RestoreThread ($L27) [1-9]" "$WORK/wait27.folded" ||
+	fail "2.7: no wait at PyEval_RestoreThread's call of PyThread_acquire_lock"
 
 echo "PASS: native stacks on pyenv 3.11 and a stripped copy ($(wc -l <"$WORK/sframes") frames in the stripped libpython)"
