@@ -2,7 +2,7 @@
 /*
  * Item 11: do the light and full probe sets tell the same story on
  * CPython 2.7? The 2- and 4-thread countdown (bench/python/countdown.py)
- * recorded with `--probes light` and `--probes full`, interleaved, 5
+ * recorded with `--probes light` and `--probes full`, interleaved, 7
  * repetitions each; per trace `gilscope report --json` gives the share of
  * handoffs in which the releaser took the GIL back before any waiter ran
  * (summary.handoffs.failed_ratio). Rows: the median share per set; the
@@ -34,7 +34,7 @@ static double failed_share(const char *gs, const char *trace, char *out)
 
 int bench_item_probe_sets(const struct bench_opts *o, struct bench_report *r)
 {
-	unsigned reps = o->quick ? 1 : 5;
+	unsigned reps = o->quick ? 1 : 7;
 	const char *count = o->quick ? "1000000" : "3000000";
 	char py[1024], script[1024];
 	const char *python = bench_find_python("2.7", py, sizeof(py));
