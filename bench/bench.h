@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define BENCH_MAX_RUNS 64
+
 /* One measured subject of one item (a table row). */
 struct bench_row {
 	int item;              /* 1..9, as in docs/performance.md */
@@ -29,6 +31,11 @@ struct bench_row {
 	int goal_met;          /* 1 met, 0 missed, -1 no goal for this row */
 	char goal[80];         /* "<= 1.5x pthread_mutex" */
 	char note[160];
+	/* Items that compare distributions: each repetition's value in run
+	 * order (NAN: that repetition failed), printed as "runs" in --json
+	 * so the rows of one item line up into a per-run table. */
+	double runs[BENCH_MAX_RUNS];
+	unsigned nruns;
 };
 
 struct bench_report {
@@ -62,6 +69,9 @@ double bench_min(const double *v, size_t n);
 double bench_max(const double *v, size_t n);
 /* Fills median/min/max/reps of row from the n values in v. */
 void bench_row_set(struct bench_row *row, double *v, size_t n);
+/* The same from the n per-repetition values in run order (NANs are failed
+ * repetitions: kept in row->runs, left out of median/min/max/reps). */
+void bench_row_set_runs(struct bench_row *row, const double *v, size_t n);
 /* Sets ratio/vs against floor and goal_met when goal_ratio > 0
  * (met when ratio <= goal_ratio). */
 void bench_row_ratio(struct bench_row *row, const struct bench_row *floor,

@@ -105,6 +105,22 @@ void bench_row_set(struct bench_row *row, double *v, size_t n)
 	row->reps = (unsigned)n;
 }
 
+void bench_row_set_runs(struct bench_row *row, const double *v, size_t n)
+{
+	double ok[BENCH_MAX_RUNS];
+	size_t nok = 0;
+	if (n > BENCH_MAX_RUNS)
+		n = BENCH_MAX_RUNS;
+	for (size_t i = 0; i < n; i++) {
+		row->runs[i] = v[i];
+		if (isfinite(v[i]))
+			ok[nok++] = v[i];
+	}
+	row->nruns = (unsigned)n;
+	if (nok)
+		bench_row_set(row, ok, nok);
+}
+
 void bench_row_ratio(struct bench_row *row, const struct bench_row *floor,
 		     double goal_ratio)
 {

@@ -4,30 +4,35 @@
  * the same workload? Both sides run the convoy's shape (an echo server
  * thread answering 16-byte TCP requests on 127.0.0.1 from a client that
  * thinks 20 us, beside one CPU-bound thread, 5 ms switch interval), each
- * recorded with the same recorder and read with the same report:
+ * recorded with the same recorder and read with the same report.
  *
- *   CPython  gilscope record -o T -- python3.11 bench/python/echo_convoy.py
- *                -k 1 -d D --gil-only
- *   libgil   gilscope run convoy -P cpython -k 1 -d D -o T
- *                --server-units 150 --client-units 400
+ * Both GILs fall into one of two regimes request by request, decided by a
+ * race rather than by the GIL code (docs/scenarios.md): the server's I/O
+ * return waits out one switch interval behind the CPU thread, or finds the
+ * GIL free. A single run lands anywhere between ~190 and ~1000 req/s, so
+ * the item compares distributions: N interleaved repetitions of
  *
- * The two libgil options give the C scenario the per-request costs the
- * Python programs have besides the GIL (measured on our machines, docs/
- * scenarios.md): the Python server holds the GIL ~6 us per request for its
- * bytecode around recv/sendall (150 units more than the C server's 20), and
- * the Python client spends ~15 us of CPU per round trip (400 units). Both
- * decide which thread wins the race to the GIL after each I/O call: with
- * the C defaults the libgil run falls into another regime than CPython's.
- * The solo rows (no CPU thread: `echo_convoy.py -k 0 --gil-only` and the
- * libgil run's solo phase) show whether the shapes still match on the
- * machine at hand.
+ *   CPython traced    gilscope record -o T -- python3.11
+ *                         bench/python/echo_convoy.py -k 1 -d D --gil-only
+ *   libgil            gilscope run convoy -P cpython -k 1 -d D -o T
+ *                         --server-units S --client-units C
+ *   CPython untraced  python3.11 bench/python/echo_convoy.py -k 1 -d D
+ *                         --gil-only (the recorder's own effect)
  *
- * and compared on req/s (each program's own count over its measuring
- * window) and on the server's loss per I/O call (`gilscope report`: mean
- * time from the end of a blocking call to holding the GIL again, thread
- * echo-server). The two run back to back in every repetition; the ratio is
- * libgil / CPython of the same repetition, median over the repetitions.
- * Goal: both within 20 % (0.8x..1.2x).
+ * and the verdict is on the medians: libgil's median req/s and median loss
+ * per I/O call within 20 % of CPython's. Every repetition's figures are in
+ * the rows' "runs" arrays (--json), with each side's regime per run: the
+ * server's re-acquires that waited about one interval (`near_interval` of
+ * `gilscope report`) per request.
+ *
+ * S and C are not constants: a calibration before the repetitions derives
+ * them from the Python programs on the machine at hand, without CPU
+ * threads. S: the Python server's GIL hold per request (its bytecode
+ * around recv/sendall, from a traced run) minus the C server's at 0 units,
+ * in work units. C: what remains of the untraced Python round trip
+ * (1 / solo req/s) beyond the C scenario's at 0 units and S -- the Python
+ * client process's CPU per request. The solo rows show whether the two
+ * shapes still match.
  */
 #define _GNU_SOURCE
 #include "bench.h"
@@ -39,31 +44,139 @@
 #include <unistd.h>
 
 #define OUTLEN 65536
-#define MAXREPS 16
+#define MAXCAL 8
 
-enum { SIDE_PY, SIDE_LIB, NSIDE };
-enum { FIG_RPS, FIG_LOSS, FIG_SOLO, NFIG };
+/* What one trace gives, read with `gilscope report --json`. */
+struct trace_figs {
+	double loss_us;         /* the server's loss per I/O call */
+	double slow_per_req;    /* its near-interval re-acquires per request */
+	double hold_per_req_us; /* its GIL hold per request */
+	double cpu_wait_p50_us; /* the CPU thread's wait p50 */
+};
 
-/* The server thread's loss per I/O call (us) in `gilscope report --json -t
- * echo-server TRACE`; NAN when the trace has no such thread or no I/O. */
-static double server_loss_us(const struct bench_opts *o, const char *trace)
+/* The number after "key": in the object of thread NAME in report JSON. */
+static double thread_num(const char *json, const char *name, const char *obj,
+			 const char *key)
+{
+	char pat[64];
+	snprintf(pat, sizeof(pat), "\"name\": \"%s\"", name);
+	const char *t = strstr(json, pat);
+	if (t && obj) {
+		snprintf(pat, sizeof(pat), "\"%s\":", obj);
+		t = strstr(t, pat);
+	}
+	return t ? bench_json_num(t, key) : NAN;
+}
+
+/* Two I/O calls (recv, send) per request; the accept and the last recv
+ * (EOF) are two calls among hundreds. */
+static int trace_figures(const struct bench_opts *o, const char *trace,
+			 int cpu_thread, struct trace_figs *f)
 {
 	char out[OUTLEN];
+	/* report refuses a -t that matches no thread */
 	char *argv[] = { (char *)bench_gilscope(o), "report", "--json", "-t",
-			 "echo-server", (char *)trace, NULL };
+			 "echo-server", (char *)trace, "-t", "cpu-0", NULL };
+	if (!cpu_thread)
+		argv[6] = NULL;
+	f->loss_us = f->slow_per_req = f->hold_per_req_us = NAN;
+	f->cpu_wait_p50_us = NAN;
 	if (bench_run(argv, NULL, out, sizeof(out), 0, 120) != 0)
-		return NAN;
-	const char *t = strstr(out, "\"name\": \"echo-server\"");
-	if (!t)
-		return NAN;
-	double calls = bench_json_num(t, "calls");
-	double lost = bench_json_num(t, "lost_per_call_ns");
-	return calls > 0 && isfinite(lost) ? lost / 1e3 : NAN;
+		return -1;
+	double calls = thread_num(out, "echo-server", "io", "calls");
+	if (!(calls > 0))
+		return -1;
+	double reqs = calls / 2;
+	f->loss_us = thread_num(out, "echo-server", "io", "lost_per_call_ns") / 1e3;
+	f->slow_per_req = thread_num(out, "echo-server", "io", "near_interval") / reqs;
+	f->hold_per_req_us = thread_num(out, "echo-server", NULL, "hold_ns") / 1e3 / reqs;
+	f->cpu_wait_p50_us = thread_num(out, "cpu-0", "wait", "p50") / 1e3;
+	return 0;
 }
+
+struct sides {
+	const struct bench_opts *o;
+	const char *python, *script, *dur, *trace;
+	int flags;
+};
+
+/* python echo_convoy.py -k K --gil-only, untraced: its req/s. */
+static double py_untraced(const struct sides *s, const char *k)
+{
+	char out[OUTLEN];
+	char *argv[] = { (char *)s->python, (char *)s->script, "-k", (char *)k,
+			 "-d", (char *)s->dur, "--gil-only", NULL };
+	return bench_run(argv, NULL, out, sizeof(out), s->flags, 120) == 0
+		       ? bench_kv(out, "rps") : NAN;
+}
+
+/* The same under gilscope record: its req/s and the trace's figures;
+ * pyver gets the interpreter's version. */
+static double py_traced(const struct sides *s, const char *k,
+			struct trace_figs *f, char pyver[16])
+{
+	char out[OUTLEN];
+	char *argv[] = { (char *)bench_gilscope(s->o), "record", "-o",
+			 (char *)s->trace, "--", (char *)s->python,
+			 (char *)s->script, "-k", (char *)k, "-d", (char *)s->dur,
+			 "--gil-only", NULL };
+	int rc = bench_run(argv, NULL, out, sizeof(out), s->flags, 120);
+	double rps = rc == 0 ? bench_kv(out, "rps") : NAN;
+	if (rc != 0 || trace_figures(s->o, s->trace, strcmp(k, "0") != 0, f) != 0)
+		rps = NAN;
+	const char *pv = strstr(out, "python=");
+	if (pv)
+		sscanf(pv, "python=%15s", pyver);
+	unlink(s->trace);
+	return rps;
+}
+
+/* gilscope run convoy -P cpython: its req/s, solo req/s and work unit (ns)
+ * and the trace's figures. */
+static double lib_run(const struct sides *s, const char *k, unsigned server,
+		      unsigned client, struct trace_figs *f, double *solo,
+		      double *unit_ns)
+{
+	char out[OUTLEN], su[16], cu[16];
+	snprintf(su, sizeof(su), "%u", server);
+	snprintf(cu, sizeof(cu), "%u", client);
+	char *argv[] = { (char *)bench_gilscope(s->o), "run", "convoy", "-P",
+			 "cpython", "-k", (char *)k, "-d", (char *)s->dur,
+			 "--server-units", su, "--client-units", cu, "-o",
+			 (char *)s->trace, "--json", NULL };
+	int rc = bench_run(argv, NULL, out, sizeof(out), s->flags, 120);
+	double rps = rc == 0 ? bench_json_num(out, "rps") : NAN;
+	*solo = rc == 0 ? bench_json_num(out, "solo_rps") : NAN;
+	if (unit_ns)
+		*unit_ns = rc == 0 ? bench_json_num(out, "work_unit_ns") : NAN;
+	if (rc != 0 || trace_figures(s->o, s->trace, strcmp(k, "0") != 0, f) != 0)
+		rps = NAN;
+	unlink(s->trace);
+	return rps;
+}
+
+/* Median of the finite values among n; NAN if none. */
+static double finite_median(const double *v, size_t n)
+{
+	double ok[BENCH_MAX_RUNS];
+	size_t m = 0;
+	for (size_t i = 0; i < n && m < BENCH_MAX_RUNS; i++)
+		if (isfinite(v[i]))
+			ok[m++] = v[i];
+	return m ? bench_median(ok, m) : NAN;
+}
+
+static unsigned units_of(double us, double unit_ns)
+{
+	double u = us * 1e3 / unit_ns;
+	return isfinite(u) && u > 0 ? (unsigned)(u < 1e6 ? u + 0.5 : 1e6) : 0;
+}
+
+enum { F_RPS, F_LOSS, F_SLOW, F_CPUWAIT, F_SOLO, F_UNTRACED, NF };
 
 int bench_item_fidelity(const struct bench_opts *o, struct bench_report *r)
 {
-	unsigned reps = o->quick ? 1 : 5;
+	unsigned reps = o->quick ? 2 : 20, ncal = o->quick ? 1 : 3;
 	const char *dur = o->quick ? "0.5" : "1";
 	char py[1024], script[1024];
 	const char *python = bench_find_python("3.11", py, sizeof(py));
@@ -88,106 +201,198 @@ int bench_item_fidelity(const struct bench_opts *o, struct bench_report *r)
 	char tmpdir[sizeof(BENCH_WORKDIR_TEMPLATE)], trace[128];
 	if (bench_workdir(9, tmpdir, "convoy.gst", trace, sizeof(trace)))
 		return -1;
-	const char *gs = bench_gilscope(o);
-	char *pyargv[] = { (char *)gs, "record", "-o", trace, "--",
-			   (char *)python, (char *)convoy_py, "-k", "1", "-d",
-			   (char *)dur, "--gil-only", NULL };
-	char *libargv[] = { (char *)gs, "run", "convoy", "-P", "cpython", "-k",
-			    "1", "-d", (char *)dur, "--server-units", "150",
-			    "--client-units", "400", "-o", trace, "--json", NULL };
-	char *soloargv[] = { (char *)python, (char *)convoy_py, "-k", "0", "-d",
-			     (char *)dur, "--gil-only", NULL };
-	char *const *argvs[NSIDE] = { pyargv, libargv };
+	struct sides s = { o, python, convoy_py, dur, trace,
+			   o->verbose ? BENCH_RUN_VERBOSE : 0 };
+	char pyver[16] = "3.11";
 
-	double v[NSIDE][NFIG][MAXREPS], ratio[NFIG][MAXREPS];
-	unsigned n[NSIDE][NFIG] = { { 0 } }, nr[NFIG] = { 0 };
-	char pyver[32] = "3.11";
-	for (unsigned rep = 0; rep < reps && rep < MAXREPS; rep++) {
-		double got[NSIDE][NFIG];
-		for (int s = 0; s < NSIDE; s++) {
-			char out[OUTLEN];
-			int rc = bench_run(argvs[s], NULL, out, sizeof(out),
-					   o->verbose ? BENCH_RUN_VERBOSE : 0, 120);
-			got[s][FIG_RPS] = rc != 0 ? NAN
-					  : s == SIDE_PY ? bench_kv(out, "rps")
-							 : bench_json_num(out, "rps");
-			got[s][FIG_LOSS] = rc == 0 ? server_loss_us(o, trace) : NAN;
-			unlink(trace);
-			if (s == SIDE_PY) {
-				const char *pv = strstr(out, "python=");
-				if (pv)
-					sscanf(pv, "python=%31s", pyver);
-			}
-			if (s == SIDE_LIB) {
-				got[s][FIG_SOLO] = rc == 0 ? bench_json_num(out, "solo_rps")
-							   : NAN;
-			} else {
-				char solo[OUTLEN];
-				int src = bench_run(soloargv, NULL, solo, sizeof(solo),
-						    o->verbose ? BENCH_RUN_VERBOSE : 0,
-						    120);
-				got[s][FIG_SOLO] = src == 0 ? bench_kv(solo, "rps") : NAN;
-			}
-			if (!isfinite(got[s][FIG_RPS]) || !isfinite(got[s][FIG_LOSS]))
-				fprintf(stderr, "bench: item 9: %s failed (exit %d)\n",
-					s == SIDE_PY ? "CPython" : "libgil", rc);
-			for (int f = 0; f < NFIG; f++)
-				if (isfinite(got[s][f]))
-					v[s][f][n[s][f]++] = got[s][f];
-		}
-		for (int f = 0; f < NFIG; f++)
-			if (isfinite(got[SIDE_PY][f]) && got[SIDE_PY][f] > 0 &&
-			    isfinite(got[SIDE_LIB][f]))
-				ratio[f][nr[f]++] = got[SIDE_LIB][f] / got[SIDE_PY][f];
+	/* Calibration: the shapes without CPU threads, interleaved. */
+	double py_solo[MAXCAL], py_hold[MAXCAL], lib_solo0[MAXCAL],
+		lib_hold0[MAXCAL], unit_v[MAXCAL];
+	for (unsigned c = 0; c < ncal; c++) {
+		struct trace_figs f;
+		double solo;
+		py_solo[c] = py_untraced(&s, "0");
+		py_hold[c] = isfinite(py_traced(&s, "0", &f, pyver))
+				     ? f.hold_per_req_us : NAN;
+		double rps = lib_run(&s, "0", 0, 0, &f, &solo, &unit_v[c]);
+		lib_solo0[c] = solo;
+		lib_hold0[c] = isfinite(rps) ? f.hold_per_req_us : NAN;
+	}
+	double m_py_solo = finite_median(py_solo, ncal),
+	       m_py_hold = finite_median(py_hold, ncal),
+	       m_lib_solo0 = finite_median(lib_solo0, ncal),
+	       m_lib_hold0 = finite_median(lib_hold0, ncal),
+	       unit_ns = finite_median(unit_v, ncal);
+	if (!isfinite(m_py_solo + m_py_hold + m_lib_solo0 + m_lib_hold0 + unit_ns) ||
+	    unit_ns <= 0 || m_py_solo <= 0 || m_lib_solo0 <= 0) {
+		fprintf(stderr, "bench: item 9: the calibration runs failed "
+			"(gilscope -v bench --only fidelity shows them)\n");
+		rmdir(tmpdir);
+		bench_skip(r, 9, "the calibration runs failed (see above)");
+		return 0;
+	}
+	unsigned server_units = units_of(m_py_hold - m_lib_hold0, unit_ns);
+	double rt_extra_us = (1e6 / m_py_solo - 1e6 / m_lib_solo0) -
+			     server_units * unit_ns / 1e3;
+	unsigned client_units = units_of(rt_extra_us, unit_ns);
+	if (o->verbose)
+		fprintf(stderr, "bench: item 9: calibrated --server-units %u "
+			"--client-units %u (Python hold %.2f us/request, C %.2f; "
+			"solo %.0f vs %.0f req/s; unit %.2f ns)\n", server_units,
+			client_units, m_py_hold, m_lib_hold0, m_py_solo,
+			m_lib_solo0, unit_ns);
+
+	/* The comparison: N interleaved repetitions of the three runs. */
+	enum { PY, LIB };
+	static double v[2][NF][BENCH_MAX_RUNS];
+	if (reps > BENCH_MAX_RUNS)
+		reps = BENCH_MAX_RUNS;
+	for (unsigned i = 0; i < reps; i++) {
+		struct trace_figs f;
+		double solo;
+		v[PY][F_RPS][i] = py_traced(&s, "1", &f, pyver);
+		int ok = isfinite(v[PY][F_RPS][i]);
+		v[PY][F_LOSS][i] = ok ? f.loss_us : NAN;
+		v[PY][F_SLOW][i] = ok ? f.slow_per_req : NAN;
+		v[PY][F_CPUWAIT][i] = ok ? f.cpu_wait_p50_us : NAN;
+		v[LIB][F_RPS][i] = lib_run(&s, "1", server_units, client_units,
+					   &f, &solo, NULL);
+		ok = isfinite(v[LIB][F_RPS][i]);
+		v[LIB][F_LOSS][i] = ok ? f.loss_us : NAN;
+		v[LIB][F_SLOW][i] = ok ? f.slow_per_req : NAN;
+		v[LIB][F_CPUWAIT][i] = ok ? f.cpu_wait_p50_us : NAN;
+		v[LIB][F_SOLO][i] = ok ? solo : NAN;
+		v[PY][F_UNTRACED][i] = py_untraced(&s, "1");
+		if (!isfinite(v[PY][F_RPS][i]) || !isfinite(v[LIB][F_RPS][i]) ||
+		    !isfinite(v[PY][F_UNTRACED][i]))
+			fprintf(stderr, "bench: item 9: repetition %u: a run "
+				"failed (%s%s%s)\n", i + 1,
+				isfinite(v[PY][F_RPS][i]) ? "" : "CPython traced ",
+				isfinite(v[LIB][F_RPS][i]) ? "" : "libgil ",
+				isfinite(v[PY][F_UNTRACED][i]) ? "" : "CPython untraced");
 		if (o->verbose)
-			fprintf(stderr, "bench: item 9: repetition %u/%u done\n",
-				rep + 1, reps);
+			fprintf(stderr, "bench: item 9: repetition %u/%u: CPython "
+				"%.0f req/s %.0f us/call %.2f slow/req, libgil %.0f "
+				"req/s %.0f us/call %.2f slow/req, untraced %.0f "
+				"req/s\n", i + 1, reps, v[PY][F_RPS][i],
+				v[PY][F_LOSS][i], v[PY][F_SLOW][i],
+				v[LIB][F_RPS][i], v[LIB][F_LOSS][i],
+				v[LIB][F_SLOW][i], v[PY][F_UNTRACED][i]);
 	}
 	rmdir(tmpdir);
 
-	static const char *const fig_name[NFIG] = { "req/s", "loss/IO call",
-						    "solo req/s" };
-	static const char *const fig_unit[NFIG] = { "req/s", "us", "req/s" };
-	for (int f = 0; f < NFIG; f++) {
-		char name[48];
-		snprintf(name, sizeof(name), "cpython-%s %s", pyver, fig_name[f]);
-		if (n[SIDE_PY][f]) {
-			struct bench_row *row = bench_add_row(r, 9, name, fig_unit[f]);
-			if (!row)
-				return -1;
-			bench_row_set(row, v[SIDE_PY][f], n[SIDE_PY][f]);
-			if (f == FIG_SOLO)
-				snprintf(row->note, sizeof(row->note),
-					 "python%s bench/python/echo_convoy.py -k 0 "
-					 "-d %s --gil-only (untraced)", pyver, dur);
-			else
-				snprintf(row->note, sizeof(row->note),
-					 "gilscope record -- python%s "
-					 "bench/python/echo_convoy.py -k 1 -d %s "
-					 "--gil-only", pyver, dur);
-		}
-		char libname[48];
-		snprintf(libname, sizeof(libname), "cpython-policy %s", fig_name[f]);
-		if (!n[SIDE_LIB][f])
+	struct fig {
+		int f;
+		const char *what, *unit;
+		int goal; /* 1: the 20 % goal; 0: shown, no goal */
+	};
+	static const struct fig figs[] = {
+		{ F_RPS, "req/s", "req/s", 1 },
+		{ F_LOSS, "loss/IO call", "us", 1 },
+		{ F_SLOW, "slow re-acquires/req", "/req", 0 },
+		{ F_CPUWAIT, "cpu-0 wait p50", "us", 0 },
+	};
+	char runs_note[32];
+	snprintf(runs_note, sizeof(runs_note), "medians of %u interleaved runs",
+		 reps);
+	for (size_t k = 0; k < sizeof(figs) / sizeof(figs[0]); k++) {
+		const struct fig *g = &figs[k];
+		char pyname[48], libname[48];
+		snprintf(pyname, sizeof(pyname), "cpython-%s %s", pyver, g->what);
+		snprintf(libname, sizeof(libname), "cpython-policy %s", g->what);
+		struct bench_row *prow = bench_add_row(r, 9, pyname, g->unit);
+		struct bench_row *lrow = prow ? bench_add_row(r, 9, libname, g->unit)
+					      : NULL;
+		if (!lrow)
+			return -1;
+		prow = lrow - 1; /* bench_add_row may have moved the rows */
+		bench_row_set_runs(prow, v[PY][g->f], reps);
+		bench_row_set_runs(lrow, v[LIB][g->f], reps);
+		snprintf(prow->note, sizeof(prow->note), "gilscope record -- "
+			 "python%s bench/python/echo_convoy.py -k 1 -d %s "
+			 "--gil-only; %s", pyver, dur, runs_note);
+		snprintf(lrow->note, sizeof(lrow->note), "gilscope run convoy -P "
+			 "cpython -k 1 -d %s --server-units %u --client-units %u; "
+			 "%s", dur, server_units, client_units, runs_note);
+		if (!lrow->reps || !(prow->median > 0))
 			continue;
-		struct bench_row *row = bench_add_row(r, 9, libname, fig_unit[f]);
+		lrow->ratio = lrow->median / prow->median;
+		snprintf(lrow->vs, sizeof(lrow->vs), "%s", pyname);
+		if (g->goal) {
+			snprintf(lrow->goal, sizeof(lrow->goal),
+				 "0.8x..1.2x %s", pyname);
+			lrow->goal_met = lrow->ratio >= 0.8 && lrow->ratio <= 1.2;
+		}
+	}
+
+	/* The recorder's own effect on CPython, and the shapes' check. */
+	char name[48], tracedname[48];
+	snprintf(tracedname, sizeof(tracedname), "cpython-%s req/s", pyver);
+	snprintf(name, sizeof(name), "cpython-%s untraced req/s", pyver);
+	struct bench_row *row = bench_add_row(r, 9, name, "req/s");
+	if (!row)
+		return -1;
+	bench_row_set_runs(row, v[PY][F_UNTRACED], reps);
+	snprintf(row->note, sizeof(row->note), "python%s bench/python/"
+		 "echo_convoy.py -k 1 -d %s --gil-only, no recorder; ratio: "
+		 "untraced / traced median", pyver, dur);
+	double traced = finite_median(v[PY][F_RPS], reps);
+	if (row->reps && traced > 0) {
+		row->ratio = row->median / traced;
+		snprintf(row->vs, sizeof(row->vs), "%s", tracedname);
+	}
+
+	char pysolo[48];
+	snprintf(pysolo, sizeof(pysolo), "cpython-%s solo req/s", pyver);
+	row = bench_add_row(r, 9, pysolo, "req/s");
+	if (!row)
+		return -1;
+	bench_row_set_runs(row, py_solo, ncal);
+	snprintf(row->note, sizeof(row->note), "python%s bench/python/"
+		 "echo_convoy.py -k 0 -d %s --gil-only (calibration, untraced)",
+		 pyver, dur);
+	row = bench_add_row(r, 9, "cpython-policy solo req/s", "req/s");
+	if (!row)
+		return -1;
+	bench_row_set_runs(row, v[LIB][F_SOLO], reps);
+	snprintf(row->note, sizeof(row->note), "the solo phase of the libgil "
+		 "runs above: the shapes' check, no goal");
+	if (row->reps && m_py_solo > 0) {
+		row->ratio = row->median / m_py_solo;
+		snprintf(row->vs, sizeof(row->vs), "%s", pysolo);
+	}
+
+	/* The calibration's inputs and outputs. */
+	const struct {
+		const char *name, *unit;
+		double *v;
+		double value;
+		const char *note;
+	} cal[] = {
+		{ "calib python hold/req", "us", py_hold, NAN,
+		  "echo-server's GIL hold per request, traced, -k 0" },
+		{ "calib libgil hold/req", "us", lib_hold0, NAN,
+		  "the same, gilscope run convoy -k 0 --server-units 0 "
+		  "--client-units 0" },
+		{ "calib libgil solo req/s", "req/s", lib_solo0, NAN,
+		  "its solo phase" },
+		{ "calib server units", "units", NULL, server_units,
+		  "(python - libgil hold/req) / work unit" },
+		{ "calib client units", "units", NULL, client_units,
+		  "(1/python solo - 1/libgil solo) / work unit - server units" },
+	};
+	for (size_t k = 0; k < sizeof(cal) / sizeof(cal[0]); k++) {
+		row = bench_add_row(r, 9, cal[k].name, cal[k].unit);
 		if (!row)
 			return -1;
-		bench_row_set(row, v[SIDE_LIB][f], n[SIDE_LIB][f]);
-		snprintf(row->note, sizeof(row->note),
-			 "gilscope run convoy -P cpython -k 1 -d %s --server-units "
-			 "150 --client-units 400 -o TRACE; ratio = libgil / "
-			 "CPython of the same repetition", dur);
-		if (!nr[f])
-			continue;
-		row->ratio = bench_median(ratio[f], nr[f]);
-		snprintf(row->vs, sizeof(row->vs), "%s", name);
-		if (f == FIG_SOLO)
-			continue; /* the shape's check, not a goal */
-		snprintf(row->goal, sizeof(row->goal), "0.8x..1.2x %s", name);
-		row->goal_met = row->ratio >= 0.8 && row->ratio <= 1.2;
+		if (cal[k].v) {
+			bench_row_set_runs(row, cal[k].v, ncal);
+		} else {
+			double one = cal[k].value;
+			bench_row_set(row, &one, 1);
+		}
+		snprintf(row->note, sizeof(row->note), "%s; work unit %.2f ns",
+			 cal[k].note, unit_ns);
 	}
-	if (!n[SIDE_PY][FIG_RPS] && !n[SIDE_LIB][FIG_RPS])
-		bench_skip(r, 9, "every run failed (see above)");
 	return 0;
 }

@@ -289,6 +289,12 @@ static void print_json(const struct bench_report *r, const int *selected,
 			}
 			if (row->note[0])
 				json_string(&j, "note", row->note);
+			if (row->nruns) {
+				json_begin_array(&j, "runs");
+				for (unsigned k2 = 0; k2 < row->nruns; k2++)
+					json_double(&j, NULL, row->runs[k2]);
+				json_end(&j);
+			}
 			json_end(&j);
 		}
 		json_end(&j);
