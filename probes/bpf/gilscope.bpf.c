@@ -114,11 +114,19 @@ static __always_inline void emit(struct gsb_thread_state *st, __u32 tid,
 	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
 }
 
+/* Set by the loader once every probe is in (gs_session_go) and cleared
+ * before the first one comes out (gs_session_disarm): attaching and
+ * detaching go probe by probe and take up to a second under load, and a
+ * window per probe counted e.g. `record -p` on CPython 3.12 ~80 ms of
+ * drop_gil hits after take_gil's probes were gone (5-6 releases per thread
+ * too many in 2 s). One switch gives every probe the same window. */
+__u32 g_armed;
+
 static __always_inline int current_is_target(__u32 *tid)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	*tid = (__u32)id;
-	return (__u32)(id >> 32) == targ_tgid;
+	return g_armed && (__u32)(id >> 32) == targ_tgid;
 }
 
 /* record --stacks: the `stack` event before a request or release; top
@@ -873,7 +881,7 @@ static __always_inline int on_switch(bool preempt, struct task_struct *prev,
 	__u32 npid = BPF_CORE_READ(next, pid);
 
 	count(GSB_HIT_SCHED);
-	if (ptgid != targ_tgid && ntgid != targ_tgid)
+	if (!g_armed || (ptgid != targ_tgid && ntgid != targ_tgid))
 		return 0;
 	ts = bpf_ktime_get_ns();
 	if (ptgid == targ_tgid)
@@ -888,7 +896,7 @@ static __always_inline int on_switch(bool preempt, struct task_struct *prev,
 static __always_inline int on_wakeup(struct task_struct *p)
 {
 	count(GSB_HIT_SCHED);
-	if (BPF_CORE_READ(p, tgid) != targ_tgid)
+	if (!g_armed || BPF_CORE_READ(p, tgid) != targ_tgid)
 		return 0;
 	__u32 pid = BPF_CORE_READ(p, pid);
 	__u32 cpu = BPF_CORE_READ(p, wake_cpu);

@@ -57,7 +57,33 @@ check_version 3.8 40000000
 check_version 3.13 40000000
 
 # -p PID on a running process, stopped by SIGINT: a complete trace, flagged
-# interrupted, and no probe left behind.
+# interrupted, and no probe left behind. Every thread's acquisitions,
+# requests and releases balance to within the one a thread may be in the
+# middle of at each end (the probes attach and detach one by one, over up to
+# a second under load: a window per probe once gave a 3.12 thread 5-6
+# releases too many in 2 s).
+# per_thread_balanced TRACE LABEL
+per_thread_balanced() {
+  python3 - "$1" "$2" <<'PY'
+import os, sys
+sys.path.insert(0, os.environ["PYDIR"])
+import gstrace
+hdr, threads, recs, end = gstrace.read(sys.argv[1])
+per = {}
+for r in recs:
+    n = gstrace.NAMES.get(r[3])
+    if n in ("acquire_request", "acquired", "release"):
+        c = per.setdefault(r[1], {"acquire_request": 0, "acquired": 0, "release": 0})
+        c[n] += 1
+assert per, "%s: no GIL events" % sys.argv[2]
+for tid, c in per.items():
+    assert abs(c["release"] - c["acquired"]) <= 1 and \
+        abs(c["acquire_request"] - c["acquired"]) <= 1, \
+        "%s: thread %d unbalanced: %r" % (sys.argv[2], tid, c)
+print("%s: per-thread counts balance: %r" % (sys.argv[2], sorted(per.values(), key=str)))
+PY
+}
+export PYDIR
 py=$(find_python 3.11)
 "$py" "$PYDIR/countdown.py" 2000000000 2 &
 target=$!
@@ -78,9 +104,40 @@ assert d["end"]["flags"] & 1, "END not flagged interrupted"
 # target (9 at load 20, ~300 when quiet): only that some were recorded
 assert d["counts"].get("acquired", 0) > 0, d["counts"]
 PY
+per_thread_balanced "$WORK/attach.gst" "3.11 -p" || fail "3.11 -p: unbalanced"
 if command -v bpftool >/dev/null; then
   bpftool link list 2>/dev/null | grep -q "$target" && fail "a link still refers to PID $target"
 fi
+
+# -p on 3.12 (take_gil finds its GIL through tstate->interp, drop_gil uses
+# the one its thread took), stopped by -d: balanced per thread, and equal
+# per thread to bpftrace's count of take_gil entries/returns and drop_gil
+# entries on the same process over the part of the run both cover.
+require_cmd bpftrace readelf
+py=$(find_python 3.12)
+lib=$(ldd "$py" | awk '/libpython/ { print $3 }'); lib=$(readlink -f "${lib:-$py}")
+take=$(readelf -sW "$lib" | awk '$8 == "take_gil" && !n++ { print "0x" $2 }')
+drop=$(readelf -sW "$lib" | awk '$8 == "drop_gil" && !n++ { print "0x" $2 }')
+[ -n "$take" ] && [ -n "$drop" ] || fail "$lib: no take_gil/drop_gil in its .symtab"
+"$py" "$PYDIR/countdown.py" 2000000000 2 &
+target=$!
+bpftrace -p "$target" -e "BEGIN { printf(\"ready\\n\"); }
+  uprobe:$lib:$take /pid == $target/ { printf(\"%llu %d %d q\\n\", nsecs, pid, tid); }
+  uretprobe:$lib:$take /pid == $target/ { printf(\"%llu %d %d a\\n\", nsecs, pid, tid); }
+  uprobe:$lib:$drop /pid == $target/ { printf(\"%llu %d %d r\\n\", nsecs, pid, tid); }" \
+  > "$WORK/bt312.log" 2>&1 &
+bt=$!
+for _ in $(seq 300); do grep -q ready "$WORK/bt312.log" && break; sleep 0.1; done
+grep -q ready "$WORK/bt312.log" || { cat "$WORK/bt312.log" >&2; kill "$target" "$bt"; fail "bpftrace did not start"; }
+"$GILSCOPE" record -p "$target" -d 2 -o "$WORK/attach312.gst" 2> "$WORK/attach312.err" \
+  || { cat "$WORK/attach312.err" >&2; kill "$target" "$bt"; fail "record -p on 3.12 failed"; }
+kill -INT "$bt"
+for _ in $(seq 50); do kill -0 "$bt" 2>/dev/null || break; sleep 0.1; done
+kill "$bt" 2>/dev/null || true; wait "$bt" 2>/dev/null || true
+kill "$target"; wait "$target" 2>/dev/null || true
+per_thread_balanced "$WORK/attach312.gst" "3.12 -p" || fail "3.12 -p: unbalanced"
+python3 "$PYDIR/bpftrace_window.py" "$WORK/attach312.gst" "$WORK/bt312.log" \
+  || fail "3.12 -p: counts differ from bpftrace's"
 
 # top --json: one object per interval with per-thread shares
 "$GILSCOPE" top --json -i 0.5 -- "$py" "$PYDIR/countdown.py" 40000000 2 > "$WORK/top.json" \

@@ -220,11 +220,12 @@ int cmd_record(int argc, char **argv)
 		return 1;
 	}
 
+	/* counting from here: "recording" means every probe counts */
+	gs_session_go(&s);
 	fprintf(stderr, "%s: recording %s (PID %d) to %s; Ctrl-C to stop\n", so.prog,
 		s.target.policy_name, (int)s.pid, output);
 	uint64_t t0 = gs_now_ns();
 	uint64_t deadline = duration > 0 ? t0 + (uint64_t)(duration * 1e9) : 0;
-	gs_session_go(&s);
 
 	/* Submitted without wake-ups: drain on a timer instead. */
 	int timed_out = 0;
@@ -251,6 +252,7 @@ int cmd_record(int argc, char **argv)
 			break;
 		}
 	}
+	gs_session_disarm(&s);
 	uint64_t t1 = gs_now_ns();
 	int interrupted = gs_session_stop != 0;
 	gs_session_cpu_mark(&s);

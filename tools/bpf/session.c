@@ -129,6 +129,9 @@ static int start_child(struct gs_session *s, char **cmd)
 
 void gs_session_go(struct gs_session *s)
 {
+	/* events from now on, all probes in (g_armed in gilscope.bpf.c) */
+	if (s->skel)
+		__atomic_store_n(&s->skel->bss->g_armed, 1, __ATOMIC_SEQ_CST);
 	if (s->following) {
 		gs_exec_follow_release(&s->follow);
 		return;
@@ -890,8 +893,15 @@ int gs_session_cpu_ns(const struct gs_session *s, uint64_t *ns)
 	return 0;
 }
 
+void gs_session_disarm(struct gs_session *s)
+{
+	if (s->skel)
+		__atomic_store_n(&s->skel->bss->g_armed, 0, __ATOMIC_SEQ_CST);
+}
+
 int gs_session_end(struct gs_session *s, int kill_child)
 {
+	gs_session_disarm(s);
 	/* Links first: the probes leave the target before anything else. */
 	for (int i = s->nlinks - 1; i >= 0; i--)
 		bpf_link__destroy(s->links[i]);

@@ -91,8 +91,12 @@ int gs_session_check_environment(const struct gs_session_opts *o);
 /* Everything up to attached probes. Returns 0, or an exit code (1: error;
  * the message has been printed) after cleaning up. */
 int gs_session_start(struct gs_session *s, const struct gs_session_opts *o);
-/* Lets a `-- CMD` child exec (no-op for -p). */
+/* Starts counting events (every probe is in) and lets a `-- CMD` child
+ * exec. */
 void gs_session_go(struct gs_session *s);
+/* Stops counting events at once, before the probes come out one by one:
+ * every probe sees the same window (gs_session_end does it too). */
+void gs_session_disarm(struct gs_session *s);
 /* 0 once the target is gone (child exited / PID vanished). */
 int gs_session_alive(struct gs_session *s);
 /* Sums the per-CPU counters. */
