@@ -61,29 +61,7 @@ check_version 3.13 40000000
 # requests and releases balance to within the one a thread may be in the
 # middle of at each end (the probes attach and detach one by one, over up to
 # a second under load: a window per probe once gave a 3.12 thread 5-6
-# releases too many in 2 s).
-# per_thread_balanced TRACE LABEL
-per_thread_balanced() {
-  python3 - "$1" "$2" <<'PY'
-import os, sys
-sys.path.insert(0, os.environ["PYDIR"])
-import gstrace
-hdr, threads, recs, end = gstrace.read(sys.argv[1])
-per = {}
-for r in recs:
-    n = gstrace.NAMES.get(r[3])
-    if n in ("acquire_request", "acquired", "release"):
-        c = per.setdefault(r[1], {"acquire_request": 0, "acquired": 0, "release": 0})
-        c[n] += 1
-assert per, "%s: no GIL events" % sys.argv[2]
-for tid, c in per.items():
-    assert abs(c["release"] - c["acquired"]) <= 1 and \
-        abs(c["acquire_request"] - c["acquired"]) <= 1, \
-        "%s: thread %d unbalanced: %r" % (sys.argv[2], tid, c)
-print("%s: per-thread counts balance: %r" % (sys.argv[2], sorted(per.values(), key=str)))
-PY
-}
-export PYDIR
+# releases too many in 2 s; python/thread_balance.py).
 py=$(find_python 3.11)
 "$py" "$PYDIR/countdown.py" 2000000000 2 &
 target=$!
@@ -104,7 +82,7 @@ assert d["end"]["flags"] & 1, "END not flagged interrupted"
 # target (9 at load 20, ~300 when quiet): only that some were recorded
 assert d["counts"].get("acquired", 0) > 0, d["counts"]
 PY
-per_thread_balanced "$WORK/attach.gst" "3.11 -p" || fail "3.11 -p: unbalanced"
+python3 "$PYDIR/thread_balance.py" "$WORK/attach.gst" "3.11 -p" || fail "3.11 -p: unbalanced"
 if command -v bpftool >/dev/null; then
   bpftool link list 2>/dev/null | grep -q "$target" && fail "a link still refers to PID $target"
 fi
@@ -135,7 +113,7 @@ kill -INT "$bt"
 for _ in $(seq 50); do kill -0 "$bt" 2>/dev/null || break; sleep 0.1; done
 kill "$bt" 2>/dev/null || true; wait "$bt" 2>/dev/null || true
 kill "$target"; wait "$target" 2>/dev/null || true
-per_thread_balanced "$WORK/attach312.gst" "3.12 -p" || fail "3.12 -p: unbalanced"
+python3 "$PYDIR/thread_balance.py" "$WORK/attach312.gst" "3.12 -p" || fail "3.12 -p: unbalanced"
 python3 "$PYDIR/bpftrace_window.py" "$WORK/attach312.gst" "$WORK/bt312.log" \
   || fail "3.12 -p: counts differ from bpftrace's"
 

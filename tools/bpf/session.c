@@ -611,6 +611,12 @@ static int attach_symfree(struct gs_session *s)
 		if (s->opts->verbose)
 			for (int i = 0; i < lv->ngils; i++) {
 				char where[4200];
+				if (t->py_minor < 7) { /* statics: gil_cond names it */
+					gil_where(s, lv->gil[i].cond, where, sizeof(where));
+					fprintf(stderr, "%s: GIL %d at %s (3.6: gil_cond; "
+							"%s)\n", s->opts->prog, i, where, lv->how);
+					continue;
+				}
 				gil_where(s, lv->gil[i].cond - GS_GIL_OFF_COND, where,
 					  sizeof(where));
 				fprintf(stderr, "%s: GIL %d at %s (%s; interval %llu us, "

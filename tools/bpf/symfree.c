@@ -318,9 +318,360 @@ static void walk_interpreters(int memfd, uint64_t head, uint64_t off_next,
 	}
 }
 
+/* ---- 3.6: the GIL's statics read off drop_gil's code ---------------------
+ * 3.6 has no _PyRuntime: its GIL is a set of statics of ceval_gil.h
+ * (gil_locked, gil_mutex, gil_cond, switch_mutex, switch_cond) that no
+ * exported symbol points at. The exported PyEval_SaveThread calls the static
+ * drop_gil (or has it inlined), and drop_gil passes each of them to libc:
+ *     if (!gil_locked) Py_FatalError(...);      first 4-byte RIP load
+ *     MUTEX_LOCK(gil_mutex);                     pthread_mutex_lock(&gil_mutex)
+ *     COND_SIGNAL(gil_cond);                     pthread_cond_signal(&gil_cond)
+ *     ... MUTEX_LOCK(switch_mutex);              pthread_mutex_lock(&switch_mutex)
+ *     COND_WAIT(switch_cond, switch_mutex);      pthread_cond_wait(&switch_cond)
+ * so the addresses are the %rdi each of those calls gets, followed through
+ * `lea X(%rip)` and register copies. A function ends, at the latest, where
+ * the next one .eh_frame_hdr lists begins (strip keeps it: unwinding needs
+ * it). */
+
+/* The 64-bit register (0-15) a capstone register is part of, or -1. */
+static int gpr64(unsigned r)
+{
+	static const unsigned g[16][5] = {
+		{ X86_REG_RAX, X86_REG_EAX, X86_REG_AX, X86_REG_AL, X86_REG_AH },
+		{ X86_REG_RCX, X86_REG_ECX, X86_REG_CX, X86_REG_CL, X86_REG_CH },
+		{ X86_REG_RDX, X86_REG_EDX, X86_REG_DX, X86_REG_DL, X86_REG_DH },
+		{ X86_REG_RBX, X86_REG_EBX, X86_REG_BX, X86_REG_BL, X86_REG_BH },
+		{ X86_REG_RSP, X86_REG_ESP, X86_REG_SP, X86_REG_SPL, 0 },
+		{ X86_REG_RBP, X86_REG_EBP, X86_REG_BP, X86_REG_BPL, 0 },
+		{ X86_REG_RSI, X86_REG_ESI, X86_REG_SI, X86_REG_SIL, 0 },
+		{ X86_REG_RDI, X86_REG_EDI, X86_REG_DI, X86_REG_DIL, 0 },
+		{ X86_REG_R8, X86_REG_R8D, X86_REG_R8W, X86_REG_R8B, 0 },
+		{ X86_REG_R9, X86_REG_R9D, X86_REG_R9W, X86_REG_R9B, 0 },
+		{ X86_REG_R10, X86_REG_R10D, X86_REG_R10W, X86_REG_R10B, 0 },
+		{ X86_REG_R11, X86_REG_R11D, X86_REG_R11W, X86_REG_R11B, 0 },
+		{ X86_REG_R12, X86_REG_R12D, X86_REG_R12W, X86_REG_R12B, 0 },
+		{ X86_REG_R13, X86_REG_R13D, X86_REG_R13W, X86_REG_R13B, 0 },
+		{ X86_REG_R14, X86_REG_R14D, X86_REG_R14W, X86_REG_R14B, 0 },
+		{ X86_REG_R15, X86_REG_R15D, X86_REG_R15W, X86_REG_R15B, 0 },
+	};
+	for (int i = 0; r && i < 16; i++)
+		for (int j = 0; j < 5; j++)
+			if (g[i][j] == r)
+				return i;
+	return -1;
+}
+enum { GPR_RAX = 0, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI,
+       GPR_R8, GPR_R9, GPR_R10, GPR_R11 };
+
+/* The symbol a relocation of GOT slot `slot` names (.rela.plt or .rela.dyn). */
+static const char *got_symbol(Elf *e, uint64_t slot)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	while ((scn = elf_nextscn(e, scn))) {
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		Elf_Scn *symscn = elf_getscn(e, sh.sh_link);
+		GElf_Shdr ssh;
+		if (!d || !symscn || !gelf_getshdr(symscn, &ssh))
+			continue;
+		Elf_Data *sd = elf_getdata(symscn, NULL);
+		for (size_t i = 0; sd && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Rela r;
+			GElf_Sym sym;
+			if (!gelf_getrela(d, (int)i, &r) || r.r_offset != slot ||
+			    !gelf_getsym(sd, (int)GELF_R_SYM(r.r_info), &sym))
+				continue;
+			return elf_strptr(e, ssh.sh_link, sym.st_name);
+		}
+	}
+	return NULL;
+}
+
+/* RIP-relative memory operand of insn: the address it refers to, or 0. */
+static uint64_t rip_target(const cs_insn *insn, const cs_x86_op *op)
+{
+	if (op->type != X86_OP_MEM || op->mem.base != X86_REG_RIP ||
+	    op->mem.index != X86_REG_INVALID)
+		return 0;
+	return insn->address + insn->size + (uint64_t)op->mem.disp;
+}
+
+/* The library function a call to `target` reaches through the PLT
+ * (`[endbr64;] [bnd] jmp *slot(%rip)`), or NULL for a local function. */
+static const char *plt_symbol(struct elf_file *f, csh h, uint64_t target)
+{
+	unsigned char code[16];
+	ssize_t n = read_file_vaddr(f, target, code, sizeof(code));
+	const char *name = NULL;
+	size_t skip = 0;
+	if (n < 6)
+		return NULL;
+	if (n >= 4 && !memcmp(code, "\xf3\x0f\x1e\xfa", 4))
+		skip = 4;
+	cs_insn *insn = NULL;
+	size_t count = cs_disasm(h, code + skip, (size_t)n - skip, target + skip, 1, &insn);
+	if (count == 1 && insn[0].id == X86_INS_JMP &&
+	    insn[0].detail->x86.op_count == 1) {
+		uint64_t slot = rip_target(&insn[0], &insn[0].detail->x86.operands[0]);
+		if (slot)
+			name = got_symbol(f->e, slot);
+	}
+	if (count)
+		cs_free(insn, count);
+	return name;
+}
+
+struct gil_calls {
+	uint64_t locked;        /* first 4-byte RIP-relative load */
+	uint64_t lock[2];       /* pthread_mutex_lock's first two arguments */
+	int nlock;
+	uint64_t signal, wait;  /* pthread_cond_signal's, pthread_cond_(timed)wait's */
+	uint64_t local[8];      /* direct calls of functions of the file */
+	int nlocal;
+};
+
+/* The first function start after vaddr in the search table of
+ * .eh_frame_hdr (PT_GNU_EH_FRAME), or 0. */
+static uint64_t next_function(struct elf_file *f, uint64_t vaddr)
+{
+	size_t n;
+	GElf_Phdr ph;
+	if (elf_getphdrnum(f->e, &n))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!gelf_getphdr(f->e, (int)i, &ph) || ph.p_type != PT_GNU_EH_FRAME)
+			continue;
+		unsigned char hdr[12];
+		if (ph.p_filesz < sizeof(hdr) ||
+		    pread(f->fd, hdr, sizeof(hdr), (off_t)ph.p_offset) != (ssize_t)sizeof(hdr))
+			return 0;
+		/* version 1; eh_frame_ptr 4 bytes; fde_count udata4; table of
+		 * (initial location, FDE) pairs, datarel sdata4: what GNU ld writes */
+		uint32_t count;
+		memcpy(&count, hdr + 8, 4);
+		if (hdr[0] != 1 || (hdr[1] & 0x0f) % 8 != 3 || hdr[2] != 0x03 ||
+		    hdr[3] != 0x3b || 12 + (uint64_t)count * 8 > ph.p_filesz)
+			return 0;
+		uint64_t best = 0;
+		for (uint32_t k = 0; k < count; k++) {
+			int32_t loc;
+			if (pread(f->fd, &loc, 4, (off_t)(ph.p_offset + 12 + (uint64_t)k * 8)) != 4)
+				return 0;
+			uint64_t start = ph.p_vaddr + (uint64_t)(int64_t)loc;
+			if (start > vaddr && (!best || start < best))
+				best = start;
+		}
+		return best;
+	}
+	return 0;
+}
+
+/* What function vaddr of f passes to libc (see above). */
+static void scan_gil_calls(struct elf_file *f, csh h, uint64_t vaddr,
+			   struct gil_calls *out)
+{
+	unsigned char code[4096];
+	size_t len = 512;
+	uint64_t end = next_function(f, vaddr);
+	memset(out, 0, sizeof(*out));
+	if (end > vaddr)
+		len = end - vaddr < sizeof(code) ? (size_t)(end - vaddr) : sizeof(code);
+	ssize_t n = read_file_vaddr(f, vaddr, code, len);
+	if (n <= 0)
+		return;
+	uint64_t val[16] = { 0 };
+	cs_insn *insn = NULL;
+	size_t count = cs_disasm(h, code, (size_t)n, vaddr, 0, &insn);
+	for (size_t i = 0; i < count; i++) {
+		cs_x86 *x = &insn[i].detail->x86;
+		cs_x86_op *o = x->operands;
+		int d = x->op_count >= 1 && o[0].type == X86_OP_REG ? gpr64(o[0].reg) : -1;
+		if (insn[i].id == X86_INS_CALL && x->op_count == 1) {
+			const char *fn = NULL;
+			if (o[0].type == X86_OP_IMM) {
+				fn = plt_symbol(f, h, (uint64_t)o[0].imm);
+				if (!fn && out->nlocal < 8)
+					out->local[out->nlocal++] = (uint64_t)o[0].imm;
+			} else if (rip_target(&insn[i], &o[0])) {
+				fn = got_symbol(f->e, rip_target(&insn[i], &o[0]));
+			}
+			if (fn && !strcmp(fn, "pthread_mutex_lock") && out->nlock < 2)
+				out->lock[out->nlock++] = val[GPR_RDI];
+			else if (fn && !strcmp(fn, "pthread_cond_signal") && !out->signal)
+				out->signal = val[GPR_RDI];
+			else if (fn && (!strcmp(fn, "pthread_cond_wait") ||
+					!strcmp(fn, "pthread_cond_timedwait")) && !out->wait)
+				out->wait = val[GPR_RDI];
+			/* the System V ABI's caller-saved registers */
+			static const int clobbered[] = { GPR_RAX, GPR_RCX, GPR_RDX, GPR_RSI,
+							 GPR_RDI, GPR_R8, GPR_R9, GPR_R10,
+							 GPR_R11 };
+			for (size_t c = 0; c < sizeof(clobbered) / sizeof(clobbered[0]); c++)
+				val[clobbered[c]] = 0;
+			continue;
+		}
+		if (insn[i].id == X86_INS_LEA && d >= 0 && o[0].size == 8 &&
+		    rip_target(&insn[i], &o[1])) {
+			val[d] = rip_target(&insn[i], &o[1]);
+			continue;
+		}
+		if (insn[i].id == X86_INS_MOV && d >= 0 && x->op_count == 2 &&
+		    o[1].type == X86_OP_REG && o[0].size == 8 && gpr64(o[1].reg) >= 0) {
+			val[d] = val[gpr64(o[1].reg)];
+			continue;
+		}
+		if (insn[i].id == X86_INS_MOV && d >= 0 && x->op_count == 2 &&
+		    o[1].size == 4 && rip_target(&insn[i], &o[1]) && !out->locked)
+			out->locked = rip_target(&insn[i], &o[1]);
+		/* anything else a register gets is not an address we know */
+		cs_regs regs_read, regs_write;
+		uint8_t nr, nw;
+		if (!cs_regs_access(h, &insn[i], regs_read, &nr, regs_write, &nw))
+			for (int w = 0; w < nw; w++)
+				if (gpr64(regs_write[w]) >= 0)
+					val[gpr64(regs_write[w])] = 0;
+	}
+	if (count)
+		cs_free(insn, count);
+}
+
+/* 1 when [addr, addr + len) lies in a writable data section of e. */
+static int in_data(Elf *e, uint64_t addr, uint64_t len)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	while (addr && (scn = elf_nextscn(e, scn)))
+		if (gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_WRITE) &&
+		    !(sh.sh_flags & SHF_EXECINSTR) && addr >= sh.sh_addr &&
+		    addr + len <= sh.sh_addr + sh.sh_size)
+			return 1;
+	return 0;
+}
+
+int gs_symfree_py36_statics(const char *pyfile, struct gs_symfree_statics *out,
+			    char *msg, size_t msglen)
+{
+	struct elf_file f;
+	GElf_Sym save;
+	int err;
+	memset(out, 0, sizeof(*out));
+	if ((err = elf_open(pyfile, &f))) {
+		snprintf(msg, msglen, "%s: %s", pyfile, strerror(-err));
+		return err;
+	}
+	if (dynsym_find(f.e, "PyEval_SaveThread", &save)) {
+		snprintf(msg, msglen, "%s: PyEval_SaveThread not found in its dynamic symbols",
+			 pyfile);
+		elf_close(&f);
+		return -ENOENT;
+	}
+	csh h;
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK) {
+		snprintf(msg, msglen, "capstone: cannot open an x86-64 disassembler");
+		elf_close(&f);
+		return -ENOMEM;
+	}
+	cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
+	struct gil_calls c, in;
+	scan_gil_calls(&f, h, save.st_value, &c);
+	out->drop_gil = 0; /* 0: inlined into PyEval_SaveThread (LTO) */
+	/* else the function PyEval_SaveThread calls that does it */
+	for (int i = 0; i < c.nlocal && !(c.signal && c.wait); i++) {
+		uint64_t callee = c.local[i];
+		scan_gil_calls(&f, h, callee, &in);
+		if (in.signal && in.wait) {
+			c = in;
+			out->drop_gil = callee;
+		}
+	}
+	cs_close(&h);
+	int ok = c.signal && c.wait && c.signal != c.wait && c.nlock == 2 &&
+		 c.lock[0] && c.lock[1] && in_data(f.e, c.signal, 48) &&
+		 in_data(f.e, c.wait, 48) && in_data(f.e, c.lock[0], 40) &&
+		 in_data(f.e, c.lock[1], 40) &&
+		 (!c.locked || in_data(f.e, c.locked, 4));
+	elf_close(&f);
+	if (!ok) {
+		snprintf(msg, msglen,
+			 "%s: PyEval_SaveThread's code (and drop_gil's, the function it "
+			 "calls) does not pass the GIL's statics to libc the way CPython "
+			 "3.6 does (found: pthread_cond_signal(0x%llx), "
+			 "pthread_cond_wait(0x%llx), %d pthread_mutex_lock)",
+			 pyfile, (unsigned long long)c.signal, (unsigned long long)c.wait,
+			 c.nlock);
+		return -ENOENT;
+	}
+	out->cond = c.signal;
+	out->switch_cond = c.wait;
+	out->mutex = c.lock[0];
+	out->switch_mutex = c.lock[1];
+	out->locked = c.locked;
+	return 0;
+}
+
+/* -p on 3.6: the statics above, checked in the live process. */
+static int py36_live(pid_t pid, const char *pyfile, const char *name,
+		     struct gs_symfree_live *out, char *msg, size_t msglen)
+{
+	struct gs_symfree_statics st;
+	struct elf_file f;
+	uint64_t bias = 0;
+	char p[64];
+	int err = gs_symfree_py36_statics(pyfile, &st, msg, msglen);
+	if (err)
+		return err;
+	if ((err = elf_open(pyfile, &f))) {
+		snprintf(msg, msglen, "%s: %s", pyfile, strerror(-err));
+		return err;
+	}
+	err = load_bias(pid, name, f.e, &bias);
+	elf_close(&f);
+	if (err) {
+		snprintf(msg, msglen, "PID %d does not map %s", (int)pid, name);
+		return -ENOENT;
+	}
+	snprintf(p, sizeof(p), "/proc/%d/mem", (int)pid);
+	int memfd = open(p, O_RDONLY | O_CLOEXEC);
+	if (memfd < 0) {
+		err = -errno;
+		snprintf(msg, msglen, "%s: %s", p, strerror(errno));
+		return err;
+	}
+	/* gil_locked: -1 until the GIL exists (3.6 creates it with the
+	 * second thread), then 0 or 1; both mutexes of the default kind */
+	int32_t locked = 0, m[2][5];
+	int ok = (!st.locked || !read_mem(memfd, bias + st.locked, &locked, 4)) &&
+		 !read_mem(memfd, bias + st.mutex, m[0], sizeof(m[0])) &&
+		 !read_mem(memfd, bias + st.switch_mutex, m[1], sizeof(m[1]));
+	close(memfd);
+	if (!ok || locked < -1 || locked > 1 || m[0][1] || m[0][4] || m[1][1] || m[1][4]) {
+		snprintf(msg, msglen,
+			 "PID %d (%s, CPython 3.6): what drop_gil's code points at does "
+			 "not look like the GIL in the process (gil_locked %d)",
+			 (int)pid, pyfile, (int)locked);
+		return -ENOENT;
+	}
+	struct gs_symfree_gil g = { .cond = bias + st.cond,
+				    .switch_cond = bias + st.switch_cond,
+				    .interval_us = 0, .locked = locked };
+	add_gil(out, &g);
+	snprintf(out->how, sizeof(out->how),
+		 "gil_cond 0x%llx and switch_cond 0x%llx (link time) read off "
+		 "drop_gil's code%s, called by PyEval_SaveThread; %s",
+		 (unsigned long long)st.cond, (unsigned long long)st.switch_cond,
+		 st.drop_gil ? "" : " (inlined)",
+		 locked < 0 ? "not created yet: the first thread started creates it"
+			    : locked ? "locked 1" : "locked 0");
+	return 0;
+}
+
 int gs_symfree_py3_live(pid_t pid, const char *pyfile, const char *name, int minor,
 			struct gs_symfree_live *out, char *msg, size_t msglen)
 {
+	if (minor == 6)
+		return py36_live(pid, pyfile, name, out, msg, msglen);
 	struct elf_file f;
 	GElf_Sym rt;
 	uint64_t bias = 0;
@@ -398,11 +749,8 @@ int gs_symfree_py3_live(pid_t pid, const char *pyfile, const char *name, int min
 	close(memfd);
 	if (!out->ngils) {
 		snprintf(msg, msglen,
-			 "PID %d (%s, CPython 3.%d): no GIL found from _PyRuntime%s",
-			 (int)pid, pyfile, minor,
-			 minor < 7 ? " (3.6 keeps its GIL in statics: start the program "
-				     "under gilscope with -- CMD instead, which finds "
-				     "the GIL when it is created)" : "");
+			 "PID %d (%s, CPython 3.%d): no GIL found from _PyRuntime",
+			 (int)pid, pyfile, minor);
 		return -ENOENT;
 	}
 	return 0;

@@ -79,7 +79,8 @@ uint64_t gs_symfree_cond_distance(int minor);
 int gs_symfree_free_threaded(const char *pyfile, const char *name);
 
 /* The GILs of running process pid, whose CPython 3.minor is pyfile (opened
- * by us; name: the path in /proc/PID/maps).
+ * by us; name: the path in /proc/PID/maps); 3.6: the one its code names
+ * (gs_symfree_py36_statics), whose cond/switch_cond are separate statics.
  * 0, or -errno with msg saying why. */
 int gs_symfree_py3_live(pid_t pid, const char *pyfile, const char *name, int minor,
 			struct gs_symfree_live *out, char *msg, size_t msglen);
@@ -87,6 +88,19 @@ int gs_symfree_py3_live(pid_t pid, const char *pyfile, const char *name, int min
 /* 2.7: link-time address of interpreter_lock from PyEval_SaveThread's code. */
 int gs_symfree_py27_lock(const char *pyfile, uint64_t *vaddr, char *msg,
 			 size_t msglen);
+
+/* 3.6: the link-time addresses of the GIL's statics, read off the code of
+ * drop_gil as the exported PyEval_SaveThread calls it (or has it inlined):
+ * the arguments it passes to pthread_mutex_lock, pthread_cond_signal and
+ * pthread_cond_wait (docs/symbol-free.md). */
+struct gs_symfree_statics {
+	uint64_t cond, switch_cond;     /* gil_cond, switch_cond */
+	uint64_t mutex, switch_mutex;   /* gil_mutex, switch_mutex */
+	uint64_t locked;                /* gil_locked (0: not seen) */
+	uint64_t drop_gil;              /* the function read; 0: inlined */
+};
+int gs_symfree_py36_statics(const char *pyfile, struct gs_symfree_statics *out,
+			    char *msg, size_t msglen);
 
 /* 3.13+: _Py_DebugOffsets.thread_state.native_thread_id from _PyRuntime's
  * initial image (offset of native_thread_id in PyThreadState), or 0. */
