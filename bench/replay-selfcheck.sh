@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# bench/replay-selfcheck.sh [-n N] [BUILD_DIR]: how reliably `gilscope
+# bench/replay-selfcheck.sh [-n N] [-k] [BUILD_DIR]: how reliably `gilscope
 # replay` reproduces a fresh recording on this machine, as it is loaded now
 # (docs/replay.md, "Measured"). N times (default 10): record a fresh CPython
 # 3.11 echo convoy (docs/examples/echo_service.py 3 1, plainly, as a user
 # would), replay it once (self-check only), and print one row: the load
 # average, how much the recording's GIL holders were preempted, each
 # attempt's run-queue wait, the self-check's verdict and its five figures
-# as replay/original. Needs root (eBPF recording) and a pyenv CPython 3.11.
+# as replay/original; -k keeps the recordings and replays (the directory is
+# printed). Needs root (eBPF recording) and a pyenv CPython 3.11.
 # Not a test: its result depends on the machine's load, which is the point.
 set -euo pipefail
-n=10
-if [ "${1:-}" = -n ]; then n=$2; shift 2; fi
+n=10 keep=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -n) n=$2; shift 2 ;;
+    -k) keep=1; shift ;;
+    *) break ;;
+  esac
+done
 here=$(cd "$(dirname "$0")" && pwd)
 BUILD=$(cd "${1:-$here/../build}" && pwd)
 G="$BUILD/tools/gilscope/gilscope"
@@ -18,7 +25,7 @@ G="$BUILD/tools/gilscope/gilscope"
 PY=$(ls -d "$(pyenv root)"/versions/3.11*/bin/python 2>/dev/null | sort -V | tail -1)
 [ -x "$PY" ] || { echo "$0: needs a CPython 3.11 from pyenv" >&2; exit 1; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/replay-selfcheck.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+if [ "$keep" = 1 ]; then echo "keeping everything in $work"; else trap 'rm -rf "$work"' EXIT; fi
 cp "$here/../docs/examples/echo_service.py" "$work/"
 cd "$work"
 printf '%-3s %-5s %-9s %-17s %-6s %s\n' N LOAD PREEMPTED "RUN QUEUE (tries)" CHECK \

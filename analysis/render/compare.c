@@ -100,7 +100,12 @@ static int add_scope(struct comparison *c, const struct gs_figure_set *a,
 			if (is_us && r->allowed < 1.0)
 				r->allowed = 1.0;
 			int fixed_ok = b->valid[k] && diff <= r->allowed;
-			if (isfinite(r->se) && c->sigmas * r->se > r->allowed)
+			/* An allowance as large as the figure itself would pass
+			 * a replay of nothing: too few samples to check by
+			 * sampling, the fixed tolerance alone decides. */
+			if (isfinite(r->se) && c->sigmas * r->se >= fabs(r->a))
+				r->too_few = 1;
+			else if (isfinite(r->se) && c->sigmas * r->se > r->allowed)
 				r->allowed = c->sigmas * r->se;
 			r->within = b->valid[k] && diff <= r->allowed;
 			r->by_se = r->within && !fixed_ok;
@@ -110,6 +115,13 @@ static int add_scope(struct comparison *c, const struct gs_figure_set *a,
 						compare_rank_spread(d.q, d.a->count, d.b->count);
 				r->rank_slack = isfinite(spread) && spread > GS_RANK_SLACK
 						? spread : GS_RANK_SLACK;
+				/* A slack that reaches rank 0 or 1 would pass an
+				 * original's value beyond the whole replay: too few
+				 * samples, the fixed slack alone decides. */
+				if (r->rank_slack >= fmin(d.q, 1 - d.q)) {
+					r->too_few = 1;
+					r->rank_slack = GS_RANK_SLACK;
+				}
 			}
 			if (!r->within && isfinite(r->rank_slack)) {
 				double rank = gs_hist_cdf(d.b, (uint64_t)(r->a * 1e3));
@@ -208,7 +220,8 @@ void compare_print(FILE *out, const struct comparison *c, const char *name_a,
 		else
 			fprintf(out, " %8s", "-");
 		if (c->tolerance > 0 && !r->within)
-			fprintf(out, "  MISS");
+			fprintf(out, "  MISS%s", r->too_few ? " (too few samples to allow for "
+						"sampling error)" : "");
 		else if (r->by_rank)
 			fprintf(out, "  ok by rank (+-%.3f)", r->rank_slack);
 		else if (r->by_se)
@@ -235,6 +248,7 @@ void compare_json(struct json_writer *j, const char *key,
 			json_bool(j, "within_tolerance", r->within);
 			json_bool(j, "by_rank", r->by_rank);
 			json_bool(j, "by_sampling_error", r->by_se);
+			json_bool(j, "too_few_samples", r->too_few);
 			json_double(j, "allowed_diff", r->allowed);
 			if (isfinite(r->se))
 				json_double(j, "standard_error", r->se);

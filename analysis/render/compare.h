@@ -30,6 +30,9 @@ struct compare_row {
 	double allowed;          /* largest |b - a| that passed (checked rows) */
 	double rank_slack;       /* percentiles: quantile points a's value may
 				    sit from q in b (checked rows), or NAN */
+	int too_few;             /* the sampling allowance was not granted:
+				    K x se >= |a|, or the rank spread reached
+				    rank 0 or 1 (it could not reject anything) */
 };
 
 /* A percentile whose value misses the tolerance still passes when the

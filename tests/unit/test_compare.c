@@ -165,6 +165,65 @@ static void convoy_tolerance_from_samples(void **state)
 		gs_figures_free(all[i]);
 }
 
+/*
+ * Too few samples: 8 calls of 0 or 10 ms (mean 5000 us, sd ~5345 us, se
+ * ~1890 us) against a replay of 0 / 100 us (mean 50 us): 3 x se ~5670 us
+ * would let the replay of almost nothing pass (it is 4950 us off). An
+ * allowance as large as the figure is not granted: the fixed 15 % decides
+ * and it misses.
+ */
+static void convoy_too_few_samples(void **state)
+{
+	(void)state;
+	static const int keys[] = { GS_FIG_CONVOY_PER_CALL };
+	struct gs_figures rec, nothing;
+	convoy_run(&rec, 0, 10000000, 8);
+	convoy_run(&nothing, 0, 100000, 8);
+	struct comparison c;
+	assert_int_equal(compare_figures(&rec, &nothing, 0.15, GS_CONFIDENCE_K, keys, 1,
+					 NULL, NULL, &c), 0);
+	const struct compare_row *r = convoy_row(&c);
+	assert_true(GS_CONFIDENCE_K * r->se >= r->a);
+	assert_true(r->too_few);
+	assert_false(r->within);
+	assert_float_equal(r->allowed, 0.15 * r->a, 1e-6);
+	assert_int_equal(c.failed, 1);
+	comparison_free(&c);
+	gs_figures_free(&rec);
+	gs_figures_free(&nothing);
+}
+
+/* A percentile's rank slack that reaches rank 1 is not granted: q = 0.9
+ * with 20 samples a side spreads by 3 x sqrt(0.09 x 0.1) = 0.28. A
+ * replay whose every hold is far below the original's p90 misses. */
+static void rank_slack_too_few_samples(void **state)
+{
+	(void)state;
+	static const int keys[] = { GS_FIG_HOLD_P90 };
+	struct gs_figures rec = { 0 }, low = { 0 };
+	snprintf(rec.overall.scope, sizeof(rec.overall.scope), "overall");
+	snprintf(low.overall.scope, sizeof(low.overall.scope), "overall");
+	record_n(&rec.hold, 2000, 10);
+	record_n(&rec.hold, 5000000, 10);
+	record_n(&low.hold, 2000, 10);
+	record_n(&low.hold, 100000, 10);
+	rec.overall.value[GS_FIG_HOLD_P90] = gs_hist_quantile(&rec.hold, 0.9) / 1e3;
+	low.overall.value[GS_FIG_HOLD_P90] = gs_hist_quantile(&low.hold, 0.9) / 1e3;
+	rec.overall.valid[GS_FIG_HOLD_P90] = low.overall.valid[GS_FIG_HOLD_P90] = 1;
+	struct comparison c;
+	assert_int_equal(compare_figures(&rec, &low, 0.15, GS_CONFIDENCE_K, keys, 1,
+					 NULL, NULL, &c), 0);
+	assert_int_equal(c.nrows, 1);
+	const struct compare_row *r = &c.rows[0];
+	assert_true(r->too_few);
+	assert_float_equal(r->rank_slack, GS_RANK_SLACK, 0);
+	assert_false(r->within);
+	assert_int_equal(c.failed, 1);
+	comparison_free(&c);
+	gs_figures_free(&rec);
+	gs_figures_free(&low);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -174,6 +233,8 @@ int main(void)
 		cmocka_unit_test(mean_se_combines_both),
 		cmocka_unit_test(rank_spread),
 		cmocka_unit_test(convoy_tolerance_from_samples),
+		cmocka_unit_test(convoy_too_few_samples),
+		cmocka_unit_test(rank_slack_too_few_samples),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
