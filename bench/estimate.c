@@ -11,6 +11,18 @@
  * median measured slowdown; ratio: median estimate / median measured;
  * goal: within 30 % (or 1 point, the resolution of a near-zero slowdown).
  *
+ * Where the program also reports its CPU time over the loop (countdown.py:
+ * cpu_s, CLOCK_PROCESS_CPUTIME_ID: every thread's user and kernel time, so
+ * the kernel's uprobe handling and the BPF programs, which run in the
+ * traced thread's context), a second row gives the slowdown of that CPU
+ * time, per pair: on a shared machine the wall time of one run also holds
+ * the time its threads waited for a CPU (untraced 3.11 countdowns spread
+ * 0.33-0.47 s), the CPU time only what they ran. It leaves out what the
+ * recorder itself runs (draining the ring buffer, in its own process),
+ * which the wall row includes. The 3.11 countdown's CPU row carries issue
+ * 13's goal (<= 1 % slower) and runs 11 pairs: a 1 % effect against a
+ * per-pair spread of a few percent needs more pairs than 5.
+ *
  * On a machine shared with other work a normal-priority run's wall time is
  * mostly waiting for a CPU: run it isolated (bench/isolate.sh: its own
  * autogroup at nice -20). Not SCHED_FIFO: equal FIFO priorities do not
@@ -37,13 +49,15 @@ struct workload {
 	const char *script; /* under bench/python/ */
 	const char *args[4];
 	const char *quick_args[4];
+	unsigned reps;          /* pairs; 0: 5 */
+	double cpu_goal_pct;    /* CPU-time row's goal: at most this slower; 0: none */
 };
 
 static const struct workload workloads[] = {
 	{ "cpython-2.7 countdown x2", "2.7", "bench/python/countdown.py",
 	  { "-t", "2", "-n", "6000000" }, { "-t", "2", "-n", "2000000" } },
 	{ "cpython-3.11 countdown x2", "3.11", "bench/python/countdown.py",
-	  { "-t", "2", "-n", "20000000" }, { "-t", "2", "-n", "5000000" } },
+	  { "-t", "2", "-n", "20000000" }, { "-t", "2", "-n", "5000000" }, 11, 1.0 },
 	{ "cpython-3.11 os.read loop", "3.11", "bench/python/read_loop.py",
 	  { "1000000", NULL }, { "300000", NULL } },
 };
@@ -60,9 +74,84 @@ static double estimate_of(const char *out)
 	return NAN;
 }
 
+/* A distribution-free confidence interval of the median of the n values
+ * v[] (sorted here): [v(k), v(n+1-k)] for the largest k whose tails each
+ * hold at most 5 % of Binomial(n, 1/2), so it covers the median with at
+ * least 90 % probability (11 pairs: the 3rd and 9th, 93.5 %). */
+static void median_ci(double *v, unsigned n, double *lo, double *hi)
+{
+	for (unsigned i = 1; i < n; i++)
+		for (unsigned j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			double t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	double tail = 0, c = 1; /* P(X <= k-1), C(n, k-1) */
+	unsigned k = 1;
+	for (unsigned j = 0; j < n; j++) {
+		tail += c / pow(2.0, n);
+		if (tail > 0.05)
+			break;
+		k = j + 1;
+		c = c * (n - j) / (j + 1);
+	}
+	if (k > (n + 1) / 2)
+		k = (n + 1) / 2;
+	*lo = v[k - 1];
+	*hi = v[n - k];
+}
+
+/* Row `name` of item 10 from the per-pair slowdowns measured[] (NAN: a
+ * failed pair) and estimates est[] of the n pairs; a CPU-time row with a
+ * slowdown goal (cpu_goal_pct > 0) judges that instead of the estimate. */
+static int estimate_row(struct bench_report *r, const char *name,
+			const double *measured, const double *est, unsigned n,
+			double cpu_goal_pct, const char *what, const char *const *args,
+			const char *script)
+{
+	double ok_est[MAXREPS];
+	unsigned k = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (isfinite(measured[i]))
+			ok_est[k++] = est[i];
+	if (!k)
+		return 0;
+	struct bench_row *row = bench_add_row(r, 10, name, "% slower");
+	if (!row)
+		return -1;
+	bench_row_set_runs(row, measured, n);
+	double em = bench_median(ok_est, k), emin = bench_min(ok_est, k),
+	       emax = bench_max(ok_est, k);
+	row->ratio = row->median != 0 ? em / row->median : NAN;
+	snprintf(row->vs, sizeof(row->vs), "estimate / measured");
+	double ok_m[MAXREPS], lo = NAN, hi = NAN;
+	unsigned m = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (isfinite(measured[i]))
+			ok_m[m++] = measured[i];
+	median_ci(ok_m, m, &lo, &hi);
+	if (cpu_goal_pct > 0) {
+		/* shown only when the whole interval is below: a median that
+		 * lands under the goal by the luck of 11 noisy pairs is not */
+		snprintf(row->goal, sizeof(row->goal),
+			 "<= %.0f%% slower: median's CI %+.1f..%+.1f", cpu_goal_pct, lo, hi);
+		row->goal_met = hi <= cpu_goal_pct;
+	} else {
+		snprintf(row->goal, sizeof(row->goal),
+			 "estimate within 30%% (or 1 point) of measured");
+		row->goal_met = fabs(em - row->median) <= 0.3 * fabs(row->median) ||
+				fabs(em - row->median) <= 1.0;
+	}
+	snprintf(row->note, sizeof(row->note),
+		 "%s; median's >= 90%% CI %+.1f..%+.1f %%; estimate median %.1f %% "
+		 "(%.1f-%.1f); %s %s %s %s", what, lo, hi, em, emin, emax,
+		 script + strlen("bench/python/"), args[0], args[1] ? args[1] : "",
+		 args[3] ? args[3] : "");
+	return 0;
+}
+
 int bench_item_estimate(const struct bench_opts *o, struct bench_report *r)
 {
-	unsigned reps = o->quick ? 1 : 5;
 	if (geteuid() != 0) {
 		bench_skip(r, 10, "needs root (eBPF)");
 		return 0;
@@ -86,10 +175,11 @@ int bench_item_estimate(const struct bench_opts *o, struct bench_report *r)
 			continue;
 		}
 		const char *const *args = o->quick ? wl->quick_args : wl->args;
-		double measured[MAXREPS], est[MAXREPS];
-		unsigned n = 0;
+		unsigned reps = o->quick ? 1 : wl->reps ? wl->reps : 5;
+		double measured[MAXREPS], est[MAXREPS], cpu_measured[MAXREPS];
+		unsigned n = 0, ncpu = 0;
 		for (unsigned rep = 0; rep < reps; rep++) {
-			double wall[2] = { NAN, NAN }, e = NAN;
+			double wall[2] = { NAN, NAN }, cpu[2] = { NAN, NAN }, e = NAN;
 			for (int traced = 0; traced < 2; traced++) {
 				char *argv[NARGV];
 				int a = 0;
@@ -111,6 +201,7 @@ int bench_item_estimate(const struct bench_opts *o, struct bench_report *r)
 						   (o->verbose ? BENCH_RUN_VERBOSE : 0), 300);
 				unlink(trace);
 				wall[traced] = rc == 0 ? bench_kv(out, "wall_s") : NAN;
+				cpu[traced] = rc == 0 ? bench_kv(out, "cpu_s") : NAN;
 				if (traced)
 					e = estimate_of(out);
 			}
@@ -121,36 +212,30 @@ int bench_item_estimate(const struct bench_opts *o, struct bench_report *r)
 				continue;
 			}
 			measured[n] = 100.0 * (wall[1] / wall[0] - 1.0);
+			cpu_measured[n] = isfinite(cpu[0]) && isfinite(cpu[1]) && cpu[0] > 0
+				? 100.0 * (cpu[1] / cpu[0] - 1.0) : NAN;
+			ncpu += isfinite(cpu_measured[n]);
 			est[n++] = e;
 			if (o->verbose)
-				fprintf(stderr, "bench: item 10: %s: measured %+.1f %%, "
-					"estimated %.1f %%\n", wl->name, measured[n - 1],
-					e);
+				fprintf(stderr, "bench: item 10: %s: measured wall %+.2f %%, "
+					"CPU time %+.2f %% (%.6f / %.6f s), estimated %.2f %%\n",
+					wl->name, measured[n - 1], cpu_measured[n - 1],
+					cpu[1], cpu[0], e);
 		}
 		if (!n) {
 			bench_skip(r, 10, "%s: every repetition failed", wl->name);
 			continue;
 		}
-		struct bench_row *row = bench_add_row(r, 10, wl->name, "% slower");
-		if (!row) {
+		char cpu_name[48];
+		snprintf(cpu_name, sizeof(cpu_name), "%s, CPU time", wl->name);
+		if (estimate_row(r, wl->name, measured, est, n, 0, "wall time", args,
+				 wl->script) ||
+		    (ncpu && estimate_row(r, cpu_name, cpu_measured, est, n,
+					  wl->cpu_goal_pct, "the process's CPU time",
+					  args, wl->script))) {
 			rmdir(tmpdir);
 			return -1;
 		}
-		double est_copy[MAXREPS];
-		memcpy(est_copy, est, sizeof(double) * n);
-		bench_row_set(row, measured, n);
-		double em = bench_median(est_copy, n), emin = bench_min(est, n),
-		       emax = bench_max(est, n);
-		row->ratio = row->median != 0 ? em / row->median : NAN;
-		snprintf(row->vs, sizeof(row->vs), "estimate / measured");
-		snprintf(row->goal, sizeof(row->goal),
-			 "estimate within 30%% (or 1 point) of measured");
-		row->goal_met = fabs(em - row->median) <= 0.3 * fabs(row->median) ||
-				fabs(em - row->median) <= 1.0;
-		snprintf(row->note, sizeof(row->note),
-			 "estimate median %.1f %% (%.1f-%.1f); %s %s %s %s", em, emin,
-			 emax, wl->script + strlen("bench/python/"), args[0],
-			 args[1] ? args[1] : "", args[3] ? args[3] : "");
 	}
 	rmdir(tmpdir);
 	return 0;
