@@ -113,6 +113,69 @@ if not 0.75 <= costs["full"] / costs["light"] <= 1.33:
              "estimated costs per acquisition are %.2f (full) and %.2f (light) us"
              % (costs["full"], costs["light"]))
 PY
+# Independent count on the same process: bpftrace on PyThread_acquire_lock
+# (entry: the lock is interpreter_lock's value; return) and
+# PyThread_release_lock, against gilscope record -p attached beside it.
+# The program waits (no GIL yet: 2.7 creates it with the first thread)
+# until both are attached; then every thread's acquisitions and releases
+# must be equal.
+require_cmd bpftrace nm
+cat > "$WORK/go.py" <<'PY'
+import os, sys, time
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.01)
+sys.argv = sys.argv[2:]
+execfile(sys.argv[0])
+PY
+rm -f "$WORK/go"
+"$py" "$WORK/go.py" "$WORK/go" "$PYDIR/blocking_threads.py" 40 3 & target=$!
+base=
+for _ in $(seq 100); do
+  base=$(awk -v l="$lib" '$6 == l && $3 == "00000000" { split($1, r, "-"); print r[1]; exit }' "/proc/$target/maps" 2>/dev/null)
+  [ -n "$base" ] && break
+  sleep 0.05
+done
+[ -n "$base" ] || { kill "$target"; fail "libpython2.7 not mapped in $target"; }
+lockvaddr=$(nm "$lib" | awk '$3 == "interpreter_lock" { print $1 }')
+lockaddr=$(printf '0x%x' $(( 0x$base + 0x$lockvaddr )))
+bpftrace -e "
+BEGIN { printf(\"ready\n\"); }
+uprobe:$lib:PyThread_acquire_lock /pid == $target && arg0 == *(uint64 *)$lockaddr/ { @want[tid] = 1; }
+uretprobe:$lib:PyThread_acquire_lock /pid == $target && @want[tid]/ { @acq[tid] = count(); delete(@want[tid]); }
+uprobe:$lib:PyThread_release_lock /pid == $target && arg0 == *(uint64 *)$lockaddr/ { @rel[tid] = count(); }
+" > "$WORK/bt.out" 2> "$WORK/bt.err" & bt=$!
+"$GILSCOPE" record -p "$target" -o "$WORK/p.gst" 2> "$WORK/p.err" & rec=$!
+for _ in $(seq 300); do
+  grep -q ready "$WORK/bt.out" && grep -q "Ctrl-C to stop" "$WORK/p.err" && break
+  sleep 0.05
+done
+grep -q ready "$WORK/bt.out" && grep -q "Ctrl-C to stop" "$WORK/p.err" \
+  || { touch "$WORK/go"; kill "$bt" "$rec" 2>/dev/null; cat "$WORK/bt.err" "$WORK/p.err" >&2
+       fail "bpftrace or record -p did not attach within 15 s"; }
+touch "$WORK/go"
+wait "$target" || fail "the 2.7 program failed"
+wait "$rec" || { cat "$WORK/p.err" >&2; fail "record -p failed"; }
+kill -INT "$bt"; wait "$bt" || true
+grep -q ready "$WORK/bt.out" || { cat "$WORK/bt.err" >&2; fail "bpftrace did not attach"; }
+PYDIR="$PYDIR" python3 - "$WORK/p.gst" "$WORK/bt.out" <<'PY' || fail "record and bpftrace disagree"
+import os, re, sys
+sys.path.insert(0, os.environ["PYDIR"])
+import gstrace
+hdr, threads, recs, end = gstrace.read(sys.argv[1])
+ours = {}
+for r in recs:
+    name = gstrace.NAMES.get(r[3])
+    if name in ("acquired", "release"):
+        ours.setdefault(r[1], {"acquired": 0, "release": 0})[name] += 1
+theirs = {}
+for m in re.finditer(r"@(acq|rel)\[(\d+)\]: (\d+)", open(sys.argv[2]).read()):
+    theirs.setdefault(int(m.group(2)), {"acquired": 0, "release": 0})[
+        "acquired" if m.group(1) == "acq" else "release"] = int(m.group(3))
+assert end and end["total_lost"] == 0, end
+assert len(theirs) >= 4, theirs   # the main thread and 3 workers
+assert ours == theirs, ("gilscope", ours, "bpftrace", theirs)
+print("bpftrace agrees per thread: %s" % sorted(theirs.items()))
+PY
 # A 1 MiB ring buffer at 2.7's event rate may overflow: whatever was
 # dropped must be accounted for, as `lost` markers in the threads' streams
 # and in the END block, and the trace must stay readable.

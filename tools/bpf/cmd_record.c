@@ -40,8 +40,9 @@ static void usage(FILE *out)
 "\n"
 "Record what the GIL of a process does, with eBPF: libgil programs through\n"
 "their gil:* USDT probes, unmodified CPython 3.2-3.13 through uprobes on\n"
-"take_gil/drop_gil, CPython 2.7 through PyThread_acquire_lock on\n"
-"interpreter_lock. The trace is in gilscope's native format (gilscope report).\n"
+"take_gil/drop_gil, CPython 2.7 through ceval.c's calls of\n"
+"PyThread_acquire_lock/release_lock on interpreter_lock. The trace is in\n"
+"gilscope's native format (gilscope report).\n"
 "\n"
 "  -p, --pid PID        attach to a running process\n"
 "  -- CMD [ARGS...]     start CMD with the probes already in; stop when it exits\n"
@@ -49,9 +50,9 @@ static void usage(FILE *out)
 "  -d, --duration TIME  stop after TIME: 2 (seconds), 500ms, 1.5s (a started\n"
 "                       CMD gets SIGTERM)\n"
 "      --no-sched       no scheduler events (sched_switch/sched_wakeup)\n"
-"      --probes SET     light (default): fewest probes, blocking_end and 2.7's\n"
-"                       releases inferred; full: also PyEval_RestoreThread and\n"
-"                       PyThread_release_lock (costlier, exact times)\n"
+"      --probes SET     light (default): fewest probes, blocking_end timed at\n"
+"                       the next request; full: also PyEval_RestoreThread\n"
+"                       (exact blocking_end times)\n"
 "  -b, --buffer MIB     ring buffer size (default 16; power of two)\n"
 "      --stacks         the Python stack (function, file, line) of each thread\n"
 "                       at every GIL request and release (CPython 2.7,\n"
@@ -283,14 +284,17 @@ int cmd_record(int argc, char **argv)
 	size_t nthreads = 0;
 	for (size_t i = 0; i < d.nthreads; i++)
 		nthreads += d.threads[i].declared;
-	/* END's time is when the trace closed: after the ring's last events,
-	 * which may be later than t1 (readers check end_ns >= every event) */
-	int wr = gs_writer_close(w, gs_now_ns(),
+	/* END's time is the stop, or the ring's last event if later (readers
+	 * check end_ns >= every event), not the close: detaching the probes
+	 * takes 0.2-0.4 s per uprobe on kernel 6.18, and a holder at the end
+	 * would seem to hold the GIL all that time */
+	uint64_t last = gs_demux_last_ts(&d), end_ns = last > t1 ? last : t1;
+	int wr = gs_writer_close(w, end_ns,
 				 interrupted ? GS_END_F_INTERRUPTED : 0, err,
 				 sizeof(err));
 	uint64_t stack_events = d.stack_events;
 	gs_demux_free(&d);
-	wr |= gs_gil_outputs_close(&gils, gs_now_ns(),
+	wr |= gs_gil_outputs_close(&gils, end_ns,
 				   interrupted ? GS_END_F_INTERRUPTED : 0, so.prog);
 	if (wr) {
 		fprintf(stderr, "%s: %s\n", so.prog, err);
@@ -331,16 +335,17 @@ int cmd_record(int argc, char **argv)
 			so.prog, cost_ms, secs > 0 ? cost_ms / 10 / secs : 0.0,
 			(unsigned long long)gs_session_gil_hits(cnt),
 			(unsigned long long)cnt[GSB_HIT_SCHED]);
-	/* 2.7's GIL is handed over at the check interval: a probe between the
-	 * release and the re-take changes who wins it (docs/observer-effect.md) */
+	/* 2.7's probes all run while their thread holds the GIL: every other
+	 * thread waits for them too, and a holder preempted at a trap's
+	 * return stalls them all (docs/observer-effect.md) */
 	if (s.target.runtime == GSB_RT_CPYTHON2 && nthreads > 2 &&
 	    secs > 0 && cost_ms / 10 / secs > 5)
 		fprintf(stderr,
-			"%s: note: on CPython 2.7 the probes also change who takes the "
-			"GIL at the check interval (a woken waiter wins it more "
-			"often; each such handoff is a sleep and a wake-up the "
-			"estimate does not count): with several threads busy the run "
-			"is slowed more than estimated\n", so.prog);
+			"%s: note: on CPython 2.7 every probe runs while its thread "
+			"holds the GIL, so the other threads wait for it too (and "
+			"for the holder whenever it is preempted at a probe's "
+			"return): with several threads busy on a loaded machine the "
+			"run is slowed more than estimated\n", so.prog);
 	if (so.pystacks)
 		fprintf(stderr, "%s: %llu Python stacks (%llu frames, %llu with their "
 			"current line; %llu code objects) on %llu GIL events (walks "

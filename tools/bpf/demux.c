@@ -247,3 +247,12 @@ void gs_demux_free(struct gs_demux *d)
 	gs_tidmap_free(&d->index);
 	memset(d, 0, sizeof(*d));
 }
+
+uint64_t gs_demux_last_ts(const struct gs_demux *d)
+{
+	uint64_t last = 0;
+	for (size_t i = 0; i < d->nthreads; i++)
+		if (d->threads[i].max_ts > last)
+			last = d->threads[i].max_ts;
+	return last;
+}

@@ -44,6 +44,8 @@ struct gs_demux {
 };
 
 int gs_demux_init(struct gs_demux *d, struct gs_writer *w, uint32_t pid);
+/* The newest record seen of any thread (0: none). */
+uint64_t gs_demux_last_ts(const struct gs_demux *d);
 /* Notes the name and priority of every thread the process has now, for
  * threads that exit before their records are written (call it often). */
 void gs_demux_scan(struct gs_demux *d);

@@ -98,7 +98,9 @@ int gs_gil_outputs_close(struct gs_gil_outputs *o, uint64_t end_ns, uint32_t fla
 		if (!o->d[i])
 			continue;
 		uint64_t records = o->d[i]->records, lost = gs_writer_total_lost(o->w[i]);
-		if (gs_writer_close(o->w[i], end_ns, flags, err, sizeof(err))) {
+		uint64_t last = gs_demux_last_ts(o->d[i]);
+		uint64_t end = last > end_ns ? last : end_ns;
+		if (gs_writer_close(o->w[i], end, flags, err, sizeof(err))) {
 			fprintf(stderr, "%s: %s\n", prog, err);
 			bad = 1;
 		} else {

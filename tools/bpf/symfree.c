@@ -962,7 +962,9 @@ static const struct {
 	{ "PyEval_AcquireLock", 0, 0 },
 	{ "PyEval_ReleaseLock", GSB_PY2_RELEASE, 0 },
 	{ "PyEval_InitThreads", 0, 0 },
-	{ "PyEval_ReInitThreads", 0, 0 },
+	/* not PyEval_ReInitThreads: it runs in a forked child, another
+	 * process than the traced one, and each probe costs ~0.3 s to
+	 * detach */
 };
 
 /* The sites of one caller; 0, or -1 with msg set. */
