@@ -632,6 +632,20 @@ static void json_run(struct json_writer *j, const char *key, const struct run *r
 	json_end(j);
 }
 
+/* A number from 0 to max: cli_parse_double's bounds are exclusive. */
+static int parse_from_zero(const char *opt, const char *arg, double max,
+			   const char *what, double *out)
+{
+	if (cli_parse_double("replay", opt, arg, -1, max, what, out))
+		return -1;
+	if (*out < 0) {
+		fprintf(stderr, "gilscope replay: --%s wants %s >= 0, not '%s'\n", opt,
+			what, arg);
+		return -1;
+	}
+	return 0;
+}
+
 int cmd_replay(int argc, char **argv)
 {
 	enum { OPT_TICKS = 256, OPT_NOSELF, OPT_TOL, OPT_UNIT, OPT_OSPRIO,
@@ -686,17 +700,10 @@ int cmd_replay(int argc, char **argv)
 					   "a number of attempts from 1 to 9", &attempts))
 				return 2;
 			break;
-		case OPT_MAX_DELAY:
-			/* 0 is allowed (every attempt runs): the bounds are
-			 * exclusive */
-			if (cli_parse_double("replay", "max-delay", optarg, -1, 100,
-					     "a percentage", &max_delay))
+		case OPT_MAX_DELAY: /* 0: every attempt runs */
+			if (parse_from_zero("max-delay", optarg, 100, "a percentage",
+					    &max_delay))
 				return 2;
-			if (max_delay < 0) {
-				fprintf(stderr, "gilscope replay: --max-delay wants a "
-					"percentage >= 0, not '%s'\n", optarg);
-				return 2;
-			}
 			break;
 		case OPT_RECORDED_INTERVAL: {
 			uint64_t us;
@@ -718,17 +725,10 @@ int cmd_replay(int argc, char **argv)
 					     "a percentage", &tolerance))
 				return 2;
 			break;
-		case OPT_SIGMAS:
-			/* 0 is allowed (the fixed tolerance alone): the
-			 * bounds are exclusive */
-			if (cli_parse_double("replay", "sigmas", optarg, -1, 100,
-					     "a number of standard errors", &sigmas))
+		case OPT_SIGMAS: /* 0: the fixed tolerance alone */
+			if (parse_from_zero("sigmas", optarg, 100,
+					    "a number of standard errors", &sigmas))
 				return 2;
-			if (sigmas < 0) {
-				fprintf(stderr, "gilscope replay: --sigmas wants a number "
-					"of standard errors >= 0, not '%s'\n", optarg);
-				return 2;
-			}
 			break;
 		case OPT_UNIT: {
 			uint64_t ns;
