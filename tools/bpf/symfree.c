@@ -318,6 +318,38 @@ static void walk_interpreters(int memfd, uint64_t head, uint64_t off_next,
 	}
 }
 
+/* pyfile opened, with its defined .dynsym symbol sym: 0, or -errno with
+ * msg saying why (f is closed then). */
+static int elf_open_sym(const char *pyfile, const char *sym, struct elf_file *f,
+			GElf_Sym *s, char *msg, size_t msglen)
+{
+	int err = elf_open(pyfile, f);
+	if (err) {
+		snprintf(msg, msglen, "%s: %s", pyfile, strerror(-err));
+		return err;
+	}
+	if (dynsym_find(f->e, sym, s)) {
+		snprintf(msg, msglen, "%s: no %s in its dynamic symbols", pyfile, sym);
+		elf_close(f);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* /proc/PID/mem opened for reading: an fd, or -errno with msg. */
+static int proc_mem(pid_t pid, char *msg, size_t msglen)
+{
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/%d/mem", (int)pid);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int err = -errno;
+		snprintf(msg, msglen, "%s: %s", p, strerror(errno));
+		return err;
+	}
+	return fd;
+}
+
 /* ---- 3.6: the GIL's statics read off drop_gil's code ---------------------
  * 3.6 has no _PyRuntime: its GIL is a set of statics of ceval_gil.h
  * (gil_locked, gil_mutex, gil_cond, switch_mutex, switch_cond) that no
@@ -555,18 +587,10 @@ int gs_symfree_py36_statics(const char *pyfile, struct gs_symfree_statics *out,
 {
 	struct elf_file f;
 	GElf_Sym save;
-	int err;
 	memset(out, 0, sizeof(*out));
-	if ((err = elf_open(pyfile, &f))) {
-		snprintf(msg, msglen, "%s: %s", pyfile, strerror(-err));
+	int err = elf_open_sym(pyfile, "PyEval_SaveThread", &f, &save, msg, msglen);
+	if (err)
 		return err;
-	}
-	if (dynsym_find(f.e, "PyEval_SaveThread", &save)) {
-		snprintf(msg, msglen, "%s: PyEval_SaveThread not found in its dynamic symbols",
-			 pyfile);
-		elf_close(&f);
-		return -ENOENT;
-	}
 	csh h;
 	if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK) {
 		snprintf(msg, msglen, "capstone: cannot open an x86-64 disassembler");
@@ -616,29 +640,17 @@ static int py36_live(pid_t pid, const char *pyfile, const char *name,
 		     struct gs_symfree_live *out, char *msg, size_t msglen)
 {
 	struct gs_symfree_statics st;
-	struct elf_file f;
 	uint64_t bias = 0;
-	char p[64];
 	int err = gs_symfree_py36_statics(pyfile, &st, msg, msglen);
 	if (err)
 		return err;
-	if ((err = elf_open(pyfile, &f))) {
-		snprintf(msg, msglen, "%s: %s", pyfile, strerror(-err));
-		return err;
-	}
-	err = load_bias(pid, name, f.e, &bias);
-	elf_close(&f);
-	if (err) {
+	if (gs_symfree_bias(pid, pyfile, name, &bias)) {
 		snprintf(msg, msglen, "PID %d does not map %s", (int)pid, name);
 		return -ENOENT;
 	}
-	snprintf(p, sizeof(p), "/proc/%d/mem", (int)pid);
-	int memfd = open(p, O_RDONLY | O_CLOEXEC);
-	if (memfd < 0) {
-		err = -errno;
-		snprintf(msg, msglen, "%s: %s", p, strerror(errno));
-		return err;
-	}
+	int memfd = proc_mem(pid, msg, msglen);
+	if (memfd < 0)
+		return memfd;
 	/* gil_locked: -1 until the GIL exists (3.6 creates it with the
 	 * second thread), then 0 or 1; both mutexes of the default kind */
 	int32_t locked = 0, m[2][5];
@@ -670,37 +682,25 @@ static int py36_live(pid_t pid, const char *pyfile, const char *name,
 int gs_symfree_py3_live(pid_t pid, const char *pyfile, const char *name, int minor,
 			struct gs_symfree_live *out, char *msg, size_t msglen)
 {
-	if (minor == 6)
-		return py36_live(pid, pyfile, name, out, msg, msglen);
 	struct elf_file f;
 	GElf_Sym rt;
 	uint64_t bias = 0;
-	char p[64];
-	int err;
 
 	memset(out, 0, sizeof(*out));
-	if ((err = elf_open(pyfile, &f))) {
-		snprintf(msg, msglen, "%s: %s", pyfile, strerror(-err));
+	if (minor == 6)
+		return py36_live(pid, pyfile, name, out, msg, msglen);
+	int err = elf_open_sym(pyfile, "_PyRuntime", &f, &rt, msg, msglen);
+	if (err)
 		return err;
-	}
-	if (dynsym_find(f.e, "_PyRuntime", &rt)) {
-		snprintf(msg, msglen, "%s: no _PyRuntime in its dynamic symbols", pyfile);
-		elf_close(&f);
-		return -ENOENT;
-	}
 	if (load_bias(pid, name, f.e, &bias)) {
 		snprintf(msg, msglen, "PID %d does not map %s", (int)pid, name);
 		elf_close(&f);
 		return -ENOENT;
 	}
 	elf_close(&f);
-	snprintf(p, sizeof(p), "/proc/%d/mem", (int)pid);
-	int memfd = open(p, O_RDONLY | O_CLOEXEC);
-	if (memfd < 0) {
-		err = -errno;
-		snprintf(msg, msglen, "%s: %s", p, strerror(errno));
-		return err;
-	}
+	int memfd = proc_mem(pid, msg, msglen);
+	if (memfd < 0)
+		return memfd;
 	uint64_t runtime = bias + rt.st_value;
 	struct gs_symfree_gil g;
 	int ok = 1;
