@@ -14,8 +14,10 @@
  * and the figures those of `gilscope report`:
  *  - libgil: gil:* USDT probes;
  *  - CPython 3.x: take_gil entry/return, drop_gil, PyEval_SaveThread;
- *  - CPython 2.7: PyThread_acquire_lock entry/return on interpreter_lock,
- *    PyEval_SaveThread (releases are inferred).
+ *  - CPython 2.7: ceval.c's calls of PyThread_release_lock /
+ *    PyThread_acquire_lock on interpreter_lock, at record's call sites and
+ *    with its meaning of each (py27_sites.bpf.h); never a probe between
+ *    the eval loop's release and its re-take.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -26,6 +28,7 @@
 #include "gil_events.h"
 #include "gilagg.h"
 #include "gil_state.bpf.h" /* threads, gils; want_stats stays 0 here */
+#include "py27_sites.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -367,125 +370,80 @@ int BPF_KPROBE(py3_drop_gil)
 	return 0;
 }
 
-/* PyEval_SaveThread: the holder is about to release for a blocking call. */
-static __always_inline int on_save_thread(struct pt_regs *ctx, __u32 runtime)
-{
-	struct ctx c;
-	__u64 ts = bpf_ktime_get_ns();
-	__u32 bin = (__u32)bpf_get_attach_cookie(ctx);
-	__u64 lock = 0;
-
-	count(GSA_HIT_SAVE);
-	if (runtime == GSA_RT_CPYTHON2) {
-		/* 2.7 releases nothing until threads exist (no lock yet) */
-		struct gsa_bin *b = bpf_map_lookup_elem(&bins, &bin);
-		if (!b)
-			return 0;
-		__u64 bias = PT_REGS_IP(ctx) - b->py2_save_vaddr;
-		bpf_probe_read_user(&lock, sizeof(lock),
-				    (const void *)(bias + b->py2_lock_vaddr));
-		if (!lock)
-			return 0;
-	}
-	if (enter(&c, runtime, bin, 0))
-		return 0;
-	if (runtime == GSA_RT_CPYTHON3) {
-		c.st->in_save = 1;
-		return 0;
-	}
-	agg_release(&c, ts, GS_RELEASE_BLOCKING);
-	return 0;
-}
-
+/* PyEval_SaveThread: the holder is about to release for a blocking call
+ * (drop_gil follows). */
 SEC("uprobe")
 int BPF_KPROBE(py3_save_thread)
 {
-	return on_save_thread(ctx, GSA_RT_CPYTHON3);
+	struct ctx c;
+
+	count(GSA_HIT_SAVE);
+	if (enter(&c, GSA_RT_CPYTHON3, (__u32)bpf_get_attach_cookie(ctx), 0))
+		return 0;
+	c.st->in_save = 1;
+	return 0;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(py2_save_thread)
-{
-	return on_save_thread(ctx, GSA_RT_CPYTHON2);
-}
+/* ---- CPython 2.7: ceval.c's calls of PyThread_*_lock on interpreter_lock
+ *
+ * record's sites and transitions (gilscope.bpf.c, py27_sites.bpf.h), so
+ * that a process's counters here are those of its trace's report. */
 
-/* ---- CPython 2.7: PyThread_acquire_lock on interpreter_lock ------------- */
-
-SEC("uprobe")
-int BPF_KPROBE(py2_acquire_lock, void *lock, int waitflag)
+static __always_inline int py2_acquired(__u32 bin, __u64 ts)
 {
 	struct ctx c;
-	__u32 bin = (__u32)bpf_get_attach_cookie(ctx);
-	struct gsa_bin *b = bpf_map_lookup_elem(&bins, &bin);
-	__u64 gil = 0;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
-	count(GSA_HIT_ACQ2_ENTRY);
-	if (!b)
-		return 0;
-	__u64 bias = PT_REGS_IP(ctx) - b->py2_acq_vaddr;
-	if (bpf_probe_read_user(&gil, sizeof(gil),
-				(const void *)(bias + b->py2_lock_vaddr)) ||
-	    !gil || gil != (__u64)lock)
+	if (!gsb_py2_take_acquired(bpf_map_lookup_elem(&threads, &tid)))
 		return 0;
 	if (enter(&c, GSA_RT_CPYTHON2, bin, 0))
 		return 0;
-	__u64 ts = bpf_ktime_get_ns();
-	c.st->entry_ts = ts;
-	/* as gilscope.bpf.c: a holder asking again released at the periodic
-	 * check (ceval.c does nothing in between); compare-and-swap against
-	 * the acquired path inferring the same release on another CPU */
-	if (c.g->holder == c.tid)
-		c.g->release_ts = ts;
-	if (__sync_val_compare_and_swap(&c.g->holder, c.tid, 0) == c.tid)
-		agg_release(&c, ts, GS_RELEASE_INTERVAL);
-	agg_request(&c, ts, why_from_last(c.st));
-	c.st->in_acquire = 1;
+	agg_acquired(&c, ts);
 	return 0;
 }
 
-SEC("uretprobe")
-int BPF_KRETPROBE(py2_acquire_lock_ret, int ok)
+SEC("uprobe")
+int BPF_KPROBE(py2_site, void *lock)
 {
 	struct ctx c;
 	__u64 ts = bpf_ktime_get_ns();
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 role = (__u32)(cookie >> GSB_PY2_ROLE_SHIFT);
+	__u32 bin = (__u32)(cookie >> GSA_PY2_BIN_SHIFT) & (GSA_MAX_BINS - 1);
 
-	count(GSA_HIT_ACQ2_RET);
-	struct gsb_thread_state *st = bpf_map_lookup_elem(&threads, &tid);
-	if (!st || !st->in_acquire)
+	count(role == GSB_PY2_ACQUIRED  ? GSA_HIT_ACQ2_RET
+	      : role == GSB_PY2_REQUEST ? GSA_HIT_ACQ2_ENTRY
+					: GSA_HIT_REL2);
+	if (role == GSB_PY2_ACQUIRED)
+		return py2_acquired(bin, ts);
+	struct gsa_bin *b = bpf_map_lookup_elem(&bins, &bin);
+	/* at the call, the lock is the first argument */
+	if (!b || !gsb_py2_is_gil(ctx, cookie & GSA_PY2_VADDR_MASK, b->py2_lock_vaddr,
+				  (__u64)lock))
 		return 0;
-	if (enter(&c, GSA_RT_CPYTHON2, (__u32)bpf_get_attach_cookie(ctx), 0))
+	if (enter(&c, GSA_RT_CPYTHON2, bin, 0))
 		return 0;
-	c.st->in_acquire = 0;
-	if (!ok) {
-		/* non-blocking attempt that failed: no longer waiting */
-		if (c.st->req_ts) {
-			__sync_fetch_and_add(&c.g->waiters, -1);
-			c.st->req_ts = 0;
-		}
+	if (role == GSB_PY2_REQUEST) {
+		gsb_py2_request(c.g, c.st, ts);
 		return 0;
 	}
-	/* a holder that let go without asking again (thread exit) is only
-	 * noticed when someone else has the lock */
-	__u32 old = c.g->holder;
-	if (old && old != c.tid &&
-	    __sync_val_compare_and_swap(&c.g->holder, old, 0) == old) {
-		struct gsa_thread_key ok_ = { .tgid = c.tgid, .tid = old };
-		struct ctx oc = { .g = c.g, .tgid = c.tgid, .tid = old };
-		oc.st = bpf_map_lookup_elem(&threads, &old);
-		oc.t = bpf_map_lookup_elem(&tstats, &ok_);
-		if (oc.st && oc.t) {
-			__u64 rts = ts - 1;
-			if (oc.st->entry_ts > oc.st->acq_ts && oc.st->entry_ts <= rts)
-				rts = oc.st->entry_ts - 1;
-			agg_release(&oc, rts, GS_RELEASE_UNKNOWN);
-		}
-	} else if (c.g->release_ts >= ts) {
-		ts = c.g->release_ts + 1;
-	}
-	agg_acquired(&c, ts);
+	agg_release(&c, ts, gsb_py2_release_reason(role, c.st));
+	/* the eval loop asks again at once: its request, timed now */
+	if (role == GSB_PY2_RELEASE_TICK)
+		gsb_py2_request(c.g, c.st, bpf_ktime_get_ns());
 	return 0;
+}
+
+/* PyEval_AcquireLock tail-calls PyThread_acquire_lock: held at its return. */
+SEC("uretprobe")
+int BPF_KRETPROBE(py2_acquired_ret)
+{
+	__u64 ts = bpf_ktime_get_ns();
+
+	count(GSA_HIT_ACQ2_TAIL);
+	return py2_acquired((__u32)(bpf_get_attach_cookie(ctx) >> GSA_PY2_BIN_SHIFT) &
+				    (GSA_MAX_BINS - 1),
+			    ts);
 }
 
 /* ---- CPython 3.x without symbols: the GIL's pthread conditions ----------

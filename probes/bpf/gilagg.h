@@ -39,17 +39,22 @@ enum gsa_runtime {
 };
 
 /* Per-binary facts the probes need (array map `bins`, index from the cookie):
- * 2.7's interpreter_lock and function addresses (st_value), from which
- * the probe's IP gives the load bias in each process. */
+ * 2.7's interpreter_lock (st_value; a probe's IP minus its site's address
+ * gives the load bias in each process). */
 #define GSA_MAX_BINS 256
 struct gsa_bin {
 	__u64 py2_lock_vaddr;
-	__u64 py2_acq_vaddr;
-	__u64 py2_save_vaddr;
 	__u64 tstate_native_tid_off; /* 3.13+: PyThreadState.native_thread_id */
 	__u32 runtime;
 	__u32 pad;
 };
+
+/* CPython 2.7's call sites (gs_py27_gil_sites) are attached with record's
+ * cookie layout (gilscope_bpf.h: role << GSB_PY2_ROLE_SHIFT | the site's
+ * link-time address) and the bin's index in the 8 bits below the role: a
+ * link-time address of x86-64 user code fits in 48 bits. */
+#define GSA_PY2_BIN_SHIFT 48
+#define GSA_PY2_VADDR_MASK ((1ull << GSA_PY2_BIN_SHIFT) - 1)
 
 enum gsa_proc_flags {
 	GSA_PROC_TRACED = 1,   /* counters kept */
@@ -114,14 +119,16 @@ enum gsa_hit {
 	GSA_HIT_TAKE_ENTRY,     /* 3.x take_gil entry */
 	GSA_HIT_TAKE_RET,       /* 3.x take_gil return */
 	GSA_HIT_DROP,           /* 3.x drop_gil */
-	GSA_HIT_SAVE,           /* PyEval_SaveThread */
-	GSA_HIT_ACQ2_ENTRY,     /* 2.7 PyThread_acquire_lock entry */
-	GSA_HIT_ACQ2_RET,       /* 2.7 PyThread_acquire_lock return */
+	GSA_HIT_SAVE,           /* 3.x PyEval_SaveThread */
+	GSA_HIT_ACQ2_ENTRY,     /* 2.7 call of PyThread_acquire_lock: a request */
+	GSA_HIT_ACQ2_RET,       /* 2.7 right after that call: acquired */
 	GSA_HIT_LIFECYCLE,      /* exec / exit tracepoints */
 	GSA_HIT_COND_SIGNAL,    /* symbol-free 3.x: libc pthread_cond_signal */
 	GSA_HIT_COND_WAIT,      /* ... pthread_cond_timedwait entry */
 	GSA_HIT_COND_WAIT_RET,  /* ... and return */
 	GSA_HIT_THREAD_EXIT,    /* (_)PyThreadState_DeleteCurrent, 3.13 PyThreadState_Clear */
+	GSA_HIT_REL2,           /* 2.7 call of PyThread_release_lock */
+	GSA_HIT_ACQ2_TAIL,      /* 2.7 return of PyEval_AcquireLock (tail call) */
 	GSA_LOST_THREADS,       /* thread table full: a thread not counted */
 	GSA_LOST_PROCS,         /* process table full */
 	GSA_LOST_NOTICES,       /* notice ring full */

@@ -29,6 +29,7 @@
 #include "gil_events.h"
 #include "gilscope_bpf.h"
 #include "gil_state.bpf.h"
+#include "py27_sites.bpf.h"
 #include "pystack.bpf.h"
 #include "nativestack.bpf.h"
 
@@ -751,37 +752,23 @@ int BPF_KPROBE(py_tstate_clear, void *tstate)
  * is a second clock read in the release's probe, before sem_post), and
  * the acquisition is seen right after the call returns. */
 
-static __always_inline int is_gil(struct pt_regs *ctx, __u64 site_vaddr,
-				  __u64 lock)
-{
-	__u64 bias = PT_REGS_IP(ctx) - site_vaddr;
-	__u64 gil = 0;
-	if (bpf_probe_read_user(&gil, sizeof(gil),
-				(const void *)(bias + py2_lock_vaddr)))
-		return 0;
-	return gil && gil == lock;
-}
-
 static __always_inline void py2_request(struct gsb_gil_state *g,
 					struct gsb_thread_state *st, __u32 tid,
 					__u64 ts, __u32 sid, __u32 nid)
 {
 	if (st->blocked && infer_blocking_end)
 		emit(st, tid, ts, GS_EV_blocking_end, GS_BLOCK_OTHER, 0, 0);
-	__u8 why = why_from_last(st);
-	struct req_args a = gsb_state_request(g, st, ts, why);
-	st->in_acquire = 1;
+	struct req_args a = gsb_py2_request(g, st, ts);
 	if (want_pystacks || want_native)
 		stack_event(st, tid, ts, GS_STACK_AT_REQUEST, sid, nid);
-	emit(st, tid, ts, GS_EV_acquire_request, why, a.queued, a.holder);
+	emit(st, tid, ts, GS_EV_acquire_request, st->why, a.queued, a.holder);
 }
 
 static __always_inline int py2_acquired(__u32 tid, __u64 ts)
 {
 	struct gsb_thread_state *st = bpf_map_lookup_elem(&threads, &tid);
-	if (!st || !st->in_acquire)
+	if (!gsb_py2_take_acquired(st))
 		return 0;
-	st->in_acquire = 0;
 	struct gsb_gil_state *g = current_gil_state(0);
 	if (!g)
 		return 0;
@@ -808,7 +795,7 @@ int BPF_KPROBE(py2_site, void *lock)
 	if (role == GSB_PY2_ACQUIRED)
 		return py2_acquired(tid, ts);
 	/* at the call, the lock is the first argument */
-	if (!is_gil(ctx, site, (__u64)lock))
+	if (!gsb_py2_is_gil(ctx, site, py2_lock_vaddr, (__u64)lock))
 		return 0;
 	struct gsb_thread_state *st = thread_state(tid);
 	struct gsb_gil_state *g = current_gil_state(0);
@@ -821,15 +808,9 @@ int BPF_KPROBE(py2_site, void *lock)
 		py2_request(g, st, tid, ts, sid, nid);
 		return 0;
 	}
-	__u8 reason = role == GSB_PY2_RELEASE_TICK ? GS_RELEASE_INTERVAL
-		      : role == GSB_PY2_RELEASE_SAVE || !st->exiting
-			      ? GS_RELEASE_BLOCKING
-			      : GS_RELEASE_EXIT;
+	__u8 reason = gsb_py2_release_reason(role, st);
 	if (role == GSB_PY2_RELEASE_SAVE)
 		emit(st, tid, ts, GS_EV_blocking_begin, GS_BLOCK_OTHER, 0, 0);
-	if (reason == GS_RELEASE_EXIT)
-		st->exiting = 0;
-	st->in_save = 0;
 	__u32 waiting = gsb_state_release(g, st, tid, ts, reason);
 	if (want_pystacks || want_native)
 		stack_event(st, tid, ts, GS_STACK_AT_RELEASE, sid, nid);

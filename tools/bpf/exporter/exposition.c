@@ -431,6 +431,8 @@ void gs_expo_write(struct gs_expo *e, struct gs_hw *hw, int om, struct gs_buf *b
 		{ GSA_HIT_COND_WAIT, "pthread_cond_timedwait" },
 		{ GSA_HIT_COND_WAIT_RET, "pthread_cond_timedwait_return" },
 		{ GSA_HIT_THREAD_EXIT, "thread_exit" },
+		{ GSA_HIT_REL2, "PyThread_release_lock" },
+		{ GSA_HIT_ACQ2_TAIL, "PyEval_AcquireLock_return" },
 	};
 	header(b, &c_hits, om);
 	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++)

@@ -252,6 +252,59 @@ static int attach_usdt_all(struct gs_hw *hw, struct gs_hw_bin *b)
 	return 0;
 }
 
+/* Thread exits: their last release is classed exit, as record does. */
+static int attach_thread_exit(struct gs_hw *hw, struct gs_hw_bin *b,
+			      const struct gs_target *t, __u64 tstate_native_tid_off)
+{
+	struct gilagg_bpf *k = hw->skel;
+	return attach_sym(hw, b, t, k->progs.agg_thread_exit, 0, GS_SYM_DELETE_CURRENT,
+			  GSA_HIT_THREAD_EXIT, 0) ||
+	       attach_sym(hw, b, t, k->progs.agg_thread_exit, 0,
+			  GS_SYM_DELETE_CURRENT_INTERNAL, GSA_HIT_THREAD_EXIT, 0) ||
+	       (tstate_native_tid_off &&
+		attach_sym(hw, b, t, k->progs.agg_tstate_clear, 0, GS_SYM_TSTATE_CLEAR,
+			   GSA_HIT_THREAD_EXIT, 0));
+}
+
+/* CPython 2.7: the GIL's call sites in ceval.c, as record probes them
+ * (target.c found them; py27_sites.bpf.h gives each role its meaning). */
+static int attach_py27_sites(struct gs_hw *hw, struct gs_hw_bin *b, const struct gs_target *t)
+{
+	struct gilagg_bpf *k = hw->skel;
+	__u64 bin = (__u64)(b - hw->bins);
+	for (int i = 0; i < t->py27.n; i++) {
+		const struct gs_py27_site *p = &t->py27.site[i];
+		int ret = p->kind == GS_PROBE_RETURN;
+		int hit = ret ? GSA_HIT_ACQ2_TAIL
+			  : p->role == GSB_PY2_REQUEST ? GSA_HIT_ACQ2_ENTRY
+			  : p->role == GSB_PY2_ACQUIRED ? GSA_HIT_ACQ2_RET : GSA_HIT_REL2;
+		if (p->vaddr > GSA_PY2_VADDR_MASK) {
+			fprintf(stderr, "%s: %s: 2.7 GIL call site at 0x%llx, beyond the "
+				"48 bits the probes' cookie holds\n", hw->o.prog, b->path,
+				(unsigned long long)p->vaddr);
+			return -1;
+		}
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = ret,
+			    .bpf_cookie = (__u64)p->role << GSB_PY2_ROLE_SHIFT |
+					  bin << GSA_PY2_BIN_SHIFT | p->vaddr);
+		struct bpf_link *l = bpf_program__attach_uprobe_opts(
+			ret ? k->progs.py2_acquired_ret : k->progs.py2_site, -1, b->path,
+			p->offset, &uo);
+		if (!l) {
+			fprintf(stderr, "%s: %s %s:0x%llx (%s): %s\n", hw->o.prog,
+				ret ? "uretprobe" : "uprobe", b->path,
+				(unsigned long long)p->offset, p->caller, strerror(errno));
+			return -1;
+		}
+		if (keep_link(hw, l))
+			return -1;
+		b->nlinks++;
+		if (p->single_step)
+			b->single_step[hit] = 1;
+	}
+	return 0;
+}
+
 /* The bin index for t's file, attaching its probes the first time. -1 when
  * it cannot be probed (message printed). */
 static int bin_for(struct gs_hw *hw, const struct gs_target *t)
@@ -293,20 +346,13 @@ static int bin_for(struct gs_hw *hw, const struct gs_target *t)
 		break;
 	case GSB_RT_CPYTHON3:
 		b->runtime = GSA_RT_CPYTHON3;
-		/* thread exits: their last release is classed exit, as record does */
 		if (t->py_minor >= 13)
 			kb.tstate_native_tid_off = gs_symfree_tstate_native_tid_off(t->path);
 		{
 			__u32 i0 = (__u32)hw->nbins;
 			bpf_map_update_elem(bpf_map__fd(k->maps.bins), &i0, &kb, BPF_ANY);
 		}
-		if (attach_sym(hw, b, t, k->progs.agg_thread_exit, 0, GS_SYM_DELETE_CURRENT,
-			       GSA_HIT_THREAD_EXIT, 0) ||
-		    attach_sym(hw, b, t, k->progs.agg_thread_exit, 0,
-			       GS_SYM_DELETE_CURRENT_INTERNAL, GSA_HIT_THREAD_EXIT, 0) ||
-		    (kb.tstate_native_tid_off &&
-		     attach_sym(hw, b, t, k->progs.agg_tstate_clear, 0, GS_SYM_TSTATE_CLEAR,
-				GSA_HIT_THREAD_EXIT, 0))) {
+		if (attach_thread_exit(hw, b, t, kb.tstate_native_tid_off)) {
 			err = -1;
 			break;
 		}
@@ -330,20 +376,13 @@ static int bin_for(struct gs_hw *hw, const struct gs_target *t)
 	case GSB_RT_CPYTHON2:
 		b->runtime = GSA_RT_CPYTHON2;
 		kb.py2_lock_vaddr = t->sym[GS_SYM_INTERPRETER_LOCK].vaddr[0];
-		kb.py2_acq_vaddr = t->sym[GS_SYM_ACQUIRE_LOCK].vaddr[0];
-		kb.py2_save_vaddr = t->sym[GS_SYM_SAVE_THREAD].vaddr[0];
 		break;
 	}
 	kb.runtime = (__u32)b->runtime;
 	__u32 idx = (__u32)hw->nbins;
 	bpf_map_update_elem(bpf_map__fd(k->maps.bins), &idx, &kb, BPF_ANY);
 	if (t->runtime == GSB_RT_CPYTHON2 && !hw->o.discover_only)
-		err = attach_sym(hw, b, t, k->progs.py2_acquire_lock, 0,
-				 GS_SYM_ACQUIRE_LOCK, GSA_HIT_ACQ2_ENTRY, 1) ||
-		      attach_sym(hw, b, t, k->progs.py2_acquire_lock_ret, 1,
-				 GS_SYM_ACQUIRE_LOCK, GSA_HIT_ACQ2_RET, 1) ||
-		      attach_sym(hw, b, t, k->progs.py2_save_thread, 0,
-				 GS_SYM_SAVE_THREAD, GSA_HIT_SAVE, 1);
+		err = attach_py27_sites(hw, b, t) || attach_thread_exit(hw, b, t, 0);
 	hw->nbins++; /* even on error: its links so far are in hw->links */
 	if (err)
 		return -1;
@@ -978,7 +1017,7 @@ double gs_hw_cost_ns(struct gs_hw *hw, const uint64_t c[GSA_HIT_MAX])
 		switch (k) {
 		case GSA_HIT_USDT: per = GS_COST_USDT_NS; break;
 		case GSA_HIT_TAKE_RET:
-		case GSA_HIT_ACQ2_RET:
+		case GSA_HIT_ACQ2_TAIL:
 		case GSA_HIT_COND_WAIT_RET:
 			per = ss[k] ? GS_COST_URETPROBE_SS_NS : GS_COST_URETPROBE_NS;
 			break;
