@@ -278,6 +278,14 @@ static void *worker_main(void *arg)
 	/* The runtime's cost inside a hold, beyond the replayed work, after
 	 * an uncontended [0] and a contended [1] acquire (docs/replay.md). */
 	struct overhead_estimate hold_ovh[2] = { { 0 }, { 0 } };
+	/* How late this thread's timers wake, median of its last sleeps: a
+	 * short blocking phase (a send of 5-15 us) decides who wins the race
+	 * for the GIL after it, and with the lateness measured once at start
+	 * (a 50 us sleep, before the replay loaded the CPUs) the echo
+	 * server's came out 2-4 us long (p50), the CPU thread took the GIL
+	 * back first more often and its 5.1 ms holds doubled: hold p90 0.83x
+	 * (docs/replay.md, "Timers"). */
+	struct overhead_estimate wake_est = { 0 };
 	uint64_t spun_in_hold = 0;
 	uint64_t acq_seen = UINT64_MAX - 1, hold_seen = 0, contended_seen = 0;
 	int after_wait = 0;
@@ -330,6 +338,9 @@ static void *worker_main(void *arg)
 			spun_in_hold = spun;
 		} else {
 			gil_blocking_begin(t, (enum gil_block_kind)ph->block_kind);
+			/* the phase's time starts here: the bookkeeping
+			 * below is the replay's, and counts against it */
+			uint64_t start = gs_now_ns();
 			/* One hold since the last release, whole CPU phase
 			 * spun in it: what the runtime held beyond the
 			 * spinning is its overhead (per kind of acquire: a
@@ -348,8 +359,9 @@ static void *worker_main(void *arg)
 			 * Spinning out short phases instead keeps the CPU busy and hands
 			 * every race to the spinner. The price is the wake-up latency of a
 			 * timer (timer slack is 1 ns here): the recorded duration already
-			 * contains the original wake-up, so the median latency measured at
-			 * start is taken off each phase, and what a wake-up or a work
+			 * contains the original wake-up, so the thread's own median
+			 * lateness (wake_est; the one measured at start until it has
+			 * slept) is taken off each phase, and what a wake-up or a work
 			 * phase overran beyond that is taken off the thread's next
 			 * blocking phase.
 			 */
@@ -362,15 +374,17 @@ static void *worker_main(void *arg)
 			 * way back more often than CPython's did, and lost
 			 * 6 % less per I/O call (16 replays, mean 0.94x; 0.99x
 			 * paid from phases of 1 ms or more). */
-			uint64_t start = gs_now_ns();
 			uint64_t owed = ph->ns < REPAY_MIN_PHASE_NS ? 0
 					: late < ph->ns / 2 ? late : ph->ns / 2;
 			uint64_t want = ph->ns - owed;
-			if (want > sh->wake_latency_ns) {
-				uint64_t target = start + want - sh->wake_latency_ns;
+			uint64_t wake = wake_est.n ? wake_est.value : sh->wake_latency_ns;
+			if (want > wake) {
+				uint64_t target = start + want - wake;
 				sleep_until(target);
 				uint64_t woke = gs_now_ns();
-				w->timer_late[w->ntimer++] = woke > target ? woke - target : 0;
+				uint64_t woke_late = woke > target ? woke - target : 0;
+				w->timer_late[w->ntimer++] = woke_late;
+				overhead_add(&wake_est, woke_late);
 			} else {
 				sched_yield();
 			}
