@@ -582,8 +582,11 @@ static void prio_drop(gil_runtime *rt, gil_thread *t, enum gs_release_reason why
 		unlink_waiter(g, best);
 		grant(g, best, is_aged(rt, best, now));
 		/* Forced off, we take the GIL again at once (prio_check):
-		 * queue now, in this same pass through the mutex. */
-		if (why == GS_RELEASE_FORCED)
+		 * queue now, in this same pass through the mutex. Not with an
+		 * on_return hook: it runs before the thread asks again (a
+		 * replay spends the recorded thread's way back in it), and a
+		 * grant made meanwhile would idle the GIL. */
+		if (why == GS_RELEASE_FORCED && !t->on_return)
 			requeue_self(g, t, now);
 		atomic_store_explicit(&g->word,
 				      (uintptr_t)best |

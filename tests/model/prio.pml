@@ -10,7 +10,9 @@
  * rank of a CPU-class thread an I/O arrival cut off (before other CPU-class
  * waiters, after I/O class); and the requeue: a holder forced off queues
  * itself (as a spinner) in the same pass through the mutex that gives the
- * GIL away, after picking the next holder, and its take() then only waits.
+ * GIL away, after picking the next holder, and its take() then only waits
+ * (a thread with an on_return hook does not requeue: thread 2, when there
+ * is one, has such a hook, so both ways and their mix are checked).
  *
  * Abstractions, all of them over-approximations (the model has every
  * behaviour of the C code, and more):
@@ -93,6 +95,7 @@ bit grant_aged;               /* the GIL's current grant was an aged one */
 #endif
 
 #define IS_AGED(x)   (cpu_bound[x] && aged[x])
+#define HOOKED(x)    ((x) == 2)        /* gil_thread_on_return() set */
 #define RANK(x)      (IS_AGED(x) -> 0 : (!cpu_bound[x] -> 1 : (preempted[x] -> 2 : 3)))
 #define PREEMPTS(w, h) (!cpu_bound[w] && cpu_bound[h] && !owner_aged)
 
@@ -262,6 +265,7 @@ inline drop(why)
 		:: why == 1 && preempt_req && cpu_bound[_pid] -> cut = 0
 		:: else -> cut = 0
 		fi;
+		rq = why == 1 && !HOOKED(_pid);   /* requeue_self()? */
 		d_step {
 			preempted[_pid] = cut;
 			if
@@ -303,7 +307,7 @@ inline drop(why)
 				wslow = (waiters != 0);
 #endif
 				if
-				:: why == 1 ->    /* requeue_self(): forced off */
+				:: rq ->          /* requeue_self(): forced off */
 					gseq++;
 					seq[_pid] = gseq;
 					aged[_pid] = 0;
@@ -323,7 +327,8 @@ inline drop(why)
 			:: else ->
 				wown = NONE;
 				wslow = 0
-			fi
+			fi;
+			rq = 0
 		}
 		mutex_unlock(g_mutex);            /* gil_grant_unlock_wake */
 		if
@@ -380,7 +385,7 @@ inline release(why) { gs_leave(); drop(why) }
 active [NT] proctype thread()
 {
 	byte r, i, h, best, gf;
-	bit tmo, got, cut, requeued;
+	bit tmo, got, cut, rq, requeued;
 
 	cpu_bound[_pid] = _pid > 0;               /* prio_thread_init: */
 	grant[_pid] = G_OWNED;                    /* thread 0 is an I/O role */
