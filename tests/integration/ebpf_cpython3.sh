@@ -68,6 +68,12 @@ target=$!
 sleep 0.5
 "$GILSCOPE" record -p "$target" -o "$WORK/attach.gst" 2> "$WORK/attach.err" &
 rec=$!
+# 1.5 s of counting: from record's "recording" line, which it prints once
+# every probe is in (attaching takes over a second under load)
+for _ in $(seq 600); do grep -q ": recording " "$WORK/attach.err" && break
+  kill -0 "$rec" 2>/dev/null || break; sleep 0.05; done
+grep -q ": recording " "$WORK/attach.err" \
+  || { cat "$WORK/attach.err" >&2; fail "record -p never said it was recording"; }
 sleep 1.5
 kill -INT "$rec"
 wait "$rec" || { cat "$WORK/attach.err" >&2; fail "record -p exited non-zero after SIGINT"; }
