@@ -501,6 +501,17 @@ static uint64_t next_function(struct elf_file *f, uint64_t vaddr)
 }
 
 /* What function vaddr of f passes to libc (see above). */
+/* An x86-64 disassembler with operand details, or an error in msg. */
+static int open_disassembler(csh *h, char *msg, size_t msglen)
+{
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, h) != CS_ERR_OK) {
+		snprintf(msg, msglen, "capstone: cannot open an x86-64 disassembler");
+		return -ENOSYS;
+	}
+	cs_option(*h, CS_OPT_DETAIL, CS_OPT_ON);
+	return 0;
+}
+
 static void scan_gil_calls(struct elf_file *f, csh h, uint64_t vaddr,
 			   struct gil_calls *out)
 {
@@ -592,12 +603,11 @@ int gs_symfree_py36_statics(const char *pyfile, struct gs_symfree_statics *out,
 	if (err)
 		return err;
 	csh h;
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK) {
-		snprintf(msg, msglen, "capstone: cannot open an x86-64 disassembler");
+	err = open_disassembler(&h, msg, msglen);
+	if (err) {
 		elf_close(&f);
-		return -ENOMEM;
+		return err;
 	}
-	cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
 	struct gil_calls c, in;
 	scan_gil_calls(&f, h, save.st_value, &c);
 	out->drop_gil = 0; /* 0: inlined into PyEval_SaveThread (LTO) */
@@ -782,8 +792,7 @@ int gs_symfree_py27_lock(const char *pyfile, uint64_t *vaddr, char *msg,
 	cs_insn *insn = NULL;
 	size_t count = 0;
 	uint64_t lock = 0;
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) == CS_ERR_OK) {
-		cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
+	if (!open_disassembler(&h, msg, msglen)) {
 		count = cs_disasm(h, code, (size_t)n, s.st_value, 0, &insn);
 		/* if (interpreter_lock) PyThread_release_lock(interpreter_lock):
 		 * the first 8-byte RIP-relative load into %rdi */
@@ -1087,13 +1096,11 @@ int gs_py27_gil_sites(const char *pyfile, struct gs_py27_sites *out, char *msg,
 	}
 	find_got_slots(f.e, t, 2);
 	csh h;
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK) {
-		snprintf(msg, msglen, "capstone: cannot open an x86-64 disassembler");
+	int r = open_disassembler(&h, msg, msglen);
+	if (r) {
 		elf_close(&f);
-		return -ENOSYS;
+		return r;
 	}
-	cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
-	int r = 0;
 	char why[512];
 	for (size_t c = 0; c < sizeof(py27_callers) / sizeof(py27_callers[0]) && !r; c++) {
 		int k = caller_sites(&f, h, py27_callers[c].name, py27_callers[c].release_role,
