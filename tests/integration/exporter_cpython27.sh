@@ -19,24 +19,11 @@ lib=$(readlink -f "$(dirname "$(readlink -f "$py")")/../lib/libpython2.7.so.1.0"
 [ -f "$lib" ] || skip "this CPython 2.7 has no libpython2.7.so ($lib)"
 
 pids=()
-cleanup() {
-  local p
-  touch "$WORK/go" 2>/dev/null || true
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null; rm -rf "$WORK"' EXIT
 
-cat > "$WORK/go.py" <<'PY'
-import os, sys, time
-while not os.path.exists(sys.argv[1]):
-    time.sleep(0.01)
-sys.argv = sys.argv[2:]
-execfile(sys.argv[0])
-PY
-"$py" "$WORK/go.py" "$WORK/go" "$PYDIR/countdown.py" 600000 2 > /dev/null & cd=$!; pids+=($cd)
-"$py" "$WORK/go.py" "$WORK/go" "$PYDIR/blocking_threads.py" 40 3 > /dev/null & bl=$!; pids+=($bl)
+mkfifo "$WORK/go_cd" "$WORK/go_bl"
+"$py" "$PYDIR/gated.py" "$WORK/go_cd" "$PYDIR/countdown.py" 600000 2 > /dev/null & cd=$!; pids+=($cd)
+"$py" "$PYDIR/gated.py" "$WORK/go_bl" "$PYDIR/blocking_threads.py" 40 3 > /dev/null & bl=$!; pids+=($bl)
 
 # interpreter_lock's address in each process (its load bias + st_value)
 lockvaddr=$(nm "$lib" | awk '$3 == "interpreter_lock" { print $1 }')
@@ -107,7 +94,9 @@ bad = [(p["offset"], n) for p in ours for n, a, b in inside if a <= p["offset"] 
 print("the exporter's %d probes in libpython2.7: none inside %s" % (len(ours), [n for n, _, _ in inside]))
 assert not bad, bad
 PY
-touch "$WORK/go"
+for fifo in go_cd go_bl; do
+  timeout 60 bash -c 'echo go > "$1"' _ "$WORK/$fifo" || fail "a gated 2.7 program is not reading $fifo"
+done
 wait $cd || fail "the 2.7 countdown failed"
 wait $bl || fail "the 2.7 blocking threads failed"
 kill -INT $bt
