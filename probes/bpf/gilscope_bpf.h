@@ -74,13 +74,13 @@ struct gsb_thread_state {
 	__u64 req_ts;           /* acquire_request time, 0 when not waiting */
 	__u64 acq_ts;           /* acquired time, 0 when not holding */
 	__u64 save_ts;          /* PyEval_SaveThread entry */
-	__u64 entry_ts;         /* 2.7: last PyThread_acquire_lock entry on the GIL */
 	__u32 pending_lost;     /* events dropped since the last one that fit */
 	__u8 in_save;           /* inside PyEval_SaveThread (3.x / 2.7) */
 	__u8 blocked;           /* released for a blocking call, not back yet */
 	__u8 last_reason;       /* gs_release_reason of the last release */
 	__u8 why;               /* gs_acquire_why of the pending request */
-	__u8 in_acquire;        /* 2.7: entry probe saw a GIL acquire */
+	__u8 in_acquire;        /* 2.7: asked for the GIL, the acquire call's
+				 * return not seen yet (py27_sites.bpf.h) */
 	__u8 seen;              /* thread has produced an event */
 	__u8 exiting;           /* in PyThreadState_DeleteCurrent: last release */
 	__u8 gil_index;         /* gsb_gil_state.index of the GIL it last used */
@@ -125,7 +125,6 @@ struct gsb_gil_state {
 	__u32 last_release_waiters; /* the last release had waiters queued */
 	__s32 waiters;          /* threads between request and acquired */
 	__u32 index;            /* 0 for the first GIL seen in the process, 1, ... */
-	__u64 release_ts;       /* 2.7 light: time of the last inferred release */
 	__u64 switches;         /* acquisitions by another thread than the last */
 	__u32 drop_request;     /* libc method: a waiter's timed wait expired */
 	__u32 pad;

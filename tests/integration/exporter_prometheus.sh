@@ -203,8 +203,15 @@ for t in ("echo", "cd312", "cd27", "libgil"):
     wait = sum(th["wait_ns"] for th in rep["threads"]) / 1e9
     agree("%s pid %d acquisitions" % (t, pid),
           scalar('sum(gilscope_gil_acquisitions_total{%s})' % sel), acq, 3)
+    # 2.7: both tools read a re-take's request time in the release's
+    # probe, after their own release work, and where both probe a site,
+    # one's program runs before the other's clock read: one wait's start
+    # and end differ by a few BPF programs' run time between the two
+    # (measured: 0.10-0.16 us per acquisition, the exporter's the shorter);
+    # 1 us per acquisition bounds that
+    floor = max(0.002, acq * 1e-6) if t == "cd27" else 0.002
     agree("%s pid %d wait seconds" % (t, pid),
-          scalar('sum(gilscope_gil_wait_seconds_total{%s})' % sel), wait, 0.002)
+          scalar('sum(gilscope_gil_wait_seconds_total{%s})' % sel), wait, floor)
     if t == "echo":
         # the trace names threads as they were when first seen (before
         # echo_service.py renamed them): the server is the thread other
