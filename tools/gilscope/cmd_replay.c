@@ -386,6 +386,7 @@ static int do_run(struct run *r, const struct gs_phase_program *prog,
 			}
 			r->res = t.res;
 			r->an = t.an;
+			r->an.info.path = r->trace; /* not the attempt's, freed below */
 			r->fig = t.fig;
 			r->cmp = t.cmp;
 			r->chosen = k;
