@@ -445,8 +445,9 @@ static int link_children(const struct gs_phase_program *prog,
 			workers[c].children[workers[c].nchildren++] = &workers[i];
 	}
 	for (size_t i = 0; i < n; i++)
-		qsort(workers[i].children, workers[i].nchildren,
-		      sizeof(*workers[i].children), by_anchor);
+		if (workers[i].nchildren > 1) /* children is NULL without any */
+			qsort(workers[i].children, workers[i].nchildren,
+			      sizeof(*workers[i].children), by_anchor);
 	return 0;
 }
 
