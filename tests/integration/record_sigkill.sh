@@ -12,6 +12,10 @@
 source "$(dirname "$0")/lib.sh"
 require_root
 require_cmd bpftool
+# A failure must not leave a frozen recorder behind (its command would wait
+# on its gate, and the test would never end): SIGKILL ends a stopped process.
+rec=
+trap 'if [ -n "$rec" ]; then kill -9 "$rec" 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
 
 # Waits until FILE has at least BYTES bytes (the traced phase has begun).
 wait_size() { # FILE BYTES
@@ -83,7 +87,7 @@ wait_streamed "$WORK/rec.gst"
 # its BPF programs, by id (/proc/PID/fdinfo of a BPF program fd: prog_id)
 progs=$(cat /proc/"$rec"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -u)
 [ -n "$progs" ] || fail "record: no BPF program found in its file descriptors"
-kill -9 "$rec"; wait "$rec" 2>/dev/null || true
+kill -9 "$rec"; wait "$rec" 2>/dev/null || true; rec=
 wait_gone_never_stopped "$child" "record killed mid-run"
 # the kernel freed them with the process: nothing probes the program now
 for id in $progs; do
@@ -105,15 +109,19 @@ for try in 1 2; do
   "$GILSCOPE" record -o "$WORK/frz.gst" -- "$GILSCOPE" run priority -k 1 -d 1 \
     -o "$WORK/frz-builtin.gst" > /dev/null 2> "$WORK/frz.err" &
   rec=$!
-  for _ in $(seq 1 400); do
+  # its "recording ... Ctrl-C to stop" line comes once every probe is in,
+  # which takes seconds under load
+  for _ in $(seq 1 1200); do
     grep -q "Ctrl-C to stop" "$WORK/frz.err" 2>/dev/null && break
-    sleep 0.01
+    kill -0 "$rec" 2>/dev/null || break
+    sleep 0.05
   done
-  kill -STOP "$rec"
+  kill -STOP "$rec" 2>/dev/null \
+    || { cat "$WORK/frz.err" >&2; fail "frozen record (try $try): the recorder ended before it was frozen"; }
   child=$(pgrep -P "$rec" -x gilscope || true)
-  [ -n "$child" ] || fail "frozen record: no child process"
+  [ -n "$child" ] || { cat "$WORK/frz.err" >&2; fail "frozen record (try $try): no child process"; }
   sleep 0.5
-  kill -9 "$rec"; wait "$rec" 2>/dev/null || true
+  kill -9 "$rec"; wait "$rec" 2>/dev/null || true; rec=
   wait_gone_never_stopped "$child" "record frozen then killed (try $try)"
   "$GILSCOPE" report "$WORK/frz-builtin.gst" > /dev/null \
     || fail "record frozen then killed (try $try): the command did not finish"
