@@ -65,7 +65,10 @@ grep -q "tracing PID $cd " "$WORK/exporter.err" && grep -q "tracing PID $bl " "$
 # where the exporter's uprobes are: none in PyThread_acquire_lock or
 # PyThread_release_lock themselves (the entry of the first sat between the
 # eval loop's release and its re-take), all at the call sites
-bpftool perf show --json > "$WORK/perf.json" || fail "bpftool perf show"
+# (bpftool reads every process's descriptors: one closed meanwhile may
+# fail a run, so up to three)
+for _ in 1 2 3; do bpftool perf show --json > "$WORK/perf.json" 2> "$WORK/perf.err" && break; done
+[ -s "$WORK/perf.json" ] || { cat "$WORK/perf.err" >&2; fail "bpftool perf show"; }
 nm -D -S --defined-only "$lib" > "$WORK/lib.syms" || fail "nm -D $lib"
 readelf -lW "$lib" > "$WORK/lib.phdrs" || fail "readelf -l $lib"
 python3 - "$WORK/perf.json" "$exporter" "$lib" "$WORK/lib.syms" "$WORK/lib.phdrs" <<'PY' \
