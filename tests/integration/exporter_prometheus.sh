@@ -201,8 +201,15 @@ for t in ("echo", "cd312", "cd27", "libgil"):
     sel = 'pid="%d"' % pid
     acq = sum(th["acquisitions"] for th in rep["threads"])
     wait = sum(th["wait_ns"] for th in rep["threads"]) / 1e9
-    agree("%s pid %d acquisitions" % (t, pid),
-          scalar('sum(gilscope_gil_acquisitions_total{%s})' % sel), acq, 3)
+    prom_acq = scalar('sum(gilscope_gil_acquisitions_total{%s})' % sel)
+    if prom_acq is None:
+        # which of the exporter, its page or Prometheus lost the process
+        said = [l.rstrip() for l in open(work + "/exporter.err") if "PID %d " % pid in l]
+        page = sum(1 for l in open(work + "/metrics.txt") if 'pid="%d"' % pid in l)
+        ever = q('max_over_time(gilscope_gil_acquisitions_total{%s}[15m])' % sel)
+        print("%s pid %d: exporter said %r; %d series on the page after the run; "
+              "Prometheus ever had %d" % (t, pid, said, page, len(ever)))
+    agree("%s pid %d acquisitions" % (t, pid), prom_acq, acq, 3)
     # 2.7: both tools read a re-take's request time in the release's
     # probe, after their own release work, and where both probe a site,
     # one's program runs before the other's clock read: one wait's start
