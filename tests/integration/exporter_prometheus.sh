@@ -206,6 +206,9 @@ for t in ("echo", "cd312", "cd27", "libgil"):
         # which of the exporter, its page or Prometheus lost the process
         said = [l.rstrip() for l in open(work + "/exporter.err") if "PID %d " % pid in l]
         page = sum(1 for l in open(work + "/metrics.txt") if 'pid="%d"' % pid in l)
+        said += [l.rstrip() for l in open(work + "/metrics.txt")
+                 if l.startswith(("gilscope_exporter_lost_events_total",
+                                  "gilscope_exporter_unlisted_exits_total"))]
         ever = q('max_over_time(gilscope_gil_acquisitions_total{%s}[15m])' % sel)
         print("%s pid %d: exporter said %r; %d series on the page after the run; "
               "Prometheus ever had %d" % (t, pid, said, page, len(ever)))
