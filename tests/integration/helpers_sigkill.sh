@@ -4,7 +4,8 @@
 # what belongs to dead owners, removes it and says so -- and never touches
 # a live run's (docs/reliability.md, "Clean-up after a killed helper").
 #   gilscope-tracefs: tracing instance and uprobe group gilscope_PID
-#   gilscope-perf:    uprobe group gilscope_PID, its gilscope-perf.PID.* dir
+#   gilscope-perf:    uprobe group gilscope_PID, its gilscope-perf.PID.* dir;
+#                     with -p its sdt_gil probes, the sdt_gil lock released
 #   gilscope-lttng:   its session daemon and gilscope-lttng.PID.* dir
 #   eBPF tools:       libbpf's legacy uprobe events (uprobes/libbpf_PID_*);
 #                     everything else is fd-owned and gone with the process
@@ -35,6 +36,7 @@ start_killed() { # WAIT_FOR_GLOB HELPER ARGS...
 	compgen -G "${want//PID/$hp}" >/dev/null ||
 		{ cat "$WORK/killed.err" >&2; fail "$2 never set up (${want//PID/$hp})"; }
 	sleep 0.5
+	[ -z "${WHILE_SET_UP:-}" ] || "$WHILE_SET_UP"
 	local kids
 	kids=$(descendants "$hp")
 	kill -9 "$hp"
@@ -116,6 +118,43 @@ grep -q "^p:gilscope_$old/" "$T/uprobe_events" || reaped_meanwhile perf "uprobe 
 expect_reaped "$WORK/pf2.err" "removed [0-9]+ uprobe event\\(s\\) of group gilscope_$old" perf
 no_leftovers "gilscope_$old"
 compgen -G "$WORK/gilscope-perf.$old.*" >/dev/null && fail "perf: the killed run's directory is still there"
+
+# --- gilscope-perf -p: the sdt_gil lock --------------------------------------
+# -p holds the sdt_gil lock (a private file here: other users' runs neither
+# wait for this test nor it for them) while its sdt_gil events exist; a
+# SIGKILL releases it (perf and the workload do not inherit it); the next -p
+# run waits for whoever holds it before touching a probe, then reaps.
+export GILSCOPE_SDT_LOCK="$WORK/sdt_gil.lock"
+lock_is_held() {
+	flock -n "$GILSCOPE_SDT_LOCK" true &&
+		fail "perf -p: the sdt_gil lock is free while its probes exist"
+	return 0
+}
+WHILE_SET_UP=lock_is_held start_killed "$WORK/gilscope-perf.PID.*/added" \
+	"$TOOLS/perf/gilscope-perf" -p -L "$LIBGIL" -o "$WORK/pp1"
+old=$hp
+flock -n "$GILSCOPE_SDT_LOCK" true ||
+	fail "perf -p: the sdt_gil lock outlived the SIGKILLed helper"
+exec 8>>"$GILSCOPE_SDT_LOCK"
+flock 8
+"$TOOLS/perf/gilscope-perf" -p -L "$LIBGIL" -o "$WORK/pp2" -- "$WORK/wl" -d 100 \
+	>/dev/null 2>"$WORK/pp2.err" 8>&- &
+pp=$!
+for _ in $(seq 600); do grep -q "waiting for $GILSCOPE_SDT_LOCK" "$WORK/pp2.err" && break; sleep 0.1; done
+grep -q "waiting for $GILSCOPE_SDT_LOCK" "$WORK/pp2.err" ||
+	{ cat "$WORK/pp2.err" >&2; fail "perf -p: did not wait for the held sdt_gil lock"; }
+compgen -G "$WORK/gilscope-perf.$pp.*" >/dev/null &&
+	fail "perf -p: set up while another held the sdt_gil lock"
+grep -q "removed perf probes" "$WORK/pp2.err" &&
+	fail "perf -p: reaped the killed run's probes without the sdt_gil lock"
+exec 8>&-
+rc=0; wait "$pp" || rc=$?
+[ "$rc" = 0 ] || { cat "$WORK/pp2.err" >&2; fail "perf -p: the run after the lock exited $rc"; }
+expect_reaped "$WORK/pp2.err" "removed perf probes .*left by a killed run \\(process $old is gone\\)" "perf -p"
+grep -q -m1 ' sdt_gil:' "$WORK/pp2.txt" || fail "perf -p: no sdt_gil events recorded"
+compgen -G "$WORK/gilscope-perf.*" >/dev/null && fail "perf -p: a run's directory is still there"
+flock -n "$GILSCOPE_SDT_LOCK" true || fail "perf -p: the sdt_gil lock outlived the helper"
+unset GILSCOPE_SDT_LOCK
 
 # --- gilscope-lttng ---------------------------------------------------------
 lttng_daemons() { # OWNER: pids of session/consumer daemons of that run
