@@ -120,29 +120,29 @@ no_leftovers "gilscope_$old"
 compgen -G "$WORK/gilscope-perf.$old.*" >/dev/null && fail "perf: the killed run's directory is still there"
 
 # --- gilscope-perf -p: the sdt_gil lock --------------------------------------
-# -p holds the sdt_gil lock (a private file here: other users' runs neither
-# wait for this test nor it for them) while its sdt_gil events exist; a
-# SIGKILL releases it (perf and the workload do not inherit it); the next -p
-# run waits for whoever holds it before touching a probe, then reaps.
-export GILSCOPE_SDT_LOCK="$WORK/sdt_gil.lock"
+# -p holds the machine's sdt_gil lock while its sdt_gil events exist (the
+# real one: sdt_gil:* is one group per machine, a private lock let another
+# user's events collide with this test's); a SIGKILL releases it (perf and
+# the workload do not inherit it); the next -p run waits for whoever holds
+# it before touching a probe, then reaps. Other users may hold the lock
+# too: this test waits for it (up to 10 min) rather than expecting it free.
+SDT_LOCK=/run/lock/gilscope-sdt_gil.lock
 lock_is_held() {
-	flock -n "$GILSCOPE_SDT_LOCK" true &&
+	flock -n "$SDT_LOCK" true &&
 		fail "perf -p: the sdt_gil lock is free while its probes exist"
 	return 0
 }
 WHILE_SET_UP=lock_is_held start_killed "$WORK/gilscope-perf.PID.*/added" \
 	"$TOOLS/perf/gilscope-perf" -p -L "$LIBGIL" -o "$WORK/pp1"
 old=$hp
-flock -n "$GILSCOPE_SDT_LOCK" true ||
-	fail "perf -p: the sdt_gil lock outlived the SIGKILLed helper"
-exec 8>>"$GILSCOPE_SDT_LOCK"
-flock 8
+exec 8>>"$SDT_LOCK"
+flock -w 600 8 || fail "perf -p: the sdt_gil lock outlived the SIGKILLed helper"
 "$TOOLS/perf/gilscope-perf" -p -L "$LIBGIL" -o "$WORK/pp2" -- "$WORK/wl" -d 100 \
 	>/dev/null 2>"$WORK/pp2.err" 8>&- &
 pp=$!
-for _ in $(seq 600); do grep -q "waiting for $GILSCOPE_SDT_LOCK" "$WORK/pp2.err" && break; sleep 0.1; done
-grep -q "waiting for $GILSCOPE_SDT_LOCK" "$WORK/pp2.err" ||
-	{ cat "$WORK/pp2.err" >&2; fail "perf -p: did not wait for the held sdt_gil lock"; }
+for _ in $(seq 600); do grep -q "waiting for $SDT_LOCK" "$WORK/pp2.err" && break; sleep 0.1; done
+grep -q "waiting for $SDT_LOCK" "$WORK/pp2.err" ||
+	{ exec 8>&-; cat "$WORK/pp2.err" >&2; fail "perf -p: did not wait for the held sdt_gil lock"; }
 compgen -G "$WORK/gilscope-perf.$pp.*" >/dev/null &&
 	fail "perf -p: set up while another held the sdt_gil lock"
 grep -q "removed perf probes" "$WORK/pp2.err" &&
@@ -153,8 +153,7 @@ rc=0; wait "$pp" || rc=$?
 expect_reaped "$WORK/pp2.err" "removed perf probes .*left by a killed run \\(process $old is gone\\)" "perf -p"
 grep -q -m1 ' sdt_gil:' "$WORK/pp2.txt" || fail "perf -p: no sdt_gil events recorded"
 compgen -G "$WORK/gilscope-perf.*" >/dev/null && fail "perf -p: a run's directory is still there"
-flock -n "$GILSCOPE_SDT_LOCK" true || fail "perf -p: the sdt_gil lock outlived the helper"
-unset GILSCOPE_SDT_LOCK
+flock -w 600 "$SDT_LOCK" true || fail "perf -p: the sdt_gil lock outlived the helper"
 
 # --- gilscope-lttng ---------------------------------------------------------
 lttng_daemons() { # OWNER: pids of session/consumer daemons of that run
