@@ -30,7 +30,7 @@
 /* a new process is looked at this long after its exec (the dynamic loader
  * maps libpython after the exec tracepoint; a stripped CPython's GIL exists
  * only once Py_Initialize made it), then again after 100, 200, 400, 800 ms
- * and 1.6 s */
+ * and 1.6 s of its running: while it is stopped, every 200 ms at no try */
 #define PENDING_FIRST_NS 50000000ull
 #define PENDING_TRIES 6
 
@@ -79,6 +79,20 @@ static unsigned long long proc_start_time(pid_t pid)
 			break;
 		}
 	return v;
+}
+
+/* Stopped (a tracer's ptrace stop, SIGSTOP): it has not run since. A
+ * program started under `gilscope record -- CMD` waits in its exec's ptrace
+ * stop, before the dynamic loader maps libpython, while record attaches its
+ * probes: seconds on a loaded machine. */
+static int proc_stopped(pid_t pid)
+{
+	char p[64], buf[1024];
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	if (read_small(p, buf, sizeof(buf)))
+		return 0;
+	const char *s = strrchr(buf, ')');
+	return s && (s[1] == ' ') && (s[2] == 't' || s[2] == 'T');
 }
 
 int gs_hw_proc_running(pid_t pid, unsigned long long start_time)
@@ -964,6 +978,14 @@ void gs_hw_poll(struct gs_hw *hw)
 		if (hw->pending[i].due_ns > now)
 			continue;
 		pid_t pid = hw->pending[i].pid;
+		if (proc_stopped(pid)) {
+			/* a stop spends no try: its libraries come when it
+			 * runs (a try spent on each stop: a 2.7 program that
+			 * record held 3 s at its exec, then ran for 1 s
+			 * between two scrapes, was never listed) */
+			hw->pending[i].due_ns = now + (PENDING_FIRST_NS << 2);
+			continue;
+		}
 		int found = discover(hw, pid, 1);
 		if (found || ++hw->pending[i].tries >= PENDING_TRIES ||
 		    (kill(pid, 0) && errno == ESRCH)) {
