@@ -14,6 +14,14 @@ int gs_analyze(const char *path, const struct gs_analyze_opts *opts,
 						   err, errlen);
 	if (!src)
 		return -1;
+	if (opts->as_light_probes) {
+		struct gs_source *light = gs_source_as_light(src, err, errlen);
+		if (!light) {
+			gs_source_close(src);
+			return -1;
+		}
+		src = light;
+	}
 	/* A source that knows its losses up front (native: the END block)
 	 * lets the state machine treat impossible sequences as gaps. So does
 	 * an accepted truncation: each thread's stream stops at its last

@@ -17,6 +17,9 @@
 
 struct gs_analyze_opts {
 	int allow_truncated;
+	/* 1: read a full-set CPython trace as the light probe set would have
+	 * recorded it (gs_source_as_light(); report --as-probes light) */
+	int as_light_probes;
 	struct gs_metrics_opts metrics;
 	/* 1: metrics.from_ns/to_ns are offsets from the trace start (the
 	 * header's start time, else the first event), not trace clock values */

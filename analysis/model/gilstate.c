@@ -56,6 +56,9 @@ struct gs_state {
 	uint64_t acquire_epoch; /* acquires so far (contended waits) */
 	int recorded;         /* trust the records' waiter/holder arguments */
 	int lossy;
+	/* the tracer timed blocking_end at the thread's next request (the
+	 * light probe set): no figure is timed from it */
+	int blocking_end_inferred;
 	int failed;
 	uint64_t last_ts;
 	struct gs_state_counters c;
@@ -95,6 +98,7 @@ struct gs_state *gs_state_new(const struct gs_trace_info *info, int lossy)
 	st->last_release_reason = GS_RELEASE_UNKNOWN;
 	st->lossy = lossy;
 	st->recorded = info && info->runtime == GS_RUNTIME_LIBGIL;
+	st->blocking_end_inferred = info && (info->flags & GS_HDR_F_INFERRED);
 	for (int i = 0; i < 64; i++)
 		st->cache_idx[i] = GS_NO_THREAD;
 	return st;
@@ -487,8 +491,12 @@ static int on_acquired(struct gs_state *st, uint32_t idx, const struct gs_event 
 		a.contended = t->contended || t->request_epoch != st->acquire_epoch;
 		set_waiters(st, st->nwaiters - 1, ts, ev->offset);
 	}
-	if (a.why == GS_WHY_AFTER_BLOCKING && t->have_blocking_end) {
-		a.io_wait_ns = ts - t->blocking_end_ns;
+	if (a.why == GS_WHY_AFTER_BLOCKING && t->have_blocking_end &&
+	    (!st->blocking_end_inferred || a.request_seen)) {
+		/* An inferred blocking_end carries its request's time: the
+		 * re-acquire wait is then the request's own (observed) wait. */
+		a.io_wait_ns = st->blocking_end_inferred ? a.wait_ns
+							 : ts - t->blocking_end_ns;
 		a.io_kind = t->blocking_end_kind;
 	}
 	t->have_blocking_end = 0;

@@ -303,6 +303,10 @@ void gs_report_text(FILE *out, const struct gs_analysis *a,
 		PRIu64 " lost, %zu threads%s\n",
 		D(m->span_ns), a->totals.events, a->totals.lost, m->nth,
 		m->have_sched ? ", scheduler events" : "");
+	if (in->flags & GS_HDR_F_INFERRED)
+		fprintf(out, "inferred: each blocking_end is timed at its thread's "
+			"next request (light probe set): the re-acquire wait after "
+			"a blocking call is that request's wait\n");
 	if (o && o->selected) {
 		size_t shown = 0;
 		for (uint32_t i = 0; i < m->nth; i++)
@@ -480,6 +484,7 @@ void gs_report_json(FILE *out, const struct gs_analysis *a,
 	json_bool(&j, "complete", a->totals.complete);
 	json_bool(&j, "interrupted", a->totals.interrupted);
 	json_bool(&j, "sched_events", m->have_sched);
+	json_bool(&j, "inferred_events", (in->flags & GS_HDR_F_INFERRED) != 0);
 	json_begin_array(&j, "probes");
 	for (uint32_t i = 0; i < in->nprobes; i++) {
 		const struct gs_probe_site *p = &in->probes[i];

@@ -106,6 +106,15 @@ struct gs_source *gs_source_perf_script_open(const char *path,
 struct gs_source *gs_source_tracecmd_open(const char *path, int allow_truncated,
 					  char *err, size_t errlen);
 
+/* A `gilscope record --probes full` trace of a CPython process read as
+ * `--probes light` would have recorded the same run: each blocking_end is
+ * held back to its thread's next request and given the request's time,
+ * and the trace is marked GS_HDR_F_INFERRED (source_lightset.c). Takes
+ * full (closed with the result); NULL with err filled, full left open,
+ * for any other trace. */
+struct gs_source *gs_source_as_light(struct gs_source *full, char *err,
+				     size_t errlen);
+
 static inline int gs_source_next(struct gs_source *s, struct gs_event *ev)
 {
 	return s->ops->next(s, ev);

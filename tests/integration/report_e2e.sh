@@ -84,7 +84,7 @@ need(d, "", ["schema", "partial", "trace", "window", "runtime", "summary",
              "threads", "findings"])
 need(d["trace"], "trace", ["path", "format", "source", "runtime", "pid", "policy",
      "interval_us", "check_ticks", "command", "start_ns", "events", "lost",
-     "gaps", "complete", "interrupted", "sched_events"])
+     "gaps", "complete", "interrupted", "sched_events", "inferred_events"])
 need(d["window"], "window", ["from_ns", "to_ns", "span_ns"])
 s = d["summary"]
 need(s, "summary", ["gil_load", "held_ns", "contention", "contended_ns",

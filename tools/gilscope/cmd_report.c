@@ -58,6 +58,9 @@ static void usage(FILE *out)
 "Input:\n"
 "      --allow-truncated    analyse a trace cut short (no END block); the\n"
 "                           report is then marked partial\n"
+"      --as-probes light    read a CPython trace of 'record --probes full' as\n"
+"                           the default light set would have recorded the same\n"
+"                           run (docs/observer-effect.md)\n"
 "  -i, --interval TIME      reference switch interval for the convoy finding\n"
 "                           (5ms, 1000us; default: the trace's)\n"
 "      --interval-us N      the same in microseconds\n"
@@ -126,7 +129,8 @@ static void progress(void *ctx, double fraction)
 int cmd_report(int argc, char **argv)
 {
 	enum { OPT_CSV = 256, OPT_FROM, OPT_TO, OPT_TRUNC, OPT_HTML, OPT_SVG,
-	       OPT_PER_THREAD, OPT_INTERVAL_US, OPT_FOLDED, OPT_TOP_CODE };
+	       OPT_PER_THREAD, OPT_INTERVAL_US, OPT_FOLDED, OPT_TOP_CODE,
+	       OPT_AS_PROBES };
 	static const struct cli_renamed renamed[] = {
 		{ 'P', "--per-thread (-P is --policy)", "--per-thread" },
 		{ 0 },
@@ -142,6 +146,7 @@ int cmd_report(int argc, char **argv)
 		{ "to", required_argument, NULL, OPT_TO },
 		{ "window", required_argument, NULL, 'w' },
 		{ "allow-truncated", no_argument, NULL, OPT_TRUNC },
+		{ "as-probes", required_argument, NULL, OPT_AS_PROBES },
 		CLI_OPT_INTERVAL,
 		{ "interval-us", required_argument, NULL, OPT_INTERVAL_US },
 		CLI_OPT_QUIET,
@@ -200,6 +205,15 @@ int cmd_report(int argc, char **argv)
 			break;
 		}
 		case OPT_TRUNC: ao.allow_truncated = 1; break;
+		case OPT_AS_PROBES:
+			if (strcmp(optarg, "light")) {
+				fprintf(stderr, "gilscope report: --as-probes %s: "
+					"expected light (a trace is already read "
+					"as the set that recorded it)\n", optarg);
+				return 2;
+			}
+			ao.as_light_probes = 1;
+			break;
 		case 't':
 			if (nthread_args == MAX_THREAD_ARGS) {
 				fprintf(stderr, "gilscope report: at most %d -t options\n",
