@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BENCH_MAX_RUNS 64
+#define BENCH_MAX_RUNS 128
 
 /* One measured subject of one item (a table row). */
 struct bench_row {
@@ -28,15 +28,19 @@ struct bench_row {
 	double p90, p99;
 	unsigned reps;         /* repetitions behind median/min/max */
 	uint64_t samples;      /* samples per repetition (latency items) */
-	int goal_met;          /* 1 met, 0 missed, -1 no goal for this row */
+	int goal_met;          /* 1 met, 0 missed, -1 no goal for this row,
+				  BENCH_GOAL_UNRESOLVED: the run cannot tell */
 	char goal[80];         /* "<= 1.5x pthread_mutex" */
-	char note[160];
+	char note[256];
 	/* Items that compare distributions: each repetition's value in run
 	 * order (NAN: that repetition failed), printed as "runs" in --json
 	 * so the rows of one item line up into a per-run table. */
 	double runs[BENCH_MAX_RUNS];
 	unsigned nruns;
 };
+
+/* goal_met of a row whose confidence interval straddles the goal's bound */
+#define BENCH_GOAL_UNRESOLVED 2
 
 struct bench_report {
 	struct bench_row *rows;
@@ -50,6 +54,7 @@ struct bench_report {
 struct bench_opts {
 	int quick;      /* fewer and shorter repetitions: a smoke run */
 	int verbose;
+	unsigned reps;  /* --reps: repetitions per subject (items that take it) */
 	const char *self_exe; /* the gilscope binary, to find its siblings */
 	const char *build_dir; /* the build tree holding bench/, probes/ ... */
 	const char *source_dir; /* the source tree (scripts, Python files) */
@@ -67,6 +72,14 @@ double bench_median(double *v, size_t n);
 double bench_percentile(double *v, size_t n, double p); /* p in [0,100] */
 double bench_min(const double *v, size_t n);
 double bench_max(const double *v, size_t n);
+/* A distribution-free confidence interval of the median of the n values v
+ * (sorted here): [v(k), v(n+1-k)] for the largest k whose tails each hold
+ * at most `tail` of Binomial(n, 1/2). Returns its coverage (>= 1 - 2 tail;
+ * smaller only when n is too small for any k, then the min-max). */
+double bench_median_ci(double *v, size_t n, double tail, double *lo, double *hi);
+/* Mann-Whitney U test of samples a[na] and b[nb]: the two-sided p value
+ * (normal approximation with the tie correction; NAN if either is empty). */
+double bench_rank_test(const double *a, size_t na, const double *b, size_t nb);
 /* Fills median/min/max/reps of row from the n values in v. */
 void bench_row_set(struct bench_row *row, double *v, size_t n);
 /* The same from the n per-repetition values in run order (NANs are failed

@@ -97,6 +97,77 @@ double bench_max(const double *v, size_t n)
 	return m;
 }
 
+double bench_median_ci(double *v, size_t n, double tail, double *lo, double *hi)
+{
+	*lo = *hi = NAN;
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_double);
+	/* k: the largest with P(X <= k-1) <= tail, X ~ Binomial(n, 1/2);
+	 * the interval [v(k), v(n+1-k)] misses the median with probability
+	 * 2 P(X <= k-1) */
+	double cdf = 0, c = 1, miss = 0; /* c = C(n, j) */
+	size_t k = 0;
+	for (size_t j = 0; j < (n + 1) / 2; j++) {
+		cdf += c * pow(0.5, (double)n);
+		if (cdf > tail)
+			break;
+		k = j + 1;
+		miss = 2 * cdf;
+		c = c * (double)(n - j) / (double)(j + 1);
+	}
+	if (k == 0) { /* too few values for the tail asked: the whole range */
+		k = 1;
+		miss = 2 * pow(0.5, (double)n);
+	}
+	*lo = v[k - 1];
+	*hi = v[n - k];
+	return 1 - miss;
+}
+
+double bench_rank_test(const double *a, size_t na, const double *b, size_t nb)
+{
+	if (!na || !nb)
+		return NAN;
+	size_t n = na + nb;
+	struct { double v; int from_a; } *all = malloc(n * sizeof(*all));
+	if (!all)
+		return NAN;
+	for (size_t i = 0; i < na; i++)
+		all[i].v = a[i], all[i].from_a = 1;
+	for (size_t i = 0; i < nb; i++)
+		all[na + i].v = b[i], all[na + i].from_a = 0;
+	for (size_t i = 1; i < n; i++) /* insertion sort: n is a few hundred */
+		for (size_t j = i; j > 0 && all[j - 1].v > all[j].v; j--) {
+			__typeof__(*all) t = all[j];
+			all[j] = all[j - 1];
+			all[j - 1] = t;
+		}
+	double rank_a = 0, ties = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j < n && all[j].v == all[i].v)
+			j++;
+		double mid = (double)(i + 1 + j) / 2.0, t = (double)(j - i);
+		for (size_t k = i; k < j; k++)
+			if (all[k].from_a)
+				rank_a += mid;
+		ties += t * t * t - t;
+		i = j;
+	}
+	free(all);
+	double u = rank_a - (double)na * (double)(na + 1) / 2.0;
+	double mean = (double)na * (double)nb / 2.0;
+	double var = (double)na * (double)nb / 12.0 *
+		     ((double)(n + 1) - ties / ((double)n * (double)(n - 1)));
+	if (var <= 0)
+		return 1.0;
+	double z = (fabs(u - mean) - 0.5) / sqrt(var);
+	if (z < 0)
+		z = 0;
+	return erfc(z / sqrt(2.0));
+}
+
 void bench_row_set(struct bench_row *row, double *v, size_t n)
 {
 	row->min = bench_min(v, n);

@@ -74,33 +74,6 @@ static double estimate_of(const char *out)
 	return NAN;
 }
 
-/* A distribution-free confidence interval of the median of the n values
- * v[] (sorted here): [v(k), v(n+1-k)] for the largest k whose tails each
- * hold at most 5 % of Binomial(n, 1/2), so it covers the median with at
- * least 90 % probability (11 pairs: the 3rd and 9th, 93.5 %). */
-static void median_ci(double *v, unsigned n, double *lo, double *hi)
-{
-	for (unsigned i = 1; i < n; i++)
-		for (unsigned j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			double t = v[j];
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
-	double tail = 0, c = 1; /* P(X <= k-1), C(n, k-1) */
-	unsigned k = 1;
-	for (unsigned j = 0; j < n; j++) {
-		tail += c / pow(2.0, n);
-		if (tail > 0.05)
-			break;
-		k = j + 1;
-		c = c * (n - j) / (j + 1);
-	}
-	if (k > (n + 1) / 2)
-		k = (n + 1) / 2;
-	*lo = v[k - 1];
-	*hi = v[n - k];
-}
-
 /* Row `name` of item 10 from the per-pair slowdowns measured[] (NAN: a
  * failed pair) and estimates est[] of the n pairs; a CPU-time row with a
  * slowdown goal (cpu_goal_pct > 0) judges that instead of the estimate. */
@@ -129,7 +102,8 @@ static int estimate_row(struct bench_report *r, const char *name,
 	for (unsigned i = 0; i < n; i++)
 		if (isfinite(measured[i]))
 			ok_m[m++] = measured[i];
-	median_ci(ok_m, m, &lo, &hi);
+	/* >= 90 %: each tail at most 5 % (11 pairs: the 3rd and 9th, 93.5 %) */
+	bench_median_ci(ok_m, m, 0.05, &lo, &hi);
 	if (cpu_goal_pct > 0) {
 		/* shown only when the whole interval is below: a median that
 		 * lands under the goal by the luck of 11 noisy pairs is not */

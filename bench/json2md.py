@@ -37,7 +37,9 @@ def goals(paths):
                     measured = f"{r['ratio']:.2f}x"
                 else:
                     measured = f"{num(r['median'])} {r['unit']}"
-                verdict = "met" if r["goal_met"] else "**missed**"
+                verdict = {"met": "met", "missed": "**missed**"}.get(
+                    r.get("goal_verdict"), r.get("goal_verdict") or
+                    ("met" if r["goal_met"] else "**missed**"))
                 print(f"| {it['item']} | {r['subject']} | {measured} | "
                       f"{r['goal']} | {verdict} | {when} |")
     return 0
@@ -82,7 +84,8 @@ def main():
             ratio_s = f"{ratio:.2f}x {r['vs']}" if ratio is not None else "-"
             goal = ""
             if "goal" in r:
-                goal = ("met" if r["goal_met"] else "**missed**") + f" ({r['goal']})"
+                verdict = r.get("goal_verdict") or ("met" if r["goal_met"] else "missed")
+                goal = (verdict if verdict != "missed" else "**missed**") + f" ({r['goal']})"
             line += f" {r['reps']} | {ratio_s} | {goal} |"
             print(line)
         print()

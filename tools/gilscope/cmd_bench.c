@@ -67,7 +67,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: gilscope bench [--quick] [--json] [--only ITEM[,ITEM...]]\n"
-		"                      [--nice N] [-v]\n\n"
+		"                      [--reps N] [--nice N] [-v]\n\n"
 		"Runs the benchmarks of docs/performance.md. Each subject is measured\n"
 		"next to its floor or peer in the same run, repetitions interleaved;\n"
 		"tables show the median of the repetitions, their min-max and the ratio\n"
@@ -76,6 +76,8 @@ static void usage(FILE *out)
 		"      --quick        fewer, shorter repetitions (a smoke run)\n"
 		"  -j, --json         print the results as JSON on stdout\n"
 		"      --only ITEMS   run only these items (numbers or names)\n"
+		"      --reps N       repetitions per subject (2-128) for the items that\n"
+		"                     take it (11, probesets: default 30)\n"
 		"      --nice N       run at nice value N, e.g. -5 on a machine shared\n"
 		"                     with other work (threads and children inherit it)\n"
 		"  -v, --verbose      progress on stderr\n"
@@ -181,6 +183,13 @@ static void print_notes(const struct bench_report *r, int item)
 	}
 }
 
+static const char *goal_verdict(int goal_met)
+{
+	return goal_met == 1 ? "met"
+	       : goal_met == 0 ? "MISSED"
+			       : "NOT RESOLVABLE";
+}
+
 static void print_text(const struct bench_report *r, const int *selected,
 		       const struct machine *m, const char *cmdline)
 {
@@ -218,7 +227,7 @@ static void print_text(const struct bench_report *r, const int *selected,
 				snprintf(ratio, sizeof(ratio), "-");
 			if (row->goal_met >= 0)
 				snprintf(goal, sizeof(goal), "%s %s",
-					 row->goal_met ? "met" : "MISSED", row->goal);
+					 goal_verdict(row->goal_met), row->goal);
 			else if (isfinite(row->ratio))
 				snprintf(goal, sizeof(goal), "(vs %s)", row->vs);
 			else
@@ -285,7 +294,14 @@ static void print_json(const struct bench_report *r, const int *selected,
 			}
 			if (row->goal_met >= 0) {
 				json_string(&j, "goal", row->goal);
-				json_bool(&j, "goal_met", row->goal_met);
+				if (row->goal_met == BENCH_GOAL_UNRESOLVED)
+					json_null(&j, "goal_met");
+				else
+					json_bool(&j, "goal_met", row->goal_met);
+				json_string(&j, "goal_verdict",
+					    row->goal_met == 1   ? "met"
+					    : row->goal_met == 0 ? "missed"
+								 : "not resolvable");
 			}
 			if (row->note[0])
 				json_string(&j, "note", row->note);
@@ -329,7 +345,7 @@ static void find_build_dir(char *self, size_t selflen, char *build, size_t len)
 
 int cmd_bench(int argc, char **argv)
 {
-	enum { OPT_QUICK = 256, OPT_ONLY, OPT_NICE };
+	enum { OPT_QUICK = 256, OPT_ONLY, OPT_NICE, OPT_REPS };
 	static const struct cli_renamed renamed[] = {
 		{ 'q', "--quick (-q is --quiet)", "--quick" },
 		{ 'o', "--only (-o is --output)", "--only ITEMS" },
@@ -342,6 +358,7 @@ int cmd_bench(int argc, char **argv)
 		{ "only", required_argument, NULL, OPT_ONLY },
 		CLI_OPT_VERBOSE,
 		{ "nice", required_argument, NULL, OPT_NICE },
+		{ "reps", required_argument, NULL, OPT_REPS },
 		CLI_OPT_HELP,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -373,6 +390,14 @@ int cmd_bench(int argc, char **argv)
 				return 2;
 			nice_value = (int)v;
 			set_nice = 1;
+			break;
+		}
+		case OPT_REPS: {
+			long v;
+			if (cli_parse_long("bench", "--reps", optarg, 2,
+					   BENCH_MAX_RUNS, "2..128", &v))
+				return 2;
+			o.reps = (unsigned)v;
 			break;
 		}
 		case 'h': usage(stdout); return 0;
