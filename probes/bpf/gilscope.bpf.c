@@ -65,6 +65,13 @@ static __always_inline void count(__u32 slot)
 		(*c)++;
 }
 
+static __always_inline void count_add(__u32 slot, __u64 v)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &slot);
+	if (c)
+		*c += v;
+}
+
 /* Appends one record to tid's stream. A record that does not fit is counted
  * in the thread's pending_lost; the next one that fits is preceded by a
  * `lost` marker, as the built-in recorder does. */
@@ -762,6 +769,7 @@ static __always_inline void py2_request(struct gsb_gil_state *g,
 	if (want_pystacks || want_native)
 		stack_event(st, tid, ts, GS_STACK_AT_REQUEST, sid, nid);
 	emit(st, tid, ts, GS_EV_acquire_request, st->why, a.queued, a.holder);
+	st->woke = 0;
 }
 
 static __always_inline int py2_acquired(__u32 tid, __u64 ts)
@@ -773,7 +781,18 @@ static __always_inline int py2_acquired(__u32 tid, __u64 ts)
 	if (!g)
 		return 0;
 	__u8 why = st->why;
+	__u64 req = st->req_ts;
 	struct acq_args a = gsb_state_acquired(g, st, tid, ts);
+	/* A re-take at the check interval: its request was timed in the
+	 * release's probe, so request to acquired is sem_post + sem_wait
+	 * (and the acquired probe's trap, the same either way); with a wake
+	 * of a sleeping waiter in sem_post, or without (the cost model's
+	 * price of a wake-up on the holder's path, tools/bpf/cost_model.h) */
+	if (why == GS_WHY_AFTER_INTERVAL && a.prev == tid && req && ts > req) {
+		count(st->woke ? GSB_CNT_RETAKE_WOKE : GSB_CNT_RETAKE_QUIET);
+		count_add(st->woke ? GSB_CNT_RETAKE_WOKE_NS : GSB_CNT_RETAKE_QUIET_NS,
+			  ts - req);
+	}
 	emit(st, tid, ts, GS_EV_acquired, why, a.still_waiting, a.prev);
 	return 0;
 }
@@ -852,6 +871,31 @@ static __always_inline __u8 sched_state(struct task_struct *t, bool preempt)
 	return s == 0 ? GS_SCHED_PREEMPTED : GS_SCHED_BLOCKED;
 }
 
+/* A traced thread leaves the CPU: the time it ran while waiting for a GIL
+ * that another thread held or had just released to take back (a waiter
+ * woken for nothing by that release, going back to sleep: the probes see
+ * the GIL free until the releaser's re-take returns, which is when the
+ * waiter finds it taken) ran beside the holder, off the program's path
+ * (the cost model, tools/bpf/cost_model.h). A thread in its own release's
+ * re-take is on the path; so is a waiter's last stretch, the one that ends
+ * in the acquisition. */
+static __always_inline void waiter_off_cpu(struct gsb_thread_state *st,
+					   __u32 tgid, __u32 tid, __u64 ts)
+{
+	__u64 since = st->oncpu_ts;
+	st->oncpu_ts = 0;
+	if (!since || !st->req_ts)
+		return;
+	struct gsb_gil_key k = { .tgid = tgid, .gil = st->gil };
+	struct gsb_gil_state *g = bpf_map_lookup_elem(&gils, &k);
+	if (!g || g->holder == tid || (!g->holder && g->last_releaser == tid))
+		return;
+	if (st->req_ts > since)
+		since = st->req_ts;
+	if (ts > since)
+		count_add(GSB_CNT_WAIT_ONCPU_NS, ts - since);
+}
+
 static __always_inline int on_switch(bool preempt, struct task_struct *prev,
 				     struct task_struct *next)
 {
@@ -865,12 +909,19 @@ static __always_inline int on_switch(bool preempt, struct task_struct *prev,
 	if (!g_armed || (ptgid != targ_tgid && ntgid != targ_tgid))
 		return 0;
 	ts = bpf_ktime_get_ns();
-	if (ptgid == targ_tgid)
-		emit(thread_state(ppid), ppid, ts, GS_EV_sched_switch_out,
+	if (ptgid == targ_tgid) {
+		struct gsb_thread_state *st = thread_state(ppid);
+		if (st)
+			waiter_off_cpu(st, ptgid, ppid, ts);
+		emit(st, ppid, ts, GS_EV_sched_switch_out,
 		     sched_state(prev, preempt), npid, 0);
-	if (ntgid == targ_tgid)
-		emit(thread_state(npid), npid, ts, GS_EV_sched_switch_in, 0,
-		     ppid, 0);
+	}
+	if (ntgid == targ_tgid) {
+		struct gsb_thread_state *st = thread_state(npid);
+		if (st)
+			st->oncpu_ts = ts;
+		emit(st, npid, ts, GS_EV_sched_switch_in, 0, ppid, 0);
+	}
 	return 0;
 }
 
@@ -879,6 +930,13 @@ static __always_inline int on_wakeup(struct task_struct *p)
 	count(GSB_HIT_SCHED);
 	if (!g_armed || BPF_CORE_READ(p, tgid) != targ_tgid)
 		return 0;
+	__u32 waker;
+	if (current_is_target(&waker)) {
+		/* a wake-up inside the waker's release (2.7: sem_post) */
+		struct gsb_thread_state *ws = bpf_map_lookup_elem(&threads, &waker);
+		if (ws)
+			ws->woke = 1;
+	}
 	__u32 pid = BPF_CORE_READ(p, pid);
 	__u32 cpu = BPF_CORE_READ(p, wake_cpu);
 	emit(thread_state(pid), pid, bpf_ktime_get_ns(), GS_EV_sched_wakeup, 0,

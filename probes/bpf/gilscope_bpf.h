@@ -90,6 +90,10 @@ struct gsb_thread_state {
 	__u64 wait_cond;        /* libc method: GIL condition being waited on */
 	__u64 cond_init[2];     /* libc method: the thread's last two
 				 * pthread_cond_init() addresses (older first) */
+	__u64 oncpu_ts;         /* last sched_switch in, 0: not seen */
+	__u8 woke;              /* woke a thread of the process since its
+				 * last request (sched_wakeup) */
+	__u8 pad_woke[7];
 };
 
 /* Symbol-free CPython 3.x: a GIL's condition variables (map "gil_conds",
@@ -154,6 +158,15 @@ enum gsb_counter {
 	GSB_HIT_THREAD_EXIT,    /* (_)PyThreadState_DeleteCurrent entry */
 	GSB_HIT_ACQ2_TAIL,      /* 2.7 return of a function that tail-calls
 				 * PyThread_acquire_lock (PyEval_AcquireLock) */
+	/* Not probe hits: what the cost estimate's model reads (tools/bpf/
+	 * cost_model.h; needs the scheduler tracepoints) */
+	GSB_CNT_WAIT_ONCPU_NS,  /* ns threads ran while waiting for a GIL
+				 * another thread held */
+	GSB_CNT_RETAKE_WOKE,    /* 2.7 re-takes at the check interval whose
+				 * release woke a thread of the process */
+	GSB_CNT_RETAKE_WOKE_NS, /* ... their request-to-acquired time */
+	GSB_CNT_RETAKE_QUIET,   /* 2.7 re-takes whose release woke no one */
+	GSB_CNT_RETAKE_QUIET_NS,
 	GSB_CNT_MAX,
 };
 

@@ -19,6 +19,7 @@
 
 #include "clock.h"
 #include "cli_common.h"
+#include "cost_model.h"
 #include "cli_parse.h"
 #include "demux.h"
 #include "gilscope_bpf.h" /* before the skeleton: its rodata types */
@@ -312,21 +313,43 @@ int cmd_record(int argc, char **argv)
 		so.prog, (unsigned long long)total, nthreads, secs, output,
 		(unsigned long long)lost);
 	uint64_t cpu_ns = 0;
+	struct gs_cost_est est;
 	double slowdown = gs_session_cpu_ns(&s, &cpu_ns)
-		? -1 : gs_session_slowdown_pct(cost_ms * 1e6, (double)cpu_ns);
-	if (slowdown >= 0)
+		? -1 : gs_session_estimate(cnt, cost_ms * 1e6, (double)cpu_ns,
+					      (double)(t1 - t0), &est);
+	if (slowdown >= 0) {
+		char wakes[200] = "", path[160];
+		/* what bounded the path: the wall time, or the CPU time less
+		 * what waiters ran beside the holder */
+		if (est.path_is_wall)
+			snprintf(path, sizeof(path), "the recording's %.3f s of wall "
+				 "time, less than its %.3f s of CPU", secs,
+				 (double)cpu_ns / 1e9);
+		else
+			snprintf(path, sizeof(path), "its %.3f s of CPU less %.3f s "
+				 "that waiters ran beside the GIL holder",
+				 (double)cpu_ns / 1e9,
+				 (double)cnt[GSB_CNT_WAIT_ONCPU_NS] / 1e9);
+		if (est.factor > 1.0005)
+			snprintf(wakes, sizeof(wakes),
+				 " x%.2f for the wake-ups longer holds add (%llu "
+				 "releases woke a sleeping waiter, +%.1f us each on "
+				 "the holder's path),",
+				 est.factor, (unsigned long long)cnt[GSB_CNT_RETAKE_WOKE],
+				 est.per_wake_ns / 1e3);
 		fprintf(stderr,
 			"%s: estimated probe cost %.1f ms = %.2f%% slowdown of a "
-			"CPU-bound run (the probes' CPU time over the %.3f s the "
-			"program used beside them; %.2f%% of the recording's wall "
-			"time; %llu GIL probe hits, %llu scheduler hits; "
-			"docs/observer-effect.md)\n",
-			so.prog, cost_ms, slowdown,
-			((double)cpu_ns / 1e6 - cost_ms) > 0
-				? ((double)cpu_ns / 1e6 - cost_ms) / 1e3 : 0.0,
-			secs > 0 ? cost_ms / 10 / secs : 0.0,
+			"CPU-bound run (the probes' CPU time,%s over the %.3f s "
+			"the program used beside them on its path: %s; %.2f%% of "
+			"the recording's wall time; %llu GIL probe hits, %llu "
+			"scheduler hits; docs/observer-effect.md)\n",
+			so.prog, cost_ms, slowdown, wakes,
+			est.path_ns / 1e6 - cost_ms * est.factor > 0
+				? (est.path_ns / 1e6 - cost_ms * est.factor) / 1e3 : 0.0,
+			path, secs > 0 ? cost_ms / 10 / secs : 0.0,
 			(unsigned long long)gs_session_gil_hits(cnt),
 			(unsigned long long)cnt[GSB_HIT_SCHED]);
+	}
 	else
 		fprintf(stderr,
 			"%s: estimated probe cost %.1f ms = %.2f%% of the recording's "

@@ -112,9 +112,14 @@ void gs_session_cpu_mark(struct gs_session *s);
  * the command's waited children included). 0, or -1 when unknown. */
 int gs_session_cpu_ns(const struct gs_session *s, uint64_t *ns);
 /* The slowdown the probes cause a CPU-bound run, in percent, from their
- * estimated cost and the CPU time the target used with them in
- * (docs/observer-effect.md); negative when the CPU time is unknown. */
-double gs_session_slowdown_pct(double cost_ns, double cpu_ns);
+ * estimated cost, the CPU time the target used with them in and the wall
+ * time it took, and what the counters c say of its GIL waiters (the CPU
+ * time they ran beside the holder, the wake-ups on the holder's path;
+ * cost_model.h, docs/observer-effect.md); negative when the CPU time is
+ * unknown (cpu_ns <= 0). e gets the parts (or NULL). */
+struct gs_cost_est;
+double gs_session_estimate(const uint64_t c[GSB_CNT_MAX], double cost_ns,
+			   double cpu_ns, double wall_ns, struct gs_cost_est *e);
 /* The probes' placement, one line per function and method, for -v. */
 void gs_session_describe_sites(struct gs_session *s, FILE *out);
 /* One line naming the probes in use and what they cost, for stderr. */

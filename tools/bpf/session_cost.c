@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "cost_model.h"
 #include "gilscope.skel.h"
 #include "probe_sites.h"
 #include "symfree.h"
@@ -37,7 +38,7 @@ void gs_session_counters(struct gs_session *s, uint64_t out[GSB_CNT_MAX])
 uint64_t gs_session_gil_hits(const uint64_t c[GSB_CNT_MAX])
 {
 	uint64_t n = 0;
-	for (int k = GSB_HIT_USDT; k < GSB_CNT_MAX; k++)
+	for (int k = GSB_HIT_USDT; k < GSB_CNT_WAIT_ONCPU_NS; k++)
 		if (k != GSB_HIT_SCHED && k != GSB_CNT_GILS_FOUND)
 			n += c[k];
 	return n;
@@ -46,7 +47,7 @@ uint64_t gs_session_gil_hits(const uint64_t c[GSB_CNT_MAX])
 double gs_session_cost_ns(struct gs_session *s, const uint64_t c[GSB_CNT_MAX])
 {
 	double ns = 0;
-	for (int k = GSB_HIT_USDT; k < GSB_CNT_MAX; k++) {
+	for (int k = GSB_HIT_USDT; k < GSB_CNT_WAIT_ONCPU_NS; k++) {
 		double per;
 		switch (k) {
 		case GSB_HIT_USDT: per = GS_COST_USDT_NS; break;
@@ -71,19 +72,23 @@ double gs_session_cost_ns(struct gs_session *s, const uint64_t c[GSB_CNT_MAX])
 
 /* The probes' work is CPU time the traced threads spend in the kernel (the
  * trap, the BPF program); a CPU-bound program's run grows by what its
- * threads spend, whether or not the machine is loaded (on a loaded one a
- * thread's wall time is its CPU time over its share of a CPU). So the
- * slowdown is the cost over the CPU time the program itself used: the
- * measured total minus the cost. Share capped at 95 %: past that the
- * estimate says no more than "the probes are most of the run". */
-double gs_session_slowdown_pct(double cost_ns, double cpu_ns)
+ * threads spend on its path, whether or not the machine is loaded (on a
+ * loaded one a thread's wall time is its CPU time over its share of a
+ * CPU). The model and why: cost_model.h. */
+double gs_session_estimate(const uint64_t c[GSB_CNT_MAX], double cost_ns,
+			   double cpu_ns, double wall_ns, struct gs_cost_est *e)
 {
-	if (!(cpu_ns > 0))
-		return -1;
-	double share = cost_ns / cpu_ns;
-	if (share > 0.95)
-		share = 0.95;
-	return 100.0 * share / (1.0 - share);
+	struct gs_cost_obs o = {
+		.cost_ns = cost_ns,
+		.cpu_ns = cpu_ns,
+		.wall_ns = wall_ns,
+		.off_path_ns = (double)c[GSB_CNT_WAIT_ONCPU_NS],
+		.woke = (double)c[GSB_CNT_RETAKE_WOKE],
+		.woke_ns = (double)c[GSB_CNT_RETAKE_WOKE_NS],
+		.quiet = (double)c[GSB_CNT_RETAKE_QUIET],
+		.quiet_ns = (double)c[GSB_CNT_RETAKE_QUIET_NS],
+	};
+	return gs_cost_estimate(&o, e);
 }
 
 void gs_session_describe_sites(struct gs_session *s, FILE *out)

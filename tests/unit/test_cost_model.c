@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/* The arithmetic of the probes' slowdown estimate (tools/bpf/cost_model.c;
+ * docs/observer-effect.md, "The estimate printed after each run"). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "cost_model.h"
+
+#define EPS 1e-9
+
+/* Nothing but the probes' cost and the CPU time: cost / (cpu - cost). */
+static void test_plain(void **state)
+{
+	(void)state;
+	struct gs_cost_obs o = { .cost_ns = 100, .cpu_ns = 1100 };
+	struct gs_cost_est e;
+	assert_float_equal(gs_cost_estimate(&o, &e), 10.0, EPS);
+	assert_float_equal(e.path_ns, 1100, EPS);
+	assert_float_equal(e.factor, 1.0, EPS);
+	assert_int_equal(e.path_is_wall, 0);
+	/* a wall time longer than the CPU time (the run waited for a CPU)
+	 * changes nothing */
+	o.wall_ns = 5000;
+	assert_float_equal(gs_cost_estimate(&o, NULL), 10.0, EPS);
+}
+
+static void test_unknown_cpu(void **state)
+{
+	(void)state;
+	struct gs_cost_obs o = { .cost_ns = 100, .cpu_ns = 0, .wall_ns = 1000 };
+	assert_float_equal(gs_cost_estimate(&o, NULL), -1.0, EPS);
+}
+
+/* Waiters' CPU time beside the holder is off the path. */
+static void test_off_path(void **state)
+{
+	(void)state;
+	struct gs_cost_obs o = { .cost_ns = 100, .cpu_ns = 1600, .off_path_ns = 500 };
+	struct gs_cost_est e;
+	assert_float_equal(gs_cost_estimate(&o, &e), 10.0, EPS);
+	assert_float_equal(e.path_ns, 1100, EPS);
+	/* never below the probes' own cost: then the share is capped */
+	o.off_path_ns = 1550;
+	assert_float_equal(gs_cost_estimate(&o, &e), 100.0 * 0.95 / 0.05, 1e-6);
+	assert_float_equal(e.path_ns, 100, EPS);
+}
+
+/* The wall time bounds the path when the CPU time, less what was counted
+ * off it, is longer. */
+static void test_wall_bound(void **state)
+{
+	(void)state;
+	struct gs_cost_obs o = { .cost_ns = 100, .cpu_ns = 3000, .wall_ns = 600 };
+	struct gs_cost_est e;
+	assert_float_equal(gs_cost_estimate(&o, &e), 20.0, EPS);
+	assert_int_equal(e.path_is_wall, 1);
+	assert_float_equal(e.path_ns, 600, EPS);
+}
+
+/* Wake-ups on the holder's path: the price of one is the woken re-takes'
+ * mean minus the quiet ones'; f = wakes x price / path; cost / (1 - f). */
+static void test_wakeups(void **state)
+{
+	(void)state;
+	struct gs_cost_obs o = {
+		.cost_ns = 100, .cpu_ns = 1000,
+		.woke = 50, .woke_ns = 50 * 5.0, .quiet = 150, .quiet_ns = 150 * 1.0,
+	};
+	struct gs_cost_est e;
+	double pct = gs_cost_estimate(&o, &e);
+	assert_float_equal(e.per_wake_ns, 4.0, EPS);
+	assert_float_equal(e.wake_share, 0.2, EPS);    /* 50 x 4 / 1000 */
+	assert_float_equal(e.factor, 1.25, EPS);
+	assert_float_equal(pct, 100.0 * 125 / 875, 1e-9); /* 125 of 1000 */
+	/* no quiet re-take to compare with: no price, no factor */
+	o.quiet = 0;
+	o.quiet_ns = 0;
+	gs_cost_estimate(&o, &e);
+	assert_float_equal(e.factor, 1.0, EPS);
+	/* woken re-takes no slower than quiet ones: no price either */
+	o.quiet = 10;
+	o.quiet_ns = 10 * 6.0;
+	gs_cost_estimate(&o, &e);
+	assert_float_equal(e.per_wake_ns, 0.0, EPS);
+	assert_float_equal(e.factor, 1.0, EPS);
+	/* wake-ups most of the path: the share is capped at 0.9 */
+	o.quiet_ns = 10 * 1.0;
+	o.woke_ns = 50 * 101.0;
+	gs_cost_estimate(&o, &e);
+	assert_float_equal(e.wake_share, 0.9, EPS);
+	assert_float_equal(e.factor, 10.0, 1e-9);
+}
+
+/* Probes most of the run: the share is capped at 95 %. */
+static void test_cap(void **state)
+{
+	(void)state;
+	struct gs_cost_obs o = { .cost_ns = 990, .cpu_ns = 1000 };
+	assert_float_equal(gs_cost_estimate(&o, NULL), 100.0 * 0.95 / 0.05, 1e-6);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_plain),
+		cmocka_unit_test(test_unknown_cpu),
+		cmocka_unit_test(test_off_path),
+		cmocka_unit_test(test_wall_bound),
+		cmocka_unit_test(test_wakeups),
+		cmocka_unit_test(test_cap),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

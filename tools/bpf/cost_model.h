@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The slowdown the probes cause a run, from what the recording observed
+ * (docs/observer-effect.md, "The estimate printed after each run"). Pure
+ * arithmetic: session_cost.c feeds it the BPF counters and the target's
+ * CPU time.
+ *
+ *  - The program's path is the CPU time its threads used minus what they
+ *    ran while waiting for a GIL another thread held, and at most the
+ *    recording's wall time: every probe runs where a thread holds, takes
+ *    or gives back the GIL, one thread at a time, so a probe delays the
+ *    program by its whole cost, not by its share of every thread's CPU
+ *    time (a waiter woken for nothing and going back to sleep runs beside
+ *    the holder). The wall time bounds it where waiters' CPU time escapes
+ *    the count; the CPU time where the run waited for a CPU (a loaded
+ *    machine).
+ *  - A release that wakes a sleeping waiter costs the releaser a real wake
+ *    (a futex wake-up on another CPU, microseconds) on that path. Such
+ *    waiters run at their own pace (wake, find the GIL taken again, sleep),
+ *    so their wake-ups per second of the run stay the same with or without
+ *    probes: a run the probes make longer gets proportionally more of
+ *    them. With f the share of the path spent waking waiters, the run
+ *    without probes is shorter by cost / (1 - f), not by cost.
+ */
+#ifndef GILSCOPE_COST_MODEL_H
+#define GILSCOPE_COST_MODEL_H
+
+struct gs_cost_obs {
+	double cost_ns;     /* the probes' own CPU time (hits x per-hit cost) */
+	double cpu_ns;      /* the target's CPU time over the recording */
+	double wall_ns;     /* the recording's wall time (0: unknown) */
+	double off_path_ns; /* ...that its threads ran waiting behind a holder */
+	double woke;        /* re-takes whose release woke a sleeping thread */
+	double woke_ns;     /* their total request-to-acquired time */
+	double quiet;       /* re-takes whose release woke no one */
+	double quiet_ns;    /* their total request-to-acquired time */
+};
+
+struct gs_cost_est {
+	double path_ns;      /* time on the program's path, probes in */
+	int path_is_wall;    /* ... bounded by the wall time */
+	double per_wake_ns;  /* a wake-up's price on that path (woke - quiet) */
+	double wake_share;   /* f: share of the path spent waking waiters */
+	double factor;       /* 1 / (1 - f) */
+	double slowdown_pct; /* the estimate */
+};
+
+/* The estimate (e may be NULL for the percentage alone); -1 when the CPU
+ * time is unknown (cpu_ns <= 0). */
+double gs_cost_estimate(const struct gs_cost_obs *o, struct gs_cost_est *e);
+
+#endif
