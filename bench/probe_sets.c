@@ -36,7 +36,12 @@
 #define OUTLEN (1 << 20)
 /* a run with fewer voluntary switches had no waiter sleeping through the
  * releases (untraced: 28-110 against 20 000-41 000, observer-effect.md) */
-#define QUIET_VCSW 2000.0
+/* Regimes by voluntary context switches per run: untraced, a 2-thread run
+ * makes 28-110 when no waiter sleeps through the releases and 20 000-41 000
+ * when one does (observer-effect.md); 4 threads spread over the range. */
+static const double regime_vcsw[] = { 2000, 20000, 50000 };
+#define NREGIMES (sizeof(regime_vcsw) / sizeof(regime_vcsw[0]) + 1)
+static const char *const regime_name[NREGIMES] = { "<2k", "2-20k", "20-50k", ">=50k" };
 
 /* failed_ratio of the trace, in percent; NAN if it cannot be read. */
 static double failed_share(const char *gs, const char *trace, char *out)
@@ -58,17 +63,34 @@ static unsigned finite_only(const double *v, unsigned n, double *out)
 	return k;
 }
 
-static unsigned count_below(const double *v, unsigned n, double limit)
+/* "runs (median share) by voluntary context switches" for one set */
+static void regimes_note(char *buf, size_t len, const double *share,
+			 const double *vcsw, unsigned n)
 {
-	unsigned k = 0;
-	for (unsigned i = 0; i < n; i++)
-		k += isfinite(v[i]) && v[i] < limit;
-	return k;
+	size_t used = strlen(buf);
+	used += (size_t)snprintf(buf + used, len - used,
+				 "; runs (median %%) by voluntary switches");
+	for (size_t g = 0; g < NREGIMES && used < len; g++) {
+		double lo = g ? regime_vcsw[g - 1] : 0;
+		double hi = g < NREGIMES - 1 ? regime_vcsw[g] : INFINITY;
+		double v[BENCH_MAX_RUNS];
+		unsigned k = 0;
+		for (unsigned i = 0; i < n; i++)
+			if (isfinite(share[i]) && isfinite(vcsw[i]) &&
+			    vcsw[i] >= lo && vcsw[i] < hi)
+				v[k++] = share[i];
+		used += (size_t)snprintf(buf + used, len - used, "%s %s: %u",
+					 g ? "," : "", regime_name[g], k);
+		if (k && used < len)
+			used += (size_t)snprintf(buf + used, len - used, " (%.1f)",
+						 bench_median(v, k));
+	}
 }
 
 /* The full row's verdict against the light row, from the runs of both. */
 static void judge(struct bench_row *row, const double *light, unsigned nl,
-		  const double *full, unsigned nf, const char *threads)
+		  const double *full, unsigned nf, const double *light_vcsw,
+		  const double *full_vcsw, const char *threads)
 {
 	double a[BENCH_MAX_RUNS], b[BENCH_MAX_RUNS];
 	unsigned na = finite_only(light, nl, a), nb = finite_only(full, nf, b);
@@ -88,9 +110,13 @@ static void judge(struct bench_row *row, const double *light, unsigned nl,
 		 "within 5 points of light x%s: %+.1f, %.0f%% CI %+.1f..%+.1f",
 		 threads, diff, 100 * cover, lo, hi);
 	snprintf(row->vs, sizeof(row->vs), "light x%s", threads);
+	/* do the sets push runs into the regimes differently? */
+	double sa[BENCH_MAX_RUNS], sb[BENCH_MAX_RUNS];
+	unsigned nsa = finite_only(light_vcsw, nl, sa), nsb = finite_only(full_vcsw, nf, sb);
 	size_t used = strlen(row->note);
 	snprintf(row->note + used, sizeof(row->note) - used,
-		 "; rank test p = %.2g", p);
+		 "; rank tests vs light: share p = %.2g, switches p = %.2g", p,
+		 bench_rank_test(sa, nsa, sb, nsb));
 }
 
 int bench_item_probe_sets(const struct bench_opts *o, struct bench_report *r)
@@ -161,7 +187,7 @@ int bench_item_probe_sets(const struct bench_opts *o, struct bench_report *r)
 	for (int t = 0; t < 2 && !rc; t++) {
 		struct bench_row *rows[2] = { NULL, NULL };
 		for (int s = 0; s < 2; s++) {
-			double ok[BENCH_MAX_RUNS], sw[BENCH_MAX_RUNS];
+			double ok[BENCH_MAX_RUNS];
 			if (!finite_only(share[t][s], reps, ok))
 				continue;
 			char name[48];
@@ -172,20 +198,19 @@ int bench_item_probe_sets(const struct bench_opts *o, struct bench_report *r)
 				break;
 			}
 			bench_row_set_runs(row, share[t][s], reps);
-			unsigned nsw = finite_only(vcsw[t][s], reps, sw);
 			snprintf(row->note, sizeof(row->note),
-				 "countdown.py -t %s -n %s on CPython 2.7: report --json "
-				 "failed_ratio; voluntary context switches per run: median "
-				 "%.0f, %u of %u runs below %.0f",
-				 threads[t], count, nsw ? bench_median(sw, nsw) : NAN,
-				 count_below(vcsw[t][s], reps, QUIET_VCSW), nsw, QUIET_VCSW);
+				 "countdown.py -t %s -n %s, CPython 2.7, report failed_ratio",
+				 threads[t], count);
+			regimes_note(row->note, sizeof(row->note), share[t][s],
+				     vcsw[t][s], reps);
 			rows[s] = row;
 			/* adding a row may move the others (realloc): the light
 			 * row is the one before */
 			if (s == 1 && rows[0]) {
 				struct bench_row *light = row - 1;
 				row->ratio = row->median / light->median;
-				judge(row, share[t][0], reps, share[t][1], reps, threads[t]);
+				judge(row, share[t][0], reps, share[t][1], reps,
+				      vcsw[t][0], vcsw[t][1], threads[t]);
 			}
 		}
 	}
