@@ -68,35 +68,35 @@ void gil_futex_wake_one(_Atomic uint32_t *word)
 
 uint32_t gil_grant_give(gil_thread *w)
 {
-	/* A spinning waiter needs no wake-up: one CAS publishes the grant,
-	 * and w is not touched after it (w may claim, run, detach and free
-	 * itself at once). given_from is written first, under the policy
-	 * mutex its readers hold too. */
-	w->given_from = GIL_GRANT_SPIN;
-	uint32_t spinning = GIL_GRANT_SPIN;
-	if (atomic_compare_exchange_strong_explicit(&w->grant, &spinning,
-						    GIL_GRANT_GIVEN,
-						    memory_order_release,
-						    memory_order_relaxed))
-		return GIL_GRANT_SPIN;
-	/* Counted before the grant is visible: once w sees it, w may run,
-	 * detach and free itself, and must then wait for our wake-up. */
-	atomic_fetch_add(&w->rt->wakes_in_flight, 1);
-	uint32_t replaced = atomic_exchange_explicit(&w->grant, GIL_GRANT_GIVEN,
-						     memory_order_release);
-	w->given_from = replaced;
-	/* Only a thread holding the policy mutex sets SPIN, and we hold it:
-	 * never true, but a leaked count would hang gil_detach(). */
-	if (replaced == GIL_GRANT_SPIN)
-		atomic_fetch_sub_explicit(&w->rt->wakes_in_flight, 1,
-					  memory_order_release);
-	return replaced;
+	/* The waiter's word is SPIN or SLEEP here, and only the waiter itself
+	 * changes it meanwhile (SPIN -> SLEEP when its spin runs out): one
+	 * CAS, retried at most once. A spinning waiter needs no wake-up and w
+	 * is not touched after the CAS (w may claim, run, detach and free
+	 * itself at once). given_from is published before the grant: prio
+	 * gives without its mutex (the handback), and a thread taking the
+	 * grant back reads given_from after it has seen GIVEN. */
+	uint32_t from = atomic_load_explicit(&w->grant, memory_order_relaxed);
+	for (;;) {
+		/* Counted before the grant is visible: once w sees it, w may
+		 * run, detach and free itself, and must then wait for our
+		 * wake-up. */
+		if (from != GIL_GRANT_SPIN)
+			atomic_fetch_add(&w->rt->wakes_in_flight, 1);
+		atomic_store_explicit(&w->given_from, from, memory_order_relaxed);
+		uint32_t seen = from;
+		if (atomic_compare_exchange_strong_explicit(
+			    &w->grant, &seen, GIL_GRANT_GIVEN,
+			    memory_order_release, memory_order_relaxed))
+			return from;
+		if (from != GIL_GRANT_SPIN)
+			atomic_fetch_sub_explicit(&w->rt->wakes_in_flight, 1,
+						  memory_order_release);
+		from = seen;
+	}
 }
 
-void gil_grant_unlock_wake(gil_runtime *rt, pthread_mutex_t *m, gil_thread *w,
-			   uint32_t replaced)
+void gil_grant_wake(gil_runtime *rt, gil_thread *w, uint32_t replaced)
 {
-	pthread_mutex_unlock(m);
 	/* A spinning waiter sees the grant by itself: no system call, and
 	 * gil_grant_give() did not count it in flight. */
 	if (replaced == GIL_GRANT_SPIN)
@@ -104,6 +104,13 @@ void gil_grant_unlock_wake(gil_runtime *rt, pthread_mutex_t *m, gil_thread *w,
 	if (replaced == GIL_GRANT_SLEEP)
 		gil_futex_wake_one(&w->grant);
 	atomic_fetch_sub_explicit(&rt->wakes_in_flight, 1, memory_order_release);
+}
+
+void gil_grant_unlock_wake(gil_runtime *rt, pthread_mutex_t *m, gil_thread *w,
+			   uint32_t replaced)
+{
+	pthread_mutex_unlock(m);
+	gil_grant_wake(rt, w, replaced);
 }
 
 int gil_current_cpu(void)

@@ -50,7 +50,8 @@ struct gil_thread {
 	/* Direct handoff (fifo, prio): the releaser writes GIL_GRANT_GIVEN
 	 * here and wakes the waiter with a futex only if it sleeps. */
 	_Atomic uint32_t grant;
-	uint32_t given_from;         /* state the last grant replaced (prio) */
+	/* State the last grant replaced (prio takes a grant back to it). */
+	_Atomic uint32_t given_from;
 
 	/* Per-policy per-thread state. */
 	void *policy_data;
@@ -161,10 +162,13 @@ void gil_futex_wake_one(_Atomic uint32_t *word);
  * gil_grant_unlock_wake() must drop (unlock) before it issues the futex
  * wake-up, so the woken thread does not run into a held mutex. Returns the
  * state the grant replaced (GIL_GRANT_SLEEP or GIL_GRANT_SPIN), also left
- * in w->given_from. A spinning w costs one CAS and no wake-up accounting. */
+ * in w->given_from (written before the grant is). A spinning w costs one
+ * CAS and no wake-up accounting. prio's handback calls it without the
+ * mutex, then gil_grant_wake(). */
 uint32_t gil_grant_give(gil_thread *w);
 void gil_grant_unlock_wake(gil_runtime *rt, pthread_mutex_t *m, gil_thread *w,
 			   uint32_t replaced);
+void gil_grant_wake(gil_runtime *rt, gil_thread *w, uint32_t replaced);
 /* A waiter's claim of a given grant: 1 when it now holds the GIL. */
 static inline int gil_grant_claim(gil_thread *t)
 {

@@ -54,6 +54,10 @@
 
 /* Low bit of prio_gil.word: the holder must drop through the mutex. */
 #define PRIO_SLOW ((uintptr_t)1)
+/* Next bit: the one waiter is parked in prio_gil.handback, outside the
+ * queue; the holder may give it the GIL without the mutex (always with
+ * PRIO_SLOW, so the plain fast drop still fails). */
+#define PRIO_HANDBACK ((uintptr_t)2)
 
 struct prio_thread {
 	uint64_t seq;         /* arrival order of the current wait */
@@ -85,9 +89,23 @@ struct prio_thread {
  * owner, so from then on the owner cannot leave without the mutex and the
  * waiter may read the owner's fields. Invariant: a non-empty queue implies
  * PRIO_SLOW (set and cleared only under the mutex).
+ *
+ * The handback: a CPU-class holder forced off by an I/O arrival, when that
+ * arrival is the only waiter, parks itself (handback, PRIO_HANDBACK) instead
+ * of queueing. While it is parked nobody else waits, so the I/O thread's
+ * next drop gives the GIL back with a CAS on the word and one on the
+ * parked thread's grant word: no mutex, and no wake-up while it spins.
+ * Whoever takes the mutex clears PRIO_HANDBACK first (a CAS racing the
+ * holder's) and queues the parked thread (unpark_handback), after which the
+ * mutex protocol holds as before. PRIO_HANDBACK is set and cleared under
+ * the mutex, except by the holder's handback CAS.
  */
 struct prio_gil {
 	_Atomic uintptr_t word;
+	_Atomic(gil_thread *) handback; /* the parked waiter (PRIO_HANDBACK) */
+	/* When the parked waiter ages: its handback must then go through the
+	 * mutex, whose grant marks it aged. */
+	_Atomic uint64_t handback_aged_ns;
 	pthread_mutex_t mutex;
 	int owner_aged;          /* owner won by aging: no class preemption */
 	/* The pending drop request is a class preemption (not a timeout). */
@@ -106,7 +124,7 @@ static struct prio_thread *pt_of(gil_thread *t)
 
 static gil_thread *owner_of(uintptr_t word)
 {
-	return (gil_thread *)(word & ~PRIO_SLOW);
+	return (gil_thread *)(word & ~(PRIO_SLOW | PRIO_HANDBACK));
 }
 
 /* The owner has claimed its grant (it runs with the GIL). */
@@ -225,6 +243,26 @@ static void push_waiter(struct prio_gil *g, gil_thread *t)
 {
 	t->next_waiter = g->waiters;
 	g->waiters = t;
+}
+
+/* Called with the mutex held before anything reads or changes the queue or
+ * the owner: queues the parked waiter, after which the holder can no longer
+ * give it the GIL past the mutex. If the holder's handback wins the race,
+ * the word names the parked thread and the queue stays as it was. Returns
+ * the word as it now is. */
+static uintptr_t unpark_handback(struct prio_gil *g)
+{
+	uintptr_t w = atomic_load(&g->word);
+	while (w & PRIO_HANDBACK) {
+		if (atomic_compare_exchange_weak(&g->word, &w,
+						 w & ~PRIO_HANDBACK)) {
+			push_waiter(g, atomic_load_explicit(
+					       &g->handback,
+					       memory_order_relaxed));
+			return w & ~PRIO_HANDBACK;
+		}
+	}
+	return w;
 }
 
 /* Makes t the owner in the bookkeeping. Called with the mutex held; t is
@@ -357,7 +395,10 @@ static int prio_take_slow(gil_runtime *rt, gil_thread *t)
 				    memory_order_seq_cst, memory_order_relaxed))
 				break;
 		} else {
-			break;
+			/* A parked waiter joins the queue we are joining. */
+			w = unpark_handback(g);
+			if (w & PRIO_SLOW)
+				break;
 		}
 	}
 	gil_thread *h = owner_of(w);
@@ -366,9 +407,17 @@ static int prio_take_slow(gil_runtime *rt, gil_thread *t)
 	p->enq_ns = now;
 	int spin_for_drop = 0;
 	if (h != t && preempts(g, t, h)) {
+		/* given_from is written before the grant (the handback gives
+		 * without the mutex); it cannot change again before h claims
+		 * or we take it back: h is given the GIL only by a holder, and
+		 * the holder is h now. */
 		uint32_t given = GIL_GRANT_GIVEN;
-		if (atomic_compare_exchange_strong_explicit(
-			    &h->grant, &given, h->given_from,
+		if (atomic_load_explicit(&h->grant, memory_order_acquire) ==
+			    GIL_GRANT_GIVEN &&
+		    atomic_compare_exchange_strong_explicit(
+			    &h->grant, &given,
+			    atomic_load_explicit(&h->given_from,
+						 memory_order_relaxed),
 			    memory_order_relaxed, memory_order_relaxed)) {
 			/* h has not run since it was given the GIL: take the
 			 * grant back, h waits on as if nothing happened (a
@@ -459,9 +508,9 @@ static int wait_for_grant(gil_runtime *rt, gil_thread *t, uint64_t queued_ns,
 			continue;
 		deadline += interval;
 		pthread_mutex_lock(&g->mutex);
-		uintptr_t cur = atomic_load_explicit(&g->word,
-						     memory_order_relaxed);
-		gil_thread *o = owner_of(cur);
+		/* Parked, we wait in the queue from our first timeout on, so
+		 * we are never handed back aged past the mutex. */
+		gil_thread *o = owner_of(unpark_handback(g));
 		if (t->waiting && g->grants == saved && o && owner_resumed(o)) {
 			/* The holder kept the GIL a whole interval: whatever it
 			 * was, it is CPU-bound now. A grantee that has not woken
@@ -476,6 +525,7 @@ static int wait_for_grant(gil_runtime *rt, gil_thread *t, uint64_t queued_ns,
 		pthread_mutex_unlock(&g->mutex);
 	}
 claimed:
+	t->waiting = 0; /* a handback does not go through grant() */
 	/* A cut-off thread resumes its slice; anyone else starts one (here,
 	 * not in the releaser: one cache line fewer on the handoff's path). */
 	if (!p->preempted)
@@ -521,9 +571,13 @@ static int prio_take(gil_runtime *rt, gil_thread *t)
  * two, and the releaser of the next handoff always finds it queued. It is
  * queued exactly as prio_take_slow() would queue it (arrival order counts
  * from here; it spins first if an I/O arrival cut it off), and its take()
- * only waits (tests/model/prio.pml: the requeue).
+ * only waits (tests/model/prio.pml: the requeue). With park set (nobody
+ * else waits, and the grant just made is not an aged one) it parks instead
+ * of queueing: the next holder can then give the GIL back without the mutex
+ * (struct prio_gil, the handback); the caller sets PRIO_HANDBACK.
  */
-static void requeue_self(struct prio_gil *g, gil_thread *t, uint64_t now)
+static void requeue_self(gil_runtime *rt, struct prio_gil *g, gil_thread *t,
+			 uint64_t now, int park)
 {
 	struct prio_thread *p = pt_of(t);
 	p->seq = ++g->seq;
@@ -532,9 +586,49 @@ static void requeue_self(struct prio_gil *g, gil_thread *t, uint64_t now)
 	atomic_store_explicit(&t->grant,
 			      p->cut_by_io ? GIL_GRANT_SPIN : GIL_GRANT_SLEEP,
 			      memory_order_relaxed);
-	push_waiter(g, t);
+	if (park) {
+		atomic_store_explicit(&g->handback, t, memory_order_relaxed);
+		atomic_store_explicit(&g->handback_aged_ns,
+				      now + PRIO_AGING_INTERVALS *
+						    interval_ns(rt),
+				      memory_order_relaxed);
+	} else {
+		push_waiter(g, t);
+	}
 	p->requeued_grants = g->grants;
 	p->requeued = 1;
+}
+
+/*
+ * The holder's drop while a waiter is parked (word == t | SLOW | HANDBACK):
+ * gives it the GIL with a CAS on the word, which fails if a thread that
+ * took the mutex has queued it meanwhile (unpark_handback), and a CAS on
+ * its grant word. Returns 0 when the mutex must do it: the CAS failed, the
+ * parked waiter has aged (its grant must be marked aged), or t was forced
+ * off (it queues itself in the mutex's pass). Nobody can have boosted t:
+ * a booster queues, so it would have unparked first.
+ */
+static int hand_back(gil_runtime *rt, gil_thread *t, enum gs_release_reason why,
+		     uintptr_t w)
+{
+	struct prio_gil *g = rt->policy_data;
+	if (why == GS_RELEASE_FORCED)
+		return 0;
+	gil_thread *c = atomic_load_explicit(&g->handback, memory_order_relaxed);
+	if (gs_now_ns() >= atomic_load_explicit(&g->handback_aged_ns,
+						memory_order_relaxed))
+		return 0;
+	/* acq_rel: a waiter finding c in the word reads what c wrote before
+	 * it parked (its class), and our class writes below are ours alone
+	 * again, as after the fast drop. */
+	if (!atomic_compare_exchange_strong_explicit(&g->word, &w, (uintptr_t)c,
+						     memory_order_acq_rel,
+						     memory_order_relaxed))
+		return 0;
+	if (why == GS_RELEASE_BLOCKING)
+		t->cpu_bound = 0;
+	gil_grant_wake(rt, c, gil_grant_give(c));
+	return 1;
 }
 
 static void prio_drop(gil_runtime *rt, gil_thread *t, enum gs_release_reason why)
@@ -555,9 +649,13 @@ static void prio_drop(gil_runtime *rt, gil_thread *t, enum gs_release_reason why
 			t->cpu_bound = 0;
 		return;
 	}
+	if (expect == ((uintptr_t)t | PRIO_SLOW | PRIO_HANDBACK) &&
+	    hand_back(rt, t, why, expect))
+		return;
 	/* Under the mutex from here: a waiter's timeout may demote us. */
 
 	pthread_mutex_lock(&g->mutex);
+	unpark_handback(g);
 	int cpu_bound = why == GS_RELEASE_FORCED ? 1
 			: why == GS_RELEASE_BLOCKING ? 0 : t->cpu_bound;
 	/* A CPU-class holder cut off by an I/O arrival keeps its place
@@ -580,18 +678,27 @@ static void prio_drop(gil_runtime *rt, gil_thread *t, enum gs_release_reason why
 			best = w;
 	if (best) {
 		unlink_waiter(g, best);
-		grant(g, best, is_aged(rt, best, now));
+		int aged = is_aged(rt, best, now);
+		grant(g, best, aged);
 		/* Forced off, we take the GIL again at once (prio_check):
 		 * queue now, in this same pass through the mutex. Not with an
 		 * on_return hook: it runs before the thread asks again (a
 		 * replay spends the recorded thread's way back in it), and a
-		 * grant made meanwhile would idle the GIL. */
-		if (why == GS_RELEASE_FORCED && !t->on_return)
-			requeue_self(g, t, now);
-		atomic_store_explicit(&g->word,
-				      (uintptr_t)best |
-					      (g->waiters ? PRIO_SLOW : 0),
-				      memory_order_relaxed);
+		 * grant made meanwhile would idle the GIL. Park when nobody
+		 * else waits: the handback. */
+		uintptr_t flags = 0;
+		if (why == GS_RELEASE_FORCED && !t->on_return) {
+			int park = !g->waiters && !aged;
+			requeue_self(rt, g, t, now, park);
+			if (park)
+				flags = PRIO_SLOW | PRIO_HANDBACK;
+		}
+		if (g->waiters)
+			flags |= PRIO_SLOW;
+		/* Release: the new owner's handback reads the parked
+		 * thread's fields after finding PRIO_HANDBACK here. */
+		atomic_store_explicit(&g->word, (uintptr_t)best | flags,
+				      memory_order_release);
 		uint32_t replaced = gil_grant_give(best);
 		gil_grant_unlock_wake(rt, &g->mutex, best, replaced);
 	} else {

@@ -12,7 +12,13 @@
  * itself (as a spinner) in the same pass through the mutex that gives the
  * GIL away, after picking the next holder, and its take() then only waits
  * (a thread with an on_return hook does not requeue: thread 2, when there
- * is one, has such a hook, so both ways and their mix are checked).
+ * is one, has such a hook, so both ways and their mix are checked); and the
+ * handback: a requeueing holder that leaves nobody else waiting (and did not
+ * make an aged grant) parks instead of queueing (PRIO_HANDBACK, `whb`), and
+ * the next holder's drop gives the GIL back to it with a CAS on the word
+ * and one on its grant word, without the mutex, unless it was forced off or
+ * the parked thread has aged; whoever takes the mutex first queues the
+ * parked thread (unpark_handback), racing that CAS.
  *
  * Abstractions, all of them over-approximations (the model has every
  * behaviour of the C code, and more):
@@ -54,7 +60,10 @@
  * the grant order; -DMUTANT_FASTDROP_NOSLOW lets the holder's fast drop
  * ignore PRIO_SLOW, which strands a queued waiter; -DMUTANT_REQUEUE_NOSLOW
  * computes the word's PRIO_SLOW before the requeue (the queue then looks
- * empty to the next holder, whose fast drop strands the requeued thread).
+ * empty to the next holder, whose fast drop strands the requeued thread);
+ * -DMUTANT_HANDBACK_NOUNPARK lets an arrival queue without unparking the
+ * parked thread, so the handback gives the GIL past a queued waiter and
+ * clears PRIO_SLOW under it (the waiter is stranded).
  */
 #include "pthread.pml"
 #include "futex.pml"
@@ -69,6 +78,10 @@
 byte g_mutex;                 /* struct prio_gil */
 byte wown = NONE;             /* the word's owner (NONE: free) */
 bit wslow;                    /* the word's PRIO_SLOW bit */
+/* The word's PRIO_HANDBACK bit and prio_gil.handback in one: the parked
+ * thread, NONE while the bit is clear.  Invariant: whb != NONE implies
+ * wslow and an empty queue. */
+byte whb = NONE;
 bit owner_aged, preempt_req;
 byte waiters;                 /* g->waiters as a set (the C list is unordered) */
 byte gseq;                    /* g->seq */
@@ -118,11 +131,21 @@ bit grant_aged;               /* the GIL's current grant was an aged one */
 	owner_aged = isaged;                                             \
 	granted_since = waiters   /* bits of threads not queued are dead */
 
+/* unpark_handback(): with the mutex held, first thing: queue the parked
+ * thread and clear PRIO_HANDBACK (a CAS that fails only if the holder's
+ * handback came first, which then left whb == NONE). */
+#define UNPARK()                                                         \
+	if                                                               \
+	:: whb != NONE -> waiters = waiters | (1 << whb); whb = NONE     \
+	:: else -> skip                                                  \
+	fi
+
 /* wait_for_grant(): queued (as a spinner), until the GIL is given to us. */
 inline wait_grant()
 {
 	do
-	:: atomic { grant[_pid] == G_GIVEN -> grant[_pid] = G_OWNED; given_from[_pid] = 0 }; break /* claim */
+	:: atomic { grant[_pid] == G_GIVEN -> grant[_pid] = G_OWNED; given_from[_pid] = 0;
+		waiting[_pid] = 0 }; break /* claim */
 	:: atomic { grant[_pid] == G_SPIN -> grant[_pid] = G_SLEEP } /* taken back */
 	:: atomic { grant[_pid] == G_SLEEP -> fsleep = fsleep | BIT };
 		if
@@ -137,6 +160,7 @@ inline wait_grant()
 		:: tmo ->         /* a whole interval: demotion */
 			mutex_lock(g_mutex);
 			d_step {
+				UNPARK();
 				if
 				:: waiting[_pid] && !(granted_since & BIT) &&
 				   DEMOTABLE(wown) ->
@@ -182,6 +206,9 @@ inline take()
 				NOTE_GRANT_AGED(0);
 				got = 1
 			:: else ->
+#ifndef MUTANT_HANDBACK_NOUNPARK
+				UNPARK();
+#endif
 #ifndef MUTANT_FASTDROP_NOSLOW
 				wslow = 1;
 #endif
@@ -258,6 +285,33 @@ inline drop(why)
 		:: why == 0 -> cpu_bound[_pid] = 0
 		:: else -> skip
 		fi }
+	:: atomic { wown == _pid && whb != NONE && why != 1 && !IS_AGED(whb) ->
+		/* hand_back(): CAS t|SLOW|HANDBACK -> parked thread */
+		assert(wslow && !owner_aged);
+		best = whb;
+		wown = whb;
+		whb = NONE;
+		wslow = 0;
+		NOTE_GRANT_AGED(0);
+		if
+		:: why == 0 -> cpu_bound[_pid] = 0
+		:: else -> skip
+		fi }
+		d_step {                          /* gil_grant_give */
+			gf = grant[best];
+			given_from[best] = gf;
+			grant[best] = G_GIVEN
+		}
+		if                                /* gil_grant_wake */
+		:: gf == G_SLEEP ->
+#ifndef MUTANT_NOSIGNAL
+			futex_wake(best);
+#endif
+			skip
+		:: else -> skip
+		fi;
+		best = 0;
+		gf = 0
 	:: else ->
 		mutex_lock(g_mutex);
 		if                                /* slice still running? */
@@ -267,6 +321,7 @@ inline drop(why)
 		fi;
 		rq = why == 1 && !HOOKED(_pid);   /* requeue_self()? */
 		d_step {
+			UNPARK();
 			preempted[_pid] = cut;
 			if
 			:: why == 1 -> cpu_bound[_pid] = 1
@@ -313,13 +368,18 @@ inline drop(why)
 					aged[_pid] = 0;
 					grant[_pid] = G_SPIN;
 					waiting[_pid] = 1;
-					waiters = waiters | BIT;
+					if
+					:: waiters == 0 && !owner_aged ->
+						whb = _pid   /* park */
+					:: else ->
+						waiters = waiters | BIT
+					fi;
 					granted_since = granted_since & ~BIT;
 					requeued = 1
 				:: else -> skip
 				fi;
 #ifndef MUTANT_REQUEUE_NOSLOW
-				wslow = (waiters != 0);
+				wslow = (waiters != 0 || whb != NONE);
 #endif
 				given_from[best] = grant[best]; /* gil_grant_give */
 				gf = grant[best];
