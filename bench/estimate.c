@@ -159,6 +159,7 @@ int bench_item_estimate(const struct bench_opts *o, struct bench_report *r)
 		unsigned n = 0, ncpu = 0;
 		for (unsigned rep = 0; rep < reps; rep++) {
 			double wall[2] = { NAN, NAN }, cpu[2] = { NAN, NAN }, e = NAN;
+			double vcsw[2] = { NAN, NAN };
 			for (int traced = 0; traced < 2; traced++) {
 				char *argv[NARGV];
 				int a = 0;
@@ -181,6 +182,7 @@ int bench_item_estimate(const struct bench_opts *o, struct bench_report *r)
 				unlink(trace);
 				wall[traced] = rc == 0 ? bench_kv(out, "wall_s") : NAN;
 				cpu[traced] = rc == 0 ? bench_kv(out, "cpu_s") : NAN;
+				vcsw[traced] = rc == 0 ? bench_kv(out, "vcsw") : NAN;
 				if (traced)
 					e = estimate_of(out);
 			}
@@ -196,10 +198,13 @@ int bench_item_estimate(const struct bench_opts *o, struct bench_report *r)
 			ncpu += isfinite(cpu_measured[n]);
 			est[n++] = e;
 			if (o->verbose)
+				/* the 2.7 countdown's regime: a waiter woken at
+				 * every release or not (observer-effect.md) */
 				fprintf(stderr, "bench: item 10: %s: measured wall %+.2f %%, "
-					"CPU time %+.2f %% (%.6f / %.6f s), estimated %.2f %%\n",
+					"CPU time %+.2f %% (%.6f / %.6f s), estimated %.2f %%, "
+					"voluntary switches %.0f / %.0f\n",
 					wl->name, measured[n - 1], cpu_measured[n - 1],
-					cpu[1], cpu[0], e);
+					cpu[1], cpu[0], e, vcsw[1], vcsw[0]);
 		}
 		if (!n) {
 			bench_skip(r, 10, "%s: every repetition failed", wl->name);

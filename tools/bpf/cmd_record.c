@@ -17,6 +17,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "calibrate.h"
 #include "clock.h"
 #include "cli_common.h"
 #include "cost_model.h"
@@ -222,6 +223,18 @@ int cmd_record(int argc, char **argv)
 		return 1;
 	}
 
+	/* what a hit costs now (calibrate.h): a first sample before the
+	 * program runs, more while it does */
+	struct gs_calib cal;
+	int calibrating = !gs_calib_start(&cal);
+	if (calibrating)
+		gs_calib_sample(&cal);
+	else if (so.verbose)
+		fprintf(stderr, "%s: no calibration of the probes' cost (BPF "
+			"statistics or the calibration probe unavailable): the "
+			"estimate uses the constants\n", so.prog);
+	uint64_t prog_ns0 = calibrating ? gs_calib_prog_ns(&cal, s.skel->obj) : 0;
+
 	/* counting from here: "recording" means every probe counts */
 	gs_session_go(&s);
 	fprintf(stderr, "%s: recording %s (PID %d) to %s; Ctrl-C to stop\n", so.prog,
@@ -242,8 +255,12 @@ int cmd_record(int argc, char **argv)
 		gs_gil_outputs_tick(&gils, gs_now_ns(), 0);
 		/* native stacks are symbolised while the process and its
 		 * mappings are there (nativestack_load.h) */
-		if (native && ++ticks % 10 == 0)
+		++ticks;
+		if (native && ticks % 10 == 0)
 			gs_native_poll(native, s.skel);
+		/* a sample every 0.5 s (200 hits, ~0.2 ms) */
+		if (calibrating && ticks % 50 == 10)
+			gs_calib_sample(&cal);
 		/* streamed: a record killed at any moment leaves a readable file */
 		if (gs_writer_tick(w, gs_now_ns()))
 			break; /* the write error is reported at close */
@@ -256,6 +273,9 @@ int cmd_record(int argc, char **argv)
 	}
 	gs_session_disarm(&s);
 	uint64_t t1 = gs_now_ns();
+	/* the programs' run time between arm and disarm: they keep running
+	 * (unarmed) while the probes come out */
+	uint64_t prog_ns = calibrating ? gs_calib_prog_ns(&cal, s.skel->obj) - prog_ns0 : 0;
 	int interrupted = gs_session_stop != 0;
 	gs_session_cpu_mark(&s);
 
@@ -278,6 +298,15 @@ int cmd_record(int argc, char **argv)
 	if (native && gs_native_write(native, s.skel, w, &nt))
 		fprintf(stderr, "%s: writing the native stacks failed\n", so.prog);
 	gs_native_free(native);
+	double trap_ns = calibrating ? gs_calib_trap_ns(&cal) : -1;
+	double ret_ns = calibrating ? gs_calib_ret_ns(&cal) : -1;
+	int nsamples = calibrating ? cal.nsamples : 0;
+	if (calibrating)
+		gs_calib_end(&cal);
+	if (trap_ns > 0) {
+		s.trap_ns = trap_ns;
+		s.ret_ns = ret_ns;
+	}
 	int child_code = gs_session_end(&s, interrupted || timed_out);
 
 	char err[512] = "";
@@ -304,7 +333,7 @@ int cmd_record(int argc, char **argv)
 
 	double secs = (double)(t1 - t0) / 1e9;
 	/* the frame walk runs inside the GIL probes, once per stack event */
-	double cost_ms = (gs_session_cost_ns(&s, cnt) +
+	double cost_ms = (gs_session_cost_ns(&s, cnt) + (trap_ns > 0 ? (double)prog_ns : 0) +
 			  (so.pystacks ? GS_COST_PYSTACK_NS : 0) * (double)stack_events +
 			  (so.native ? GS_COST_NATIVE_NS : 0) * (double)stack_events) / 1e6;
 	fprintf(stderr,
@@ -318,7 +347,12 @@ int cmd_record(int argc, char **argv)
 		? -1 : gs_session_estimate(cnt, cost_ms * 1e6, (double)cpu_ns,
 					      (double)(t1 - t0), &est);
 	if (slowdown >= 0) {
-		char wakes[200] = "", path[160];
+		char wakes[200] = "", path[160], per[160] = "";
+		if (trap_ns > 0)
+			snprintf(per, sizeof(per), " (traps %.0f ns each, a return "
+				 "%.0f ns more, measured now in %d samples, + %.1f ms "
+				 "in the BPF programs)", trap_ns, ret_ns, nsamples,
+				 (double)prog_ns / 1e6);
 		/* what bounded the path: the wall time, or the CPU time less
 		 * what waiters ran beside the holder */
 		if (est.path_is_wall)
@@ -339,11 +373,11 @@ int cmd_record(int argc, char **argv)
 				 est.per_wake_ns / 1e3);
 		fprintf(stderr,
 			"%s: estimated probe cost %.1f ms = %.2f%% slowdown of a "
-			"CPU-bound run (the probes' CPU time,%s over the %.3f s "
+			"CPU-bound run (the probes' CPU time%s,%s over the %.3f s "
 			"the program used beside them on its path: %s; %.2f%% of "
 			"the recording's wall time; %llu GIL probe hits, %llu "
 			"scheduler hits; docs/observer-effect.md)\n",
-			so.prog, cost_ms, slowdown, wakes,
+			so.prog, cost_ms, slowdown, per, wakes,
 			est.path_ns / 1e6 - cost_ms * est.factor > 0
 				? (est.path_ns / 1e6 - cost_ms * est.factor) / 1e3 : 0.0,
 			path, secs > 0 ? cost_ms / 10 / secs : 0.0,

@@ -77,6 +77,10 @@ struct gs_session {
 	/* the target's CPU time, for the cost estimate (session_cost.c) */
 	uint64_t cpu_start_ns, cpu_mark_ns;
 	int cpu_start_ok, cpu_mark_ok;
+	double trap_ns;         /* a uprobe's round trip measured now
+				 * (calibrate.h), 0: GS_COST_UPROBE_NS */
+	double ret_ns;          /* ... a return probe's extra, 0:
+				 * GS_COST_URETPROBE_NS */
 	struct rusage child_usage; /* the command's, when we reaped it */
 	int child_usage_ok;
 };
@@ -103,7 +107,10 @@ int gs_session_alive(struct gs_session *s);
 void gs_session_counters(struct gs_session *s, uint64_t out[GSB_CNT_MAX]);
 /* Hits of the GIL probes (every slot but the scheduler's and the counts). */
 uint64_t gs_session_gil_hits(const uint64_t cnt[GSB_CNT_MAX]);
-/* Estimated probe cost in ns for these counters (docs/observer-effect.md). */
+/* Estimated probe cost in ns for these counters (docs/observer-effect.md):
+ * hits x per-hit cost; with s->trap_ns set, an emulated uprobe's hit is
+ * that round trip alone and the caller adds the programs' measured run
+ * time. */
 double gs_session_cost_ns(struct gs_session *s, const uint64_t cnt[GSB_CNT_MAX]);
 /* The traced process's CPU time at the stop, for gs_session_cpu_ns(). */
 void gs_session_cpu_mark(struct gs_session *s);

@@ -46,7 +46,8 @@ uint64_t gs_session_gil_hits(const uint64_t c[GSB_CNT_MAX])
 
 double gs_session_cost_ns(struct gs_session *s, const uint64_t c[GSB_CNT_MAX])
 {
-	double ns = 0;
+	double ns = 0, uprobe = s->trap_ns > 0 ? s->trap_ns : GS_COST_UPROBE_NS,
+	       uret = s->ret_ns > 0 ? s->ret_ns : GS_COST_URETPROBE_NS;
 	for (int k = GSB_HIT_USDT; k < GSB_CNT_WAIT_ONCPU_NS; k++) {
 		double per;
 		switch (k) {
@@ -54,16 +55,14 @@ double gs_session_cost_ns(struct gs_session *s, const uint64_t c[GSB_CNT_MAX])
 		case GSB_CNT_GILS_FOUND: per = 0; break;
 		case GSB_HIT_TAKE_RET:
 		case GSB_HIT_COND_WAIT_RET:
-			per = s->single_step[k] ? GS_COST_URETPROBE_SS_NS
-						: GS_COST_URETPROBE_NS;
+			per = s->single_step[k] ? GS_COST_URETPROBE_SS_NS : uret;
 			break;
 		case GSB_HIT_SCHED: per = GS_COST_SCHED_NS; break;
 		case GSB_HIT_ACQ2_TAIL: /* a return probe with no entry program */
-			per = (s->single_step[k] ? GS_COST_UPROBE_SS_NS : GS_COST_UPROBE_NS) +
-			      GS_COST_URETPROBE_NS;
+			per = (s->single_step[k] ? GS_COST_UPROBE_SS_NS : uprobe) + uret;
 			break;
 		default:
-			per = s->single_step[k] ? GS_COST_UPROBE_SS_NS : GS_COST_UPROBE_NS;
+			per = s->single_step[k] ? GS_COST_UPROBE_SS_NS : uprobe;
 		}
 		ns += per * (double)c[k];
 	}

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/* The per-hit cost of a probe, measured during the recording (calibrate.h). */
+#define _GNU_SOURCE
+#include "calibrate.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "clock.h"
+#include "probecost.skel.h"
+
+/* The calibration site: its first instruction is a push, which the kernel
+ * emulates, as at every light-set site (take_gil, drop_gil and
+ * PyEval_SaveThread start with push; 2.7's sites are call/jmp). */
+void gs_calib_site(void);
+void gs_calib_site_ret(void);
+__asm__(".text\n"
+	".globl gs_calib_site\n.type gs_calib_site,@function\n"
+	"gs_calib_site:\n\tpush %rbx\n\tpop %rbx\n\tret\n"
+	".size gs_calib_site, .-gs_calib_site\n"
+	".globl gs_calib_site_ret\n.type gs_calib_site_ret,@function\n"
+	"gs_calib_site_ret:\n\tpush %rbx\n\tpop %rbx\n\tret\n"
+	".size gs_calib_site_ret, .-gs_calib_site_ret\n");
+
+#define CALLS 200
+
+/* The file offset of our own code at address addr, from /proc/self/maps
+ * (the binary may be stripped: no symbol lookup). */
+static int self_offset(const void *addr, char *path, size_t len, uint64_t *off)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return -1;
+	char line[4608];
+	int rc = -1;
+	uintptr_t a = (uintptr_t)addr;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi, foff;
+		char perm[8];
+		int pos = 0;
+		if (sscanf(line, "%lx-%lx %7s %lx %*s %*s%n", &lo, &hi, perm, &foff,
+			   &pos) != 4 || a < lo || a >= hi)
+			continue;
+		const char *p = line + pos;
+		while (*p == ' ')
+			p++;
+		size_t n = strcspn(p, "\n");
+		if (*p != '/' || n >= len)
+			break;
+		memcpy(path, p, n);
+		path[n] = 0;
+		*off = a - lo + foff;
+		rc = 0;
+		break;
+	}
+	fclose(f);
+	return rc;
+}
+
+static double time_calls(void (*site)(void))
+{
+	uint64_t t0 = gs_now_ns();
+	for (int i = 0; i < CALLS; i++) {
+		site();
+		__asm__ volatile("" ::: "memory");
+	}
+	return (double)(gs_now_ns() - t0) / CALLS;
+}
+
+static int prog_stats(int fd, uint64_t *ns, uint64_t *cnt)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -1;
+	*ns = info.run_time_ns;
+	*cnt = info.run_cnt;
+	return 0;
+}
+
+int gs_calib_start(struct gs_calib *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->stats_fd = -1;
+	char path[4096], path_ret[4096];
+	uint64_t off, off_ret;
+	if (self_offset((const void *)gs_calib_site, path, sizeof(path), &off) ||
+	    self_offset((const void *)gs_calib_site_ret, path_ret, sizeof(path_ret),
+			&off_ret))
+		return -1;
+	double bare = 1e30;
+	for (int i = 0; i < 5; i++) {
+		double t = time_calls(gs_calib_site);
+		if (t < bare)
+			bare = t;
+	}
+	c->bare_ns = bare;
+	c->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (c->stats_fd < 0)
+		goto fail;
+	c->skel = probecost_bpf__open();
+	if (!c->skel)
+		goto fail;
+	bpf_program__set_autoload(c->skel->progs.count_usdt, false);
+	if (probecost_bpf__load(c->skel))
+		goto fail;
+	/* the second site has an entry and a return probe, as take_gil */
+	c->link = bpf_program__attach_uprobe(c->skel->progs.count_uprobe, false,
+					     getpid(), path, (size_t)off);
+	c->link_ret = bpf_program__attach_uprobe(c->skel->progs.count_uprobe, false,
+						 getpid(), path_ret, (size_t)off_ret);
+	c->link_ret2 = bpf_program__attach_uprobe(c->skel->progs.count_uretprobe, true,
+						  getpid(), path_ret, (size_t)off_ret);
+	if (!c->link || !c->link_ret || !c->link_ret2)
+		goto fail;
+	return 0;
+fail:
+	gs_calib_end(c);
+	return -1;
+}
+
+void gs_calib_sample(struct gs_calib *c)
+{
+	if (!c->link || c->nsamples >= GS_CALIB_MAX_SAMPLES)
+		return;
+	int fd = bpf_program__fd(c->skel->progs.count_uprobe);
+	int fd_ret = bpf_program__fd(c->skel->progs.count_uretprobe);
+	uint64_t ns0, n0, ns1, n1, rns0, rn0, rns1, rn1;
+	if (prog_stats(fd, &ns0, &n0))
+		return;
+	double per = time_calls(gs_calib_site);
+	if (prog_stats(fd, &ns1, &n1) || n1 - n0 != CALLS)
+		return; /* not every call hit: not a sample */
+	double trap = per - c->bare_ns - (double)(ns1 - ns0) / CALLS;
+	if (prog_stats(fd_ret, &rns0, &rn0))
+		return;
+	double per_ret = time_calls(gs_calib_site_ret);
+	if (prog_stats(fd, &ns0, &n0) || prog_stats(fd_ret, &rns1, &rn1) ||
+	    n0 - n1 != CALLS || rn1 - rn0 != CALLS)
+		return;
+	/* entry and return, minus the entry alone, minus both programs */
+	double ret = per_ret - per - (double)(rns1 - rns0) / CALLS;
+	if (trap > 0 && ret > 0) {
+		c->samples[c->nsamples] = trap;
+		c->ret_samples[c->nsamples++] = ret;
+	}
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median(const double *s, int n)
+{
+	if (!n)
+		return -1;
+	double v[GS_CALIB_MAX_SAMPLES];
+	memcpy(v, s, sizeof(double) * (size_t)n);
+	qsort(v, (size_t)n, sizeof(double), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+double gs_calib_trap_ns(const struct gs_calib *c)
+{
+	return median(c->samples, c->nsamples);
+}
+
+double gs_calib_ret_ns(const struct gs_calib *c)
+{
+	return median(c->ret_samples, c->nsamples);
+}
+
+uint64_t gs_calib_prog_ns(const struct gs_calib *c, struct bpf_object *obj)
+{
+	uint64_t sum = 0;
+	struct bpf_program *p;
+	if (c->stats_fd < 0)
+		return 0;
+	bpf_object__for_each_program(p, obj) {
+		enum bpf_prog_type t = bpf_program__type(p);
+		uint64_t ns, cnt;
+		if (!bpf_program__autoload(p) || t != BPF_PROG_TYPE_KPROBE ||
+		    bpf_program__fd(p) < 0 || prog_stats(bpf_program__fd(p), &ns, &cnt))
+			continue;
+		sum += ns;
+	}
+	return sum;
+}
+
+void gs_calib_end(struct gs_calib *c)
+{
+	struct bpf_link **links[] = { &c->link, &c->link_ret, &c->link_ret2 };
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		if (*links[i])
+			bpf_link__destroy(*links[i]);
+		*links[i] = NULL;
+	}
+	if (c->skel)
+		probecost_bpf__destroy(c->skel);
+	c->skel = NULL;
+	if (c->stats_fd >= 0)
+		close(c->stats_fd);
+	c->stats_fd = -1;
+}

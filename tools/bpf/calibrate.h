@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a probe hit costs on this machine now, measured while a recording
+ * runs instead of taken from constants measured once at another load
+ * (docs/observer-effect.md, "The cost"):
+ *  - the trap: a uprobe (first instruction emulated, as at every light-set
+ *    site) on a function of the recorder's own, with the cheapest BPF
+ *    program (probes/bpf/probecost.bpf.c's counter), called a few hundred
+ *    times per sample; the call's time with the probe, minus without,
+ *    minus the counter program's own run time, is the kernel's round trip;
+ *    a second such function with an entry and a return probe (as take_gil
+ *    has) gives what the return adds;
+ *  - the BPF programs' own run time at the target's sites, from the
+ *    kernel's statistics (BPF_ENABLE_STATS, held while recording).
+ * Needs CAP_SYS_ADMIN for the statistics; without them or the probe the
+ * estimate keeps the constants (session.h GS_COST_*).
+ */
+#ifndef GILSCOPE_CALIBRATE_H
+#define GILSCOPE_CALIBRATE_H
+
+#include <stdint.h>
+
+struct bpf_object;
+struct probecost_bpf;
+struct bpf_link;
+
+#define GS_CALIB_MAX_SAMPLES 256
+
+struct gs_calib {
+	struct probecost_bpf *skel;
+	struct bpf_link *link, *link_ret, *link_ret2;
+	int stats_fd;           /* BPF_ENABLE_STATS, -1: none */
+	double bare_ns;         /* one call of the site, unprobed */
+	double samples[GS_CALIB_MAX_SAMPLES]; /* trap round trips, ns */
+	double ret_samples[GS_CALIB_MAX_SAMPLES]; /* a return probe's extra */
+	int nsamples;
+};
+
+/* Enables the statistics, attaches the calibration probe. 0, or -1 when
+ * either is impossible (nothing then stays enabled or attached). */
+int gs_calib_start(struct gs_calib *c);
+/* One sample of the trap's round trip (a few hundred calls). */
+void gs_calib_sample(struct gs_calib *c);
+/* The median sample in ns, or -1 without any: an entry probe's trap; what
+ * a return probe on the same function adds. */
+double gs_calib_trap_ns(const struct gs_calib *c);
+double gs_calib_ret_ns(const struct gs_calib *c);
+/* Run time (ns) of obj's programs that probe the target (uprobes, USDT,
+ * uretprobes; not the scheduler's), since the statistics were enabled. */
+uint64_t gs_calib_prog_ns(const struct gs_calib *c, struct bpf_object *obj);
+/* Detaches the probe, disables the statistics. */
+void gs_calib_end(struct gs_calib *c);
+
+#endif
