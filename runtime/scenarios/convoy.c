@@ -24,9 +24,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #include "clock.h"
 #include "scenario_internal.h"
@@ -47,6 +52,11 @@ struct cv_phase {
 	uint64_t requests;
 	double window_s;
 	uint64_t cpu_units_window;
+
+	/* With --client-cmd the server counts, as echo_convoy.py's does:
+	 * from its first reply to its last. */
+	uint64_t first_reply_ns, last_reply_ns, replies, units_at_first,
+		units_at_last;
 };
 
 struct cv_cpu {
@@ -62,14 +72,22 @@ static uint64_t cpu_units_sum(struct cv_phase *cp)
 	return s;
 }
 
+/* The OS thread's name (comm): what perf sched, bpftrace and top show,
+ * the same names bench/python/echo_convoy.py gives its threads. */
+static void name_os_thread(const char *name)
+{
+	prctl(PR_SET_NAME, (unsigned long)name, 0UL, 0UL, 0UL);
+}
+
 static void *cpu_main(void *arg)
 {
 	struct cv_cpu *c = arg;
 	struct cv_phase *cp = c->cp;
 	gil_thread *t = NULL;
+	char name[16];
+	snprintf(name, sizeof(name), "cpu-%u", c->idx);
+	name_os_thread(name);
 	if (cp->cpu_attached) {
-		char name[32];
-		snprintf(name, sizeof(name), "cpu-%u", c->idx);
 		t = gil_attach(cp->ph.rt, name, GIL_ROLE_CPU, 0);
 		if (!t)
 			return NULL;
@@ -134,6 +152,7 @@ static void *server_main(void *arg)
 {
 	struct cv_phase *cp = arg;
 	const struct gs_scenario_opts *o = cp->o;
+	name_os_thread("echo-server");
 	gil_thread *t = gil_attach(cp->ph.rt, "echo-server", GIL_ROLE_SERVER, 0);
 	if (!t)
 		return NULL;
@@ -175,9 +194,28 @@ static void *server_main(void *arg)
 				    1, &tr.bytes_written) <= 0)
 				break;
 			tr.ops++;
+			if (o->client_argv) {
+				uint64_t now = gs_now_ns();
+				if (!cp->replies++) {
+					cp->first_reply_ns = now;
+					cp->units_at_first = cpu_units_sum(cp);
+				}
+				cp->last_reply_ns = now;
+				cp->units_at_last = cpu_units_sum(cp);
+			}
 		}
 		free(buf);
 		close(fd);
+		if (o->client_argv && cp->replies > 1) {
+			cp->requests = cp->replies - 1;
+			cp->window_s = (double)(cp->last_reply_ns -
+						cp->first_reply_ns) / 1e9;
+			cp->cpu_units_window = cp->units_at_last -
+					       cp->units_at_first;
+		}
+		/* the CPU threads end with the client's connection */
+		if (o->client_argv)
+			atomic_store(&cp->ph.stop, 1);
 	}
 	tr.active_s = (double)(gs_now_ns() - t0) / 1e9;
 	gs_phase_thread_done(&cp->ph, t, &tr);
@@ -209,6 +247,7 @@ static void *client_main(void *arg)
 {
 	struct cv_phase *cp = arg;
 	const struct gs_scenario_opts *o = cp->o;
+	name_os_thread("echo-client");
 	char *buf = calloc(1, o->msg_size);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (!buf || fd < 0) {
@@ -271,6 +310,75 @@ out:
 	return NULL;
 }
 
+/* --client-cmd: CMD... PORT SECONDS MSG_SIZE THINK_US in a process of its
+ * own (bench/python/echo_client.py's arguments), its stdout on our stderr
+ * so that --json stays clean. */
+static int spawn_client_cmd(struct cv_phase *cp, pid_t *pid, char *err,
+			    size_t errlen)
+{
+	const struct gs_scenario_opts *o = cp->o;
+	char port[8], secs[32], size[16], think[16];
+	snprintf(port, sizeof(port), "%u", (unsigned)ntohs(cp->addr.sin_port));
+	snprintf(secs, sizeof(secs), "%.9g", o->duration_s);
+	snprintf(size, sizeof(size), "%u", o->msg_size);
+	snprintf(think, sizeof(think), "%u", o->client_think_us);
+	size_t n = 0;
+	while (o->client_argv[n])
+		n++;
+	char **argv = calloc(n + 5, sizeof(*argv));
+	if (!argv) {
+		gs_errf(err, errlen, "out of memory");
+		errno = ENOMEM;
+		return -1;
+	}
+	memcpy(argv, o->client_argv, n * sizeof(*argv));
+	argv[n] = port;
+	argv[n + 1] = secs;
+	argv[n + 2] = size;
+	argv[n + 3] = think;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
+	int e = posix_spawnp(pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	free(argv);
+	if (e) {
+		gs_errf(err, errlen, "--client-cmd: cannot run %s: %s",
+			o->client_argv[0], strerror(e));
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+/* Waits for the client process; a stop request (SIGINT) ends it. */
+static int wait_client_cmd(struct cv_phase *cp, pid_t pid, char *err,
+			   size_t errlen)
+{
+	int st = 0;
+	pid_t r;
+	int killed = 0;
+	while ((r = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
+		if (gs_scenario_stop_requested() && !killed++)
+			kill(pid, SIGTERM);
+	/* a client that never connected leaves the server in accept */
+	atomic_store(&cp->ph.stop, 1);
+	if (r < 0) {
+		gs_errf(err, errlen, "--client-cmd: waitpid: %s", strerror(errno));
+		return -1;
+	}
+	if (killed || gs_scenario_stop_requested())
+		return 0;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		gs_errf(err, errlen, "--client-cmd %s %s %d", cp->o->client_argv[0],
+			WIFEXITED(st) ? "exited with status" : "killed by signal",
+			WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
 static int listen_loopback(struct cv_phase *cp, char *err, size_t errlen)
 {
 	cp->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -323,7 +431,34 @@ static int convoy_phase(const struct gs_scenario_opts *o, unsigned k,
 		errno = ENOMEM;
 		rc = -1;
 	}
-	if (!rc) {
+	pid_t client_pid = -1;
+	if (!rc && o->client_argv) {
+		/* echo_convoy.py's order: the CPU threads run 0.1 s before the
+		 * server starts, then the client process */
+		int e = 0;
+		for (unsigned i = 0; !e && i < k; i++) {
+			cpus[i].cp = &cp;
+			cpus[i].idx = i;
+			e = gs_spawn_at(th, &nth, cpu_main, &cpus[i]);
+		}
+		if (!e && k) {
+			struct timespec head = { 0, 100000000 };
+			while (nanosleep(&head, &head) && errno == EINTR &&
+			       !gs_scenario_stop_requested())
+				;
+		}
+		if (!e)
+			e = gs_spawn_at(th, &nth, server_main, &cp);
+		if (e) {
+			rc = gs_spawn_failed(err, errlen, e);
+			atomic_store(&cp.ph.stop, 1);
+		} else if (spawn_client_cmd(&cp, &client_pid, err, errlen)) {
+			rc = -1;
+			atomic_store(&cp.ph.stop, 1);
+		} else if (wait_client_cmd(&cp, client_pid, err, errlen)) {
+			rc = -1;
+		}
+	} else if (!rc) {
 		int e = gs_spawn_at(th, &nth, server_main, &cp);
 		for (unsigned i = 0; !e && i < k; i++) {
 			cpus[i].cp = &cp;
@@ -340,6 +475,13 @@ static int convoy_phase(const struct gs_scenario_opts *o, unsigned k,
 	}
 	for (int i = 0; i < nth; i++)
 		pthread_join(th[i], NULL);
+	if (!rc && o->client_argv && !gs_scenario_stop_requested() &&
+	    cp.replies < 2) {
+		gs_errf(err, errlen, "--client-cmd %s: fewer than two round trips "
+			"answered", o->client_argv[0]);
+		errno = EIO;
+		rc = -1;
+	}
 	close(cp.lfd);
 	if (!rc && cp.client_error) {
 		gs_errf(err, errlen, "%s", cp.client_err);
@@ -379,6 +521,14 @@ int gs_convoy_run(const struct gs_scenario_opts *o,
 {
 	if (o->msg_size < 1 || o->msg_size > 65536) {
 		gs_errf(err, errlen, "--msg-size must be 1..65536 bytes");
+		errno = EINVAL;
+		return -1;
+	}
+	if (o->client_argv && (!o->client_argv[0] || o->client_units)) {
+		gs_errf(err, errlen, o->client_units
+			? "--client-units is the client thread's work; a "
+			  "--client-cmd program does its own"
+			: "--client-cmd: no program");
 		errno = EINVAL;
 		return -1;
 	}

@@ -85,6 +85,12 @@ struct gs_scenario_opts {
 	unsigned client_think_us; /* client pause between round trips: the
 				   * peer's reaction time / network delay */
 	unsigned rounds;        /* solo/policy/ceiling repeated; medians */
+	/* NULL: the client is a thread of ours. Else a program run as
+	 * ARGV... PORT SECONDS MSG_SIZE THINK_US in a process of its own
+	 * (bench/python/echo_client.py), the CPU threads started 0.1 s
+	 * before the server as in bench/python/echo_convoy.py; req/s is then
+	 * counted by the server, from its first reply to its last. */
+	char *const *client_argv;
 
 	/* priority */
 	unsigned period_us;     /* timer period of the high-priority thread */

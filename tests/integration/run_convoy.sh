@@ -22,6 +22,27 @@ json_get "$WORK/c.json" \
   '[t["ops"] for t in d["threads"] if t["role"] == "server"][0] == d["requests"]["policy"] + 1 or exit(1)' \
   >/dev/null || fail "server ops vs client requests"
 
+# --client-cmd: bench/python/echo_client.py as the client process; the
+# server counts from its first reply to its last (one more than the window).
+"$GILSCOPE" run convoy --policy cpython -k 1 -d 0.3 --json -o "$WORK/x.gst" \
+  --client-cmd "python3 $GILSCOPE_SRC/bench/python/echo_client.py" > "$WORK/x.json" \
+  || fail "--client-cmd run"
+json_get "$WORK/x.json" \
+  'd["client_cmd"][1].endswith("echo_client.py") and d["client_units"] == 0 or exit(1)' \
+  >/dev/null || fail "client_cmd in the JSON"
+json_get "$WORK/x.json" \
+  '[t["ops"] for t in d["threads"] if t["role"] == "server"][0] == d["requests"]["policy"] + 1 and d["rps"] > 0 or exit(1)' \
+  >/dev/null || fail "--client-cmd: server ops vs requests"
+$CHECK "$WORK/x.gst" match "$WORK/x.json" || fail "--client-cmd: trace vs counters"
+json_get "$WORK/c.json" 'd["client_cmd"] is None or exit(1)' >/dev/null || fail "client_cmd null"
+if "$GILSCOPE" run convoy -d 0.2 --client-cmd false > /dev/null 2> "$WORK/f.err"; then
+  fail "--client-cmd false succeeded"
+fi
+grep -q "client-cmd false exited with status 1" "$WORK/f.err" || fail "failing client: $(cat "$WORK/f.err")"
+"$GILSCOPE" run convoy -d 0.2 --client-cmd true --client-units 5 > /dev/null 2> "$WORK/u.err" \
+  && fail "--client-units with --client-cmd accepted"
+grep -q "client-units" "$WORK/u.err" || fail "--client-units refusal: $(cat "$WORK/u.err")"
+
 "$GILSCOPE" run convoy --policy fifo -k 2 -d 0.2 --nonblocking-first --think-us 0 \
   --json > "$WORK/nb.json" || fail "nonblocking-first run"
 json_get "$WORK/nb.json" 'd["nonblocking_first"] and d["think_us"] == 0 or exit(1)' \

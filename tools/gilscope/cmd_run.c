@@ -51,6 +51,12 @@ static void usage(FILE *out)
 "      --server-units N  convoy: work units per request (default 20)\n"
 "      --client-units N  convoy: the client's own CPU work per request, off\n"
 "                        the GIL (default 0; a Python client spends ~400)\n"
+"      --client-cmd CMD  convoy: the client is the program CMD (words split\n"
+"                        at spaces) run as CMD PORT SECONDS MSG_SIZE THINK_US\n"
+"                        in a process of its own, e.g. 'python3.11\n"
+"                        bench/python/echo_client.py'; the CPU threads start\n"
+"                        0.1 s before the server and req/s is counted by the\n"
+"                        server, as in bench/python/echo_convoy.py\n"
 "      --nonblocking-first  convoy: try recv/send without blocking first and\n"
 "                        release the GIL only if it would block (gh-89977)\n"
 "      --think-us U      convoy: client pause before each request, standing\n"
@@ -105,6 +111,7 @@ enum {
 	OPT_MSG, OPT_SERVER_UNITS, OPT_NBFIRST, OPT_PERIOD, OPT_HP_UNITS,
 	OPT_SCHED, OPT_PIN, OPT_HOG_BUSY, OPT_HOG_SLEEP, OPT_IO_SIZE,
 	OPT_IO_CPU, OPT_FSYNC, OPT_DIR, OPT_THINK, OPT_ROUNDS, OPT_CLIENT_UNITS,
+	OPT_CLIENT_CMD,
 };
 
 /* Which scenarios a workload option means something to (bit 1 << kind), so
@@ -124,6 +131,7 @@ static const struct {
 	{ OPT_MSG, "msg-size", NULL, SCN(GS_SCN_CONVOY) },
 	{ OPT_SERVER_UNITS, "server-units", NULL, SCN(GS_SCN_CONVOY) },
 	{ OPT_CLIENT_UNITS, "client-units", NULL, SCN(GS_SCN_CONVOY) },
+	{ OPT_CLIENT_CMD, "client-cmd", NULL, SCN(GS_SCN_CONVOY) },
 	{ OPT_NBFIRST, "nonblocking-first", NULL, SCN(GS_SCN_CONVOY) },
 	{ OPT_THINK, "think-us", NULL, SCN(GS_SCN_CONVOY) },
 	{ OPT_ROUNDS, "rounds", NULL, SCN(GS_SCN_CONVOY) },
@@ -197,6 +205,21 @@ static int refuse_ignored(const unsigned char *given, int kind, int policy,
 		return -1;
 	}
 	return 0;
+}
+
+/* --client-cmd: s split at blanks into argv (NULL-terminated, at most
+ * max - 1 words); the words point into s. */
+static int split_words(char *s, char **argv, size_t max)
+{
+	size_t n = 0;
+	for (char *save = NULL, *w = strtok_r(s, " \t", &save); w;
+	     w = strtok_r(NULL, " \t", &save)) {
+		if (n + 1 >= max)
+			return -1;
+		argv[n++] = w;
+	}
+	argv[n] = NULL;
+	return n ? 0 : -1;
 }
 
 static int parse_u64(const char *opt, const char *s, uint64_t max,
@@ -301,6 +324,14 @@ static void print_json(const struct gs_scenario_result *r,
 		json_uint(&j, "rounds", r->convoy.rounds);
 		json_uint(&j, "server_units", r->convoy.server_units);
 		json_uint(&j, "client_units", r->convoy.client_units);
+		if (o->client_argv) {
+			json_begin_array(&j, "client_cmd");
+			for (char *const *a = o->client_argv; *a; a++)
+				json_string(&j, NULL, *a);
+			json_end(&j);
+		} else {
+			json_null(&j, "client_cmd");
+		}
 		json_double(&j, "solo_rps", r->convoy.solo_rps);
 		json_double(&j, "rps", r->convoy.rps);
 		json_double(&j, "ceiling_rps", r->convoy.ceiling_rps);
@@ -508,6 +539,7 @@ static void build_command(char *buf, size_t len, int argc, char **argv)
 
 int cmd_run(int argc, char **argv)
 {
+	static char *client_argv[32];
 	static const struct option longopts[] = {
 		{ "policy", required_argument, NULL, 'P' },
 		CLI_OPT_INTERVAL,
@@ -522,6 +554,7 @@ int cmd_run(int argc, char **argv)
 		{ "msg-size", required_argument, NULL, OPT_MSG },
 		{ "server-units", required_argument, NULL, OPT_SERVER_UNITS },
 		{ "client-units", required_argument, NULL, OPT_CLIENT_UNITS },
+		{ "client-cmd", required_argument, NULL, OPT_CLIENT_CMD },
 		{ "nonblocking-first", no_argument, NULL, OPT_NBFIRST },
 		{ "think-us", required_argument, NULL, OPT_THINK },
 		{ "rounds", required_argument, NULL, OPT_ROUNDS },
@@ -640,6 +673,16 @@ int cmd_run(int argc, char **argv)
 			if (parse_uint("--client-units", optarg, 100000000,
 				       &set.client_units))
 				return 2;
+			break;
+		case OPT_CLIENT_CMD:
+			if (split_words(optarg, client_argv,
+					sizeof(client_argv) / sizeof(client_argv[0]))) {
+				fprintf(stderr, "gilscope run: --client-cmd '%s': "
+					"expected 1 to %zu words\n", optarg,
+					sizeof(client_argv) / sizeof(client_argv[0]) - 1);
+				return 2;
+			}
+			set.client_argv = client_argv;
 			break;
 		case OPT_NBFIRST: set.nonblocking_first = 1; break;
 		case OPT_ROUNDS:
