@@ -3,14 +3,24 @@
 #  - A test that needs something this machine lacks calls skip "reason":
 #    exit 77 (ctest: skipped) normally, but a failure when CI=true, because CI
 #    runs as root on a machine that has eBPF, uprobes, LTTng and CPython.
-#  - Each test works in its own $WORK directory, removed on exit.
+#  - Each test works in its own $WORK directory, removed on exit; with
+#    GILSCOPE_KEEP_WORK=1 in the environment a failing test keeps it and says
+#    where (to read the logs of an intermittent failure).
 set -euo pipefail
 GILSCOPE_BUILD=${GILSCOPE_BUILD:?run through ctest or set GILSCOPE_BUILD}
 GILSCOPE_SRC=${GILSCOPE_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 GILSCOPE="$GILSCOPE_BUILD/tools/gilscope/gilscope"
 LIBGIL="$GILSCOPE_BUILD/runtime/libgil.so"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gilscope-test.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+keep_or_remove_work() {
+  local rc=$?
+  if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ "${GILSCOPE_KEEP_WORK:-}" = 1 ]; then
+    echo "kept $WORK (exit $rc, GILSCOPE_KEEP_WORK=1)" >&2
+  else
+    rm -rf "$WORK"
+  fi
+}
+trap keep_or_remove_work EXIT
 
 skip() {
   if [ "${CI:-}" = "true" ]; then
