@@ -28,6 +28,7 @@
 #include "gil_events.h"
 #include "gilagg.h"
 #include "gil_state.bpf.h" /* threads, gils; want_stats stays 0 here */
+#include "libc_caller.bpf.h"
 #include "py27_sites.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
@@ -451,7 +452,8 @@ int BPF_KRETPROBE(py2_acquired_ret)
  * The way in of gilscope.bpf.c's symbol-free method (docs/symbol-free.md),
  * counted here: libc's pthread_cond_signal on gil->cond is a release, on
  * gil->switch_cond an acquisition; pthread_cond_timedwait on gil->cond a
- * request, and its time-out with no switch meanwhile the drop request.
+ * request, and its time-out with no switch meanwhile the drop request;
+ * libc's own calls of pthread_cond_signal are none (libc_caller.bpf.h).
  * The conditions of each process are put in agg_gil_conds by user space
  * (found from _PyRuntime); these probes are attached to each such process
  * alone (its libc is every program's). */
@@ -487,8 +489,8 @@ int BPF_KPROBE(agg_cond_signal, void *cond)
 
 	count(GSA_HIT_COND_SIGNAL);
 	struct gsb_gil_cond *gc = agg_cond((__u64)cond);
-	if (!gc)
-		return 0;
+	if (!gc || gsb_called_from_libc(ctx))
+		return 0; /* libc's replacement signal (libc_caller.bpf.h) */
 	__u64 gil = gc->gil;
 	__u32 role = gc->role;
 	if (enter(&c, GSA_RT_CPYTHON3, 0, gil))

@@ -29,6 +29,7 @@
 #include "gil_events.h"
 #include "gilscope_bpf.h"
 #include "gil_state.bpf.h"
+#include "libc_caller.bpf.h"
 #include "py27_sites.bpf.h"
 #include "pystack.bpf.h"
 #include "nativestack.bpf.h"
@@ -529,6 +530,8 @@ int BPF_KPROBE(py_restore_thread)
  *    timed out, still locked, no switch since: drop request set
  *  - take_gil, got it: locked = 1, pthread_cond_signal(&gil->switch_cond)
  *                                                               -> acquired
+ * (a pthread_cond_signal that libc itself makes, from a timed wait that
+ * expired as it was signalled, is none of these: libc_caller.bpf.h).
  * A release is forced when a drop request was pending (CPython's own rule
  * in drop_gil), blocking when PyEval_SaveThread was entered just before or
  * no drop was requested (a voluntary release: a blocking call, or the
@@ -612,8 +615,8 @@ int BPF_KPROBE(pyc_cond_signal, void *cond)
 	__u32 tid;
 
 	count(GSB_HIT_COND_SIGNAL);
-	if (!current_is_target(&tid))
-		return 0;
+	if (!current_is_target(&tid) || gsb_called_from_libc(ctx))
+		return 0; /* libc's replacement signal (libc_caller.bpf.h) */
 	__u64 ts = bpf_ktime_get_ns();
 	__u32 tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
 	struct gsb_thread_state *st = bpf_map_lookup_elem(&threads, &tid);

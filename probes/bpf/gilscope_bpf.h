@@ -190,4 +190,10 @@ enum gsb_py2_role {
 #define GSB_PY2_ROLE_SHIFT 56
 #define GSB_PY2_VADDR_MASK ((1ull << GSB_PY2_ROLE_SHIFT) - 1)
 
+/* Symbol-free CPython 3.x: libc's pthread_cond_signal is attached with a
+ * BPF cookie bounding libc's executable segment around the probed entry:
+ * its bytes before the entry << GSB_LIBC_TEXT_BEFORE_SHIFT | its bytes from
+ * the entry to its end (libc_caller.bpf.h). */
+#define GSB_LIBC_TEXT_BEFORE_SHIFT 32
+
 #endif

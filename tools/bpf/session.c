@@ -521,13 +521,15 @@ static int attach_thread_exit(struct gs_session *s)
 }
 
 static int attach_libc(struct gs_session *s, struct bpf_program *p, int ret,
-		       uint64_t off, int ss, int slot, const char *fn)
+		       uint64_t off, int ss, int slot, const char *fn, uint64_t cookie)
 {
 	char what[4300];
 	snprintf(what, sizeof(what), "%s %s:0x%llx (%s)", ret ? "uretprobe" : "uprobe",
 		 s->symfree_libc.path, (unsigned long long)off, fn);
-	struct bpf_link *l = bpf_program__attach_uprobe(p, ret, s->pid,
-							s->symfree_libc.path, off);
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = ret, .bpf_cookie = cookie);
+	struct bpf_link *l = bpf_program__attach_uprobe_opts(p, s->pid,
+							     s->symfree_libc.path,
+							     off, &uo);
 	if (add_link(s, l, what, 1))
 		return -1;
 	struct gs_probe_site *n = realloc(s->sites, (s->nsites + 1) * sizeof(*n));
@@ -629,13 +631,13 @@ static int attach_symfree(struct gs_session *s)
 			s->reported[i] = lv->gil[i].cond;
 	}
 	if (attach_libc(s, k->progs.pyc_cond_signal, 0, lc->off_signal, lc->ss_signal,
-			GSB_HIT_COND_SIGNAL, "pthread_cond_signal") ||
+			GSB_HIT_COND_SIGNAL, "pthread_cond_signal", lc->signal_cookie) ||
 	    attach_libc(s, k->progs.pyc_cond_timedwait, 0, lc->off_timedwait,
-			lc->ss_timedwait, GSB_HIT_COND_WAIT, "pthread_cond_timedwait") ||
+			lc->ss_timedwait, GSB_HIT_COND_WAIT, "pthread_cond_timedwait", 0) ||
 	    attach_libc(s, k->progs.pyc_cond_timedwait_ret, 1, lc->off_timedwait,
-			lc->ss_timedwait, GSB_HIT_COND_WAIT_RET, "pthread_cond_timedwait") ||
+			lc->ss_timedwait, GSB_HIT_COND_WAIT_RET, "pthread_cond_timedwait", 0) ||
 	    attach_libc(s, k->progs.pyc_cond_init, 0, lc->off_init, lc->ss_init,
-			GSB_HIT_COND_INIT, "pthread_cond_init") ||
+			GSB_HIT_COND_INIT, "pthread_cond_init", 0) ||
 	    attach_uprobes(s, k->progs.py3_save_thread, 0, GS_SYM_SAVE_THREAD,
 			   GSB_HIT_SAVE, 0) ||
 	    attach_thread_exit(s))

@@ -103,6 +103,26 @@ static int func_offset(struct elf_file *f, const char *name, uint64_t *off, int 
 	return 0;
 }
 
+/* The executable PT_LOAD holding file offset off, as its bytes before off
+ * << GSB_LIBC_TEXT_BEFORE_SHIFT | its bytes from off to its end; 0 when
+ * none holds it. Mapped in one piece, so the same distances hold at run
+ * time around the probe's address. */
+static uint64_t text_around(struct elf_file *f, uint64_t off)
+{
+	size_t n = 0;
+	if (elf_getphdrnum(f->e, &n))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (gelf_getphdr(f->e, (int)i, &ph) && ph.p_type == PT_LOAD &&
+		    (ph.p_flags & PF_X) && off >= ph.p_offset &&
+		    off < ph.p_offset + ph.p_filesz && ph.p_filesz < (1ull << 32))
+			return (off - ph.p_offset) << GSB_LIBC_TEXT_BEFORE_SHIFT |
+			       (ph.p_offset + ph.p_filesz - off);
+	}
+	return 0;
+}
+
 int gs_symfree_libc(const char *libc, struct gs_symfree_libc *out, char *msg,
 		    size_t msglen)
 {
@@ -122,6 +142,8 @@ int gs_symfree_libc(const char *libc, struct gs_symfree_libc *out, char *msg,
 		miss = "pthread_cond_timedwait";
 	else if (func_offset(&f, "pthread_cond_init", &out->off_init, &out->ss_init))
 		miss = "pthread_cond_init";
+	else
+		out->signal_cookie = text_around(&f, out->off_signal);
 	elf_close(&f);
 	if (miss) {
 		snprintf(msg, msglen, "%s: no %s in its dynamic symbols (glibc expected)",

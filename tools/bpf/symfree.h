@@ -57,6 +57,9 @@ struct gs_symfree_libc {
 	char path[4096];
 	uint64_t off_signal, off_timedwait, off_init;  /* file offsets (uprobes) */
 	int ss_signal, ss_timedwait, ss_init;          /* first insn single-stepped */
+	/* BPF cookie of the pthread_cond_signal probe: libc's executable
+	 * segment around its entry (gilscope_bpf.h, GSB_LIBC_TEXT_BEFORE_SHIFT) */
+	uint64_t signal_cookie;
 };
 
 struct gs_symfree_live {

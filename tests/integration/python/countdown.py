@@ -1,6 +1,7 @@
 # Two CPU-bound threads counting down (Beazley's experiment). Works on
 # CPython 2.7 and 3.x. Usage: countdown.py [TOTAL] [THREADS]
-# With GS_COUNTDOWN_TIMES=1 in the environment it prints "wall S cpu S".
+# With GS_COUNTDOWN_TIMES=1 in the environment it prints "wall S cpu S";
+# GS_SWITCH_INTERVAL=S sets the switch interval (3.x).
 import os
 import sys
 import threading
@@ -15,6 +16,8 @@ def countdown(n):
 def main():
     total = int(sys.argv[1]) if len(sys.argv) > 1 else 20000000
     nthreads = int(sys.argv[2]) if len(sys.argv) > 2 else 2
+    if os.environ.get("GS_SWITCH_INTERVAL"):
+        sys.setswitchinterval(float(os.environ["GS_SWITCH_INTERVAL"]))
     t0, c0 = time.time(), os.times()
     threads = [threading.Thread(target=countdown, args=(total // nthreads,),
                                 name="cpu-%d" % i) for i in range(nthreads)]

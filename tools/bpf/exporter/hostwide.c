@@ -521,17 +521,20 @@ static int setup_symfree(struct gs_hw *hw, pid_t pid, const struct gs_target *t)
 		v.role = GSB_COND_SWITCH;
 		bpf_map_update_elem(cfd, &key, &v, BPF_ANY);
 	}
-	struct { struct bpf_program *p; uint64_t off; int ret, ss, hit; } u[3] = {
-		{ k->progs.agg_cond_signal, lc.off_signal, 0, lc.ss_signal, GSA_HIT_COND_SIGNAL },
+	struct { struct bpf_program *p; uint64_t off; int ret, ss, hit; uint64_t cookie; } u[3] = {
+		{ k->progs.agg_cond_signal, lc.off_signal, 0, lc.ss_signal, GSA_HIT_COND_SIGNAL,
+		  lc.signal_cookie },
 		{ k->progs.agg_cond_timedwait, lc.off_timedwait, 0, lc.ss_timedwait,
-		  GSA_HIT_COND_WAIT },
+		  GSA_HIT_COND_WAIT, 0 },
 		{ k->progs.agg_cond_timedwait_ret, lc.off_timedwait, 1, lc.ss_timedwait,
-		  GSA_HIT_COND_WAIT_RET },
+		  GSA_HIT_COND_WAIT_RET, 0 },
 	};
 	hw->sf_nlinks = 0;
 	for (int i = 0; i < 3; i++) {
-		struct bpf_link *l = bpf_program__attach_uprobe(u[i].p, u[i].ret, pid,
-								lc.path, u[i].off);
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = u[i].ret,
+			    .bpf_cookie = u[i].cookie);
+		struct bpf_link *l = bpf_program__attach_uprobe_opts(u[i].p, pid, lc.path,
+								     u[i].off, &uo);
 		if (!l) {
 			fprintf(stderr, "%s: PID %d: %s %s:0x%llx: %s\n", hw->o.prog, (int)pid,
 				u[i].ret ? "uretprobe" : "uprobe", lc.path,
