@@ -911,6 +911,7 @@ static __always_inline int on_switch(bool preempt, struct task_struct *prev,
 	count(GSB_HIT_SCHED);
 	if (!g_armed || (ptgid != targ_tgid && ntgid != targ_tgid))
 		return 0;
+	count(GSB_CNT_SCHED_TARGET);
 	ts = bpf_ktime_get_ns();
 	if (ptgid == targ_tgid) {
 		struct gsb_thread_state *st = thread_state(ppid);
@@ -933,6 +934,7 @@ static __always_inline int on_wakeup(struct task_struct *p)
 	count(GSB_HIT_SCHED);
 	if (!g_armed || BPF_CORE_READ(p, tgid) != targ_tgid)
 		return 0;
+	count(GSB_CNT_SCHED_TARGET);
 	__u32 waker;
 	if (current_is_target(&waker)) {
 		/* a wake-up inside the waker's release (2.7: sem_post) */

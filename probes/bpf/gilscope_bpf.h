@@ -167,6 +167,9 @@ enum gsb_counter {
 	GSB_CNT_RETAKE_WOKE_NS, /* ... their request-to-acquired time */
 	GSB_CNT_RETAKE_QUIET,   /* 2.7 re-takes whose release woke no one */
 	GSB_CNT_RETAKE_QUIET_NS,
+	GSB_CNT_SCHED_TARGET,   /* scheduler hits on the target's threads: the
+				 * ones whose cost is the target's (the others
+				 * run in other processes' context) */
 	GSB_CNT_MAX,
 };
 

@@ -376,13 +376,15 @@ int cmd_record(int argc, char **argv)
 			"CPU-bound run (the probes' CPU time%s,%s over the %.3f s "
 			"the program used beside them on its path: %s; %.2f%% of "
 			"the recording's wall time; %llu GIL probe hits, %llu "
-			"scheduler hits; docs/observer-effect.md)\n",
+			"scheduler hits, %llu on its threads; "
+			"docs/observer-effect.md)\n",
 			so.prog, cost_ms, slowdown, per, wakes,
 			est.path_ns / 1e6 - cost_ms * est.factor > 0
 				? (est.path_ns / 1e6 - cost_ms * est.factor) / 1e3 : 0.0,
 			path, secs > 0 ? cost_ms / 10 / secs : 0.0,
 			(unsigned long long)gs_session_gil_hits(cnt),
-			(unsigned long long)cnt[GSB_HIT_SCHED]);
+			(unsigned long long)cnt[GSB_HIT_SCHED],
+			(unsigned long long)cnt[GSB_CNT_SCHED_TARGET]);
 	}
 	else
 		fprintf(stderr,

@@ -57,7 +57,9 @@ double gs_session_cost_ns(struct gs_session *s, const uint64_t c[GSB_CNT_MAX])
 		case GSB_HIT_COND_WAIT_RET:
 			per = s->single_step[k] ? GS_COST_URETPROBE_SS_NS : uret;
 			break;
-		case GSB_HIT_SCHED: per = GS_COST_SCHED_NS; break;
+		/* only the hits on the target's threads cost the target
+		 * (GSB_CNT_SCHED_TARGET, below) */
+		case GSB_HIT_SCHED: per = 0; break;
 		case GSB_HIT_ACQ2_TAIL: /* a return probe with no entry program */
 			per = (s->single_step[k] ? GS_COST_UPROBE_SS_NS : uprobe) + uret;
 			break;
@@ -66,7 +68,7 @@ double gs_session_cost_ns(struct gs_session *s, const uint64_t c[GSB_CNT_MAX])
 		}
 		ns += per * (double)c[k];
 	}
-	return ns;
+	return ns + GS_COST_SCHED_NS * (double)c[GSB_CNT_SCHED_TARGET];
 }
 
 /* The probes' work is CPU time the traced threads spend in the kernel (the
