@@ -22,7 +22,9 @@
  *
  * usage: gs-bench-switchcost [-P POLICY] [-n SWITCHES] [--gap-us U]
  *                            [--hold-units N] [--threshold-ns T]
- * Prints one line: policy, switches, p25/p50/p75/p90 of the loss in ns.
+ * Prints one line: policy, switches, p25/p50/p75/p90 of the loss in ns,
+ * and the medians of the I/O thread's gil_blocking_end() (its arrival: the
+ * wait for the CPU thread's drop) and gil_blocking_begin() (its drop).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -44,6 +46,9 @@ static uint64_t threshold_ns = 600;
 static uint64_t *losses;
 static _Atomic unsigned long n_losses; /* written by the CPU thread */
 static volatile uint64_t sink;         /* keeps the work */
+/* The I/O thread's side of each cycle: its gil_blocking_end() (arrival to
+ * holding) and gil_blocking_begin() (its drop, the handback). */
+static uint64_t *arrivals, *drops;
 
 /* A chain of dependent multiply-adds (the scenarios' work unit, ~30 ns). */
 static inline uint64_t work_unit(uint64_t x)
@@ -129,10 +134,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	losses = calloc(n_switches, sizeof(*losses));
+	arrivals = calloc(4 * n_switches, sizeof(*arrivals));
+	drops = calloc(4 * n_switches, sizeof(*drops));
 	struct gil_params params;
 	gil_params_default(&params, policy);
 	rt = gil_create(&params);
-	if (!losses || !rt) {
+	if (!losses || !arrivals || !drops || !rt) {
 		fprintf(stderr, "gs-bench-switchcost: %s\n", strerror(errno));
 		return 1;
 	}
@@ -144,6 +151,7 @@ int main(int argc, char **argv)
 		sched_yield();
 	uint64_t x = 2;
 	uint64_t t0 = gs_now_ns();
+	unsigned long cycles = 0;
 	/* More cycles than switches: a few arrivals find the CPU thread
 	 * between checks or descheduled, and a loss under the threshold is
 	 * not counted. */
@@ -152,10 +160,16 @@ int main(int argc, char **argv)
 		uint64_t until = gs_now_ns() + gap_us * 1000;
 		while (gs_now_ns() < until)
 			x = work_unit(x);
+		uint64_t a = gs_now_ns();
 		gil_blocking_end(io, 0);
+		uint64_t b = gs_now_ns();
 		for (unsigned long u = 0; u < hold_units; u++)
 			x = work_unit(x);
+		uint64_t c = gs_now_ns();
 		gil_blocking_begin(io, GIL_BLOCK_RECV);
+		uint64_t d = gs_now_ns();
+		arrivals[cycles] = b - a;
+		drops[cycles++] = d - c;
 	}
 	double wall = (double)(gs_now_ns() - t0) / 1e9;
 	atomic_store(&stop, 1);
@@ -170,12 +184,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	qsort(losses, n, sizeof(*losses), cmp_u64);
-	printf("policy %s switches %lu wall_s %.3f loss_ns p25 %llu p50 %llu p75 %llu p90 %llu\n",
+	qsort(arrivals, cycles, sizeof(*arrivals), cmp_u64);
+	qsort(drops, cycles, sizeof(*drops), cmp_u64);
+	printf("policy %s switches %lu wall_s %.3f loss_ns p25 %llu p50 %llu p75 %llu p90 %llu io_arrival_ns p50 %llu io_drop_ns p50 %llu\n",
 	       gil_policy_name(policy), n, wall,
 	       (unsigned long long)pct(losses, n, 0.25),
 	       (unsigned long long)pct(losses, n, 0.50),
 	       (unsigned long long)pct(losses, n, 0.75),
-	       (unsigned long long)pct(losses, n, 0.90));
+	       (unsigned long long)pct(losses, n, 0.90),
+	       (unsigned long long)pct(arrivals, cycles, 0.50),
+	       (unsigned long long)pct(drops, cycles, 0.50));
 	free(losses);
+	free(arrivals);
+	free(drops);
 	return 0;
 }
