@@ -24,7 +24,8 @@
  *                            [--hold-units N] [--threshold-ns T]
  * Prints one line: policy, switches, p25/p50/p75/p90 of the loss in ns,
  * and the medians of the I/O thread's gil_blocking_end() (its arrival: the
- * wait for the CPU thread's drop) and gil_blocking_begin() (its drop).
+ * wait for the CPU thread's drop) and gil_blocking_begin() (its drop),
+ * and the CPU each thread was on at the end.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -49,6 +50,9 @@ static volatile uint64_t sink;         /* keeps the work */
 /* The I/O thread's side of each cycle: its gil_blocking_end() (arrival to
  * holding) and gil_blocking_begin() (its drop, the handback). */
 static uint64_t *arrivals, *drops;
+/* Where each thread ran at the end: on a VM the two vCPUs need not be
+ * equally fast, and a placement lasts the whole run. */
+static _Atomic int cpu_thread_cpu = -1;
 
 /* A chain of dependent multiply-adds (the scenarios' work unit, ~30 ns). */
 static inline uint64_t work_unit(uint64_t x)
@@ -77,6 +81,7 @@ static void *cpu_main(void *arg)
 					      memory_order_relaxed);
 		}
 	}
+	atomic_store(&cpu_thread_cpu, sched_getcpu());
 	gil_detach(t);
 	sink = x;
 	return NULL;
@@ -172,6 +177,7 @@ int main(int argc, char **argv)
 		drops[cycles++] = d - c;
 	}
 	double wall = (double)(gs_now_ns() - t0) / 1e9;
+	int io_cpu = sched_getcpu();
 	atomic_store(&stop, 1);
 	pthread_join(cpu, NULL);
 	gil_blocking_end(io, 0);
@@ -186,14 +192,15 @@ int main(int argc, char **argv)
 	qsort(losses, n, sizeof(*losses), cmp_u64);
 	qsort(arrivals, cycles, sizeof(*arrivals), cmp_u64);
 	qsort(drops, cycles, sizeof(*drops), cmp_u64);
-	printf("policy %s switches %lu wall_s %.3f loss_ns p25 %llu p50 %llu p75 %llu p90 %llu io_arrival_ns p50 %llu io_drop_ns p50 %llu\n",
+	printf("policy %s switches %lu wall_s %.3f loss_ns p25 %llu p50 %llu p75 %llu p90 %llu io_arrival_ns p50 %llu io_drop_ns p50 %llu cpus cpu-thread %d io-thread %d\n",
 	       gil_policy_name(policy), n, wall,
 	       (unsigned long long)pct(losses, n, 0.25),
 	       (unsigned long long)pct(losses, n, 0.50),
 	       (unsigned long long)pct(losses, n, 0.75),
 	       (unsigned long long)pct(losses, n, 0.90),
 	       (unsigned long long)pct(arrivals, cycles, 0.50),
-	       (unsigned long long)pct(drops, cycles, 0.50));
+	       (unsigned long long)pct(drops, cycles, 0.50),
+	       atomic_load(&cpu_thread_cpu), io_cpu);
 	free(losses);
 	free(arrivals);
 	free(drops);
