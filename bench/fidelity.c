@@ -2,37 +2,45 @@
 /*
  * Item 9: does libgil's `cpython` policy behave like real CPython 3.11 on
  * the same workload? Both sides run the convoy's shape (an echo server
- * thread answering 16-byte TCP requests on 127.0.0.1 from a client that
- * thinks 20 us, beside one CPU-bound thread, 5 ms switch interval), each
- * recorded with the same recorder and read with the same report.
+ * thread answering 16-byte TCP requests on 127.0.0.1, beside one CPU-bound
+ * thread, 5 ms switch interval) with the same client: the program
+ * bench/python/echo_client.py (think 20 us) in a process of its own, the
+ * CPU thread started 0.1 s before the server, req/s counted by the server
+ * from its first reply to its last.
  *
  * Both GILs fall into one of two regimes request by request, decided by a
  * race rather than by the GIL code (docs/scenarios.md): the server's I/O
  * return waits out one switch interval behind the CPU thread, or finds the
- * GIL free. A single run lands anywhere between ~190 and ~1000 req/s, so
- * the item compares distributions: N interleaved repetitions of
+ * GIL free. Which one wins depends on where the scheduler puts the woken
+ * server and client (on the CPU thread's CPU or on the other one), so the
+ * client must be the same program on both sides: with a client thread
+ * libgil's server and client stayed on the CPU thread's CPU under load and
+ * ran in the slow regime where CPython did not. A single run lands
+ * anywhere between ~190 and ~1000 req/s, so the item compares
+ * distributions: N repetitions of
  *
  *   CPython traced    gilscope record -o T -- python3.11
  *                         bench/python/echo_convoy.py -k 1 -d D --gil-only
- *   libgil            gilscope run convoy -P cpython -k 1 -d D -o T
- *                         --server-units S --client-units C
- *   CPython untraced  python3.11 bench/python/echo_convoy.py -k 1 -d D
- *                         --gil-only (the recorder's own effect)
+ *   libgil traced     gilscope run convoy -P cpython -k 1 -d D -o T
+ *                         --server-units S --client-cmd 'python3.11
+ *                         bench/python/echo_client.py'
+ *   CPython untraced  the same Python run without a recorder
+ *   libgil untraced   the same libgil run without -o
  *
- * and the verdict is on the medians: libgil's median req/s and median loss
- * per I/O call within 20 % of CPython's. Every repetition's figures are in
- * the rows' "runs" arrays (--json), with each side's regime per run: the
- * server's re-acquires that waited about one interval (`near_interval` of
+ * the two sides' order swapped every repetition, and the verdict is on the
+ * medians: libgil's untraced req/s and its traced loss per I/O call within
+ * 20 % of CPython's. Untraced req/s is the figure without an observer (the
+ * two recorders differ: uprobes on CPython, libgil's built-in one); the
+ * loss needs a trace. Every repetition's figures are in the rows' "runs"
+ * arrays (--json), with each side's regime per run: the server's
+ * re-acquires that waited about one interval (`near_interval` of
  * `gilscope report`) per request.
  *
- * S and C are not constants: a calibration before the repetitions derives
- * them from the Python programs on the machine at hand, without CPU
- * threads. S: the Python server's GIL hold per request (its bytecode
- * around recv/sendall, from a traced run) minus the C server's at 0 units,
- * in work units. C: what remains of the untraced Python round trip
- * (1 / solo req/s) beyond the C scenario's at 0 units and S -- the Python
- * client process's CPU per request. The solo rows show whether the two
- * shapes still match.
+ * S is not a constant: a calibration before the repetitions derives it
+ * from the Python program on the machine at hand, without CPU threads: the
+ * Python server's GIL hold per request (its bytecode around recv/sendall,
+ * from a traced run) minus the C server's at 0 units, in work units. The
+ * solo rows show whether the two shapes still match.
  */
 #define _GNU_SOURCE
 #include "bench.h"
@@ -97,6 +105,7 @@ static int trace_figures(const struct bench_opts *o, const char *trace,
 struct sides {
 	const struct bench_opts *o;
 	const char *python, *script, *dur, *trace;
+	char client_cmd[2100]; /* --client-cmd: python echo_client.py */
 	int flags;
 };
 
@@ -131,27 +140,32 @@ static double py_traced(const struct sides *s, const char *k,
 	return rps;
 }
 
-/* gilscope run convoy -P cpython: its req/s, solo req/s and work unit (ns)
- * and the trace's figures. */
+/* gilscope run convoy -P cpython with the Python client: its req/s, solo
+ * req/s and work unit (ns), and with f the trace's figures (f NULL: no
+ * trace). */
 static double lib_run(const struct sides *s, const char *k, unsigned server,
-		      unsigned client, struct trace_figs *f, double *solo,
-		      double *unit_ns)
+		      struct trace_figs *f, double *solo, double *unit_ns)
 {
-	char out[OUTLEN], su[16], cu[16];
+	char out[OUTLEN], su[16];
 	snprintf(su, sizeof(su), "%u", server);
-	snprintf(cu, sizeof(cu), "%u", client);
 	char *argv[] = { (char *)bench_gilscope(s->o), "run", "convoy", "-P",
 			 "cpython", "-k", (char *)k, "-d", (char *)s->dur,
-			 "--server-units", su, "--client-units", cu, "-o",
-			 (char *)s->trace, "--json", NULL };
+			 "--server-units", su, "--client-cmd",
+			 (char *)s->client_cmd, "--json", "-o", (char *)s->trace,
+			 NULL };
+	if (!f)
+		argv[14] = NULL;
 	int rc = bench_run(argv, NULL, out, sizeof(out), s->flags, 120);
 	double rps = rc == 0 ? bench_json_num(out, "rps") : NAN;
 	*solo = rc == 0 ? bench_json_num(out, "solo_rps") : NAN;
 	if (unit_ns)
 		*unit_ns = rc == 0 ? bench_json_num(out, "work_unit_ns") : NAN;
-	if (rc != 0 || trace_figures(s->o, s->trace, strcmp(k, "0") != 0, f) != 0)
-		rps = NAN;
-	unlink(s->trace);
+	if (f) {
+		if (rc != 0 ||
+		    trace_figures(s->o, s->trace, strcmp(k, "0") != 0, f) != 0)
+			rps = NAN;
+		unlink(s->trace);
+	}
 	return rps;
 }
 
@@ -172,19 +186,49 @@ static unsigned units_of(double us, double unit_ns)
 	return isfinite(u) && u > 0 ? (unsigned)(u < 1e6 ? u + 0.5 : 1e6) : 0;
 }
 
-enum { F_RPS, F_LOSS, F_SLOW, F_CPUWAIT, F_SOLO, F_UNTRACED, NF };
+enum { F_RPS, F_LOSS, F_SLOW, F_CPUWAIT, F_UNTRACED, F_SOLO, NF };
+enum { PY, LIB };
+
+/* One side's traced and untraced run of repetition i into v[side]. */
+static void run_side(const struct sides *s, int side, unsigned server_units,
+		     unsigned i, double v[][NF][BENCH_MAX_RUNS], char pyver[16])
+{
+	struct trace_figs f;
+	double solo = NAN;
+	if (side == PY)
+		v[PY][F_RPS][i] = py_traced(s, "1", &f, pyver);
+	else
+		v[LIB][F_RPS][i] = lib_run(s, "1", server_units, &f, &solo, NULL);
+	int ok = isfinite(v[side][F_RPS][i]);
+	v[side][F_LOSS][i] = ok ? f.loss_us : NAN;
+	v[side][F_SLOW][i] = ok ? f.slow_per_req : NAN;
+	v[side][F_CPUWAIT][i] = ok ? f.cpu_wait_p50_us : NAN;
+	v[side][F_SOLO][i] = ok ? solo : NAN;
+	if (side == PY)
+		v[PY][F_UNTRACED][i] = py_untraced(s, "1");
+	else
+		v[LIB][F_UNTRACED][i] = lib_run(s, "1", server_units, NULL,
+						&solo, NULL);
+}
 
 int bench_item_fidelity(const struct bench_opts *o, struct bench_report *r)
 {
 	unsigned reps = o->quick ? 2 : 20, ncal = o->quick ? 1 : 3;
 	const char *dur = o->quick ? "0.5" : "1";
-	char py[1024], script[1024];
+	char py[1024], script[1024], client[1024];
 	const char *python = bench_find_python("3.11", py, sizeof(py));
 	const char *convoy_py = bench_find(o, "bench/python/echo_convoy.py",
 					   script, sizeof(script));
-	if (!python || !convoy_py) {
+	const char *client_py = bench_find(o, "bench/python/echo_client.py",
+					   client, sizeof(client));
+	if (!python || !convoy_py || !client_py) {
 		bench_skip(r, 9, "needs pyenv CPython 3.11 and "
-			   "bench/python/echo_convoy.py");
+			   "bench/python/echo_convoy.py, echo_client.py");
+		return 0;
+	}
+	if (strpbrk(python, " \t") || strpbrk(client_py, " \t")) {
+		bench_skip(r, 9, "the paths of python3.11 and echo_client.py "
+			   "must have no blanks (--client-cmd splits at them)");
 		return 0;
 	}
 	if (geteuid() != 0) {
@@ -201,8 +245,10 @@ int bench_item_fidelity(const struct bench_opts *o, struct bench_report *r)
 	char tmpdir[sizeof(BENCH_WORKDIR_TEMPLATE)], trace[128];
 	if (bench_workdir(9, tmpdir, "convoy.gst", trace, sizeof(trace)))
 		return -1;
-	struct sides s = { o, python, convoy_py, dur, trace,
-			   o->verbose ? BENCH_RUN_VERBOSE : 0 };
+	struct sides s = { .o = o, .python = python, .script = convoy_py,
+			   .dur = dur, .trace = trace,
+			   .flags = o->verbose ? BENCH_RUN_VERBOSE : 0 };
+	snprintf(s.client_cmd, sizeof(s.client_cmd), "%s %s", python, client_py);
 	char pyver[16] = "3.11";
 
 	/* Calibration: the shapes without CPU threads, interleaved. */
@@ -214,17 +260,16 @@ int bench_item_fidelity(const struct bench_opts *o, struct bench_report *r)
 		py_solo[c] = py_untraced(&s, "0");
 		py_hold[c] = isfinite(py_traced(&s, "0", &f, pyver))
 				     ? f.hold_per_req_us : NAN;
-		double rps = lib_run(&s, "0", 0, 0, &f, &solo, &unit_v[c]);
+		double rps = lib_run(&s, "0", 0, &f, &solo, &unit_v[c]);
 		lib_solo0[c] = solo;
 		lib_hold0[c] = isfinite(rps) ? f.hold_per_req_us : NAN;
 	}
 	double m_py_solo = finite_median(py_solo, ncal),
 	       m_py_hold = finite_median(py_hold, ncal),
-	       m_lib_solo0 = finite_median(lib_solo0, ncal),
 	       m_lib_hold0 = finite_median(lib_hold0, ncal),
 	       unit_ns = finite_median(unit_v, ncal);
-	if (!isfinite(m_py_solo + m_py_hold + m_lib_solo0 + m_lib_hold0 + unit_ns) ||
-	    unit_ns <= 0 || m_py_solo <= 0 || m_lib_solo0 <= 0) {
+	if (!isfinite(m_py_solo + m_py_hold + m_lib_hold0 + unit_ns) ||
+	    unit_ns <= 0 || m_py_solo <= 0) {
 		fprintf(stderr, "bench: item 9: the calibration runs failed "
 			"(gilscope -v bench --only fidelity shows them)\n");
 		rmdir(tmpdir);
@@ -232,52 +277,40 @@ int bench_item_fidelity(const struct bench_opts *o, struct bench_report *r)
 		return 0;
 	}
 	unsigned server_units = units_of(m_py_hold - m_lib_hold0, unit_ns);
-	double rt_extra_us = (1e6 / m_py_solo - 1e6 / m_lib_solo0) -
-			     server_units * unit_ns / 1e3;
-	unsigned client_units = units_of(rt_extra_us, unit_ns);
 	if (o->verbose)
 		fprintf(stderr, "bench: item 9: calibrated --server-units %u "
-			"--client-units %u (Python hold %.2f us/request, C %.2f; "
-			"solo %.0f vs %.0f req/s; unit %.2f ns)\n", server_units,
-			client_units, m_py_hold, m_lib_hold0, m_py_solo,
-			m_lib_solo0, unit_ns);
+			"(Python hold %.2f us/request, C %.2f; unit %.2f ns)\n",
+			server_units, m_py_hold, m_lib_hold0, unit_ns);
 
-	/* The comparison: N interleaved repetitions of the three runs. */
-	enum { PY, LIB };
+	/* The comparison: N repetitions, the sides' order swapped each time,
+	 * so that neither always runs right after the other. */
 	static double v[2][NF][BENCH_MAX_RUNS];
 	if (reps > BENCH_MAX_RUNS)
 		reps = BENCH_MAX_RUNS;
 	for (unsigned i = 0; i < reps; i++) {
-		struct trace_figs f;
-		double solo;
-		v[PY][F_RPS][i] = py_traced(&s, "1", &f, pyver);
-		int ok = isfinite(v[PY][F_RPS][i]);
-		v[PY][F_LOSS][i] = ok ? f.loss_us : NAN;
-		v[PY][F_SLOW][i] = ok ? f.slow_per_req : NAN;
-		v[PY][F_CPUWAIT][i] = ok ? f.cpu_wait_p50_us : NAN;
-		v[LIB][F_RPS][i] = lib_run(&s, "1", server_units, client_units,
-					   &f, &solo, NULL);
-		ok = isfinite(v[LIB][F_RPS][i]);
-		v[LIB][F_LOSS][i] = ok ? f.loss_us : NAN;
-		v[LIB][F_SLOW][i] = ok ? f.slow_per_req : NAN;
-		v[LIB][F_CPUWAIT][i] = ok ? f.cpu_wait_p50_us : NAN;
-		v[LIB][F_SOLO][i] = ok ? solo : NAN;
-		v[PY][F_UNTRACED][i] = py_untraced(&s, "1");
-		if (!isfinite(v[PY][F_RPS][i]) || !isfinite(v[LIB][F_RPS][i]) ||
-		    !isfinite(v[PY][F_UNTRACED][i]))
+		int first = i % 2 ? LIB : PY;
+		run_side(&s, first, server_units, i, v, pyver);
+		run_side(&s, !first, server_units, i, v, pyver);
+		int failed = 0;
+		for (int side = PY; side <= LIB; side++)
+			failed |= !isfinite(v[side][F_RPS][i]) ||
+				  !isfinite(v[side][F_UNTRACED][i]);
+		if (failed)
 			fprintf(stderr, "bench: item 9: repetition %u: a run "
-				"failed (%s%s%s)\n", i + 1,
+				"failed (%s%s%s%s)\n", i + 1,
 				isfinite(v[PY][F_RPS][i]) ? "" : "CPython traced ",
-				isfinite(v[LIB][F_RPS][i]) ? "" : "libgil ",
-				isfinite(v[PY][F_UNTRACED][i]) ? "" : "CPython untraced");
+				isfinite(v[PY][F_UNTRACED][i]) ? "" : "CPython untraced ",
+				isfinite(v[LIB][F_RPS][i]) ? "" : "libgil traced ",
+				isfinite(v[LIB][F_UNTRACED][i]) ? "" : "libgil untraced");
 		if (o->verbose)
 			fprintf(stderr, "bench: item 9: repetition %u/%u: CPython "
-				"%.0f req/s %.0f us/call %.2f slow/req, libgil %.0f "
-				"req/s %.0f us/call %.2f slow/req, untraced %.0f "
-				"req/s\n", i + 1, reps, v[PY][F_RPS][i],
+				"%.0f req/s (untraced %.0f) %.0f us/call %.2f "
+				"slow/req, libgil %.0f req/s (untraced %.0f) %.0f "
+				"us/call %.2f slow/req\n", i + 1, reps,
+				v[PY][F_RPS][i], v[PY][F_UNTRACED][i],
 				v[PY][F_LOSS][i], v[PY][F_SLOW][i],
-				v[LIB][F_RPS][i], v[LIB][F_LOSS][i],
-				v[LIB][F_SLOW][i], v[PY][F_UNTRACED][i]);
+				v[LIB][F_RPS][i], v[LIB][F_UNTRACED][i],
+				v[LIB][F_LOSS][i], v[LIB][F_SLOW][i]);
 	}
 	rmdir(tmpdir);
 
@@ -285,14 +318,16 @@ int bench_item_fidelity(const struct bench_opts *o, struct bench_report *r)
 		int f;
 		const char *what, *unit;
 		int goal; /* 1: the 20 % goal; 0: shown, no goal */
+		int traced;
 	};
 	static const struct fig figs[] = {
-		{ F_RPS, "req/s", "req/s", 1 },
-		{ F_LOSS, "loss/IO call", "us", 1 },
-		{ F_SLOW, "slow re-acquires/req", "/req", 0 },
-		{ F_CPUWAIT, "cpu-0 wait p50", "us", 0 },
+		{ F_UNTRACED, "untraced req/s", "req/s", 1, 0 },
+		{ F_LOSS, "loss/IO call", "us", 1, 1 },
+		{ F_RPS, "req/s", "req/s", 0, 1 },
+		{ F_SLOW, "slow re-acquires/req", "/req", 0, 1 },
+		{ F_CPUWAIT, "cpu-0 wait p50", "us", 0, 1 },
 	};
-	char runs_note[32];
+	char runs_note[48];
 	snprintf(runs_note, sizeof(runs_note), "medians of %u interleaved runs",
 		 reps);
 	for (size_t k = 0; k < sizeof(figs) / sizeof(figs[0]); k++) {
@@ -308,12 +343,14 @@ int bench_item_fidelity(const struct bench_opts *o, struct bench_report *r)
 		prow = lrow - 1; /* bench_add_row may have moved the rows */
 		bench_row_set_runs(prow, v[PY][g->f], reps);
 		bench_row_set_runs(lrow, v[LIB][g->f], reps);
-		snprintf(prow->note, sizeof(prow->note), "gilscope record -- "
-			 "python%s bench/python/echo_convoy.py -k 1 -d %s "
-			 "--gil-only; %s", pyver, dur, runs_note);
+		snprintf(prow->note, sizeof(prow->note), "%spython%s bench/python/"
+			 "echo_convoy.py -k 1 -d %s --gil-only; %s",
+			 g->traced ? "gilscope record -- " : "", pyver, dur,
+			 runs_note);
 		snprintf(lrow->note, sizeof(lrow->note), "gilscope run convoy -P "
-			 "cpython -k 1 -d %s --server-units %u --client-units %u; "
-			 "%s", dur, server_units, client_units, runs_note);
+			 "cpython -k 1 -d %s --server-units %u --client-cmd "
+			 "'python3.11 bench/python/echo_client.py'%s; %s", dur,
+			 server_units, g->traced ? " -o T" : "", runs_note);
 		if (!lrow->reps || !(prow->median > 0))
 			continue;
 		lrow->ratio = lrow->median / prow->median;
@@ -325,26 +362,31 @@ int bench_item_fidelity(const struct bench_opts *o, struct bench_report *r)
 		}
 	}
 
-	/* The recorder's own effect on CPython, and the shapes' check. */
-	char name[48], tracedname[48];
-	snprintf(tracedname, sizeof(tracedname), "cpython-%s req/s", pyver);
-	snprintf(name, sizeof(name), "cpython-%s untraced req/s", pyver);
-	struct bench_row *row = bench_add_row(r, 9, name, "req/s");
-	if (!row)
-		return -1;
-	bench_row_set_runs(row, v[PY][F_UNTRACED], reps);
-	snprintf(row->note, sizeof(row->note), "python%s bench/python/"
-		 "echo_convoy.py -k 1 -d %s --gil-only, no recorder; ratio: "
-		 "untraced / traced median", pyver, dur);
-	double traced = finite_median(v[PY][F_RPS], reps);
-	if (row->reps && traced > 0) {
-		row->ratio = row->median / traced;
-		snprintf(row->vs, sizeof(row->vs), "%s", tracedname);
+	/* Each recorder's own effect: untraced / traced median, per side. */
+	for (int side = PY; side <= LIB; side++) {
+		char name[48];
+		if (side == PY)
+			snprintf(name, sizeof(name), "cpython-%s recorder effect",
+				 pyver);
+		else
+			snprintf(name, sizeof(name), "cpython-policy recorder effect");
+		struct bench_row *row = bench_add_row(r, 9, name, "x");
+		if (!row)
+			return -1;
+		double un = finite_median(v[side][F_UNTRACED], reps),
+		       tr = finite_median(v[side][F_RPS], reps);
+		double one = un / tr;
+		if (isfinite(one))
+			bench_row_set(row, &one, 1);
+		snprintf(row->note, sizeof(row->note), "untraced / traced median "
+			 "req/s (%s)", side == PY ? "gilscope record: uprobes"
+						  : "libgil's built-in recorder");
 	}
 
+	/* The shapes' check: libgil's solo phases against CPython's. */
 	char pysolo[48];
 	snprintf(pysolo, sizeof(pysolo), "cpython-%s solo req/s", pyver);
-	row = bench_add_row(r, 9, pysolo, "req/s");
+	struct bench_row *row = bench_add_row(r, 9, pysolo, "req/s");
 	if (!row)
 		return -1;
 	bench_row_set_runs(row, py_solo, ncal);
@@ -355,14 +397,14 @@ int bench_item_fidelity(const struct bench_opts *o, struct bench_report *r)
 	if (!row)
 		return -1;
 	bench_row_set_runs(row, v[LIB][F_SOLO], reps);
-	snprintf(row->note, sizeof(row->note), "the solo phase of the libgil "
-		 "runs above: the shapes' check, no goal");
+	snprintf(row->note, sizeof(row->note), "the solo phase of the traced "
+		 "libgil runs above: the shapes' check, no goal");
 	if (row->reps && m_py_solo > 0) {
 		row->ratio = row->median / m_py_solo;
 		snprintf(row->vs, sizeof(row->vs), "%s", pysolo);
 	}
 
-	/* The calibration's inputs and outputs. */
+	/* The calibration's inputs and output. */
 	const struct {
 		const char *name, *unit;
 		double *v;
@@ -373,13 +415,11 @@ int bench_item_fidelity(const struct bench_opts *o, struct bench_report *r)
 		  "echo-server's GIL hold per request, traced, -k 0" },
 		{ "calib libgil hold/req", "us", lib_hold0, NAN,
 		  "the same, gilscope run convoy -k 0 --server-units 0 "
-		  "--client-units 0" },
+		  "--client-cmd (Python client)" },
 		{ "calib libgil solo req/s", "req/s", lib_solo0, NAN,
 		  "its solo phase" },
 		{ "calib server units", "units", NULL, server_units,
 		  "(python - libgil hold/req) / work unit" },
-		{ "calib client units", "units", NULL, client_units,
-		  "(1/python solo - 1/libgil solo) / work unit - server units" },
 	};
 	for (size_t k = 0; k < sizeof(cal) / sizeof(cal[0]); k++) {
 		row = bench_add_row(r, 9, cal[k].name, cal[k].unit);
