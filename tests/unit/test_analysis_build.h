@@ -24,17 +24,20 @@ struct tb {
 	struct gs_writer *w;
 };
 
-static inline void tb_open(struct tb *t, const char *name, uint32_t interval_us,
-			   uint32_t flags)
+/* A trace as a given tracer and runtime would write it (gilscope record
+ * of CPython: GS_SOURCE_EBPF, GS_RUNTIME_CPYTHON2 ...). */
+static inline void tb_open_as(struct tb *t, const char *name, uint32_t source,
+			      uint32_t runtime, uint32_t interval_us,
+			      uint32_t flags)
 {
 	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	snprintf(t->path, sizeof(t->path), "%s/gs-test-%d-%s.gst", dir,
 		 (int)getpid(), name);
 	struct gs_file_header h;
 	memset(&h, 0, sizeof(h));
-	h.source = GS_SOURCE_LIBGIL;
-	h.runtime = GS_RUNTIME_LIBGIL;
-	h.policy = 2;
+	h.source = source;
+	h.runtime = runtime;
+	h.policy = runtime == GS_RUNTIME_LIBGIL ? 2 : 0;
 	h.interval_us = interval_us;
 	h.flags = flags;
 	snprintf(h.policy_name, sizeof(h.policy_name), "cpython");
@@ -44,6 +47,13 @@ static inline void tb_open(struct tb *t, const char *name, uint32_t interval_us,
 		perror(t->path);
 		abort();
 	}
+}
+
+static inline void tb_open(struct tb *t, const char *name, uint32_t interval_us,
+			   uint32_t flags)
+{
+	tb_open_as(t, name, GS_SOURCE_LIBGIL, GS_RUNTIME_LIBGIL, interval_us,
+		   flags);
 }
 
 static inline void tb_thread(struct tb *t, uint32_t tid, const char *name,

@@ -17,30 +17,13 @@
 #define T1 101u
 #define T2 102u
 
-static void open_trace(struct tb *t, const char *name, uint32_t source,
-		       uint32_t runtime, uint32_t flags)
-{
-	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	snprintf(t->path, sizeof(t->path), "%s/gs-test-%d-%s.gst", dir,
-		 (int)getpid(), name);
-	struct gs_file_header h;
-	memset(&h, 0, sizeof(h));
-	h.source = source;
-	h.runtime = runtime;
-	h.check_ticks = 100;
-	h.flags = flags;
-	snprintf(h.policy_name, sizeof(h.policy_name), "cpython-2.7");
-	t->w = gs_writer_open(t->path, &h);
-	assert_non_null(t->w);
-}
-
 /* T1 takes the GIL, blocks (released at 30, blocking_end at 100 by
  * PyEval_RestoreThread's probe, request at 130 with its stack event,
  * acquired at 150) while T2 runs; T2's interval release is not blocking. */
 static void write_full(struct tb *t, uint32_t source, uint32_t runtime,
 		       uint32_t flags)
 {
-	open_trace(t, "lightset", source, runtime, flags);
+	tb_open_as(t, "lightset", source, runtime, 0, flags);
 	tb_thread(t, T1, "io", 0, 0, 0);
 	tb_thread(t, T2, "cpu", 0, 0, 0);
 	tb_acquire_uncontended(t, T1, GS_WHY_FIRST, 10, 20);
