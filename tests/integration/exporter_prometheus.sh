@@ -28,10 +28,10 @@ EPORT=$(free_port)
 PPORT=$(free_port)
 pids=()
 cleanup() {
-  local p
+  local rc=$? p
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
+  keep_or_remove_work "$rc"
 }
 trap cleanup EXIT
 
@@ -81,7 +81,7 @@ curl -sf "http://127.0.0.1:$PPORT/-/ready" > /dev/null || fail "prometheus not r
 # ready is not scraping yet: wait for the first scrape of the exporter
 for _ in $(seq 100); do
   curl -sf "http://127.0.0.1:$PPORT/api/v1/query" --data-urlencode 'query=up{job="gilscope"} == 1' \
-    | grep -q '"value"' && break
+    | grep '"value"' > /dev/null && break
   sleep 0.2
 done
 
@@ -145,6 +145,11 @@ sys.exit(1)
 PY
 
 curl -sf "http://127.0.0.1:$EPORT/metrics" > "$WORK/metrics.txt" || fail "GET /metrics failed"
+# --grace 900 outlasts the test: no process may have left the page yet
+# (a refresh stamped a process it found gone later than its own clock
+# read, and the unsigned age wrapped: removed at once, under load)
+grep -qx 'gilscope_exporter_processes_removed_total 0' "$WORK/metrics.txt" \
+  || fail "processes removed within --grace: $(grep '^gilscope_exporter_processes_removed_total' "$WORK/metrics.txt")"
 promtool check metrics < "$WORK/metrics.txt" || fail "promtool check metrics"
 promtool check rules "$RULES" || fail "promtool check rules"
 curl -sf -D "$WORK/om.headers" -H 'Accept: application/openmetrics-text; version=1.0.0' \
@@ -312,7 +317,7 @@ EXPORTER=$!
 pids+=($EXPORTER)
 seen=""
 for _ in $(seq 50); do
-  curl -sf "http://127.0.0.1:$EPORT/metrics" 2>/dev/null | grep -q "^gilscope_gil_acquisitions_total{pid=\"$short\"" \
+  curl -sf "http://127.0.0.1:$EPORT/metrics" 2>/dev/null | grep "^gilscope_gil_acquisitions_total{pid=\"$short\"" > /dev/null \
     && { seen=1; break; }
   sleep 0.1
 done

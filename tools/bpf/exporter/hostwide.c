@@ -855,6 +855,17 @@ static void read_thread(struct gs_hw *hw, struct gs_hw_proc *p, __u32 tid,
 	}
 }
 
+/* How long ago then was, at now; 0 when then is later. now is read once
+ * per refresh, and what the refresh finds gone meanwhile is stamped later
+ * than it: an unsigned now - then wrapped to ~584 years, past any grace, so
+ * a process found gone by the refresh (its exit notice not read yet) lost
+ * its series at once (exporter_prometheus under load: "tracing PID" said,
+ * no series on the page, processes_removed_total 19 with --grace 900). */
+static uint64_t ns_since(uint64_t now, uint64_t then)
+{
+	return now > then ? now - then : 0;
+}
+
 /* Dead threads' counters: kept (so counters never go down), in one
  * entry per name and process once the grace period has passed. */
 static void merge_dead_threads(struct gs_hw *hw, struct gs_hw_proc *p, uint64_t now)
@@ -863,7 +874,7 @@ static void merge_dead_threads(struct gs_hw *hw, struct gs_hw_proc *p, uint64_t 
 	int fd = bpf_map__fd(hw->skel->maps.tstats);
 	for (size_t i = 0; i < p->nth; i++) {
 		struct gs_hw_thread *t = &p->th[i];
-		if (t->live || !t->died_ns || t->tid == 0 || now - t->died_ns < grace)
+		if (t->live || !t->died_ns || t->tid == 0 || ns_since(now, t->died_ns) < grace)
 			continue;
 		struct gsa_thread_key k = { .tgid = (__u32)p->pid, .tid = t->tid };
 		bpf_map_delete_elem(fd, &k);
@@ -961,7 +972,7 @@ void gs_hw_refresh(struct gs_hw *hw)
 		struct gs_hw_proc *p = &hw->procs[i];
 		if (!p->exited && kill(p->pid, 0) && errno == ESRCH)
 			close_proc(hw, p, UINT64_MAX); /* no exit notice (it had no GIL event) */
-		if (p->exited && now - p->exited_ns >= grace) {
+		if (p->exited && ns_since(now, p->exited_ns) >= grace) {
 			free(p->th);
 			hw->procs[i] = hw->procs[--hw->nprocs];
 			hw->removed++;
