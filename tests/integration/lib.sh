@@ -6,14 +6,21 @@
 #  - Each test works in its own $WORK directory, removed on exit; with
 #    GILSCOPE_KEEP_WORK=1 in the environment a failing test keeps it and says
 #    where (to read the logs of an intermittent failure).
+#  - pipefail is on: never `CMD | grep -q PAT` where the result matters.
+#    grep -q exits at the first match; CMD's next write then dies of
+#    SIGPIPE and the pipeline fails (bpftool writes line by line: the
+#    exporter_symfree check of its tstats map failed 1 run in 5 at load 13).
+#    `CMD | grep PAT > /dev/null` reads to the end.
 set -euo pipefail
 GILSCOPE_BUILD=${GILSCOPE_BUILD:?run through ctest or set GILSCOPE_BUILD}
 GILSCOPE_SRC=${GILSCOPE_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 GILSCOPE="$GILSCOPE_BUILD/tools/gilscope/gilscope"
 LIBGIL="$GILSCOPE_BUILD/runtime/libgil.so"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gilscope-test.XXXXXX")
+# keep_or_remove_work [STATUS]: the EXIT trap's end (a test with a trap of
+# its own passes the status it saved first).
 keep_or_remove_work() {
-  local rc=$?
+  local rc=${1:-$?}
   if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ "${GILSCOPE_KEEP_WORK:-}" = 1 ]; then
     echo "kept $WORK (exit $rc, GILSCOPE_KEEP_WORK=1)" >&2
   else
