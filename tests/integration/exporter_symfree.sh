@@ -13,7 +13,7 @@ require_cmd curl
 [ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
 PY=/usr/bin/python3.11
 [ -x "$PY" ] || skip "needs Debian's python3.11 (scripts/install-deps.sh)"
-if readelf -S "$PY" 2>/dev/null | grep -q '\.symtab'; then
+if readelf -S "$PY" 2>/dev/null | grep '\.symtab' > /dev/null; then
   skip "$PY has a symbol table here: not the stripped build this test is about"
 fi
 require_cmd bpftrace
@@ -39,7 +39,7 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
   > /dev/null 2> "$WORK/exporter.err" &
 EXPORTER=$!
 BPFTRACE=
-trap 'kill $EXPORTER $BPFTRACE 2>/dev/null || true; wait $EXPORTER $BPFTRACE 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'rc=$?; kill $EXPORTER $BPFTRACE 2>/dev/null || true; wait $EXPORTER $BPFTRACE 2>/dev/null || true; keep_or_remove_work $rc' EXIT
 for _ in $(seq 100); do
   curl -sf "http://127.0.0.1:$PORT/metrics" > /dev/null 2>&1 && break
   sleep 0.1
@@ -149,7 +149,7 @@ done
 curl -sf "http://127.0.0.1:$PORT/metrics" > /dev/null || fail "GET /metrics"
 TSTATS=
 for id in $({ cat /proc/$EXPORTER/fdinfo/* 2>/dev/null || true; } | awk '$1 == "map_id:" { print $2 }' | sort -u); do
-  bpftool map show id "$id" 2>/dev/null | grep -q ' name tstats ' && TSTATS=$id
+  bpftool map show id "$id" 2>/dev/null | grep ' name tstats ' > /dev/null && TSTATS=$id
 done
 [ -n "$TSTATS" ] || fail "the exporter's tstats map not found"
 bpftool -j map dump id "$TSTATS" > "$WORK/tstats.json" || fail "bpftool map dump"

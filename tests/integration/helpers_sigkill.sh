@@ -159,7 +159,7 @@ flock -w 600 "$SDT_LOCK" true || fail "perf -p: the sdt_gil lock outlived the he
 lttng_daemons() { # OWNER: pids of session/consumer daemons of that run
 	local env pid
 	for env in /proc/[0-9]*/environ; do
-		{ tr '\0' '\n' <"$env"; } 2>/dev/null | grep -q "^LTTNG_HOME=$WORK/gilscope-lttng\\.$1\\." || continue
+		{ tr '\0' '\n' <"$env"; } 2>/dev/null | grep "^LTTNG_HOME=$WORK/gilscope-lttng\\.$1\\." > /dev/null || continue
 		pid=${env#/proc/}; echo "${pid%/environ}"
 	done
 }

@@ -38,7 +38,7 @@ python_copy() {
       *) fail "python_copy: DEBUG is none, link or dir:D" ;;
     esac
   done
-  readelf -S "$dest/lib/$(basename "$lib")" | grep -q '\.symtab' \
+  readelf -S "$dest/lib/$(basename "$lib")" | grep '\.symtab' > /dev/null \
     && fail "python_copy: $dest/lib/$(basename "$lib") still has .symtab"
   PYCOPY_LIB="$dest/lib/$(basename "$lib")"
   PYCOPY_ORIG_LIB=$lib

@@ -57,5 +57,5 @@ else
   grep -q "prio" "$WORK/p.err" || fail "prio error does not say why: $(cat "$WORK/p.err")"
   echo "note: prio policy not in this libgil yet"
 fi
-"$GILSCOPE" run convoy -d 0.2 | grep -q ceiling || fail "summary"
+"$GILSCOPE" run convoy -d 0.2 | grep ceiling > /dev/null || fail "summary"
 echo ok
