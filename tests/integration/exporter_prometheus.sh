@@ -342,5 +342,5 @@ done
 grep -q '^gilscope_exporter_processes_removed_total 1$' "$WORK/after.txt" || fail "processes_removed_total is not 1"
 kill -TERM $EXPORTER
 wait $EXPORTER || fail "exporter did not exit 0 on SIGTERM"
-echo "restart: PID $short's series served while it ran, gone 1 s after its exit; SIGTERM exits 0"
+echo "restart: PID $short's series served while it ran, gone after its exit (--grace 1); SIGTERM exits 0"
 echo PASS
