@@ -56,6 +56,13 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2 * GSB_RETAKE_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} retake_hist SEC(".maps");
+
 /* Set when a record did not fit: some thread has a lost count to report. */
 __u32 g_lost_pending;
 
@@ -795,6 +802,12 @@ static __always_inline int py2_acquired(__u32 tid, __u64 ts)
 		count(st->woke ? GSB_CNT_RETAKE_WOKE : GSB_CNT_RETAKE_QUIET);
 		count_add(st->woke ? GSB_CNT_RETAKE_WOKE_NS : GSB_CNT_RETAKE_QUIET_NS,
 			  ts - req);
+		__u64 slot = (ts - req) / GSB_RETAKE_SLOT_NS;
+		__u32 k = (__u32)(slot < GSB_RETAKE_SLOTS - 1 ? slot : GSB_RETAKE_SLOTS - 1) +
+			  (st->woke ? GSB_RETAKE_SLOTS : 0);
+		__u64 *h = bpf_map_lookup_elem(&retake_hist, &k);
+		if (h)
+			(*h)++;
 	}
 	emit(st, tid, ts, GS_EV_acquired, why, a.still_waiting, a.prev);
 	return 0;

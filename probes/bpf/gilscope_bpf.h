@@ -173,6 +173,14 @@ enum gsb_counter {
 	GSB_CNT_MAX,
 };
 
+/* CPython 2.7's check-interval re-takes by their request-to-acquired time
+ * (map "retake_hist", per-CPU): GSB_RETAKE_SLOTS slots of
+ * GSB_RETAKE_SLOT_NS each (the last one: that and longer), first for the
+ * re-takes that woke no one, then for those that woke a thread. The cost
+ * model prices a wake-up by the difference of their medians. */
+#define GSB_RETAKE_SLOTS 128
+#define GSB_RETAKE_SLOT_NS 250
+
 /* CPython 2.7: what a probe at one of the GIL's call sites means (docs/
  * probe-placement.md, "CPython 2.7: the GIL's call sites"). Each site is
  * attached with a BPF cookie: role << GSB_PY2_ROLE_SHIFT | the site's

@@ -95,6 +95,42 @@ static void test_wakeups(void **state)
 	assert_float_equal(e.factor, 10.0, 1e-9);
 }
 
+/* With the medians known they price a wake-up, not the means (a rare
+ * re-take whose releaser was preempted moves the mean only). */
+static void test_wake_medians(void **state)
+{
+	(void)state;
+	struct gs_cost_obs o = {
+		.cost_ns = 100, .cpu_ns = 1000,
+		.woke = 50, .woke_ns = 50 * 20.0, .quiet = 150, .quiet_ns = 150 * 1.0,
+		.woke_median_ns = 3.0, .quiet_median_ns = 1.0,
+	};
+	struct gs_cost_est e;
+	gs_cost_estimate(&o, &e);
+	assert_float_equal(e.per_wake_ns, 2.0, EPS);
+	assert_float_equal(e.wake_share, 0.1, EPS);
+	/* one median unknown: the means */
+	o.quiet_median_ns = 0;
+	gs_cost_estimate(&o, &e);
+	assert_float_equal(e.per_wake_ns, 19.0, EPS);
+}
+
+static void test_hist_median(void **state)
+{
+	(void)state;
+	unsigned long long empty[4] = { 0 };
+	assert_float_equal(gs_hist_median(empty, 4, 250), 0.0, EPS);
+	/* 10 in [0,250), 10 in [250,500): the median at the boundary */
+	unsigned long long two[4] = { 10, 10, 0, 0 };
+	assert_float_equal(gs_hist_median(two, 4, 250), 250.0, EPS);
+	/* all in slot 2: half way through it */
+	unsigned long long one[4] = { 0, 0, 8, 0 };
+	assert_float_equal(gs_hist_median(one, 4, 250), 625.0, EPS);
+	/* 1 + 1 + 6: the 4th of 8 is a third of the way into slot 2 */
+	unsigned long long skew[4] = { 1, 1, 6, 0 };
+	assert_float_equal(gs_hist_median(skew, 4, 250), 500.0 + 250.0 / 3, 1e-9);
+}
+
 /* Probes most of the run: the share is capped at 95 %. */
 static void test_cap(void **state)
 {
@@ -111,6 +147,8 @@ int main(void)
 		cmocka_unit_test(test_off_path),
 		cmocka_unit_test(test_wall_bound),
 		cmocka_unit_test(test_wakeups),
+		cmocka_unit_test(test_wake_medians),
+		cmocka_unit_test(test_hist_median),
 		cmocka_unit_test(test_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

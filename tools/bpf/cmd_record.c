@@ -282,6 +282,8 @@ int cmd_record(int argc, char **argv)
 	/* Probes out first, then what is left in the ring. */
 	uint64_t cnt[GSB_CNT_MAX];
 	gs_session_counters(&s, cnt);
+	double retake_quiet_ns, retake_woke_ns;
+	gs_session_retake_medians(&s, &retake_quiet_ns, &retake_woke_ns);
 	collect_pending_lost(&s, &d);
 	for (int i = 0; i < s.nlinks; i++)
 		bpf_link__destroy(s.links[i]);
@@ -345,7 +347,8 @@ int cmd_record(int argc, char **argv)
 	struct gs_cost_est est;
 	double slowdown = gs_session_cpu_ns(&s, &cpu_ns)
 		? -1 : gs_session_estimate(cnt, cost_ms * 1e6, (double)cpu_ns,
-					      (double)(t1 - t0), &est);
+					      (double)(t1 - t0), retake_quiet_ns,
+					      retake_woke_ns, &est);
 	if (slowdown >= 0) {
 		char wakes[200] = "", path[160], per[160] = "";
 		if (trap_ns > 0)

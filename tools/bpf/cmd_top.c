@@ -414,7 +414,7 @@ static void report(struct top_state *t, int json, int hist, int per_thread)
 	int cpu_ok = !gs_proc_cpu_ns((uint32_t)t->sess->pid, &cpu_ns);
 	double slowdown = cpu_ok && t->prev_cpu_ok && cpu_ns > t->prev_cpu_ns
 		? gs_session_estimate(dc, cost_ns, (double)(cpu_ns - t->prev_cpu_ns),
-				      interval_ns, NULL) : -1;
+				      interval_ns, 0, 0, NULL) : -1;
 
 	struct tdelta *d = calloc(t->ncur ? t->ncur : 1, sizeof(*d));
 	size_t n = 0;

@@ -27,7 +27,9 @@ double gs_cost_estimate(const struct gs_cost_obs *o, struct gs_cost_est *e)
 	if (r.path_ns < o->cost_ns)
 		r.path_ns = o->cost_ns < o->cpu_ns ? o->cost_ns : o->cpu_ns;
 	if (o->woke > 0 && o->quiet > 0) {
-		double d = o->woke_ns / o->woke - o->quiet_ns / o->quiet;
+		double d = o->woke_median_ns > 0 && o->quiet_median_ns > 0
+			? o->woke_median_ns - o->quiet_median_ns
+			: o->woke_ns / o->woke - o->quiet_ns / o->quiet;
 		r.per_wake_ns = d > 0 ? d : 0;
 	}
 	if (r.path_ns > 0) {
@@ -43,4 +45,20 @@ double gs_cost_estimate(const struct gs_cost_obs *o, struct gs_cost_est *e)
 	if (e)
 		*e = r;
 	return r.slowdown_pct;
+}
+
+double gs_hist_median(const unsigned long long *h, int n, double width)
+{
+	double total = 0;
+	for (int i = 0; i < n; i++)
+		total += (double)h[i];
+	if (!(total > 0))
+		return 0;
+	double half = total / 2, below = 0;
+	for (int i = 0; i < n; i++) {
+		if (below + (double)h[i] >= half)
+			return width * (i + (half - below) / (double)h[i]);
+		below += (double)h[i];
+	}
+	return width * n;
 }

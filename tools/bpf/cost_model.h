@@ -34,6 +34,10 @@ struct gs_cost_obs {
 	double woke_ns;     /* their total request-to-acquired time */
 	double quiet;       /* re-takes whose release woke no one */
 	double quiet_ns;    /* their total request-to-acquired time */
+	/* the medians of those times, 0: unknown (then the means price a
+	 * wake-up, above): a wake-up's price is the typical difference, not
+	 * the rare re-take whose releaser was preempted meanwhile */
+	double woke_median_ns, quiet_median_ns;
 };
 
 struct gs_cost_est {
@@ -48,5 +52,9 @@ struct gs_cost_est {
 /* The estimate (e may be NULL for the percentage alone); -1 when the CPU
  * time is unknown (cpu_ns <= 0). */
 double gs_cost_estimate(const struct gs_cost_obs *o, struct gs_cost_est *e);
+
+/* The median of a histogram of n slots of width ns each (the last one
+ * open-ended), interpolated within its slot; 0 when it is empty. */
+double gs_hist_median(const unsigned long long *h, int n, double width);
 
 #endif

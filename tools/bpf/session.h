@@ -126,7 +126,12 @@ int gs_session_cpu_ns(const struct gs_session *s, uint64_t *ns);
  * unknown (cpu_ns <= 0). e gets the parts (or NULL). */
 struct gs_cost_est;
 double gs_session_estimate(const uint64_t c[GSB_CNT_MAX], double cost_ns,
-			   double cpu_ns, double wall_ns, struct gs_cost_est *e);
+			   double cpu_ns, double wall_ns, double quiet_median_ns,
+			   double woke_median_ns, struct gs_cost_est *e);
+/* The median request-to-acquired time of 2.7's check-interval re-takes
+ * that woke no one / a thread (0: none); read before the skeleton goes. */
+void gs_session_retake_medians(struct gs_session *s, double *quiet_ns,
+			       double *woke_ns);
 /* The probes' placement, one line per function and method, for -v. */
 void gs_session_describe_sites(struct gs_session *s, FILE *out);
 /* One line naming the probes in use and what they cost, for stderr. */

@@ -76,10 +76,48 @@ double gs_session_cost_ns(struct gs_session *s, const uint64_t c[GSB_CNT_MAX])
  * threads spend on its path, whether or not the machine is loaded (on a
  * loaded one a thread's wall time is its CPU time over its share of a
  * CPU). The model and why: cost_model.h. */
+/* The re-take histograms (gilscope_bpf.h), summed over the CPUs: quiet
+ * first, then woken. 0, or -1 when unreadable. */
+static int retake_hist(struct gs_session *s,
+		       unsigned long long out[2 * GSB_RETAKE_SLOTS])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	memset(out, 0, sizeof(unsigned long long) * 2 * GSB_RETAKE_SLOTS);
+	if (ncpu <= 0 || !s || !s->skel)
+		return -1;
+	uint64_t *vals = calloc((size_t)ncpu, sizeof(uint64_t));
+	if (!vals)
+		return -1;
+	int fd = bpf_map__fd(s->skel->maps.retake_hist);
+	for (__u32 k = 0; k < 2 * GSB_RETAKE_SLOTS; k++) {
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out[k] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+void gs_session_retake_medians(struct gs_session *s, double *quiet_ns,
+			       double *woke_ns)
+{
+	unsigned long long h[2 * GSB_RETAKE_SLOTS];
+	*quiet_ns = *woke_ns = 0;
+	if (retake_hist(s, h))
+		return;
+	*quiet_ns = gs_hist_median(h, GSB_RETAKE_SLOTS, GSB_RETAKE_SLOT_NS);
+	*woke_ns = gs_hist_median(h + GSB_RETAKE_SLOTS, GSB_RETAKE_SLOTS,
+				  GSB_RETAKE_SLOT_NS);
+}
+
 double gs_session_estimate(const uint64_t c[GSB_CNT_MAX], double cost_ns,
-			   double cpu_ns, double wall_ns, struct gs_cost_est *e)
+			   double cpu_ns, double wall_ns, double quiet_median_ns,
+			   double woke_median_ns, struct gs_cost_est *e)
 {
 	struct gs_cost_obs o = {
+		.quiet_median_ns = quiet_median_ns,
+		.woke_median_ns = woke_median_ns,
 		.cost_ns = cost_ns,
 		.cpu_ns = cpu_ns,
 		.wall_ns = wall_ns,
