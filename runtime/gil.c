@@ -118,15 +118,20 @@ int gil_current_cpu(void)
 	return sched_getcpu();
 }
 
-uint64_t gil_note_wait(gil_thread *t)
+uint64_t gil_note_wait_since(gil_thread *t, uint64_t start_ns)
 {
 	if (!t->wait_noted) {
 		t->wait_noted = 1;
 		atomic_fetch_add_explicit(&t->rt->waiters, 1,
 					  memory_order_relaxed);
-		t->wait_start_ns = gs_now_ns();
+		t->wait_start_ns = start_ns;
 	}
 	return t->wait_start_ns;
+}
+
+uint64_t gil_note_wait(gil_thread *t)
+{
+	return gil_note_wait_since(t, t->wait_noted ? 0 : gs_now_ns());
 }
 
 pid_t gil_gettid(void)
@@ -312,8 +317,12 @@ void gil_acquire(gil_thread *t, enum gs_acquire_why why)
 void gil_release(gil_thread *t, enum gs_release_reason reason)
 {
 	gil_runtime *rt = t->rt;
-	if (t->acquired_at_ns)
-		GIL_BUMP(t->n_hold_ns, gs_now_ns() - t->acquired_at_ns);
+	uint64_t now = 0;
+	if (t->acquired_at_ns) {
+		now = gs_now_ns();
+		GIL_BUMP(t->n_hold_ns, now - t->acquired_at_ns);
+	}
+	t->released_at_ns = now;
 	switch (reason) {
 	case GS_RELEASE_BLOCKING: GIL_BUMP(t->n_rel_blocking, 1); break;
 	case GS_RELEASE_INTERVAL: GIL_BUMP(t->n_rel_interval, 1); break;

@@ -41,6 +41,10 @@ struct gil_thread {
 	 * (one clock read, shared with the policy for its deadlines). */
 	int wait_noted;
 	uint64_t wait_start_ns;
+	/* The clock read that ended the current hold in gil_release(), 0 when
+	 * the hold was not clocked: the policy's drop reuses it (one clock
+	 * read per transition). */
+	uint64_t released_at_ns;
 
 	/* Statistics: written by the owner only, read by anyone (relaxed). */
 	_Atomic uint64_t n_acquisitions, n_contended, n_rel_blocking,
@@ -151,6 +155,9 @@ void gil_note_drop_request(gil_runtime *rt, gil_thread *requester,
  * sleeps or spins: counts the waiter and stamps the wait's start (returned,
  * and kept in t->wait_start_ns). Idempotent within one take(). */
 uint64_t gil_note_wait(gil_thread *t);
+/* The same with a start the caller already read (a thread forced off waits
+ * from the clock read that ended its hold). */
+uint64_t gil_note_wait_since(gil_thread *t, uint64_t start_ns);
 
 /* Futex helpers for the direct handoff. gil_futex_wait_until() sleeps while
  * *word == val, until woken or CLOCK_MONOTONIC reaches deadline_ns

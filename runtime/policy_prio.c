@@ -67,6 +67,10 @@ struct prio_thread {
 	int preempted;
 	int cut_by_io;        /* last forced off by an I/O arrival: spin */
 	uint64_t slice_start_ns; /* when its current CPU slice began */
+	/* The slice began when this hold did: its start is the hold's
+	 * (t->acquired_at_ns), not slice_start_ns. Saves the grantee a clock
+	 * read between its claim and gil_acquire()'s. */
+	int slice_at_acquire;
 	uint32_t spin_ns;     /* adaptive spin budget (preempted waits) */
 	/* Queued by its own forced drop (requeue_self): the take that
 	 * follows only waits. Written and read by the thread itself. */
@@ -127,6 +131,24 @@ static gil_thread *owner_of(uintptr_t word)
 	return (gil_thread *)(word & ~(PRIO_SLOW | PRIO_HANDBACK));
 }
 
+/* The clock read that ended t's hold, or a fresh one if the hold was not
+ * clocked (gil_release). */
+static uint64_t release_now(const gil_thread *t)
+{
+	return t->released_at_ns ? t->released_at_ns : gs_now_ns();
+}
+
+/* Called by a take() that does not start a slice (the fast path, a take
+ * back): the last slice start stays what it was. t->acquired_at_ns is
+ * still the last hold's here (gil_acquire sets it after the take). */
+static void keep_slice_start(gil_thread *t, struct prio_thread *p)
+{
+	if (p->slice_at_acquire) {
+		p->slice_start_ns = t->acquired_at_ns;
+		p->slice_at_acquire = 0;
+	}
+}
+
 /* The owner has claimed its grant (it runs with the GIL). */
 static int owner_resumed(const gil_thread *o)
 {
@@ -175,11 +197,13 @@ static uint64_t interval_ns(const gil_runtime *rt)
 	return (uint64_t)rt->params.interval_us * 1000u;
 }
 
+/* now may precede t's enq_ns: the releaser's clock read is its release's,
+ * made before it took the mutex, and t may have queued in between. */
 static int is_aged(const gil_runtime *rt, const gil_thread *t, uint64_t now)
 {
-	return t->cpu_bound &&
-	       now - pt_of((gil_thread *)t)->enq_ns >
-		       PRIO_AGING_INTERVALS * interval_ns(rt);
+	uint64_t enq = pt_of((gil_thread *)t)->enq_ns;
+	return t->cpu_bound && now > enq &&
+	       now - enq > PRIO_AGING_INTERVALS * interval_ns(rt);
 }
 
 /* Class rank among equal priorities: lower is served first. A preempted
@@ -385,6 +409,7 @@ static int prio_take_slow(gil_runtime *rt, gil_thread *t)
 				p->preempted = 0;
 				p->cut_by_io = 0;
 				p->slice_start_ns = gs_now_ns();
+				p->slice_at_acquire = 0;
 				pthread_mutex_unlock(&g->mutex);
 				note_claimed(g);
 				return 0;
@@ -427,6 +452,7 @@ static int prio_take_slow(gil_runtime *rt, gil_thread *t)
 			push_waiter(g, h);
 			grant(g, t, 0);
 			p->preempted = 0;
+			keep_slice_start(t, p);
 			atomic_store_explicit(&g->word, (uintptr_t)t | PRIO_SLOW,
 					      memory_order_relaxed);
 			pthread_mutex_unlock(&g->mutex);
@@ -527,9 +553,12 @@ static int wait_for_grant(gil_runtime *rt, gil_thread *t, uint64_t queued_ns,
 claimed:
 	t->waiting = 0; /* a handback does not go through grant() */
 	/* A cut-off thread resumes its slice; anyone else starts one (here,
-	 * not in the releaser: one cache line fewer on the handoff's path). */
+	 * not in the releaser: one cache line fewer on the handoff's path),
+	 * at the clock read gil_acquire() makes for the hold right after. */
 	if (!p->preempted)
-		p->slice_start_ns = gs_now_ns();
+		p->slice_at_acquire = 1;
+	else
+		keep_slice_start(t, p);
 	note_claimed(g);
 	return 1;
 }
@@ -550,6 +579,7 @@ static int prio_take(gil_runtime *rt, gil_thread *t)
 		 * orders after this CAS). */
 		pt_of(t)->preempted = 0;
 		pt_of(t)->cut_by_io = 0;
+		keep_slice_start(t, pt_of(t));
 		return 0;
 	}
 	struct prio_thread *p = pt_of(t);
@@ -557,7 +587,9 @@ static int prio_take(gil_runtime *rt, gil_thread *t)
 		/* Queued by our own forced drop (never on the fast path: a
 		 * non-empty queue keeps the word non-zero). */
 		p->requeued = 0;
-		gil_note_wait(t);
+		/* The wait began where the hold ended: the drop's clock read,
+		 * which is the hold's last (gil_release). */
+		gil_note_wait_since(t, p->enq_ns);
 		return wait_for_grant(rt, t, p->enq_ns, p->requeued_grants, 0,
 				      p->cut_by_io);
 	}
@@ -615,7 +647,7 @@ static int hand_back(gil_runtime *rt, gil_thread *t, enum gs_release_reason why,
 	if (why == GS_RELEASE_FORCED)
 		return 0;
 	gil_thread *c = atomic_load_explicit(&g->handback, memory_order_relaxed);
-	if (gs_now_ns() >= atomic_load_explicit(&g->handback_aged_ns,
+	if (release_now(t) >= atomic_load_explicit(&g->handback_aged_ns,
 						memory_order_relaxed))
 		return 0;
 	/* acq_rel: a waiter finding c in the word reads what c wrote before
@@ -660,10 +692,12 @@ static void prio_drop(gil_runtime *rt, gil_thread *t, enum gs_release_reason why
 			: why == GS_RELEASE_BLOCKING ? 0 : t->cpu_bound;
 	/* A CPU-class holder cut off by an I/O arrival keeps its place
 	 * among CPU-class threads while its slice lasts. */
-	uint64_t now = gs_now_ns();
+	uint64_t now = release_now(t);
+	uint64_t slice_start = p->slice_at_acquire ? t->acquired_at_ns
+						   : p->slice_start_ns;
 	p->cut_by_io = why == GS_RELEASE_FORCED && g->preempt_request;
 	p->preempted = p->cut_by_io && t->cpu_bound &&
-		       now - p->slice_start_ns < interval_ns(rt);
+		       now - slice_start < interval_ns(rt);
 	t->cpu_bound = cpu_bound;
 	int boosted = p->boosted;
 	int policy = p->saved_policy, rtprio = p->saved_rtprio,
