@@ -100,15 +100,21 @@ PY
 for fifo in go_cd go_bl; do
   timeout 60 bash -c 'echo go > "$1"' _ "$WORK/$fifo" || fail "a gated 2.7 program is not reading $fifo"
 done
-wait $cd || fail "the 2.7 countdown failed"
-wait $bl || fail "the 2.7 blocking threads failed"
+# (each wait bounded: on a hang the test says where and what each
+# thread was doing, instead of ctest's timeout at 900 s)
+why() { tail -5 "$WORK/exporter.err" >&2; fail "$1"; }
+wait_bounded 120 $cd "the 2.7 countdown" || why "the 2.7 countdown failed or did not end in 120 s"
+wait_bounded 120 $bl "the 2.7 blocking threads" \
+  || why "the 2.7 blocking threads failed or did not end in 120 s"
 kill -INT $bt
-wait $bt || true
+rc=0; wait_bounded 60 $bt "bpftrace" || rc=$?
+[ $rc -ne 124 ] || fail "bpftrace did not exit within 60 s of SIGINT"
 # every GIL call of both processes happened before they exited: the
 # exporter's counters are final (and kept for --grace)
-curl -sf "http://127.0.0.1:$port/metrics" > "$WORK/metrics.txt" || fail "GET /metrics failed"
+curl -sf "http://127.0.0.1:$port/metrics" > "$WORK/metrics.txt" \
+  || { dump_process $exporter "the exporter" >&2; why "GET /metrics failed"; }
 kill -TERM $exporter
-wait $exporter || fail "the exporter did not exit 0 on SIGTERM"
+wait_bounded 60 $exporter "the exporter" || why "the exporter did not exit 0 within 60 s of SIGTERM"
 
 python3 - "$WORK/metrics.txt" "$WORK/bt.out" "$cd" "$bl" <<'PY' || fail "the exporter and bpftrace disagree"
 import re, sys

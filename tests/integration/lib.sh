@@ -29,6 +29,50 @@ keep_or_remove_work() {
 }
 trap keep_or_remove_work EXIT
 
+# Every HTTP request of a test is bounded: a server that accepts and never
+# answers fails the test in a minute, not at ctest's 900 s (a later
+# --max-time on the command line wins).
+curl() {
+  command curl --max-time 60 "$@"
+}
+
+# dump_process PID WHAT: what PID and each of its threads are doing (state,
+# wait channel, kernel stack, and user stacks when gdb is installed), for a
+# test that found it still running past a bound.
+dump_process() {
+  local pid=$1 t
+  echo "== $2: PID $pid still running: $(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null)"
+  for t in /proc/"$pid"/task/*; do
+    [ -e "$t/stat" ] || continue
+    echo "-- thread ${t##*/} ($(cat "$t/comm" 2>/dev/null)): state" \
+      "$(sed 's/.*) //' "$t/stat" 2>/dev/null | cut -d' ' -f1), wchan $(cat "$t/wchan" 2>/dev/null)"
+    sed 's/^/     /' "$t/stack" 2>/dev/null || true
+  done
+  if command -v gdb > /dev/null 2>&1; then
+    timeout 60 gdb -p "$pid" -batch -ex "thread apply all bt" 2>&1 |
+      grep -E '^(Thread|#)' | head -80 || true
+  fi
+}
+
+# wait_bounded SECONDS PID WHAT: `wait PID` (a child of the test), for at
+# most SECONDS. Past the bound it prints dump_process's view of PID to
+# stderr and returns 124, so a hang fails with where it hangs instead of
+# ctest's timeout with nothing (exporter_cpython27 hung 900 s once, in a
+# rehearsal at load 15, with no clue which of its waits it was in).
+wait_bounded() {
+  local secs=$1 pid=$2 what=$3 i st=
+  for ((i = 0; i < secs * 10; i++)); do
+    st=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || st=
+    if [ -z "$st" ] || [ "$st" = Z ]; then
+      wait "$pid"
+      return
+    fi
+    sleep 0.1
+  done
+  dump_process "$pid" "$what after ${secs} s" >&2
+  return 124
+}
+
 skip() {
   if [ "${CI:-}" = "true" ]; then
     echo "FAIL (CI=true, so this may not skip): $*" >&2
