@@ -73,6 +73,23 @@ wait_bounded() {
   return 124
 }
 
+# libc_caller_bounds LIBC: "BEFORE AFTER", the extent of LIBC's executable
+# segment around pthread_cond_signal's entry, for a bpftrace reference count
+# that leaves out the signals libc makes itself (glibc's timed wait, when
+# it expires as it is signalled, passes the signal on from inside libc;
+# gilscope leaves those out, probes/bpf/libc_caller.bpf.h). In a bpftrace
+# probe on pthread_cond_signal the caller is libc when the return address,
+# the word at the stack pointer, lies in [ip - BEFORE, ip + AFTER). (Told by
+# the thread being inside pthread_cond_timedwait instead, a uprobe on that
+# symbol never fired here: bpftrace 0.17, kernel 6.18, glibc 2.36.)
+libc_caller_bounds() {
+  local sig start size
+  sig=$(readelf -sW "$1" | awk '$8 == "pthread_cond_signal@@GLIBC_2.3.2" && !n++ { print $2 }')
+  read -r start size < <(readelf -lW "$1" | awk '$1 == "LOAD" && / R E / && !n++ { print $3, $6 }')
+  [ -n "$sig" ] && [ -n "$start" ] || fail "$1: no pthread_cond_signal or no executable segment"
+  echo $(( 0x$sig - start )) $(( start + size - 0x$sig ))
+}
+
 skip() {
   if [ "${CI:-}" = "true" ]; then
     echo "FAIL (CI=true, so this may not skip): $*" >&2
