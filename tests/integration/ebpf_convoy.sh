@@ -11,8 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 require_root
 require_cmd python3
-[ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
-PYDIR="$GILSCOPE_SRC/tests/integration/python"
+require_btf
 py=$(find_python 3.11)
 
 for ncpu in 0 1; do

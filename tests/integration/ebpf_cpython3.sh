@@ -11,8 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 require_root
 require_cmd python3
-[ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
-PYDIR="$GILSCOPE_SRC/tests/integration/python"
+require_btf
 
 check_version() {
   local ver=$1 units=$2 py trace="$WORK/cd-$1.gst"

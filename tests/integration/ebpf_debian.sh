@@ -17,11 +17,10 @@
 . "$(dirname "$0")/lib.sh"
 require_root
 require_cmd bpftrace python3 readelf
-[ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
+require_btf
 PY=/usr/bin/python3.11
 [ -x "$PY" ] || skip "needs Debian's $PY (apt-get install python3.11)"
 readelf -S "$PY" | grep '\.symtab' > /dev/null && skip "$PY has a .symtab here: not the stripped build this test is about"
-PYDIR="$GILSCOPE_SRC/tests/integration/python"
 LIBC=$(readlink -f "$(ldd "$PY" | awk '/libc\.so/ { print $3 }')")
 [ -f "$LIBC" ] || fail "no libc found for $PY"
 

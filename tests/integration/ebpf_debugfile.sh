@@ -10,8 +10,7 @@
 . "$(dirname "$0")/python_copy.bash"
 require_root
 require_cmd python3 readelf
-[ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
-PYDIR="$GILSCOPE_SRC/tests/integration/python"
+require_btf
 PY=$(find_python 3.11)
 
 # check_trace TRACE METHOD ORIGLIB: PROBES says METHOD for take_gil/drop_gil

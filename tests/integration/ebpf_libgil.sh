@@ -15,8 +15,7 @@
 . "$(dirname "$0")/lib.sh"
 require_root
 require_cmd python3
-[ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
-PYDIR="$GILSCOPE_SRC/tests/integration/python"
+require_btf
 for c in run record report; do
   "$GILSCOPE" "$c" --help >/dev/null 2>&1 || skip "gilscope $c is not in this build"
 done

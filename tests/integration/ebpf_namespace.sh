@@ -11,8 +11,7 @@
 . "$(dirname "$0")/python_copy.bash"
 require_root
 require_cmd python3 unshare mount
-[ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
-PYDIR="$GILSCOPE_SRC/tests/integration/python"
+require_btf
 PY=$(find_python 3.11)
 PID=
 trap 'if [ -n "$PID" ]; then kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT

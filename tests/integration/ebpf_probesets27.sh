@@ -22,8 +22,7 @@
 . "$(dirname "$0")/lib.sh"
 require_root
 require_cmd python3
-[ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
-PYDIR="$GILSCOPE_SRC/tests/integration/python"
+require_btf
 py=$(find_python 2.7)
 
 for threads in 2 4; do

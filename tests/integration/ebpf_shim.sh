@@ -10,8 +10,7 @@
 . "$(dirname "$0")/python_copy.bash"
 require_root
 require_cmd python3
-[ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
-PYDIR="$GILSCOPE_SRC/tests/integration/python"
+require_btf
 PY=$(find_python 3.11)
 VERSION=$(basename "$(dirname "$(dirname "$PY")")")
 SHIM="$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")/shims/python3.11"

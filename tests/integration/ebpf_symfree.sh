@@ -17,8 +17,7 @@
 . "$(dirname "$0")/lib.sh"
 require_root
 require_cmd python3 strip patchelf gdb nm
-[ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
-PYDIR="$GILSCOPE_SRC/tests/integration/python"
+require_btf
 
 # make_stripped X.Y: a container-style stripped copy of pyenv CPython X.Y
 # (interpreter and libpython stripped, RUNPATH $ORIGIN/../lib, stdlib by

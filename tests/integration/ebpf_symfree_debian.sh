@@ -17,8 +17,7 @@ require_cmd bpftrace python3 readelf
 PY=/usr/bin/python3.11
 [ -x "$PY" ] || skip "needs Debian's python3.11 (apt-get install python3.11)"
 readelf -S "$PY" | grep '\.symtab' > /dev/null && skip "$PY has a .symtab here: not the stripped build this test is about"
-[ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
-PYDIR="$GILSCOPE_SRC/tests/integration/python"
+require_btf
 
 mkfifo "$WORK/go"
 "$PY" "$PYDIR/gated.py" "$WORK/go" "$PYDIR/convoy.py" 150 1 0.002 > "$WORK/app.out" &

@@ -19,8 +19,7 @@
 . "$(dirname "$0")/python_copy.bash"
 require_root
 require_cmd python3 bpftrace readelf
-[ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
-PYDIR="$GILSCOPE_SRC/tests/integration/python"
+require_btf
 
 orig=$(find_python 3.6)
 python_copy "$orig" "$WORK/py36" none

@@ -12,8 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 require_root
 require_cmd bpftrace nm curl python3
-[ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
-PYDIR="$GILSCOPE_SRC/tests/integration/python"
+require_btf
 py=$(find_python 2.7)
 lib=$(readlink -f "$(dirname "$(readlink -f "$py")")/../lib/libpython2.7.so.1.0")
 [ -f "$lib" ] || skip "this CPython 2.7 has no libpython2.7.so ($lib)"

@@ -14,8 +14,7 @@
 . "$(dirname "$0")/lib.sh"
 require_root
 require_cmd prometheus promtool curl bpftool
-[ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
-PYDIR="$GILSCOPE_SRC/tests/integration/python"
+require_btf
 RULES="$GILSCOPE_SRC/docs/prometheus/gilscope-rules.yml"
 py311=$(find_python 3.11)
 py312=$(find_python 3.12)

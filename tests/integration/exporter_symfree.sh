@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 require_root
 require_cmd curl
-[ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
+require_btf
 PY=/usr/bin/python3.11
 [ -x "$PY" ] || skip "needs Debian's python3.11 (scripts/install-deps.sh)"
 if readelf -S "$PY" 2>/dev/null | grep '\.symtab' > /dev/null; then

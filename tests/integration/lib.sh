@@ -15,6 +15,8 @@ set -euo pipefail
 GILSCOPE_BUILD=${GILSCOPE_BUILD:?run through ctest or set GILSCOPE_BUILD}
 GILSCOPE_SRC=${GILSCOPE_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 GILSCOPE="$GILSCOPE_BUILD/tools/gilscope/gilscope"
+# the Python workloads and trace readers the tests share
+PYDIR="$GILSCOPE_SRC/tests/integration/python"
 LIBGIL="$GILSCOPE_BUILD/runtime/libgil.so"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gilscope-test.XXXXXX")
 # keep_or_remove_work [STATUS]: the EXIT trap's end (a test with a trap of
@@ -106,6 +108,11 @@ fail() {
 
 require_root() {
   [ "$(id -u)" -eq 0 ] || skip "needs root (eBPF, uprobes, tracefs)"
+}
+
+# eBPF CO-RE tools (record, top, exporter) need the kernel's BTF
+require_btf() {
+  [ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
 }
 
 require_cmd() {

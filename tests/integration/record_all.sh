@@ -6,8 +6,7 @@
 # gilscope report reads, with the right interpreter and GIL activity.
 . "$(dirname "$0")/lib.sh"
 require_root
-[ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
-PYDIR="$GILSCOPE_SRC/tests/integration/python"
+require_btf
 py312=$(find_python 3.12)
 py311=$(find_python 3.11)
 py27=$(find_python 2.7)

@@ -6,7 +6,7 @@
 # change, and from /proc when the tracer looks again.
 . "$(dirname "$0")/lib.sh"
 require_root
-[ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
+require_btf
 PY=$(find_python 3.11)
 cat > "$WORK/rename.py" <<'PYEOF'
 import ctypes, threading

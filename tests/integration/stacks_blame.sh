@@ -16,7 +16,7 @@
 . "$(dirname "$0")/pictures_common.bash"
 require_root
 require_cmd python3
-[ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
+require_btf
 PY=$(find_python 3.11)
 APP="$GILSCOPE_SRC/tests/integration/python/stacks_app.py"
 

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 require_root
 require_cmd python3
-[ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
+require_btf
 APP="$GILSCOPE_SRC/tests/integration/python/stacks_where.py"
 root=$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")
 

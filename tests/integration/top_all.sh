@@ -9,7 +9,7 @@
 # it is found and traced too.
 . "$(dirname "$0")/lib.sh"
 require_root
-[ -e /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
+require_btf
 py312=$(find_python 3.12)
 py311=$(find_python 3.11)
 "$py312" "$GILSCOPE_SRC/tests/integration/python/countdown.py" 400000000 2 & busy=$!
