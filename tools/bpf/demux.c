@@ -78,6 +78,24 @@ static struct gs_demux_thread *thread_of(struct gs_demux *d, uint32_t tid,
 	return t;
 }
 
+/* Writes the thread's THREAD block if it has none yet: at its first
+ * flush, or before a rename. A thread renamed before its first flush (its
+ * records are held back GS_DEMUX_HOLDBACK_NS) would otherwise never have
+ * its earlier name in the file (record_renames: "early-N" lost in a
+ * rehearsal, 1 run in about 12). */
+static void declare_thread(struct gs_demux *d, struct gs_demux_thread *t)
+{
+	if (t->declared)
+		return;
+	/* a thread_start seen by then names it; otherwise the priority is
+	 * read again now, a little after the thread started (threads often
+	 * set it first thing) */
+	if (!t->named)
+		t->tb.os_prio = read_os_prio(d->pid, t->tid, t->tb.os_prio);
+	gs_writer_thread(d->w, &t->tb);
+	t->declared = 1;
+}
+
 struct demux_scan {
 	struct gs_demux *d;
 	int rename_pass;
@@ -95,11 +113,11 @@ static void scan_task(uint32_t tid, void *arg)
 	gs_proc_thread_name(d->pid, t->tid, name, sizeof(name));
 	if (!strcmp(name, t->tb.name) || !strncmp(name, "tid-", 4))
 		return;
+	declare_thread(d, t);
 	memset(t->tb.name, 0, sizeof(t->tb.name)); /* NUL padded */
 	snprintf(t->tb.name, sizeof(t->tb.name), "%s", name);
 	t->renames++;
-	if (t->declared)
-		gs_writer_thread_update(d->w, &t->tb);
+	gs_writer_thread_update(d->w, &t->tb);
 }
 
 void gs_demux_scan(struct gs_demux *d)
@@ -127,12 +145,12 @@ int gs_demux_add(struct gs_demux *d, const void *data, size_t size)
 		if (size < sizeof(*nr) || !nr->name[0] || t->named ||
 		    !strncmp(nr->name, t->tb.name, sizeof(nr->name)))
 			return 0;
+		declare_thread(d, t);
 		memset(t->tb.name, 0, sizeof(t->tb.name)); /* NUL padded */
 		snprintf(t->tb.name, sizeof(t->tb.name), "%.*s",
 			 (int)sizeof(nr->name), nr->name);
 		t->renames++;
-		if (t->declared)
-			gs_writer_thread_update(d->w, &t->tb);
+		gs_writer_thread_update(d->w, &t->tb);
 		return 0;
 	}
 	if (r->type == GS_EV_thread_start && size >= sizeof(struct gsb_record_named)) {
@@ -201,15 +219,7 @@ static void flush_thread(struct gs_demux *d, struct gs_demux_thread *t, int fina
 		if (!k)
 			return;
 	}
-	if (!t->declared) {
-		/* declared at the first write: a thread_start seen by then names
-		 * it; otherwise the priority is read again now, a little after
-		 * the thread started (threads often set it first thing) */
-		if (!t->named)
-			t->tb.os_prio = read_os_prio(d->pid, t->tid, t->tb.os_prio);
-		gs_writer_thread(d->w, &t->tb);
-		t->declared = 1;
-	}
+	declare_thread(d, t);
 	/* a record later than the window allows keeps its place in the file
 	 * order; its time is raised to the last one written (counted above) */
 	for (size_t i = 0; i < k; i++)
