@@ -119,16 +119,16 @@ static void test_hist_median(void **state)
 {
 	(void)state;
 	unsigned long long empty[4] = { 0 };
-	assert_float_equal(gs_hist_median(empty, 4, 250), 0.0, EPS);
+	assert_float_equal(gs_slots_median(empty, 4, 250), 0.0, EPS);
 	/* 10 in [0,250), 10 in [250,500): the median at the boundary */
 	unsigned long long two[4] = { 10, 10, 0, 0 };
-	assert_float_equal(gs_hist_median(two, 4, 250), 250.0, EPS);
+	assert_float_equal(gs_slots_median(two, 4, 250), 250.0, EPS);
 	/* all in slot 2: half way through it */
 	unsigned long long one[4] = { 0, 0, 8, 0 };
-	assert_float_equal(gs_hist_median(one, 4, 250), 625.0, EPS);
+	assert_float_equal(gs_slots_median(one, 4, 250), 625.0, EPS);
 	/* 1 + 1 + 6: the 4th of 8 is a third of the way into slot 2 */
 	unsigned long long skew[4] = { 1, 1, 6, 0 };
-	assert_float_equal(gs_hist_median(skew, 4, 250), 500.0 + 250.0 / 3, 1e-9);
+	assert_float_equal(gs_slots_median(skew, 4, 250), 500.0 + 250.0 / 3, 1e-9);
 }
 
 /* Probes most of the run: the share is capped at 95 %. */

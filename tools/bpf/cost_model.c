@@ -47,7 +47,7 @@ double gs_cost_estimate(const struct gs_cost_obs *o, struct gs_cost_est *e)
 	return r.slowdown_pct;
 }
 
-double gs_hist_median(const unsigned long long *h, int n, double width)
+double gs_slots_median(const unsigned long long *h, int n, double width)
 {
 	double total = 0;
 	for (int i = 0; i < n; i++)

@@ -53,8 +53,9 @@ struct gs_cost_est {
  * time is unknown (cpu_ns <= 0). */
 double gs_cost_estimate(const struct gs_cost_obs *o, struct gs_cost_est *e);
 
-/* The median of a histogram of n slots of width ns each (the last one
- * open-ended), interpolated within its slot; 0 when it is empty. */
-double gs_hist_median(const unsigned long long *h, int n, double width);
+/* The median of n equal slots of width ns each (the BPF side's linear
+ * retake_hist, not analysis/model/histogram.h's log-linear gs_hist; the last
+ * slot open-ended), interpolated within its slot; 0 when it is empty. */
+double gs_slots_median(const unsigned long long *h, int n, double width);
 
 #endif

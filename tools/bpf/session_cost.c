@@ -106,8 +106,8 @@ void gs_session_retake_medians(struct gs_session *s, double *quiet_ns,
 	*quiet_ns = *woke_ns = 0;
 	if (retake_hist(s, h))
 		return;
-	*quiet_ns = gs_hist_median(h, GSB_RETAKE_SLOTS, GSB_RETAKE_SLOT_NS);
-	*woke_ns = gs_hist_median(h + GSB_RETAKE_SLOTS, GSB_RETAKE_SLOTS,
+	*quiet_ns = gs_slots_median(h, GSB_RETAKE_SLOTS, GSB_RETAKE_SLOT_NS);
+	*woke_ns = gs_slots_median(h + GSB_RETAKE_SLOTS, GSB_RETAKE_SLOTS,
 				  GSB_RETAKE_SLOT_NS);
 }
 
