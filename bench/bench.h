@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BENCH_MAX_RUNS 128
+#define BENCH_MAX_RUNS 512
 
 /* One measured subject of one item (a table row). */
 struct bench_row {
@@ -55,6 +55,9 @@ struct bench_opts {
 	int quick;      /* fewer and shorter repetitions: a smoke run */
 	int verbose;
 	unsigned reps;  /* --reps: repetitions per subject (items that take it) */
+	/* --runs-file: repetitions of earlier invocations are read from it and
+	 * this one's appended, so a long series runs in parts (item 11) */
+	const char *runs_file;
 	const char *self_exe; /* the gilscope binary, to find its siblings */
 	const char *build_dir; /* the build tree holding bench/, probes/ ... */
 	const char *source_dir; /* the source tree (scripts, Python files) */

@@ -20,6 +20,13 @@
  * sets' runs differ at all. The voluntary context switches of each run
  * (countdown.py's vcsw) show which regime it fell in.
  *
+ * With --runs-file FILE each repetition is appended to FILE as a line
+ * "probesets THREADS SET SHARE VCSW" as soon as it is measured, and the
+ * repetitions already in FILE are judged together with this invocation's:
+ * a series too long for one sitting (about 2.6 s a run on a quiet machine,
+ * 128 repetitions of four subjects = 22 minutes) runs in parts, and an
+ * interrupted part loses nothing.
+ *
  * The analysis itself is compared on one run, with no such noise, by
  * tests/integration/ebpf_probesets27.sh (report --as-probes light).
  * Run it isolated (bench/isolate.sh).
@@ -27,6 +34,7 @@
 #define _GNU_SOURCE
 #include "bench.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +95,65 @@ static void regimes_note(char *buf, size_t len, const double *share,
 	}
 }
 
+/* Per subject [threads][set]: the repetitions' shares and switches. */
+struct probe_set_runs {
+	double share[2][2][BENCH_MAX_RUNS];
+	double vcsw[2][2][BENCH_MAX_RUNS];
+	unsigned n[2][2];
+};
+
+static const char *const thread_counts[] = { "2", "4" };
+static const char *const set_names[] = { "light", "full" };
+
+/* Adds one repetition; 0, or -1 when the subject is full. */
+static int add_run(struct probe_set_runs *runs, int t, int s, double share, double vcsw)
+{
+	if (runs->n[t][s] >= BENCH_MAX_RUNS)
+		return -1;
+	runs->share[t][s][runs->n[t][s]] = share;
+	runs->vcsw[t][s][runs->n[t][s]++] = vcsw;
+	return 0;
+}
+
+/* Reads the repetitions of earlier invocations from path (a missing file
+ * has none). 0, or -1 after saying which line is wrong. */
+static int load_runs(const char *path, struct probe_set_runs *runs)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return errno == ENOENT ? 0 : (fprintf(stderr, "bench: item 11: %s: %s\n",
+						      path, strerror(errno)), -1);
+	char line[256];
+	unsigned lineno = 0;
+	int rc = 0;
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		unsigned threads;
+		char set[8];
+		double share, vcsw;
+		int t, s;
+		if (sscanf(line, "probesets %u %7s %lf %lf", &threads, set, &share, &vcsw) != 4 ||
+		    (threads != 2 && threads != 4) ||
+		    ((s = !strcmp(set, "full")) == 0 && strcmp(set, "light"))) {
+			fprintf(stderr, "bench: item 11: %s:%u: not a repetition line "
+				"(want 'probesets 2|4 light|full SHARE VCSW')\n", path, lineno);
+			rc = -1;
+			break;
+		}
+		t = threads == 4;
+		if (add_run(runs, t, s, share, vcsw)) {
+			fprintf(stderr, "bench: item 11: %s:%u: more than %d repetitions "
+				"of %s x%u\n", path, lineno, BENCH_MAX_RUNS, set, threads);
+			rc = -1;
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
 /* The full row's verdict against the light row, from the runs of both. */
 static void judge(struct bench_row *row, const double *light, unsigned nl,
 		  const double *full, unsigned nf, const double *light_vcsw,
@@ -124,38 +191,57 @@ int bench_item_probe_sets(const struct bench_opts *o, struct bench_report *r)
 	unsigned reps = o->reps ? o->reps : o->quick ? 2 : 30;
 	if (reps > BENCH_MAX_RUNS)
 		reps = BENCH_MAX_RUNS;
+	/* the earlier repetitions are read first: a bad file is an error even
+	 * where this machine cannot add to it */
+	struct probe_set_runs *runs = calloc(1, sizeof(*runs));
+	if (!runs)
+		return -1;
+	if (o->runs_file && load_runs(o->runs_file, runs)) {
+		free(runs);
+		return -1;
+	}
 	const char *count = o->quick ? "1000000" : "3000000";
 	char py[1024], script[1024];
 	const char *python = bench_find_python("2.7", py, sizeof(py));
 	const char *cd = bench_find(o, "bench/python/countdown.py", script, sizeof(script));
-	if (!python || !cd) {
-		bench_skip(r, 11, "needs pyenv CPython 2.7 and bench/python/countdown.py");
+	const char *skip = !python || !cd ? "needs pyenv CPython 2.7 and bench/python/countdown.py"
+			   : geteuid() != 0 ? "needs root (eBPF)"
+			   : !bench_have_subcommand(o, "record") || !bench_have_subcommand(o, "report")
+				   ? "`gilscope record` or `report` is not in this build"
+				   : NULL;
+	if (skip) {
+		bench_skip(r, 11, "%s", skip);
+		free(runs);
 		return 0;
 	}
-	if (geteuid() != 0) {
-		bench_skip(r, 11, "needs root (eBPF)");
-		return 0;
+	char *out = malloc(OUTLEN);
+	FILE *log = NULL;
+	if (!out) {
+		free(runs);
+		return -1;
 	}
-	if (!bench_have_subcommand(o, "record") || !bench_have_subcommand(o, "report")) {
-		bench_skip(r, 11, "`gilscope record` or `report` is not in this build");
-		return 0;
+	if (o->runs_file) {
+		if (!(log = fopen(o->runs_file, "a"))) {
+			fprintf(stderr, "bench: item 11: %s: %s\n", o->runs_file,
+				strerror(errno));
+			free(out);
+			free(runs);
+			return -1;
+		}
+		if (o->verbose)
+			fprintf(stderr, "bench: item 11: %u, %u, %u, %u repetitions "
+				"from %s\n", runs->n[0][0], runs->n[0][1], runs->n[1][0],
+				runs->n[1][1], o->runs_file);
 	}
 	char tmpdir[sizeof(BENCH_WORKDIR_TEMPLATE)], trace[128];
-	if (bench_workdir(11, tmpdir, "sets.gst", trace, sizeof(trace)))
-		return -1;
-	char *out = malloc(OUTLEN);
-	double (*share)[2][BENCH_MAX_RUNS] = calloc(2, sizeof(*share));
-	double (*vcsw)[2][BENCH_MAX_RUNS] = calloc(2, sizeof(*vcsw));
-	if (!out || !share || !vcsw) {
+	if (bench_workdir(11, tmpdir, "sets.gst", trace, sizeof(trace))) {
+		if (log)
+			fclose(log);
 		free(out);
-		free(share);
-		free(vcsw);
-		rmdir(tmpdir);
+		free(runs);
 		return -1;
 	}
 	const char *gs = bench_gilscope(o);
-	static const char *const threads[] = { "2", "4" };
-	static const char *const sets[] = { "light", "full" };
 	/* thread counts interleaved too: a slow stretch of the machine falls
 	 * on all four subjects alike */
 	for (unsigned rep = 0; rep < reps; rep++)
@@ -163,60 +249,74 @@ int bench_item_probe_sets(const struct bench_opts *o, struct bench_report *r)
 			for (int s0 = 0; s0 < 2; s0++) {
 				/* alternate which set goes first */
 				int s = (s0 + (int)rep) % 2;
-				char *argv[] = { (char *)gs, "record", "--probes", (char *)sets[s],
+				if (runs->n[t][s] >= BENCH_MAX_RUNS)
+					continue;
+				char *argv[] = { (char *)gs, "record", "--probes", (char *)set_names[s],
 						 "-o", trace, "--", (char *)python, (char *)cd,
-						 "-t", (char *)threads[t], "-n", (char *)count,
+						 "-t", (char *)thread_counts[t], "-n", (char *)count,
 						 "--no-single", NULL };
 				int rc = bench_run(argv, NULL, out, OUTLEN,
 						   o->verbose ? BENCH_RUN_VERBOSE : 0, 300);
 				double sw = rc == 0 ? bench_kv(out, "vcsw") : NAN;
 				double v = rc == 0 ? failed_share(gs, trace, out) : NAN;
 				unlink(trace);
-				share[t][s][rep] = v;
-				vcsw[t][s][rep] = isfinite(v) ? sw : NAN;
+				add_run(runs, t, s, v, isfinite(v) ? sw : NAN);
+				if (log) {
+					fprintf(log, "probesets %s %s %.6f %.0f\n", thread_counts[t],
+						set_names[s], v, isfinite(v) ? sw : NAN);
+					fflush(log);
+				}
 				if (!isfinite(v))
 					fprintf(stderr, "bench: item 11: %s x%s failed\n",
-						sets[s], threads[t]);
+						set_names[s], thread_counts[t]);
 				else if (o->verbose)
 					fprintf(stderr, "bench: item 11: run %u, %s, %s threads: "
 						"%.1f %% of handoffs failed, %.0f voluntary "
-						"context switches\n", rep + 1, sets[s],
-						threads[t], v, sw);
+						"context switches\n", runs->n[t][s], set_names[s],
+						thread_counts[t], v, sw);
 			}
+	if (log && fclose(log)) {
+		fprintf(stderr, "bench: item 11: %s: %s\n", o->runs_file, strerror(errno));
+		free(out);
+		free(runs);
+		rmdir(tmpdir);
+		return -1;
+	}
 	int rc = 0;
 	for (int t = 0; t < 2 && !rc; t++) {
 		struct bench_row *rows[2] = { NULL, NULL };
 		for (int s = 0; s < 2; s++) {
 			double ok[BENCH_MAX_RUNS];
-			if (!finite_only(share[t][s], reps, ok))
+			unsigned n = runs->n[t][s];
+			if (!finite_only(runs->share[t][s], n, ok))
 				continue;
 			char name[48];
-			snprintf(name, sizeof(name), "%s x%s", sets[s], threads[t]);
+			snprintf(name, sizeof(name), "%s x%s", set_names[s], thread_counts[t]);
 			struct bench_row *row = bench_add_row(r, 11, name, "% failed");
 			if (!row) {
 				rc = -1;
 				break;
 			}
-			bench_row_set_runs(row, share[t][s], reps);
+			bench_row_set_runs(row, runs->share[t][s], n);
 			snprintf(row->note, sizeof(row->note),
 				 "countdown.py -t %s -n %s, CPython 2.7, report failed_ratio",
-				 threads[t], count);
-			regimes_note(row->note, sizeof(row->note), share[t][s],
-				     vcsw[t][s], reps);
+				 thread_counts[t], count);
+			regimes_note(row->note, sizeof(row->note), runs->share[t][s],
+				     runs->vcsw[t][s], n);
 			rows[s] = row;
 			/* adding a row may move the others (realloc): the light
 			 * row is the one before */
 			if (s == 1 && rows[0]) {
 				struct bench_row *light = row - 1;
 				row->ratio = row->median / light->median;
-				judge(row, share[t][0], reps, share[t][1], reps,
-				      vcsw[t][0], vcsw[t][1], threads[t]);
+				judge(row, runs->share[t][0], runs->n[t][0],
+				      runs->share[t][1], n, runs->vcsw[t][0],
+				      runs->vcsw[t][1], thread_counts[t]);
 			}
 		}
 	}
 	free(out);
-	free(share);
-	free(vcsw);
+	free(runs);
 	rmdir(tmpdir);
 	return rc;
 }

@@ -79,4 +79,30 @@ done
 expect_exit 1 "not a \`gilscope record\` trace of a CPython process" \
   "$GILSCOPE" report -q --as-probes light "$WORK/libgil.gst"
 expect_exit 2 "expected light" "$GILSCOPE" report -q --as-probes full "$WORK/full2.gst"
-echo "PASS: the light reading of a full-set trace agrees with it on every handoff figure"
+# bench item 11 run in parts (--runs-file): earlier repetitions are judged
+# with the new ones, each new one is appended, and a bad line is an error
+# naming the file and line
+runs="$WORK/probesets.runs"
+{ echo "# earlier part"
+  for t in 2 4; do for s in light full; do
+    echo "probesets $t $s 90.5 30000"; echo "probesets $t $s nan nan"
+  done; done; } > "$runs"
+"$GILSCOPE" bench --quick --only probesets --reps 2 --runs-file "$runs" --json > "$WORK/bench.json" \
+  || fail "bench --only probesets --runs-file"
+python3 - "$WORK/bench.json" "$runs" <<'PY' || fail "bench --runs-file: the earlier repetitions were not judged with the new ones"
+import json, sys
+rows = {r["subject"]: r for it in json.load(open(sys.argv[1]))["items"] for r in it["rows"]}
+assert set(rows) == {"light x2", "full x2", "light x4", "full x4"}, sorted(rows)
+for name, r in rows.items():
+    # 2 earlier (one failed: a NaN, kept in runs, not in reps) + 2 new
+    assert len(r["runs"]) == 4 and r["runs"][0] == 90.5 and r["runs"][1] is None, (name, r["runs"])
+    assert r["reps"] == 3, (name, r["reps"])
+lines = [l.split() for l in open(sys.argv[2]) if l.startswith("probesets ")]
+assert len(lines) == 16, len(lines)
+for l in lines[8:]:
+    assert l[1] in ("2", "4") and l[2] in ("light", "full") and 0 <= float(l[3]) <= 100 and float(l[4]) > 0, l
+PY
+echo "probesets 3 light 1 1" >> "$runs"
+expect_exit 1 "probesets.runs:18: not a repetition line" \
+  "$GILSCOPE" bench --only probesets --reps 2 --runs-file "$runs"
+echo "PASS: the light reading of a full-set trace agrees with it on every handoff figure; bench --runs-file judges all parts"

@@ -67,7 +67,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: gilscope bench [--quick] [--json] [--only ITEM[,ITEM...]]\n"
-		"                      [--reps N] [--nice N] [-v]\n\n"
+		"                      [--reps N] [--runs-file FILE] [--nice N] [-v]\n\n"
 		"Runs the benchmarks of docs/performance.md. Each subject is measured\n"
 		"next to its floor or peer in the same run, repetitions interleaved;\n"
 		"tables show the median of the repetitions, their min-max and the ratio\n"
@@ -76,8 +76,11 @@ static void usage(FILE *out)
 		"      --quick        fewer, shorter repetitions (a smoke run)\n"
 		"  -j, --json         print the results as JSON on stdout\n"
 		"      --only ITEMS   run only these items (numbers or names)\n"
-		"      --reps N       repetitions per subject (2-128) for the items that\n"
+		"      --reps N       repetitions per subject (2-512) for the items that\n"
 		"                     take it (11, probesets: default 30)\n"
+		"      --runs-file FILE  item 11: append each repetition to FILE and judge\n"
+		"                     over all repetitions in it, earlier invocations'\n"
+		"                     included (a long series run in parts)\n"
 		"      --nice N       run at nice value N, e.g. -5 on a machine shared\n"
 		"                     with other work (threads and children inherit it)\n"
 		"  -v, --verbose      progress on stderr\n"
@@ -345,7 +348,7 @@ static void find_build_dir(char *self, size_t selflen, char *build, size_t len)
 
 int cmd_bench(int argc, char **argv)
 {
-	enum { OPT_QUICK = 256, OPT_ONLY, OPT_NICE, OPT_REPS };
+	enum { OPT_QUICK = 256, OPT_ONLY, OPT_NICE, OPT_REPS, OPT_RUNS_FILE };
 	static const struct cli_renamed renamed[] = {
 		{ 'q', "--quick (-q is --quiet)", "--quick" },
 		{ 'o', "--only (-o is --output)", "--only ITEMS" },
@@ -359,6 +362,7 @@ int cmd_bench(int argc, char **argv)
 		CLI_OPT_VERBOSE,
 		{ "nice", required_argument, NULL, OPT_NICE },
 		{ "reps", required_argument, NULL, OPT_REPS },
+		{ "runs-file", required_argument, NULL, OPT_RUNS_FILE },
 		CLI_OPT_HELP,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -395,11 +399,12 @@ int cmd_bench(int argc, char **argv)
 		case OPT_REPS: {
 			long v;
 			if (cli_parse_long("bench", "--reps", optarg, 2,
-					   BENCH_MAX_RUNS, "2..128", &v))
+					   BENCH_MAX_RUNS, "2..512", &v))
 				return 2;
 			o.reps = (unsigned)v;
 			break;
 		}
+		case OPT_RUNS_FILE: o.runs_file = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: return cli_bad_option("bench", argv, longopts, renamed);
 		}
