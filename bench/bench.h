@@ -83,6 +83,13 @@ double bench_median_ci(double *v, size_t n, double tail, double *lo, double *hi)
 /* Mann-Whitney U test of samples a[na] and b[nb]: the two-sided p value
  * (normal approximation with the tie correction; NAN if either is empty). */
 double bench_rank_test(const double *a, size_t na, const double *b, size_t nb);
+/* Paired runs num[i], den[i] (pairs with a NAN left out): returns
+ * mean(num) / mean(den), and in lo..hi its percentile bootstrap interval at
+ * `level` (e.g. 0.95), the pairs resampled together so that what two
+ * interleaved runs shared (the machine's state at that moment) stays
+ * paired. NAN when no pair (or no resample) has a positive den. */
+double bench_ratio_of_means_ci(const double *num, const double *den, size_t n,
+			       double level, double *lo, double *hi);
 /* Fills median/min/max/reps of row from the n values in v. */
 void bench_row_set(struct bench_row *row, double *v, size_t n);
 /* The same from the n per-repetition values in run order (NANs are failed

@@ -168,6 +168,50 @@ double bench_rank_test(const double *a, size_t na, const double *b, size_t nb)
 	return erfc(z / sqrt(2.0));
 }
 
+#define RATIO_BOOT_RESAMPLES 4000
+
+double bench_ratio_of_means_ci(const double *num, const double *den, size_t n,
+			       double level, double *lo, double *hi)
+{
+	double a[BENCH_MAX_RUNS], b[BENCH_MAX_RUNS];
+	size_t m = 0;
+	*lo = *hi = NAN;
+	for (size_t i = 0; i < n && m < BENCH_MAX_RUNS; i++)
+		if (isfinite(num[i]) && isfinite(den[i])) {
+			a[m] = num[i];
+			b[m++] = den[i];
+		}
+	if (!m)
+		return NAN;
+	double sa = 0, sb = 0;
+	for (size_t i = 0; i < m; i++) {
+		sa += a[i];
+		sb += b[i];
+	}
+	static double boot[RATIO_BOOT_RESAMPLES];
+	size_t nb = 0;
+	/* A fixed seed: the same runs give the same interval. */
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	for (unsigned k = 0; k < RATIO_BOOT_RESAMPLES; k++) {
+		double ra = 0, rb = 0;
+		for (size_t i = 0; i < m; i++) {
+			x ^= x >> 12; /* xorshift64* */
+			x ^= x << 25;
+			x ^= x >> 27;
+			size_t j = (size_t)(((x * 0x2545f4914f6cdd1dull) >> 11) % m);
+			ra += a[j];
+			rb += b[j];
+		}
+		if (rb > 0)
+			boot[nb++] = ra / rb;
+	}
+	if (nb) {
+		*lo = bench_percentile(boot, nb, 50.0 * (1 - level));
+		*hi = bench_percentile(boot, nb, 100.0 - 50.0 * (1 - level));
+	}
+	return sb > 0 ? sa / sb : NAN;
+}
+
 void bench_row_set(struct bench_row *row, double *v, size_t n)
 {
 	row->min = bench_min(v, n);

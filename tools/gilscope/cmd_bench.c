@@ -77,7 +77,7 @@ static void usage(FILE *out)
 		"  -j, --json         print the results as JSON on stdout\n"
 		"      --only ITEMS   run only these items (numbers or names)\n"
 		"      --reps N       repetitions per subject (2-512) for the items that\n"
-		"                     take it (11, probesets: default 30)\n"
+		"                     take it (9, fidelity: default 20; 11, probesets: 30)\n"
 		"      --runs-file FILE  item 11: append each repetition to FILE and judge\n"
 		"                     over all repetitions in it, earlier invocations'\n"
 		"                     included (a long series run in parts)\n"
