@@ -17,7 +17,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "calibrate.h"
+#include "cost_meter.h"
 #include "clock.h"
 #include "cli_common.h"
 #include "cost_model.h"
@@ -223,17 +223,13 @@ int cmd_record(int argc, char **argv)
 		return 1;
 	}
 
-	/* what a hit costs now (calibrate.h): a first sample before the
+	/* what a hit costs now (cost_meter.h): a first sample before the
 	 * program runs, more while it does */
-	struct gs_calib cal;
-	int calibrating = !gs_calib_start(&cal);
-	if (calibrating)
-		gs_calib_sample(&cal);
-	else if (so.verbose)
+	struct gs_cost_meter meter;
+	if (!gs_cost_meter_start(&meter, &s) && so.verbose)
 		fprintf(stderr, "%s: no calibration of the probes' cost (BPF "
 			"statistics or the calibration probe unavailable): the "
 			"estimate uses the constants\n", so.prog);
-	uint64_t prog_ns0 = calibrating ? gs_calib_prog_ns(&cal, s.skel->obj) : 0;
 
 	/* counting from here: "recording" means every probe counts */
 	gs_session_go(&s);
@@ -259,8 +255,8 @@ int cmd_record(int argc, char **argv)
 		if (native && ticks % 10 == 0)
 			gs_native_poll(native, s.skel);
 		/* a sample every 0.5 s (200 hits, ~0.2 ms) */
-		if (calibrating && ticks % 50 == 10)
-			gs_calib_sample(&cal);
+		if (ticks % 50 == 10)
+			gs_cost_meter_sample(&meter);
 		/* streamed: a record killed at any moment leaves a readable file */
 		if (gs_writer_tick(w, gs_now_ns()))
 			break; /* the write error is reported at close */
@@ -275,7 +271,7 @@ int cmd_record(int argc, char **argv)
 	uint64_t t1 = gs_now_ns();
 	/* the programs' run time between arm and disarm: they keep running
 	 * (unarmed) while the probes come out */
-	uint64_t prog_ns = calibrating ? gs_calib_prog_ns(&cal, s.skel->obj) - prog_ns0 : 0;
+	gs_cost_meter_mark(&meter);
 	int interrupted = gs_session_stop != 0;
 	gs_session_cpu_mark(&s);
 
@@ -300,15 +296,10 @@ int cmd_record(int argc, char **argv)
 	if (native && gs_native_write(native, s.skel, w, &nt))
 		fprintf(stderr, "%s: writing the native stacks failed\n", so.prog);
 	gs_native_free(native);
-	double trap_ns = calibrating ? gs_calib_trap_ns(&cal) : -1;
-	double ret_ns = calibrating ? gs_calib_ret_ns(&cal) : -1;
-	int nsamples = calibrating ? cal.nsamples : 0;
-	if (calibrating)
-		gs_calib_end(&cal);
-	if (trap_ns > 0) {
-		s.trap_ns = trap_ns;
-		s.ret_ns = ret_ns;
-	}
+	uint64_t stack_events = d.stack_events;
+	struct gs_probe_cost pc;
+	gs_cost_meter_read(&meter, cnt, stack_events, &pc);
+	gs_cost_meter_end(&meter);
 	int child_code = gs_session_end(&s, interrupted || timed_out);
 
 	char err[512] = "";
@@ -324,7 +315,6 @@ int cmd_record(int argc, char **argv)
 	int wr = gs_writer_close(w, end_ns,
 				 interrupted ? GS_END_F_INTERRUPTED : 0, err,
 				 sizeof(err));
-	uint64_t stack_events = d.stack_events;
 	gs_demux_free(&d);
 	wr |= gs_gil_outputs_close(&gils, end_ns,
 				   interrupted ? GS_END_F_INTERRUPTED : 0, so.prog);
@@ -334,10 +324,7 @@ int cmd_record(int argc, char **argv)
 	}
 
 	double secs = (double)(t1 - t0) / 1e9;
-	/* the frame walk runs inside the GIL probes, once per stack event */
-	double cost_ms = (gs_session_cost_ns(&s, cnt) + (trap_ns > 0 ? (double)prog_ns : 0) +
-			  (so.pystacks ? GS_COST_PYSTACK_NS : 0) * (double)stack_events +
-			  (so.native ? GS_COST_NATIVE_NS : 0) * (double)stack_events) / 1e6;
+	double cost_ms = pc.total_ns / 1e6;
 	fprintf(stderr,
 		"%s: %llu events from %zu threads in %.2f s of recording (attach to "
 		"stop) written to %s (%llu lost)\n",
@@ -351,11 +338,11 @@ int cmd_record(int argc, char **argv)
 					      retake_woke_ns, &est);
 	if (slowdown >= 0) {
 		char wakes[200] = "", path[160], per[160] = "";
-		if (trap_ns > 0)
+		if (pc.calibrated)
 			snprintf(per, sizeof(per), " (traps %.0f ns each, a return "
 				 "%.0f ns more, measured now in %d samples, + %.1f ms "
-				 "in the BPF programs)", trap_ns, ret_ns, nsamples,
-				 (double)prog_ns / 1e6);
+				 "in the BPF programs)", pc.trap_ns, pc.ret_ns, pc.samples,
+				 pc.bpf_ns / 1e6);
 		/* what bounded the path: the wall time, or the CPU time less
 		 * what waiters ran beside the holder */
 		if (est.path_is_wall)

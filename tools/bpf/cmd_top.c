@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "clock.h"
+#include "cost_meter.h"
 #include "cli_common.h"
 #include "cli_parse.h"
 #include "gil_events.h"
@@ -93,6 +94,7 @@ struct top_state {
 	uint64_t prev_ns;
 	uint64_t prev_cpu_ns;   /* the target's CPU time at prev_ns */
 	int prev_cpu_ok;
+	struct gs_cost_meter meter;   /* per-hit costs measured now */
 	struct gs_native *native;     /* --native: symbolised stacks */
 };
 
@@ -273,16 +275,31 @@ static void print_log2_hist(const __u32 *vals, const char *title)
 	gs_print_log2_hist(stdout, slot, GSB_HIST_SLOTS, title);
 }
 
+/* The cost's parts, as record prints them: what a hit cost and whether it
+ * was measured now (cost_meter.h) or is a constant. */
+static void describe_cost(char *buf, size_t len, const struct gs_probe_cost *pc,
+			  double slowdown)
+{
+	char sd[48] = "";
+	if (slowdown >= 0)
+		snprintf(sd, sizeof(sd), "slowdown ~%.1f%%; ", slowdown);
+	if (pc->calibrated)
+		snprintf(buf, len, " (%straps %.0f ns, a return %.0f ns more, "
+			 "measured now in %d samples, + %.2f ms in the BPF programs)",
+			 sd, pc->trap_ns, pc->ret_ns, pc->samples, pc->bpf_ns / 1e6);
+	else
+		snprintf(buf, len, " (%sper-hit constants: no calibration)", sd);
+}
+
 static void print_text(struct top_state *t, struct tdelta *d, size_t n,
-		       double secs, double cost_pct, double slowdown, int hist,
-		       int per_thread)
+		       double secs, double cost_pct, double slowdown,
+		       const struct gs_probe_cost *pc, int hist, int per_thread)
 {
 	char tbuf[16];
 	time_t now = time(NULL);
 	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", localtime(&now));
-	char sd[64] = "";
-	if (slowdown >= 0)
-		snprintf(sd, sizeof(sd), " (slowdown ~%.1f%%)", slowdown);
+	char sd[200];
+	describe_cost(sd, sizeof(sd), pc, slowdown);
 	printf("\n%s  %s  PID %d  interval %.2f s  probe cost ~%.2f%%%s\n", tbuf,
 	       t->sess->target.policy_name, (int)t->sess->pid, secs, cost_pct, sd);
 	printf("%8s %-16s %6s %6s %8s %8s %7s %7s %7s %8s\n", "TID", "COMM", "HELD%",
@@ -343,7 +360,8 @@ static void json_hist(struct json_writer *j, const char *key, const __u32 *v)
 }
 
 static void print_json(struct top_state *t, struct tdelta *d, size_t n,
-		       double secs, double cost_pct, double slowdown, uint64_t now_ns)
+		       double secs, double cost_pct, double slowdown,
+		       const struct gs_probe_cost *pc, uint64_t now_ns)
 {
 	struct json_writer j;
 	json_init(&j, stdout, 0);
@@ -355,6 +373,20 @@ static void print_json(struct top_state *t, struct tdelta *d, size_t n,
 	json_double(&j, "probe_cost_pct", cost_pct);
 	if (slowdown >= 0)
 		json_double(&j, "probe_slowdown_pct", slowdown);
+	/* the parts, as record prints them (cost_meter.h) */
+	json_begin_object(&j, "probe_cost");
+	json_bool(&j, "calibrated", pc->calibrated);
+	json_double(&j, "trap_ns", pc->trap_ns);
+	json_double(&j, "return_ns", pc->ret_ns);
+	json_int(&j, "samples", pc->samples);
+	json_double(&j, "total_ns", pc->total_ns);
+	json_double(&j, "traps_ns", pc->traps_ns);
+	json_double(&j, "bpf_ns", pc->bpf_ns);
+	json_double(&j, "stacks_ns", pc->stacks_ns);
+	json_uint(&j, "hits", pc->hits);
+	json_uint(&j, "return_hits", pc->return_hits);
+	json_uint(&j, "single_stepped_hits", pc->single_stepped_hits);
+	json_end(&j);
 	json_string(&j, "hist_unit", "log2 usecs: slot 0 = 0, slot k = [2^(k-1), 2^k)");
 	json_begin_array(&j, "threads");
 	for (size_t i = 0; i < n; i++) {
@@ -408,13 +440,19 @@ static void report(struct top_state *t, int json, int hist, int per_thread)
 	gs_session_counters(t->sess, cnt);
 	for (int k = 0; k < GSB_CNT_MAX; k++)
 		dc[k] = cnt[k] - t->prev_cnt[k];
-	double cost_ns = gs_session_cost_ns(t->sess, dc);
+	/* priced as record prices its run (cost_meter.h); top's stack walks
+	 * are not counted one by one, so only the calibration sees them */
+	struct gs_probe_cost pc;
+	gs_cost_meter_read(&t->meter, dc, 0, &pc);
+	double cost_ns = pc.total_ns;
 	double cost_pct = interval_ns > 0 ? 100.0 * cost_ns / interval_ns : 0;
 	uint64_t cpu_ns = 0;
 	int cpu_ok = !gs_proc_cpu_ns((uint32_t)t->sess->pid, &cpu_ns);
+	double quiet_ns, woke_ns;
+	gs_session_retake_medians(t->sess, &quiet_ns, &woke_ns);
 	double slowdown = cpu_ok && t->prev_cpu_ok && cpu_ns > t->prev_cpu_ns
 		? gs_session_estimate(dc, cost_ns, (double)(cpu_ns - t->prev_cpu_ns),
-				      interval_ns, 0, 0, NULL) : -1;
+				      interval_ns, quiet_ns, woke_ns, NULL) : -1;
 
 	struct tdelta *d = calloc(t->ncur ? t->ncur : 1, sizeof(*d));
 	size_t n = 0;
@@ -426,10 +464,11 @@ static void report(struct top_state *t, int json, int hist, int per_thread)
 	}
 	if (d) {
 		if (json)
-			print_json(t, d, n, interval_ns / 1e9, cost_pct, slowdown, now);
+			print_json(t, d, n, interval_ns / 1e9, cost_pct, slowdown, &pc,
+				   now);
 		else
-			print_text(t, d, n, interval_ns / 1e9, cost_pct, slowdown, hist,
-				   per_thread);
+			print_text(t, d, n, interval_ns / 1e9, cost_pct, slowdown, &pc,
+				   hist, per_thread);
 	}
 	free(d);
 	struct tsample *tmp = t->prev;
@@ -527,6 +566,12 @@ int cmd_top(int argc, char **argv)
 	t.prev_cpu_ok = !gs_proc_cpu_ns((uint32_t)t.sess->pid, &t.prev_cpu_ns);
 	uint64_t deadline = duration > 0 ? t.prev_ns + (uint64_t)(duration * 1e9) : 0;
 	uint64_t next = t.prev_ns + (uint64_t)(interval * 1e9);
+	/* what a hit costs now, as in record: a first sample before the
+	 * counting starts, one every 0.5 s after */
+	if (!gs_cost_meter_start(&t.meter, &s) && so.verbose)
+		fprintf(stderr, "%s: no calibration of the probes' cost (BPF "
+			"statistics or the calibration probe unavailable): the "
+			"estimate uses the constants\n", so.prog);
 	gs_session_go(&s);
 
 	int timed_out = 0, alive = 1, lost_output = 0;
@@ -537,8 +582,12 @@ int cmd_top(int argc, char **argv)
 		uint64_t now = gs_now_ns();
 		scan_threads(&t);
 		/* symbolised while the process and its mappings are there */
-		if (t.native && ++ticks % 5 == 0)
+		++ticks;
+		if (t.native && ticks % 5 == 0)
 			gs_native_poll(t.native, s.skel);
+		/* a calibration sample every 0.5 s, as in record */
+		if (ticks % 25 == 5)
+			gs_cost_meter_sample(&t.meter);
 		alive = gs_session_alive(&s);
 		if (deadline && now >= deadline)
 			timed_out = 1;
@@ -556,6 +605,7 @@ int cmd_top(int argc, char **argv)
 	}
 	if (gs_session_stop && !lost_output)
 		report(&t, json, hist, per_thread); /* what the last part showed */
+	gs_cost_meter_end(&t.meter);
 	free(t.prev);
 	free(t.cur);
 	free(t.names);

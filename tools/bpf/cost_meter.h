@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a session's probes cost, priced the same way by `gilscope record`
+ * (once, at the stop) and `gilscope top` (every interval): the per-hit
+ * costs measured while the session runs (calibrate.h: the trap's round
+ * trip, what a return adds) times the hits, plus the BPF programs' own run
+ * time from the kernel's statistics over the same stretch. Without the
+ * calibration (no BPF statistics, no calibration probe) the per-hit
+ * constants of session.h price every hit, programs and stack walks
+ * included (docs/observer-effect.md, "The cost").
+ */
+#ifndef GILSCOPE_COST_METER_H
+#define GILSCOPE_COST_METER_H
+
+#include <stdint.h>
+
+#include "calibrate.h"
+#include "session.h"
+
+struct gs_cost_meter {
+	struct gs_session *s;
+	struct gs_calib cal;
+	int calibrating;
+	uint64_t prog_ns_last;  /* the programs' run time at the last read */
+	uint64_t prog_ns_mark;  /* ... at gs_cost_meter_mark, 0: none since */
+};
+
+/* What one stretch of counters cost. */
+struct gs_probe_cost {
+	double total_ns;     /* traps + BPF programs + stack walks */
+	double traps_ns;     /* hits x per-hit round trip */
+	double bpf_ns;       /* the programs' measured run time (calibrated) */
+	double stacks_ns;    /* stack walks at the constants (uncalibrated) */
+	double trap_ns;      /* an emulated entry probe's round trip ... */
+	double ret_ns;       /* ... and what a return adds: measured, or the
+			      * constants when !calibrated */
+	int samples;         /* calibration samples behind them */
+	int calibrated;
+	uint64_t hits;       /* GIL probe hits (gs_session_gil_hits) */
+	uint64_t return_hits; /* ... of which return probes */
+	uint64_t single_stepped_hits; /* ... at single-stepped sites (their
+				       * constant: GS_COST_UPROBE_SS_NS) */
+};
+
+/* Starts the calibration (a first sample now) and the programs' run-time
+ * count. Returns 1 when calibrating, 0 when the constants will apply. */
+int gs_cost_meter_start(struct gs_cost_meter *m, struct gs_session *s);
+/* One more calibration sample (~200 hits of the calibration probe, a
+ * fraction of a millisecond): callers take one every ~0.5 s. */
+void gs_cost_meter_sample(struct gs_cost_meter *m);
+/* The stretch the next read prices ends now for the programs' run time
+ * (they keep running, disarmed, while the probes come out). */
+void gs_cost_meter_mark(struct gs_cost_meter *m);
+/* The cost of the hits in cnt (the counters over a stretch) and of
+ * stack_events stack walks, the programs' run time since the last read
+ * (or the start) up to the mark, or to now without one. Sets the session's per-hit costs to the medians so
+ * far. */
+void gs_cost_meter_read(struct gs_cost_meter *m, const uint64_t cnt[GSB_CNT_MAX],
+			uint64_t stack_events, struct gs_probe_cost *out);
+/* Detaches the calibration probe, ends the statistics. */
+void gs_cost_meter_end(struct gs_cost_meter *m);
+
+#endif
