@@ -22,7 +22,8 @@ import sys
 FAST = 0.6          # slow re-acquires per request below which a run is fast
 RESAMPLES = 4000
 FIGS = (("untraced req/s", True), ("loss/IO call", True), ("req/s", False),
-        ("slow re-acquires/req", False), ("cpu-0 wait p50", False))
+        ("slow re-acquires/req", False), ("cpu-0 wait p50", False),
+        ("server hold/req", False))
 
 
 def item9(path):
@@ -39,7 +40,7 @@ def side_rows(rows, fig):
     py = [s for s in rows if s.startswith("cpython-3.11") and
           s.split(" ", 1)[1] == fig]
     if len(py) != 1 or "cpython-policy " + fig not in rows:
-        sys.exit("item 9 rows for %r not found" % fig)
+        return None  # a figure the item did not have then
     return rows[py[0]]["runs"], rows["cpython-policy " + fig]["runs"]
 
 
@@ -71,11 +72,10 @@ def main():
     print("|---|---|---|---:|---:|")
     for path in sys.argv[1:]:
         m, rows = item9(path)
-        n = None
+        n = len(side_rows(rows, FIGS[0][0])[0])
         for fig, _ in FIGS:
-            py, lib = side_rows(rows, fig)
+            py, lib = side_rows(rows, fig) or ([None] * n, [None] * n)
             runs[fig].extend(zip(py, lib))
-            n = len(py)
         print("| %s | %s | %.1f -> %.1f | %d | %.0f |" % (
             path, m["started_utc"], m["loadavg_start"], m["loadavg_end"], n,
             rows["calib server units"]["median"]))
@@ -103,8 +103,9 @@ def main():
         if goal and r is not None:
             verdict = ("met" if lo >= 0.8 and hi <= 1.2 else
                        "missed" if hi < 0.8 or lo > 1.2 else "not resolved")
-        mean = lambda i: sum(p[i] for p in pairs) / len(pairs) if pairs else 0
-        print("| %s | %.4g | %.4g | %s, %d pairs | %s | %s | %s |" % (
+        mean = lambda i: ("%.4g" % (sum(p[i] for p in pairs) / len(pairs))
+                          if pairs else "-")
+        print("| %s | %s | %s | %s, %d pairs | %s | %s | %s |" % (
             fig, mean(0), mean(1), fmt(r, lo, hi), len(pairs), per[0],
             per[1], ("0.8x..1.2x: " + verdict) if goal else ""))
     return 0

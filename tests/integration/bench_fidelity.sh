@@ -5,8 +5,8 @@
 # A quick run (a calibration, then 2 repetitions, the sides' order swapped,
 # a failed run tried once more)
 # must give, for both sides, every repetition's untraced req/s, traced
-# req/s, loss per I/O call, slow re-acquires per request and CPU-thread
-# wait in the rows' "runs" arrays (the per-run table), found by thread name
+# req/s, loss per I/O call, slow re-acquires per request, CPU-thread
+# wait and server hold per request in the rows' "runs" arrays (the per-run table), found by thread name
 # in both traces; each row's median/min/max must be those of its runs, each
 # ratio exactly libgil mean / CPython mean, inside its bootstrap interval
 # (which 2 pairs bound), with the verdict that interval implies (goals on
@@ -50,7 +50,8 @@ for fig, unit, goal in (("untraced req/s", "req/s", True),
                         ("loss/IO call", "us", True),
                         ("req/s", "req/s", False),
                         ("slow re-acquires/req", "/req", False),
-                        ("cpu-0 wait p50", "us", False)):
+                        ("cpu-0 wait p50", "us", False),
+                        ("server hold/req", "us", False)):
     p, lib = rows["%s %s" % (pre, fig)], rows["cpython-policy " + fig]
     for r in (p, lib):
         assert r["unit"] == unit, r
