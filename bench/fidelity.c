@@ -424,6 +424,18 @@ int bench_item_fidelity(const struct bench_opts *o, struct bench_report *r)
 			 "cpython -k 1 -d %s --server-units %u --client-cmd "
 			 "'python3.11 bench/python/echo_client.py'%s; %s", dur,
 			 server_units, g->traced ? " -o T" : "", runs_note[LIB]);
+		if (g->f == F_SLOW)
+			for (int side = PY; side <= LIB; side++) {
+				struct bench_row *row = side == PY ? prow : lrow;
+				unsigned fast = 0;
+				for (unsigned i = 0; i < reps; i++)
+					fast += v[side][F_SLOW][i] < FAST_SLOW_PER_REQ;
+				size_t used = strlen(row->note);
+				snprintf(row->note + used,
+					 sizeof(row->note) - used,
+					 "; %u fast (< %.1f/req)", fast,
+					 FAST_SLOW_PER_REQ);
+			}
 		/* The means, not the medians: under load each side's runs
 		 * fall in two regimes about 3x apart, and with both near half
 		 * the runs the median of 20 jumps from one to the other by
@@ -449,18 +461,6 @@ int bench_item_fidelity(const struct bench_opts *o, struct bench_report *r)
 			snprintf(lrow->note + used, sizeof(lrow->note) - used,
 				 "; 95%% CI %.2f..%.2f", lo, hi);
 		}
-		if (g->f == F_SLOW)
-			for (int side = PY; side <= LIB; side++) {
-				struct bench_row *row = side == PY ? prow : lrow;
-				unsigned fast = 0;
-				for (unsigned i = 0; i < reps; i++)
-					fast += v[side][F_SLOW][i] < FAST_SLOW_PER_REQ;
-				size_t used = strlen(row->note);
-				snprintf(row->note + used,
-					 sizeof(row->note) - used,
-					 "; %u fast (< %.1f/req)", fast,
-					 FAST_SLOW_PER_REQ);
-			}
 	}
 
 	/* Each recorder's own effect: untraced / traced mean, per side. */
