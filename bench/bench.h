@@ -119,6 +119,7 @@ int bench_item_tracing(const struct bench_opts *o, struct bench_report *r);
 int bench_item_placement(const struct bench_opts *o, struct bench_report *r);
 int bench_item_fidelity(const struct bench_opts *o, struct bench_report *r);
 int bench_item_estimate(const struct bench_opts *o, struct bench_report *r);
+int bench_item_slowdown(const struct bench_opts *o, struct bench_report *r);
 int bench_item_probe_sets(const struct bench_opts *o, struct bench_report *r);
 
 /* Helpers for items that run other programs (bench/spawn.c). */

@@ -50,6 +50,8 @@ static const struct item items[] = {
 	  bench_item_estimate },
 	{ 11, "probesets", "CPython 2.7 countdown x2/x4: failed-handoff share, light vs full probe set",
 	  bench_item_probe_sets },
+	{ 12, "slowdown", "CPython 3.11 countdown's CPU time under record, traced and untraced copies at once on one CPU (<= 1 %)",
+	  bench_item_slowdown },
 };
 #define NITEMS (sizeof(items) / sizeof(items[0]))
 
@@ -77,7 +79,9 @@ static void usage(FILE *out)
 		"  -j, --json         print the results as JSON on stdout\n"
 		"      --only ITEMS   run only these items (numbers or names)\n"
 		"      --reps N       repetitions per subject (2-512) for the items that\n"
-		"                     take it (9, fidelity: default 20; 11, probesets: 30)\n"
+		"                     take it (9, fidelity: default 20; 10, estimate:\n"
+		"                     pairs per workload, 11 / 5 for the read loop;\n"
+		"                     11, probesets: 30; 12, slowdown: 11 pairs)\n"
 		"      --runs-file FILE  item 11: append each repetition to FILE and judge\n"
 		"                     over all repetitions in it, earlier invocations'\n"
 		"                     included (a long series run in parts)\n"
