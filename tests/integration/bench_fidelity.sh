@@ -131,4 +131,25 @@ assert abs(su - units(hold_py - hold_lib)) <= 1 + su * 0.01, (su, hold_py, hold_
 assert ("--server-units %d --client-cmd" % su) in rows["cpython-policy req/s"]["note"]
 assert "calib client units" not in rows, sorted(rows)
 PY
+
+# bench/fidelity_pool.py pools results: the same file twice gives each
+# figure's ratio of the means over twice the pairs, which is the item's.
+python3 "$GILSCOPE_SRC/bench/fidelity_pool.py" "$WORK/b.json" "$WORK/b.json" > "$WORK/pool.md"
+python3 - "$WORK/b.json" "$WORK/pool.md" <<'PY'
+import json, re, sys
+rows = {r["subject"]: r for r in json.load(open(sys.argv[1]))["items"][0]["rows"]}
+md = open(sys.argv[2]).read()
+assert re.search(r"^\| .*b\.json \| .* \| 2 \| \d+ \|$", md, re.M), md
+for fig in ("untraced req/s", "loss/IO call", "req/s", "server hold/req"):
+    lib = rows["cpython-policy " + fig]
+    m = re.search(r"^\| %s \| [^|]+ \| [^|]+ \| ([\d.]+)x \(([\d.]+)\.\.([\d.]+)\), 4 pairs \|"
+                  % re.escape(fig), md, re.M)
+    if lib["ratio"] is None:
+        assert not m, (fig, md)
+        continue
+    assert m, (fig, md)
+    r, lo, hi = map(float, m.groups())
+    assert abs(r - lib["ratio"]) <= 0.005, (fig, r, lib)
+    assert lo <= r + 0.005 and r <= hi + 0.005, (fig, md)
+PY
 echo "ok"
