@@ -72,27 +72,26 @@ uint32_t gil_grant_give(gil_thread *w)
 	 * changes it meanwhile (SPIN -> SLEEP when its spin runs out): one
 	 * CAS, retried at most once. A spinning waiter needs no wake-up and w
 	 * is not touched after the CAS (w may claim, run, detach and free
-	 * itself at once). given_from is published before the grant: prio
-	 * gives without its mutex (the handback), and a thread taking the
-	 * grant back reads given_from after it has seen GIVEN. */
-	uint32_t from = atomic_load_explicit(&w->grant, memory_order_relaxed);
-	for (;;) {
-		/* Counted before the grant is visible: once w sees it, w may
-		 * run, detach and free itself, and must then wait for our
-		 * wake-up. */
-		if (from != GIL_GRANT_SPIN)
-			atomic_fetch_add(&w->rt->wakes_in_flight, 1);
-		atomic_store_explicit(&w->given_from, from, memory_order_relaxed);
-		uint32_t seen = from;
-		if (atomic_compare_exchange_strong_explicit(
-			    &w->grant, &seen, GIL_GRANT_GIVEN,
-			    memory_order_release, memory_order_relaxed))
-			return from;
-		if (from != GIL_GRANT_SPIN)
-			atomic_fetch_sub_explicit(&w->rt->wakes_in_flight, 1,
-						  memory_order_release);
-		from = seen;
-	}
+	 * itself at once). No load first: the guess is SPIN (a direct
+	 * handoff's grantee usually spins); reading the word and then writing
+	 * it would move its cache line twice, shared then exclusive, and a
+	 * wrong guess costs a failed CAS on a line we then own. */
+	uint32_t seen = GIL_GRANT_SPIN;
+	if (atomic_compare_exchange_strong_explicit(
+		    &w->grant, &seen, GIL_GRANT_OWNED, memory_order_release,
+		    memory_order_relaxed))
+		return GIL_GRANT_SPIN;
+	/* Asleep (or about to be): GIVEN, claimed by w with a CAS that a
+	 * take-back may beat. given_from is published before the grant:
+	 * prio gives without its mutex (the handback), and a thread taking
+	 * the grant back reads given_from after it has seen GIVEN. Counted
+	 * in flight before the grant is visible: once w sees it, w may run,
+	 * detach and free itself, and must then wait for our wake-up. */
+	atomic_fetch_add(&w->rt->wakes_in_flight, 1);
+	atomic_store_explicit(&w->given_from, GIL_GRANT_SLEEP,
+			      memory_order_relaxed);
+	atomic_store_explicit(&w->grant, GIL_GRANT_GIVEN, memory_order_release);
+	return GIL_GRANT_SLEEP;
 }
 
 void gil_grant_wake(gil_runtime *rt, gil_thread *w, uint32_t replaced)
@@ -208,9 +207,10 @@ gil_runtime *gil_create(const struct gil_params *params)
 		errno = EINVAL;
 		return NULL;
 	}
-	gil_runtime *rt = calloc(1, sizeof(*rt));
+	gil_runtime *rt = aligned_alloc(_Alignof(gil_runtime), sizeof(*rt));
 	if (!rt)
 		return NULL;
+	memset(rt, 0, sizeof(*rt));
 	rt->params = *params;
 	if (!rt->params.interval_us)
 		rt->params.interval_us = GIL_DEFAULT_INTERVAL_US;

@@ -69,7 +69,9 @@ struct gil_thread {
 enum {
 	GIL_GRANT_SLEEP = 0, /* waiting; asleep on the futex (or about to be) */
 	GIL_GRANT_GIVEN = 1, /* the GIL was handed over, not yet claimed */
-	GIL_GRANT_OWNED = 2, /* claimed: the thread holds (or last held) it */
+	/* claimed: the thread holds (or last held) it; also how a spinning
+	 * waiter is given it (no claim, no take-back: it runs at once) */
+	GIL_GRANT_OWNED = 2,
 	GIL_GRANT_SPIN = 3,  /* waiting; spinning, so no wake-up is needed */
 };
 
@@ -100,35 +102,41 @@ struct gil_runtime {
 	struct gil_params params;
 	const struct gil_policy_ops *ops;
 	void *policy_data;
+	pthread_mutex_t threads_lock;
+	/* Attached threads. With one, nobody can wait: holds are not clocked. */
+	_Atomic int nthreads;
 
+	/*
+	 * The switch line: what every acquire and release writes, and the
+	 * eval breaker the holder reads at every check, in one cache line of
+	 * its own (gil_create aligns it). A switch moves it from one thread's
+	 * CPU to the other's once; read-mostly fields above stay shared, and
+	 * the rarer counters below do not ride along.
+	 */
 	/* Non-zero when the holder should enter gil_check_slow(). */
-	_Atomic unsigned eval_breaker;
+	_Alignas(64) _Atomic unsigned eval_breaker;
 	/* Threads that found the GIL taken and wait for it (counted from
 	 * gil_note_wait() to acquired). */
 	_Atomic int waiters;
+	/* tid of the holder, 0 when free (for events and the prio policy). */
+	_Atomic pid_t holder_tid;
+	/* Handoff bookkeeping, touched only while holding the GIL. */
+	pid_t last_releaser_tid;
+	_Atomic(gil_thread *) holder;
+	int last_release_had_waiters;
+	pid_t last_holder_tid;
+	_Atomic uint64_t n_acquisitions, n_handoffs_attempted, n_forced_drops,
+		n_switches;
+
+	_Alignas(64) _Atomic uint64_t n_handoffs_failed, n_drop_requests;
 	/* Direct-handoff wake-ups issued after the policy mutex was dropped
 	 * and not finished yet: gil_detach() waits for 0 before freeing. */
 	_Atomic int wakes_in_flight;
-	/* tid of the holder, 0 when free (for events and the prio policy). */
-	_Atomic pid_t holder_tid;
-	_Atomic(gil_thread *) holder;
-
-	/* Handoff bookkeeping, touched only while holding the GIL. */
-	pid_t last_releaser_tid;
-	int last_release_had_waiters;
-	pid_t last_holder_tid;
 	/* legacy: CPython 2.7's _Py_Ticker. It is one counter for the whole
 	 * interpreter, not per thread: a thread taking the GIL after a
 	 * blocking call continues the countdown where the last holder left
 	 * it. Parked here while the GIL is free (ticks_left while held). */
 	int ticker;
-
-	_Atomic uint64_t n_acquisitions, n_handoffs_attempted, n_handoffs_failed,
-		n_forced_drops, n_drop_requests, n_switches;
-
-	pthread_mutex_t threads_lock;
-	/* Attached threads. With one, nobody can wait: holds are not clocked. */
-	_Atomic int nthreads;
 };
 
 /* The common halves of taking and giving the GIL (gil.c): events, counters
@@ -168,21 +176,29 @@ void gil_futex_wake_one(_Atomic uint32_t *word);
 /* Hands the GIL to waiter w: called with the policy mutex held, which
  * gil_grant_unlock_wake() must drop (unlock) before it issues the futex
  * wake-up, so the woken thread does not run into a held mutex. Returns the
- * state the grant replaced (GIL_GRANT_SLEEP or GIL_GRANT_SPIN), also left
- * in w->given_from (written before the grant is). A spinning w costs one
- * CAS and no wake-up accounting. prio's handback calls it without the
+ * state the grant replaced (GIL_GRANT_SLEEP or GIL_GRANT_SPIN). A sleeping
+ * w is given GIVEN, with the state it replaced in w->given_from (written
+ * before the grant is) for a take-back; a spinning w is given OWNED at
+ * once, one CAS and no wake-up accounting: it sees the word within a few
+ * nanoseconds and owns the GIL without a CAS of its own, which would move
+ * the word's cache line back again. prio's handback calls it without the
  * mutex, then gil_grant_wake(). */
 uint32_t gil_grant_give(gil_thread *w);
 void gil_grant_unlock_wake(gil_runtime *rt, pthread_mutex_t *m, gil_thread *w,
 			   uint32_t replaced);
 void gil_grant_wake(gil_runtime *rt, gil_thread *w, uint32_t replaced);
-/* A waiter's claim of a given grant: 1 when it now holds the GIL. */
+/* A waiter's claim of a given grant: 1 when it now holds the GIL. A
+ * spinner is given OWNED directly (gil_grant_give) and only looks; a
+ * sleeper's GIVEN is claimed with a CAS, which a take-back may beat. */
 static inline int gil_grant_claim(gil_thread *t)
 {
-	uint32_t given = GIL_GRANT_GIVEN;
-	return atomic_compare_exchange_strong_explicit(
-		&t->grant, &given, GIL_GRANT_OWNED, memory_order_acquire,
-		memory_order_relaxed);
+	uint32_t v = atomic_load_explicit(&t->grant, memory_order_acquire);
+	if (v == GIL_GRANT_OWNED)
+		return 1;
+	return v == GIL_GRANT_GIVEN &&
+	       atomic_compare_exchange_strong_explicit(
+		       &t->grant, &v, GIL_GRANT_OWNED, memory_order_acquire,
+		       memory_order_relaxed);
 }
 /* This thread's CPU (rseq through glibc: a load). */
 int gil_current_cpu(void);

@@ -38,6 +38,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 
 #include "clock.h"
@@ -58,6 +59,11 @@
  * queue; the holder may give it the GIL without the mutex (always with
  * PRIO_SLOW, so the plain fast drop still fails). */
 #define PRIO_HANDBACK ((uintptr_t)2)
+/* Next bit: the one waiter is an I/O arrival that preempts the holder by
+ * class, kept in prio_gil.preempter outside the queue; the holder's forced
+ * drop may give it the GIL without the mutex (always with PRIO_SLOW). */
+#define PRIO_PREEMPT ((uintptr_t)4)
+#define PRIO_FLAGS (PRIO_SLOW | PRIO_HANDBACK | PRIO_PREEMPT)
 
 struct prio_thread {
 	uint64_t seq;         /* arrival order of the current wait */
@@ -72,6 +78,12 @@ struct prio_thread {
 	 * read between its claim and gil_acquire()'s. */
 	int slice_at_acquire;
 	uint32_t spin_ns;     /* adaptive spin budget (preempted waits) */
+	/* The CPU it last claimed the GIL on (through the mutex or a grant;
+	 * the fast path leaves it): an arrival reads it to decide whether to
+	 * spin for this holder's drop. Its own line, written by the thread
+	 * itself, so the claim on a switch's critical path stores locally;
+	 * the arrival, which is not on it, pays the miss. */
+	_Atomic int claimed_cpu;
 	/* Queued by its own forced drop (requeue_self): the take that
 	 * follows only waits. Written and read by the thread itself. */
 	int requeued;
@@ -100,9 +112,23 @@ struct prio_thread {
  * next drop gives the GIL back with a CAS on the word and one on the
  * parked thread's grant word: no mutex, and no wake-up while it spins.
  * Whoever takes the mutex clears PRIO_HANDBACK first (a CAS racing the
- * holder's) and queues the parked thread (unpark_handback), after which the
+ * holder's) and queues the parked thread (unpark), after which the
  * mutex protocol holds as before. PRIO_HANDBACK is set and cleared under
  * the mutex, except by the holder's handback CAS.
+ *
+ * The preempt slot is the other half of that cycle: an I/O arrival that
+ * finds nobody else waiting (no PRIO_SLOW) and preempts the holder by class
+ * alone (equal priorities: nothing to boost) waits in preempter with
+ * PRIO_PREEMPT instead of in the queue. The holder's forced drop then gives
+ * it the GIL and parks itself with one CAS on the word
+ * (holder | SLOW | PREEMPT -> arrival | SLOW | HANDBACK) and one on the
+ * arrival's grant word: no mutex on the CPU thread's side of the switch
+ * either. PRIO_PREEMPT is set under the mutex, cleared by that CAS or,
+ * under the mutex, by whoever takes it first (unpark, which queues the
+ * preempter), so every other path is the mutex protocol as before.
+ *
+ * The fields the lock-free paths touch share the first cache line; the
+ * mutex and the queue start on the next one.
  */
 struct prio_gil {
 	_Atomic uintptr_t word;
@@ -110,15 +136,17 @@ struct prio_gil {
 	/* When the parked waiter ages: its handback must then go through the
 	 * mutex, whose grant marks it aged. */
 	_Atomic uint64_t handback_aged_ns;
-	pthread_mutex_t mutex;
+	_Atomic(gil_thread *) preempter; /* the waiting arrival (PRIO_PREEMPT) */
+	/* Grants made through the mutex (written under it; the lock-free
+	 * forced drop reads it for the parked thread's timeout test). */
+	_Atomic unsigned long grants;
+	_Alignas(64) pthread_mutex_t mutex;
 	int owner_aged;          /* owner won by aging: no class preemption */
 	/* The pending drop request is a class preemption (not a timeout). */
 	int preempt_request;
 	gil_thread *waiters;     /* unordered; the grant scans it */
 	uint64_t seq;
-	unsigned long grants;
 	uint64_t boost_failures;
-	_Atomic int holder_cpu;  /* CPU the holder claimed the GIL on */
 };
 
 static struct prio_thread *pt_of(gil_thread *t)
@@ -128,7 +156,7 @@ static struct prio_thread *pt_of(gil_thread *t)
 
 static gil_thread *owner_of(uintptr_t word)
 {
-	return (gil_thread *)(word & ~(PRIO_SLOW | PRIO_HANDBACK));
+	return (gil_thread *)(word & ~PRIO_FLAGS);
 }
 
 /* The clock read that ended t's hold, or a fresh one if the hold was not
@@ -158,11 +186,12 @@ static int owner_resumed(const gil_thread *o)
 
 static int prio_init(gil_runtime *rt)
 {
-	struct prio_gil *g = calloc(1, sizeof(*g));
+	struct prio_gil *g = aligned_alloc(_Alignof(struct prio_gil),
+					   sizeof(*g));
 	if (!g)
 		return -ENOMEM;
+	memset(g, 0, sizeof(*g));
 	pthread_mutex_init(&g->mutex, NULL);
-	atomic_init(&g->holder_cpu, -1);
 	rt->policy_data = g;
 	return 0;
 }
@@ -180,6 +209,7 @@ static int prio_thread_init(gil_thread *t)
 	if (!p)
 		return -ENOMEM;
 	p->spin_ns = PRIO_SPIN_MAX_NS / 4;
+	atomic_init(&p->claimed_cpu, -1);
 	t->policy_data = p;
 	/* Until it has shown how it behaves, a thread is what its role says. */
 	t->cpu_bound = t->role == GIL_ROLE_CPU;
@@ -270,23 +300,38 @@ static void push_waiter(struct prio_gil *g, gil_thread *t)
 }
 
 /* Called with the mutex held before anything reads or changes the queue or
- * the owner: queues the parked waiter, after which the holder can no longer
- * give it the GIL past the mutex. If the holder's handback wins the race,
- * the word names the parked thread and the queue stays as it was. Returns
- * the word as it now is. */
-static uintptr_t unpark_handback(struct prio_gil *g)
+ * the owner: queues the parked waiter or the waiting preempter, after which
+ * the holder can no longer give it the GIL past the mutex. If the holder's
+ * handback (or preempt drop) wins the race, the word names that thread and
+ * the queue stays as it was. The parked thread takes its arrival number
+ * here (a lock-free park cannot touch g->seq): nobody else was queued
+ * while it was parked, so the order is the same. Returns the word as it now
+ * is. */
+static uintptr_t unpark(struct prio_gil *g)
 {
 	uintptr_t w = atomic_load(&g->word);
-	while (w & PRIO_HANDBACK) {
-		if (atomic_compare_exchange_weak(&g->word, &w,
-						 w & ~PRIO_HANDBACK)) {
-			push_waiter(g, atomic_load_explicit(
-					       &g->handback,
-					       memory_order_relaxed));
-			return w & ~PRIO_HANDBACK;
+	while (w & (PRIO_HANDBACK | PRIO_PREEMPT)) {
+		if (atomic_compare_exchange_weak(
+			    &g->word, &w, w & ~(PRIO_HANDBACK | PRIO_PREEMPT))) {
+			gil_thread *c;
+			if (w & PRIO_HANDBACK) {
+				c = atomic_load_explicit(&g->handback,
+							 memory_order_relaxed);
+				pt_of(c)->seq = ++g->seq;
+			} else {
+				c = atomic_load_explicit(&g->preempter,
+							 memory_order_relaxed);
+			}
+			push_waiter(g, c);
+			return w & ~(PRIO_HANDBACK | PRIO_PREEMPT);
 		}
 	}
 	return w;
+}
+
+static unsigned long grants_now(struct prio_gil *g)
+{
+	return atomic_load_explicit(&g->grants, memory_order_relaxed);
 }
 
 /* Makes t the owner in the bookkeeping. Called with the mutex held; t is
@@ -295,7 +340,10 @@ static void grant(struct prio_gil *g, gil_thread *t, int aged)
 {
 	t->waiting = 0;
 	g->owner_aged = aged;
-	g->grants++;
+	atomic_store_explicit(&g->grants,
+			      atomic_load_explicit(&g->grants,
+						   memory_order_relaxed) + 1,
+			      memory_order_relaxed);
 }
 
 static void set_drop_request(gil_runtime *rt, gil_thread *requester,
@@ -382,9 +430,9 @@ static uint32_t spin_while(gil_thread *t, uint32_t val, uint64_t until_ns)
 	}
 }
 
-static void note_claimed(struct prio_gil *g)
+static void note_claimed(gil_thread *t)
 {
-	atomic_store_explicit(&g->holder_cpu, gil_current_cpu(),
+	atomic_store_explicit(&pt_of(t)->claimed_cpu, gil_current_cpu(),
 			      memory_order_relaxed);
 }
 
@@ -399,6 +447,7 @@ static int prio_take_slow(gil_runtime *rt, gil_thread *t)
 
 	pthread_mutex_lock(&g->mutex);
 	uintptr_t w = atomic_load_explicit(&g->word, memory_order_relaxed);
+	int alone = 0; /* nobody else waits (the queue is empty) */
 	for (;;) {
 		if (w == 0) {
 			/* Free, and so nobody queued: ours. */
@@ -411,17 +460,19 @@ static int prio_take_slow(gil_runtime *rt, gil_thread *t)
 				p->slice_start_ns = gs_now_ns();
 				p->slice_at_acquire = 0;
 				pthread_mutex_unlock(&g->mutex);
-				note_claimed(g);
+				note_claimed(t);
 				return 0;
 			}
 		} else if (!(w & PRIO_SLOW)) {
 			if (atomic_compare_exchange_weak_explicit(
 				    &g->word, &w, w | PRIO_SLOW,
-				    memory_order_seq_cst, memory_order_relaxed))
+				    memory_order_seq_cst, memory_order_relaxed)) {
+				alone = 1;
 				break;
+			}
 		} else {
 			/* A parked waiter joins the queue we are joining. */
-			w = unpark_handback(g);
+			w = unpark(g);
 			if (w & PRIO_SLOW)
 				break;
 		}
@@ -456,7 +507,7 @@ static int prio_take_slow(gil_runtime *rt, gil_thread *t)
 			atomic_store_explicit(&g->word, (uintptr_t)t | PRIO_SLOW,
 					      memory_order_relaxed);
 			pthread_mutex_unlock(&g->mutex);
-			note_claimed(g);
+			note_claimed(t);
 			return 0;
 		}
 		/* Boost first: the drop request is useless to a holder that
@@ -469,9 +520,32 @@ static int prio_take_slow(gil_runtime *rt, gil_thread *t)
 		 * sleep and wake-up (an idle vCPU takes ~30 us to wake). On
 		 * our own CPU it is preempted by us, and we must get off. */
 		spin_for_drop = owner_resumed(h) &&
-				atomic_load_explicit(&g->holder_cpu,
+				atomic_load_explicit(&pt_of(h)->claimed_cpu,
 						     memory_order_relaxed) !=
 					gil_current_cpu();
+		if (alone && prio_cmp(t, h) == 0) {
+			/* The preempt slot (struct prio_gil): wait outside the
+			 * queue, so that the holder's forced drop can give us
+			 * the GIL without the mutex. Our grant word first: the
+			 * holder may give as soon as it sees PRIO_PREEMPT. The
+			 * drop request is already set, so a holder that drops
+			 * before it sees the bit does so through the mutex,
+			 * which queues us (unpark). */
+			t->waiting = 1;
+			atomic_store_explicit(&t->grant,
+					      spin_for_drop ? GIL_GRANT_SPIN
+							    : GIL_GRANT_SLEEP,
+					      memory_order_relaxed);
+			atomic_store_explicit(&g->preempter, t,
+					      memory_order_relaxed);
+			atomic_store_explicit(&g->word,
+					      w | PRIO_SLOW | PRIO_PREEMPT,
+					      memory_order_release);
+			unsigned long saved = grants_now(g);
+			pthread_mutex_unlock(&g->mutex);
+			return wait_for_grant(rt, t, now, saved, spin_for_drop,
+					      0);
+		}
 	}
 	/* A CPU-class thread that an I/O arrival cut off gets the GIL back
 	 * in about the I/O thread's hold: spin (adaptively) for it. */
@@ -483,7 +557,7 @@ static int prio_take_slow(gil_runtime *rt, gil_thread *t)
 							     : GIL_GRANT_SLEEP,
 			      memory_order_relaxed);
 	push_waiter(g, t);
-	unsigned long saved = g->grants;
+	unsigned long saved = grants_now(g);
 	pthread_mutex_unlock(&g->mutex);
 	return wait_for_grant(rt, t, now, saved, spin_for_drop, spin_for_grant);
 }
@@ -536,8 +610,8 @@ static int wait_for_grant(gil_runtime *rt, gil_thread *t, uint64_t queued_ns,
 		pthread_mutex_lock(&g->mutex);
 		/* Parked, we wait in the queue from our first timeout on, so
 		 * we are never handed back aged past the mutex. */
-		gil_thread *o = owner_of(unpark_handback(g));
-		if (t->waiting && g->grants == saved && o && owner_resumed(o)) {
+		gil_thread *o = owner_of(unpark(g));
+		if (t->waiting && grants_now(g) == saved && o && owner_resumed(o)) {
 			/* The holder kept the GIL a whole interval: whatever it
 			 * was, it is CPU-bound now. A grantee that has not woken
 			 * up yet held nothing: demoting it would let I/O
@@ -547,7 +621,7 @@ static int wait_for_grant(gil_runtime *rt, gil_thread *t, uint64_t queued_ns,
 			g->owner_aged = 0;
 			set_drop_request(rt, t, o, 0);
 		}
-		saved = g->grants;
+		saved = grants_now(g);
 		pthread_mutex_unlock(&g->mutex);
 	}
 claimed:
@@ -559,7 +633,7 @@ claimed:
 		p->slice_at_acquire = 1;
 	else
 		keep_slice_start(t, p);
-	note_claimed(g);
+	note_claimed(t);
 	return 1;
 }
 
@@ -627,14 +701,14 @@ static void requeue_self(gil_runtime *rt, struct prio_gil *g, gil_thread *t,
 	} else {
 		push_waiter(g, t);
 	}
-	p->requeued_grants = g->grants;
+	p->requeued_grants = grants_now(g);
 	p->requeued = 1;
 }
 
 /*
  * The holder's drop while a waiter is parked (word == t | SLOW | HANDBACK):
  * gives it the GIL with a CAS on the word, which fails if a thread that
- * took the mutex has queued it meanwhile (unpark_handback), and a CAS on
+ * took the mutex has queued it meanwhile (unpark), and a CAS on
  * its grant word. Returns 0 when the mutex must do it: the CAS failed, the
  * parked waiter has aged (its grant must be marked aged), or t was forced
  * off (it queues itself in the mutex's pass). Nobody can have boosted t:
@@ -663,6 +737,59 @@ static int hand_back(gil_runtime *rt, gil_thread *t, enum gs_release_reason why,
 	return 1;
 }
 
+/*
+ * The holder's forced drop while an I/O arrival waits in the preempt slot
+ * (word == t | SLOW | PREEMPT): the mutex pass's work for that case, one
+ * waiter and a class preemption, without the mutex. t parks as
+ * requeue_self() would park it (the arrival is I/O class, so the grant is
+ * not an aged one), then one CAS gives the word to the arrival with
+ * PRIO_HANDBACK, and one its grant word. Returns 0 when the mutex must do
+ * it: not a forced drop, an on_return hook (t then queues from its take),
+ * or the CAS failed because a thread that took the mutex has queued the
+ * arrival (unpark); the mutex pass then rewrites everything written here.
+ * Nothing written here is read by another thread before that CAS
+ * publishes it: while t holds, only the mutex holder looks at t, and then
+ * only at its class (1 already: it was preempted by class), priorities and
+ * grant word. Nobody can have boosted t: a booster queues, so it would
+ * have unparked the arrival first.
+ */
+static int preempt_drop(gil_runtime *rt, gil_thread *t,
+			enum gs_release_reason why, uintptr_t w)
+{
+	struct prio_gil *g = rt->policy_data;
+	struct prio_thread *p = pt_of(t);
+	if (why != GS_RELEASE_FORCED || t->on_return)
+		return 0;
+	gil_thread *s = atomic_load_explicit(&g->preempter, memory_order_relaxed);
+	uint64_t now = release_now(t);
+	uint64_t slice_start = p->slice_at_acquire ? t->acquired_at_ns
+						   : p->slice_start_ns;
+	p->cut_by_io = 1;
+	p->preempted = now - slice_start < interval_ns(rt);
+	p->enq_ns = now;
+	p->requeued_grants = grants_now(g);
+	p->requeued = 1;
+	t->waiting = 1;
+	atomic_store_explicit(&t->grant, GIL_GRANT_SPIN, memory_order_relaxed);
+	atomic_store_explicit(&g->handback, t, memory_order_relaxed);
+	atomic_store_explicit(&g->handback_aged_ns,
+			      now + PRIO_AGING_INTERVALS * interval_ns(rt),
+			      memory_order_relaxed);
+	/* Before the CAS: once the word names s, a new arrival may ask s to
+	 * drop, and that request must not be cleared. A request posted
+	 * meanwhile by a thread that unparked s makes the CAS fail, and the
+	 * mutex pass serves it. */
+	atomic_store_explicit(&rt->eval_breaker, 0, memory_order_relaxed);
+	if (!atomic_compare_exchange_strong_explicit(
+		    &g->word, &w, (uintptr_t)s | PRIO_SLOW | PRIO_HANDBACK,
+		    memory_order_acq_rel, memory_order_relaxed)) {
+		p->requeued = 0;
+		return 0;
+	}
+	gil_grant_wake(rt, s, gil_grant_give(s));
+	return 1;
+}
+
 static void prio_drop(gil_runtime *rt, gil_thread *t, enum gs_release_reason why)
 {
 	struct prio_gil *g = rt->policy_data;
@@ -684,10 +811,13 @@ static void prio_drop(gil_runtime *rt, gil_thread *t, enum gs_release_reason why
 	if (expect == ((uintptr_t)t | PRIO_SLOW | PRIO_HANDBACK) &&
 	    hand_back(rt, t, why, expect))
 		return;
+	if (expect == ((uintptr_t)t | PRIO_SLOW | PRIO_PREEMPT) &&
+	    preempt_drop(rt, t, why, expect))
+		return;
 	/* Under the mutex from here: a waiter's timeout may demote us. */
 
 	pthread_mutex_lock(&g->mutex);
-	unpark_handback(g);
+	unpark(g);
 	int cpu_bound = why == GS_RELEASE_FORCED ? 1
 			: why == GS_RELEASE_BLOCKING ? 0 : t->cpu_bound;
 	/* A CPU-class holder cut off by an I/O arrival keeps its place
@@ -751,6 +881,10 @@ static void prio_check(gil_runtime *rt, gil_thread *t)
 	struct prio_gil *g = rt->policy_data;
 	if (!atomic_load_explicit(&rt->eval_breaker, memory_order_relaxed))
 		return;
+	/* Whatever follows writes the lock word (the drop's CAS): fetch its
+	 * line for writing now, once, rather than shared by the load below
+	 * and again exclusive by the CAS. */
+	__builtin_prefetch(&g->word, 1);
 	/* PRIO_SLOW says someone waits, without the mutex (which the waiter
 	 * that just asked us to drop may still hold). A request left over
 	 * with nobody waiting is cleared; the second look pairs with the

@@ -18,7 +18,14 @@
  * the next holder's drop gives the GIL back to it with a CAS on the word
  * and one on its grant word, without the mutex, unless it was forced off or
  * the parked thread has aged; whoever takes the mutex first queues the
- * parked thread (unpark_handback), racing that CAS.
+ * parked thread (unpark), racing that CAS; and the preempt slot: an I/O
+ * arrival that found nobody else waiting and preempts the holder by class
+ * waits outside the queue (PRIO_PREEMPT, `wpre`), and the holder's forced
+ * drop gives it the GIL and parks itself with one CAS on the word, without
+ * the mutex, after clearing the drop request; whoever takes the mutex
+ * first queues the arrival (unpark), racing that CAS.  A spinning grantee
+ * is given OWNED directly (no claim of its own, nothing to take back); a
+ * sleeping one GIVEN, which it claims.
  *
  * Abstractions, all of them over-approximations (the model has every
  * behaviour of the C code, and more):
@@ -63,7 +70,11 @@
  * empty to the next holder, whose fast drop strands the requeued thread);
  * -DMUTANT_HANDBACK_NOUNPARK lets an arrival queue without unparking the
  * parked thread, so the handback gives the GIL past a queued waiter and
- * clears PRIO_SLOW under it (the waiter is stranded).
+ * clears PRIO_SLOW under it (the waiter is stranded);
+ * -DMUTANT_PREEMPT_NOUNPARK lets the mutex's takers leave the preempt slot
+ * as it is: a holder dropping through the mutex (a blocking call) then
+ * never grants the arrival in the slot, which waits forever once nobody
+ * else is left to ask (invalid end state).
  */
 #include "pthread.pml"
 #include "futex.pml"
@@ -82,6 +93,10 @@ bit wslow;                    /* the word's PRIO_SLOW bit */
  * thread, NONE while the bit is clear.  Invariant: whb != NONE implies
  * wslow and an empty queue. */
 byte whb = NONE;
+/* The word's PRIO_PREEMPT bit and prio_gil.preempter in one: the waiting
+ * arrival, NONE while the bit is clear.  Invariant: wpre != NONE implies
+ * wslow, whb == NONE and an empty queue. */
+byte wpre = NONE;
 bit owner_aged, preempt_req;
 byte waiters;                 /* g->waiters as a set (the C list is unordered) */
 byte gseq;                    /* g->seq */
@@ -131,14 +146,27 @@ bit grant_aged;               /* the GIL's current grant was an aged one */
 	owner_aged = isaged;                                             \
 	granted_since = waiters   /* bits of threads not queued are dead */
 
-/* unpark_handback(): with the mutex held, first thing: queue the parked
- * thread and clear PRIO_HANDBACK (a CAS that fails only if the holder's
- * handback came first, which then left whb == NONE). */
-#define UNPARK()                                                         \
+/* unpark(): with the mutex held, first thing: queue the parked thread (it
+ * takes its arrival number now) and clear PRIO_HANDBACK, or queue the
+ * arrival in the preempt slot and clear PRIO_PREEMPT (a CAS that fails
+ * only if the holder's handback or preempt drop came first, which then
+ * left whb == NONE and wpre == NONE). */
+#ifdef MUTANT_PREEMPT_NOUNPARK
+#define UNPARK_PREEMPT() skip
+#else
+#define UNPARK_PREEMPT()                                                 \
 	if                                                               \
-	:: whb != NONE -> waiters = waiters | (1 << whb); whb = NONE     \
+	:: wpre != NONE -> waiters = waiters | (1 << wpre); wpre = NONE  \
 	:: else -> skip                                                  \
 	fi
+#endif
+#define UNPARK()                                                         \
+	if                                                               \
+	:: whb != NONE -> gseq++; seq[whb] = gseq;                       \
+		waiters = waiters | (1 << whb); whb = NONE               \
+	:: else -> skip                                                  \
+	fi;                                                              \
+	UNPARK_PREEMPT()
 
 /* wait_for_grant(): queued (as a spinner), until the GIL is given to us. */
 inline wait_grant()
@@ -146,6 +174,8 @@ inline wait_grant()
 	do
 	:: atomic { grant[_pid] == G_GIVEN -> grant[_pid] = G_OWNED; given_from[_pid] = 0;
 		waiting[_pid] = 0 }; break /* claim */
+	:: atomic { grant[_pid] == G_OWNED -> given_from[_pid] = 0;
+		waiting[_pid] = 0 }; break /* given to us spinning */
 	:: atomic { grant[_pid] == G_SPIN -> grant[_pid] = G_SLEEP } /* taken back */
 	:: atomic { grant[_pid] == G_SLEEP -> fsleep = fsleep | BIT };
 		if
@@ -206,6 +236,7 @@ inline take()
 				NOTE_GRANT_AGED(0);
 				got = 1
 			:: else ->
+				alone = !wslow;   /* nobody else waits */
 #ifndef MUTANT_HANDBACK_NOUNPARK
 				UNPARK();
 #endif
@@ -241,15 +272,26 @@ inline take()
 							eval_breaker = 1;
 							preempt_req = 1
 						:: else -> skip
+						fi;
+						if
+						:: alone ->   /* the preempt slot */
+							grant[_pid] = G_SPIN;
+							waiting[_pid] = 1;
+							granted_since = granted_since & ~BIT;
+							wpre = _pid;
+							slot = 1
+						:: else -> skip
 						fi
 					fi
 				:: else -> skip
 				fi;
 				h = 0
-			fi
+			fi;
+			alone = 0
 		}
 		if
 		:: got -> got = 0; mutex_unlock(g_mutex)
+		:: slot -> slot = 0; mutex_unlock(g_mutex); wait_grant()
 			:: else ->
 				/* Every waiter starts as a spinner (G_SPIN): it is in
 				 * the loop below, claims a grant as soon as it sees
@@ -270,49 +312,35 @@ inline take()
 	fi
 }
 
-/* why: 0 blocking, 1 forced, 2 exit (GS_RELEASE_*; interval = exit here). */
-inline drop(why)
+/* gil_grant_give() on best: a spinner is given OWNED, a sleeper GIVEN
+ * (given_from kept for a take-back). */
+#define GIVE(x)                                                          \
+	gf = grant[x];                                                   \
+	if                                                               \
+	:: gf == G_SPIN -> grant[x] = G_OWNED                            \
+	:: else -> given_from[x] = gf; grant[x] = G_GIVEN                \
+	fi
+
+/* A grant made without the mutex (the handback, the preempt drop):
+ * gil_grant_give, then gil_grant_wake. */
+inline give_unlocked()
 {
+	d_step { GIVE(best) }
 	if
-#ifdef MUTANT_FASTDROP_NOSLOW
-	:: atomic { wown == _pid ->
-#else
-	:: atomic { wown == _pid && !wslow ->     /* prio_drop: CAS t -> 0 */
-#endif
-		wown = NONE;
-		if
-		:: why == 1 -> cpu_bound[_pid] = 1
-		:: why == 0 -> cpu_bound[_pid] = 0
-		:: else -> skip
-		fi }
-	:: atomic { wown == _pid && whb != NONE && why != 1 && !IS_AGED(whb) ->
-		/* hand_back(): CAS t|SLOW|HANDBACK -> parked thread */
-		assert(wslow && !owner_aged);
-		best = whb;
-		wown = whb;
-		whb = NONE;
-		wslow = 0;
-		NOTE_GRANT_AGED(0);
-		if
-		:: why == 0 -> cpu_bound[_pid] = 0
-		:: else -> skip
-		fi }
-		d_step {                          /* gil_grant_give */
-			gf = grant[best];
-			given_from[best] = gf;
-			grant[best] = G_GIVEN
-		}
-		if                                /* gil_grant_wake */
-		:: gf == G_SLEEP ->
+	:: gf == G_SLEEP ->
 #ifndef MUTANT_NOSIGNAL
-			futex_wake(best);
+		futex_wake(best);
 #endif
-			skip
-		:: else -> skip
-		fi;
-		best = 0;
-		gf = 0
-	:: else ->
+		skip
+	:: else -> skip
+	fi;
+	best = 0;
+	gf = 0
+}
+
+/* prio_drop() through the mutex. */
+inline mutex_drop(why)
+{
 		mutex_lock(g_mutex);
 		if                                /* slice still running? */
 		:: why == 1 && preempt_req && cpu_bound[_pid] -> cut = 1
@@ -381,9 +409,7 @@ inline drop(why)
 #ifndef MUTANT_REQUEUE_NOSLOW
 				wslow = (waiters != 0 || whb != NONE);
 #endif
-				given_from[best] = grant[best]; /* gil_grant_give */
-				gf = grant[best];
-				grant[best] = G_GIVEN
+				GIVE(best)
 			:: else ->
 				wown = NONE;
 				wslow = 0
@@ -401,6 +427,64 @@ inline drop(why)
 		fi;
 		best = 0;
 		gf = 0
+}
+
+/* why: 0 blocking, 1 forced, 2 exit (GS_RELEASE_*; interval = exit here). */
+inline drop(why)
+{
+	if
+#ifdef MUTANT_FASTDROP_NOSLOW
+	:: atomic { wown == _pid ->
+#else
+	:: atomic { wown == _pid && !wslow ->     /* prio_drop: CAS t -> 0 */
+#endif
+		wown = NONE;
+		if
+		:: why == 1 -> cpu_bound[_pid] = 1
+		:: why == 0 -> cpu_bound[_pid] = 0
+		:: else -> skip
+		fi }
+	:: atomic { wown == _pid && whb != NONE && why != 1 && !IS_AGED(whb) ->
+		/* hand_back(): CAS t|SLOW|HANDBACK -> parked thread */
+		assert(wslow && !owner_aged);
+		best = whb;
+		wown = whb;
+		whb = NONE;
+		wslow = 0;
+		NOTE_GRANT_AGED(0);
+		if
+		:: why == 0 -> cpu_bound[_pid] = 0
+		:: else -> skip
+		fi }
+		give_unlocked()
+	:: atomic { wown == _pid && wpre != NONE && why == 1 && !HOOKED(_pid) ->
+		/* preempt_drop(), before its CAS: the drop request cleared,
+		 * our grant word set for the park */
+		assert(wslow && whb == NONE && waiters == 0 && !owner_aged &&
+		       cpu_bound[_pid]);
+		eval_breaker = 0;
+		grant[_pid] = G_SPIN }
+		if
+		:: atomic { wpre != NONE ->       /* the CAS -> arrival|HANDBACK */
+			best = wpre;
+			wpre = NONE;
+			wown = best;
+			NOTE_GRANT_AGED(0);
+			if                        /* slice still running? */
+			:: preempted[_pid] = 1
+			:: preempted[_pid] = 0
+			fi;
+			aged[_pid] = 0;
+			waiting[_pid] = 1;
+			granted_since = granted_since & ~BIT;
+			whb = _pid;               /* park */
+			requeued = 1 }
+			give_unlocked()
+		:: atomic { wpre == NONE -> skip } /* unparked: CAS failed */
+			mutex_drop(why)
+		fi
+	:: else ->
+		mutex_drop(why)
 	fi
 }
 
@@ -445,7 +529,7 @@ inline release(why) { gs_leave(); drop(why) }
 active [NT] proctype thread()
 {
 	byte r, i, h, best, gf;
-	bit tmo, got, cut, rq, requeued;
+	bit tmo, got, cut, rq, requeued, alone, slot;
 
 	cpu_bound[_pid] = _pid > 0;               /* prio_thread_init: */
 	grant[_pid] = G_OWNED;                    /* thread 0 is an I/O role */

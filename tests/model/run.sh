@@ -11,7 +11,7 @@ trap 'rm -rf "$work"' EXIT
 cd "$work"
 cp "$(dirname "$model")"/*.pml .
 spin "$@" -a "$(basename "$model")" >spin.out 2>&1 || { cat spin.out; exit 1; }
-"${CC:-cc}" -O2 -DSAFETY -DMEMLIM=2048 -DCOLLAPSE -DVECTORSZ=4096 -w -o pan pan.c
+"${CC:-cc}" -O2 -DSAFETY -DMEMLIM=${GS_MODEL_MEMLIM_MB:-2048} -DCOLLAPSE -DVECTORSZ=4096 -w -o pan pan.c
 ./pan -m100000 >pan.out 2>&1 || true
 # is not a pan flag; invalid end states are on by default in SAFETY mode
 cat pan.out
