@@ -90,6 +90,9 @@ double bench_rank_test(const double *a, size_t na, const double *b, size_t nb);
  * paired. NAN when no pair (or no resample) has a positive den. */
 double bench_ratio_of_means_ci(const double *num, const double *den, size_t n,
 			       double level, double *lo, double *hi);
+/* The finite values of v[n] (a NAN is a failed repetition) into out, in
+ * order; their count. out may be v itself. */
+size_t bench_finite(const double *v, size_t n, double *out);
 /* Fills median/min/max/reps of row from the n values in v. */
 void bench_row_set(struct bench_row *row, double *v, size_t n);
 /* The same from the n per-repetition values in run order (NANs are failed

@@ -168,6 +168,15 @@ double bench_rank_test(const double *a, size_t na, const double *b, size_t nb)
 	return erfc(z / sqrt(2.0));
 }
 
+size_t bench_finite(const double *v, size_t n, double *out)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (isfinite(v[i]))
+			out[k++] = v[i];
+	return k;
+}
+
 #define RATIO_BOOT_RESAMPLES 4000
 
 double bench_ratio_of_means_ci(const double *num, const double *den, size_t n,

@@ -141,10 +141,7 @@ static int estimate_row(struct bench_report *r, int item, const char *name,
 	if (cpu_goal_pct <= 0)
 		snprintf(row->vs, sizeof(row->vs), "estimate / measured");
 	double lo = NAN, hi = NAN;
-	unsigned m = 0;
-	for (unsigned i = 0; i < n; i++)
-		if (isfinite(measured[i]))
-			ok_m[m++] = measured[i];
+	size_t m = bench_finite(measured, n, ok_m);
 	/* >= 90 %: each tail at most 5 % (11 pairs: the 3rd and 9th, 93.5 %) */
 	bench_median_ci(ok_m, m, 0.05, &lo, &hi);
 	if (cpu_goal_pct > 0) {

@@ -208,10 +208,7 @@ static double lib_run(const struct sides *s, const char *k, unsigned server,
 static double finite_median(const double *v, size_t n)
 {
 	double ok[BENCH_MAX_RUNS];
-	size_t m = 0;
-	for (size_t i = 0; i < n && m < BENCH_MAX_RUNS; i++)
-		if (isfinite(v[i]))
-			ok[m++] = v[i];
+	size_t m = bench_finite(v, n < BENCH_MAX_RUNS ? n : BENCH_MAX_RUNS, ok);
 	return m ? bench_median(ok, m) : NAN;
 }
 

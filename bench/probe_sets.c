@@ -61,16 +61,6 @@ static double failed_share(const char *gs, const char *trace, char *out)
 	return isfinite(r) ? 100.0 * r : NAN;
 }
 
-/* The finite values of v[n] into out; their count. */
-static unsigned finite_only(const double *v, unsigned n, double *out)
-{
-	unsigned k = 0;
-	for (unsigned i = 0; i < n; i++)
-		if (isfinite(v[i]))
-			out[k++] = v[i];
-	return k;
-}
-
 /* "runs (median share) by voluntary context switches" for one set */
 static void regimes_note(char *buf, size_t len, const double *share,
 			 const double *vcsw, unsigned n)
@@ -160,7 +150,7 @@ static void judge(struct bench_row *row, const double *light, unsigned nl,
 		  const double *full_vcsw, const char *threads)
 {
 	double a[BENCH_MAX_RUNS], b[BENCH_MAX_RUNS];
-	unsigned na = finite_only(light, nl, a), nb = finite_only(full, nf, b);
+	unsigned na = (unsigned)bench_finite(light, nl, a), nb = (unsigned)bench_finite(full, nf, b);
 	double llo, lhi, flo, fhi;
 	/* each median's interval at >= sqrt(0.95): both hold with >= 95 % */
 	double tail = (1 - sqrt(0.95)) / 2;
@@ -179,7 +169,8 @@ static void judge(struct bench_row *row, const double *light, unsigned nl,
 	snprintf(row->vs, sizeof(row->vs), "light x%s", threads);
 	/* do the sets push runs into the regimes differently? */
 	double sa[BENCH_MAX_RUNS], sb[BENCH_MAX_RUNS];
-	unsigned nsa = finite_only(light_vcsw, nl, sa), nsb = finite_only(full_vcsw, nf, sb);
+	unsigned nsa = (unsigned)bench_finite(light_vcsw, nl, sa),
+		 nsb = (unsigned)bench_finite(full_vcsw, nf, sb);
 	size_t used = strlen(row->note);
 	snprintf(row->note + used, sizeof(row->note) - used,
 		 "; rank tests vs light: share p = %.2g, switches p = %.2g", p,
@@ -288,7 +279,7 @@ int bench_item_probe_sets(const struct bench_opts *o, struct bench_report *r)
 		for (int s = 0; s < 2; s++) {
 			double ok[BENCH_MAX_RUNS];
 			unsigned n = runs->n[t][s];
-			if (!finite_only(runs->share[t][s], n, ok))
+			if (!bench_finite(runs->share[t][s], n, ok))
 				continue;
 			char name[48];
 			snprintf(name, sizeof(name), "%s x%s", set_names[s], thread_counts[t]);

@@ -101,16 +101,6 @@ static struct bench_row *row_from(struct bench_report *r, const char *name,
 	return row;
 }
 
-/* Drops NANs (failed runs) from v, returns the count left. */
-static size_t compact(double *v, size_t n)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
-		if (isfinite(v[i]))
-			v[k++] = v[i];
-	return k;
-}
-
 static void part_disabled(struct loop_env *e, struct bench_report *r,
 			  unsigned reps)
 {
@@ -125,7 +115,7 @@ static void part_disabled(struct loop_env *e, struct bench_report *r,
 		b[rep] = run_loop(e, with, NULL, 0);
 		d[rep] = (b[rep] - a[rep]) / EVENTS_PER_PAIR;
 	}
-	size_t na = compact(a, reps), nb = compact(b, reps), nd = compact(d, reps);
+	size_t na = bench_finite(a, reps, a), nb = bench_finite(b, reps, b), nd = bench_finite(d, reps, d);
 	if (!na || !nb) {
 		bench_skip(r, 3, "disabled probes: the probe loops failed "
 			   "(run with -v)");
@@ -225,9 +215,9 @@ static void part_recorder_lttng(struct loop_env *e, struct bench_report *r,
 			fprintf(stderr, "bench: item 3: recorder/lttng repetition "
 					"%u/%u done\n", rep + 1, reps);
 	}
-	size_t nu = compact(u, reps), nr = compact(rv, reps),
-	       nl = compact(lv, reps), nrc = compact(rc, reps),
-	       nlc = compact(lc, reps);
+	size_t nu = bench_finite(u, reps, u), nr = bench_finite(rv, reps, rv),
+	       nl = bench_finite(lv, reps, lv), nrc = bench_finite(rc, reps, rc),
+	       nlc = bench_finite(lc, reps, lc);
 	if (!nu) {
 		bench_skip(r, 3, "recorder/LTTng: the untraced loop failed");
 		return;
@@ -315,9 +305,9 @@ static void part_usdt(struct loop_env *e, struct bench_report *r, unsigned reps)
 			fprintf(stderr, "bench: item 3: USDT repetition %u/%u done\n",
 				rep + 1, reps);
 	}
-	size_t nu = compact(u, reps), nb = compact(bv, reps),
-	       nr = compact(rv, reps), nbc = compact(bc, reps),
-	       nrc = compact(rc, reps);
+	size_t nu = bench_finite(u, reps, u), nb = bench_finite(bv, reps, bv),
+	       nr = bench_finite(rv, reps, rv), nbc = bench_finite(bc, reps, bc),
+	       nrc = bench_finite(rc, reps, rc);
 	if (!nu || !nb) {
 		bench_skip(r, 3, "USDT: the bare counter run failed (run with -v)");
 		return;
