@@ -114,9 +114,10 @@ int gs_calib_start(struct gs_calib *c)
 			bare = t;
 	}
 	c->bare_ns = bare;
-	c->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	if (c->stats_fd < 0)
+	/* only tried here: samples and windows turn them on when needed */
+	if (gs_calib_stats_on(c))
 		goto fail;
+	gs_calib_stats_off(c);
 	c->skel = probecost_bpf__open();
 	if (!c->skel)
 		goto fail;
@@ -138,27 +139,56 @@ fail:
 	return -1;
 }
 
+int gs_calib_stats_on(struct gs_calib *c)
+{
+	if (c->stats_fd < 0)
+		c->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	return c->stats_fd < 0 ? -1 : 0;
+}
+
+void gs_calib_stats_off(struct gs_calib *c)
+{
+	if (c->stats_fd >= 0)
+		close(c->stats_fd);
+	c->stats_fd = -1;
+}
+
+/* The programs' own time per call comes from the statistics, the calls'
+ * time with them off: a hit of the target's probes pays the statistics'
+ * two clock reads only inside a window (calibrate.h), so the trap measured
+ * with them on would price every hit too high. */
 void gs_calib_sample(struct gs_calib *c)
 {
 	if (!c->link || c->nsamples >= GS_CALIB_MAX_SAMPLES)
 		return;
+	int was_on = c->stats_fd >= 0;
+	if (gs_calib_stats_on(c))
+		return;
 	int fd = bpf_program__fd(c->skel->progs.count_uprobe);
 	int fd_ret = bpf_program__fd(c->skel->progs.count_uretprobe);
-	uint64_t ns0, n0, ns1, n1, rns0, rn0, rns1, rn1;
-	if (prog_stats(fd, &ns0, &n0))
-		return;
+	uint64_t ns0, n0, ns1, n1, ns2, n2, rns0, rn0, rns1, rn1;
+	int ok = !prog_stats(fd, &ns0, &n0) && !prog_stats(fd_ret, &rns0, &rn0);
+	if (ok) {
+		time_calls(gs_calib_site);
+		ok = !prog_stats(fd, &ns1, &n1) && n1 - n0 == CALLS;
+	}
+	if (ok) {
+		time_calls(gs_calib_site_ret);
+		ok = !prog_stats(fd, &ns2, &n2) && !prog_stats(fd_ret, &rns1, &rn1) &&
+		     n2 - n1 == CALLS && rn1 - rn0 == CALLS;
+	}
+	gs_calib_stats_off(c);
 	double per = time_calls(gs_calib_site);
-	if (prog_stats(fd, &ns1, &n1) || n1 - n0 != CALLS)
+	double per_ret = time_calls(gs_calib_site_ret);
+	if (was_on)
+		gs_calib_stats_on(c);
+	if (!ok)
 		return; /* not every call hit: not a sample */
 	double trap = per - c->bare_ns - (double)(ns1 - ns0) / CALLS;
-	if (prog_stats(fd_ret, &rns0, &rn0))
-		return;
-	double per_ret = time_calls(gs_calib_site_ret);
-	if (prog_stats(fd, &ns0, &n0) || prog_stats(fd_ret, &rns1, &rn1) ||
-	    n0 - n1 != CALLS || rn1 - rn0 != CALLS)
-		return;
-	/* entry and return, minus the entry alone, minus both programs */
+	/* entry and return, minus the entry alone, minus the return's
+	 * program (the entry's is in both) */
 	double ret = per_ret - per - (double)(rns1 - rns0) / CALLS;
+	(void)ns2;
 	if (trap > 0 && ret > 0) {
 		c->samples[c->nsamples] = trap;
 		c->ret_samples[c->nsamples++] = ret;
@@ -195,8 +225,7 @@ uint64_t gs_calib_prog_ns(const struct gs_calib *c, struct bpf_object *obj)
 {
 	uint64_t sum = 0;
 	struct bpf_program *p;
-	if (c->stats_fd < 0)
-		return 0;
+	(void)c;
 	bpf_object__for_each_program(p, obj) {
 		enum bpf_prog_type t = bpf_program__type(p);
 		uint64_t ns, cnt;
@@ -219,7 +248,5 @@ void gs_calib_end(struct gs_calib *c)
 	if (c->skel)
 		probecost_bpf__destroy(c->skel);
 	c->skel = NULL;
-	if (c->stats_fd >= 0)
-		close(c->stats_fd);
-	c->stats_fd = -1;
+	gs_calib_stats_off(c);
 }

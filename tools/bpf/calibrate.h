@@ -11,7 +11,11 @@
  *    a second such function with an entry and a return probe (as take_gil
  *    has) gives what the return adds;
  *  - the BPF programs' own run time at the target's sites, from the
- *    kernel's statistics (BPF_ENABLE_STATS, held while recording).
+ *    kernel's statistics (BPF_ENABLE_STATS) in windows: held for the whole
+ *    recording they cost every hit of every program two more clock reads,
+ *    ~70 ns on this VM (docs/performance.md, item 3), so the cost meter
+ *    (cost_meter.h) turns them on only for short stretches and prices the
+ *    rest of the hits at the per-hit run time measured in them.
  * Needs CAP_SYS_ADMIN for the statistics; without them or the probe the
  * estimate keeps the constants (session.h GS_COST_*).
  */
@@ -29,16 +33,20 @@ struct bpf_link;
 struct gs_calib {
 	struct probecost_bpf *skel;
 	struct bpf_link *link, *link_ret, *link_ret2;
-	int stats_fd;           /* BPF_ENABLE_STATS, -1: none */
+	int stats_fd;           /* BPF_ENABLE_STATS while on, -1: off */
 	double bare_ns;         /* one call of the site, unprobed */
 	double samples[GS_CALIB_MAX_SAMPLES]; /* trap round trips, ns */
 	double ret_samples[GS_CALIB_MAX_SAMPLES]; /* a return probe's extra */
 	int nsamples;
 };
 
-/* Enables the statistics, attaches the calibration probe. 0, or -1 when
- * either is impossible (nothing then stays enabled or attached). */
+/* Checks that the statistics can be enabled (they stay off), attaches the
+ * calibration probe. 0, or -1 when either is impossible (nothing then stays
+ * attached). */
 int gs_calib_start(struct gs_calib *c);
+/* The kernel's BPF run-time statistics on (0, or -1: refused) or off. */
+int gs_calib_stats_on(struct gs_calib *c);
+void gs_calib_stats_off(struct gs_calib *c);
 /* One sample of the trap's round trip (a few hundred calls). */
 void gs_calib_sample(struct gs_calib *c);
 /* The median sample in ns, or -1 without any: an entry probe's trap; what
@@ -46,7 +54,7 @@ void gs_calib_sample(struct gs_calib *c);
 double gs_calib_trap_ns(const struct gs_calib *c);
 double gs_calib_ret_ns(const struct gs_calib *c);
 /* Run time (ns) of obj's programs that probe the target (uprobes, USDT,
- * uretprobes; not the scheduler's), since the statistics were enabled. */
+ * uretprobes; not the scheduler's) while the statistics were on. */
 uint64_t gs_calib_prog_ns(const struct gs_calib *c, struct bpf_object *obj);
 /* Detaches the probe, disables the statistics. */
 void gs_calib_end(struct gs_calib *c);

@@ -257,6 +257,7 @@ int cmd_record(int argc, char **argv)
 		/* a sample every 0.5 s (200 hits, ~0.2 ms) */
 		if (ticks % 50 == 10)
 			gs_cost_meter_sample(&meter);
+		gs_cost_meter_tick(&meter);
 		/* streamed: a record killed at any moment leaves a readable file */
 		if (gs_writer_tick(w, gs_now_ns()))
 			break; /* the write error is reported at close */

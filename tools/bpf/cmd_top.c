@@ -588,6 +588,7 @@ int cmd_top(int argc, char **argv)
 		/* a calibration sample every 0.5 s, as in record */
 		if (ticks % 25 == 5)
 			gs_cost_meter_sample(&t.meter);
+		gs_cost_meter_tick(&t.meter);
 		alive = gs_session_alive(&s);
 		if (deadline && now >= deadline)
 			timed_out = 1;

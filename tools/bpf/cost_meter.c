@@ -1,13 +1,56 @@
 /* SPDX-License-Identifier: MIT */
 /* The probes' cost over a stretch of a session, one pricing for record and
  * top (cost_meter.h). */
+#define _GNU_SOURCE
 #include "cost_meter.h"
 
 #include <string.h>
 
 #include <bpf/libbpf.h>
 
+#include "clock.h"
 #include "gilscope.skel.h"
+
+static uint64_t hits_now(struct gs_session *s)
+{
+	uint64_t cnt[GSB_CNT_MAX];
+	gs_session_counters(s, cnt);
+	return gs_session_gil_hits(cnt);
+}
+
+static void window_open(struct gs_cost_meter *m)
+{
+	if (m->window_open || m->marked || gs_calib_stats_on(&m->cal))
+		return;
+	m->window_open = 1;
+	m->window_t0 = gs_now_ns();
+	m->window_ns0 = gs_calib_prog_ns(&m->cal, m->s->skel->obj);
+	m->window_hits0 = hits_now(m->s);
+}
+
+/* What the open window saw so far (ns, hits). */
+static void window_peek(struct gs_cost_meter *m, uint64_t *ns, uint64_t *hits)
+{
+	*ns = *hits = 0;
+	if (!m->window_open)
+		return;
+	*ns = gs_calib_prog_ns(&m->cal, m->s->skel->obj) - m->window_ns0;
+	*hits = hits_now(m->s) - m->window_hits0;
+}
+
+static void window_close(struct gs_cost_meter *m)
+{
+	uint64_t ns, hits;
+	window_peek(m, &ns, &hits);
+	if (!m->window_open)
+		return;
+	m->win_ns += ns;
+	m->win_hits += hits;
+	m->window_open = 0;
+	gs_calib_stats_off(&m->cal);
+	if (m->win_hits >= GS_COST_FIRST_HITS)
+		m->first_window = 0;
+}
 
 int gs_cost_meter_start(struct gs_cost_meter *m, struct gs_session *s)
 {
@@ -16,21 +59,41 @@ int gs_cost_meter_start(struct gs_cost_meter *m, struct gs_session *s)
 	m->calibrating = !gs_calib_start(&m->cal);
 	if (m->calibrating) {
 		gs_calib_sample(&m->cal);
-		m->prog_ns_last = gs_calib_prog_ns(&m->cal, s->skel->obj);
+		m->first_window = 1;
+		window_open(m);
 	}
 	return m->calibrating;
 }
 
 void gs_cost_meter_sample(struct gs_cost_meter *m)
 {
-	if (m->calibrating)
-		gs_calib_sample(&m->cal);
+	if (!m->calibrating)
+		return;
+	/* the sample turns the statistics off for its timed calls */
+	window_close(m);
+	gs_calib_sample(&m->cal);
+	window_open(m);
+}
+
+void gs_cost_meter_tick(struct gs_cost_meter *m)
+{
+	if (!m->window_open || gs_now_ns() - m->window_t0 < GS_COST_WINDOW_NS)
+		return;
+	if (m->first_window) {
+		uint64_t ns, hits;
+		window_peek(m, &ns, &hits);
+		if (m->win_hits + hits < GS_COST_FIRST_HITS)
+			return;
+	}
+	window_close(m);
 }
 
 void gs_cost_meter_mark(struct gs_cost_meter *m)
 {
-	if (m->calibrating)
-		m->prog_ns_mark = gs_calib_prog_ns(&m->cal, m->s->skel->obj);
+	if (!m->calibrating)
+		return;
+	window_close(m);
+	m->marked = 1;
 }
 
 static uint64_t return_hits(const uint64_t c[GSB_CNT_MAX])
@@ -45,13 +108,16 @@ void gs_cost_meter_read(struct gs_cost_meter *m, const uint64_t cnt[GSB_CNT_MAX]
 	memset(out, 0, sizeof(*out));
 	double trap = m->calibrating ? gs_calib_trap_ns(&m->cal) : -1;
 	double ret = m->calibrating ? gs_calib_ret_ns(&m->cal) : -1;
-	uint64_t prog_ns = 0;
+	/* the programs' run time per hit in the windows, open one included */
+	double prog_ns = 0;
 	if (m->calibrating) {
-		uint64_t now = m->prog_ns_mark ? m->prog_ns_mark
-			: gs_calib_prog_ns(&m->cal, s->skel->obj);
-		prog_ns = now - m->prog_ns_last;
-		m->prog_ns_last = now;
-		m->prog_ns_mark = 0;
+		uint64_t ns, hits;
+		window_peek(m, &ns, &hits);
+		ns += m->win_ns;
+		hits += m->win_hits;
+		if (hits)
+			prog_ns = (double)ns / (double)hits *
+				  (double)gs_session_gil_hits(cnt);
 	}
 	out->calibrated = trap > 0 && ret > 0;
 	if (out->calibrated) {
@@ -59,7 +125,7 @@ void gs_cost_meter_read(struct gs_cost_meter *m, const uint64_t cnt[GSB_CNT_MAX]
 		s->ret_ns = ret;
 		out->samples = m->cal.nsamples;
 		/* the programs' measured run time holds their stack walks */
-		out->bpf_ns = (double)prog_ns;
+		out->bpf_ns = prog_ns;
 	} else {
 		s->trap_ns = s->ret_ns = 0;
 		out->stacks_ns = ((s->opts->pystacks ? GS_COST_PYSTACK_NS : 0) +
@@ -79,7 +145,9 @@ void gs_cost_meter_read(struct gs_cost_meter *m, const uint64_t cnt[GSB_CNT_MAX]
 
 void gs_cost_meter_end(struct gs_cost_meter *m)
 {
-	if (m->calibrating)
+	if (m->calibrating) {
+		window_close(m);
 		gs_calib_end(&m->cal);
+	}
 	m->calibrating = 0;
 }

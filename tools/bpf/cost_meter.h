@@ -17,12 +17,22 @@
 #include "calibrate.h"
 #include "session.h"
 
+/* A window: the statistics on for GS_COST_WINDOW_NS after each sample,
+ * and from the start until the programs have run GS_COST_FIRST_HITS times
+ * (a short recording keeps them on throughout, as a long one's first
+ * stretch). Every 0.5 s that is ~2 % of a long recording. */
+#define GS_COST_WINDOW_NS 10000000ull
+#define GS_COST_FIRST_HITS 2000
+
 struct gs_cost_meter {
 	struct gs_session *s;
 	struct gs_calib cal;
 	int calibrating;
-	uint64_t prog_ns_last;  /* the programs' run time at the last read */
-	uint64_t prog_ns_mark;  /* ... at gs_cost_meter_mark, 0: none since */
+	int window_open, first_window;
+	uint64_t window_t0;     /* gs_now_ns() at the window's opening */
+	uint64_t window_ns0, window_hits0; /* program ns, hits at the opening */
+	uint64_t win_ns, win_hits; /* summed over the closed windows */
+	int marked;             /* gs_cost_meter_mark: no window after it */
 };
 
 /* What one stretch of counters cost. */
@@ -46,15 +56,19 @@ struct gs_probe_cost {
  * count. Returns 1 when calibrating, 0 when the constants will apply. */
 int gs_cost_meter_start(struct gs_cost_meter *m, struct gs_session *s);
 /* One more calibration sample (~200 hits of the calibration probe, a
- * fraction of a millisecond): callers take one every ~0.5 s. */
+ * fraction of a millisecond), and a window of the programs' statistics
+ * after it: callers take one every ~0.5 s. */
 void gs_cost_meter_sample(struct gs_cost_meter *m);
+/* Closes a window that has lasted long enough: callers call it every few
+ * milliseconds (their drain loop's tick). */
+void gs_cost_meter_tick(struct gs_cost_meter *m);
 /* The stretch the next read prices ends now for the programs' run time
  * (they keep running, disarmed, while the probes come out). */
 void gs_cost_meter_mark(struct gs_cost_meter *m);
 /* The cost of the hits in cnt (the counters over a stretch) and of
- * stack_events stack walks, the programs' run time since the last read
- * (or the start) up to the mark, or to now without one. Sets the session's per-hit costs to the medians so
- * far. */
+ * stack_events stack walks: the programs' run time is those hits at the
+ * run time per hit measured in the windows so far. Sets the session's
+ * per-hit costs to the medians so far. */
 void gs_cost_meter_read(struct gs_cost_meter *m, const uint64_t cnt[GSB_CNT_MAX],
 			uint64_t stack_events, struct gs_probe_cost *out);
 /* Detaches the calibration probe, ends the statistics. */
