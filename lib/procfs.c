@@ -52,6 +52,15 @@ int gs_proc_each_task(uint32_t pid, void (*fn)(uint32_t tid, void *arg),
 
 int gs_proc_cpu_ns(uint32_t pid, uint64_t *ns)
 {
+	uint64_t user, sys;
+	if (gs_proc_cpu_split_ns(pid, &user, &sys))
+		return -1;
+	*ns = user + sys;
+	return 0;
+}
+
+int gs_proc_cpu_split_ns(uint32_t pid, uint64_t *user_ns, uint64_t *sys_ns)
+{
 	char p[64], buf[1024];
 	snprintf(p, sizeof(p), "/proc/%u/stat", pid);
 	FILE *f = fopen(p, "re");
@@ -74,6 +83,7 @@ int gs_proc_cpu_ns(uint32_t pid, uint64_t *ns)
 			v[got++] = strtoull(tok, NULL, 10);
 	if (got < 2)
 		return -1;
-	*ns = (uint64_t)((v[0] + v[1]) * (1000000000ull / (unsigned long long)hz));
+	*user_ns = (uint64_t)(v[0] * (1000000000ull / (unsigned long long)hz));
+	*sys_ns = (uint64_t)(v[1] * (1000000000ull / (unsigned long long)hz));
 	return 0;
 }

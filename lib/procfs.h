@@ -27,5 +27,9 @@ int gs_proc_each_task(uint32_t pid, void (*fn)(uint32_t tid, void *arg),
  * at USER_HZ 100; readable while the process is a zombie too). Returns 0,
  * or -1 when it cannot be read. */
 int gs_proc_cpu_ns(uint32_t pid, uint64_t *ns);
+/* The same, split: user time (utime) and system time (stime). The kernel
+ * samples which of the two a tick lands in and scales both so that they
+ * add up to the precise total (CONFIG_TICK_CPU_ACCOUNTING). */
+int gs_proc_cpu_split_ns(uint32_t pid, uint64_t *user_ns, uint64_t *sys_ns);
 
 #endif

@@ -14,11 +14,16 @@ involuntary context switches of the process over the N-thread run
 (getrusage; a waiter that sleeps on the GIL and is woken at each release
 shows as tens of thousands of voluntary ones, docs/observer-effect.md).
 
---cpu N keeps every thread on CPU N (3.3+); --ready FILE creates FILE once
-the program is about to start, and --start-after FILE then waits for FILE
-to exist: bench item 10 starts a traced and an untraced copy on one CPU
-at the same moment, so that both see the same CPU speed
-(docs/observer-effect.md, "co-scheduled pairs").
+It also prints proc_cpu_s=S, proc_utime_s=S, proc_stime_s=S: the whole
+process's CPU time from its exec to the end (start-up included, the span
+`gilscope record -- CMD` prices; getrusage, microseconds).
+
+--cpu N keeps every thread on CPU N; --ready FILE creates FILE once the
+program is about to start, and --start-after FILE then waits for FILE to
+exist: bench items 10 and 12 start a traced and an untraced copy on one
+CPU at the same moment, so that both see the same CPU speed
+(bench/python/startline.py, docs/observer-effect.md, "co-scheduled
+pairs").
 """
 import argparse
 import os
@@ -27,6 +32,8 @@ import resource
 import sys
 import threading
 import time
+
+import startline
 
 
 def count(n):
@@ -65,31 +72,23 @@ def main():
     ap.add_argument("-n", "--count", type=int, default=20000000)
     ap.add_argument("--no-single", action="store_true",
                     help="skip the 1-thread run (tracing-cost runs)")
-    ap.add_argument("--cpu", type=int, help="run every thread on this CPU")
-    ap.add_argument("--ready", help="create this file when about to start")
-    ap.add_argument("--start-after", help="start once this file exists")
+    startline.add_arguments(ap)
     a = ap.parse_args()
     if a.threads < 1 or a.count < a.threads:
         ap.error("need --threads >= 1 and --count >= threads")
-    if a.cpu is not None:
-        if not hasattr(os, "sched_setaffinity"):
-            ap.error("--cpu needs Python 3.3+ on Linux")
-        os.sched_setaffinity(0, [a.cpu])
-    if a.ready:
-        open(a.ready, "w").close()
-    if a.start_after:
-        while not os.path.exists(a.start_after):
-            time.sleep(0.001)
+    startline.start(a)
     if not a.no_single:
         single = run(1, a.count)[0]
         sys.stdout.write("single_thread_wall_s=%.6f\n" % single)
     v0, i0 = switches()
     multi, cpu = run(a.threads, a.count)
     v1, i1 = switches()
+    user, system = startline.process_times()
     sys.stdout.write("wall_s=%.6f\ncpu_s=%.9f\nthreads=%d\ncount=%d\npython=%s\n"
-                     "vcsw=%d\nivcsw=%d\n"
+                     "vcsw=%d\nivcsw=%d\nproc_cpu_s=%.6f\nproc_utime_s=%.6f\n"
+                     "proc_stime_s=%.6f\n"
                      % (multi, cpu, a.threads, a.count, platform.python_version(),
-                        v1 - v0, i1 - i0))
+                        v1 - v0, i1 - i0, user + system, user, system))
     sys.stdout.flush()
     return 0
 

@@ -139,6 +139,31 @@ static void test_cap(void **state)
 	assert_float_equal(gs_cost_estimate(&o, NULL), 100.0 * 0.95 / 0.05, 1e-6);
 }
 
+/* The kernel part of the cost (all but the refill) is at most the system
+ * time the target used: a calibration that prices it above that is
+ * replaced by the system time, the refill kept. */
+static void test_sys_bound(void **state)
+{
+	(void)state;
+	/* kernel part 90 of 100, system time 200: no bound */
+	struct gs_cost_obs o = { .cost_ns = 100, .refill_ns = 10, .cpu_ns = 1100,
+				 .sys_ns = 200 };
+	struct gs_cost_est e;
+	assert_float_equal(gs_cost_estimate(&o, &e), 10.0, EPS);
+	assert_int_equal(e.cost_is_sys, 0);
+	assert_float_equal(e.cost_ns, 100, EPS);
+	/* kernel part 900 priced, 700 of system time: 700 + the refill's 10 */
+	o = (struct gs_cost_obs){ .cost_ns = 910, .refill_ns = 10, .cpu_ns = 1010,
+				  .sys_ns = 700 };
+	assert_float_equal(gs_cost_estimate(&o, &e), 100.0 * 710 / 300, 1e-9);
+	assert_int_equal(e.cost_is_sys, 1);
+	assert_float_equal(e.cost_ns, 710, EPS);
+	/* an unknown system time (0) bounds nothing */
+	o.sys_ns = 0;
+	assert_float_equal(gs_cost_estimate(&o, &e), 100.0 * 910 / 100, 1e-9);
+	assert_int_equal(e.cost_is_sys, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -150,6 +175,7 @@ int main(void)
 		cmocka_unit_test(test_wake_medians),
 		cmocka_unit_test(test_hist_median),
 		cmocka_unit_test(test_cap),
+		cmocka_unit_test(test_sys_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

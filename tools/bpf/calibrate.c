@@ -20,15 +20,33 @@
  * PyEval_SaveThread start with push; 2.7's sites are call/jmp). */
 void gs_calib_site(void);
 void gs_calib_site_ret(void);
+void gs_calib_site_bare(void); /* the refill's unprobed twin */
+extern const unsigned char gs_calib_code[], gs_calib_code_end[];
+#define CODE_STEP 5
 __asm__(".text\n"
 	".globl gs_calib_site\n.type gs_calib_site,@function\n"
 	"gs_calib_site:\n\tpush %rbx\n\tpop %rbx\n\tret\n"
 	".size gs_calib_site, .-gs_calib_site\n"
+	".globl gs_calib_site_bare\n.type gs_calib_site_bare,@function\n"
+	"gs_calib_site_bare:\n\tpush %rbx\n\tpop %rbx\n\tret\n"
+	".size gs_calib_site_bare, .-gs_calib_site_bare\n"
+	/* the refill's code: 64 KiB of 5-byte instructions, entered
+	 * CODE_STEP-aligned as far before the end as the L1 instruction
+	 * cache is large */
+	".globl gs_calib_code\n.type gs_calib_code,@function\n"
+	"gs_calib_code:\n\t.rept 13107\n\taddl $0x12345,%eax\n\t.endr\n"
+	".globl gs_calib_code_end\ngs_calib_code_end:\n\tret\n"
+	".size gs_calib_code, .-gs_calib_code\n"
 	".globl gs_calib_site_ret\n.type gs_calib_site_ret,@function\n"
 	"gs_calib_site_ret:\n\tpush %rbx\n\tpop %rbx\n\tret\n"
 	".size gs_calib_site_ret, .-gs_calib_site_ret\n");
 
 #define CALLS 200
+/* the refill's sample: ROUNDS blocks of BLOCK calls with the work after
+ * each, probed and unprobed alternating (which goes first too), so that
+ * a change of the CPU's speed within the sample hits both alike */
+#define BLOCK 20
+#define ROUNDS 10
 
 /* The file offset of our own code at address addr, from /proc/self/maps
  * (the binary may be stripped: no symbol lookup). */
@@ -85,6 +103,44 @@ static double time_calls(void (*site)(void))
 	return (double)(thread_cpu_ns() - t0) / CALLS;
 }
 
+/* The refill's work: one read per cache line of a buffer the L1 data
+ * cache's size, so that the whole cache holds the program's lines, as an
+ * interpreter's working set fills it, and every line the trap's path
+ * evicts is one the work must fetch again. */
+static void walk(const struct gs_calib *c)
+{
+	unsigned sum = 0;
+	for (size_t i = 0; i < c->work_len; i += c->line)
+		sum += c->work[i];
+	__asm__ volatile("" ::"r"(sum) : "memory");
+	c->code();
+}
+
+/* The site called DEPTH calls down, as CPython's GIL functions sit below
+ * its eval loop (3.11's os.read: _PyEval_EvalFrameDefault,
+ * PyObject_Vectorcall, cfunction_vectorcall_FASTCALL, os_read, _Py_read,
+ * PyEval_SaveThread, drop_gil): the returns after a trap find the CPU's
+ * return predictions filled by the kernel's path. */
+#define DEPTH 8
+static __attribute__((noinline)) void nested(void (*site)(void), int depth)
+{
+	if (depth > 0)
+		nested(site, depth - 1);
+	else
+		site();
+	__asm__ volatile("" ::: "memory");
+}
+
+static uint64_t time_work_block(const struct gs_calib *c, void (*site)(void))
+{
+	uint64_t t0 = thread_cpu_ns();
+	for (int i = 0; i < BLOCK; i++) {
+		nested(site, DEPTH);
+		walk(c);
+	}
+	return thread_cpu_ns() - t0;
+}
+
 static int prog_stats(int fd, uint64_t *ns, uint64_t *cnt)
 {
 	struct bpf_prog_info info;
@@ -114,6 +170,21 @@ int gs_calib_start(struct gs_calib *c)
 			bare = t;
 	}
 	c->bare_ns = bare;
+	long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE), line = sysconf(_SC_LEVEL1_DCACHE_LINESIZE);
+	c->work_len = l1 > 0 ? (size_t)l1 : 32768;
+	c->line = line > 0 ? (size_t)line : 64;
+	void *work = aligned_alloc(4096, (c->work_len + 4095) / 4096 * 4096);
+	if (!work)
+		goto fail;
+	memset(work, 1, c->work_len);
+	c->work = work;
+	long l1i = sysconf(_SC_LEVEL1_ICACHE_SIZE);
+	size_t code_len = l1i > 0 ? (size_t)l1i : 32768,
+	       code_max = (size_t)(gs_calib_code_end - gs_calib_code);
+	if (code_len > code_max)
+		code_len = code_max;
+	c->code = (void (*)(void))(uintptr_t)(gs_calib_code_end -
+					       code_len / CODE_STEP * CODE_STEP);
 	/* only tried here: samples and windows turn them on when needed */
 	if (gs_calib_stats_on(c))
 		goto fail;
@@ -180,6 +251,21 @@ void gs_calib_sample(struct gs_calib *c)
 	gs_calib_stats_off(c);
 	double per = time_calls(gs_calib_site);
 	double per_ret = time_calls(gs_calib_site_ret);
+	/* the refill (calibrate.h), statistics off as for the trap */
+	uint64_t probed = 0, unprobed = 0;
+	int refill_ok = ok && c->work;
+	if (refill_ok) {
+		walk(c);
+		for (int r = 0; r < ROUNDS; r++) {
+			if (r % 2) {
+				unprobed += time_work_block(c, gs_calib_site_bare);
+				probed += time_work_block(c, gs_calib_site);
+			} else {
+				probed += time_work_block(c, gs_calib_site);
+				unprobed += time_work_block(c, gs_calib_site_bare);
+			}
+		}
+	}
 	if (was_on)
 		gs_calib_stats_on(c);
 	if (!ok)
@@ -192,6 +278,13 @@ void gs_calib_sample(struct gs_calib *c)
 	if (trap > 0 && ret > 0) {
 		c->samples[c->nsamples] = trap;
 		c->ret_samples[c->nsamples++] = ret;
+		if (refill_ok)
+			/* the probed calls' extra time with the work after
+			 * each, less the same calls' extra time without it
+			 * (the trap and its program) */
+			c->refill_samples[c->nrefill++] =
+				((double)probed - (double)unprobed) / (double)(BLOCK * ROUNDS) -
+				(per - c->bare_ns);
 	}
 }
 
@@ -219,6 +312,14 @@ double gs_calib_trap_ns(const struct gs_calib *c)
 double gs_calib_ret_ns(const struct gs_calib *c)
 {
 	return median(c->ret_samples, c->nsamples);
+}
+
+double gs_calib_refill_ns(const struct gs_calib *c)
+{
+	if (!c->nrefill)
+		return -1;
+	double r = median(c->refill_samples, c->nrefill);
+	return r > 0 ? r : 0;
 }
 
 uint64_t gs_calib_prog_ns(const struct gs_calib *c, struct bpf_object *obj)
@@ -249,4 +350,6 @@ void gs_calib_end(struct gs_calib *c)
 		probecost_bpf__destroy(c->skel);
 	c->skel = NULL;
 	gs_calib_stats_off(c);
+	free((void *)c->work);
+	c->work = NULL;
 }

@@ -10,6 +10,19 @@
  *    minus the counter program's own run time, is the kernel's round trip;
  *    a second such function with an entry and a return probe (as take_gil
  *    has) gives what the return adds;
+ *  - the refill: what the traced program itself loses after each trap.
+ *    The trap's kernel path (entry, uprobe lookup, the BPF program, the
+ *    return) evicts lines of the CPU's L1 caches, and a program whose
+ *    working set fills them, as an interpreter's does, must fetch those
+ *    lines again: user time the trap round trip above does not hold
+ *    (its loop has a working set of a few bytes). Measured with work of
+ *    exactly that kind between calls: a walk over a buffer of the L1
+ *    data cache's size, one read per cache line, and a run through as
+ *    much straight code as the L1 instruction cache holds, after each
+ *    call of the probed site (called 8 calls deep, as CPython's GIL
+ *    functions are) and, interleaved, of an unprobed twin; the probed
+ *    blocks' extra time, less their programs' run time, less the trap
+ *    alone from the same sample, is the refill;
  *  - the BPF programs' own run time at the target's sites, from the
  *    kernel's statistics (BPF_ENABLE_STATS) in windows: held for the whole
  *    recording they cost every hit of every program two more clock reads,
@@ -22,6 +35,7 @@
 #ifndef GILSCOPE_CALIBRATE_H
 #define GILSCOPE_CALIBRATE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct bpf_object;
@@ -38,6 +52,14 @@ struct gs_calib {
 	double samples[GS_CALIB_MAX_SAMPLES]; /* trap round trips, ns */
 	double ret_samples[GS_CALIB_MAX_SAMPLES]; /* a return probe's extra */
 	int nsamples;
+	/* the refill's work: a buffer of the L1 data cache's size, read
+	 * once per line of line bytes after every call */
+	volatile unsigned char *work;
+	size_t work_len, line;
+	void (*code)(void);     /* ... then run as much code as the L1
+				 * instruction cache holds */
+	double refill_samples[GS_CALIB_MAX_SAMPLES]; /* per trap, ns; may be < 0 */
+	int nrefill;
 };
 
 /* Checks that the statistics can be enabled (they stay off), attaches the
@@ -53,6 +75,9 @@ void gs_calib_sample(struct gs_calib *c);
  * a return probe on the same function adds. */
 double gs_calib_trap_ns(const struct gs_calib *c);
 double gs_calib_ret_ns(const struct gs_calib *c);
+/* The median refill per trap in ns (0 when the median is below 0), or -1
+ * without any sample. */
+double gs_calib_refill_ns(const struct gs_calib *c);
 /* Run time (ns) of obj's programs that probe the target (uprobes, USDT,
  * uretprobes; not the scheduler's) while the statistics were on. */
 uint64_t gs_calib_prog_ns(const struct gs_calib *c, struct bpf_object *obj);

@@ -226,10 +226,7 @@ int cmd_record(int argc, char **argv)
 	/* what a hit costs now (cost_meter.h): a first sample before the
 	 * program runs, more while it does */
 	struct gs_cost_meter meter;
-	if (!gs_cost_meter_start(&meter, &s) && so.verbose)
-		fprintf(stderr, "%s: no calibration of the probes' cost (BPF "
-			"statistics or the calibration probe unavailable): the "
-			"estimate uses the constants\n", so.prog);
+	gs_cost_meter_start(&meter, &s);
 
 	/* counting from here: "recording" means every probe counts */
 	gs_session_go(&s);
@@ -331,19 +328,33 @@ int cmd_record(int argc, char **argv)
 		"stop) written to %s (%llu lost)\n",
 		so.prog, (unsigned long long)total, nthreads, secs, output,
 		(unsigned long long)lost);
-	uint64_t cpu_ns = 0;
+	uint64_t cpu_ns = 0, sys_ns = 0;
 	struct gs_cost_est est;
+	double refill_ms = pc.refill_ns * (double)pc.traps / 1e6;
 	double slowdown = gs_session_cpu_ns(&s, &cpu_ns)
-		? -1 : gs_session_estimate(cnt, cost_ms * 1e6, (double)cpu_ns,
+		? -1 : gs_session_estimate(cnt, cost_ms * 1e6, refill_ms * 1e6,
+					      (double)cpu_ns,
+					      gs_session_sys_ns(&s, &sys_ns) ? 0 : (double)sys_ns,
 					      (double)(t1 - t0), retake_quiet_ns,
 					      retake_woke_ns, &est);
 	if (slowdown >= 0) {
-		char wakes[200] = "", path[160], per[160] = "";
+		char wakes[200] = "", path[160], per[400] = "";
 		if (pc.calibrated)
-			snprintf(per, sizeof(per), " (traps %.0f ns each, a return "
-				 "%.0f ns more, measured now in %d samples, + %.1f ms "
-				 "in the BPF programs)", pc.trap_ns, pc.ret_ns, pc.samples,
-				 pc.bpf_ns / 1e6);
+			snprintf(per, sizeof(per), " (traps %.0f ns each + %.0f ns "
+				 "of cache refill after each, a return %.0f ns more, "
+				 "measured now in %d samples, + %.1f ms in the BPF "
+				 "programs)", pc.trap_ns, pc.refill_ns, pc.ret_ns,
+				 pc.samples, pc.bpf_ns / 1e6);
+		/* the kernel part priced above the system time the target's
+		 * threads used: that instead (cost_model.h) */
+		if (est.cost_is_sys) {
+			size_t l = strlen(per);
+			snprintf(per + l, sizeof(per) - l, "; priced at %.1f ms, whose "
+				 "kernel part is more than the %.1f ms of system time "
+				 "its threads used, so that + %.1f ms of refill",
+				 cost_ms, (double)sys_ns / 1e6, refill_ms);
+			cost_ms = est.cost_ns / 1e6;
+		}
 		/* what bounded the path: the wall time, or the CPU time less
 		 * what waiters ran beside the holder */
 		if (est.path_is_wall)

@@ -93,6 +93,7 @@ struct top_state {
 	uint64_t prev_cnt[GSB_CNT_MAX];
 	uint64_t prev_ns;
 	uint64_t prev_cpu_ns;   /* the target's CPU time at prev_ns */
+	uint64_t prev_sys_ns;   /* ... of which system time */
 	int prev_cpu_ok;
 	struct gs_cost_meter meter;   /* per-hit costs measured now */
 	struct gs_native *native;     /* --native: symbolised stacks */
@@ -284,9 +285,10 @@ static void describe_cost(char *buf, size_t len, const struct gs_probe_cost *pc,
 	if (slowdown >= 0)
 		snprintf(sd, sizeof(sd), "slowdown ~%.1f%%; ", slowdown);
 	if (pc->calibrated)
-		snprintf(buf, len, " (%straps %.0f ns, a return %.0f ns more, "
-			 "measured now in %d samples, + %.2f ms in the BPF programs)",
-			 sd, pc->trap_ns, pc->ret_ns, pc->samples, pc->bpf_ns / 1e6);
+		snprintf(buf, len, " (%straps %.0f ns + %.0f ns of cache refill, "
+			 "a return %.0f ns more, measured now in %d samples, + %.2f ms "
+			 "in the BPF programs)", sd, pc->trap_ns, pc->refill_ns,
+			 pc->ret_ns, pc->samples, pc->bpf_ns / 1e6);
 	else
 		snprintf(buf, len, " (%sper-hit constants: no calibration)", sd);
 }
@@ -378,6 +380,8 @@ static void print_json(struct top_state *t, struct tdelta *d, size_t n,
 	json_bool(&j, "calibrated", pc->calibrated);
 	json_double(&j, "trap_ns", pc->trap_ns);
 	json_double(&j, "return_ns", pc->ret_ns);
+	json_double(&j, "refill_ns", pc->refill_ns);
+	json_uint(&j, "traps", pc->traps);
 	json_int(&j, "samples", pc->samples);
 	json_double(&j, "total_ns", pc->total_ns);
 	json_double(&j, "traps_ns", pc->traps_ns);
@@ -446,12 +450,16 @@ static void report(struct top_state *t, int json, int hist, int per_thread)
 	gs_cost_meter_read(&t->meter, dc, 0, &pc);
 	double cost_ns = pc.total_ns;
 	double cost_pct = interval_ns > 0 ? 100.0 * cost_ns / interval_ns : 0;
-	uint64_t cpu_ns = 0;
-	int cpu_ok = !gs_proc_cpu_ns((uint32_t)t->sess->pid, &cpu_ns);
+	uint64_t cpu_ns = 0, user_ns = 0, sys_ns = 0;
+	int cpu_ok = !gs_proc_cpu_split_ns((uint32_t)t->sess->pid, &user_ns, &sys_ns);
+	cpu_ns = user_ns + sys_ns;
 	double quiet_ns, woke_ns;
 	gs_session_retake_medians(t->sess, &quiet_ns, &woke_ns);
 	double slowdown = cpu_ok && t->prev_cpu_ok && cpu_ns > t->prev_cpu_ns
-		? gs_session_estimate(dc, cost_ns, (double)(cpu_ns - t->prev_cpu_ns),
+		? gs_session_estimate(dc, cost_ns, pc.refill_ns * (double)pc.traps,
+				      (double)(cpu_ns - t->prev_cpu_ns),
+				      sys_ns > t->prev_sys_ns
+					      ? (double)(sys_ns - t->prev_sys_ns) : 0,
 				      interval_ns, quiet_ns, woke_ns, NULL) : -1;
 
 	struct tdelta *d = calloc(t->ncur ? t->ncur : 1, sizeof(*d));
@@ -478,6 +486,7 @@ static void report(struct top_state *t, int json, int hist, int per_thread)
 	memcpy(t->prev_cnt, cnt, sizeof(cnt));
 	t->prev_ns = now;
 	t->prev_cpu_ns = cpu_ns;
+	t->prev_sys_ns = sys_ns;
 	t->prev_cpu_ok = cpu_ok;
 }
 
@@ -563,15 +572,15 @@ int cmd_top(int argc, char **argv)
 	t.native = so.native ? gs_native_new(s.pid) : NULL;
 	t.rb = ring_buffer__new(bpf_map__fd(s.skel->maps.rb), on_name, &t, NULL);
 	t.prev_ns = gs_now_ns();
-	t.prev_cpu_ok = !gs_proc_cpu_ns((uint32_t)t.sess->pid, &t.prev_cpu_ns);
+	uint64_t user0 = 0;
+	t.prev_cpu_ok = !gs_proc_cpu_split_ns((uint32_t)t.sess->pid, &user0,
+					      &t.prev_sys_ns);
+	t.prev_cpu_ns = user0 + t.prev_sys_ns;
 	uint64_t deadline = duration > 0 ? t.prev_ns + (uint64_t)(duration * 1e9) : 0;
 	uint64_t next = t.prev_ns + (uint64_t)(interval * 1e9);
 	/* what a hit costs now, as in record: a first sample before the
 	 * counting starts, one every 0.5 s after */
-	if (!gs_cost_meter_start(&t.meter, &s) && so.verbose)
-		fprintf(stderr, "%s: no calibration of the probes' cost (BPF "
-			"statistics or the calibration probe unavailable): the "
-			"estimate uses the constants\n", so.prog);
+	gs_cost_meter_start(&t.meter, &s);
 	gs_session_go(&s);
 
 	int timed_out = 0, alive = 1, lost_output = 0;

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "cost_meter.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <bpf/libbpf.h>
@@ -61,7 +62,10 @@ int gs_cost_meter_start(struct gs_cost_meter *m, struct gs_session *s)
 		gs_calib_sample(&m->cal);
 		m->first_window = 1;
 		window_open(m);
-	}
+	} else if (s->opts->verbose)
+		fprintf(stderr, "%s: no calibration of the probes' cost (BPF "
+			"statistics or the calibration probe unavailable): the "
+			"estimate uses the constants\n", s->opts->prog);
 	return m->calibrating;
 }
 
@@ -108,6 +112,7 @@ void gs_cost_meter_read(struct gs_cost_meter *m, const uint64_t cnt[GSB_CNT_MAX]
 	memset(out, 0, sizeof(*out));
 	double trap = m->calibrating ? gs_calib_trap_ns(&m->cal) : -1;
 	double ret = m->calibrating ? gs_calib_ret_ns(&m->cal) : -1;
+	double refill = m->calibrating ? gs_calib_refill_ns(&m->cal) : -1;
 	/* the programs' run time per hit in the windows, open one included */
 	double prog_ns = 0;
 	if (m->calibrating) {
@@ -123,21 +128,24 @@ void gs_cost_meter_read(struct gs_cost_meter *m, const uint64_t cnt[GSB_CNT_MAX]
 	if (out->calibrated) {
 		s->trap_ns = trap;
 		s->ret_ns = ret;
+		s->refill_ns = refill > 0 ? refill : 0;
 		out->samples = m->cal.nsamples;
 		/* the programs' measured run time holds their stack walks */
 		out->bpf_ns = prog_ns;
 	} else {
-		s->trap_ns = s->ret_ns = 0;
+		s->trap_ns = s->ret_ns = s->refill_ns = 0;
 		out->stacks_ns = ((s->opts->pystacks ? GS_COST_PYSTACK_NS : 0) +
 				  (s->opts->native ? GS_COST_NATIVE_NS : 0)) *
 				 (double)stack_events;
 	}
 	out->trap_ns = s->trap_ns > 0 ? s->trap_ns : GS_COST_UPROBE_NS;
 	out->ret_ns = s->ret_ns > 0 ? s->ret_ns : GS_COST_URETPROBE_NS;
+	out->refill_ns = s->refill_ns;
 	out->traps_ns = gs_session_cost_ns(s, cnt);
 	out->total_ns = out->traps_ns + out->bpf_ns + out->stacks_ns;
 	out->hits = gs_session_gil_hits(cnt);
 	out->return_hits = return_hits(cnt);
+	out->traps = out->hits - cnt[GSB_HIT_USDT] + cnt[GSB_HIT_ACQ2_TAIL];
 	for (int k = 0; k < GSB_CNT_MAX; k++)
 		if (s->single_step[k])
 			out->single_stepped_hits += cnt[k];

@@ -3,7 +3,8 @@
  * What a session's probes cost, priced the same way by `gilscope record`
  * (once, at the stop) and `gilscope top` (every interval): the per-hit
  * costs measured while the session runs (calibrate.h: the trap's round
- * trip, what a return adds) times the hits, plus the BPF programs' own run
+ * trip, what a return adds, the program's cache refill after a trap) times
+ * the hits, plus the BPF programs' own run
  * time from the kernel's statistics over the same stretch. Without the
  * calibration (no BPF statistics, no calibration probe) the per-hit
  * constants of session.h price every hit, programs and stack walks
@@ -44,6 +45,10 @@ struct gs_probe_cost {
 	double trap_ns;      /* an emulated entry probe's round trip ... */
 	double ret_ns;       /* ... and what a return adds: measured, or the
 			      * constants when !calibrated */
+	double refill_ns;    /* the program's cache refill after each trap
+			      * (calibrate.h), in traps_ns; 0 uncalibrated */
+	uint64_t traps;      /* kernel entries behind the refill: hits, a
+			      * return without entry program counting two */
 	int samples;         /* calibration samples behind them */
 	int calibrated;
 	uint64_t hits;       /* GIL probe hits (gs_session_gil_hits) */
@@ -53,7 +58,8 @@ struct gs_probe_cost {
 };
 
 /* Starts the calibration (a first sample now) and the programs' run-time
- * count. Returns 1 when calibrating, 0 when the constants will apply. */
+ * count. Returns 1 when calibrating, 0 when the constants will apply (said
+ * on stderr with the session's -v). */
 int gs_cost_meter_start(struct gs_cost_meter *m, struct gs_session *s);
 /* One more calibration sample (~200 hits of the calibration probe, a
  * fraction of a millisecond), and a window of the programs' statistics

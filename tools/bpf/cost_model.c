@@ -11,12 +11,19 @@
 
 double gs_cost_estimate(const struct gs_cost_obs *o, struct gs_cost_est *e)
 {
-	struct gs_cost_est r = { 0, 0, 0, 0, 1, -1 };
+	struct gs_cost_est r = { 0, 0, 0, 0, 0, 0, 1, -1 };
 	if (!(o->cpu_ns > 0)) {
 		if (e)
 			*e = r;
 		return -1;
 	}
+	double refill = o->refill_ns > 0 ? o->refill_ns : 0;
+	double cost = o->cost_ns;
+	if (o->sys_ns > 0 && cost - refill > o->sys_ns) {
+		cost = o->sys_ns + refill;
+		r.cost_is_sys = 1;
+	}
+	r.cost_ns = cost;
 	/* never below the probes' own time, which is on the path */
 	double off = o->off_path_ns > 0 ? o->off_path_ns : 0;
 	r.path_ns = o->cpu_ns - off;
@@ -24,8 +31,8 @@ double gs_cost_estimate(const struct gs_cost_obs *o, struct gs_cost_est *e)
 		r.path_ns = o->wall_ns;
 		r.path_is_wall = 1;
 	}
-	if (r.path_ns < o->cost_ns)
-		r.path_ns = o->cost_ns < o->cpu_ns ? o->cost_ns : o->cpu_ns;
+	if (r.path_ns < cost)
+		r.path_ns = cost < o->cpu_ns ? cost : o->cpu_ns;
 	if (o->woke > 0 && o->quiet > 0) {
 		double d = o->woke_median_ns > 0 && o->quiet_median_ns > 0
 			? o->woke_median_ns - o->quiet_median_ns
@@ -38,7 +45,7 @@ double gs_cost_estimate(const struct gs_cost_obs *o, struct gs_cost_est *e)
 			r.wake_share = WAKE_SHARE_CAP;
 	}
 	r.factor = 1.0 / (1.0 - r.wake_share);
-	double share = r.path_ns > 0 ? o->cost_ns * r.factor / r.path_ns : SHARE_CAP;
+	double share = r.path_ns > 0 ? cost * r.factor / r.path_ns : SHARE_CAP;
 	if (share > SHARE_CAP)
 		share = SHARE_CAP;
 	r.slowdown_pct = 100.0 * share / (1.0 - share);

@@ -21,13 +21,26 @@
  *    probes: a run the probes make longer gets proportionally more of
  *    them. With f the share of the path spent waking waiters, the run
  *    without probes is shorter by cost / (1 - f), not by cost.
+ *  - The probes' kernel part (the traps, the BPF programs: everything but
+ *    the program's cache refill after a trap) runs in the target's
+ *    threads in kernel mode: it is at most the system time the kernel
+ *    accounted to them over the recording. The per-hit prices are
+ *    measured on the recorder's CPU at other moments than the target's
+ *    run, and this machine's vCPUs change speed in steps (10-25 %); where
+ *    the probes are most of the run, as in a loop of GIL round trips,
+ *    a few percent of error in them moves the estimate several-fold, and
+ *    where the priced kernel part exceeds the measured system time, the
+ *    system time is the better figure.
  */
 #ifndef GILSCOPE_COST_MODEL_H
 #define GILSCOPE_COST_MODEL_H
 
 struct gs_cost_obs {
 	double cost_ns;     /* the probes' own CPU time (hits x per-hit cost) */
+	double refill_ns;   /* ... of which the program's cache refill (user
+			     * time; the rest is kernel time) */
 	double cpu_ns;      /* the target's CPU time over the recording */
+	double sys_ns;      /* ... of which system time (0: unknown) */
 	double wall_ns;     /* the recording's wall time (0: unknown) */
 	double off_path_ns; /* ...that its threads ran waiting behind a holder */
 	double woke;        /* re-takes whose release woke a sleeping thread */
@@ -41,6 +54,8 @@ struct gs_cost_obs {
 };
 
 struct gs_cost_est {
+	double cost_ns;      /* the probes' cost the estimate used */
+	int cost_is_sys;     /* ... its kernel part bounded by sys_ns */
 	double path_ns;      /* time on the program's path, probes in */
 	int path_is_wall;    /* ... bounded by the wall time */
 	double per_wake_ns;  /* a wake-up's price on that path (woke - quiet) */

@@ -870,18 +870,37 @@ int gs_session_start(struct gs_session *s, const struct gs_session_opts *o)
 	}
 	/* a followed target is still at its exec stop: what it used before
 	 * (a shim's bash) is not the program's */
-	s->cpu_start_ok = !gs_proc_cpu_ns((uint32_t)s->pid, &s->cpu_start_ns);
+	uint64_t user;
+	s->cpu_start_ok = !gs_proc_cpu_split_ns((uint32_t)s->pid, &user,
+						&s->sys_start_ns);
+	s->cpu_start_ns = user + s->sys_start_ns;
 	return 0;
 }
 
 void gs_session_cpu_mark(struct gs_session *s)
 {
-	uint64_t ns;
+	uint64_t user, sys;
 	/* a process gone since keeps the last reading it had */
-	if (s->cpu_start_ok && !gs_proc_cpu_ns((uint32_t)s->pid, &ns)) {
-		s->cpu_mark_ns = ns;
+	if (s->cpu_start_ok && !gs_proc_cpu_split_ns((uint32_t)s->pid, &user, &sys)) {
+		s->cpu_mark_ns = user + sys;
+		s->sys_mark_ns = sys;
 		s->cpu_mark_ok = 1;
 	}
+}
+
+int gs_session_sys_ns(const struct gs_session *s, uint64_t *ns)
+{
+	uint64_t end;
+	if (s->cpu_mark_ok)
+		end = s->sys_mark_ns;
+	else if (s->child_usage_ok)
+		end = (uint64_t)s->child_usage.ru_stime.tv_sec * 1000000000ull +
+		      (uint64_t)s->child_usage.ru_stime.tv_usec * 1000ull;
+	else
+		return -1;
+	uint64_t start = s->cpu_start_ok ? s->sys_start_ns : 0;
+	*ns = end > start ? end - start : 0;
+	return 0;
 }
 
 int gs_session_cpu_ns(const struct gs_session *s, uint64_t *ns)

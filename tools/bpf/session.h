@@ -76,11 +76,15 @@ struct gs_session {
 	int gil_keyed;          /* 3.12+ symbol-table probes tell GILs apart */
 	/* the target's CPU time, for the cost estimate (session_cost.c) */
 	uint64_t cpu_start_ns, cpu_mark_ns;
+	uint64_t sys_start_ns, sys_mark_ns; /* ... of which system time */
 	int cpu_start_ok, cpu_mark_ok;
 	double trap_ns;         /* a uprobe's round trip measured now
 				 * (calibrate.h), 0: GS_COST_UPROBE_NS */
 	double ret_ns;          /* ... a return probe's extra, 0:
 				 * GS_COST_URETPROBE_NS */
+	double refill_ns;       /* what the program loses refilling its
+				 * caches after each trap, measured now
+				 * (calibrate.h); 0 at the constants */
 	struct rusage child_usage; /* the command's, when we reaped it */
 	int child_usage_ok;
 };
@@ -109,8 +113,8 @@ void gs_session_counters(struct gs_session *s, uint64_t out[GSB_CNT_MAX]);
 uint64_t gs_session_gil_hits(const uint64_t cnt[GSB_CNT_MAX]);
 /* Estimated probe cost in ns for these counters (docs/observer-effect.md):
  * hits x per-hit cost; with s->trap_ns set, an emulated uprobe's hit is
- * that round trip alone and the caller adds the programs' measured run
- * time. */
+ * that round trip plus s->refill_ns per trap (an entry's, a return's) and
+ * the caller adds the programs' measured run time. */
 double gs_session_cost_ns(struct gs_session *s, const uint64_t cnt[GSB_CNT_MAX]);
 /* The traced process's CPU time at the stop, for gs_session_cpu_ns(). */
 void gs_session_cpu_mark(struct gs_session *s);
@@ -118,6 +122,9 @@ void gs_session_cpu_mark(struct gs_session *s);
  * /proc/PID/stat at both ends; a `-- CMD` that exited: what wait4 said,
  * the command's waited children included). 0, or -1 when unknown. */
 int gs_session_cpu_ns(const struct gs_session *s, uint64_t *ns);
+/* The part of it that was system time: where the probes' traps and BPF
+ * programs run. 0, or -1 when unknown. */
+int gs_session_sys_ns(const struct gs_session *s, uint64_t *ns);
 /* The slowdown the probes cause a CPU-bound run, in percent, from their
  * estimated cost, the CPU time the target used with them in and the wall
  * time it took, and what the counters c say of its GIL waiters (the CPU
@@ -126,7 +133,8 @@ int gs_session_cpu_ns(const struct gs_session *s, uint64_t *ns);
  * unknown (cpu_ns <= 0). e gets the parts (or NULL). */
 struct gs_cost_est;
 double gs_session_estimate(const uint64_t c[GSB_CNT_MAX], double cost_ns,
-			   double cpu_ns, double wall_ns, double quiet_median_ns,
+			   double refill_ns, double cpu_ns, double sys_ns,
+			   double wall_ns, double quiet_median_ns,
 			   double woke_median_ns, struct gs_cost_est *e);
 /* The median request-to-acquired time of 2.7's check-interval re-takes
  * that woke no one / a thread (0: none); read before the skeleton goes. */

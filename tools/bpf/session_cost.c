@@ -46,7 +46,9 @@ uint64_t gs_session_gil_hits(const uint64_t c[GSB_CNT_MAX])
 
 double gs_session_cost_ns(struct gs_session *s, const uint64_t c[GSB_CNT_MAX])
 {
-	double ns = 0, uprobe = s->trap_ns > 0 ? s->trap_ns : GS_COST_UPROBE_NS,
+	/* the refill follows every trap, single-stepped or not */
+	double ns = 0, refill = s->trap_ns > 0 && s->refill_ns > 0 ? s->refill_ns : 0,
+	       uprobe = s->trap_ns > 0 ? s->trap_ns : GS_COST_UPROBE_NS,
 	       uret = s->ret_ns > 0 ? s->ret_ns : GS_COST_URETPROBE_NS;
 	for (int k = GSB_HIT_USDT; k < GSB_CNT_WAIT_ONCPU_NS; k++) {
 		double per;
@@ -55,16 +57,17 @@ double gs_session_cost_ns(struct gs_session *s, const uint64_t c[GSB_CNT_MAX])
 		case GSB_CNT_GILS_FOUND: per = 0; break;
 		case GSB_HIT_TAKE_RET:
 		case GSB_HIT_COND_WAIT_RET:
-			per = s->single_step[k] ? GS_COST_URETPROBE_SS_NS : uret;
+			per = (s->single_step[k] ? GS_COST_URETPROBE_SS_NS : uret) + refill;
 			break;
 		/* only the hits on the target's threads cost the target
 		 * (GSB_CNT_SCHED_TARGET, below) */
 		case GSB_HIT_SCHED: per = 0; break;
 		case GSB_HIT_ACQ2_TAIL: /* a return probe with no entry program */
-			per = (s->single_step[k] ? GS_COST_UPROBE_SS_NS : uprobe) + uret;
+			per = (s->single_step[k] ? GS_COST_UPROBE_SS_NS : uprobe) + uret +
+			      2 * refill;
 			break;
 		default:
-			per = s->single_step[k] ? GS_COST_UPROBE_SS_NS : uprobe;
+			per = (s->single_step[k] ? GS_COST_UPROBE_SS_NS : uprobe) + refill;
 		}
 		ns += per * (double)c[k];
 	}
@@ -112,14 +115,17 @@ void gs_session_retake_medians(struct gs_session *s, double *quiet_ns,
 }
 
 double gs_session_estimate(const uint64_t c[GSB_CNT_MAX], double cost_ns,
-			   double cpu_ns, double wall_ns, double quiet_median_ns,
+			   double refill_ns, double cpu_ns, double sys_ns,
+			   double wall_ns, double quiet_median_ns,
 			   double woke_median_ns, struct gs_cost_est *e)
 {
 	struct gs_cost_obs o = {
 		.quiet_median_ns = quiet_median_ns,
 		.woke_median_ns = woke_median_ns,
 		.cost_ns = cost_ns,
+		.refill_ns = refill_ns,
 		.cpu_ns = cpu_ns,
+		.sys_ns = sys_ns,
 		.wall_ns = wall_ns,
 		.off_path_ns = (double)c[GSB_CNT_WAIT_ONCPU_NS],
 		.woke = (double)c[GSB_CNT_RETAKE_WOKE],
