@@ -272,13 +272,13 @@ void gil_acquire(gil_thread *t, enum gs_acquire_why why)
 		 atomic_load_explicit(&rt->waiters, memory_order_relaxed),
 		 atomic_load_explicit(&rt->holder_tid, memory_order_relaxed), NULL);
 	t->acquire_why = why;
-	t->wait_noted = 0;
 
 	int waited = rt->ops->take(rt, t);
 
 	uint64_t now = 0;
 	if (t->wait_noted) {
 		now = gs_now_ns();
+		t->wait_noted = 0;
 		atomic_fetch_sub_explicit(&rt->waiters, 1, memory_order_relaxed);
 		GIL_BUMP(t->n_wait_ns, now - t->wait_start_ns);
 	} else if (atomic_load_explicit(&rt->nthreads, memory_order_relaxed) > 1) {
@@ -367,9 +367,10 @@ void gil_note_drop_request(gil_runtime *rt, gil_thread *requester,
 gil_thread *gil_attach(gil_runtime *rt, const char *name, enum gil_role role,
 		       int prio)
 {
-	gil_thread *t = calloc(1, sizeof(*t));
+	gil_thread *t = aligned_alloc(_Alignof(gil_thread), sizeof(*t));
 	if (!t)
 		return NULL;
+	memset(t, 0, sizeof(*t));
 	t->rt = rt;
 	t->hot.eval_breaker = &rt->eval_breaker;
 	t->tid = gil_gettid();

@@ -21,16 +21,24 @@
 
 struct gil_policy_ops;
 
+/*
+ * Cache lines (gil_attach aligns the handle): the thread writes `hot` at
+ * every check and the fields from `holding` on at every acquire and
+ * release; other threads read the identity line (a waiter's arrival reads
+ * the holder's tid and priorities), so that line is apart from both: a
+ * reader there does not make the holder's next check or release wait for
+ * its own line to come back.
+ */
 struct gil_thread {
 	struct gil_thread_hot hot;   /* must stay first: gil_check() reads it */
-	gil_runtime *rt;
+	_Alignas(64) gil_runtime *rt;
 	pid_t tid;
 	enum gil_role role;
 	int prio;                    /* attach-time priority (higher wins) */
 	int os_prio;                 /* effective OS priority, higher wins */
 	char name[32];
 
-	int holding;                 /* owned by the thread itself */
+	_Alignas(64) int holding;    /* owned by the thread itself */
 	int blocking_kind;           /* inside a blocking region: its kind */
 	gil_return_fn on_return;     /* gil_thread_on_return() */
 	void *on_return_arg;
@@ -38,7 +46,9 @@ struct gil_thread {
 	uint64_t acquired_at_ns;
 	enum gs_acquire_why acquire_why; /* why the current take() happens */
 	/* Set by gil_note_wait() when take() had to wait: the wait's start
-	 * (one clock read, shared with the policy for its deadlines). */
+	 * (one clock read, shared with the policy for its deadlines). A
+	 * policy's drop may note the wait that its take() will do (prio's
+	 * forced drop); gil_acquire() clears it once the GIL is taken. */
 	int wait_noted;
 	uint64_t wait_start_ns;
 	/* The clock read that ended the current hold in gil_release(), 0 when
@@ -51,14 +61,20 @@ struct gil_thread {
 		n_rel_interval, n_rel_forced, n_drop_requests, n_hold_ns,
 		n_wait_ns, n_checks;
 
-	/* Direct handoff (fifo, prio): the releaser writes GIL_GRANT_GIVEN
+	/*
+	 * The grant line: what a granter writes into the waiter, in a cache
+	 * line of its own (gil_attach aligns the handle), so that the grant
+	 * moves one line to the waiter and back, not also the waiter's
+	 * counters and clock fields beside it.
+	 *
+	 * Direct handoff (fifo, prio): the releaser writes GIL_GRANT_GIVEN
 	 * here and wakes the waiter with a futex only if it sleeps. */
-	_Atomic uint32_t grant;
+	_Alignas(64) _Atomic uint32_t grant;
 	/* State the last grant replaced (prio takes a grant back to it). */
 	_Atomic uint32_t given_from;
 
 	/* Per-policy per-thread state. */
-	void *policy_data;
+	_Alignas(64) void *policy_data;
 	pthread_cond_t cond;         /* for policies that wake one thread */
 	struct gil_thread *next_waiter; /* for queueing policies */
 	int waiting;
@@ -161,10 +177,13 @@ void gil_note_drop_request(gil_runtime *rt, gil_thread *requester,
 			   pid_t holder_tid);
 /* Called by a policy's take() once it knows it must wait, before it
  * sleeps or spins: counts the waiter and stamps the wait's start (returned,
- * and kept in t->wait_start_ns). Idempotent within one take(). */
+ * and kept in t->wait_start_ns). Idempotent until gil_acquire() has taken
+ * the GIL. */
 uint64_t gil_note_wait(gil_thread *t);
 /* The same with a start the caller already read (a thread forced off waits
- * from the clock read that ended its hold). */
+ * from the clock read that ended its hold; prio's forced drop notes that
+ * wait itself, before it gives the GIL away, while it still owns the
+ * switch line). */
 uint64_t gil_note_wait_since(gil_thread *t, uint64_t start_ns);
 
 /* Futex helpers for the direct handoff. gil_futex_wait_until() sleeps while

@@ -80,13 +80,14 @@ struct prio_thread {
 	uint32_t spin_ns;     /* adaptive spin budget (preempted waits) */
 	/* The CPU it last claimed the GIL on (through the mutex or a grant;
 	 * the fast path leaves it): an arrival reads it to decide whether to
-	 * spin for this holder's drop. Its own line, written by the thread
-	 * itself, so the claim on a switch's critical path stores locally;
-	 * the arrival, which is not on it, pays the miss. */
-	_Atomic int claimed_cpu;
+	 * spin for this holder's drop. In a cache line of its own (the
+	 * arrival's read must not share the fields above, which the forced
+	 * drop writes), and stored only when it changes, so the claim on a
+	 * switch's critical path does not wait for the line to come back. */
+	_Alignas(64) _Atomic int claimed_cpu;
 	/* Queued by its own forced drop (requeue_self): the take that
 	 * follows only waits. Written and read by the thread itself. */
-	int requeued;
+	_Alignas(64) int requeued;
 	unsigned long requeued_grants; /* g->grants when it queued */
 	/* Priority inheritance, set by a waiter, undone by the thread itself
 	 * when it releases. All under prio_gil.mutex. */
@@ -205,9 +206,11 @@ static void prio_fini(gil_runtime *rt)
 
 static int prio_thread_init(gil_thread *t)
 {
-	struct prio_thread *p = calloc(1, sizeof(*p));
+	struct prio_thread *p = aligned_alloc(_Alignof(struct prio_thread),
+					      sizeof(*p));
 	if (!p)
 		return -ENOMEM;
+	memset(p, 0, sizeof(*p));
 	p->spin_ns = PRIO_SPIN_MAX_NS / 4;
 	atomic_init(&p->claimed_cpu, -1);
 	t->policy_data = p;
@@ -404,6 +407,18 @@ static void restore_self(gil_thread *t, int policy, int rtprio, int nice_value)
 	GS_PROBE(prio_boost, 0, t->tid, 0, NULL);
 }
 
+/* Fetches the line at p for writing: x86's prefetchw, which
+ * __builtin_prefetch(p, 1) emits only for a -march that has it (a CPU
+ * without it runs the opcode as a NOP). */
+static inline void prefetch_for_write(const void *p)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+#else
+	__builtin_prefetch(p, 1);
+#endif
+}
+
 static inline void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -432,8 +447,10 @@ static uint32_t spin_while(gil_thread *t, uint32_t val, uint64_t until_ns)
 
 static void note_claimed(gil_thread *t)
 {
-	atomic_store_explicit(&pt_of(t)->claimed_cpu, gil_current_cpu(),
-			      memory_order_relaxed);
+	_Atomic int *at = &pt_of(t)->claimed_cpu;
+	int cpu = gil_current_cpu();
+	if (atomic_load_explicit(at, memory_order_relaxed) != cpu)
+		atomic_store_explicit(at, cpu, memory_order_relaxed);
 }
 
 static int wait_for_grant(gil_runtime *rt, gil_thread *t, uint64_t queued_ns,
@@ -640,6 +657,18 @@ claimed:
 static int prio_take(gil_runtime *rt, gil_thread *t)
 {
 	struct prio_gil *g = rt->policy_data;
+	struct prio_thread *p = pt_of(t);
+	if (p->requeued) {
+		/* Queued (or parked) by our own forced drop, which noted the
+		 * wait too: only wait. First, before any look at the lock
+		 * word: it is never free here (we wait in the queue or the
+		 * slot, or own it already), and a CAS that could only fail
+		 * would still pull the word's line from the thread we just
+		 * gave the GIL to, which writes it at its next drop. */
+		p->requeued = 0;
+		return wait_for_grant(rt, t, p->enq_ns, p->requeued_grants, 0,
+				      p->cut_by_io);
+	}
 	uintptr_t expect = 0;
 	/* acq_rel: a waiter that later finds us in the word (and sets
 	 * PRIO_SLOW with an acquire CAS) must see the class we wrote at our
@@ -651,21 +680,10 @@ static int prio_take(gil_runtime *rt, gil_thread *t)
 		/* No waiter: class and slice bookkeeping need no lock (only
 		 * this thread reads them until a waiter sets PRIO_SLOW, which
 		 * orders after this CAS). */
-		pt_of(t)->preempted = 0;
-		pt_of(t)->cut_by_io = 0;
-		keep_slice_start(t, pt_of(t));
+		p->preempted = 0;
+		p->cut_by_io = 0;
+		keep_slice_start(t, p);
 		return 0;
-	}
-	struct prio_thread *p = pt_of(t);
-	if (p->requeued) {
-		/* Queued by our own forced drop (never on the fast path: a
-		 * non-empty queue keeps the word non-zero). */
-		p->requeued = 0;
-		/* The wait began where the hold ended: the drop's clock read,
-		 * which is the hold's last (gil_release). */
-		gil_note_wait_since(t, p->enq_ns);
-		return wait_for_grant(rt, t, p->enq_ns, p->requeued_grants, 0,
-				      p->cut_by_io);
 	}
 	return prio_take_slow(rt, t);
 }
@@ -680,13 +698,15 @@ static int prio_take(gil_runtime *rt, gil_thread *t)
  * only waits (tests/model/prio.pml: the requeue). With park set (nobody
  * else waits, and the grant just made is not an aged one) it parks instead
  * of queueing: the next holder can then give the GIL back without the mutex
- * (struct prio_gil, the handback); the caller sets PRIO_HANDBACK.
+ * (struct prio_gil, the handback); the caller sets PRIO_HANDBACK, or
+ * publishes the park with its CAS (preempt_drop, without the mutex: a
+ * parked thread takes its arrival number in unpark(), so g->seq is not
+ * touched then). The wait is noted (counted in rt->waiters) by the caller.
  */
 static void requeue_self(gil_runtime *rt, struct prio_gil *g, gil_thread *t,
 			 uint64_t now, int park)
 {
 	struct prio_thread *p = pt_of(t);
-	p->seq = ++g->seq;
 	p->enq_ns = now;
 	t->waiting = 1;
 	atomic_store_explicit(&t->grant,
@@ -699,6 +719,7 @@ static void requeue_self(gil_runtime *rt, struct prio_gil *g, gil_thread *t,
 						    interval_ns(rt),
 				      memory_order_relaxed);
 	} else {
+		p->seq = ++g->seq;
 		push_waiter(g, t);
 	}
 	p->requeued_grants = grants_now(g);
@@ -766,15 +787,7 @@ static int preempt_drop(gil_runtime *rt, gil_thread *t,
 						   : p->slice_start_ns;
 	p->cut_by_io = 1;
 	p->preempted = now - slice_start < interval_ns(rt);
-	p->enq_ns = now;
-	p->requeued_grants = grants_now(g);
-	p->requeued = 1;
-	t->waiting = 1;
-	atomic_store_explicit(&t->grant, GIL_GRANT_SPIN, memory_order_relaxed);
-	atomic_store_explicit(&g->handback, t, memory_order_relaxed);
-	atomic_store_explicit(&g->handback_aged_ns,
-			      now + PRIO_AGING_INTERVALS * interval_ns(rt),
-			      memory_order_relaxed);
+	requeue_self(rt, g, t, now, 1);
 	/* Before the CAS: once the word names s, a new arrival may ask s to
 	 * drop, and that request must not be cleared. A request posted
 	 * meanwhile by a thread that unparked s makes the CAS fail, and the
@@ -786,6 +799,9 @@ static int preempt_drop(gil_runtime *rt, gil_thread *t,
 		p->requeued = 0;
 		return 0;
 	}
+	/* The wait began where the hold ended (as in the mutex pass); noted
+	 * now, while the switch line is still ours from gil_release. */
+	gil_note_wait_since(t, now);
 	gil_grant_wake(rt, s, gil_grant_give(s));
 	return 1;
 }
@@ -854,6 +870,9 @@ static void prio_drop(gil_runtime *rt, gil_thread *t, enum gs_release_reason why
 		if (why == GS_RELEASE_FORCED && !t->on_return) {
 			int park = !g->waiters && !aged;
 			requeue_self(rt, g, t, now, park);
+			/* The wait began where the hold ended: the drop's
+			 * clock read, which is the hold's last (gil_release). */
+			gil_note_wait_since(t, now);
 			if (park)
 				flags = PRIO_SLOW | PRIO_HANDBACK;
 		}
@@ -881,10 +900,15 @@ static void prio_check(gil_runtime *rt, gil_thread *t)
 	struct prio_gil *g = rt->policy_data;
 	if (!atomic_load_explicit(&rt->eval_breaker, memory_order_relaxed))
 		return;
-	/* Whatever follows writes the lock word (the drop's CAS): fetch its
-	 * line for writing now, once, rather than shared by the load below
-	 * and again exclusive by the CAS. */
-	__builtin_prefetch(&g->word, 1);
+	/* Whatever follows writes the lock word (the drop's CAS) and the
+	 * switch line (gil_release): fetch the lines for writing now, all at
+	 * once, rather than shared by the loads below and again exclusive by
+	 * the writes, one after the other. */
+	prefetch_for_write(&g->word);
+	prefetch_for_write(&rt->eval_breaker);
+	/* And our grant word, which the drop sets to waiting and which the
+	 * waiter that asked us read on its arrival. */
+	prefetch_for_write(&t->grant);
 	/* PRIO_SLOW says someone waits, without the mutex (which the waiter
 	 * that just asked us to drop may still hold). A request left over
 	 * with nobody waiting is cleared; the second look pairs with the
