@@ -25,7 +25,7 @@ struct gil_policy_ops;
  * Cache lines (gil_attach aligns the handle): the thread writes `hot` at
  * every check and the fields from `holding` on at every acquire and
  * release; other threads read the identity line (a waiter's arrival reads
- * the holder's tid and priorities), so that line is apart from both: a
+ * the holder's tid, priorities and class), so that line is apart from both: a
  * reader there does not make the holder's next check or release wait for
  * its own line to come back.
  */
@@ -36,6 +36,9 @@ struct gil_thread {
 	enum gil_role role;
 	int prio;                    /* attach-time priority (higher wins) */
 	int os_prio;                 /* effective OS priority, higher wins */
+	/* prio: class (1 = was forced off). Here because an arrival reads
+	 * it with the priorities; prio writes it only when it changes. */
+	int cpu_bound;
 	char name[32];
 
 	_Alignas(64) int holding;    /* owned by the thread itself */
@@ -78,7 +81,6 @@ struct gil_thread {
 	pthread_cond_t cond;         /* for policies that wake one thread */
 	struct gil_thread *next_waiter; /* for queueing policies */
 	int waiting;
-	int cpu_bound;               /* prio: class (1 = was forced off) */
 };
 
 /* gil_thread.grant */

@@ -185,6 +185,15 @@ static int owner_resumed(const gil_thread *o)
 				    memory_order_acquire) == GIL_GRANT_OWNED;
 }
 
+/* The class a lock-free drop gives t (its own write: no waiter looks, or
+ * the handback's CAS publishes it). Stored only when it changes: arrivals
+ * read it on the identity line, which must not bounce at every drop. */
+static void set_class(gil_thread *t, int cpu_bound)
+{
+	if (t->cpu_bound != cpu_bound)
+		t->cpu_bound = cpu_bound;
+}
+
 static int prio_init(gil_runtime *rt)
 {
 	struct prio_gil *g = aligned_alloc(_Alignof(struct prio_gil),
@@ -753,7 +762,7 @@ static int hand_back(gil_runtime *rt, gil_thread *t, enum gs_release_reason why,
 						     memory_order_relaxed))
 		return 0;
 	if (why == GS_RELEASE_BLOCKING)
-		t->cpu_bound = 0;
+		set_class(t, 0);
 	gil_grant_wake(rt, c, gil_grant_give(c));
 	return 1;
 }
@@ -819,9 +828,9 @@ static void prio_drop(gil_runtime *rt, gil_thread *t, enum gs_release_reason why
 		 * our class only after setting PRIO_SLOW on a word that
 		 * names us, and our next take publishes what we write. */
 		if (why == GS_RELEASE_FORCED)
-			t->cpu_bound = 1;
+			set_class(t, 1);
 		else if (why == GS_RELEASE_BLOCKING)
-			t->cpu_bound = 0;
+			set_class(t, 0);
 		return;
 	}
 	if (expect == ((uintptr_t)t | PRIO_SLOW | PRIO_HANDBACK) &&
