@@ -44,9 +44,11 @@ __asm__(".text\n"
 #define CALLS 200
 /* the refill's sample: ROUNDS blocks of BLOCK calls with the work after
  * each, probed and unprobed alternating (which goes first too), so that
- * a change of the CPU's speed within the sample hits both alike */
-#define BLOCK 20
-#define ROUNDS 10
+ * a change of the CPU's speed within the sample hits both alike; ~3 ms of
+ * the recorder's CPU per sample (every 0.5 s): a difference of ~100 ns
+ * on calls of ~3 us needs that many */
+#define BLOCK 10
+#define ROUNDS 50
 
 /* The file offset of our own code at address addr, from /proc/self/maps
  * (the binary may be stripped: no symbol lookup). */

@@ -80,7 +80,7 @@ static void usage(FILE *out)
 		"      --only ITEMS   run only these items (numbers or names)\n"
 		"      --reps N       repetitions per subject (2-512) for the items that\n"
 		"                     take it (9, fidelity: default 20; 10, estimate:\n"
-		"                     pairs per workload, 11 / 5 for the read loop;\n"
+		"                     pairs per workload, 11;\n"
 		"                     11, probesets: 30; 12, slowdown: 11 pairs)\n"
 		"      --runs-file FILE  item 11: append each repetition to FILE and judge\n"
 		"                     over all repetitions in it, earlier invocations'\n"
