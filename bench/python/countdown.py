@@ -22,8 +22,7 @@ process's CPU time from its exec to the end (start-up included, the span
 program is about to start, and --start-after FILE then waits for FILE to
 exist: bench items 10 and 12 start a traced and an untraced copy on one
 CPU at the same moment, so that both see the same CPU speed
-(bench/python/startline.py, docs/observer-effect.md, "co-scheduled
-pairs").
+(bench/python/startline.py, docs/performance.md, items 10 and 12).
 """
 import argparse
 import os

@@ -1,7 +1,7 @@
 """What the bench programs share (countdown.py, read_loop.py): the options
 of a co-scheduled pair, whose traced and untraced copies run at the same
-time on one CPU from one start line (docs/observer-effect.md,
-"co-scheduled pairs"), and the process's CPU time since its start.
+time on one CPU from one start line (docs/performance.md, items 10 and
+12), and the process's CPU time since its start.
 Runs on CPython 2.7 and 3.x.
 
 --cpu N keeps every thread on CPU N; --ready FILE creates FILE once the

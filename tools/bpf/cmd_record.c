@@ -349,10 +349,10 @@ int cmd_record(int argc, char **argv)
 		 * threads used: that instead (cost_model.h) */
 		if (est.cost_is_sys) {
 			size_t l = strlen(per);
-			snprintf(per + l, sizeof(per) - l, "; priced at %.1f ms, whose "
-				 "kernel part is more than the %.1f ms of system time "
-				 "its threads used, so that + %.1f ms of refill",
-				 cost_ms, (double)sys_ns / 1e6, refill_ms);
+			snprintf(per + l, sizeof(per) - l, "; priced at %.1f ms, but "
+				 "its kernel part exceeded the %.1f ms of system time "
+				 "the target's threads used: that instead, + %.1f ms of "
+				 "refill", cost_ms, (double)sys_ns / 1e6, refill_ms);
 			cost_ms = est.cost_ns / 1e6;
 		}
 		/* what bounded the path: the wall time, or the CPU time less
