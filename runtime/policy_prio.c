@@ -651,13 +651,15 @@ static int wait_for_grant(gil_runtime *rt, gil_thread *t, uint64_t queued_ns,
 		pthread_mutex_unlock(&g->mutex);
 	}
 claimed:
-	/* An I/O-class thread drops soon (a blocking call), with a CAS on
-	 * the lock word, which the thread that gave us the GIL wrote last
-	 * and does not touch while it waits: fetch its line now, so that it
-	 * moves while we hold, not on the way back to that thread. (A CPU
-	 * thread's drop is far off, and its check fetches the line then;
-	 * fetched now it would only slow the next arrival's write.) */
-	if (!t->cpu_bound)
+	/* An arrival drops soon (an I/O thread's next blocking call), with a
+	 * CAS on the lock word, which the thread that gave us the GIL wrote
+	 * last and does not touch while it waits: fetch its line now, so
+	 * that it moves while we hold, not on the way back to that thread.
+	 * Not a CPU thread an I/O arrival cut off (it spins for the grant):
+	 * its drop is far off, and its check fetches the line then; fetched
+	 * now it would only slow the next arrival's write. (Not decided by
+	 * t->cpu_bound: a waiter may demote us under the mutex meanwhile.) */
+	if (!spin_for_grant)
 		prefetch_for_write(&g->word);
 	t->waiting = 0; /* a handback does not go through grant() */
 	/* A cut-off thread resumes its slice; anyone else starts one (here,
