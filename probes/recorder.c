@@ -111,8 +111,14 @@ static struct {
 
 static const int flush_signals[4] = { SIGINT, SIGTERM, SIGHUP, SIGABRT };
 
-static __thread struct rec_tbuf *tls_buf;
-static __thread unsigned tls_generation;
+/* initial-exec: one %fs-relative load per event instead of a call of
+ * __tls_get_addr (the general-dynamic model of a shared library), as for
+ * gs_code_location_current; 16 bytes of the static TLS block, which glibc
+ * keeps spare room for even when libgil is dlopen()ed (ctypes). */
+static __thread struct rec_tbuf *tls_buf
+	__attribute__((tls_model("initial-exec")));
+static __thread unsigned tls_generation
+	__attribute__((tls_model("initial-exec")));
 
 static struct rec_tbuf *alloc_tbuf(void)
 {
