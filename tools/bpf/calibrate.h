@@ -26,7 +26,7 @@
  *  - the BPF programs' own run time at the target's sites, from the
  *    kernel's statistics (BPF_ENABLE_STATS) in windows: held for the whole
  *    recording they cost every hit of every program two more clock reads,
- *    ~70 ns on this VM (docs/performance.md, item 3), so the cost meter
+ *    ~45 ns on this VM (docs/performance.md, item 3), so the cost meter
  *    (cost_meter.h) turns them on only for short stretches and prices the
  *    rest of the hits at the per-hit run time measured in them.
  * Needs CAP_SYS_ADMIN for the statistics; without them or the probe the
