@@ -18,11 +18,11 @@
 /* One measured subject of one item (a table row). */
 struct bench_row {
 	int item;              /* 1..9, as in docs/performance.md */
-	char name[48];         /* "fifo", "pthread_mutex", "cpython-3.11" ... */
+	char name[64];         /* "fifo", "pthread_mutex", "cpython-3.11" ... */
 	char unit[16];         /* "ns/pair", "us", "req/s", "s" */
 	double median, min, max; /* over repetitions */
 	double ratio;          /* median / floor median; NAN for the floor */
-	char vs[48];           /* name of the floor or peer the ratio is to */
+	char vs[64];           /* name of the floor or peer the ratio is to */
 	/* Latency items: medians over repetitions of each repetition's
 	 * percentiles; NAN elsewhere. median above is the p50. */
 	double p90, p99;
