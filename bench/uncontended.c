@@ -35,29 +35,46 @@ static int run_item(const struct bench_opts *o, struct bench_report *r);
  * policy, one after the other, and each subject keeps its fastest loop.
  * The fastest loop: the differences looked for are a few nanoseconds, far
  * less than one preemption, and some loops run undisturbed (the method of
- * item 3). Round-robin: this VM's vCPUs change speed in steps (item 12), by
- * ~20 % between one part of a run and the next; a policy timed after the
- * mutex pair, loops apart, took that step into its ratio. Within a round
- * all subjects run a few milliseconds apart, so each repetition's ratio
- * compares loops run at the same speed, and the row's ratio is the median
- * of those per-repetition ratios.
+ * item 3). Round-robin: this VM's vCPU clock changes speed in steps lasting
+ * a second or more (docs/performance.md, item 1: a chain of dependent adds
+ * takes 15 ns at full speed, 20-25 ns in the slow mode), and a locked
+ * instruction slows less than plain ones, so a policy timed loops apart
+ * from the mutex pair took that step into its ratio. Within a round all
+ * subjects run a few milliseconds apart, so each repetition's ratio
+ * compares loops run at the same speed; the clock gauge, timed in the same
+ * rounds, shows the speed of each repetition.
  */
 #define BEST_OF 10
+/* Subjects of a round: the mutex pair, each policy, and the clock gauge. */
+#define GAUGE (1 + NPOL)
+#define NSUBJ (2 + NPOL)
+/* The gauge's chain of dependent adds: one cycle each, ~15 ns at full
+ * speed here, about a mutex pair's time. */
+#define GAUGE_ADDS 40
 /* a repetition whose floor is at most this much above the run's fastest
  * floor ran undisturbed (run_item) */
 #define UNDISTURBED 1.05
 #define MAX_REPS 64
 
 struct subject {
-	gil_runtime *rt; /* NULL: the mutex pair */
+	gil_runtime *rt; /* NULL: the mutex pair or the gauge */
 	gil_thread *t;
+	int gauge;
 	double best;
 };
 
 static void time_loop(struct subject *s, pthread_mutex_t *m, unsigned long pairs)
 {
 	uint64_t t0 = gs_now_ns();
-	if (!s->rt) {
+	if (s->gauge) {
+		unsigned long x = 0;
+		for (unsigned long i = 0; i < pairs; i++)
+			for (int j = 0; j < GAUGE_ADDS; j++) {
+				x++;
+				/* opaque: the adds stay one dependent chain */
+				__asm__ volatile("" : "+r"(x));
+			}
+	} else if (!s->rt) {
 		for (unsigned long i = 0; i < pairs; i++) {
 			pthread_mutex_lock(m);
 			pthread_mutex_unlock(m);
@@ -73,13 +90,21 @@ static void time_loop(struct subject *s, pthread_mutex_t *m, unsigned long pairs
 		s->best = ns;
 }
 
+/* Does subject k take part (a policy not in this build does not)? */
+static int active(const struct subject *s, size_t k)
+{
+	return k == 0 || k == GAUGE || s[k].t;
+}
+
 /* One repetition: best[0] the mutex pair, best[1 + k] policies[k] (NAN
- * when the policy is not in this build: gil_create says EINVAL). */
-static void one_repetition(unsigned long n, double best[1 + NPOL])
+ * when the policy is not in this build: gil_create says EINVAL),
+ * best[GAUGE] the clock gauge. */
+static void one_repetition(unsigned long n, double best[NSUBJ])
 {
 	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-	struct subject s[1 + NPOL];
+	struct subject s[NSUBJ];
 	memset(s, 0, sizeof(s));
+	s[GAUGE].gauge = 1;
 	for (size_t k = 0; k < NPOL; k++) {
 		struct gil_params p;
 		gil_params_default(&p, policies[k]);
@@ -87,19 +112,19 @@ static void one_repetition(unsigned long n, double best[1 + NPOL])
 		if (s[1 + k].rt)
 			s[1 + k].t = gil_attach(s[1 + k].rt, "bench", GIL_ROLE_MAIN, 0);
 	}
-	for (size_t k = 0; k < 1 + NPOL; k++) {
+	for (size_t k = 0; k < NSUBJ; k++) {
 		s[k].best = INFINITY;
-		if (k && !s[k].t)
+		if (!active(s, k))
 			continue;
 		time_loop(&s[k], &m, n / 10); /* warm */
 		s[k].best = INFINITY;
 	}
 	for (unsigned round = 0; round < BEST_OF; round++)
-		for (size_t k = 0; k < 1 + NPOL; k++)
-			if (!k || s[k].t)
+		for (size_t k = 0; k < NSUBJ; k++)
+			if (active(s, k))
 				time_loop(&s[k], &m, n / BEST_OF);
-	for (size_t k = 0; k < 1 + NPOL; k++) {
-		best[k] = !k || s[k].t ? s[k].best : NAN;
+	for (size_t k = 0; k < NSUBJ; k++) {
+		best[k] = active(s, k) ? s[k].best : NAN;
 		if (s[k].t)
 			gil_detach(s[k].t);
 		if (s[k].rt)
@@ -145,12 +170,14 @@ static int run_item(const struct bench_opts *o, struct bench_report *r)
 	double *mutex = calloc(reps, sizeof(double));
 	double *gil = calloc(reps * NPOL, sizeof(double));
 	double *ratio = calloc(reps * NPOL, sizeof(double));
-	if (!mutex || !gil || !ratio)
+	double *gauge = calloc(reps, sizeof(double));
+	if (!mutex || !gil || !ratio || !gauge)
 		goto oom;
 	for (unsigned rep = 0; rep < reps; rep++) {
-		double best[1 + NPOL];
+		double best[NSUBJ];
 		one_repetition(n, best);
 		mutex[rep] = best[0];
+		gauge[rep] = best[GAUGE];
 		for (size_t k = 0; k < NPOL; k++) {
 			gil[k * reps + rep] = best[1 + k];
 			ratio[k * reps + rep] = best[1 + k] / best[0];
@@ -221,14 +248,24 @@ static int run_item(const struct bench_opts *o, struct bench_report *r)
 			 "fastest (all %zu: %.2fx)", nfast, nall, nall,
 			 bench_median(all, nall));
 	}
+	struct bench_row *g = bench_add_row(r, 1, "clock_gauge", "ns/chain");
+	if (!g)
+		goto oom;
+	bench_row_set_runs(g, gauge, reps);
+	snprintf(g->note, sizeof(g->note),
+		 "%d dependent adds (one cycle each), same rounds: how fast the "
+		 "vCPU's clock ran in each repetition (runs); no goal",
+		 GAUGE_ADDS);
 	free(mutex);
 	free(gil);
 	free(ratio);
+	free(gauge);
 	return 0;
 oom:
 	free(mutex);
 	free(gil);
 	free(ratio);
+	free(gauge);
 	fprintf(stderr, "bench: item 1: out of memory\n");
 	return -1;
 }

@@ -32,7 +32,9 @@ def rows(n):
 
 r1 = rows(1)
 assert r1["pthread_mutex"]["ratio"] is None, r1["pthread_mutex"]
-policies = [s for s in r1 if s != "pthread_mutex"]
+policies = [s for s in r1 if s not in ("pthread_mutex", "clock_gauge")]
+gauge = r1["clock_gauge"]
+assert gauge["ratio"] is None and len(gauge["runs"]) == 3 and gauge["median"] > 0, gauge
 assert {"legacy", "cpython", "fifo"} <= set(policies), policies
 floor_runs = r1["pthread_mutex"]["runs"]
 assert len(floor_runs) == 3, r1["pthread_mutex"]
