@@ -35,13 +35,13 @@ static int run_item(const struct bench_opts *o, struct bench_report *r);
  * policy, one after the other, and each subject keeps its fastest loop.
  * The fastest loop: the differences looked for are a few nanoseconds, far
  * less than one preemption, and some loops run undisturbed (the method of
- * item 3). Round-robin: this VM's vCPU clock changes speed in steps lasting
- * a second or more (docs/performance.md, item 1), and a locked
- * instruction slows less than plain ones, so a policy timed loops apart
- * from the mutex pair took that step into its ratio. Within a round all
- * subjects run a few milliseconds apart, so each repetition's ratio
- * compares loops run at the same speed; the clock gauge, timed in the same
- * rounds, shows the speed of each repetition.
+ * item 3). Round-robin: this VM's host has a slow mode lasting a second or
+ * more (docs/performance.md, item 1) in which the GIL pairs slow more than
+ * the mutex pair, so a policy timed loops apart from the mutex pair took
+ * the mode's change into its ratio. Within a round all subjects run a few
+ * milliseconds apart, so each repetition's ratio compares loops run in the
+ * same mode, and the row's ratio is the median of those ratios; the clock
+ * gauge, timed in the same rounds, shows the vCPU's clock per repetition.
  */
 #define BEST_OF 10
 /* Subjects of a round: the mutex pair, each policy, and the clock gauge. */
@@ -52,10 +52,6 @@ static int run_item(const struct bench_opts *o, struct bench_report *r);
  * constant: recent x86 cores fold chains of those at renaming (40 took
  * 2.2 ns here). */
 #define GAUGE_STEPS 12
-/* a repetition whose gauge is at most this much above the run's fastest
- * gauge ran at full clock speed (run_item) */
-#define UNDISTURBED 1.05
-#define MAX_REPS 64
 
 struct subject {
 	gil_runtime *rt; /* NULL: the mutex pair or the gauge */
@@ -169,7 +165,7 @@ int bench_item_uncontended(const struct bench_opts *o, struct bench_report *r)
 
 static int run_item(const struct bench_opts *o, struct bench_report *r)
 {
-	unsigned reps = o->quick ? 3 : 41; /* <= MAX_REPS */
+	unsigned reps = o->quick ? 3 : 41;
 	unsigned long n = o->quick ? 100000 : 200000;
 	double *mutex = calloc(reps, sizeof(double));
 	double *gil = calloc(reps * NPOL, sizeof(double));
@@ -199,31 +195,10 @@ static int run_item(const struct bench_opts *o, struct bench_report *r)
 		 "pthread_mutex_lock+unlock, fastest of %u loops of %lu pairs "
 		 "per repetition, round-robin with the policies", BEST_OF,
 		 n / BEST_OF);
-	/* The repetitions that ran at full clock speed, told by the gauge:
-	 * this VM's vCPU has a slow mode lasting seconds (docs/performance.md,
-	 * item 1) in which the clock drops by a third and a locked instruction
-	 * slows less than plain ones, so the ratios rise. A repetition whose
-	 * gauge is within 5 % of the run's fastest ran at full speed; as the
-	 * fastest loop stands for a repetition, those stand for the run. The
-	 * gauge, not the floor: the mutex pair's time also varies by itself,
-	 * and picking its fastest repetitions would pick high ratios. */
-	double gauge_min = INFINITY;
-	for (unsigned rep = 0; rep < reps; rep++)
-		if (gauge[rep] < gauge_min)
-			gauge_min = gauge[rep];
 	for (size_t k = 0; k < NPOL; k++) {
 		const char *name = gil_policy_name(policies[k]);
-		double all[MAX_REPS], fast[MAX_REPS];
-		size_t nall = 0, nfast = 0;
-		for (unsigned rep = 0; rep < reps; rep++) {
-			double x = ratio[k * reps + rep];
-			if (!isfinite(x))
-				continue;
-			all[nall++] = x;
-			if (gauge[rep] <= UNDISTURBED * gauge_min)
-				fast[nfast++] = x;
-		}
-		if (!nfast) {
+		size_t nr = bench_finite(ratio + k * reps, reps, ratio + k * reps);
+		if (!nr) {
 			bench_skip(r, 1, "policy %s is not in this build "
 				   "(gil_create: EINVAL)", name);
 			continue;
@@ -240,7 +215,7 @@ static int run_item(const struct bench_opts *o, struct bench_report *r)
 		double goal = policies[k] == GIL_POLICY_LEGACY    ? 3.0
 			      : policies[k] == GIL_POLICY_CPYTHON ? 4.0
 								  : 1.5;
-		row->ratio = bench_median(fast, nfast);
+		row->ratio = bench_median(ratio + k * reps, nr);
 		snprintf(row->vs, sizeof(row->vs),
 			 "pthread_mutex, same repetition");
 		snprintf(row->goal, sizeof(row->goal), "<= %.2gx pthread_mutex",
@@ -249,18 +224,16 @@ static int run_item(const struct bench_opts *o, struct bench_report *r)
 		snprintf(row->note, sizeof(row->note),
 			 "gil_blocking_begin+end (1 release + 1 acquire), no "
 			 "waiter, one attached thread; same rounds as the floor; "
-			 "ratio: median of the per-repetition ratios of the %zu "
-			 "of %zu repetitions whose clock gauge is within 5 %% of "
-			 "its fastest (all %zu: %.2fx)", nfast, nall, nall,
-			 bench_median(all, nall));
+			 "ratio: median of the per-repetition ratios");
 	}
 	struct bench_row *g = bench_add_row(r, 1, "clock_gauge", "ns/chain");
 	if (!g)
 		goto oom;
 	bench_row_set_runs(g, gauge, reps);
 	snprintf(g->note, sizeof(g->note),
-		 "%d dependent 64-bit multiplies, same rounds: how fast the "
-		 "vCPU's clock ran in each repetition (runs); no goal",
+		 "%d dependent 64-bit multiplies, same rounds: the vCPU's "
+		 "clock in each repetition (runs; it held in the host's slow "
+		 "mode, docs/performance.md item 1); no goal",
 		 GAUGE_STEPS);
 	free(mutex);
 	free(gil);
