@@ -163,4 +163,31 @@ int bench_have_subcommand(const struct bench_opts *o, const char *sub);
 int bench_workdir(int item, char dir[sizeof(BENCH_WORKDIR_TEMPLATE)],
 		  const char *name, char *trace, size_t len);
 
+/* Co-scheduled pairs (bench/startline.c; items 7, 10, 12): a traced and
+ * an untraced copy of a bench/python program at once, every thread of both
+ * on CPU 0, released together from one start line, so that both see the
+ * same vCPU speed. */
+#define BENCH_PAIR_ARGV 32
+#define BENCH_PAIR_OUT 65536
+struct bench_pair_run {
+	char *argv[BENCH_PAIR_ARGV]; /* NULL-terminated */
+	char out[BENCH_PAIR_OUT];    /* its stdout (as flags say) */
+	int flags;                   /* BENCH_RUN_* */
+	int rc;                      /* bench_run()'s */
+};
+/* Appends "--cpu 0 --ready READY --start-after GO" (startline.py's options)
+ * at argv[a] and a NULL; returns the new count. */
+int bench_startline_args(char **argv, int a, const char *ready, const char *go);
+/* Runs pr now (one run after the other: no start line). */
+void bench_pair_run_one(struct bench_pair_run *pr);
+/* Runs both at once; each was given ready[i] and go by
+ * bench_startline_args(), and go is created once both ready files exist. */
+void bench_run_cosched(struct bench_pair_run pr[2], const char *const ready[2],
+		       const char *go);
+/* A "% slower" row's goal and verdict from the median's confidence
+ * interval lo..hi: met when all of it is <= goal_pct, missed when all of
+ * it is above, else BENCH_GOAL_UNRESOLVED. */
+void bench_slowdown_goal(struct bench_row *row, double goal_pct, double lo,
+			 double hi);
+
 #endif

@@ -51,15 +51,10 @@
 #include "bench.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <unistd.h>
-
-#define OUTLEN 65536
-#define NARGV 32
 
 struct workload {
 	const char *name;
@@ -156,13 +151,7 @@ static int estimate_row(struct bench_report *r, int item, const char *name,
 	/* >= 90 %: each tail at most 5 % (11 pairs: the 3rd and 9th, 93.5 %) */
 	bench_median_ci(ok_m, m, 0.05, &lo, &hi);
 	if (cpu_goal_pct > 0) {
-		/* shown only when the whole interval is below: a median that
-		 * lands under the goal by the luck of a few noisy pairs is
-		 * not; missed when all of it is above */
-		snprintf(row->goal, sizeof(row->goal),
-			 "<= %.0f%% slower: median's CI %+.1f..%+.1f", cpu_goal_pct, lo, hi);
-		row->goal_met = hi <= cpu_goal_pct ? 1
-			: lo > cpu_goal_pct ? 0 : BENCH_GOAL_UNRESOLVED;
+		bench_slowdown_goal(row, cpu_goal_pct, lo, hi);
 	} else {
 		snprintf(row->goal, sizeof(row->goal),
 			 "estimate within 30%% (or 1 point) of measured");
@@ -177,58 +166,6 @@ static int estimate_row(struct bench_report *r, int item, const char *name,
 		 args[1] && args[2] && args[3] && args[4] ? args[4] : "");
 	free(ok_est);
 	return 0;
-}
-
-/* One run of a pair, on a thread of its own when the pair runs at once. */
-struct pair_run {
-	char *argv[NARGV];
-	char out[OUTLEN];
-	int flags;
-	int rc;
-};
-
-static void *pair_run_thread(void *p)
-{
-	struct pair_run *pr = p;
-	pr->rc = bench_run(pr->argv, NULL, pr->out, sizeof(pr->out), pr->flags, 300);
-	return NULL;
-}
-
-static int file_exists(const char *path)
-{
-	return access(path, F_OK) == 0;
-}
-
-/* Runs both runs of a co-scheduled pair at once: each creates its ready
- * file at the start line, and both start when the go file appears. A run
- * that fails before its start line leaves its ready file missing: after
- * 120 s the go file is created anyway and the pair fails. */
-static void run_cosched(struct pair_run pr[2], const char *ready[2], const char *go)
-{
-	pthread_t th[2];
-	int started[2];
-	unlink(go);
-	for (int i = 0; i < 2; i++) {
-		unlink(ready[i]);
-		started[i] = !pthread_create(&th[i], NULL, pair_run_thread, &pr[i]);
-		if (!started[i])
-			pr[i].rc = -1;
-	}
-	for (int ms = 0; ms < 120000; ms++) {
-		if ((!started[0] || file_exists(ready[0])) &&
-		    (!started[1] || file_exists(ready[1])))
-			break;
-		usleep(1000);
-	}
-	int fd = open(go, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		close(fd);
-	for (int i = 0; i < 2; i++)
-		if (started[i])
-			pthread_join(th[i], NULL);
-	unlink(go);
-	unlink(ready[0]);
-	unlink(ready[1]);
 }
 
 /* Item `item`'s workloads: the co-scheduled one (item 12) or the others
@@ -251,9 +188,9 @@ static int run_workloads(const struct bench_opts *o, struct bench_report *r,
 	snprintf(ready0, sizeof(ready0), "%s/ready0", tmpdir);
 	snprintf(ready1, sizeof(ready1), "%s/ready1", tmpdir);
 	snprintf(go, sizeof(go), "%s/go", tmpdir);
-	const char *ready[2] = { ready0, ready1 };
+	const char *const ready[2] = { ready0, ready1 };
 	const char *gs = bench_gilscope(o);
-	struct pair_run *pr = calloc(2, sizeof(*pr));
+	struct bench_pair_run *pr = calloc(2, sizeof(*pr));
 	if (!pr) {
 		rmdir(tmpdir);
 		return -1;
@@ -301,22 +238,16 @@ static int run_workloads(const struct bench_opts *o, struct bench_report *r,
 				argv[a++] = (char *)path;
 				for (int k = 0; k < 6 && args[k]; k++)
 					argv[a++] = (char *)args[k];
-				if (wl->cosched) {
-					argv[a++] = "--cpu";
-					argv[a++] = "0";
-					argv[a++] = "--ready";
-					argv[a++] = (char *)ready[traced];
-					argv[a++] = "--start-after";
-					argv[a++] = go;
-				}
 				argv[a] = NULL;
+				if (wl->cosched)
+					bench_startline_args(argv, a, ready[traced], go);
 				pr[traced].flags = BENCH_RUN_STDERR |
 						   (o->verbose ? BENCH_RUN_VERBOSE : 0);
 				if (!wl->cosched)
-					pair_run_thread(&pr[traced]);
+					bench_pair_run_one(&pr[traced]);
 			}
 			if (wl->cosched)
-				run_cosched(pr, ready, go);
+				bench_run_cosched(pr, ready, go);
 			unlink(trace);
 			for (int traced = 0; traced < 2; traced++) {
 				const char *out = pr[traced].out;

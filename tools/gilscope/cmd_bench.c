@@ -40,7 +40,7 @@ static const struct item items[] = {
 	  bench_item_convoy },
 	{ 5, "countdown", "countdown: fixed CPU work over 1/2/4 threads vs 1 thread",
 	  bench_item_countdown },
-	{ 7, "tracing", "tracing cost on CPython 3.11: two-thread countdown untraced vs under gilscope top/record/record --stacks",
+	{ 7, "tracing", "tracing cost on CPython 3.11: two-thread countdown's CPU time under gilscope top and record --stacks, each beside an untraced copy at once on one CPU",
 	  bench_item_tracing },
 	{ 8, "placement", "probe cost per GIL round trip by placement: symbol table vs symbol-free (stripped CPython 3.11)",
 	  bench_item_placement },
@@ -74,12 +74,13 @@ static void usage(FILE *out)
 		"next to its floor or peer in the same run, repetitions interleaved;\n"
 		"tables show the median of the repetitions, their min-max and the ratio\n"
 		"to the floor: of the medians (items 1-3), or the median of the\n"
-		"per-repetition ratios where one invocation measures both (4, 5, 7).\n\n"
+		"per-repetition ratios where one invocation measures both (4, 5).\n\n"
 		"      --quick        fewer, shorter repetitions (a smoke run)\n"
 		"  -j, --json         print the results as JSON on stdout\n"
 		"      --only ITEMS   run only these items (numbers or names)\n"
 		"      --reps N       repetitions per subject (2-512) for the items that\n"
-		"                     take it (9, fidelity: default 20; 10, estimate:\n"
+		"                     take it (7, tracing: default 24 pairs per tracer;\n"
+		"                     9, fidelity: 20; 10, estimate:\n"
 		"                     pairs per workload, 11;\n"
 		"                     11, probesets: 30; 12, slowdown: 11 pairs)\n"
 		"      --runs-file FILE  item 11: append each repetition to FILE and judge\n"
