@@ -27,17 +27,23 @@ json_get "$WORK/sum.json" '"countdown" in d["header"]["command"] or exit(1)' >/d
 
 # Legacy: two threads re-taking the lock they just released. On a loaded
 # machine one thread can finish before the other ever runs (no contention,
-# so no handoff at all): such a run says nothing, so try again, up to 3 times.
+# so no handoff at all; seen in 2 of 3 runs at load ~4): such a run says
+# nothing, so try again, up to 5 times, each run twice as long as the one
+# before (0.15 s to 2.4 s), so that the other thread has ever more time to
+# be scheduled. (Pinning both to one CPU is no cure: there a release wakes
+# the waiter onto the CPU and the handoff succeeds, so nothing fails.)
 contended=0
-for try in 1 2 3; do
-  "$GILSCOPE" run countdown --policy legacy --threads 2 --units 4000000 --json \
+units=4000000
+for try in 1 2 3 4 5; do
+  "$GILSCOPE" run countdown --policy legacy --threads 2 --units $units --json \
     > "$WORK/legacy.json" || fail "legacy run"
+  units=$((units * 2))
   if json_get "$WORK/legacy.json" 'd["handoffs"]["attempted"] >= 100 or exit(1)' >/dev/null; then
     contended=1
     break
   fi
 done
-[ $contended = 1 ] || fail "legacy: the two threads never competed in 3 runs"
+[ $contended = 1 ] || fail "legacy: the two threads never competed in 5 runs"
 json_get "$WORK/legacy.json" 'd["handoffs"]["failed"] > 0 or exit(1)' >/dev/null \
   || fail "legacy: no failed handoff in $(json_get "$WORK/legacy.json" 'd["handoffs"]["attempted"]') attempts"
 json_get "$WORK/legacy.json" 'd["handoffs"]["failed"] <= d["handoffs"]["attempted"] or exit(1)' \
