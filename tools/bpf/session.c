@@ -870,10 +870,8 @@ int gs_session_start(struct gs_session *s, const struct gs_session_opts *o)
 	}
 	/* a followed target is still at its exec stop: what it used before
 	 * (a shim's bash) is not the program's */
-	uint64_t user;
-	s->cpu_start_ok = !gs_proc_cpu_split_ns((uint32_t)s->pid, &user,
+	s->cpu_start_ok = !gs_proc_cpu_split_ns((uint32_t)s->pid, &s->user_start_ns,
 						&s->sys_start_ns);
-	s->cpu_start_ns = user + s->sys_start_ns;
 	return 0;
 }
 
@@ -882,42 +880,43 @@ void gs_session_cpu_mark(struct gs_session *s)
 	uint64_t user, sys;
 	/* a process gone since keeps the last reading it had */
 	if (s->cpu_start_ok && !gs_proc_cpu_split_ns((uint32_t)s->pid, &user, &sys)) {
-		s->cpu_mark_ns = user + sys;
+		s->user_mark_ns = user;
 		s->sys_mark_ns = sys;
 		s->cpu_mark_ok = 1;
 	}
 }
 
-int gs_session_sys_ns(const struct gs_session *s, uint64_t *ns)
+static uint64_t timeval_ns(struct timeval tv)
+{
+	return (uint64_t)tv.tv_sec * 1000000000ull + (uint64_t)tv.tv_usec * 1000ull;
+}
+
+/* The target's system time from the attach to the stop, plus its user time
+ * when with_user (gs_session_cpu_ns, gs_session_sys_ns). */
+static int cpu_span_ns(const struct gs_session *s, int with_user, uint64_t *ns)
 {
 	uint64_t end;
 	if (s->cpu_mark_ok)
-		end = s->sys_mark_ns;
+		end = s->sys_mark_ns + (with_user ? s->user_mark_ns : 0);
 	else if (s->child_usage_ok)
-		end = (uint64_t)s->child_usage.ru_stime.tv_sec * 1000000000ull +
-		      (uint64_t)s->child_usage.ru_stime.tv_usec * 1000ull;
+		end = timeval_ns(s->child_usage.ru_stime) +
+		      (with_user ? timeval_ns(s->child_usage.ru_utime) : 0);
 	else
 		return -1;
-	uint64_t start = s->cpu_start_ok ? s->sys_start_ns : 0;
+	uint64_t start = !s->cpu_start_ok ? 0
+			 : s->sys_start_ns + (with_user ? s->user_start_ns : 0);
 	*ns = end > start ? end - start : 0;
 	return 0;
 }
 
+int gs_session_sys_ns(const struct gs_session *s, uint64_t *ns)
+{
+	return cpu_span_ns(s, 0, ns);
+}
+
 int gs_session_cpu_ns(const struct gs_session *s, uint64_t *ns)
 {
-	uint64_t end;
-	if (s->cpu_mark_ok)
-		end = s->cpu_mark_ns;
-	else if (s->child_usage_ok)
-		end = (uint64_t)s->child_usage.ru_utime.tv_sec * 1000000000ull +
-		      (uint64_t)s->child_usage.ru_utime.tv_usec * 1000ull +
-		      (uint64_t)s->child_usage.ru_stime.tv_sec * 1000000000ull +
-		      (uint64_t)s->child_usage.ru_stime.tv_usec * 1000ull;
-	else
-		return -1;
-	uint64_t start = s->cpu_start_ok ? s->cpu_start_ns : 0;
-	*ns = end > start ? end - start : 0;
-	return 0;
+	return cpu_span_ns(s, 1, ns);
 }
 
 void gs_session_disarm(struct gs_session *s)

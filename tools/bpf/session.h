@@ -75,8 +75,8 @@ struct gs_session {
 	int skipped_inline_take; /* inline take_gil copies: no return to probe */
 	int gil_keyed;          /* 3.12+ symbol-table probes tell GILs apart */
 	/* the target's CPU time, for the cost estimate (session_cost.c) */
-	uint64_t cpu_start_ns, cpu_mark_ns;
-	uint64_t sys_start_ns, sys_mark_ns; /* ... of which system time */
+	uint64_t user_start_ns, user_mark_ns;
+	uint64_t sys_start_ns, sys_mark_ns;
 	int cpu_start_ok, cpu_mark_ok;
 	double trap_ns;         /* a uprobe's round trip measured now
 				 * (calibrate.h), 0: GS_COST_UPROBE_NS */
