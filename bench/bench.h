@@ -31,12 +31,17 @@ struct bench_row {
 	int goal_met;          /* 1 met, 0 missed, -1 no goal for this row,
 				  BENCH_GOAL_UNRESOLVED: the run cannot tell */
 	char goal[80];         /* "<= 1.5x pthread_mutex" */
-	char note[256];
+	char note[384];
 	/* Items that compare distributions: each repetition's value in run
 	 * order (NAN: that repetition failed), printed as "runs" in --json
 	 * so the rows of one item line up into a per-run table. */
 	double runs[BENCH_MAX_RUNS];
 	unsigned nruns;
+	/* Item 10: each pair's estimate beside runs[] ("estimates" in
+	 * --json), and how many pairs' own estimate met the row's goal
+	 * against their own measurement (pairs_judged 0: not such a row). */
+	double estimates[BENCH_MAX_RUNS];
+	unsigned pairs_met, pairs_judged;
 };
 
 /* goal_met of a row whose confidence interval straddles the goal's bound */

@@ -324,6 +324,23 @@ double gs_calib_refill_ns(const struct gs_calib *c)
 	return r > 0 ? r : 0;
 }
 
+static void min_max(const double *s, int n, double out[2])
+{
+	out[0] = out[1] = -1;
+	for (int i = 0; i < n; i++) {
+		if (!i || s[i] < out[0])
+			out[0] = s[i];
+		if (!i || s[i] > out[1])
+			out[1] = s[i];
+	}
+}
+
+void gs_calib_spread(const struct gs_calib *c, double trap[2], double refill[2])
+{
+	min_max(c->samples, c->nsamples, trap);
+	min_max(c->refill_samples, c->nrefill, refill);
+}
+
 uint64_t gs_calib_prog_ns(const struct gs_calib *c, struct bpf_object *obj)
 {
 	uint64_t sum = 0;

@@ -338,13 +338,19 @@ int cmd_record(int argc, char **argv)
 					      (double)(t1 - t0), retake_quiet_ns,
 					      retake_woke_ns, &est);
 	if (slowdown >= 0) {
-		char wakes[200] = "", path[160], per[400] = "";
+		char wakes[200] = "", path[160], per[512] = "";
+		/* the samples' spread: how far one recording's medians may be
+		 * off; the system time: the bound of the kernel part */
 		if (pc.calibrated)
 			snprintf(per, sizeof(per), " (traps %.0f ns each + %.0f ns "
 				 "of cache refill after each, a return %.0f ns more, "
 				 "measured now in %d samples, + %.1f ms in the BPF "
-				 "programs)", pc.trap_ns, pc.refill_ns, pc.ret_ns,
-				 pc.samples, pc.bpf_ns / 1e6);
+				 "programs; samples: traps %.0f-%.0f ns, refill "
+				 "%.0f-%.0f ns; %.1f ms of system time)", pc.trap_ns,
+				 pc.refill_ns, pc.ret_ns, pc.samples, pc.bpf_ns / 1e6,
+				 pc.trap_spread[0], pc.trap_spread[1],
+				 pc.refill_spread[0], pc.refill_spread[1],
+				 (double)sys_ns / 1e6);
 		/* the kernel part priced above the system time the target's
 		 * threads used: that instead (cost_model.h) */
 		if (est.cost_is_sys) {

@@ -130,6 +130,7 @@ void gs_cost_meter_read(struct gs_cost_meter *m, const uint64_t cnt[GSB_CNT_MAX]
 		s->ret_ns = ret;
 		s->refill_ns = refill > 0 ? refill : 0;
 		out->samples = m->cal.nsamples;
+		gs_calib_spread(&m->cal, out->trap_spread, out->refill_spread);
 		/* the programs' measured run time holds their stack walks */
 		out->bpf_ns = prog_ns;
 	} else {

@@ -50,6 +50,7 @@ struct gs_probe_cost {
 	uint64_t traps;      /* kernel entries behind the refill: hits, a
 			      * return without entry program counting two */
 	int samples;         /* calibration samples behind them */
+	double trap_spread[2], refill_spread[2]; /* their min, max (ns) */
 	int calibrated;
 	uint64_t hits;       /* GIL probe hits (gs_session_gil_hits) */
 	uint64_t return_hits; /* ... of which return probes */

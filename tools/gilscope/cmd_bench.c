@@ -319,6 +319,14 @@ static void print_json(const struct bench_report *r, const int *selected,
 					json_double(&j, NULL, row->runs[k2]);
 				json_end(&j);
 			}
+			if (row->pairs_judged) {
+				json_begin_array(&j, "estimates");
+				for (unsigned k2 = 0; k2 < row->nruns; k2++)
+					json_double(&j, NULL, row->estimates[k2]);
+				json_end(&j);
+				json_uint(&j, "pairs_within_goal", row->pairs_met);
+				json_uint(&j, "pairs", row->pairs_judged);
+			}
 			json_end(&j);
 		}
 		json_end(&j);
