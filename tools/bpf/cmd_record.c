@@ -251,8 +251,8 @@ int cmd_record(int argc, char **argv)
 		++ticks;
 		if (native && ticks % 10 == 0)
 			gs_native_poll(native, s.skel);
-		/* a sample every 0.5 s (200 hits, ~0.2 ms) */
-		if (ticks % 50 == 10)
+		/* a few samples early, then one every 0.5 s (~3 ms each) */
+		if (gs_cost_meter_due(&meter))
 			gs_cost_meter_sample(&meter);
 		gs_cost_meter_tick(&meter);
 		/* streamed: a record killed at any moment leaves a readable file */
@@ -270,6 +270,11 @@ int cmd_record(int argc, char **argv)
 	/* the programs' run time between arm and disarm: they keep running
 	 * (unarmed) while the probes come out */
 	gs_cost_meter_mark(&meter);
+	/* and a burst at the stop, on the CPU of the run's last stretch: a
+	 * recording of a second has a handful of samples, whose median is
+	 * what prices every hit */
+	for (int i = 0; i < GS_COST_BURST / 2; i++)
+		gs_cost_meter_sample(&meter);
 	int interrupted = gs_session_stop != 0;
 	gs_session_cpu_mark(&s);
 

@@ -594,8 +594,8 @@ int cmd_top(int argc, char **argv)
 		++ticks;
 		if (t.native && ticks % 5 == 0)
 			gs_native_poll(t.native, s.skel);
-		/* a calibration sample every 0.5 s, as in record */
-		if (ticks % 25 == 5)
+		/* calibration samples as in record */
+		if (gs_cost_meter_due(&t.meter))
 			gs_cost_meter_sample(&t.meter);
 		gs_cost_meter_tick(&t.meter);
 		alive = gs_session_alive(&s);

@@ -4,9 +4,12 @@
 #define _GNU_SOURCE
 #include "cost_meter.h"
 
+#include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "clock.h"
@@ -53,13 +56,86 @@ static void window_close(struct gs_cost_meter *m)
 		m->first_window = 0;
 }
 
+/* The CPU whose GIL probe hits grew most since the last call (the
+ * counters are per CPU), or where the target last ran when none did
+ * (/proc/PID/stat's processor); -1 when neither is known. */
+static int busiest_cpu(struct gs_cost_meter *m)
+{
+	int best = -1;
+	uint64_t best_n = 0;
+	uint64_t *vals = m->ncpu > 0 ? calloc((size_t)m->ncpu, sizeof(uint64_t)) : NULL;
+	uint64_t *now = m->ncpu > 0 ? calloc((size_t)m->ncpu, sizeof(uint64_t)) : NULL;
+	if (vals && now && m->cpu_hits) {
+		int fd = bpf_map__fd(m->s->skel->maps.counters);
+		for (__u32 k = GSB_HIT_USDT; k < GSB_CNT_WAIT_ONCPU_NS; k++) {
+			if (k == GSB_HIT_SCHED || k == GSB_CNT_GILS_FOUND ||
+			    bpf_map_lookup_elem(fd, &k, vals))
+				continue;
+			for (int c = 0; c < m->ncpu; c++)
+				now[c] += vals[c];
+		}
+		for (int c = 0; c < m->ncpu; c++) {
+			if (now[c] - m->cpu_hits[c] > best_n) {
+				best_n = now[c] - m->cpu_hits[c];
+				best = c;
+			}
+			m->cpu_hits[c] = now[c];
+		}
+	}
+	free(vals);
+	free(now);
+	if (best >= 0)
+		return best;
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)m->s->pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* after the command's closing parenthesis: state is field 3, the
+	 * processor field 39 */
+	char *p = strrchr(buf, ')');
+	int field = 2;
+	for (; p && *p && field < 39; p++)
+		if (*p == ' ')
+			field++;
+	return p && field == 39 ? atoi(p) : -1;
+}
+
+/* One calibration sample on the CPU the target's probes ran on: a trap's
+ * price is paid there, and this machine's vCPUs run at different speeds
+ * at the same moment (two copies of one program at once on the two CPUs
+ * differed by -19..+30 % in CPU time: docs/performance.md, item 12), so a
+ * sample on the recorder's own CPU prices another CPU's speed. When the
+ * affinity cannot be changed (a cpuset), the sample runs where it is. */
+static void sample_on_target_cpu(struct gs_cost_meter *m)
+{
+	int cpu = busiest_cpu(m);
+	cpu_set_t saved, one;
+	int moved = 0;
+	if (cpu >= 0 && cpu < CPU_SETSIZE && !sched_getaffinity(0, sizeof(saved), &saved)) {
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		moved = !sched_setaffinity(0, sizeof(one), &one);
+	}
+	gs_calib_sample(&m->cal);
+	if (moved)
+		sched_setaffinity(0, sizeof(saved), &saved);
+	m->last_sample_ns = gs_now_ns();
+}
+
 int gs_cost_meter_start(struct gs_cost_meter *m, struct gs_session *s)
 {
 	memset(m, 0, sizeof(*m));
 	m->s = s;
 	m->calibrating = !gs_calib_start(&m->cal);
 	if (m->calibrating) {
-		gs_calib_sample(&m->cal);
+		m->ncpu = libbpf_num_possible_cpus();
+		m->cpu_hits = m->ncpu > 0 ? calloc((size_t)m->ncpu, sizeof(uint64_t)) : NULL;
+		m->start_ns = gs_now_ns();
+		sample_on_target_cpu(m);
 		m->first_window = 1;
 		window_open(m);
 	} else if (s->opts->verbose)
@@ -69,13 +145,23 @@ int gs_cost_meter_start(struct gs_cost_meter *m, struct gs_session *s)
 	return m->calibrating;
 }
 
+int gs_cost_meter_due(const struct gs_cost_meter *m)
+{
+	if (!m->calibrating)
+		return 0;
+	uint64_t now = gs_now_ns();
+	if (now - m->start_ns <= GS_COST_BURST * GS_COST_BURST_NS)
+		return now - m->last_sample_ns >= GS_COST_BURST_NS;
+	return now - m->last_sample_ns >= GS_COST_SAMPLE_NS;
+}
+
 void gs_cost_meter_sample(struct gs_cost_meter *m)
 {
 	if (!m->calibrating)
 		return;
 	/* the sample turns the statistics off for its timed calls */
 	window_close(m);
-	gs_calib_sample(&m->cal);
+	sample_on_target_cpu(m);
 	window_open(m);
 }
 
@@ -158,5 +244,7 @@ void gs_cost_meter_end(struct gs_cost_meter *m)
 		window_close(m);
 		gs_calib_end(&m->cal);
 	}
+	free(m->cpu_hits);
+	m->cpu_hits = NULL;
 	m->calibrating = 0;
 }

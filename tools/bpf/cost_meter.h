@@ -34,6 +34,11 @@ struct gs_cost_meter {
 	uint64_t window_ns0, window_hits0; /* program ns, hits at the opening */
 	uint64_t win_ns, win_hits; /* summed over the closed windows */
 	int marked;             /* gs_cost_meter_mark: no window after it */
+	uint64_t start_ns, last_sample_ns;
+	/* GIL probe hits per CPU at the last sample: the next one runs on
+	 * the CPU that took most hits since (cost_meter.c) */
+	uint64_t *cpu_hits;
+	int ncpu;
 };
 
 /* What one stretch of counters cost. */
@@ -62,10 +67,17 @@ struct gs_probe_cost {
  * count. Returns 1 when calibrating, 0 when the constants will apply (said
  * on stderr with the session's -v). */
 int gs_cost_meter_start(struct gs_cost_meter *m, struct gs_session *s);
-/* One more calibration sample (~200 hits of the calibration probe, a
- * fraction of a millisecond), and a window of the programs' statistics
- * after it: callers take one every ~0.5 s. */
+/* One more calibration sample (~3 ms of the caller's CPU), on the CPU
+ * where the target's probes were hit most since the last one, and a
+ * window of the programs' statistics after it. */
 void gs_cost_meter_sample(struct gs_cost_meter *m);
+/* Whether a sample is due now: GS_COST_BURST samples GS_COST_BURST_NS
+ * apart after the start (a recording of a second gets several), then
+ * one every GS_COST_SAMPLE_NS. Callers ask every few milliseconds. */
+#define GS_COST_BURST 4
+#define GS_COST_BURST_NS 100000000ull
+#define GS_COST_SAMPLE_NS 500000000ull
+int gs_cost_meter_due(const struct gs_cost_meter *m);
 /* Closes a window that has lasted long enough: callers call it every few
  * milliseconds (their drain loop's tick). */
 void gs_cost_meter_tick(struct gs_cost_meter *m);
