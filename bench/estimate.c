@@ -39,6 +39,8 @@
  * <= 1 % goal.
  *
  * --reps N sets every workload's number of pairs (default 11).
+ * GILSCOPE_BENCH_WORKLOAD=TEXT runs only the workloads whose name contains
+ * TEXT (e.g. "both CPUs": 2.7's contended regime alone, ~1 min).
  *
  * On a machine shared with other work a normal-priority run's wall time is
  * mostly waiting for a CPU: run it isolated (bench/isolate.sh: its own
@@ -231,7 +233,8 @@ static int run_workloads(const struct bench_opts *o, struct bench_report *r,
 	int rc = 0;
 	for (size_t w = 0; w < NWORK && !rc; w++) {
 		const struct workload *wl = &workloads[w];
-		if (wl->item != item)
+		const char *only = getenv("GILSCOPE_BENCH_WORKLOAD");
+		if (wl->item != item || (only && *only && !strstr(wl->name, only)))
 			continue;
 		char py[1024], script[1024];
 		const char *python = bench_find_python(wl->version, py, sizeof(py));
