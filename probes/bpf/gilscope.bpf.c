@@ -815,6 +815,8 @@ static __always_inline int py2_acquired(__u32 tid, __u64 ts)
 		return 0;
 	__u8 why = st->why;
 	__u64 req = st->req_ts;
+	/* an acquisition ends a waiter's cycle of wake and sleep */
+	st->woken_ts = 0;
 	struct acq_args a = gsb_state_acquired(g, st, tid, ts);
 	/* A re-take at the check interval: its request was timed in the
 	 * release's probe, so request to acquired is sem_post + sem_wait
@@ -873,9 +875,19 @@ int BPF_KPROBE(py2_site, void *lock)
 	if (want_pystacks || want_native)
 		stack_event(st, tid, ts, GS_STACK_AT_RELEASE, sid, nid);
 	emit(st, tid, ts, GS_EV_release, reason, waiting, 0);
+	g->release_ts = ts;
 	/* the eval loop asks again at once: its request, timed now */
-	if (role == GSB_PY2_RELEASE_TICK)
+	if (role == GSB_PY2_RELEASE_TICK) {
 		py2_request(g, st, tid, bpf_ktime_get_ns(), sid, nid);
+		count(GSB_CNT_TICKS);
+		/* a waiter asleep on the lock's semaphore: the sem_post
+		 * after this probe wakes it. The kernel mostly does that
+		 * wake-up on the waiter's idle CPU (its wake list), where
+		 * sched_wakeup runs outside this thread, so the re-take's
+		 * woke mark comes from here (cost_model.h) */
+		if (g->sleepers > 0)
+			st->woke = 1;
+	}
 	return 0;
 }
 
@@ -935,6 +947,43 @@ static __always_inline void waiter_off_cpu(struct gsb_thread_state *st,
 		count_add(GSB_CNT_WAIT_ONCPU_NS, ts - since);
 }
 
+/* CPython 2.7's contended regime (tools/bpf/cost_model.h, "the waiter's
+ * cycle"): a GIL waiter that switches out blocked sleeps on the lock's
+ * semaphore until a release finds it asleep and wakes it; the time from
+ * that release to its next sleep is its cycle. The gil's count of sleeping
+ * waiters marks the releases that wake one (py2_site). */
+static __always_inline void waiter_sleeps(struct gsb_thread_state *st,
+					  __u32 tgid, __u32 tid, __u64 ts)
+{
+	if (!st->req_ts)
+		return;
+	struct gsb_gil_key k = { .tgid = tgid, .gil = st->gil };
+	struct gsb_gil_state *g = bpf_map_lookup_elem(&gils, &k);
+	if (!g || g->holder == tid || __sync_lock_test_and_set(&st->asleep, 1))
+		return;
+	__sync_fetch_and_add(&g->sleepers, 1);
+	count(GSB_CNT_WAITER_SLEEPS);
+	if (st->woken_ts && ts > st->woken_ts) {
+		count(GSB_CNT_CYCLES);
+		count_add(GSB_CNT_CYCLES_NS, ts - st->woken_ts);
+	}
+	st->woken_ts = 0;
+}
+
+/* ... and wakes up (at its wake-up or, if that raced with its sleep, when
+ * it runs): the release that woke it starts its cycle. */
+static __always_inline void waiter_wakes(struct gsb_thread_state *st, __u32 tgid)
+{
+	if (!st || !__sync_lock_test_and_set(&st->asleep, 0))
+		return;
+	struct gsb_gil_key k = { .tgid = tgid, .gil = st->gil };
+	struct gsb_gil_state *g = bpf_map_lookup_elem(&gils, &k);
+	if (!g)
+		return;
+	__sync_fetch_and_add(&g->sleepers, -1);
+	st->woken_ts = g->release_ts;
+}
+
 static __always_inline int on_switch(bool preempt, struct task_struct *prev,
 				     struct task_struct *next)
 {
@@ -951,15 +1000,20 @@ static __always_inline int on_switch(bool preempt, struct task_struct *prev,
 	ts = bpf_ktime_get_ns();
 	if (ptgid == targ_tgid) {
 		struct gsb_thread_state *st = thread_state(ppid);
-		if (st)
+		__u8 state = sched_state(prev, preempt);
+		if (st) {
 			waiter_off_cpu(st, ptgid, ppid, ts);
-		emit(st, ppid, ts, GS_EV_sched_switch_out,
-		     sched_state(prev, preempt), npid, 0);
+			if (state == GS_SCHED_BLOCKED)
+				waiter_sleeps(st, ptgid, ppid, ts);
+		}
+		emit(st, ppid, ts, GS_EV_sched_switch_out, state, npid, 0);
 	}
 	if (ntgid == targ_tgid) {
 		struct gsb_thread_state *st = thread_state(npid);
-		if (st)
+		if (st) {
 			st->oncpu_ts = ts;
+			waiter_wakes(st, ntgid);
+		}
 		emit(st, npid, ts, GS_EV_sched_switch_in, 0, ppid, 0);
 	}
 	return 0;
@@ -980,7 +1034,9 @@ static __always_inline int on_wakeup(struct task_struct *p)
 	}
 	__u32 pid = BPF_CORE_READ(p, pid);
 	__u32 cpu = BPF_CORE_READ(p, wake_cpu);
-	emit(thread_state(pid), pid, bpf_ktime_get_ns(), GS_EV_sched_wakeup, 0,
+	struct gsb_thread_state *pst = thread_state(pid);
+	waiter_wakes(pst, targ_tgid);
+	emit(pst, pid, bpf_ktime_get_ns(), GS_EV_sched_wakeup, 0,
 	     (__u32)bpf_get_current_pid_tgid(), cpu);
 	return 0;
 }

@@ -92,8 +92,17 @@ struct gsb_thread_state {
 				 * pthread_cond_init() addresses (older first) */
 	__u64 oncpu_ts;         /* last sched_switch in, 0: not seen */
 	__u8 woke;              /* woke a thread of the process since its
-				 * last request (sched_wakeup) */
+				 * last request (sched_wakeup), or 2.7: its
+				 * check-interval release found a waiter
+				 * asleep (gsb_gil_state.sleepers) */
 	__u8 pad_woke[7];
+	__u32 asleep;           /* a GIL waiter switched out blocked, not
+				 * woken yet (exchanged atomically: its
+				 * wake-up and its switch-in may race) */
+	__u32 pad_asleep;
+	__u64 woken_ts;         /* 2.7: time of the release that woke it
+				 * from its last sleep as a waiter, 0: none
+				 * since (the waiter's cycle, cost_model.h) */
 };
 
 /* Symbol-free CPython 3.x: a GIL's condition variables (map "gil_conds",
@@ -131,7 +140,9 @@ struct gsb_gil_state {
 	__u32 index;            /* 0 for the first GIL seen in the process, 1, ... */
 	__u64 switches;         /* acquisitions by another thread than the last */
 	__u32 drop_request;     /* libc method: a waiter's timed wait expired */
-	__u32 pad;
+	__s32 sleepers;         /* waiters switched out blocked, not woken
+				 * yet (atomic: they wake on other CPUs) */
+	__u64 release_ts;       /* 2.7: its last release */
 };
 
 /* Counter slots (per-CPU array "counters"): records, drops, and hits per
@@ -170,6 +181,12 @@ enum gsb_counter {
 	GSB_CNT_SCHED_TARGET,   /* scheduler hits on the target's threads: the
 				 * ones whose cost is the target's (the others
 				 * run in other processes' context) */
+	/* 2.7's contended regime (cost_model.h, "the waiter's cycle") */
+	GSB_CNT_TICKS,          /* check-interval releases */
+	GSB_CNT_WAITER_SLEEPS,  /* GIL waiters switched out blocked: each one
+				 * a release's wake-up later */
+	GSB_CNT_CYCLES,         /* those that followed a wake by a release */
+	GSB_CNT_CYCLES_NS,      /* ... their time from that release */
 	GSB_CNT_MAX,
 };
 

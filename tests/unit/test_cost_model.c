@@ -20,7 +20,7 @@ static void test_plain(void **state)
 	struct gs_cost_est e;
 	assert_float_equal(gs_cost_estimate(&o, &e), 10.0, EPS);
 	assert_float_equal(e.path_ns, 1100, EPS);
-	assert_float_equal(e.factor, 1.0, EPS);
+	assert_float_equal(e.wake_ns, 0.0, EPS);
 	assert_int_equal(e.path_is_wall, 0);
 	/* a wall time longer than the CPU time (the run waited for a CPU)
 	 * changes nothing */
@@ -61,58 +61,122 @@ static void test_wall_bound(void **state)
 	assert_float_equal(e.path_ns, 600, EPS);
 }
 
-/* Wake-ups on the holder's path: the price of one is the woken re-takes'
- * mean minus the quiet ones'; f = wakes x price / path; cost / (1 - f). */
-static void test_wakeups(void **state)
+/* A wake-up's price on the holder's path: the woken re-takes' mean less
+ * the quiet ones' (or the medians', when known); no price without both
+ * kinds or when woken ones are no slower. A price alone adds nothing: the
+ * wake-up term needs the waiter's cycle too (test_wake_term). */
+static void test_wake_price(void **state)
 {
 	(void)state;
 	struct gs_cost_obs o = {
-		.cost_ns = 100, .cpu_ns = 1000,
+		.cost_ns = 100, .cpu_ns = 1100,
 		.woke = 50, .woke_ns = 50 * 5.0, .quiet = 150, .quiet_ns = 150 * 1.0,
 	};
 	struct gs_cost_est e;
-	double pct = gs_cost_estimate(&o, &e);
+	assert_float_equal(gs_cost_estimate(&o, &e), 10.0, EPS);
 	assert_float_equal(e.per_wake_ns, 4.0, EPS);
-	assert_float_equal(e.wake_share, 0.2, EPS);    /* 50 x 4 / 1000 */
-	assert_float_equal(e.factor, 1.25, EPS);
-	assert_float_equal(pct, 100.0 * 125 / 875, 1e-9); /* 125 of 1000 */
-	/* no quiet re-take to compare with: no price, no factor */
+	assert_float_equal(e.wake_ns, 0.0, EPS);
+	o.woke_median_ns = 3.0;
+	o.quiet_median_ns = 1.0;
+	gs_cost_estimate(&o, &e);
+	assert_float_equal(e.per_wake_ns, 2.0, EPS);
+	/* one median unknown: the means */
+	o.quiet_median_ns = 0;
+	gs_cost_estimate(&o, &e);
+	assert_float_equal(e.per_wake_ns, 4.0, EPS);
+	/* no quiet re-take to compare with: no price */
 	o.quiet = 0;
 	o.quiet_ns = 0;
 	gs_cost_estimate(&o, &e);
-	assert_float_equal(e.factor, 1.0, EPS);
+	assert_float_equal(e.per_wake_ns, 0.0, EPS);
 	/* woken re-takes no slower than quiet ones: no price either */
 	o.quiet = 10;
 	o.quiet_ns = 10 * 6.0;
 	gs_cost_estimate(&o, &e);
 	assert_float_equal(e.per_wake_ns, 0.0, EPS);
-	assert_float_equal(e.factor, 1.0, EPS);
-	/* wake-ups most of the path: the share is capped at 0.9 */
-	o.quiet_ns = 10 * 1.0;
-	o.woke_ns = 50 * 101.0;
-	gs_cost_estimate(&o, &e);
-	assert_float_equal(e.wake_share, 0.9, EPS);
-	assert_float_equal(e.factor, 10.0, 1e-9);
 }
 
-/* With the medians known they price a wake-up, not the means (a rare
- * re-take whose releaser was preempted moves the mean only). */
-static void test_wake_medians(void **state)
+/* p(I) = I / (c + I/2): a waiter woken by the first release after its
+ * cycle c, releases every I; at most every release. */
+static void test_wake_share(void **state)
+{
+	(void)state;
+	assert_float_equal(gs_wake_share(10, 10), 10.0 / 15, EPS);
+	assert_float_equal(gs_wake_share(2, 9), 2.0 / 10, EPS);
+	/* a cycle shorter than half an interval: every release wakes it */
+	assert_float_equal(gs_wake_share(10, 4), 1.0, EPS);
+	assert_float_equal(gs_wake_share(10, 0), 1.0, EPS);
+	assert_float_equal(gs_wake_share(0, 10), 0.0, EPS);
+	/* shorter intervals, fewer of them wake it */
+	assert_true(gs_wake_share(3, 12) < gs_wake_share(5, 12));
+}
+
+/* The traced run's releases come every path / ticks = 10 us, the waiter's
+ * cycle is 10 us: 2/3 of the releases find it asleep. Untraced, the path
+ * is shorter by the probes' 4 ms and by the wake-ups it does not have, 2 us
+ * each: U = 10 ms - 4 ms - (600 - 600 p(U/1000) / (2/3)) x 2 us, whose
+ * root (U^2 + 1.16e7 U - 9.6e13 = 0) is 5 585 956.26 ns. */
+static void test_wake_term(void **state)
 {
 	(void)state;
 	struct gs_cost_obs o = {
-		.cost_ns = 100, .cpu_ns = 1000,
-		.woke = 50, .woke_ns = 50 * 20.0, .quiet = 150, .quiet_ns = 150 * 1.0,
-		.woke_median_ns = 3.0, .quiet_median_ns = 1.0,
+		.cost_ns = 4e6, .cpu_ns = 1e7, .ticks = 1000, .sleeps = 600,
+		.cycles = 500, .cycles_ns = 500 * 1e4,
+		.woke = 600, .woke_ns = 600 * 3000.0, .quiet = 400, .quiet_ns = 400 * 1000.0,
 	};
 	struct gs_cost_est e;
+	double pct = gs_cost_estimate(&o, &e);
+	double untraced = 5585956.262;
+	assert_float_equal(e.per_wake_ns, 2000, EPS);
+	assert_float_equal(e.cycle_ns, 1e4, EPS);
+	assert_float_equal(e.wakes_traced, 600, EPS);
+	assert_float_equal(e.wake_ns, 1e7 - 4e6 - untraced, 2.0);
+	assert_float_equal(e.wakes_untraced, 600 - e.wake_ns / 2000, 1e-6);
+	assert_float_equal(pct, 100.0 * (1e7 - untraced) / untraced, 1e-4);
+	/* the waiter's own probes out of its cycle: a shorter untraced cycle,
+	 * more of the untraced releases find it asleep, fewer wake-ups the
+	 * traced run alone had */
+	double with_probes = e.wake_ns;
+	o.cycle_probe_ns = 2000;
 	gs_cost_estimate(&o, &e);
-	assert_float_equal(e.per_wake_ns, 2.0, EPS);
-	assert_float_equal(e.wake_share, 0.1, EPS);
-	/* one median unknown: the means */
-	o.quiet_median_ns = 0;
+	assert_true(e.wake_ns < with_probes);
+	assert_true(e.wake_ns > 0);
+}
+
+/* Where the regime does not arise the term is 0 and the estimate is the
+ * probes' cost alone: no waiter slept (3.x, whose re-takes are not timed;
+ * 2.7 taking turns on one CPU), or no cycle, release count or price. */
+static void test_wake_term_absent(void **state)
+{
+	(void)state;
+	const struct gs_cost_obs full = {
+		.cost_ns = 4e6, .cpu_ns = 1e7, .ticks = 1000, .sleeps = 600,
+		.cycles = 500, .cycles_ns = 500 * 1e4,
+		.woke = 600, .woke_ns = 600 * 3000.0, .quiet = 400, .quiet_ns = 400 * 1000.0,
+	};
+	double plain = 100.0 * 4e6 / 6e6;
+	struct gs_cost_obs o = full;
+	struct gs_cost_est e;
+	o.sleeps = 0;
+	assert_float_equal(gs_cost_estimate(&o, &e), plain, 1e-9);
+	assert_float_equal(e.wake_ns, 0.0, EPS);
+	o = full;
+	o.cycles = 0;
+	assert_float_equal(gs_cost_estimate(&o, &e), plain, 1e-9);
+	o = full;
+	o.ticks = 0;
+	assert_float_equal(gs_cost_estimate(&o, &e), plain, 1e-9);
+	o = full;
+	o.woke = 0; /* 3.x: no timed re-takes, no price */
+	assert_float_equal(gs_cost_estimate(&o, &e), plain, 1e-9);
+	/* releases too sparse for the cycle to matter: every release wakes
+	 * the waiter traced and untraced, no difference */
+	o = full;
+	o.cycles_ns = 0;
+	o.cycle_probe_ns = 0;
 	gs_cost_estimate(&o, &e);
-	assert_float_equal(e.per_wake_ns, 19.0, EPS);
+	assert_float_equal(e.wake_ns, 0.0, EPS);
+	assert_float_equal(e.wakes_untraced, 600, EPS);
 }
 
 static void test_hist_median(void **state)
@@ -171,8 +235,10 @@ int main(void)
 		cmocka_unit_test(test_unknown_cpu),
 		cmocka_unit_test(test_off_path),
 		cmocka_unit_test(test_wall_bound),
-		cmocka_unit_test(test_wakeups),
-		cmocka_unit_test(test_wake_medians),
+		cmocka_unit_test(test_wake_price),
+		cmocka_unit_test(test_wake_share),
+		cmocka_unit_test(test_wake_term),
+		cmocka_unit_test(test_wake_term_absent),
 		cmocka_unit_test(test_hist_median),
 		cmocka_unit_test(test_cap),
 		cmocka_unit_test(test_sys_bound),

@@ -283,6 +283,7 @@ int cmd_record(int argc, char **argv)
 	gs_session_counters(&s, cnt);
 	double retake_quiet_ns, retake_woke_ns;
 	gs_session_retake_medians(&s, &retake_quiet_ns, &retake_woke_ns);
+	double sched_prog_ns = gs_session_sched_prog_ns(&s);
 	collect_pending_lost(&s, &d);
 	for (int i = 0; i < s.nlinks; i++)
 		bpf_link__destroy(s.links[i]);
@@ -341,7 +342,7 @@ int cmd_record(int argc, char **argv)
 					      (double)cpu_ns,
 					      gs_session_sys_ns(&s, &sys_ns) ? 0 : (double)sys_ns,
 					      (double)(t1 - t0), retake_quiet_ns,
-					      retake_woke_ns, &est);
+					      retake_woke_ns, sched_prog_ns, &est);
 	if (slowdown >= 0) {
 		char wakes[200] = "", path[160], per[512] = "";
 		/* the samples' spread: how far one recording's medians may be
@@ -377,13 +378,13 @@ int cmd_record(int argc, char **argv)
 				 "that waiters ran beside the GIL holder",
 				 (double)cpu_ns / 1e9,
 				 (double)cnt[GSB_CNT_WAIT_ONCPU_NS] / 1e9);
-		if (est.factor > 1.0005)
+		if (est.wake_ns > 0)
 			snprintf(wakes, sizeof(wakes),
-				 " x%.2f for the wake-ups longer holds add (%llu "
-				 "releases woke a sleeping waiter, +%.1f us each on "
-				 "the holder's path),",
-				 est.factor, (unsigned long long)cnt[GSB_CNT_RETAKE_WOKE],
-				 est.per_wake_ns / 1e3);
+				 " + %.1f ms of wake-ups that longer holds add (%.0f "
+				 "releases woke a sleeping waiter, %.0f untraced: its "
+				 "cycle %.1f us, +%.1f us each on the holder's path),",
+				 est.wake_ns / 1e6, est.wakes_traced, est.wakes_untraced,
+				 est.cycle_ns / 1e3, est.per_wake_ns / 1e3);
 		fprintf(stderr,
 			"%s: estimated probe cost %.1f ms = %.2f%% slowdown of a "
 			"CPU-bound run (the probes' CPU time%s,%s over the %.3f s "
@@ -392,8 +393,9 @@ int cmd_record(int argc, char **argv)
 			"scheduler hits, %llu on its threads; "
 			"docs/observer-effect.md)\n",
 			so.prog, cost_ms, slowdown, per, wakes,
-			est.path_ns / 1e6 - cost_ms * est.factor > 0
-				? (est.path_ns / 1e6 - cost_ms * est.factor) / 1e3 : 0.0,
+			est.path_ns / 1e6 - cost_ms - est.wake_ns / 1e6 > 0
+				? (est.path_ns / 1e6 - cost_ms - est.wake_ns / 1e6) / 1e3
+				: 0.0,
 			path, secs > 0 ? cost_ms / 10 / secs : 0.0,
 			(unsigned long long)gs_session_gil_hits(cnt),
 			(unsigned long long)cnt[GSB_HIT_SCHED],

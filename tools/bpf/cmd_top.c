@@ -460,7 +460,7 @@ static void report(struct top_state *t, int json, int hist, int per_thread)
 				      (double)(cpu_ns - t->prev_cpu_ns),
 				      sys_ns > t->prev_sys_ns
 					      ? (double)(sys_ns - t->prev_sys_ns) : 0,
-				      interval_ns, quiet_ns, woke_ns, NULL) : -1;
+				      interval_ns, quiet_ns, woke_ns, 0, NULL) : -1;
 
 	struct tdelta *d = calloc(t->ncur ? t->ncur : 1, sizeof(*d));
 	size_t n = 0;

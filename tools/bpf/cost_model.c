@@ -4,14 +4,60 @@
 
 #include <stddef.h>
 
-/* Past these the figure says no more than "the probes are most of the
- * run" / "wake-ups are most of the path": the ratios are ill-conditioned. */
+/* Past this the figure says no more than "the probes are most of the
+ * run": the ratio is ill-conditioned. */
 #define SHARE_CAP 0.95
-#define WAKE_SHARE_CAP 0.9
+/* The untraced path's fixed point (cost_model.h): each step moves it by
+ * the wake-ups' share of the path's change, a few percent. */
+#define WAKE_ITERATIONS 50
+
+double gs_wake_share(double interval_ns, double cycle_ns)
+{
+	if (!(interval_ns > 0))
+		return 0;
+	double c = cycle_ns > 0 ? cycle_ns : 0;
+	double p = interval_ns / (c + interval_ns / 2);
+	return p < 1 ? p : 1;
+}
+
+/* The wake-ups the untraced run would not have had, priced (cost_model.h,
+ * "the waiter's cycle"); 0 where the regime does not arise. */
+static void wake_term(const struct gs_cost_obs *o, double cost,
+		      struct gs_cost_est *r)
+{
+	if (!(o->ticks > 0 && o->sleeps > 0 && o->cycles > 0 && r->per_wake_ns > 0 &&
+	      r->path_ns > cost))
+		return;
+	double c_traced = o->cycles_ns / o->cycles;
+	double c_untraced = c_traced - (o->cycle_probe_ns > 0 ? o->cycle_probe_ns : 0);
+	double p_traced = gs_wake_share(r->path_ns / o->ticks, c_traced);
+	if (!(p_traced > 0))
+		return;
+	r->cycle_ns = c_traced;
+	r->wakes_traced = o->sleeps;
+	double untraced = r->path_ns - cost, extra = 0;
+	for (int i = 0; i < WAKE_ITERATIONS; i++) {
+		double p = gs_wake_share(untraced / o->ticks, c_untraced);
+		double wakes = o->sleeps * p / p_traced;
+		extra = wakes < o->sleeps ? (o->sleeps - wakes) * r->per_wake_ns : 0;
+		if (extra > r->path_ns - cost)
+			extra = r->path_ns - cost;
+		double next = r->path_ns - cost - extra;
+		r->wakes_untraced = wakes < o->sleeps ? wakes : o->sleeps;
+		double step = next > untraced ? next - untraced : untraced - next;
+		if (!(next > 0) || step < 1.0) {
+			untraced = next;
+			break;
+		}
+		untraced = next;
+	}
+	r->wake_ns = extra;
+}
 
 double gs_cost_estimate(const struct gs_cost_obs *o, struct gs_cost_est *e)
 {
-	struct gs_cost_est r = { 0, 0, 0, 0, 0, 0, 1, -1 };
+	struct gs_cost_est r = { 0 };
+	r.slowdown_pct = -1;
 	if (!(o->cpu_ns > 0)) {
 		if (e)
 			*e = r;
@@ -39,13 +85,9 @@ double gs_cost_estimate(const struct gs_cost_obs *o, struct gs_cost_est *e)
 			: o->woke_ns / o->woke - o->quiet_ns / o->quiet;
 		r.per_wake_ns = d > 0 ? d : 0;
 	}
-	if (r.path_ns > 0) {
-		r.wake_share = o->woke * r.per_wake_ns / r.path_ns;
-		if (r.wake_share > WAKE_SHARE_CAP)
-			r.wake_share = WAKE_SHARE_CAP;
-	}
-	r.factor = 1.0 / (1.0 - r.wake_share);
-	double share = r.path_ns > 0 ? cost * r.factor / r.path_ns : SHARE_CAP;
+	wake_term(o, cost, &r);
+	double added = cost + r.wake_ns;
+	double share = r.path_ns > 0 ? added / r.path_ns : SHARE_CAP;
 	if (share > SHARE_CAP)
 		share = SHARE_CAP;
 	r.slowdown_pct = 100.0 * share / (1.0 - share);

@@ -14,13 +14,23 @@
  *    the holder). The wall time bounds it where waiters' CPU time escapes
  *    the count; the CPU time where the run waited for a CPU (a loaded
  *    machine).
- *  - A release that wakes a sleeping waiter costs the releaser a real wake
- *    (a futex wake-up on another CPU, microseconds) on that path. Such
- *    waiters run at their own pace (wake, find the GIL taken again, sleep),
- *    so their wake-ups per second of the run stay the same with or without
- *    probes: a run the probes make longer gets proportionally more of
- *    them. With f the share of the path spent waking waiters, the run
- *    without probes is shorter by cost / (1 - f), not by cost.
+ *  - CPython 2.7's contended regime, the waiter's cycle: a waiter asleep on
+ *    the lock's semaphore is woken by the next release that finds it
+ *    asleep (a futex wake-up of a thread on another CPU, microseconds on
+ *    the releaser's path), finds the GIL taken again and sleeps, a time c
+ *    after that release. With releases every I, the waiter sleeps through
+ *    none of them while awake and is woken by the first one after c: on
+ *    average a wake-up every c/I + 1/2 releases, so a share
+ *    p(I) = I / (c + I/2) of the releases wake it. The probes lengthen I
+ *    (each hold between check-interval releases carries their cost), so
+ *    the traced run has more wake-ups per release than the untraced one:
+ *    wakes_untraced = wakes_traced x p(I_untraced) / p(I_traced), with the
+ *    waiter's own probes (its scheduler hits) taken out of c, and each
+ *    wake-up the untraced run does not have is one price of a wake-up (a
+ *    woken check-interval re-take's time less a quiet one's) less on its
+ *    path. I_untraced is the untraced path over the releases, which that
+ *    difference itself shortens: solved by iteration (it converges: the
+ *    wake-ups are a small part of the path).
  *  - The probes' kernel part (the traps, the BPF programs: everything but
  *    the program's cache refill after a trap) runs in the target's
  *    threads in kernel mode: it is at most the system time the kernel
@@ -43,6 +53,12 @@ struct gs_cost_obs {
 	double sys_ns;      /* ... of which system time (0: unknown) */
 	double wall_ns;     /* the recording's wall time (0: unknown) */
 	double off_path_ns; /* ...that its threads ran waiting behind a holder */
+	double ticks;       /* 2.7 check-interval releases (0: unknown) */
+	double sleeps;      /* waiters' sleeps on the GIL: the wake-ups */
+	double cycles;      /* those that followed a release's wake-up */
+	double cycles_ns;   /* ... their total time from that release */
+	double cycle_probe_ns; /* the probes' time in one such cycle (the
+				* waiter's own scheduler hits) */
 	double woke;        /* re-takes whose release woke a sleeping thread */
 	double woke_ns;     /* their total request-to-acquired time */
 	double quiet;       /* re-takes whose release woke no one */
@@ -59,14 +75,20 @@ struct gs_cost_est {
 	double path_ns;      /* time on the program's path, probes in */
 	int path_is_wall;    /* ... bounded by the wall time */
 	double per_wake_ns;  /* a wake-up's price on that path (woke - quiet) */
-	double wake_share;   /* f: share of the path spent waking waiters */
-	double factor;       /* 1 / (1 - f) */
+	double cycle_ns;     /* the waiter's mean cycle, probes in (0: none) */
+	double wakes_traced, wakes_untraced; /* the latter predicted */
+	double wake_ns;      /* the wake-ups only the traced run had, priced */
 	double slowdown_pct; /* the estimate */
 };
 
 /* The estimate (e may be NULL for the percentage alone); -1 when the CPU
  * time is unknown (cpu_ns <= 0). */
 double gs_cost_estimate(const struct gs_cost_obs *o, struct gs_cost_est *e);
+
+/* The share of releases every interval_ns that wake a waiter whose cycle
+ * (a wake-up by a release to its next sleep) lasts cycle_ns (cost_model.h's
+ * p(I)); at most 1. */
+double gs_wake_share(double interval_ns, double cycle_ns);
 
 /* The median of n equal slots of width ns each (the BPF side's linear
  * retake_hist, not analysis/model/histogram.h's log-linear gs_hist; the last

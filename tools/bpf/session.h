@@ -135,7 +135,12 @@ struct gs_cost_est;
 double gs_session_estimate(const uint64_t c[GSB_CNT_MAX], double cost_ns,
 			   double refill_ns, double cpu_ns, double sys_ns,
 			   double wall_ns, double quiet_median_ns,
-			   double woke_median_ns, struct gs_cost_est *e);
+			   double woke_median_ns, double sched_prog_ns,
+			   struct gs_cost_est *e);
+/* The scheduler programs' mean run time per run (ns), from the kernel's
+ * BPF statistics while the cost meter had them on; 0: not measured. Read
+ * before the skeleton goes. */
+double gs_session_sched_prog_ns(struct gs_session *s);
 /* The median request-to-acquired time of 2.7's check-interval re-takes
  * that woke no one / a thread (0: none); read before the skeleton goes. */
 void gs_session_retake_medians(struct gs_session *s, double *quiet_ns,

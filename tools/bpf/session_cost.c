@@ -114,10 +114,36 @@ void gs_session_retake_medians(struct gs_session *s, double *quiet_ns,
 				  GSB_RETAKE_SLOT_NS);
 }
 
+double gs_session_sched_prog_ns(struct gs_session *s)
+{
+	if (!s || !s->skel)
+		return 0;
+	struct gilscope_bpf *k = s->skel;
+	struct bpf_program *progs[] = {
+		k->progs.tp_sched_switch, k->progs.tp_sched_wakeup,
+		k->progs.tp_sched_wakeup_new, k->progs.raw_sched_switch,
+		k->progs.raw_sched_wakeup, k->progs.raw_sched_wakeup_new,
+	};
+	uint64_t ns = 0, runs = 0;
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		int fd = bpf_program__fd(progs[i]);
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		memset(&info, 0, sizeof(info));
+		if (!bpf_program__autoload(progs[i]) || fd < 0 ||
+		    bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		ns += info.run_time_ns;
+		runs += info.run_cnt;
+	}
+	return runs ? (double)ns / (double)runs : 0;
+}
+
 double gs_session_estimate(const uint64_t c[GSB_CNT_MAX], double cost_ns,
 			   double refill_ns, double cpu_ns, double sys_ns,
 			   double wall_ns, double quiet_median_ns,
-			   double woke_median_ns, struct gs_cost_est *e)
+			   double woke_median_ns, double sched_prog_ns,
+			   struct gs_cost_est *e)
 {
 	struct gs_cost_obs o = {
 		.quiet_median_ns = quiet_median_ns,
@@ -128,6 +154,13 @@ double gs_session_estimate(const uint64_t c[GSB_CNT_MAX], double cost_ns,
 		.sys_ns = sys_ns,
 		.wall_ns = wall_ns,
 		.off_path_ns = (double)c[GSB_CNT_WAIT_ONCPU_NS],
+		.ticks = (double)c[GSB_CNT_TICKS],
+		.sleeps = (double)c[GSB_CNT_WAITER_SLEEPS],
+		.cycles = (double)c[GSB_CNT_CYCLES],
+		.cycles_ns = (double)c[GSB_CNT_CYCLES_NS],
+		/* a waiter's cycle runs three of its scheduler hits: its
+		 * wake-up, its switch in and the switch out to sleep */
+		.cycle_probe_ns = 3 * (sched_prog_ns > 0 ? sched_prog_ns : GS_COST_SCHED_NS),
 		.woke = (double)c[GSB_CNT_RETAKE_WOKE],
 		.woke_ns = (double)c[GSB_CNT_RETAKE_WOKE_NS],
 		.quiet = (double)c[GSB_CNT_RETAKE_QUIET],
