@@ -579,7 +579,7 @@ int cmd_top(int argc, char **argv)
 	uint64_t deadline = duration > 0 ? t.prev_ns + (uint64_t)(duration * 1e9) : 0;
 	uint64_t next = t.prev_ns + (uint64_t)(interval * 1e9);
 	/* what a hit costs now, as in record: a first sample before the
-	 * counting starts, one every 0.5 s after */
+	 * counting starts, then as record (cost_meter.h) */
 	gs_cost_meter_start(&t.meter, &s);
 	gs_session_go(&s);
 
