@@ -46,23 +46,48 @@ while not os.path.exists(go):
 sys.argv = sys.argv[2:]
 exec(compile(open(sys.argv[0]).read(), sys.argv[0], "exec"), {"__name__": "__main__"})
 PY
-in_cg "$py312" "$WORK/after_go.py" "$WORK" "$PYDIR/countdown.py" 30000000 2 & before=$!; pids+=($before)
-"$py311" "$PYDIR/countdown.py" 30000000 2 & outside=$!; pids+=($outside)
-sleep 0.3
-"$GILSCOPE" record -a --cgroup "/$NAME" -o "$WORK/traces" -d 6 --no-sched \
+# the workloads wait for go.PID; the one outside the cgroup never gets it
+# (alive throughout, so record -a sees it and must leave it out)
+in_cg "$py312" "$WORK/after_go.py" "$WORK" "$PYDIR/countdown.py" 6000000 2 & before=$!; pids+=($before)
+"$py311" "$WORK/after_go.py" "$WORK" "$PYDIR/countdown.py" 6000000 2 & outside=$!; pids+=($outside)
+# "before" means running CPython when record -a starts, not just forked
+py312_exe=$(readlink -f "$py312")
+for _ in $(seq 1200); do
+  [ "$(readlink -f /proc/$before/exe 2>/dev/null)" = "$py312_exe" ] && break
+  kill -0 $before 2>/dev/null || fail "CPython 3.12 in the cgroup did not start"
+  sleep 0.1
+done
+# -d is only a backstop: the test stops record -a itself (below)
+"$GILSCOPE" record -a --cgroup "/$NAME" -o "$WORK/traces" -d 600 --no-sched \
   > "$WORK/rec.out" 2> "$WORK/rec.err" & rec=$!
-sleep 1.5
-# started during the recording
+pids+=($rec)
+# started during the recording: once record -a has found the first one
+for _ in $(seq 1200); do
+  grep -q "record -a: recording PID $before " "$WORK/rec.err" && break
+  kill -0 $rec 2>/dev/null || { cat "$WORK/rec.err" >&2; fail "record -a ended early"; }
+  sleep 0.1
+done
+grep -q "record -a: recording PID $before " "$WORK/rec.err" ||
+  { cat "$WORK/rec.err" >&2; fail "record -a did not find PID $before in 120 s"; }
 in_cg "$py27" "$WORK/after_go.py" "$WORK" "$PYDIR/countdown.py" 3000000 2 & later=$!; pids+=($later)
-while kill -0 $rec 2>/dev/null; do
+for _ in $(seq 2400); do
   for p in $before $later; do
     [ -e "$WORK/go.$p" ] || ! grep -q "recording cpython-[0-9.]* (PID $p)" "$WORK/rec.err" ||
       touch "$WORK/go.$p"
   done
   [ -e "$WORK/go.$before" ] && [ -e "$WORK/go.$later" ] && break
+  kill -0 $rec 2>/dev/null || break
   sleep 0.05
 done
-wait $rec || { cat "$WORK/rec.err" >&2; fail "record -a failed"; }
+[ -e "$WORK/go.$before" ] && [ -e "$WORK/go.$later" ] ||
+  { cat "$WORK/rec.err" >&2; fail "the recorders of PIDs $before and $later did not both attach in 120 s"; }
+# both workloads run to their end under their recorders (each recorder
+# stops when its process exits), then record -a is stopped
+for p in $before $later; do
+  wait_bounded 300 $p "workload" || fail "PID $p did not finish in 300 s"
+done
+kill -INT $rec
+wait_bounded 300 $rec "record -a after SIGINT" || { cat "$WORK/rec.err" >&2; fail "record -a failed"; }
 cat "$WORK/rec.err"
 ls "$WORK/traces"
 for p in $before $later; do
@@ -76,12 +101,14 @@ import json, sys
 w, before, later = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 for pid, policy in ((before, "cpython-3.12"), (later, "cpython-2.7")):
     d = json.load(open("%s/%d.json" % (w, pid)))
-    acq = sum(t["acquisitions"] for t in d["threads"])
-    print("PID %d: %s, %d threads, %d acquisitions, %d lost" % (
-        pid, d["trace"]["policy"], len(d["threads"]), acq, d["trace"]["lost"]))
+    per_thread = [t["acquisitions"] for t in d["threads"]]
+    print("PID %d: %s, %d threads, acquisitions %s, %d lost" % (
+        pid, d["trace"]["policy"], len(d["threads"]), per_thread, d["trace"]["lost"]))
     if d["trace"]["pid"] != pid or d["trace"]["policy"] != policy:
         sys.exit("PID %d: trace of %s %s" % (pid, d["trace"]["pid"], d["trace"]["policy"]))
-    if acq < 10:
-        sys.exit("PID %d: %d acquisitions" % (pid, acq))
+    # the whole run after go was recorded: the main thread took the GIL
+    # back from its last sleep, and each worker took it to count down
+    if sum(a >= 1 for a in per_thread) < 3:
+        sys.exit("PID %d: want main + 2 workers each taking the GIL, got %s" % (pid, per_thread))
 PY
 echo PASS
