@@ -116,14 +116,16 @@ static void test_wake_share(void **state)
  * is shorter by the probes' 4 ms and by the wake-ups it does not have, 2 us
  * each: U = 10 ms - 4 ms - (600 - 600 p(U/1000) / (2/3)) x 2 us, whose
  * root (U^2 + 1.16e7 U - 9.6e13 = 0) is 5 585 956.26 ns. */
+static const struct gs_cost_obs contended = {
+	.cost_ns = 4e6, .cpu_ns = 1e7, .ticks = 1000, .sleeps = 600,
+	.cycles = 500, .cycles_ns = 500 * 1e4,
+	.woke = 600, .woke_ns = 600 * 3000.0, .quiet = 400, .quiet_ns = 400 * 1000.0,
+};
+
 static void test_wake_term(void **state)
 {
 	(void)state;
-	struct gs_cost_obs o = {
-		.cost_ns = 4e6, .cpu_ns = 1e7, .ticks = 1000, .sleeps = 600,
-		.cycles = 500, .cycles_ns = 500 * 1e4,
-		.woke = 600, .woke_ns = 600 * 3000.0, .quiet = 400, .quiet_ns = 400 * 1000.0,
-	};
+	struct gs_cost_obs o = contended;
 	struct gs_cost_est e;
 	double pct = gs_cost_estimate(&o, &e);
 	double untraced = 5585956.262;
@@ -149,11 +151,7 @@ static void test_wake_term(void **state)
 static void test_wake_term_absent(void **state)
 {
 	(void)state;
-	const struct gs_cost_obs full = {
-		.cost_ns = 4e6, .cpu_ns = 1e7, .ticks = 1000, .sleeps = 600,
-		.cycles = 500, .cycles_ns = 500 * 1e4,
-		.woke = 600, .woke_ns = 600 * 3000.0, .quiet = 400, .quiet_ns = 400 * 1000.0,
-	};
+	const struct gs_cost_obs full = contended;
 	double plain = 100.0 * 4e6 / 6e6;
 	struct gs_cost_obs o = full;
 	struct gs_cost_est e;
