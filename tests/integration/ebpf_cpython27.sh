@@ -156,9 +156,13 @@ grep -q ready "$WORK/bt.out" && grep -q "Ctrl-C to stop" "$WORK/p.err" \
   || { touch "$WORK/go"; kill "$bt" "$rec" 2>/dev/null; cat "$WORK/bt.err" "$WORK/p.err" >&2
        fail "bpftrace or record -p did not attach within 15 s"; }
 touch "$WORK/go"
-wait "$target" || fail "the 2.7 program failed"
-wait "$rec" || { cat "$WORK/p.err" >&2; fail "record -p failed"; }
-kill -INT "$bt"; wait "$bt" || true
+# bounded: a hang fails here saying which process and where it sleeps,
+# not at ctest's 900 s with nothing (lib.sh, wait_bounded)
+wait_bounded 120 "$target" "the 2.7 program" || fail "the 2.7 program failed or did not end in 120 s"
+wait_bounded 60 "$rec" "record -p after its target's end" \
+  || { cat "$WORK/p.err" >&2; fail "record -p failed or did not end within 60 s of its target"; }
+kill -INT "$bt"
+wait_bounded 60 "$bt" "bpftrace after SIGINT" || kill -KILL "$bt" 2>/dev/null || true
 grep -q ready "$WORK/bt.out" || { cat "$WORK/bt.err" >&2; fail "bpftrace did not attach"; }
 PYDIR="$PYDIR" python3 - "$WORK/p.gst" "$WORK/bt.out" <<'PY' || fail "record and bpftrace disagree"
 import os, re, sys
