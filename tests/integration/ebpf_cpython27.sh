@@ -161,8 +161,7 @@ touch "$WORK/go"
 wait_bounded 120 "$target" "the 2.7 program" || fail "the 2.7 program failed or did not end in 120 s"
 wait_bounded 60 "$rec" "record -p after its target's end" \
   || { cat "$WORK/p.err" >&2; fail "record -p failed or did not end within 60 s of its target"; }
-kill -INT "$bt"
-wait_bounded 60 "$bt" "bpftrace after SIGINT" || kill -KILL "$bt" 2>/dev/null || true
+stop_bpftrace "$bt" "bpftrace" || true
 grep -q ready "$WORK/bt.out" || { cat "$WORK/bt.err" >&2; fail "bpftrace did not attach"; }
 PYDIR="$PYDIR" python3 - "$WORK/p.gst" "$WORK/bt.out" <<'PY' || fail "record and bpftrace disagree"
 import os, re, sys

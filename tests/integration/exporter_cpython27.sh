@@ -105,8 +105,7 @@ why() { tail -5 "$WORK/exporter.err" >&2; fail "$1"; }
 wait_bounded 120 $cd "the 2.7 countdown" || why "the 2.7 countdown failed or did not end in 120 s"
 wait_bounded 120 $bl "the 2.7 blocking threads" \
   || why "the 2.7 blocking threads failed or did not end in 120 s"
-kill -INT $bt
-rc=0; wait_bounded 60 $bt "bpftrace" || rc=$?
+rc=0; stop_bpftrace $bt "bpftrace" || rc=$?
 [ $rc -ne 124 ] || fail "bpftrace did not exit within 60 s of SIGINT"
 # every GIL call of both processes happened before they exited: the
 # exporter's counters are final (and kept for --grace)

@@ -120,7 +120,7 @@ print(os.getpid())
 '" > "$WORK/late.out" || fail "the copied CPython failed"
 LATE=$(cat "$WORK/late.out")
 curl -sf "http://127.0.0.1:$PORT/metrics" > "$WORK/metrics2.txt" || fail "GET /metrics"
-kill -INT $BPFTRACE; wait $BPFTRACE || true
+stop_bpftrace $BPFTRACE "bpftrace" || true
 BPFTRACE=
 python3 - "$WORK" "$LATE" <<'PY' || fail "a CPython started after the exporter: its counts disagree with bpftrace's"
 import re, sys

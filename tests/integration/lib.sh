@@ -75,6 +75,28 @@ wait_bounded() {
   return 124
 }
 
+# stop_bpftrace PID WHAT: ends a bpftrace started in the background (a child
+# of the test) the way Ctrl-C does, so that it prints its maps, and waits
+# for it, for at most 60 s. One SIGINT is not always enough: bpftrace 0.17
+# here once sat in its poll loop for minutes after one (seen in
+# ebpf_cpython27 at load 3, a second SIGINT ended it at once), so the
+# signal is repeated every second until it exits. 124 past the bound (with
+# dump_process's view of it), else bpftrace's own status.
+stop_bpftrace() {
+  local pid=$1 what=$2 i j st=
+  for ((i = 0; i < 60; i++)); do
+    kill -INT "$pid" 2>/dev/null || break
+    sleep 0.1
+    for ((j = 0; j < 9; j++)); do
+      st=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || st=
+      { [ -z "$st" ] || [ "$st" = Z ]; } && break 2
+      sleep 0.1
+    done
+  done
+  [ "$i" -eq 0 ] || echo "stop_bpftrace: $what needed $((i + 1)) SIGINTs" >&2
+  wait_bounded 5 "$pid" "$what after SIGINT"
+}
+
 # libc_caller_bounds LIBC: "BEFORE AFTER", the extent of LIBC's executable
 # segment around pthread_cond_signal's entry, for a bpftrace reference count
 # that leaves out the signals libc makes itself (glibc's timed wait, when
