@@ -59,31 +59,53 @@ int gs_proc_cpu_ns(uint32_t pid, uint64_t *ns)
 	return 0;
 }
 
-int gs_proc_cpu_split_ns(uint32_t pid, uint64_t *user_ns, uint64_t *sys_ns)
+/* /proc/PID/stat's fields from the 3rd (state) on, space-separated, into
+ * buf: comm (field 2) may hold spaces and parentheses, so they start after
+ * its last ')'. NULL when unreadable. */
+static char *stat_after_comm(uint32_t pid, char *buf, size_t len)
 {
-	char p[64], buf[1024];
+	char p[64];
 	snprintf(p, sizeof(p), "/proc/%u/stat", pid);
 	FILE *f = fopen(p, "re");
 	if (!f)
-		return -1;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+		return NULL;
+	size_t n = fread(buf, 1, len - 1, f);
 	fclose(f);
 	buf[n] = 0;
-	long hz = sysconf(_SC_CLK_TCK);
-	/* fields 14 and 15; comm (field 2) may hold spaces: start after ')' */
 	char *s = strrchr(buf, ')');
-	if (!s || hz <= 0)
+	return s ? s + 1 : NULL;
+}
+
+/* Fields first..first+n-1 (1-based, as proc(5) numbers them) as numbers;
+ * 0, or -1 when the file or a field is missing. */
+static int stat_fields(uint32_t pid, int first, int n, unsigned long long *v)
+{
+	char buf[1024];
+	char *s = stat_after_comm(pid, buf, sizeof(buf));
+	if (!s)
 		return -1;
-	unsigned long long v[2] = { 0, 0 };
 	int field = 2, got = 0;
 	char *save = NULL;
-	for (char *tok = strtok_r(s + 1, " ", &save); tok && got < 2;
+	for (char *tok = strtok_r(s, " ", &save); tok && got < n;
 	     tok = strtok_r(NULL, " ", &save))
-		if (++field == 14 || field == 15)
+		if (++field >= first)
 			v[got++] = strtoull(tok, NULL, 10);
-	if (got < 2)
+	return got == n ? 0 : -1;
+}
+
+int gs_proc_cpu_split_ns(uint32_t pid, uint64_t *user_ns, uint64_t *sys_ns)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+	unsigned long long v[2];
+	if (hz <= 0 || stat_fields(pid, 14, 2, v))
 		return -1;
 	*user_ns = (uint64_t)(v[0] * (1000000000ull / (unsigned long long)hz));
 	*sys_ns = (uint64_t)(v[1] * (1000000000ull / (unsigned long long)hz));
 	return 0;
+}
+
+int gs_proc_last_cpu(uint32_t pid)
+{
+	unsigned long long cpu;
+	return stat_fields(pid, 39, 1, &cpu) ? -1 : (int)cpu;
 }

@@ -31,5 +31,8 @@ int gs_proc_cpu_ns(uint32_t pid, uint64_t *ns);
  * samples which of the two a tick lands in and scales both so that they
  * add up to the precise total (CONFIG_TICK_CPU_ACCOUNTING). */
 int gs_proc_cpu_split_ns(uint32_t pid, uint64_t *user_ns, uint64_t *sys_ns);
+/* The CPU PID's main thread last ran on (field 39, processor), -1 when
+ * unknown. */
+int gs_proc_last_cpu(uint32_t pid);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "gilscope.skel.h"
+#include "procfs.h"
 
 static uint64_t hits_now(struct gs_session *s)
 {
@@ -86,22 +87,7 @@ static int busiest_cpu(struct gs_cost_meter *m)
 	free(now);
 	if (best >= 0)
 		return best;
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)m->s->pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -1;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	/* after the command's closing parenthesis: state is field 3, the
-	 * processor field 39 */
-	char *p = strrchr(buf, ')');
-	int field = 2;
-	for (; p && *p && field < 39; p++)
-		if (*p == ' ')
-			field++;
-	return p && field == 39 ? atoi(p) : -1;
+	return gs_proc_last_cpu((uint32_t)m->s->pid);
 }
 
 /* One calibration sample on the CPU the target's probes ran on: a trap's
