@@ -143,7 +143,7 @@ static uint64_t time_work_block(const struct gs_calib *c, void (*site)(void))
 	return thread_cpu_ns() - t0;
 }
 
-static int prog_stats(int fd, uint64_t *ns, uint64_t *cnt)
+int gs_calib_prog_stats(int fd, uint64_t *ns, uint64_t *cnt)
 {
 	struct bpf_prog_info info;
 	__u32 len = sizeof(info);
@@ -240,14 +240,16 @@ void gs_calib_sample(struct gs_calib *c)
 	int fd = bpf_program__fd(c->skel->progs.count_uprobe);
 	int fd_ret = bpf_program__fd(c->skel->progs.count_uretprobe);
 	uint64_t ns0, n0, ns1, n1, ns2, n2, rns0, rn0, rns1, rn1;
-	int ok = !prog_stats(fd, &ns0, &n0) && !prog_stats(fd_ret, &rns0, &rn0);
+	int ok = !gs_calib_prog_stats(fd, &ns0, &n0) &&
+		 !gs_calib_prog_stats(fd_ret, &rns0, &rn0);
 	if (ok) {
 		time_calls(gs_calib_site);
-		ok = !prog_stats(fd, &ns1, &n1) && n1 - n0 == CALLS;
+		ok = !gs_calib_prog_stats(fd, &ns1, &n1) && n1 - n0 == CALLS;
 	}
 	if (ok) {
 		time_calls(gs_calib_site_ret);
-		ok = !prog_stats(fd, &ns2, &n2) && !prog_stats(fd_ret, &rns1, &rn1) &&
+		ok = !gs_calib_prog_stats(fd, &ns2, &n2) &&
+		     !gs_calib_prog_stats(fd_ret, &rns1, &rn1) &&
 		     n2 - n1 == CALLS && rn1 - rn0 == CALLS;
 	}
 	gs_calib_stats_off(c);
@@ -350,7 +352,7 @@ uint64_t gs_calib_prog_ns(const struct gs_calib *c, struct bpf_object *obj)
 		enum bpf_prog_type t = bpf_program__type(p);
 		uint64_t ns, cnt;
 		if (!bpf_program__autoload(p) || t != BPF_PROG_TYPE_KPROBE ||
-		    bpf_program__fd(p) < 0 || prog_stats(bpf_program__fd(p), &ns, &cnt))
+		    bpf_program__fd(p) < 0 || gs_calib_prog_stats(bpf_program__fd(p), &ns, &cnt))
 			continue;
 		sum += ns;
 	}

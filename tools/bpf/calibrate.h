@@ -81,6 +81,9 @@ double gs_calib_refill_ns(const struct gs_calib *c);
 /* The smallest and largest trap and refill samples (ns; -1 without any):
  * how far one recording's medians may be off. */
 void gs_calib_spread(const struct gs_calib *c, double trap[2], double refill[2]);
+/* One program's run time (ns) and runs while the statistics were on
+ * (bpf_prog_info); 0, or -1 when unreadable. */
+int gs_calib_prog_stats(int fd, uint64_t *ns, uint64_t *cnt);
 /* Run time (ns) of obj's programs that probe the target (uprobes, USDT,
  * uretprobes; not the scheduler's) while the statistics were on. */
 uint64_t gs_calib_prog_ns(const struct gs_calib *c, struct bpf_object *obj);

@@ -64,17 +64,8 @@ static int busiest_cpu(struct gs_cost_meter *m)
 {
 	int best = -1;
 	uint64_t best_n = 0;
-	uint64_t *vals = m->ncpu > 0 ? calloc((size_t)m->ncpu, sizeof(uint64_t)) : NULL;
 	uint64_t *now = m->ncpu > 0 ? calloc((size_t)m->ncpu, sizeof(uint64_t)) : NULL;
-	if (vals && now && m->cpu_hits) {
-		int fd = bpf_map__fd(m->s->skel->maps.counters);
-		for (__u32 k = GSB_HIT_USDT; k < GSB_CNT_WAIT_ONCPU_NS; k++) {
-			if (k == GSB_HIT_SCHED || k == GSB_CNT_GILS_FOUND ||
-			    bpf_map_lookup_elem(fd, &k, vals))
-				continue;
-			for (int c = 0; c < m->ncpu; c++)
-				now[c] += vals[c];
-		}
+	if (now && m->cpu_hits && !gs_session_gil_hits_per_cpu(m->s, now, m->ncpu)) {
 		for (int c = 0; c < m->ncpu; c++) {
 			if (now[c] - m->cpu_hits[c] > best_n) {
 				best_n = now[c] - m->cpu_hits[c];
@@ -83,7 +74,6 @@ static int busiest_cpu(struct gs_cost_meter *m)
 			m->cpu_hits[c] = now[c];
 		}
 	}
-	free(vals);
 	free(now);
 	if (best >= 0)
 		return best;

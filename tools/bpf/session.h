@@ -111,6 +111,9 @@ int gs_session_alive(struct gs_session *s);
 void gs_session_counters(struct gs_session *s, uint64_t out[GSB_CNT_MAX]);
 /* Hits of the GIL probes (every slot but the scheduler's and the counts). */
 uint64_t gs_session_gil_hits(const uint64_t cnt[GSB_CNT_MAX]);
+/* The same per CPU (the counters are per-CPU arrays), into out[ncpu]
+ * (ncpu: libbpf_num_possible_cpus()); 0, or -1 when unreadable. */
+int gs_session_gil_hits_per_cpu(struct gs_session *s, uint64_t *out, int ncpu);
 /* Estimated probe cost in ns for these counters (docs/observer-effect.md):
  * hits x per-hit cost; with s->trap_ns set, an emulated uprobe's hit is
  * that round trip plus s->refill_ns per trap (an entry's, a return's) and

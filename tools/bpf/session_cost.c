@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "calibrate.h"
 #include "cost_model.h"
 #include "gilscope.skel.h"
 #include "probe_sites.h"
@@ -35,13 +36,39 @@ void gs_session_counters(struct gs_session *s, uint64_t out[GSB_CNT_MAX])
 	free(vals);
 }
 
+/* The counter slots that count GIL probe hits (not the scheduler's). */
+static int gil_hit_slot(int k)
+{
+	return k >= GSB_HIT_USDT && k < GSB_CNT_WAIT_ONCPU_NS && k != GSB_HIT_SCHED &&
+	       k != GSB_CNT_GILS_FOUND;
+}
+
 uint64_t gs_session_gil_hits(const uint64_t c[GSB_CNT_MAX])
 {
 	uint64_t n = 0;
-	for (int k = GSB_HIT_USDT; k < GSB_CNT_WAIT_ONCPU_NS; k++)
-		if (k != GSB_HIT_SCHED && k != GSB_CNT_GILS_FOUND)
+	for (int k = 0; k < GSB_CNT_MAX; k++)
+		if (gil_hit_slot(k))
 			n += c[k];
 	return n;
+}
+
+int gs_session_gil_hits_per_cpu(struct gs_session *s, uint64_t *out, int ncpu)
+{
+	memset(out, 0, sizeof(uint64_t) * (size_t)ncpu);
+	if (ncpu != libbpf_num_possible_cpus() || !s->skel)
+		return -1;
+	uint64_t *vals = calloc((size_t)ncpu, sizeof(uint64_t));
+	if (!vals)
+		return -1;
+	int fd = bpf_map__fd(s->skel->maps.counters);
+	for (__u32 k = 0; k < GSB_CNT_MAX; k++) {
+		if (!gil_hit_slot((int)k) || bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out[c] += vals[c];
+	}
+	free(vals);
+	return 0;
 }
 
 double gs_session_cost_ns(struct gs_session *s, const uint64_t c[GSB_CNT_MAX])
@@ -127,14 +154,12 @@ double gs_session_sched_prog_ns(struct gs_session *s)
 	uint64_t ns = 0, runs = 0;
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
 		int fd = bpf_program__fd(progs[i]);
-		struct bpf_prog_info info;
-		__u32 len = sizeof(info);
-		memset(&info, 0, sizeof(info));
+		uint64_t pns, pruns;
 		if (!bpf_program__autoload(progs[i]) || fd < 0 ||
-		    bpf_obj_get_info_by_fd(fd, &info, &len))
+		    gs_calib_prog_stats(fd, &pns, &pruns))
 			continue;
-		ns += info.run_time_ns;
-		runs += info.run_cnt;
+		ns += pns;
+		runs += pruns;
 	}
 	return runs ? (double)ns / (double)runs : 0;
 }
